@@ -1,0 +1,21 @@
+/* Errors from the core: a negative errno for the caller's logic and one
+ * human line (cause and remedy) for main() to print. The core never prints. */
+#ifndef PAGESCAN_ERROR_H
+#define PAGESCAN_ERROR_H
+
+#include <stddef.h>
+
+struct ps_err {
+	int code;        /* positive errno value, 0 when unset */
+	char msg[512];   /* one line, no trailing newline, no "pagescan:" prefix */
+};
+
+/* Set *err (if not NULL) and return -code. Later calls overwrite earlier ones. */
+int ps_errf(struct ps_err *err, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Prefix the existing message with "<what>: " (keeps the code); returns -code. */
+int ps_err_prefix(struct ps_err *err, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+#endif

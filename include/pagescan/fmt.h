@@ -1,0 +1,42 @@
+/* Output formatters: dump regions, engage reports and the watch sinks
+ * (text, JSON Lines, CSV). They write into a struct ps_out only. */
+#ifndef PAGESCAN_FMT_H
+#define PAGESCAN_FMT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "pagescan/maps.h"
+#include "pagescan/outbuf.h"
+#include "pagescan/region.h"
+#include "pagescan/watch.h"
+
+enum ps_fmt_kind { PS_OUT_TEXT, PS_OUT_JSON, PS_OUT_CSV };
+
+struct ps_dump_fmt {
+	struct ps_out *o;
+	enum ps_fmt_kind kind;
+	uint64_t regions, pages;
+};
+
+/* One region piece (inside one mapping, or vma NULL). */
+void ps_fmt_dump_region(struct ps_dump_fmt *f, const struct ps_region *piece, const struct ps_vma *vma);
+void ps_fmt_dump_summary(struct ps_dump_fmt *f, bool truncated);
+
+/* Engage report: engaged and skipped spans. */
+void ps_fmt_engage(struct ps_out *o, enum ps_fmt_kind kind, pid_t pid, const char *comm,
+                   const struct ps_span *engaged, size_t nengaged,
+                   const struct ps_span *skipped, size_t nskipped, uint64_t readonly_vmas);
+
+/* Building blocks shared by the formatters. */
+void ps_fmt_spans_json(struct ps_out *o, const struct ps_span *v, size_t n, bool with_reason);
+void ps_fmt_span_text(struct ps_out *o, const char *prefix, const struct ps_span *s);
+
+/* Watch sinks writing to o (borrowed; the caller flushes nothing: sinks
+ * flush after every record so `| jq` and `tail -f` see it live). */
+struct ps_sink *ps_sink_text_new(struct ps_out *o, bool quiet);
+struct ps_sink *ps_sink_json_new(struct ps_out *o);
+struct ps_sink *ps_sink_csv_new(struct ps_out *o);
+
+#endif

@@ -1,0 +1,40 @@
+/* A target process pinned by a pidfd, with its /proc directory and pagemap. */
+#ifndef PAGESCAN_TARGET_H
+#define PAGESCAN_TARGET_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "pagescan/error.h"
+
+struct ps_target {
+	pid_t pid;
+	int pidfd;        /* pidfd_open(pid) */
+	int procfd;       /* /proc/PID, O_DIRECTORY */
+	int pagemap_fd;   /* /proc/PID/pagemap, -1 until ps_target_open_pagemap() */
+	char comm[64];    /* from /proc/PID/comm, without newline */
+};
+
+#define PS_TARGET_INIT { .pid = 0, .pidfd = -1, .procfd = -1, .pagemap_fd = -1 }
+
+/* Open pidfd, then /proc/PID, then verify the pidfd still names a live
+ * process (so the directory is the same process). Refuses kernel threads
+ * and zombie processes (all threads gone). ESRCH "no such process". */
+int ps_target_open(struct ps_target *t, pid_t pid, struct ps_err *err);
+
+/* Open pagemap (needs PTRACE_MODE_READ over the target: EACCES -> message). */
+int ps_target_open_pagemap(struct ps_target *t, struct ps_err *err);
+
+/* 1 while the process lives (pidfd not readable), 0 once it exited. */
+int ps_target_alive(const struct ps_target *t);
+
+/* Read /proc/PID/<name> and then check the process is still alive. */
+int ps_target_read(const struct ps_target *t, const char *name, char **ret_buf,
+                   size_t *ret_len, struct ps_err *err);
+
+/* Value of "Key:" in a status-like buffer (trimmed), into out; 0 or -ENOENT. */
+int ps_status_field(const char *status, const char *key, char *out, size_t n);
+
+void ps_target_close(struct ps_target *t);
+
+#endif

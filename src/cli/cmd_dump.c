@@ -1,0 +1,304 @@
+/* dump, engage and release. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "pagescan/category.h"
+#include "pagescan/fmt.h"
+#include "pagescan/inject.h"
+#include "pagescan/maps.h"
+#include "pagescan/scan.h"
+#include "pagescan/target.h"
+#include "pagescan/tracker.h"
+#include "pagescan/util.h"
+
+static enum ps_fmt_kind fmt_kind(const struct ps_opts *o)
+{
+	return o->format == PS_FMT_JSON ? PS_OUT_JSON : o->format == PS_FMT_CSV ? PS_OUT_CSV : PS_OUT_TEXT;
+}
+
+static int check_categories(int pagemap_fd, uint64_t used, struct ps_err *err)
+{
+	uint64_t ok;
+	int r = ps_scan_probe(pagemap_fd, &ok, err);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < ps_ncategories; i++)
+		if ((used & ps_categories[i].bit) && !(ok & ps_categories[i].bit))
+			return ps_errf(err, EOPNOTSUPP, "this kernel does not know the \"%s\" category (needs Linux %s or later)",
+			               ps_categories[i].name, ps_categories[i].since);
+	return 0;
+}
+
+/* ---- dump ----------------------------------------------------------------- */
+
+struct dump_ctx {
+	struct ps_dump_fmt f;
+	int r;
+};
+
+static int dump_piece(void *ctx, const struct ps_region *piece, const struct ps_vma *vma)
+{
+	struct dump_ctx *c = ctx;
+	ps_fmt_dump_region(&c->f, piece, vma);
+	if (c->f.o->len >= (1u << 20)) {
+		c->r = ps_out_flush(c->f.o);
+		if (c->r < 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* "written" outside write-protect-tracked ranges is meaningless (the kernel
+ * reports every present page there as written): drop it, then apply the
+ * user's mask again, merging what became equal. */
+static int fix_written(const struct ps_regions *in, const struct ps_mask *m, struct ps_regions *out)
+{
+	for (size_t i = 0; i < in->n; i++) {
+		uint64_t c = in->r[i].cats;
+		if (!(c & PS_CAT_WPALLOWED))
+			c &= ~(uint64_t)PS_CAT_WRITTEN;
+		if (!ps_mask_match(m, c))
+			continue;
+		if (ps_regions_push(out, in->r[i].start, in->r[i].end, c) < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+int ps_cmd_dump(struct ps_opts *o, struct ps_err *err)
+{
+	struct ps_target t;
+	struct ps_maps maps = { 0 };
+	struct ps_regions raw = { 0 }, fixed = { 0 };
+	struct ps_rangeset sel = { 0 };
+	struct ps_out out;
+	struct ps_scan_stats st = { 0 };
+	int rc = PS_EXIT_FAIL, r;
+
+	if (!o->have_mask) {
+		o->mask = (struct ps_mask){ .anyof = PS_CAT_PRESENT | PS_CAT_SWAPPED };
+	}
+	struct ps_mask m = o->mask;
+	bool about_written = ps_mask_bits(&m) & PS_CAT_WRITTEN;
+	if (about_written && !(m.mask & PS_CAT_WPALLOWED)) {
+		/* Restrict to tracked ranges; the kernel skips the others per VMA. */
+		m.mask |= PS_CAT_WPALLOWED;
+		m.inverted &= ~(uint64_t)PS_CAT_WPALLOWED;
+	}
+
+	ps_out_init(&out, STDOUT_FILENO);
+	if (ps_target_open(&t, o->pid, err) < 0)
+		return PS_EXIT_FAIL;
+	if (ps_target_open_pagemap(&t, err) < 0)
+		goto out;
+	uint64_t supported;
+	if (ps_scan_probe(t.pagemap_fd, &supported, err) < 0)
+		goto out;
+	if (check_categories(t.pagemap_fd, ps_mask_bits(&m), err) < 0)
+		goto out;
+	if (ps_maps_read(t.procfd, &maps, err) < 0)
+		goto out;
+	r = ps_rangespec_resolve(o->ranges, o->nranges, &maps, &sel);
+	if (r < 0) {
+		ps_errf(err, -r, "out of memory");
+		goto out;
+	}
+	/* Whole address space: one scan from the first mapping to the last
+	 * (the walk skips holes); with ranges, one scan per selected range. */
+	uint64_t top = ps_maps_user_end(&maps);
+	for (size_t i = 0; i < sel.n; i++) {
+		if (sel.r[i].start >= top)
+			continue;
+		bool whole = o->nranges == 0;
+		struct ps_scan_req req = {
+			.start = whole ? sel.r[0].start : sel.r[i].start,
+			.end = whole ? top : (sel.r[i].end < top ? sel.r[i].end : top),
+			.mask = m.mask, .inverted = m.inverted, .anyof = m.anyof,
+			.ret = supported,
+			.wp = o->clear,
+			.max_pages = o->max_pages ? o->max_pages - st.pages : 0,
+		};
+		struct ps_scan_stats s1;
+		r = ps_scan(t.pagemap_fd, &req, &raw, &s1, err);
+		st.pages += s1.pages;
+		st.truncated |= s1.truncated;
+		if (r < 0)
+			goto out;
+		if (whole || st.truncated)
+			break;
+	}
+	if (fix_written(&raw, &m, &fixed) < 0) {
+		ps_errf(err, ENOMEM, "out of memory");
+		goto out;
+	}
+	const struct ps_regions *show = &fixed;
+	struct dump_ctx c = { .f = { .o = &out, .kind = fmt_kind(o) } };
+	ps_regions_walk(show, &maps, dump_piece, &c);
+	if (c.r == 0) {
+		ps_fmt_dump_summary(&c.f, st.truncated);
+		c.r = ps_out_flush(&out);
+	}
+	if (c.r < 0 && c.r != -EPIPE) {
+		ps_errf(err, -c.r, "cannot write the output: %s", strerror(-c.r));
+		goto out;
+	}
+	rc = PS_EXIT_OK;
+out:
+	ps_out_free(&out);
+	ps_rangeset_free(&sel);
+	ps_regions_free(&raw);
+	ps_regions_free(&fixed);
+	ps_maps_free(&maps);
+	ps_target_close(&t);
+	return rc;
+}
+
+/* ---- engage ---------------------------------------------------------------- */
+
+/* Refuse when anything in the target is already write-protect tracked. */
+int ps_check_untracked(const struct ps_target *t, struct ps_err *err);
+int ps_check_untracked(const struct ps_target *t, struct ps_err *err)
+{
+	bool tracked;
+	int fds[4];
+	uint64_t inos[4];
+	struct ps_maps maps = { 0 };
+
+	int r = ps_maps_read(t->procfd, &maps, err);
+	if (r < 0)
+		return r;
+	r = ps_tracked_anywhere(t->pagemap_fd, &maps, &tracked, err);
+	ps_maps_free(&maps);
+	if (r < 0)
+		return r;
+	if (!tracked)
+		return 0;
+	int n = ps_find_engaged(t, fds, inos, 4, NULL);
+	if (n > 0)
+		return ps_errf(err, EBUSY, "process %d is already tracked by pagescan engage (userfaultfd fd %d in it); run `pagescan release %d` first",
+		               t->pid, fds[0], t->pid);
+	return ps_errf(err, EBUSY, "process %d is already tracked by another userfaultfd (another pagescan watch, or the program's own); stop that first",
+	               t->pid);
+}
+
+/* Kernel support, with the messages users need. */
+int ps_check_kernel(const struct ps_target *t, struct ps_err *err);
+int ps_check_kernel(const struct ps_target *t, struct ps_err *err)
+{
+	uint64_t cats, features;
+	int r = ps_scan_probe(t->pagemap_fd, &cats, err);
+	if (r < 0)
+		return r;
+	r = ps_uffd_probe(&features, err);
+	if (r < 0)
+		return r;
+	if (!(features & UFFD_FEATURE_WP_ASYNC))
+		return ps_errf(err, EOPNOTSUPP, "this kernel lacks userfaultfd asynchronous write-protect (needs Linux 6.7+ with CONFIG_PTE_MARKER_UFFD_WP)");
+	return 0;
+}
+
+int ps_cmd_engage(struct ps_opts *o, struct ps_err *err)
+{
+	struct ps_target t;
+	struct ps_tracker tr = { .uffd = -1 };
+	struct ps_maps maps = { 0 };
+	struct ps_sync_result res = { 0 };
+	struct ps_out out;
+	char warning[256] = "";
+	int local = -1, remote = -1, rc = PS_EXIT_FAIL;
+
+	ps_out_init(&out, STDOUT_FILENO);
+	if (ps_target_open(&t, o->pid, err) < 0)
+		return PS_EXIT_FAIL;
+	if (ps_target_open_pagemap(&t, err) < 0 || ps_check_kernel(&t, err) < 0 || ps_check_untracked(&t, err) < 0)
+		goto out;
+	if (ps_remote_userfaultfd(&t, NULL, true, &local, &remote, warning, sizeof(warning), err) < 0)
+		goto out;
+	if (warning[0])
+		ps_warn("%s", warning);
+	if (ps_tracker_init(&tr, &t, local, o->ranges, o->nranges, err) < 0)
+		goto undo;
+	local = -1; /* the tracker owns it */
+	if (ps_maps_read(t.procfd, &maps, err) < 0 || ps_tracker_sync(&tr, &maps, false, &res, err) < 0)
+		goto undo;
+	if (res.engaged.n == 0) {
+		ps_errf(err, ENOENT, "nothing in process %d could be tracked (%zu mappings refused, %llu read-only)%s",
+		        t.pid, res.skipped.n, (unsigned long long)tr.readonly_vmas,
+		        o->nranges ? "; check the -r ranges" : "");
+		goto undo;
+	}
+	ps_fmt_engage(&out, fmt_kind(o), t.pid, t.comm, res.engaged.v, res.engaged.n, res.skipped.v, res.skipped.n,
+	              tr.readonly_vmas);
+	ps_out_flush(&out);
+	rc = PS_EXIT_OK;
+	goto out;
+undo:
+	{
+		/* Leave the target as it was: close the copy we put there. */
+		struct ps_err e2 = { 0 };
+		if (remote >= 0 && ps_remote_close(&t, NULL, remote, 0, &e2) < 0)
+			ps_warn("could not remove the userfaultfd (fd %d) from process %d: %s", remote, t.pid, e2.msg);
+	}
+out:
+	ps_tracker_done(&tr);
+	ps_close(&local);
+	ps_sync_result_free(&res);
+	ps_maps_free(&maps);
+	ps_out_free(&out);
+	ps_target_close(&t);
+	return rc;
+}
+
+/* ---- release --------------------------------------------------------------- */
+
+int ps_cmd_release(struct ps_opts *o, struct ps_err *err)
+{
+	struct ps_target t;
+	int fds[16];
+	uint64_t inos[16];
+	int rc = PS_EXIT_FAIL;
+
+	if (ps_target_open(&t, o->pid, err) < 0)
+		return PS_EXIT_FAIL;
+	int n = ps_find_engaged(&t, fds, inos, 16, err);
+	if (n < 0)
+		goto out;
+	int fd = -1;
+	uint64_t ino = 0;
+	if (o->release_fd >= 0) {
+		for (int i = 0; i < n && i < 16; i++)
+			if (fds[i] == o->release_fd) {
+				fd = fds[i];
+				ino = inos[i];
+			}
+		if (fd < 0) {
+			ps_errf(err, ENOENT, "fd %d of process %d is not a write-tracking userfaultfd", o->release_fd, t.pid);
+			goto out;
+		}
+	} else if (n == 0) {
+		ps_errf(err, ENOENT, "process %d is not engaged: it holds no write-tracking userfaultfd", t.pid);
+		goto out;
+	} else if (n > 1) {
+		char list[128] = "";
+		size_t l = 0;
+		for (int i = 0; i < n && i < 16 && l < sizeof(list) - 12; i++)
+			l += (size_t)snprintf(list + l, sizeof(list) - l, "%s%d", i ? ", " : "", fds[i]);
+		ps_errf(err, EEXIST, "process %d holds %d write-tracking userfaultfds (fds %s); choose one with --fd", t.pid, n, list);
+		goto out;
+	} else {
+		fd = fds[0];
+		ino = inos[0];
+	}
+	if (ps_remote_close(&t, NULL, fd, ino, err) < 0)
+		goto out;
+	printf("released process %d (%s): closed userfaultfd fd %d; its pages are no longer write-protected\n",
+	       t.pid, t.comm, fd);
+	rc = PS_EXIT_OK;
+out:
+	ps_target_close(&t);
+	return rc;
+}

@@ -1,0 +1,502 @@
+/* pagescan: exact written-page tracking for live processes.
+ * main() parses the command line (argp, one parser per command), runs the
+ * command, and is the only place that prints errors and chooses the exit code. */
+#include <argp.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "pagescan/util.h"
+
+const char *argp_program_version = "pagescan " PAGESCAN_VERSION;
+
+enum {
+	OPT_CLEAR = 0x100,
+	OPT_ACCUMULATE,
+	OPT_HEATMAP,
+	OPT_NO_HEATMAP,
+	OPT_FD,
+	OPT_PROM_FILE,
+};
+
+void ps_warn(const char *fmt, ...)
+{
+	va_list ap;
+	fputs("pagescan: warning: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+/* ---- option parsing shared by the commands ------------------------------ */
+
+#define ARG_ERR(state, e) argp_error((state), "%s", (e).msg)
+
+static void parse_format(struct argp_state *state, struct ps_opts *o, const char *arg, bool csv_ok)
+{
+	if (strcmp(arg, "text") == 0)
+		o->format = PS_FMT_TEXT;
+	else if (strcmp(arg, "json") == 0)
+		o->format = PS_FMT_JSON;
+	else if (csv_ok && strcmp(arg, "csv") == 0)
+		o->format = PS_FMT_CSV;
+	else
+		argp_error(state, "unknown format \"%s\"; valid: text, json%s", arg, csv_ok ? ", csv" : "");
+	o->have_format = true;
+}
+
+static void parse_range(struct argp_state *state, struct ps_opts *o, const char *arg)
+{
+	struct ps_err e = { 0 };
+	if (o->nranges >= PS_MAX_RANGES)
+		argp_error(state, "too many ranges (at most %d)", PS_MAX_RANGES);
+	if (ps_rangespec_parse(arg, &o->ranges[o->nranges], &e) < 0)
+		ARG_ERR(state, e);
+	o->nranges++;
+}
+
+static void parse_pid_arg(struct argp_state *state, struct ps_opts *o, const char *arg)
+{
+	struct ps_err e = { 0 };
+	if (o->pid)
+		argp_error(state, "unexpected argument \"%s\" (one PID only)", arg);
+	if (ps_parse_pid(arg, &o->pid, &e) < 0)
+		ARG_ERR(state, e);
+}
+
+static void need_pid(struct argp_state *state, const struct ps_opts *o)
+{
+	if (!o->pid)
+		argp_error(state, "missing PID");
+}
+
+/* ---- dump ---------------------------------------------------------------- */
+
+static const struct argp_option dump_options[] = {
+	{ "mask", 'm', "MASK", 0, "Pages to report: comma-separated terms, NAME set, !NAME clear, A|B at least one (default: present|swapped)", 0 },
+	{ "range", 'r', "RANGE", 0, "Only this range: START-END, START+LENGTH, or a mapping ([heap], [stack], anon, shm, libc.so.6, /path); repeatable", 0 },
+	{ "max-pages", 'M', "N", 0, "Stop after N pages (the summary says truncated)", 0 },
+	{ "clear", OPT_CLEAR, NULL, 0, "Write-protect again the written pages reported (atomic get-and-clear); needs written in MASK", 0 },
+	{ "format", 'f', "FORMAT", 0, "Output format: text (default) or json (JSON Lines)", 0 },
+	{ 0 }
+};
+
+static error_t dump_parse(int key, char *arg, struct argp_state *state)
+{
+	struct ps_opts *o = state->input;
+	struct ps_err e = { 0 };
+	long long n;
+
+	switch (key) {
+	case 'm':
+		if (ps_mask_parse(arg, &o->mask, &e) < 0)
+			ARG_ERR(state, e);
+		o->have_mask = true;
+		break;
+	case 'r':
+		parse_range(state, o, arg);
+		break;
+	case 'M':
+		if (ps_parse_int(arg, 1, LLONG_MAX, &n, &e) < 0)
+			argp_error(state, "invalid --max-pages \"%s\": %s", arg, e.msg);
+		o->max_pages = (uint64_t)n;
+		break;
+	case OPT_CLEAR:
+		o->clear = true;
+		break;
+	case 'f':
+		parse_format(state, o, arg, false);
+		break;
+	case ARGP_KEY_ARG:
+		parse_pid_arg(state, o, arg);
+		break;
+	case ARGP_KEY_END:
+		need_pid(state, o);
+		if (o->clear && (!o->have_mask || !(o->mask.mask & ~o->mask.inverted & PS_CAT_WRITTEN)))
+			argp_error(state, "--clear needs \"written\" as a required term of --mask (e.g. -m written)");
+		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+static const struct argp dump_argp = {
+	dump_options, dump_parse, "PID",
+	"Report the target's pages by category, as compact address ranges.\v"
+	"Categories: written present swapped file pfnzero huge soft-dirty guard wpallowed. "
+	"\"written\" is only reported inside ranges that engage (or watch) tracks; "
+	"\"swapped\" also covers write-protect and guard markers.\n\n"
+	"Examples:\n"
+	"  pagescan dump 1234                        present and swapped pages\n"
+	"  pagescan dump 1234 -m 'present,!file' -r '[heap]'\n"
+	"  pagescan dump 1234 -m written --clear -f json   after pagescan engage",
+	NULL, NULL, NULL
+};
+
+/* ---- engage / release ---------------------------------------------------- */
+
+static const struct argp_option engage_options[] = {
+	{ "range", 'r', "RANGE", 0, "Only track this range or mapping (repeatable; default: every writable mapping)", 0 },
+	{ "format", 'f', "FORMAT", 0, "Output format: text (default) or json", 0 },
+	{ 0 }
+};
+
+static error_t engage_parse(int key, char *arg, struct argp_state *state)
+{
+	struct ps_opts *o = state->input;
+
+	switch (key) {
+	case 'r':
+		parse_range(state, o, arg);
+		break;
+	case 'f':
+		parse_format(state, o, arg, false);
+		break;
+	case ARGP_KEY_ARG:
+		parse_pid_arg(state, o, arg);
+		break;
+	case ARGP_KEY_END:
+		need_pid(state, o);
+		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+static const struct argp engage_argp = {
+	engage_options, engage_parse, "PID",
+	"Start persistent write tracking: a userfaultfd is created inside the target and left there, "
+	"so later `pagescan dump PID -m written [--clear]` reports the pages written since.\v"
+	"Tracking lasts until `pagescan release PID` or the target exits or execs. Mappings created "
+	"later are not tracked (use watch for that).",
+	NULL, NULL, NULL
+};
+
+static const struct argp_option release_options[] = {
+	{ "fd", OPT_FD, "FD", 0, "Close this file descriptor of the target (when several userfaultfds qualify)", 0 },
+	{ 0 }
+};
+
+static error_t release_parse(int key, char *arg, struct argp_state *state)
+{
+	struct ps_opts *o = state->input;
+	struct ps_err e = { 0 };
+	long long n;
+
+	switch (key) {
+	case OPT_FD:
+		if (ps_parse_int(arg, 0, INT32_MAX, &n, &e) < 0)
+			argp_error(state, "invalid --fd \"%s\": %s", arg, e.msg);
+		o->release_fd = (int)n;
+		break;
+	case ARGP_KEY_ARG:
+		parse_pid_arg(state, o, arg);
+		break;
+	case ARGP_KEY_END:
+		need_pid(state, o);
+		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+static const struct argp release_argp = {
+	release_options, release_parse, "PID",
+	"Stop persistent tracking: close, inside the target, the userfaultfd that engage left. "
+	"All its pages lose their write protection; nothing of pagescan remains in the target.",
+	NULL, NULL, NULL
+};
+
+/* ---- watch / run / demo -------------------------------------------------- */
+
+#define WATCH_OPTIONS \
+	{ "interval", 'i', "INTERVAL", 0, "Harvest every INTERVAL (default 1s; e.g. 100ms, 2s, 1m)", 0 }, \
+	{ "count", 'n', "COUNT", 0, "Stop after COUNT intervals", 0 }, \
+	{ "duration", 'd', "DURATION", 0, "Stop after DURATION (e.g. 30s, 5m)", 0 }, \
+	{ "format", 'f', "FORMAT", 0, "Output format: text (default), json (JSON Lines) or csv", 0 }, \
+	{ "accumulate", OPT_ACCUMULATE, NULL, 0, "Report the cumulative write set instead of per-interval writes (no re-protection)", 0 }, \
+	{ "output", 'o', "FILE", 0, "Write the report to FILE instead of standard output", 0 }, \
+	{ "quiet", 'q', NULL, 0, "Text format: totals only, no region lines", 0 }, \
+	{ "heatmap", OPT_HEATMAP, "MODE", OPTION_ARG_OPTIONAL, "Live ncurses heatmap (MODE tui, the default), or text frames (MODE text)", 0 }, \
+	{ "prom-file", OPT_PROM_FILE, "PATH", 0, "After every interval, atomically rewrite PATH with Prometheus metrics", 0 }
+
+static const struct argp_option watch_options[] = {
+	{ "range", 'r', "RANGE", 0, "Only track this range or mapping (repeatable; default: every writable mapping)", 0 },
+	WATCH_OPTIONS,
+	{ 0 }
+};
+
+static error_t watch_common(int key, char *arg, struct argp_state *state)
+{
+	struct ps_opts *o = state->input;
+	struct ps_err e = { 0 };
+	long long n;
+
+	switch (key) {
+	case 'i':
+		if (ps_parse_duration(arg, &o->interval_ns, &e) < 0)
+			argp_error(state, "invalid --interval \"%s\": %s", arg, e.msg);
+		if (o->interval_ns < 10000000ull)
+			argp_error(state, "--interval must be at least 10ms");
+		break;
+	case 'n':
+		if (ps_parse_int(arg, 1, LLONG_MAX, &n, &e) < 0)
+			argp_error(state, "invalid --count \"%s\": %s", arg, e.msg);
+		o->count = (uint64_t)n;
+		break;
+	case 'd':
+		if (ps_parse_duration(arg, &o->duration_ns, &e) < 0)
+			argp_error(state, "invalid --duration \"%s\": %s", arg, e.msg);
+		break;
+	case 'f':
+		parse_format(state, o, arg, true);
+		break;
+	case OPT_ACCUMULATE:
+		o->accumulate = true;
+		break;
+	case 'o':
+		o->output = arg;
+		break;
+	case 'q':
+		o->quiet = true;
+		break;
+	case OPT_HEATMAP:
+		if (!arg || strcmp(arg, "tui") == 0)
+			o->heatmap = "tui";
+		else if (strcmp(arg, "text") == 0)
+			o->heatmap = "text";
+		else
+			argp_error(state, "unknown heatmap mode \"%s\"; valid: tui, text", arg);
+		break;
+	case OPT_PROM_FILE:
+		o->prom_file = arg;
+		break;
+	case 'r':
+		parse_range(state, o, arg);
+		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+static void watch_check(struct argp_state *state, struct ps_opts *o)
+{
+	if (o->heatmap && o->have_format)
+		argp_error(state, "--heatmap and --format cannot be combined");
+}
+
+static error_t watch_parse(int key, char *arg, struct argp_state *state)
+{
+	struct ps_opts *o = state->input;
+
+	switch (key) {
+	case ARGP_KEY_ARG:
+		parse_pid_arg(state, o, arg);
+		return 0;
+	case ARGP_KEY_END:
+		need_pid(state, o);
+		watch_check(state, o);
+		return 0;
+	default:
+		return watch_common(key, arg, state);
+	}
+}
+
+static const struct argp watch_argp = {
+	watch_options, watch_parse, "PID",
+	"Watch a live process: every interval, report exactly which pages it wrote, "
+	"the dirty rate, and per-mapping counts; a summary at the end.\v"
+	"Tracking is transient: pagescan holds the only userfaultfd, so it ends however pagescan "
+	"exits. Mappings created later are tracked from the next interval. Children the target forks "
+	"are not tracked. The watch ends after --count or --duration, on SIGINT/SIGTERM, or when the "
+	"target exits or execs.",
+	NULL, NULL, NULL
+};
+
+static const struct argp_option run_options[] = {
+	{ "range", 'r', "RANGE", 0, "Only track this range or mapping (repeatable)", 0 },
+	WATCH_OPTIONS,
+	{ 0 }
+};
+
+static error_t run_parse(int key, char *arg, struct argp_state *state)
+{
+	struct ps_opts *o = state->input;
+
+	switch (key) {
+	case ARGP_KEY_ARG:
+		/* The command and its arguments: everything from here on. */
+		o->argv = &state->argv[state->next - 1];
+		state->next = state->argc;
+		return 0;
+	case ARGP_KEY_END:
+		if (!o->argv)
+			argp_error(state, "missing command (pagescan run [OPTION...] -- CMD [ARG...])");
+		watch_check(state, o);
+		return 0;
+	default:
+		return watch_common(key, arg, state);
+	}
+}
+
+static const struct argp run_argp = {
+	run_options, run_parse, "-- CMD [ARG...]",
+	"Run CMD with write tracking engaged before its first instruction, watch it until it exits, "
+	"and exit with its status (128+N when killed by signal N).\v"
+	"Its standard input, output and error stay yours; use -o FILE to keep the report apart.",
+	NULL, NULL, NULL
+};
+
+static const struct argp_option demo_options[] = {
+	{ "no-heatmap", OPT_NO_HEATMAP, NULL, 0, "Print the text watch instead of the heatmap", 0 },
+	{ "interval", 'i', "INTERVAL", 0, "Harvest every INTERVAL (default 1s)", 0 },
+	{ "count", 'n', "COUNT", 0, "Stop after COUNT intervals", 0 },
+	{ "duration", 'd', "DURATION", 0, "Stop after DURATION", 0 },
+	{ "format", 'f', "FORMAT", 0, "With --no-heatmap: text, json or csv", 0 },
+	{ "quiet", 'q', NULL, 0, "Text format: totals only", 0 },
+	{ 0 }
+};
+
+static error_t demo_parse(int key, char *arg, struct argp_state *state)
+{
+	struct ps_opts *o = state->input;
+
+	switch (key) {
+	case OPT_NO_HEATMAP:
+		o->no_heatmap = true;
+		return 0;
+	case ARGP_KEY_ARG:
+		argp_error(state, "unexpected argument \"%s\"", arg);
+		return 0;
+	case ARGP_KEY_END:
+		return 0;
+	default:
+		return watch_common(key, arg, state);
+	}
+}
+
+static const struct argp demo_argp = {
+	demo_options, demo_parse, NULL,
+	"Start a built-in workload (a sequential sweep, hot spots, a growing heap, a second thread) "
+	"and watch it: the heatmap on a terminal, the text watch otherwise or with --no-heatmap.",
+	NULL, NULL, NULL
+};
+
+/* ---- top level ------------------------------------------------------------ */
+
+struct command {
+	const char *name;
+	const struct argp *argp;
+	int (*run)(struct ps_opts *o, struct ps_err *err);
+	const char *summary;
+};
+
+static const struct command commands[] = {
+	{ "dump", &dump_argp, ps_cmd_dump, "report page categories as address ranges" },
+	{ "engage", &engage_argp, ps_cmd_engage, "start persistent write tracking" },
+	{ "release", &release_argp, ps_cmd_release, "stop persistent write tracking" },
+	{ "watch", &watch_argp, ps_cmd_watch, "report written pages and dirty rate every interval" },
+	{ "run", &run_argp, ps_cmd_run, "run a command and watch it from its first instruction" },
+	{ "demo", &demo_argp, ps_cmd_demo, "watch a built-in workload" },
+};
+
+static const struct command *selected;
+static int sub_argc;
+static char **sub_argv;
+
+static error_t top_parse(int key, char *arg, struct argp_state *state)
+{
+	switch (key) {
+	case ARGP_KEY_ARG:
+		for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+			if (strcmp(arg, commands[i].name) == 0) {
+				selected = &commands[i];
+				sub_argc = state->argc - state->next + 1;
+				sub_argv = &state->argv[state->next - 1];
+				state->next = state->argc;
+				return 0;
+			}
+		}
+		argp_error(state, "unknown command \"%s\"; commands: dump, engage, release, watch, run, demo", arg);
+		return 0;
+	case ARGP_KEY_END:
+		if (!selected)
+			argp_error(state, "missing command; commands: dump, engage, release, watch, run, demo");
+		return 0;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+}
+
+static const struct argp top_argp = {
+	NULL, top_parse, "COMMAND [ARG...]",
+	"Exact written-page tracking for live Linux processes (userfaultfd asynchronous write-protect "
+	"and PAGEMAP_SCAN, Linux 6.7+).\v"
+	"Commands:\n"
+	"  dump PID      report page categories as address ranges\n"
+	"  engage PID    start persistent write tracking\n"
+	"  release PID   stop persistent write tracking\n"
+	"  watch PID     report written pages and dirty rate every interval\n"
+	"  run -- CMD    run a command and watch it from its first instruction\n"
+	"  demo          watch a built-in workload\n\n"
+	"`pagescan COMMAND --help` describes each command. Exit status: 0 success, 1 failure, "
+	"64 usage error.",
+	NULL, NULL, NULL
+};
+
+static void block_signals(void)
+{
+	/* SIGCHLD: waited for with sigtimedwait/signalfd. The rest are read
+	 * through a signalfd in watch, and otherwise must not interrupt an
+	 * injection half way (pitfall 16); commands that block are bounded. */
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGQUIT);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN); /* EPIPE is handled where output is written */
+}
+
+int main(int argc, char **argv)
+{
+	struct ps_opts o = {
+		.format = PS_FMT_TEXT,
+		.release_fd = -1,
+		.interval_ns = 1000000000ull,
+	};
+	struct ps_err err = { 0 };
+
+	if (getuid() != geteuid() || getgid() != getegid()) {
+		fputs("pagescan: refusing to run set-uid or set-gid; run it as root or grant CAP_SYS_PTRACE instead\n", stderr);
+		return PS_EXIT_FAIL;
+	}
+	argp_parse(&top_argp, argc, argv, ARGP_IN_ORDER, NULL, NULL);
+
+	char name[64];
+	snprintf(name, sizeof(name), "pagescan %s", selected->name);
+	sub_argv[0] = name;
+	argp_parse(selected->argp, sub_argc, sub_argv, ARGP_IN_ORDER, NULL, &o);
+
+	block_signals();
+	int rc = selected->run(&o, &err);
+	if (rc != PS_EXIT_OK && err.msg[0])
+		fprintf(stderr, "pagescan: %s\n", err.msg);
+	if (fflush(stdout) != 0 && rc == PS_EXIT_OK && errno != EPIPE) {
+		fprintf(stderr, "pagescan: cannot write the output: %s\n", strerror(errno));
+		rc = PS_EXIT_FAIL;
+	}
+	return rc;
+}

@@ -1,0 +1,77 @@
+/* struct ps_err: one human line plus an errno. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "pagescan/error.h"
+
+/* A message that does not fit ends in "..." so a cut is never silent. */
+static void mark_truncated(char *msg, size_t size)
+{
+	size_t cut = size - 4;  /* where "..." starts */
+
+	if (size < 4)
+		return;
+	/* Don't leave half a UTF-8 sequence in front of the marker. */
+	for (int i = 0; i < 3 && cut > 0 && ((unsigned char)msg[cut] & 0xc0) == 0x80; i++)
+		cut--;
+	memcpy(msg + cut, "...", 4);
+}
+
+static void format_into(char *msg, size_t size, const char *fmt, va_list ap)
+{
+	int r = vsnprintf(msg, size, fmt, ap);
+
+	if (r < 0)
+		snprintf(msg, size, "(unprintable error message)");
+	else if ((size_t)r >= size)
+		mark_truncated(msg, size);
+}
+
+int ps_errf(struct ps_err *err, int code, const char *fmt, ...)
+{
+	int saved = errno;
+	va_list ap;
+
+	/* Accept -errno too: callers often hold the negative form. */
+	if (code < 0)
+		code = -code;
+	if (err) {
+		err->code = code;
+		va_start(ap, fmt);
+		format_into(err->msg, sizeof(err->msg), fmt, ap);
+		va_end(ap);
+	}
+	errno = saved;
+	return -code;
+}
+
+int ps_err_prefix(struct ps_err *err, const char *fmt, ...)
+{
+	char what[sizeof(err->msg)], old[sizeof(err->msg)];
+	int saved = errno;
+	va_list ap;
+	int r;
+
+	/* Without a record the code is lost; EIO is the honest "something failed". */
+	if (!err)
+		return -EIO;
+	if (err->code == 0)
+		err->code = EIO;
+
+	va_start(ap, fmt);
+	format_into(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	memcpy(old, err->msg, sizeof(old));
+	old[sizeof(old) - 1] = '\0';
+
+	if (old[0])
+		r = snprintf(err->msg, sizeof(err->msg), "%s: %s", what, old);
+	else
+		r = snprintf(err->msg, sizeof(err->msg), "%s", what);
+	if (r >= 0 && (size_t)r >= sizeof(err->msg))
+		mark_truncated(err->msg, sizeof(err->msg));
+	errno = saved;
+	return -err->code;
+}

@@ -1,0 +1,212 @@
+/* dump and engage output: text for people, JSON Lines for programs. */
+#include <string.h>
+
+#include "pagescan/category.h"
+#include "pagescan/fmt.h"
+#include "pagescan/util.h"
+
+/* Text addresses are padded to 12 hex digits (user space on x86-64 is 47
+ * bits) so columns line up; JSON carries them unpadded. */
+static void hex12(struct ps_out *o, uint64_t v)
+{
+	static const char digits[] = "0123456789abcdef";
+	char buf[18];
+	int n = 0;
+	do {
+		buf[n++] = digits[v & 15];
+		v >>= 4;
+	} while (v);
+	ps_out_str(o, "0x");
+	for (int i = n; i < 12; i++)
+		ps_out_chr(o, '0');
+	while (n)
+		ps_out_chr(o, buf[--n]);
+}
+
+static void label_json(struct ps_out *o, const char *label)
+{
+	ps_out_json_str(o, label, strlen(label));
+}
+
+/* Mapping names are printed as the kernel shows them; control bytes could
+ * still garble a terminal, so text output escapes them (\ooo, like /proc). */
+static void label_text(struct ps_out *o, const char *s)
+{
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c < 0x20 || c == 0x7f) {
+			char b[5] = { '\\', (char)('0' + (c >> 6)), (char)('0' + ((c >> 3) & 7)), (char)('0' + (c & 7)), 0 };
+			ps_out_str(o, b);
+		} else {
+			ps_out_chr(o, (char)c);
+		}
+	}
+}
+
+static const char *vma_label(const struct ps_vma *v)
+{
+	return v ? ps_vma_label(v) : "[unmapped]";
+}
+
+void ps_fmt_dump_region(struct ps_dump_fmt *f, const struct ps_region *piece, const struct ps_vma *vma)
+{
+	struct ps_out *o = f->o;
+	uint64_t pages = (piece->end - piece->start) >> PS_PAGE_SHIFT;
+	char cats[160];
+
+	f->regions++;
+	f->pages += pages;
+	if (f->kind == PS_OUT_JSON) {
+		ps_out_str(o, "{\"type\":\"region\",\"start\":\"");
+		ps_out_hex(o, piece->start);
+		ps_out_str(o, "\",\"end\":\"");
+		ps_out_hex(o, piece->end);
+		ps_out_str(o, "\",\"pages\":");
+		ps_out_u64(o, pages);
+		ps_out_str(o, ",\"categories\":[");
+		bool first = true;
+		for (size_t i = 0; i < ps_ncategories; i++) {
+			if (!(piece->cats & ps_categories[i].bit))
+				continue;
+			if (!first)
+				ps_out_chr(o, ',');
+			first = false;
+			ps_out_chr(o, '"');
+			ps_out_str(o, ps_categories[i].name);
+			ps_out_chr(o, '"');
+		}
+		ps_out_str(o, "],\"mapping\":");
+		label_json(o, vma_label(vma));
+		ps_out_str(o, "}\n");
+		return;
+	}
+	size_t l0 = o->len;
+	hex12(o, piece->start);
+	ps_out_chr(o, '-');
+	hex12(o, piece->end);
+	size_t l1 = o->len;
+	ps_out_u64(o, pages);
+	/* right-align the page count in 9 columns after two spaces */
+	size_t w = o->len - l1;
+	if (w < 9) {
+		char tmp[24];
+		memcpy(tmp, o->buf + l1, w);
+		o->len = l1;
+		ps_out_str(o, "  ");
+		for (size_t i = w; i < 9; i++)
+			ps_out_chr(o, ' ');
+		ps_out_mem(o, tmp, w);
+	}
+	(void)l0;
+	ps_out_str(o, "  ");
+	ps_categories_format(piece->cats, cats, sizeof(cats));
+	ps_out_str(o, cats);
+	ps_out_str(o, "  ");
+	label_text(o, vma_label(vma));
+	ps_out_chr(o, '\n');
+}
+
+void ps_fmt_dump_summary(struct ps_dump_fmt *f, bool truncated)
+{
+	struct ps_out *o = f->o;
+	uint64_t bytes = f->pages * PS_PAGE_SIZE;
+	if (f->kind == PS_OUT_JSON) {
+		ps_out_str(o, "{\"type\":\"summary\",\"regions\":");
+		ps_out_u64(o, f->regions);
+		ps_out_str(o, ",\"pages\":");
+		ps_out_u64(o, f->pages);
+		ps_out_str(o, ",\"bytes\":");
+		ps_out_u64(o, bytes);
+		ps_out_str(o, truncated ? ",\"truncated\":true}\n" : ",\"truncated\":false}\n");
+		return;
+	}
+	char h[16];
+	ps_out_u64(o, f->regions);
+	ps_out_str(o, f->regions == 1 ? " region, " : " regions, ");
+	ps_out_u64(o, f->pages);
+	ps_out_str(o, f->pages == 1 ? " page (" : " pages (");
+	ps_out_str(o, ps_human_bytes(bytes, h, sizeof(h)));
+	ps_out_str(o, truncated ? "), truncated by --max-pages\n" : ")\n");
+}
+
+static void span_json(struct ps_out *o, const struct ps_span *s, bool with_reason)
+{
+	ps_out_str(o, "{\"start\":\"");
+	ps_out_hex(o, s->start);
+	ps_out_str(o, "\",\"end\":\"");
+	ps_out_hex(o, s->end);
+	ps_out_str(o, "\",\"pages\":");
+	ps_out_u64(o, (s->end - s->start) >> PS_PAGE_SHIFT);
+	ps_out_str(o, ",\"mapping\":");
+	label_json(o, s->mapping ? s->mapping : "");
+	if (with_reason) {
+		ps_out_str(o, ",\"reason\":");
+		label_json(o, s->reason ? s->reason : "");
+	}
+	ps_out_chr(o, '}');
+}
+
+void ps_fmt_spans_json(struct ps_out *o, const struct ps_span *v, size_t n, bool with_reason)
+{
+	ps_out_chr(o, '[');
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			ps_out_chr(o, ',');
+		span_json(o, &v[i], with_reason);
+	}
+	ps_out_chr(o, ']');
+}
+
+void ps_fmt_span_text(struct ps_out *o, const char *prefix, const struct ps_span *s)
+{
+	char h[16];
+	ps_out_str(o, prefix);
+	hex12(o, s->start);
+	ps_out_chr(o, '-');
+	hex12(o, s->end);
+	ps_out_str(o, "  ");
+	ps_out_str(o, ps_human_bytes(s->end - s->start, h, sizeof(h)));
+	ps_out_str(o, "  ");
+	label_text(o, s->mapping ? s->mapping : "");
+	if (s->reason) {
+		ps_out_str(o, ": ");
+		ps_out_str(o, s->reason);
+	}
+	ps_out_chr(o, '\n');
+}
+
+void ps_fmt_engage(struct ps_out *o, enum ps_fmt_kind kind, pid_t pid, const char *comm,
+                   const struct ps_span *engaged, size_t nengaged,
+                   const struct ps_span *skipped, size_t nskipped, uint64_t readonly_vmas)
+{
+	uint64_t pages = 0;
+	for (size_t i = 0; i < nengaged; i++)
+		pages += (engaged[i].end - engaged[i].start) >> PS_PAGE_SHIFT;
+	if (kind == PS_OUT_JSON) {
+		ps_out_str(o, "{\"type\":\"engage\",\"pid\":");
+		ps_out_i64(o, pid);
+		ps_out_str(o, ",\"command\":");
+		label_json(o, comm);
+		ps_out_str(o, ",\"tracked_pages\":");
+		ps_out_u64(o, pages);
+		ps_out_str(o, ",\"readonly_mappings\":");
+		ps_out_u64(o, readonly_vmas);
+		ps_out_str(o, ",\"engaged\":");
+		ps_fmt_spans_json(o, engaged, nengaged, false);
+		ps_out_str(o, ",\"skipped\":");
+		ps_fmt_spans_json(o, skipped, nskipped, true);
+		ps_out_str(o, "}\n");
+		return;
+	}
+	char h[16];
+	ps_out_printf(o, "engaged process %d (%s): %zu range%s, %llu pages (%s) tracked\n", (int)pid, comm,
+	              nengaged, nengaged == 1 ? "" : "s", (unsigned long long)pages,
+	              ps_human_bytes(pages * PS_PAGE_SIZE, h, sizeof(h)));
+	for (size_t i = 0; i < nengaged; i++)
+		ps_fmt_span_text(o, "  tracked  ", &engaged[i]);
+	for (size_t i = 0; i < nskipped; i++)
+		ps_fmt_span_text(o, "  skipped  ", &skipped[i]);
+	if (readonly_vmas)
+		ps_out_printf(o, "  (%llu read-only mapping%s not tracked: nothing can write them without mprotect)\n",
+		              (unsigned long long)readonly_vmas, readonly_vmas == 1 ? "" : "s");
+}

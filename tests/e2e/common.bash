@@ -1,0 +1,415 @@
+# Shared helpers for pagescan's end-to-end tests; every tests/e2e/*.bats
+# starts with `load common`.
+#
+# Environment (CTest sets these; the defaults fit a manual run from a tree
+# built in ./build):
+#   PAGESCAN   the pagescan binary           (default BUILD_DIR/src/pagescan)
+#   TARGETS    directory of the test targets (default BUILD_DIR/tests/targets)
+#   BUILD_DIR  build tree                    (default <source>/build)
+#   PAGESCAN_MUST_WORK=1  turn "kernel lacks a feature" skips into failures
+#
+# Victim protocol: see the comment at the top of tests/targets/victim.c.
+
+bats_require_minimum_version 1.5.0
+
+load /usr/lib/bats/bats-support/load.bash
+load /usr/lib/bats/bats-assert/load.bash
+load /usr/lib/bats/bats-file/load.bash
+
+: "${BUILD_DIR:=$BATS_TEST_DIRNAME/../../build}"
+: "${PAGESCAN:=$BUILD_DIR/src/pagescan}"
+: "${TARGETS:=$BUILD_DIR/tests/targets}"
+# A hung victim or pagescan must fail one test, not stall the suite.
+: "${BATS_TEST_TIMEOUT:=240}"
+export PAGESCAN TARGETS BUILD_DIR BATS_TEST_TIMEOUT
+
+PAGE_SIZE=4096
+# Category names in pagescan's table order (docs/FORMAT.md, category.h).
+PS_CATEGORIES="written present swapped file pfnzero huge soft-dirty guard wpallowed"
+
+# ---------------------------------------------------------------------------
+# Feature probe
+
+# Call from setup_file: checks the binaries exist, then skips the whole file
+# when the kernel lacks PAGEMAP_SCAN or async uffd-wp (fails instead under
+# PAGESCAN_MUST_WORK=1).
+kernel_supports() {
+    local out
+    if [[ ! -x $PAGESCAN ]]; then
+        echo "pagescan binary not found at '$PAGESCAN' (build it, or set PAGESCAN)" >&2
+        return 1
+    fi
+    if [[ ! -x $TARGETS/kfeatures || ! -x $TARGETS/victim ]]; then
+        echo "test targets not found in '$TARGETS' (build them, or set TARGETS)" >&2
+        return 1
+    fi
+    if ! out=$("$TARGETS/kfeatures" 2>&1); then
+        if [[ ${PAGESCAN_MUST_WORK:-0} == 1 ]]; then
+            echo "kernel lacks what pagescan needs: $out (PAGESCAN_MUST_WORK=1, so this fails)" >&2
+            return 1
+        fi
+        skip "kernel lacks what pagescan needs: $out"
+    fi
+}
+
+# ---------------------------------------------------------------------------
+# The victim process
+
+# victim_start: start tests/targets/victim with its fifos in
+# $BATS_TEST_TMPDIR; sets VPID, VDIR. Its files go to $VDIR.
+victim_start() {
+    VDIR=$BATS_TEST_TMPDIR/victim
+    mkdir -p "$VDIR"
+    rm -f "$VDIR/cmd" "$VDIR/reply"
+    mkfifo "$VDIR/cmd" "$VDIR/reply"
+    # 3>&-: bats waits for fd 3 to close; the victim must not hold it.
+    TMPDIR=$VDIR "$TARGETS/victim" "$VDIR/cmd" "$VDIR/reply" \
+        </dev/null >"$VDIR/stdout" 2>"$VDIR/stderr" 3>&- &
+    VPID=$!
+    # Opened read-write: never blocks, even if the victim died at start;
+    # a dead victim then shows up as a reply timeout, not a hang.
+    exec {VCMD_FD}<>"$VDIR/cmd"
+    exec {VREPLY_FD}<>"$VDIR/reply"
+    declare -gA MSTART=() MEND=() MPATH=()
+    VLAST=
+}
+
+victim_alive() {
+    [[ -n ${VPID:-} ]] && kill -0 "$VPID" 2>/dev/null &&
+        [[ $(awk '{print $3}' "/proc/$VPID/stat" 2>/dev/null) != Z ]]
+}
+
+# vsend "CMD": send one command without waiting for the reply.
+vsend() {
+    VLAST=$1
+    printf '%s\n' "$1" >&"$VCMD_FD"
+}
+
+# vreply: read one reply line into REPLY_LINE; fails the test on "err" or
+# when no reply comes within VTIMEOUT seconds (default 60).
+vreply() {
+    local t=${VTIMEOUT:-60}
+    REPLY_LINE=
+    if ! IFS= read -r -t "$t" REPLY_LINE <&"$VREPLY_FD"; then
+        fail "victim: no reply to '$VLAST' within ${t}s (alive: $(victim_alive && echo yes || echo no); stderr: $(cat "$VDIR/stderr" 2>/dev/null))"
+        return 1
+    fi
+    if [[ $REPLY_LINE != ok* ]]; then
+        fail "victim: '$VLAST' -> '$REPLY_LINE'"
+        return 1
+    fi
+}
+
+# vcmd "CMD": send one command and read its reply into REPLY_LINE.
+vcmd() {
+    vsend "$1" || return 1
+    vreply
+}
+
+# vmap NAME KIND PAGES: map and remember MSTART[NAME], MEND[NAME], MPATH[NAME].
+vmap() {
+    vcmd "map $1 $2 $3" || return 1
+    local -a w
+    read -r -a w <<<"$REPLY_LINE"
+    MSTART[$1]=${w[1]}
+    MEND[$1]=${w[2]}
+    MPATH[$1]=${w[3]:-}
+}
+
+# vaddr NAME PAGE: address (hex) of page PAGE of mapping NAME.
+vaddr() {
+    printf '0x%x\n' $((MSTART[$1] + $2 * PAGE_SIZE))
+}
+
+# victim_windows [NAME...]: "0xS-0xE" of the named mappings (default: all).
+victim_windows() {
+    local n names=("$@")
+    ((${#names[@]})) || names=("${!MSTART[@]}")
+    for n in "${names[@]}"; do
+        printf '%s-%s\n' "${MSTART[$n]}" "${MEND[$n]}"
+    done
+}
+
+# victim_truth FILE: the victim's written pages since the last mark.
+victim_truth() {
+    vcmd "truth $1"
+}
+
+# victim_stop: ask the victim to exit 0 and reap it.
+victim_stop() {
+    local st=0
+    vcmd "exit 0" || return 1
+    wait "$VPID" || st=$?
+    VPID=
+    exec {VCMD_FD}>&- {VREPLY_FD}>&-
+    [[ $st == 0 ]] || { fail "victim exited with status $st"; return 1; }
+}
+
+# victim_cleanup: for teardown; kills a victim still running (only ours).
+victim_cleanup() {
+    if [[ -n ${VPID:-} ]]; then
+        kill -KILL "$VPID" 2>/dev/null || true
+        wait "$VPID" 2>/dev/null || true
+        rm -f /dev/shm/pagescan-victim-"$VPID"-* 2>/dev/null || true
+        VPID=
+    fi
+    [[ -z ${VCMD_FD:-} ]] || exec {VCMD_FD}>&- 2>/dev/null || true
+    [[ -z ${VREPLY_FD:-} ]] || exec {VREPLY_FD}>&- 2>/dev/null || true
+    VCMD_FD= VREPLY_FD=
+}
+
+# bg_track PID: remember a background process for bg_cleanup.
+bg_track() {
+    BG_PIDS+=("$1")
+}
+
+bg_cleanup() {
+    local p
+    for p in "${BG_PIDS[@]}"; do
+        kill -KILL "$p" 2>/dev/null || true
+        wait "$p" 2>/dev/null || true
+    done
+    BG_PIDS=()
+}
+
+# Default teardown for all files; a file may define its own and call these.
+common_teardown() {
+    bg_cleanup
+    victim_cleanup
+}
+
+# wait_syscall PID NR...: wait (up to 10 s) until PID's main thread is
+# blocked in one of the syscalls NR (x86-64 numbers, /proc/PID/syscall).
+wait_syscall() {
+    local pid=$1 i f
+    shift
+    for ((i = 0; i < 1000; i++)); do
+        read -r f _ <"/proc/$pid/syscall" 2>/dev/null || f=
+        local nr
+        for nr in "$@"; do
+            [[ $f == "$nr" ]] && return 0
+        done
+        sleep 0.01
+    done
+    fail "process $pid did not block in syscall $* (last: '$f')"
+}
+
+# ---------------------------------------------------------------------------
+# userfaultfd in the target
+
+# uffd_count PID: number of userfaultfds open in PID.
+uffd_count() {
+    local fd n=0
+    for fd in /proc/"$1"/fd/*; do
+        [[ $(readlink "$fd" 2>/dev/null) == "anon_inode:[userfaultfd]" ]] && n=$((n + 1))
+    done
+    echo "$n"
+}
+
+# no_uffd_left PID: assert PID has no anon_inode:[userfaultfd] open.
+no_uffd_left() {
+    local n
+    n=$(uffd_count "$1")
+    if [[ $n != 0 ]]; then
+        fail "process $1 still has $n userfaultfd(s) open: $(ls -l /proc/"$1"/fd | grep userfaultfd)"
+        return 1
+    fi
+}
+
+# ---------------------------------------------------------------------------
+# Range sets: lines "0xSTART 0xEND", sorted, merged (the victim's truth format)
+
+# jq helpers: hex <-> number (addresses stay below 2^53, exact as doubles;
+# jq 1.6's % truncates to 32 bits, so no % here).
+PS_JQ_DEFS='
+def hex2n: ltrimstr("0x") | explode
+    | reduce .[] as $c (0; . * 16 + (if $c >= 97 then $c - 87 elif $c >= 65 then $c - 55 else $c - 48 end));
+def n2hex: if . == 0 then "0x0" else "0x" + ([recurse(if . >= 16 then ((. / 16) | floor) else empty end)
+    | . - 16 * ((. / 16) | floor)] | reverse | map(if . < 10 then . + 48 else . + 87 end) | implode) end;
+'
+
+# ps_regions_to_ranges [WINDOW...] < dump-json: the regions of a
+# `pagescan dump -f json` output as merged range lines. Adjacent regions
+# merge (also across mappings), so the result compares exactly with a
+# truth file. WINDOWs ("0xS-0xE") clip the regions first. Overlapping
+# regions are a pagescan bug: they print an "OVERLAP" line so the
+# comparison fails.
+ps_regions_to_ranges() {
+    jq -rn --arg w "$*" "$PS_JQ_DEFS"'
+        ($w | split(" ") | map(select(length > 0) | split("-") | map(hex2n))) as $wins
+        | [inputs | select(.type == "region") | {s: (.start | hex2n), e: (.end | hex2n)}]
+        | (if ($wins | length) > 0 then
+              [.[] as $r | $wins[] as $x
+               | {s: ([$r.s, $x[0]] | max), e: ([$r.e, $x[1]] | min)} | select(.s < .e)]
+           else . end)
+        | sort_by(.s)
+        | reduce .[] as $r ([];
+              if length > 0 and .[-1].e == $r.s then .[-1].e = $r.e
+              elif length > 0 and .[-1].e > $r.s then . + [$r + {overlap: true}]
+              else . + [$r] end)
+        | .[] | (if .overlap then "OVERLAP " else "" end) + (.s | n2hex) + " " + (.e | n2hex)'
+}
+
+# ranges_clip S E < ranges: the part of a range set inside [S, E).
+ranges_clip() {
+    local cs=$(($1)) ce=$(($2)) s e
+    while read -r s e; do
+        s=$((s > cs ? s : cs))
+        e=$((e < ce ? e : ce))
+        ((s < e)) && printf '0x%x 0x%x\n' "$s" "$e"
+    done
+    return 0
+}
+
+# ranges_head N < ranges: the first N pages of a range set.
+ranges_head() {
+    local left=$1 s e n
+    while ((left > 0)) && read -r s e; do
+        n=$(((e - s) / PAGE_SIZE))
+        ((n > left)) && n=$left
+        printf '0x%x 0x%x\n' "$((s))" "$((s + n * PAGE_SIZE))"
+        left=$((left - n))
+    done
+    return 0
+}
+
+# ranges_merge < ranges: sort and merge arbitrary range lines.
+ranges_merge() {
+    local s e
+    while read -r s e; do
+        printf '%d %d\n' "$((s))" "$((e))"
+    done | sort -n -k1,1 | {
+        local cs= ce=
+        while read -r s e; do
+            if [[ -n $cs ]] && ((s <= ce)); then
+                ((e > ce)) && ce=$e
+                continue
+            fi
+            [[ -z $cs ]] || printf '0x%x 0x%x\n' "$cs" "$ce"
+            cs=$s ce=$e
+        done
+        [[ -z $cs ]] || printf '0x%x 0x%x\n' "$cs" "$ce"
+    }
+}
+
+# ranges_pages FILE: number of pages in a range file.
+ranges_pages() {
+    local s e n=0
+    while read -r s e; do
+        n=$((n + (e - s) / PAGE_SIZE))
+    done <"$1"
+    echo "$n"
+}
+
+# assert_ranges_equal EXPECTED GOT: byte-exact comparison of two range
+# files, with a diff (first 80 lines) on failure.
+assert_ranges_equal() {
+    local exp=$1 got=$2 d
+    if ! d=$(diff -u --label "expected ($exp)" --label "pagescan ($got)" "$exp" "$got"); then
+        fail "$(printf 'page sets differ: expected %s pages in %s ranges, pagescan %s pages in %s ranges\n%s' \
+            "$(ranges_pages "$exp")" "$(wc -l <"$exp")" \
+            "$(ranges_pages "$got")" "$(wc -l <"$got")" \
+            "$(head -n 80 <<<"$d")")"
+        return 1
+    fi
+}
+
+# ---------------------------------------------------------------------------
+# Output shape checks
+
+# check_dump_json FILE: every line is JSON; regions are well formed
+# (lowercase unpadded hex, pages = (end-start)/4096, known categories in
+# table order, a mapping name), sorted and disjoint; one summary, last,
+# whose counts equal the sums. Prints problems; fails if there are any.
+check_dump_json() {
+    local f=$1 problems nlines nvalues
+    # JSON Lines: as many JSON objects as lines (no pretty-printing).
+    nlines=$(wc -l <"$f")
+    if ! nvalues=$(jq -r 'type' "$f" 2>&1); then
+        fail "dump -f json output is not JSON: $nvalues"
+        return 1
+    fi
+    if [[ $(grep -cvx object <<<"$nvalues") != 0 ]]; then
+        fail "dump -f json: a value is not an object"
+        return 1
+    fi
+    if [[ $(wc -l <<<"$nvalues") != "$nlines" ]]; then
+        fail "dump -f json: $nlines lines but $(wc -l <<<"$nvalues") JSON values (one object per line expected)"
+        return 1
+    fi
+    problems=$(jq -rs --arg cats "$PS_CATEGORIES" "$PS_JQ_DEFS"'
+        ($cats | split(" ")) as $order
+        | def idx($c): $order | index($c);
+        . as $all
+        | [ $all[] | select(.type == "region") ] as $regs
+        | [ $all[] | select(.type == "summary") ] as $sums
+        | ( if ($sums | length) != 1 then "expected 1 summary, got \($sums | length)" else empty end ),
+          ( if ($all | length) > 0 and ($all[-1].type != "summary") then "last line is not the summary" else empty end ),
+          ( $all[] | select(.type != "region" and .type != "summary") | "unknown record type \(.type)" ),
+          ( $regs[] | select((.start | test("^0x(0|[1-9a-f][0-9a-f]*)$") | not)
+                           or (.end | test("^0x(0|[1-9a-f][0-9a-f]*)$") | not))
+            | "bad address format \(.start)-\(.end)" ),
+          ( $regs[] | select((.end | hex2n) <= (.start | hex2n)) | "empty or reversed region \(.start)-\(.end)" ),
+          ( $regs[] | select(((.start | hex2n) / 4096 | floor) * 4096 != (.start | hex2n)
+                           or ((.end | hex2n) / 4096 | floor) * 4096 != (.end | hex2n))
+            | "unaligned region \(.start)-\(.end)" ),
+          ( $regs[] | select(.pages != (((.end | hex2n) - (.start | hex2n)) / 4096))
+            | "region \(.start)-\(.end) says \(.pages) pages" ),
+          ( $regs[] | select((.mapping | type) != "string" or (.mapping | length) == 0)
+            | "region \(.start)-\(.end) has no mapping name" ),
+          ( $regs[] | select((.categories | type) != "array") | "region \(.start) categories not an array" ),
+          ( $regs[] | select((.categories | type) == "array")
+            | select(any(.categories[]; idx(.) == null)) | "region \(.start) unknown category in \(.categories)" ),
+          ( $regs[] | select((.categories | type) == "array")
+            | select([.categories[] | idx(.)] as $i | $i != ($i | sort) or $i != ($i | unique))
+            | "region \(.start) categories not in table order: \(.categories)" ),
+          ( [ $regs[] | {s: (.start | hex2n), e: (.end | hex2n), t: .start} ] as $r
+            | range(1; $r | length) as $k
+            | select($r[$k].s < $r[$k - 1].e) | "region \($r[$k].t) overlaps or is out of order" ),
+          ( if ($sums | length) == 1 then
+                $sums[0] as $s
+                | ( if $s.regions != ($regs | length) then "summary regions \($s.regions) != \($regs | length)" else empty end ),
+                  ( if $s.pages != ([$regs[].pages] | add // 0) then "summary pages \($s.pages) != \([$regs[].pages] | add // 0)" else empty end ),
+                  ( if $s.bytes != $s.pages * 4096 then "summary bytes \($s.bytes) != pages*4096" else empty end ),
+                  ( if ($s.truncated | type) != "boolean" then "summary truncated is not a boolean" else empty end )
+            else empty end)
+    ' "$f" 2>&1) || { fail "jq failed on $f: $problems"; return 1; }
+    if [[ -n $problems ]]; then
+        fail "$(printf 'dump -f json problems in %s:\n%s' "$f" "$(head -n 40 <<<"$problems")")"
+        return 1
+    fi
+}
+
+# check_regions_in_maps PID FILE: every region of a dump -f json lies inside
+# one mapping of /proc/PID/maps and carries its name ("[anon]" when
+# unnamed). Run while the target's layout is unchanged.
+check_regions_in_maps() {
+    local pid=$1 f=$2 problems
+    problems=$(jq -rn --rawfile maps "/proc/$pid/maps" "$PS_JQ_DEFS"'
+        [ $maps | split("\n")[] | select(length > 0)
+          | capture("^(?<s>[0-9a-f]+)-(?<e>[0-9a-f]+) +\\S+ +\\S+ +\\S+ +\\S+ *(?<n>.*)$")
+          | {s: (.s | hex2n), e: (.e | hex2n), n: (if .n == "" then "[anon]" else .n end)} ] as $m
+        | inputs | select(.type == "region")
+        | (.start | hex2n) as $s | (.end | hex2n) as $e
+        | ([ $m[] | select(.s <= $s and $s < .e) ] | first) as $v
+        | if $v == null then "region \(.start)-\(.end) is in no mapping"
+          elif $e > $v.e then "region \(.start)-\(.end) spans past its mapping end \($v.e | n2hex)"
+          elif .mapping != $v.n then "region \(.start)-\(.end) named \(.mapping | tojson), maps says \($v.n | tojson)"
+          else empty end
+    ' <"$f" 2>&1) || { fail "jq failed: $problems"; return 1; }
+    if [[ -n $problems ]]; then
+        fail "$(printf 'regions vs /proc/%s/maps:\n%s' "$pid" "$(head -n 40 <<<"$problems")")"
+        return 1
+    fi
+}
+
+# maps_range PID NAME: "0xS 0xE" of the first /proc/PID/maps line named NAME.
+maps_range() {
+    awk -v n="$2" '{ name = ""; for (i = 6; i <= NF; i++) name = name (i > 6 ? " " : "") $i }
+        name == n { split($1, a, "-"); print "0x" a[1], "0x" a[2]; exit }' "/proc/$1/maps"
+}
+
+# json_summary FILE KEY: a field of the summary line.
+json_summary() {
+    jq -r --arg k "$2" 'select(.type == "summary") | .[$k]' "$1"
+}

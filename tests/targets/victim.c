@@ -1,0 +1,1231 @@
+/*
+ * victim: a scriptable target process for pagescan's end-to-end tests. It
+ * records the truth (which pages it wrote) itself, so a test can compare
+ * pagescan's report with it byte for byte.
+ *
+ * Usage: victim CMDFIFO REPLYFIFO
+ *   Opens CMDFIFO for reading, then REPLYFIFO for writing. One command per
+ *   line; exactly one reply line per command, "ok ..." or "err ...".
+ *   Calls prctl(PR_SET_PTRACER, PR_SET_PTRACER_ANY); installs no signal
+ *   handlers; never uses mlockall. EOF on CMDFIFO exits with status 3.
+ *
+ * Page indexes count 4 KiB pages from the start of a mapping. NAME is up to
+ * 31 characters of [A-Za-z0-9_.-]. Every blocking command runs in the main
+ * thread (the thread group leader).
+ *
+ *   map NAME KIND PAGES      -> ok 0xSTART 0xEND [PATH]
+ *       anon     private anonymous, left unpopulated
+ *       shared   MAP_SHARED|MAP_ANONYMOUS, left unpopulated
+ *       file     MAP_PRIVATE of a new prefilled file in $TMPDIR (default
+ *                /tmp), populated by reads (PATH is printed)
+ *       shmfile  MAP_SHARED of a new prefilled file in /dev/shm, populated
+ *                by reads (PATH is printed)
+ *       thp      2 MiB aligned private anonymous with MADV_HUGEPAGE,
+ *                populated by storing zeros (PAGES: a multiple of 512)
+ *       none     PROT_NONE anonymous
+ *       ro       PROT_READ anonymous
+ *     Populating is not a write: the truth set is unchanged by map.
+ *     Files are removed by unmap and at exit.
+ *   write NAME SPEC          -> ok NPAGES
+ *       Stores one non-zero byte into each selected page; the byte changes
+ *       with every write command, its offset differs from page to page
+ *       (fixed per page). Each page is added to the truth set.
+ *   read NAME SPEC           -> ok NPAGES   loads one byte of each page
+ *   threads N NAME SPEC      -> ok NPAGES
+ *       N threads (1..64) write disjoint interleaved parts of SPEC at the
+ *       same time (barrier start); joined before the reply.
+ *   spawnthreads N           -> ok TOTAL    N more threads that stay blocked
+ *                                           on a condition variable until exit
+ *   check NAME               -> ok check NPAGES
+ *       Verifies every byte of the mapping: the initial content (zero, or the
+ *       file pattern) except the last byte written into each page. Reading
+ *       unpopulated anonymous pages maps the zero page. Replies
+ *       "err check NAME page I offset O got X want Y" on the first mismatch.
+ *   mark                     -> ok          clears the truth set
+ *   truth FILE               -> ok NPAGES
+ *       Writes the truth set (pages written since the last mark, all
+ *       mappings) to FILE as merged ranges "0xSTART 0xEND" (end exclusive,
+ *       lowercase hex), sorted; ranges of adjacent mappings are merged.
+ *   unmap NAME               -> ok          (its truth pages are dropped)
+ *   sleep SECS               -> ok ELAPSED  nanosleep; ELAPSED by
+ *                                           CLOCK_MONOTONIC, 3 decimals
+ *   poll SECS                -> ok ELAPSED  poll() on no fds with a timeout
+ *   readfifo PATH            -> ok read N DATA
+ *       Opens PATH O_RDWR (does not block) and blocks in one read(); DATA
+ *       is what was read, bytes outside 0x20..0x7e shown as '?'.
+ *   spin SECS [NOTIFYFIFO]   -> ok spin clean ITER | err spin corrupted ...
+ *       A user-mode loop keeping live values in rax, rcx, rdx, rsi, rdi,
+ *       r10, r11 (and three red-zone words below rsp), checking their
+ *       invariants on every iteration. With NOTIFYFIFO, writes "spinning"
+ *       to it (opened for writing, so it waits for a reader) just before
+ *       the loop starts.
+ *   status                   -> ok FDCOUNT SIGBLK SIGIGN SIGCGT
+ *       open fds (from /proc/self/fd) and the hex masks of
+ *       /proc/thread-self/status, for "left as it was" checks.
+ *   thp NAME                 -> ok KB       AnonHugePages of the VMA at
+ *                                           NAME's start (/proc/self/smaps)
+ *   zombie                   -> ok PID      forks a child that exits at once
+ *                                           and is never reaped
+ *   exit CODE                -> ok          then exit(CODE)
+ *
+ * SPEC: "all"; a list "0,3,5-9" (inclusive ranges); "every:N[:OFF]" (pages
+ * OFF, OFF+N, ...); "rand:COUNT:SEED" (COUNT distinct pseudo-random pages,
+ * deterministic for a SEED).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <math.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define PAGE 4096UL
+#define THP_SIZE (2UL << 20)
+#define MAX_MAPS 64
+#define MAX_PAGES (1UL << 20)	/* 4 GiB per mapping is plenty */
+#define MAX_THREADS 64
+#define MAX_IDLE_THREADS 256
+#define LINE_MAX_LEN 4096
+
+enum kind { K_ANON, K_SHARED, K_FILE, K_SHMFILE, K_THP, K_NONE, K_RO };
+
+static const char *const kind_names[] = {
+	[K_ANON] = "anon", [K_SHARED] = "shared", [K_FILE] = "file",
+	[K_SHMFILE] = "shmfile", [K_THP] = "thp", [K_NONE] = "none",
+	[K_RO] = "ro",
+};
+
+struct mapping {
+	bool used;
+	char name[32];
+	enum kind kind;
+	unsigned char *base;
+	size_t npages;
+	char path[PATH_MAX];	/* file kinds: the backing file */
+	unsigned char *last;	/* last byte written per page, 0 = never */
+	uint64_t *truth;	/* bitmap: written since the last mark */
+};
+
+static struct mapping maps[MAX_MAPS];
+static int reply_fd = -1;
+static unsigned gen;	/* counts write commands: the stored byte changes */
+
+/* ---- replies ---- */
+
+static void reply(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void reply(const char *fmt, ...)
+{
+	char buf[LINE_MAX_LEN];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, sizeof(buf) - 1, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		n = snprintf(buf, sizeof(buf), "err reply format");
+	if ((size_t)n > sizeof(buf) - 2)
+		n = sizeof(buf) - 2;
+	buf[n++] = '\n';
+	for (int off = 0; off < n;) {
+		ssize_t w = write(reply_fd, buf + off, n - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			_exit(4);
+		off += w;
+	}
+}
+
+/* ---- strict number parsing ---- */
+
+static int parse_u64(const char *s, uint64_t max, uint64_t *ret)
+{
+	uint64_t v = 0;
+
+	if (!s || !*s)
+		return -1;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9')
+			return -1;
+		if (v > (UINT64_MAX - 9) / 10)
+			return -1;
+		v = v * 10 + (uint64_t)(*s - '0');
+	}
+	if (v > max)
+		return -1;
+	*ret = v;
+	return 0;
+}
+
+static int parse_secs(const char *s, double *ret)
+{
+	char *end;
+	double d;
+
+	if (!s || !*s || *s == '-' || *s == '+' || *s == ' ')
+		return -1;
+	errno = 0;
+	d = strtod(s, &end);
+	if (errno || *end || !isfinite(d) || d < 0 || d > 3600)
+		return -1;
+	*ret = d;
+	return 0;
+}
+
+static double now_mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* ---- page content model ---- */
+
+static size_t page_off(size_t idx)
+{
+	return (idx * 257 + 8) & (PAGE - 1);
+}
+
+static unsigned char page_val(unsigned g, size_t idx)
+{
+	return (unsigned char)(1 + (g * 37u + idx) % 255u);
+}
+
+/* Initial content of the file kinds; anonymous kinds start as zeros. */
+static unsigned char file_byte(size_t idx, size_t off)
+{
+	return (unsigned char)((idx * 131 + off * 7) ^ 0x5a);
+}
+
+static bool is_file_kind(enum kind k)
+{
+	return k == K_FILE || k == K_SHMFILE;
+}
+
+static void bit_set(uint64_t *bm, size_t i)
+{
+	bm[i / 64] |= 1ULL << (i % 64);
+}
+
+static bool bit_get(const uint64_t *bm, size_t i)
+{
+	return bm[i / 64] >> (i % 64) & 1;
+}
+
+static size_t bm_words(size_t n)
+{
+	return (n + 63) / 64;
+}
+
+/* ---- mapping table ---- */
+
+static struct mapping *find_map(const char *name)
+{
+	for (int i = 0; i < MAX_MAPS; i++)
+		if (maps[i].used && strcmp(maps[i].name, name) == 0)
+			return &maps[i];
+	return NULL;
+}
+
+static bool valid_name(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > 31)
+		return false;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		      (*s >= '0' && *s <= '9') || *s == '_' || *s == '.' ||
+		      *s == '-'))
+			return false;
+	return true;
+}
+
+static void drop_files(void)
+{
+	for (int i = 0; i < MAX_MAPS; i++)
+		if (maps[i].used && maps[i].path[0])
+			unlink(maps[i].path);
+}
+
+/* Create PATH prefilled with the file pattern and return an O_RDWR fd. */
+static int make_file(const char *path, size_t npages)
+{
+	unsigned char buf[PAGE];
+	int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+
+	if (fd < 0)
+		return -1;
+	for (size_t p = 0; p < npages; p++) {
+		for (size_t o = 0; o < PAGE; o++)
+			buf[o] = file_byte(p, o);
+		if (pwrite(fd, buf, PAGE, (off_t)(p * PAGE)) != (ssize_t)PAGE) {
+			int e = errno ? errno : EIO;
+			close(fd);
+			unlink(path);
+			errno = e;
+			return -1;
+		}
+	}
+	return fd;
+}
+
+static void cmd_map(char **av, int ac)
+{
+	struct mapping *m = NULL;
+	uint64_t npages;
+	enum kind k;
+	size_t len;
+	void *p = MAP_FAILED;
+	int fd = -1;
+	size_t ki;
+
+	if (ac != 4)
+		return reply("err usage: map NAME KIND PAGES");
+	if (!valid_name(av[1]))
+		return reply("err bad name");
+	if (find_map(av[1]))
+		return reply("err name %s exists", av[1]);
+	for (ki = 0; ki < sizeof(kind_names) / sizeof(kind_names[0]); ki++)
+		if (strcmp(av[2], kind_names[ki]) == 0)
+			break;
+	if (ki == sizeof(kind_names) / sizeof(kind_names[0]))
+		return reply("err unknown kind %s", av[2]);
+	k = (enum kind)ki;
+	if (parse_u64(av[3], MAX_PAGES, &npages) || npages == 0)
+		return reply("err bad page count %s", av[3]);
+	if (k == K_THP && npages % (THP_SIZE / PAGE))
+		return reply("err thp needs a multiple of 512 pages");
+	for (int i = 0; i < MAX_MAPS; i++)
+		if (!maps[i].used) {
+			m = &maps[i];
+			break;
+		}
+	if (!m)
+		return reply("err too many mappings");
+	memset(m, 0, sizeof(*m));
+	len = npages * PAGE;
+
+	switch (k) {
+	case K_ANON:
+		p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		break;
+	case K_SHARED:
+		p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+			 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+		break;
+	case K_NONE:
+		p = mmap(NULL, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS,
+			 -1, 0);
+		break;
+	case K_RO:
+		p = mmap(NULL, len, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS,
+			 -1, 0);
+		break;
+	case K_FILE:
+	case K_SHMFILE: {
+		const char *dir = "/dev/shm";
+
+		if (k == K_FILE) {
+			dir = getenv("TMPDIR");
+			if (!dir || !*dir)
+				dir = "/tmp";
+		}
+		if ((size_t)snprintf(m->path, sizeof(m->path),
+				     "%s/pagescan-victim-%d-%s", dir,
+				     (int)getpid(), av[1]) >= sizeof(m->path))
+			return reply("err path too long");
+		fd = make_file(m->path, npages);
+		if (fd < 0) {
+			int e = errno;
+			m->path[0] = 0;
+			return reply("err create file: %s", strerror(e));
+		}
+		p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+			 k == K_FILE ? MAP_PRIVATE : MAP_SHARED, fd, 0);
+		close(fd);
+		break;
+	}
+	case K_THP: {
+		unsigned char *raw = mmap(NULL, len + THP_SIZE,
+					  PROT_READ | PROT_WRITE,
+					  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		uintptr_t a;
+
+		if (raw == MAP_FAILED)
+			break;
+		a = ((uintptr_t)raw + THP_SIZE - 1) & ~(THP_SIZE - 1);
+		if (a > (uintptr_t)raw)
+			munmap(raw, a - (uintptr_t)raw);
+		if ((uintptr_t)raw + len + THP_SIZE > a + len)
+			munmap((void *)(a + len),
+			       (uintptr_t)raw + len + THP_SIZE - (a + len));
+		p = (void *)a;
+		if (madvise(p, len, MADV_HUGEPAGE)) {
+			int e = errno;
+			munmap(p, len);
+			return reply("err madvise(MADV_HUGEPAGE): %s",
+				     strerror(e));
+		}
+		break;
+	}
+	}
+	if (p == MAP_FAILED) {
+		int e = errno;
+		if (m->path[0])
+			unlink(m->path);
+		return reply("err mmap: %s", strerror(e));
+	}
+	m->last = calloc(npages, 1);
+	m->truth = calloc(bm_words(npages), sizeof(uint64_t));
+	if (!m->last || !m->truth) {
+		free(m->last);
+		free(m->truth);
+		munmap(p, len);
+		if (m->path[0])
+			unlink(m->path);
+		return reply("err out of memory");
+	}
+	m->used = true;
+	snprintf(m->name, sizeof(m->name), "%s", av[1]);
+	m->kind = k;
+	m->base = p;
+	m->npages = npages;
+
+	/* Populate without writing: reads for files, zero stores for THP. */
+	if (is_file_kind(k)) {
+		unsigned sum = 0;
+		for (size_t i = 0; i < npages; i++)
+			sum += ((volatile unsigned char *)p)[i * PAGE];
+		(void)sum;
+	} else if (k == K_THP) {
+		for (size_t i = 0; i < npages; i++)
+			((volatile unsigned char *)p)[i * PAGE] = 0;
+	}
+	if (m->path[0])
+		reply("ok %p %p %s", p, (void *)((char *)p + len), m->path);
+	else
+		reply("ok %p %p", p, (void *)((char *)p + len));
+}
+
+static void cmd_unmap(char **av, int ac)
+{
+	struct mapping *m;
+
+	if (ac != 2)
+		return reply("err usage: unmap NAME");
+	m = find_map(av[1]);
+	if (!m)
+		return reply("err no mapping %s", av[1]);
+	if (munmap(m->base, m->npages * PAGE))
+		return reply("err munmap: %s", strerror(errno));
+	if (m->path[0])
+		unlink(m->path);
+	free(m->last);
+	free(m->truth);
+	memset(m, 0, sizeof(*m));
+	reply("ok");
+}
+
+/* ---- page selections ---- */
+
+static uint64_t xorshift(uint64_t *s)
+{
+	uint64_t x = *s;
+
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	return *s = x;
+}
+
+/* Parse SPEC for a mapping of n pages into a bitmap; NULL + message on error. */
+static uint64_t *parse_spec(const char *spec, size_t n, char *msg, size_t msglen)
+{
+	uint64_t *bm = calloc(bm_words(n), sizeof(uint64_t));
+	char tmp[LINE_MAX_LEN];
+	uint64_t a, b;
+
+	if (!bm) {
+		snprintf(msg, msglen, "out of memory");
+		return NULL;
+	}
+	if (strcmp(spec, "all") == 0) {
+		for (size_t i = 0; i < n; i++)
+			bit_set(bm, i);
+		return bm;
+	}
+	if (strncmp(spec, "every:", 6) == 0) {
+		char *colon;
+
+		snprintf(tmp, sizeof(tmp), "%s", spec + 6);
+		colon = strchr(tmp, ':');
+		b = 0;
+		if (colon) {
+			*colon = 0;
+			if (parse_u64(colon + 1, n - 1, &b))
+				goto bad;
+		}
+		if (parse_u64(tmp, n, &a) || a == 0)
+			goto bad;
+		for (size_t i = b; i < n; i += a)
+			bit_set(bm, i);
+		return bm;
+	}
+	if (strncmp(spec, "rand:", 5) == 0) {
+		char *colon;
+		uint64_t seed, got = 0;
+
+		snprintf(tmp, sizeof(tmp), "%s", spec + 5);
+		colon = strchr(tmp, ':');
+		if (!colon)
+			goto bad;
+		*colon = 0;
+		if (parse_u64(tmp, n, &a) || parse_u64(colon + 1, UINT64_MAX, &seed))
+			goto bad;
+		seed = seed * 0x9e3779b97f4a7c15ULL + 0x632be59bd9b4e019ULL;
+		if (!seed)
+			seed = 1;
+		while (got < a) {
+			size_t i = xorshift(&seed) % n;
+			if (!bit_get(bm, i)) {
+				bit_set(bm, i);
+				got++;
+			}
+		}
+		return bm;
+	}
+	/* list of N and A-B */
+	snprintf(tmp, sizeof(tmp), "%s", spec);
+	for (char *save = NULL, *tok = strtok_r(tmp, ",", &save); tok;
+	     tok = strtok_r(NULL, ",", &save)) {
+		char *dash = strchr(tok, '-');
+
+		if (dash) {
+			*dash = 0;
+			if (parse_u64(tok, n - 1, &a) ||
+			    parse_u64(dash + 1, n - 1, &b) || b < a)
+				goto bad;
+		} else {
+			if (parse_u64(tok, n - 1, &a))
+				goto bad;
+			b = a;
+		}
+		for (uint64_t i = a; i <= b; i++)
+			bit_set(bm, i);
+	}
+	if (spec[0] == ',' || spec[0] == 0 || spec[strlen(spec) - 1] == ',' ||
+	    strstr(spec, ",,"))
+		goto bad;
+	return bm;
+bad:
+	free(bm);
+	snprintf(msg, msglen, "bad spec %s for %zu pages", spec, n);
+	return NULL;
+}
+
+static bool writable(const struct mapping *m)
+{
+	return m->kind != K_NONE && m->kind != K_RO;
+}
+
+static void cmd_write_read(char **av, int ac, bool write)
+{
+	struct mapping *m;
+	char msg[256];
+	uint64_t *sel;
+	size_t count = 0;
+	unsigned sum = 0;
+
+	if (ac != 3)
+		return reply("err usage: %s NAME SPEC", av[0]);
+	m = find_map(av[1]);
+	if (!m)
+		return reply("err no mapping %s", av[1]);
+	if (m->kind == K_NONE || (write && !writable(m)))
+		return reply("err mapping %s is %s", m->name, kind_names[m->kind]);
+	sel = parse_spec(av[2], m->npages, msg, sizeof(msg));
+	if (!sel)
+		return reply("err %s", msg);
+	if (write)
+		gen++;
+	for (size_t i = 0; i < m->npages; i++) {
+		volatile unsigned char *b;
+
+		if (!bit_get(sel, i))
+			continue;
+		b = m->base + i * PAGE + page_off(i);
+		if (write) {
+			unsigned char v = page_val(gen, i);
+			*b = v;
+			m->last[i] = v;
+			bit_set(m->truth, i);
+		} else {
+			sum += *b;
+		}
+		count++;
+	}
+	(void)sum;
+	free(sel);
+	reply("ok %zu", count);
+}
+
+/* ---- threads ---- */
+
+struct writer {
+	pthread_t th;
+	struct mapping *m;
+	const size_t *idx;
+	size_t nidx;
+	unsigned nthreads, me;
+	unsigned g;
+	pthread_barrier_t *bar;
+};
+
+static void *writer_main(void *arg)
+{
+	struct writer *w = arg;
+
+	pthread_barrier_wait(w->bar);
+	for (size_t i = w->me; i < w->nidx; i += w->nthreads) {
+		size_t p = w->idx[i];
+		*(volatile unsigned char *)(w->m->base + p * PAGE + page_off(p)) =
+			page_val(w->g, p);
+	}
+	return NULL;
+}
+
+static void cmd_threads(char **av, int ac)
+{
+	struct writer ws[MAX_THREADS];
+	pthread_barrier_t bar;
+	struct mapping *m;
+	uint64_t n;
+	uint64_t *sel;
+	size_t *idx, nidx = 0;
+	char msg[256];
+	unsigned started = 0;
+	int err = 0;
+
+	if (ac != 4)
+		return reply("err usage: threads N NAME SPEC");
+	if (parse_u64(av[1], MAX_THREADS, &n) || n == 0)
+		return reply("err bad thread count %s", av[1]);
+	m = find_map(av[2]);
+	if (!m)
+		return reply("err no mapping %s", av[2]);
+	if (!writable(m))
+		return reply("err mapping %s is %s", m->name, kind_names[m->kind]);
+	sel = parse_spec(av[3], m->npages, msg, sizeof(msg));
+	if (!sel)
+		return reply("err %s", msg);
+	idx = malloc(m->npages * sizeof(*idx));
+	if (!idx) {
+		free(sel);
+		return reply("err out of memory");
+	}
+	for (size_t i = 0; i < m->npages; i++)
+		if (bit_get(sel, i))
+			idx[nidx++] = i;
+	free(sel);
+	gen++;
+	pthread_barrier_init(&bar, NULL, (unsigned)n);
+	for (unsigned t = 0; t < n; t++) {
+		ws[t] = (struct writer){ .m = m, .idx = idx, .nidx = nidx,
+					 .nthreads = (unsigned)n, .me = t,
+					 .g = gen, .bar = &bar };
+		err = pthread_create(&ws[t].th, NULL, writer_main, &ws[t]);
+		if (err)
+			break;
+		started++;
+	}
+	if (err) {
+		/* The barrier can never open: nothing was written yet, give up. */
+		reply("err pthread_create: %s", strerror(err));
+		_exit(5);
+	}
+	for (unsigned t = 0; t < started; t++)
+		pthread_join(ws[t].th, NULL);
+	pthread_barrier_destroy(&bar);
+	for (size_t i = 0; i < nidx; i++) {
+		m->last[idx[i]] = page_val(gen, idx[i]);
+		bit_set(m->truth, idx[i]);
+	}
+	free(idx);
+	reply("ok %zu", nidx);
+}
+
+static pthread_mutex_t idle_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t idle_cond = PTHREAD_COND_INITIALIZER;
+static bool idle_release;	/* never set: the threads live until exit */
+static unsigned idle_count;
+
+static void *idle_main(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&idle_lock);
+	while (!idle_release)
+		pthread_cond_wait(&idle_cond, &idle_lock);
+	pthread_mutex_unlock(&idle_lock);
+	return NULL;
+}
+
+static void cmd_spawnthreads(char **av, int ac)
+{
+	uint64_t n;
+
+	if (ac != 2)
+		return reply("err usage: spawnthreads N");
+	if (parse_u64(av[1], MAX_IDLE_THREADS, &n) || n == 0 ||
+	    idle_count + n > MAX_IDLE_THREADS)
+		return reply("err bad thread count %s", av[1]);
+	for (uint64_t i = 0; i < n; i++) {
+		pthread_t th;
+		int err = pthread_create(&th, NULL, idle_main, NULL);
+
+		if (err)
+			return reply("err pthread_create: %s", strerror(err));
+		pthread_detach(th);
+		idle_count++;
+	}
+	reply("ok %u", idle_count);
+}
+
+/* ---- verification and truth ---- */
+
+static void cmd_check(char **av, int ac)
+{
+	static unsigned char want[PAGE];
+	struct mapping *m;
+	bool zero;
+
+	if (ac != 2)
+		return reply("err usage: check NAME");
+	m = find_map(av[1]);
+	if (!m)
+		return reply("err no mapping %s", av[1]);
+	if (m->kind == K_NONE)
+		return reply("ok check 0");
+	zero = !is_file_kind(m->kind);
+	if (zero)
+		memset(want, 0, PAGE);
+	for (size_t i = 0; i < m->npages; i++) {
+		const unsigned char *pg = m->base + i * PAGE;
+		size_t off = page_off(i);
+
+		if (!zero)
+			for (size_t o = 0; o < PAGE; o++)
+				want[o] = file_byte(i, o);
+		if (m->last[i])
+			want[off] = m->last[i];
+		if (memcmp(pg, want, PAGE)) {
+			for (size_t o = 0; o < PAGE; o++)
+				if (pg[o] != want[o])
+					return reply("err check %s page %zu offset %zu got 0x%02x want 0x%02x",
+						     m->name, i, o, pg[o], want[o]);
+		}
+		if (zero)
+			want[off] = 0;
+	}
+	reply("ok check %zu", m->npages);
+}
+
+static int cmp_map(const void *a, const void *b)
+{
+	const struct mapping *x = *(struct mapping *const *)a;
+	const struct mapping *y = *(struct mapping *const *)b;
+
+	return x->base < y->base ? -1 : x->base > y->base;
+}
+
+static void cmd_truth(char **av, int ac)
+{
+	struct mapping *order[MAX_MAPS];
+	uintptr_t rs = 0, re = 0;
+	size_t n = 0, pages = 0;
+	bool open_range = false;
+	FILE *f;
+
+	if (ac != 2)
+		return reply("err usage: truth FILE");
+	for (int i = 0; i < MAX_MAPS; i++)
+		if (maps[i].used)
+			order[n++] = &maps[i];
+	qsort(order, n, sizeof(order[0]), cmp_map);
+	f = fopen(av[1], "we");
+	if (!f)
+		return reply("err open %s: %s", av[1], strerror(errno));
+	for (size_t k = 0; k < n; k++) {
+		struct mapping *m = order[k];
+
+		for (size_t i = 0; i < m->npages; i++) {
+			uintptr_t a;
+
+			if (!bit_get(m->truth, i))
+				continue;
+			a = (uintptr_t)m->base + i * PAGE;
+			pages++;
+			if (open_range && a == re) {
+				re = a + PAGE;
+				continue;
+			}
+			if (open_range)
+				fprintf(f, "0x%" PRIxPTR " 0x%" PRIxPTR "\n", rs, re);
+			rs = a;
+			re = a + PAGE;
+			open_range = true;
+		}
+	}
+	if (open_range)
+		fprintf(f, "0x%" PRIxPTR " 0x%" PRIxPTR "\n", rs, re);
+	if (fclose(f))
+		return reply("err write %s: %s", av[1], strerror(errno));
+	reply("ok %zu", pages);
+}
+
+static void cmd_mark(int ac)
+{
+	if (ac != 1)
+		return reply("err usage: mark");
+	for (int i = 0; i < MAX_MAPS; i++)
+		if (maps[i].used)
+			memset(maps[i].truth, 0,
+			       bm_words(maps[i].npages) * sizeof(uint64_t));
+	reply("ok");
+}
+
+/* ---- blocking commands ---- */
+
+static void cmd_sleep(char **av, int ac)
+{
+	struct timespec ts, rem;
+	double secs, t0;
+
+	if (ac != 2 || parse_secs(av[1], &secs))
+		return reply("err usage: sleep SECS");
+	ts.tv_sec = (time_t)secs;
+	ts.tv_nsec = (long)((secs - (double)ts.tv_sec) * 1e9);
+	t0 = now_mono();
+	/* No retry on EINTR: an injection must be invisible to the target. */
+	if (nanosleep(&ts, &rem)) {
+		int e = errno;
+		return reply("err sleep %s after %.3f", strerrorname_np(e),
+			     now_mono() - t0);
+	}
+	reply("ok %.3f", now_mono() - t0);
+}
+
+static void cmd_poll(char **av, int ac)
+{
+	double secs, t0;
+	int r;
+
+	if (ac != 2 || parse_secs(av[1], &secs))
+		return reply("err usage: poll SECS");
+	t0 = now_mono();
+	r = poll(NULL, 0, (int)(secs * 1000 + 0.5));
+	if (r) {
+		int e = errno;
+		return reply("err poll returned %d (%s) after %.3f", r,
+			     r < 0 ? strerrorname_np(e) : "-", now_mono() - t0);
+	}
+	reply("ok %.3f", now_mono() - t0);
+}
+
+static void cmd_readfifo(char **av, int ac)
+{
+	char buf[256];
+	ssize_t n;
+	int fd;
+
+	if (ac != 2)
+		return reply("err usage: readfifo PATH");
+	/* O_RDWR on a fifo never blocks in open(): the wait is in read(). */
+	fd = open(av[1], O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return reply("err open %s: %s", av[1], strerror(errno));
+	n = read(fd, buf, sizeof(buf) - 1);
+	if (n < 0) {
+		int e = errno;
+		close(fd);
+		return reply("err read %s", strerrorname_np(e));
+	}
+	close(fd);
+	for (ssize_t i = 0; i < n; i++)
+		if (buf[i] < 0x20 || buf[i] > 0x7e)
+			buf[i] = '?';
+	buf[n] = 0;
+	reply("ok read %zd %s", n, buf);
+}
+
+#define K_RCX 0x3c3c3c3c
+#define K_RDX 0x01234567
+#define K_RSI 0x02468ace
+#define K_RDI 0x11223344
+#define K_R10 0x0f0f0f0f
+#define K_R11 0x05050505
+#define K_RED 0x1d2c3b4a
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
+/*
+ * Run n iterations with live values in registers (and the red zone) that a
+ * careless injection would clobber: syscall itself overwrites rcx and r11,
+ * rax carries the result, rdi/rsi/rdx/r10 the arguments. With i the
+ * iteration: rcx = K - i, rdx = K + 2i, rsi = K + 3i, rdi = K + 8i,
+ * r10 = K - 5i, r11 = K + 7i. Returns iterations done; *bad set on a
+ * broken invariant.
+ */
+static __attribute__((noinline)) unsigned long spin_chunk(unsigned long n,
+							   int *bad)
+{
+	register unsigned long cnt asm("r8") = n;
+	register unsigned long flag asm("r9");
+	unsigned long done;
+
+	asm volatile(
+		"movq $" STR(K_RED) ", -8(%%rsp)\n\t"
+		"movq $" STR(K_RED) ", -64(%%rsp)\n\t"
+		"movq $" STR(K_RED) ", -128(%%rsp)\n\t"
+		"xorl %%eax, %%eax\n\t"
+		"movq $" STR(K_RCX) ", %%rcx\n\t"
+		"movq $" STR(K_RDX) ", %%rdx\n\t"
+		"movq $" STR(K_RSI) ", %%rsi\n\t"
+		"movq $" STR(K_RDI) ", %%rdi\n\t"
+		"movq $" STR(K_R10) ", %%r10\n\t"
+		"movq $" STR(K_R11) ", %%r11\n\t"
+		"1:\n\t"
+		"addq $1, %%rax\n\t"
+		"subq $1, %%rcx\n\t"
+		"addq $2, %%rdx\n\t"
+		"addq $3, %%rsi\n\t"
+		"addq $8, %%rdi\n\t"
+		"subq $5, %%r10\n\t"
+		"addq $7, %%r11\n\t"
+		"leaq (%%rax,%%rcx), %%r9\n\t"
+		"cmpq $" STR(K_RCX) ", %%r9\n\t"
+		"jne 2f\n\t"
+		"leaq " STR(K_RDX) "(%%rax,%%rax), %%r9\n\t"
+		"cmpq %%r9, %%rdx\n\t"
+		"jne 2f\n\t"
+		"leaq " STR(K_RSI) "(%%rax,%%rax,2), %%r9\n\t"
+		"cmpq %%r9, %%rsi\n\t"
+		"jne 2f\n\t"
+		"leaq " STR(K_RDI) "(,%%rax,8), %%r9\n\t"
+		"cmpq %%r9, %%rdi\n\t"
+		"jne 2f\n\t"
+		"leaq (%%rax,%%rax,4), %%r9\n\t"
+		"addq %%r10, %%r9\n\t"
+		"cmpq $" STR(K_R10) ", %%r9\n\t"
+		"jne 2f\n\t"
+		"leaq (,%%rax,8), %%r9\n\t"
+		"subq %%rax, %%r9\n\t"
+		"addq $" STR(K_R11) ", %%r9\n\t"
+		"cmpq %%r9, %%r11\n\t"
+		"jne 2f\n\t"
+		"cmpq $" STR(K_RED) ", -8(%%rsp)\n\t"
+		"jne 2f\n\t"
+		"cmpq $" STR(K_RED) ", -64(%%rsp)\n\t"
+		"jne 2f\n\t"
+		"cmpq $" STR(K_RED) ", -128(%%rsp)\n\t"
+		"jne 2f\n\t"
+		"subq $1, %%r8\n\t"
+		"jnz 1b\n\t"
+		"xorl %%r9d, %%r9d\n\t"
+		"jmp 3f\n\t"
+		"2:\n\t"
+		"movl $1, %%r9d\n\t"
+		"3:\n\t"
+		: "=&a"(done), "+r"(cnt), "=&r"(flag)
+		:
+		: "rcx", "rdx", "rsi", "rdi", "r10", "r11", "cc", "memory");
+	*bad = flag != 0 || (!flag && done != n);
+	return done;
+}
+
+static void cmd_spin(char **av, int ac)
+{
+	unsigned long total = 0;
+	double secs, t0;
+
+	if ((ac != 2 && ac != 3) || parse_secs(av[1], &secs))
+		return reply("err usage: spin SECS [NOTIFYFIFO]");
+	if (ac == 3) {
+		int fd = open(av[2], O_WRONLY | O_CLOEXEC);
+
+		if (fd < 0)
+			return reply("err open %s: %s", av[2], strerror(errno));
+		if (write(fd, "spinning\n", 9) != 9) {
+			int e = errno;
+			close(fd);
+			return reply("err write %s: %s", av[2], strerror(e));
+		}
+		close(fd);
+	}
+	t0 = now_mono();
+	do {
+		int bad;
+		unsigned long done = spin_chunk(1UL << 20, &bad);
+
+		total += done;
+		if (bad)
+			return reply("err spin corrupted after %lu iterations",
+				     total);
+	} while (now_mono() - t0 < secs);
+	reply("ok spin clean %lu", total);
+}
+
+/* ---- process state ---- */
+
+static int read_small(const char *path, char *buf, size_t n)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	size_t off = 0;
+
+	if (fd < 0)
+		return -1;
+	while (off < n - 1) {
+		ssize_t r = read(fd, buf + off, n - 1 - off);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		off += r;
+	}
+	buf[off] = 0;
+	close(fd);
+	return 0;
+}
+
+static void status_field(const char *status, const char *key, char *out,
+			 size_t n)
+{
+	const char *p = strstr(status, key);
+	size_t k = 0;
+
+	snprintf(out, n, "?");
+	if (!p)
+		return;
+	p += strlen(key);
+	while (*p == ' ' || *p == '\t')
+		p++;
+	while (p[k] && p[k] != '\n' && k < n - 1)
+		k++;
+	memcpy(out, p, k);
+	out[k] = 0;
+}
+
+static void cmd_status(int ac)
+{
+	static char status[16384];
+	char blk[64], ign[64], cgt[64];
+	struct dirent *de;
+	int count = 0;
+	DIR *d;
+
+	if (ac != 1)
+		return reply("err usage: status");
+	d = opendir("/proc/self/fd");
+	if (!d)
+		return reply("err opendir: %s", strerror(errno));
+	while ((de = readdir(d)))
+		if (de->d_name[0] != '.')
+			count++;
+	closedir(d);
+	count--;	/* the directory's own fd */
+	if (read_small("/proc/thread-self/status", status, sizeof(status)))
+		return reply("err status: %s", strerror(errno));
+	status_field(status, "\nSigBlk:", blk, sizeof(blk));
+	status_field(status, "\nSigIgn:", ign, sizeof(ign));
+	status_field(status, "\nSigCgt:", cgt, sizeof(cgt));
+	reply("ok %d %s %s %s", count, blk, ign, cgt);
+}
+
+static void cmd_thp(char **av, int ac)
+{
+	struct mapping *m;
+	char line[512];
+	bool in = false;
+	FILE *f;
+
+	if (ac != 2)
+		return reply("err usage: thp NAME");
+	m = find_map(av[1]);
+	if (!m)
+		return reply("err no mapping %s", av[1]);
+	f = fopen("/proc/self/smaps", "re");
+	if (!f)
+		return reply("err smaps: %s", strerror(errno));
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long s, e, kb;
+
+		if (sscanf(line, "%lx-%lx ", &s, &e) == 2 && strchr(line, '-') &&
+		    strchr(line, '-') < strchr(line, ' ')) {
+			in = s <= (uintptr_t)m->base && (uintptr_t)m->base < e;
+			continue;
+		}
+		if (in && sscanf(line, "AnonHugePages: %lu kB", &kb) == 1) {
+			fclose(f);
+			return reply("ok %lu", kb);
+		}
+	}
+	fclose(f);
+	reply("err no smaps entry for %s", m->name);
+}
+
+static void cmd_zombie(int ac)
+{
+	siginfo_t si;
+	pid_t pid;
+
+	if (ac != 1)
+		return reply("err usage: zombie");
+	pid = fork();
+	if (pid < 0)
+		return reply("err fork: %s", strerror(errno));
+	if (pid == 0)
+		_exit(0);
+	/* WNOWAIT: wait until it is a zombie, but leave it unreaped. */
+	memset(&si, 0, sizeof(si));
+	while (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOWAIT)) {
+		if (errno != EINTR)
+			return reply("err waitid: %s", strerror(errno));
+	}
+	reply("ok %d", (int)pid);
+}
+
+/* ---- main loop ---- */
+
+int main(int argc, char **argv)
+{
+	char *line = NULL;
+	size_t cap = 0;
+	FILE *in;
+	int cmd_fd;
+
+	if (argc != 3) {
+		fprintf(stderr, "usage: victim CMDFIFO REPLYFIFO\n");
+		return 2;
+	}
+	if (sysconf(_SC_PAGESIZE) != (long)PAGE) {
+		fprintf(stderr, "victim: page size is not 4096\n");
+		return 2;
+	}
+	prctl(PR_SET_PTRACER, PR_SET_PTRACER_ANY, 0, 0, 0);
+	cmd_fd = open(argv[1], O_RDONLY | O_CLOEXEC);
+	if (cmd_fd < 0) {
+		perror(argv[1]);
+		return 2;
+	}
+	reply_fd = open(argv[2], O_WRONLY | O_CLOEXEC);
+	if (reply_fd < 0) {
+		perror(argv[2]);
+		return 2;
+	}
+	in = fdopen(cmd_fd, "r");
+	if (!in) {
+		perror("fdopen");
+		return 2;
+	}
+	atexit(drop_files);
+
+	for (;;) {
+		char *av[8], *save = NULL;
+		ssize_t len;
+		int ac = 0;
+
+		errno = 0;
+		len = getline(&line, &cap, in);
+		if (len < 0) {
+			if (errno == EINTR) {
+				clearerr(in);
+				continue;
+			}
+			fprintf(stderr, "victim: end of commands\n");
+			exit(3);
+		}
+		if (len > LINE_MAX_LEN) {
+			reply("err line too long");
+			continue;
+		}
+		for (char *tok = strtok_r(line, " \t\r\n", &save); tok;
+		     tok = strtok_r(NULL, " \t\r\n", &save)) {
+			if (ac == (int)(sizeof(av) / sizeof(av[0]))) {
+				ac = -1;
+				break;
+			}
+			av[ac++] = tok;
+		}
+		if (ac < 0) {
+			reply("err too many words");
+			continue;
+		}
+		if (ac == 0) {
+			reply("err empty command");
+			continue;
+		}
+		if (!strcmp(av[0], "map"))
+			cmd_map(av, ac);
+		else if (!strcmp(av[0], "unmap"))
+			cmd_unmap(av, ac);
+		else if (!strcmp(av[0], "write"))
+			cmd_write_read(av, ac, true);
+		else if (!strcmp(av[0], "read"))
+			cmd_write_read(av, ac, false);
+		else if (!strcmp(av[0], "threads"))
+			cmd_threads(av, ac);
+		else if (!strcmp(av[0], "spawnthreads"))
+			cmd_spawnthreads(av, ac);
+		else if (!strcmp(av[0], "check"))
+			cmd_check(av, ac);
+		else if (!strcmp(av[0], "mark"))
+			cmd_mark(ac);
+		else if (!strcmp(av[0], "truth"))
+			cmd_truth(av, ac);
+		else if (!strcmp(av[0], "sleep"))
+			cmd_sleep(av, ac);
+		else if (!strcmp(av[0], "poll"))
+			cmd_poll(av, ac);
+		else if (!strcmp(av[0], "readfifo"))
+			cmd_readfifo(av, ac);
+		else if (!strcmp(av[0], "spin"))
+			cmd_spin(av, ac);
+		else if (!strcmp(av[0], "status"))
+			cmd_status(ac);
+		else if (!strcmp(av[0], "thp"))
+			cmd_thp(av, ac);
+		else if (!strcmp(av[0], "zombie"))
+			cmd_zombie(ac);
+		else if (!strcmp(av[0], "exit")) {
+			uint64_t code;
+
+			if (ac != 2 || parse_u64(av[1], 255, &code)) {
+				reply("err usage: exit CODE");
+				continue;
+			}
+			reply("ok");
+			exit((int)code);
+		} else {
+			reply("err unknown command %s", av[0]);
+		}
+	}
+}
