@@ -40,6 +40,12 @@ struct ps_opts {
 	const char *prom_file;
 	bool no_heatmap;           /* demo */
 	char **argv;               /* run: the command */
+	/* report */
+	const char *report_file;   /* NULL or "-" = standard input */
+	uint64_t bandwidth;        /* bytes per second, 0 = not given */
+	uint64_t downtime_ns;      /* 0 = not given */
+	uint64_t max_rounds;       /* 0 = default (30) */
+	const char *svg_out;
 };
 
 /* Commands: return a PS_EXIT_* code; on failure err holds the message that
@@ -50,6 +56,7 @@ int ps_cmd_release(struct ps_opts *o, struct ps_err *err);
 int ps_cmd_watch(struct ps_opts *o, struct ps_err *err);
 int ps_cmd_run(struct ps_opts *o, struct ps_err *err);
 int ps_cmd_demo(struct ps_opts *o, struct ps_err *err);
+int ps_cmd_report(struct ps_opts *o, struct ps_err *err);
 
 /* Non-fatal notes to stderr ("pagescan: warning: ..."), owned by main.c. */
 void ps_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

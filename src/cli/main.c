@@ -22,6 +22,10 @@ enum {
 	OPT_NO_HEATMAP,
 	OPT_FD,
 	OPT_PROM_FILE,
+	OPT_BANDWIDTH,
+	OPT_DOWNTIME,
+	OPT_MAX_ROUNDS,
+	OPT_SVG,
 };
 
 void ps_warn(const char *fmt, ...)
@@ -392,6 +396,66 @@ static const struct argp demo_argp = {
 	NULL, NULL, NULL
 };
 
+/* ---- report -------------------------------------------------------------- */
+
+static const struct argp_option report_options[] = {
+	{ "format", 'f', "FORMAT", 0, "Output format: text (default) or json", 0 },
+	{ "bandwidth", OPT_BANDWIDTH, "RATE", 0, "Pre-copy simulation: link bandwidth in bytes per second (K/M/G suffixes, e.g. 1G)", 0 },
+	{ "downtime", OPT_DOWNTIME, "TIME", 0, "Pre-copy simulation: acceptable final downtime (e.g. 300ms)", 0 },
+	{ "max-rounds", OPT_MAX_ROUNDS, "N", 0, "Pre-copy simulation: give up after N rounds (default 30)", 0 },
+	{ "svg", OPT_SVG, "FILE", 0, "Also write a time x address heatmap and the dirty rate as one SVG file", 0 },
+	{ 0 }
+};
+
+static error_t report_parse(int key, char *arg, struct argp_state *state)
+{
+	struct ps_opts *o = state->input;
+	struct ps_err e = { 0 };
+	long long n;
+
+	switch (key) {
+	case 'f':
+		parse_format(state, o, arg, false);
+		break;
+	case OPT_BANDWIDTH:
+		if (ps_parse_size(arg, &o->bandwidth, &e) < 0 || o->bandwidth == 0)
+			argp_error(state, "invalid --bandwidth \"%s\": %s", arg, e.msg[0] ? e.msg : "must be > 0");
+		break;
+	case OPT_DOWNTIME:
+		if (ps_parse_duration(arg, &o->downtime_ns, &e) < 0)
+			argp_error(state, "invalid --downtime \"%s\": %s", arg, e.msg);
+		break;
+	case OPT_MAX_ROUNDS:
+		if (ps_parse_int(arg, 1, 100000, &n, &e) < 0)
+			argp_error(state, "invalid --max-rounds \"%s\": %s", arg, e.msg);
+		o->max_rounds = (uint64_t)n;
+		break;
+	case OPT_SVG:
+		o->svg_out = arg;
+		break;
+	case ARGP_KEY_ARG:
+		if (o->report_file)
+			argp_error(state, "unexpected argument \"%s\" (one recording only)", arg);
+		o->report_file = arg;
+		break;
+	case ARGP_KEY_END:
+		if ((o->bandwidth != 0) != (o->downtime_ns != 0))
+			argp_error(state, "--bandwidth and --downtime go together");
+		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+static const struct argp report_argp = {
+	report_options, report_parse, "[FILE|-]",
+	"Analyse a recording made with `pagescan watch -f json -o FILE`: dirty-rate statistics, the "
+	"write working set against window length, per-mapping write statistics and, with --bandwidth "
+	"and --downtime, an iterative pre-copy (live migration) convergence estimate.",
+	NULL, NULL, NULL
+};
+
 /* ---- top level ------------------------------------------------------------ */
 
 struct command {
@@ -408,6 +472,7 @@ static const struct command commands[] = {
 	{ "watch", &watch_argp, ps_cmd_watch, "report written pages and dirty rate every interval" },
 	{ "run", &run_argp, ps_cmd_run, "run a command and watch it from its first instruction" },
 	{ "demo", &demo_argp, ps_cmd_demo, "watch a built-in workload" },
+	{ "report", &report_argp, ps_cmd_report, "analyse a recording: working set curve, pre-copy estimate, SVG" },
 };
 
 static const struct command *selected;
@@ -427,11 +492,11 @@ static error_t top_parse(int key, char *arg, struct argp_state *state)
 				return 0;
 			}
 		}
-		argp_error(state, "unknown command \"%s\"; commands: dump, engage, release, watch, run, demo", arg);
+		argp_error(state, "unknown command \"%s\"; commands: dump, engage, release, watch, run, demo, report", arg);
 		return 0;
 	case ARGP_KEY_END:
 		if (!selected)
-			argp_error(state, "missing command; commands: dump, engage, release, watch, run, demo");
+			argp_error(state, "missing command; commands: dump, engage, release, watch, run, demo, report");
 		return 0;
 	default:
 		return ARGP_ERR_UNKNOWN;
@@ -448,7 +513,8 @@ static const struct argp top_argp = {
 	"  release PID   stop persistent write tracking\n"
 	"  watch PID     report written pages and dirty rate every interval\n"
 	"  run -- CMD    run a command and watch it from its first instruction\n"
-	"  demo          watch a built-in workload\n\n"
+	"  demo          watch a built-in workload\n"
+	"  report FILE   analyse a recording (working set, pre-copy estimate, SVG)\n\n"
 	"`pagescan COMMAND --help` describes each command. Exit status: 0 success, 1 failure, "
 	"64 usage error.",
 	NULL, NULL, NULL

@@ -17,6 +17,7 @@ static inline uint64_t ps_arch_ip(const ps_regs_t *r) { return r->rip; }
 static inline void ps_arch_set_ip(ps_regs_t *r, uint64_t ip) { r->rip = ip; }
 static inline long ps_arch_orig_nr(const ps_regs_t *r) { return (long)r->orig_rax; }
 static inline long ps_arch_ret(const ps_regs_t *r) { return (long)r->rax; }
+static inline void ps_arch_set_ret(ps_regs_t *r, long v) { r->rax = (uint64_t)v; }
 
 static inline void ps_arch_setup_syscall(ps_regs_t *r, uint64_t gadget, long nr, const uint64_t a[6])
 {

@@ -505,6 +505,29 @@ int ps_inject_adopt(struct ps_inject *s, const struct ps_target *t, pid_t tid,
 	s->seized = true;
 	s->stopped = true;
 	s->options = options;
+
+	struct user_regs_struct regs;
+	int r = get_regs(s, &regs, err);
+	if (r < 0)
+		return r;
+	if (ps_arch_orig_nr(&regs) == SYS_execve || ps_arch_orig_nr(&regs) == SYS_execveat) {
+		/* At PTRACE_EVENT_EXEC the thread is still inside execve, whose
+		 * return value is stored on the way out (over any register we
+		 * set now): step to its syscall-exit stop and start from there. */
+		struct stop st;
+		for (;;) {
+			if (pt(PTRACE_SYSCALL, s->tid, NULL, NULL) < 0)
+				return ptrace_fail(s, "PTRACE_SYSCALL", err);
+			s->stopped = false;
+			r = wait_stop(s, &st, err);
+			if (r < 0)
+				return r;
+			if (st.kind == STOP_SYSCALL)
+				break;
+			if (st.kind == STOP_SIGNAL)
+				s->deliver_sig = st.sig; /* handed back at the end */
+		}
+	}
 	return after_stop(s, err);
 }
 

@@ -219,13 +219,25 @@ no_uffd_left() {
 # ---------------------------------------------------------------------------
 # Range sets: lines "0xSTART 0xEND", sorted, merged (the victim's truth format)
 
-# jq helpers: hex <-> number (addresses stay below 2^53, exact as doubles;
-# jq 1.6's % truncates to 32 bits, so no % here).
-PS_JQ_DEFS='
-def hex2n: ltrimstr("0x") | explode
-    | reduce .[] as $c (0; . * 16 + (if $c >= 97 then $c - 87 elif $c >= 65 then $c - 55 else $c - 48 end));
-def n2hex: if . == 0 then "0x0" else "0x" + ([recurse(if . >= 16 then ((. / 16) | floor) else empty end)
-    | . - 16 * ((. / 16) | floor)] | reverse | map(if . < 10 then . + 48 else . + 87 end) | implode) end;
+# awk helpers: hex <-> number. Addresses stay below 2^53, so doubles hold
+# them exactly; printf "%.0f" prints them (mawk's print and %d do not).
+PS_AWK_DEFS='
+function hex2n(h,   i, n, c) {
+    n = 0; h = tolower(h); sub(/^0x/, "", h)
+    if (h == "") return -1
+    for (i = 1; i <= length(h); i++) {
+        c = index("0123456789abcdef", substr(h, i, 1))
+        if (c == 0) return -1
+        n = n * 16 + c - 1
+    }
+    return n
+}
+function n2hex(n,   s, d) {
+    if (n == 0) return "0x0"
+    s = ""
+    while (n > 0) { d = n % 16; s = substr("0123456789abcdef", d + 1, 1) s; n = (n - d) / 16 }
+    return "0x" s
+}
 '
 
 # ps_regions_to_ranges [WINDOW...] < dump-json: the regions of a
@@ -235,19 +247,26 @@ def n2hex: if . == 0 then "0x0" else "0x" + ([recurse(if . >= 16 then ((. / 16) 
 # regions are a pagescan bug: they print an "OVERLAP" line so the
 # comparison fails.
 ps_regions_to_ranges() {
-    jq -rn --arg w "$*" "$PS_JQ_DEFS"'
-        ($w | split(" ") | map(select(length > 0) | split("-") | map(hex2n))) as $wins
-        | [inputs | select(.type == "region") | {s: (.start | hex2n), e: (.end | hex2n)}]
-        | (if ($wins | length) > 0 then
-              [.[] as $r | $wins[] as $x
-               | {s: ([$r.s, $x[0]] | max), e: ([$r.e, $x[1]] | min)} | select(.s < .e)]
-           else . end)
-        | sort_by(.s)
-        | reduce .[] as $r ([];
-              if length > 0 and .[-1].e == $r.s then .[-1].e = $r.e
-              elif length > 0 and .[-1].e > $r.s then . + [$r + {overlap: true}]
-              else . + [$r] end)
-        | .[] | (if .overlap then "OVERLAP " else "" end) + (.s | n2hex) + " " + (.e | n2hex)'
+    jq -r 'select(.type == "region") | "\(.start) \(.end)"' |
+        awk -v wins="$*" "$PS_AWK_DEFS"'
+            BEGIN {
+                nw = split(wins, W, " ")
+                for (i = 1; i <= nw; i++) { split(W[i], p, "-"); ws[i] = hex2n(p[1]); we[i] = hex2n(p[2]) }
+            }
+            {
+                s = hex2n($1); e = hex2n($2)
+                if (nw == 0) { printf "%.0f %.0f\n", s, e; next }
+                for (i = 1; i <= nw; i++) {
+                    cs = s > ws[i] ? s : ws[i]; ce = e < we[i] ? e : we[i]
+                    if (cs < ce) printf "%.0f %.0f\n", cs, ce
+                }
+            }' |
+        sort -n -k1,1 -k2,2 |
+        awk "$PS_AWK_DEFS"'
+            NR > 1 && $1 == ce { ce = $2 + 0; next }
+            NR > 1 && $1 < ce { print "OVERLAP " n2hex($1 + 0) " " n2hex($2 + 0); if ($2 + 0 > ce) ce = $2 + 0; next }
+            { if (NR > 1) print n2hex(cs) " " n2hex(ce); cs = $1 + 0; ce = $2 + 0 }
+            END { if (NR > 0) print n2hex(cs) " " n2hex(ce) }'
 }
 
 # ranges_clip S E < ranges: the part of a range set inside [S, E).
@@ -337,7 +356,7 @@ check_dump_json() {
         fail "dump -f json: $nlines lines but $(wc -l <<<"$nvalues") JSON values (one object per line expected)"
         return 1
     fi
-    problems=$(jq -rs --arg cats "$PS_CATEGORIES" "$PS_JQ_DEFS"'
+    problems=$(jq -rs --arg cats "$PS_CATEGORIES" '
         ($cats | split(" ")) as $order
         | def idx($c): $order | index($c);
         . as $all
@@ -346,15 +365,11 @@ check_dump_json() {
         | ( if ($sums | length) != 1 then "expected 1 summary, got \($sums | length)" else empty end ),
           ( if ($all | length) > 0 and ($all[-1].type != "summary") then "last line is not the summary" else empty end ),
           ( $all[] | select(.type != "region" and .type != "summary") | "unknown record type \(.type)" ),
-          ( $regs[] | select((.start | test("^0x(0|[1-9a-f][0-9a-f]*)$") | not)
+          ( $regs[] | select((.start | type) != "string" or (.end | type) != "string"
+                           or (.start | test("^0x(0|[1-9a-f][0-9a-f]*)$") | not)
                            or (.end | test("^0x(0|[1-9a-f][0-9a-f]*)$") | not))
             | "bad address format \(.start)-\(.end)" ),
-          ( $regs[] | select((.end | hex2n) <= (.start | hex2n)) | "empty or reversed region \(.start)-\(.end)" ),
-          ( $regs[] | select(((.start | hex2n) / 4096 | floor) * 4096 != (.start | hex2n)
-                           or ((.end | hex2n) / 4096 | floor) * 4096 != (.end | hex2n))
-            | "unaligned region \(.start)-\(.end)" ),
-          ( $regs[] | select(.pages != (((.end | hex2n) - (.start | hex2n)) / 4096))
-            | "region \(.start)-\(.end) says \(.pages) pages" ),
+          ( $regs[] | select((.pages | type) != "number") | "region \(.start) pages is not a number" ),
           ( $regs[] | select((.mapping | type) != "string" or (.mapping | length) == 0)
             | "region \(.start)-\(.end) has no mapping name" ),
           ( $regs[] | select((.categories | type) != "array") | "region \(.start) categories not an array" ),
@@ -363,9 +378,6 @@ check_dump_json() {
           ( $regs[] | select((.categories | type) == "array")
             | select([.categories[] | idx(.)] as $i | $i != ($i | sort) or $i != ($i | unique))
             | "region \(.start) categories not in table order: \(.categories)" ),
-          ( [ $regs[] | {s: (.start | hex2n), e: (.end | hex2n), t: .start} ] as $r
-            | range(1; $r | length) as $k
-            | select($r[$k].s < $r[$k - 1].e) | "region \($r[$k].t) overlaps or is out of order" ),
           ( if ($sums | length) == 1 then
                 $sums[0] as $s
                 | ( if $s.regions != ($regs | length) then "summary regions \($s.regions) != \($regs | length)" else empty end ),
@@ -374,6 +386,19 @@ check_dump_json() {
                   ( if ($s.truncated | type) != "boolean" then "summary truncated is not a boolean" else empty end )
             else empty end)
     ' "$f" 2>&1) || { fail "jq failed on $f: $problems"; return 1; }
+    # Numbers: pages = (end-start)/4096, alignment, sorted and disjoint.
+    problems+=$'\n'$(jq -r 'select(.type == "region") | "\(.start) \(.end) \(.pages)"' "$f" |
+        awk "$PS_AWK_DEFS"'
+            {
+                s = hex2n($1); e = hex2n($2)
+                if (s < 0 || e < 0) next
+                if (e <= s) print "empty or reversed region " $1 "-" $2
+                if (s % 4096 || e % 4096) print "unaligned region " $1 "-" $2
+                else if ($3 != (e - s) / 4096) print "region " $1 "-" $2 " says " $3 " pages"
+                if (NR > 1 && s < pe) print "region " $1 " overlaps or is out of order"
+                pe = e
+            }')
+    problems=$(grep -v '^$' <<<"$problems" || true)
     if [[ -n $problems ]]; then
         fail "$(printf 'dump -f json problems in %s:\n%s' "$f" "$(head -n 40 <<<"$problems")")"
         return 1
@@ -385,20 +410,24 @@ check_dump_json() {
 # unnamed). Run while the target's layout is unchanged.
 check_regions_in_maps() {
     local pid=$1 f=$2 problems
-    problems=$(jq -rn --rawfile maps "/proc/$pid/maps" "$PS_JQ_DEFS"'
-        [ $maps | split("\n")[] | select(length > 0)
-          | capture("^(?<s>[0-9a-f]+)-(?<e>[0-9a-f]+) +\\S+ +\\S+ +\\S+ +\\S+ *(?<n>.*)$")
-          | {s: (.s | hex2n), e: (.e | hex2n), n: (if .n == "" then "[anon]" else .n end)} ] as $m
-        | inputs | select(.type == "region")
-        | (.start | hex2n) as $s | (.end | hex2n) as $e
-        | ([ $m[] | select(.s <= $s and $s < .e) ] | first) as $v
-        | if $v == null then "region \(.start)-\(.end) is in no mapping"
-          elif $e > $v.e then "region \(.start)-\(.end) spans past its mapping end \($v.e | n2hex)"
-          elif .mapping != $v.n then "region \(.start)-\(.end) named \(.mapping | tojson), maps says \($v.n | tojson)"
-          else empty end
-    ' <"$f" 2>&1) || { fail "jq failed: $problems"; return 1; }
+    problems=$(jq -r 'select(.type == "region") | "\(.start) \(.end) \(.mapping)"' "$f" |
+        awk "$PS_AWK_DEFS"'
+            NR == FNR {
+                split($1, a, "-"); ms[NR] = hex2n(a[1]); me[NR] = hex2n(a[2])
+                name = ""; for (i = 6; i <= NF; i++) name = name (i > 6 ? " " : "") $i
+                mn[NR] = name == "" ? "[anon]" : name; nm = NR; next
+            }
+            {
+                s = hex2n($1); e = hex2n($2)
+                label = ""; for (i = 3; i <= NF; i++) label = label (i > 3 ? " " : "") $i
+                # regions come sorted: walk the mappings forward
+                while (k < nm && me[k + 1] <= s) k++
+                if (k >= nm || ms[k + 1] > s) { print "region " $1 "-" $2 " is in no mapping"; next }
+                if (e > me[k + 1]) print "region " $1 "-" $2 " spans past its mapping end " n2hex(me[k + 1])
+                else if (label != mn[k + 1]) print "region " $1 "-" $2 " named \"" label "\", maps says \"" mn[k + 1] "\""
+            }' "/proc/$pid/maps" - 2>&1)
     if [[ -n $problems ]]; then
-        fail "$(printf 'regions vs /proc/%s/maps:\n%s' "$pid" "$(head -n 40 <<<"$problems")")"
+        fail "$(printf 'regions vs /proc/%s/maps:\\n%s' "$pid" "$(head -n 40 <<<"$problems")")"
         return 1
     fi
 }

@@ -57,8 +57,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			CHECK(ps_maps_find(&m, v->end) == -1);
 			CHECK(ps_maps_lower_bound(&m, v->end) == i + 1);
 		}
-		CHECK(ps_vma_match(v, v->name[0] == '[' || v->name[0] == '/' ? v->name : "anon") ||
-		      (len && v->name[0] != '[' && v->name[0] != '/'));
+		/* a mapping matches its own exact name ("[anon]" is the
+		 * selector for unnamed memory, never a kernel name) */
+		if (len == 0)
+			CHECK(ps_vma_match(v, "anon"));
+		else if ((v->name[0] == '[' || v->name[0] == '/') && strcmp(v->name, "[anon]") != 0)
+			CHECK(ps_vma_match(v, v->name));
 		for (size_t k = 0; k < sizeof(selectors) / sizeof(selectors[0]); k++)
 			(void)ps_vma_match(v, selectors[k]);
 	}
