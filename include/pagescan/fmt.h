@@ -32,6 +32,8 @@ void ps_fmt_engage(struct ps_out *o, enum ps_fmt_kind kind, pid_t pid, const cha
 /* Building blocks shared by the formatters. */
 void ps_fmt_spans_json(struct ps_out *o, const struct ps_span *v, size_t n, bool with_reason);
 void ps_fmt_span_text(struct ps_out *o, const char *prefix, const struct ps_span *s);
+/* Skipped spans; the kernel's special mappings condensed into one line. */
+void ps_fmt_skipped_text(struct ps_out *o, const struct ps_span *v, size_t n);
 
 /* Watch sinks writing to o (borrowed; the caller flushes nothing: sinks
  * flush after every record so `| jq` and `tail -f` see it live). */

@@ -203,6 +203,11 @@ int ps_watch_tick(struct ps_watch *w, struct ps_err *err)
 	};
 	for (size_t i = 0; i < w->nsinks; i++) {
 		r = w->sinks[i]->interval(w->sinks[i], &iv);
+		if (r == -EPIPE) {
+			/* The reader went away (`| head`): stop quietly. */
+			w->ended = w->epipe = true;
+			return 0;
+		}
 		if (r < 0)
 			return ps_errf(err, -r, "cannot write the report: %s", strerror(-r));
 	}
@@ -225,6 +230,8 @@ static int end_watch(struct ps_watch *w, enum ps_end_reason reason, const char *
 	if (w->ended)
 		return 0;
 	w->ended = true;
+	if (w->epipe)
+		return 0;
 	qsort(w->totals, w->ntotals, sizeof(*w->totals), cmp_total);
 	for (size_t i = 0; i < w->ntotals && nhot < 5; i++) {
 		if (!w->totals[i].pages)
@@ -312,6 +319,10 @@ static int start_sinks(struct ps_watch *w, struct ps_err *err)
 	};
 	for (size_t i = 0; i < w->nsinks; i++) {
 		int r = w->sinks[i]->start(w->sinks[i], &ws);
+		if (r == -EPIPE) {
+			w->ended = w->epipe = true;
+			return 0;
+		}
 		if (r < 0)
 			return ps_errf(err, -r, "cannot start the report: %s", strerror(-r));
 	}

@@ -35,6 +35,7 @@ struct ps_watch {
 	size_t nsinks;
 	uint64_t seq, t0_ns, last_ns;
 	bool ended;
+	bool epipe;                         /* output reader went away */
 	int end_signal;
 	/* run */
 	pid_t child;

@@ -175,6 +175,29 @@ void ps_fmt_span_text(struct ps_out *o, const char *prefix, const struct ps_span
 	ps_out_chr(o, '\n');
 }
 
+static bool special_skip(const struct ps_span *s)
+{
+	return s->mapping && s->mapping[0] == '[' && s->reason && strncmp(s->reason, "special", 7) == 0;
+}
+
+void ps_fmt_skipped_text(struct ps_out *o, const struct ps_span *v, size_t n)
+{
+	/* The kernel's own special mappings are always skipped: one line for them. */
+	bool any = false;
+	for (size_t i = 0; i < n; i++) {
+		if (!special_skip(&v[i]))
+			continue;
+		ps_out_str(o, any ? " " : "  not tracked (special kernel mappings): ");
+		ps_out_str(o, v[i].mapping);
+		any = true;
+	}
+	if (any)
+		ps_out_chr(o, '\n');
+	for (size_t i = 0; i < n; i++)
+		if (!special_skip(&v[i]))
+			ps_fmt_span_text(o, "  skipped  ", &v[i]);
+}
+
 void ps_fmt_engage(struct ps_out *o, enum ps_fmt_kind kind, pid_t pid, const char *comm,
                    const struct ps_span *engaged, size_t nengaged,
                    const struct ps_span *skipped, size_t nskipped, uint64_t readonly_vmas)
@@ -204,8 +227,7 @@ void ps_fmt_engage(struct ps_out *o, enum ps_fmt_kind kind, pid_t pid, const cha
 	              ps_human_bytes(pages * PS_PAGE_SIZE, h, sizeof(h)));
 	for (size_t i = 0; i < nengaged; i++)
 		ps_fmt_span_text(o, "  tracked  ", &engaged[i]);
-	for (size_t i = 0; i < nskipped; i++)
-		ps_fmt_span_text(o, "  skipped  ", &skipped[i]);
+	ps_fmt_skipped_text(o, skipped, nskipped);
 	if (readonly_vmas)
 		ps_out_printf(o, "  (%llu read-only mapping%s not tracked: nothing can write them without mprotect)\n",
 		              (unsigned long long)readonly_vmas, readonly_vmas == 1 ? "" : "s");

@@ -281,8 +281,7 @@ static int text_start(struct ps_sink *s, const struct ps_watch_start *w)
 	ps_out_str(o, ") tracked, every ");
 	ps_out_fixed(o, (double)w->interval_ns / 1e9, 3);
 	ps_out_str(o, w->accumulate ? "s, cumulative\n" : "s\n");
-	for (size_t i = 0; i < w->nskipped; i++)
-		ps_fmt_span_text(o, "  skipped  ", &w->skipped[i]);
+	ps_fmt_skipped_text(o, w->skipped, w->nskipped);
 	return flush(f);
 }
 

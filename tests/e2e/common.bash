@@ -269,55 +269,37 @@ ps_regions_to_ranges() {
             END { if (NR > 0) print n2hex(cs) " " n2hex(ce) }'
 }
 
+# (Range helpers run in awk: bats' per-command debug trap makes shell loops
+# over thousands of lines slow.)
+
 # ranges_clip S E < ranges: the part of a range set inside [S, E).
 ranges_clip() {
-    local cs=$(($1)) ce=$(($2)) s e
-    while read -r s e; do
-        s=$((s > cs ? s : cs))
-        e=$((e < ce ? e : ce))
-        ((s < e)) && printf '0x%x 0x%x\n' "$s" "$e"
-    done
-    return 0
+    awk -v cs="$1" -v ce="$2" "$PS_AWK_DEFS"'
+        BEGIN { cs = hex2n(cs); ce = hex2n(ce) }
+        { s = hex2n($1); e = hex2n($2); if (s < cs) s = cs; if (e > ce) e = ce
+          if (s < e) print n2hex(s) " " n2hex(e) }'
 }
 
 # ranges_head N < ranges: the first N pages of a range set.
 ranges_head() {
-    local left=$1 s e n
-    while ((left > 0)) && read -r s e; do
-        n=$(((e - s) / PAGE_SIZE))
-        ((n > left)) && n=$left
-        printf '0x%x 0x%x\n' "$((s))" "$((s + n * PAGE_SIZE))"
-        left=$((left - n))
-    done
-    return 0
+    awk -v left="$1" "$PS_AWK_DEFS"'
+        left > 0 { s = hex2n($1); e = hex2n($2); n = (e - s) / 4096; if (n > left) n = left
+                   print n2hex(s) " " n2hex(s + n * 4096); left -= n }'
 }
 
 # ranges_merge < ranges: sort and merge arbitrary range lines.
 ranges_merge() {
-    local s e
-    while read -r s e; do
-        printf '%d %d\n' "$((s))" "$((e))"
-    done | sort -n -k1,1 | {
-        local cs= ce=
-        while read -r s e; do
-            if [[ -n $cs ]] && ((s <= ce)); then
-                ((e > ce)) && ce=$e
-                continue
-            fi
-            [[ -z $cs ]] || printf '0x%x 0x%x\n' "$cs" "$ce"
-            cs=$s ce=$e
-        done
-        [[ -z $cs ]] || printf '0x%x 0x%x\n' "$cs" "$ce"
-    }
+    awk "$PS_AWK_DEFS"'{ printf "%.0f %.0f\n", hex2n($1), hex2n($2) }' |
+        sort -n -k1,1 -k2,2 |
+        awk "$PS_AWK_DEFS"'
+            NR > 1 && $1 <= ce { if ($2 + 0 > ce) ce = $2 + 0; next }
+            { if (NR > 1) print n2hex(cs) " " n2hex(ce); cs = $1 + 0; ce = $2 + 0 }
+            END { if (NR > 0) print n2hex(cs) " " n2hex(ce) }'
 }
 
 # ranges_pages FILE: number of pages in a range file.
 ranges_pages() {
-    local s e n=0
-    while read -r s e; do
-        n=$((n + (e - s) / PAGE_SIZE))
-    done <"$1"
-    echo "$n"
+    awk "$PS_AWK_DEFS"'{ n += (hex2n($2) - hex2n($1)) / 4096 } END { printf "%.0f\n", n }' "$1"
 }
 
 # assert_ranges_equal EXPECTED GOT: byte-exact comparison of two range
@@ -358,17 +340,16 @@ check_dump_json() {
     fi
     problems=$(jq -rs --arg cats "$PS_CATEGORIES" '
         ($cats | split(" ")) as $order
-        | def idx($c): $order | index($c);
+        | ([range(0; $order | length) as $k | {($order[$k]): $k}] | add) as $pos
+        | def idx($c): $pos[$c];
         . as $all
         | [ $all[] | select(.type == "region") ] as $regs
         | [ $all[] | select(.type == "summary") ] as $sums
         | ( if ($sums | length) != 1 then "expected 1 summary, got \($sums | length)" else empty end ),
           ( if ($all | length) > 0 and ($all[-1].type != "summary") then "last line is not the summary" else empty end ),
           ( $all[] | select(.type != "region" and .type != "summary") | "unknown record type \(.type)" ),
-          ( $regs[] | select((.start | type) != "string" or (.end | type) != "string"
-                           or (.start | test("^0x(0|[1-9a-f][0-9a-f]*)$") | not)
-                           or (.end | test("^0x(0|[1-9a-f][0-9a-f]*)$") | not))
-            | "bad address format \(.start)-\(.end)" ),
+          ( $regs[] | select((.start | type) != "string" or (.end | type) != "string")
+            | "region addresses are not strings: \(.start)-\(.end)" ),
           ( $regs[] | select((.pages | type) != "number") | "region \(.start) pages is not a number" ),
           ( $regs[] | select((.mapping | type) != "string" or (.mapping | length) == 0)
             | "region \(.start)-\(.end) has no mapping name" ),
@@ -390,8 +371,11 @@ check_dump_json() {
     problems+=$'\n'$(jq -r 'select(.type == "region") | "\(.start) \(.end) \(.pages)"' "$f" |
         awk "$PS_AWK_DEFS"'
             {
+                if ($1 !~ /^0x(0|[1-9a-f][0-9a-f]*)$/ || $2 !~ /^0x(0|[1-9a-f][0-9a-f]*)$/) {
+                    print "bad address format " $1 "-" $2 " (lowercase hex, no padding)"
+                    next
+                }
                 s = hex2n($1); e = hex2n($2)
-                if (s < 0 || e < 0) next
                 if (e <= s) print "empty or reversed region " $1 "-" $2
                 if (s % 4096 || e % 4096) print "unaligned region " $1 "-" $2
                 else if ($3 != (e - s) / 4096) print "region " $1 "-" $2 " says " $3 " pages"
@@ -427,7 +411,7 @@ check_regions_in_maps() {
                 else if (label != mn[k + 1]) print "region " $1 "-" $2 " named \"" label "\", maps says \"" mn[k + 1] "\""
             }' "/proc/$pid/maps" - 2>&1)
     if [[ -n $problems ]]; then
-        fail "$(printf 'regions vs /proc/%s/maps:\\n%s' "$pid" "$(head -n 40 <<<"$problems")")"
+        fail "$(printf 'regions vs /proc/%s/maps:\n%s' "$pid" "$(head -n 40 <<<"$problems")")"
         return 1
     fi
 }
