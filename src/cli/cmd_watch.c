@@ -232,7 +232,8 @@ static int end_watch(struct ps_watch *w, enum ps_end_reason reason, const char *
 	w->ended = true;
 	if (w->epipe)
 		return 0;
-	qsort(w->totals, w->ntotals, sizeof(*w->totals), cmp_total);
+	if (w->ntotals)
+		qsort(w->totals, w->ntotals, sizeof(*w->totals), cmp_total);
 	for (size_t i = 0; i < w->ntotals && nhot < 5; i++) {
 		if (!w->totals[i].pages)
 			break;

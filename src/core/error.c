@@ -19,7 +19,7 @@ static void mark_truncated(char *msg, size_t size)
 	memcpy(msg + cut, "...", 4);
 }
 
-static void format_into(char *msg, size_t size, const char *fmt, va_list ap)
+static __attribute__((format(printf, 3, 0))) void format_into(char *msg, size_t size, const char *fmt, va_list ap)
 {
 	int r = vsnprintf(msg, size, fmt, ap);
 
