@@ -33,6 +33,7 @@ struct ps_tracker {
 	size_t nspecs;
 	struct ps_rangeset armed;       /* registered and write-protected byte ranges */
 	struct ps_rangeset refused;     /* the kernel refused these; not retried while they exist */
+	struct ps_rangeset known;       /* everything mapped at the last sync */
 	uint64_t readonly_vmas;         /* read-only mappings left out at the last sync */
 	struct ps_regions scratch;
 };

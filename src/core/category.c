@@ -242,6 +242,9 @@ int ps_mask_parse(const char *s, struct ps_mask *ret, struct ps_err *err)
 		st.m.mask |= st.m.anyof;
 		st.m.anyof = 0;
 	}
+	/* Inversion of a dropped alternative ("!file|swapped,swapped") means
+	 * nothing; keep the form canonical. */
+	st.m.inverted &= st.m.mask | st.m.anyof;
 	*ret = st.m;
 	return 0;
 }

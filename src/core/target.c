@@ -131,7 +131,15 @@ int ps_target_open(struct ps_target *t, pid_t pid, struct ps_err *err)
 		return ps_errf(err, r, "cannot open %s: %s", path, strerror(r));
 	}
 	if (!ps_target_alive(t)) {
+		/* Exited: a zombie until its parent reaps it. */
+		char *stat = NULL;
+		size_t len;
+		bool zombie = ps_read_file_at(t->procfd, "stat", 4096, &stat, &len) == 0 && strrchr(stat, ')') &&
+		              strrchr(stat, ')')[1] == ' ' && strrchr(stat, ')')[2] == 'Z';
+		free(stat);
 		ps_target_close(t);
+		if (zombie)
+			return ps_errf(err, ESRCH, "process %d is a zombie (it exited and its parent has not reaped it); there is nothing to track", pid);
 		return ps_errf(err, ESRCH, "process %d exited", pid);
 	}
 	r = check_kind(t, err);

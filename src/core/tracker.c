@@ -107,6 +107,7 @@ void ps_tracker_done(struct ps_tracker *tr)
 	ps_close(&tr->uffd);
 	ps_rangeset_free(&tr->armed);
 	ps_rangeset_free(&tr->refused);
+	ps_rangeset_free(&tr->known);
 	ps_regions_free(&tr->scratch);
 }
 
@@ -168,6 +169,32 @@ static int target_gone(struct ps_tracker *tr, int e, struct ps_err *err)
 	return 0;
 }
 
+static uint64_t rs_covering(const struct ps_rangeset *s, uint64_t a, uint64_t *next);
+
+/* Pages already written in the parts of [start,end) that were not mapped at
+ * the previous sync (new mappings). Parts that existed but were not tracked
+ * (read-only until an mprotect) are not counted: their anonymous pages may be
+ * old, and pagescan never reports a write it cannot vouch for. */
+static int count_new(struct ps_tracker *tr, uint64_t start, uint64_t end, struct ps_sync_result *res,
+                     struct ps_err *err)
+{
+	uint64_t a = start;
+	while (a < end) {
+		uint64_t next = UINT64_MAX;
+		uint64_t c = rs_covering(&tr->known, a, &next);
+		if (c) {
+			a = c;
+			continue;
+		}
+		uint64_t b = next < end ? next : end;
+		int r = prewritten(tr, a, b, &res->prewritten, err);
+		if (r < 0)
+			return r;
+		a = b;
+	}
+	return 0;
+}
+
 /* Register [start,end) inside VMA v; record the outcome. */
 static int engage_piece(struct ps_tracker *tr, const struct ps_vma *v, uint64_t start, uint64_t end,
                         bool count_prewritten, struct ps_sync_result *res, struct ps_err *err)
@@ -190,7 +217,7 @@ static int engage_piece(struct ps_tracker *tr, const struct ps_vma *v, uint64_t 
 		return 0;
 	}
 	if (count_prewritten) {
-		int r = prewritten(tr, start, end, &res->prewritten, err);
+		int r = count_new(tr, start, end, res, err);
 		if (r < 0)
 			return r;
 	}
@@ -320,6 +347,13 @@ int ps_tracker_sync(struct ps_tracker *tr, const struct ps_maps *maps, bool coun
 				continue;
 			}
 			if (!(v->prot & PS_VMA_WRITE)) {
+				/* Not tracked; but a new one may hold pages written before
+				 * it was made read-only (relocations under RELRO). */
+				if (count_prewritten) {
+					r = count_new(tr, s, e, res, err);
+					if (r < 0)
+						goto out;
+				}
 				tr->readonly_vmas += !counted;
 				counted = true;
 				continue;
@@ -329,6 +363,13 @@ int ps_tracker_sync(struct ps_tracker *tr, const struct ps_maps *maps, bool coun
 				goto out;
 		}
 	}
+	/* Remember what was mapped, to tell new mappings at the next sync. */
+	ps_rangeset_clear(&tr->known);
+	for (size_t i = 0; i < maps->n; i++)
+		if (maps->v[i].kind != PS_VMA_VSYSCALL && ps_rangeset_add(&tr->known, maps->v[i].start, maps->v[i].end) < 0) {
+			r = ps_errf(err, ENOMEM, "out of memory");
+			break;
+		}
 out:
 	ps_rangeset_free(&wantall);
 	return r;

@@ -310,7 +310,8 @@ assert_ranges_equal() {
         fail "$(printf 'page sets differ: expected %s pages in %s ranges, pagescan %s pages in %s ranges\n%s' \
             "$(ranges_pages "$exp")" "$(wc -l <"$exp")" \
             "$(ranges_pages "$got")" "$(wc -l <"$got")" \
-            "$(head -n 80 <<<"$d")")"
+            "$(head -n 80 <<<"$d")")${VPID:+
+victim mappings: $(victim_layout)}"
         return 1
     fi
 }
@@ -425,4 +426,57 @@ maps_range() {
 # json_summary FILE KEY: a field of the summary line.
 json_summary() {
     jq -r --arg k "$2" 'select(.type == "summary") | .[$k]' "$1"
+}
+
+# ---------------------------------------------------------------------------
+# Running pagescan
+
+# ps_to FILE ARGS...: run "$PAGESCAN ARGS..." with stdout into FILE; sets
+# status and stderr (like bats' run --separate-stderr, without holding big
+# outputs in a variable).
+ps_to() {
+    local out=$1
+    shift
+    status=0
+    "$PAGESCAN" "$@" >"$out" 2>"$BATS_TEST_TMPDIR/ps.stderr" || status=$?
+    stderr=$(<"$BATS_TEST_TMPDIR/ps.stderr")
+}
+
+# ps_ok FILE ARGS...: ps_to, and fail unless it exited 0.
+ps_ok() {
+    ps_to "$@"
+    if [[ $status != 0 ]]; then
+        shift
+        fail "pagescan $* exited $status; stderr: $stderr"
+        return 1
+    fi
+}
+
+# pagemap_present PID [START END]: present pages per /proc/PID/pagemap
+# (the reference answer), [vvar] excluded: PAGEMAP_SCAN skips VM_PFNMAP.
+pagemap_present() {
+    "$TARGETS/pagemap_truth" -x '[vvar]' -x '[vvar_vclock]' "$@"
+}
+
+# maps_where PID AWK-CONDITION: "0xS 0xE" of the /proc/PID/maps lines for
+# which the condition (on `name`, "" when anonymous) holds.
+maps_where() {
+    awk "{ name = \"\"; for (i = 6; i <= NF; i++) name = name (i > 6 ? \" \" : \"\") \$i }
+        $2 { split(\$1, a, \"-\"); print \"0x\" a[1], \"0x\" a[2] }" "/proc/$1/maps"
+}
+
+# pagemap_present_over PID < ranges: present pages inside each range, merged.
+pagemap_present_over() {
+    local pid=$1 s e
+    while read -r s e; do
+        pagemap_present "$pid" "$s" "$e" || return 1
+    done | ranges_merge
+}
+
+# victim_layout: "NAME=0xS-0xE ..." for failure messages.
+victim_layout() {
+    local n
+    for n in "${!MSTART[@]}"; do
+        printf '%s=%s-%s ' "$n" "${MSTART[$n]}" "${MEND[$n]}"
+    done
 }

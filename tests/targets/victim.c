@@ -47,6 +47,9 @@
  *       mappings) to FILE as merged ranges "0xSTART 0xEND" (end exclusive,
  *       lowercase hex), sorted; ranges of adjacent mappings are merged.
  *   unmap NAME               -> ok          (its truth pages are dropped)
+ *   protect NAME FIRST-LAST PROT -> ok       mprotect() pages FIRST..LAST
+ *       (inclusive) to PROT: r, rw or none (splits the VMA). write, read
+ *       and check refuse / skip pages that their protection forbids.
  *   sleep SECS               -> ok ELAPSED  nanosleep; ELAPSED by
  *                                           CLOCK_MONOTONIC, 3 decimals
  *   poll SECS                -> ok ELAPSED  poll() on no fds with a timeout
@@ -119,6 +122,7 @@ struct mapping {
 	size_t npages;
 	char path[PATH_MAX];	/* file kinds: the backing file */
 	unsigned char *last;	/* last byte written per page, 0 = never */
+	unsigned char *prot;	/* per page: PROT_READ / PROT_WRITE bits */
 	uint64_t *truth;	/* bitmap: written since the last mark */
 };
 
@@ -396,15 +400,19 @@ static void cmd_map(char **av, int ac)
 		return reply("err mmap: %s", strerror(e));
 	}
 	m->last = calloc(npages, 1);
+	m->prot = malloc(npages);
 	m->truth = calloc(bm_words(npages), sizeof(uint64_t));
-	if (!m->last || !m->truth) {
+	if (!m->last || !m->prot || !m->truth) {
 		free(m->last);
+		free(m->prot);
 		free(m->truth);
 		munmap(p, len);
 		if (m->path[0])
 			unlink(m->path);
 		return reply("err out of memory");
 	}
+	memset(m->prot, k == K_NONE ? PROT_NONE :
+		  k == K_RO ? PROT_READ : PROT_READ | PROT_WRITE, npages);
 	m->used = true;
 	snprintf(m->name, sizeof(m->name), "%s", av[1]);
 	m->kind = k;
@@ -441,6 +449,7 @@ static void cmd_unmap(char **av, int ac)
 	if (m->path[0])
 		unlink(m->path);
 	free(m->last);
+	free(m->prot);
 	free(m->truth);
 	memset(m, 0, sizeof(*m));
 	reply("ok");
@@ -543,11 +552,6 @@ bad:
 	return NULL;
 }
 
-static bool writable(const struct mapping *m)
-{
-	return m->kind != K_NONE && m->kind != K_RO;
-}
-
 static void cmd_write_read(char **av, int ac, bool write)
 {
 	struct mapping *m;
@@ -561,11 +565,18 @@ static void cmd_write_read(char **av, int ac, bool write)
 	m = find_map(av[1]);
 	if (!m)
 		return reply("err no mapping %s", av[1]);
-	if (m->kind == K_NONE || (write && !writable(m)))
-		return reply("err mapping %s is %s", m->name, kind_names[m->kind]);
 	sel = parse_spec(av[2], m->npages, msg, sizeof(msg));
 	if (!sel)
 		return reply("err %s", msg);
+	for (size_t i = 0; i < m->npages; i++) {
+		int need = write ? PROT_WRITE : PROT_READ;
+
+		if (bit_get(sel, i) && !(m->prot[i] & need)) {
+			free(sel);
+			return reply("err page %zu of %s is not %s", i, m->name,
+				     write ? "writable" : "readable");
+		}
+	}
 	if (write)
 		gen++;
 	for (size_t i = 0; i < m->npages; i++) {
@@ -633,11 +644,15 @@ static void cmd_threads(char **av, int ac)
 	m = find_map(av[2]);
 	if (!m)
 		return reply("err no mapping %s", av[2]);
-	if (!writable(m))
-		return reply("err mapping %s is %s", m->name, kind_names[m->kind]);
 	sel = parse_spec(av[3], m->npages, msg, sizeof(msg));
 	if (!sel)
 		return reply("err %s", msg);
+	for (size_t i = 0; i < m->npages; i++)
+		if (bit_get(sel, i) && !(m->prot[i] & PROT_WRITE)) {
+			free(sel);
+			return reply("err page %zu of %s is not writable", i,
+				     m->name);
+		}
 	idx = malloc(m->npages * sizeof(*idx));
 	if (!idx) {
 		free(sel);
@@ -716,6 +731,7 @@ static void cmd_check(char **av, int ac)
 {
 	static unsigned char want[PAGE];
 	struct mapping *m;
+	size_t checked = 0;
 	bool zero;
 
 	if (ac != 2)
@@ -723,8 +739,6 @@ static void cmd_check(char **av, int ac)
 	m = find_map(av[1]);
 	if (!m)
 		return reply("err no mapping %s", av[1]);
-	if (m->kind == K_NONE)
-		return reply("ok check 0");
 	zero = !is_file_kind(m->kind);
 	if (zero)
 		memset(want, 0, PAGE);
@@ -732,6 +746,8 @@ static void cmd_check(char **av, int ac)
 		const unsigned char *pg = m->base + i * PAGE;
 		size_t off = page_off(i);
 
+		if (!(m->prot[i] & PROT_READ))
+			continue;	/* not readable: nothing to verify */
 		if (!zero)
 			for (size_t o = 0; o < PAGE; o++)
 				want[o] = file_byte(i, o);
@@ -745,8 +761,42 @@ static void cmd_check(char **av, int ac)
 		}
 		if (zero)
 			want[off] = 0;
+		checked++;
 	}
-	reply("ok check %zu", m->npages);
+	reply("ok check %zu", checked);
+}
+
+static void cmd_protect(char **av, int ac)
+{
+	struct mapping *m;
+	uint64_t a, b;
+	char *dash;
+	int prot;
+
+	if (ac != 4)
+		return reply("err usage: protect NAME FIRST-LAST r|rw|none");
+	m = find_map(av[1]);
+	if (!m)
+		return reply("err no mapping %s", av[1]);
+	dash = strchr(av[2], '-');
+	if (!dash)
+		return reply("err bad page range %s", av[2]);
+	*dash = 0;
+	if (parse_u64(av[2], m->npages - 1, &a) ||
+	    parse_u64(dash + 1, m->npages - 1, &b) || b < a)
+		return reply("err bad page range");
+	if (!strcmp(av[3], "r"))
+		prot = PROT_READ;
+	else if (!strcmp(av[3], "rw"))
+		prot = PROT_READ | PROT_WRITE;
+	else if (!strcmp(av[3], "none"))
+		prot = PROT_NONE;
+	else
+		return reply("err bad protection %s", av[3]);
+	if (mprotect(m->base + a * PAGE, (b - a + 1) * PAGE, prot))
+		return reply("err mprotect: %s", strerror(errno));
+	memset(m->prot + a, prot, b - a + 1);
+	reply("ok");
 }
 
 static int cmp_map(const void *a, const void *b)
@@ -1195,6 +1245,8 @@ int main(int argc, char **argv)
 			cmd_threads(av, ac);
 		else if (!strcmp(av[0], "spawnthreads"))
 			cmd_spawnthreads(av, ac);
+		else if (!strcmp(av[0], "protect"))
+			cmd_protect(av, ac);
 		else if (!strcmp(av[0], "check"))
 			cmd_check(av, ac);
 		else if (!strcmp(av[0], "mark"))

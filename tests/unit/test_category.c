@@ -223,6 +223,8 @@ static const struct mask_case valid[] = {
 	{ "file|present,file", F, 0, 0 },
 	{ "!file,!file|present", F, F, 0 },
 	{ "present,!file,!file|written", P | F, F, 0 },
+	{ "!file|swapped,swapped", S, 0, 0 },      /* dropped group leaves no stray inversion */
+	{ "swapped,!file|!present|swapped", S, 0, 0 },
 	{ "file|file", F, 0, 0 },                  /* one distinct alternative */
 	{ "!file|!file", F, F, 0 },
 	{ "present,file|file", P | F, 0, 0 },
@@ -350,6 +352,9 @@ static void test_mask_parse_valid(void)
 		is_u64(m.inverted, c->inverted, "\"%s\" inverted", esc(c->s));
 		is_u64(m.anyof, c->anyof, "\"%s\" anyof", esc(c->s));
 		is_u64(ps_mask_bits(&m), c->mask | c->anyof, "\"%s\" bits", esc(c->s));
+		ok(!(m.inverted & ~(m.mask | m.anyof)) && !(m.mask & m.anyof) &&
+		   (m.anyof == 0 || (m.anyof & (m.anyof - 1))),
+		   "\"%s\" is canonical (inversion only on used bits, disjoint masks, no 1-bit group)", esc(c->s));
 
 		/* The kernel's test on the parsed mask means what the text says. */
 		for (uint64_t cats = 0; cats <= ALL; cats++)

@@ -1,0 +1,361 @@
+#!/usr/bin/env bats
+# pagescan engage / dump -m written / release: exact written-page sets
+# against the victim's own record, injection safety, and a clean release.
+
+load common
+
+setup_file() {
+    kernel_supports
+}
+
+teardown() {
+    common_teardown
+}
+
+# written_equals_truth [DUMP-OPTION...]: the victim's truth since the last
+# mark equals `dump -m written -f json`, clipped to the victim's mappings
+# (the rest of the process, stack and heap, is written too but is not ours
+# to predict). Leaves the dump in $BATS_TEST_TMPDIR/written.json.
+written_equals_truth() {
+    local d=$BATS_TEST_TMPDIR
+    victim_truth "$d/truth"
+    ps_ok "$d/written.json" dump "$VPID" -m written "$@" -f json
+    check_dump_json "$d/written.json"
+    ps_regions_to_ranges $(victim_windows) <"$d/written.json" >"$d/got"
+    assert_ranges_equal "$d/truth" "$d/got"
+}
+
+engage_ok() {
+    ps_ok "$BATS_TEST_TMPDIR/engage.out" engage "$VPID" "$@"
+}
+
+# exact_kind KIND PAGES: pages written before engage are not reported,
+# pages written after are, exactly; reads and untouched pages are not.
+exact_kind() {
+    victim_start
+    vmap x "$1" "$2"
+    local n=$2
+    vcmd "write x 0-$((n / 2 - 1))"
+    engage_ok
+    vcmd mark
+    # some pages written before engage, some never; reads of both kinds
+    vcmd "write x 1,3,$((n / 2 - 2))-$((n / 2 + 5)),$((n - 1))"
+    vcmd "read x $((n / 2 + 10))-$((n - 2))"
+    vcmd "read x 0-$((n / 2 - 1))"
+    written_equals_truth
+    # and the victim's memory is what it wrote
+    vcmd "check x"
+}
+
+@test "engage: exact written pages in private anonymous memory" {
+    exact_kind anon 256
+}
+
+@test "engage: exact written pages in shared anonymous memory" {
+    exact_kind shared 128
+}
+
+@test "engage: exact written pages in a private file mapping" {
+    exact_kind file 128
+}
+
+@test "engage: exact written pages in a shared /dev/shm file mapping" {
+    exact_kind shmfile 128
+}
+
+@test "engage: exact written pages in THP-backed memory (4 KiB granularity)" {
+    if grep -q '\[never\]' /sys/kernel/mm/transparent_hugepage/enabled 2>/dev/null; then
+        skip "transparent huge pages are disabled on this machine"
+    fi
+    victim_start
+    vmap h thp 2048
+    vcmd "thp h"
+    local kb=${REPLY_LINE#ok }
+    ((kb > 0)) || fail "test premise: mapping is not THP-backed (AnonHugePages $kb kB)"
+    engage_ok
+    vcmd mark
+    vcmd "write h 1,2,600-620,1023,1024,2047"
+    vcmd "read h 100-200"
+    written_equals_truth
+    vcmd "check h"
+}
+
+@test "engage: unpopulated and zero-page-read pages are never reported" {
+    victim_start
+    vmap u anon 512
+    vmap z anon 512
+    vcmd "read z all"
+    engage_ok
+    vcmd mark
+    vcmd "read z all"
+    vcmd "read u 0-99"
+    vcmd "write u 300,301"
+    written_equals_truth
+    assert_equal "$(wc -l <"$BATS_TEST_TMPDIR/got")" 1
+}
+
+@test "engage: all memory kinds at once, adjacent mappings, exact" {
+    victim_start
+    vmap a anon 256
+    vmap s shared 64
+    vmap f file 64
+    vmap m shmfile 64
+    vmap b anon 64
+    vmap n none 16
+    vmap r ro 16
+    vcmd "write a 0-127"
+    vcmd "write s all"
+    vcmd "write f 0-31"
+    vcmd "write m every:2"
+    vcmd "write b all"
+    engage_ok
+    vcmd mark
+    vcmd "write a 5,7,100-140,255"
+    vcmd "write s 3-9"
+    vcmd "write f 30-40"
+    vcmd "write m 1-5"
+    vcmd "write b 0,63"
+    vcmd "read a 200-254"
+    vcmd "read r all"
+    vcmd "threads 3 a rand:40:11"
+    written_equals_truth
+    for n in a s f m b r; do vcmd "check $n"; done
+}
+
+@test "dump -m written --clear: a second round reports only the second round" {
+    victim_start
+    vmap a anon 128
+    vmap f file 32
+    vmap m shmfile 32
+    engage_ok
+    vcmd mark
+    vcmd "write a 0-9,50,127"
+    vcmd "write f 1-3"
+    vcmd "write m 7"
+    written_equals_truth --clear
+    vcmd mark
+    vcmd "write a 5-20"
+    vcmd "write f 10"
+    written_equals_truth
+    # a dump without --clear clears nothing
+    written_equals_truth
+    # --clear with nothing new written since: the same set, then empty
+    written_equals_truth --clear
+    vcmd mark
+    written_equals_truth
+    assert_equal "$(wc -c <"$BATS_TEST_TMPDIR/got")" 0
+}
+
+@test "many rounds of random writes and --clear stay exact" {
+    victim_start
+    vmap a anon 2048
+    vmap s shared 256
+    engage_ok
+    local round
+    for round in 1 2 3 4 5 6; do
+        vcmd mark
+        vcmd "write a rand:300:$round"
+        vcmd "threads 4 s rand:50:$((round + 100))"
+        written_equals_truth --clear
+    done
+}
+
+@test "dump -m written on a target that was never engaged reports nothing" {
+    victim_start
+    vmap a anon 16
+    vcmd "write a all"
+    ps_ok "$BATS_TEST_TMPDIR/out" dump "$VPID" -m written -f json
+    check_dump_json "$BATS_TEST_TMPDIR/out"
+    assert_equal "$(json_summary "$BATS_TEST_TMPDIR/out" regions)" 0
+    assert_equal "$(json_summary "$BATS_TEST_TMPDIR/out" pages)" 0
+}
+
+@test "engage -r tracks only that range: nothing else in the process is reported" {
+    victim_start
+    vmap a anon 64
+    vmap b anon 64
+    engage_ok -r "${MSTART[a]}-${MEND[a]}"
+    vcmd mark
+    vcmd "write a 1-5,60"
+    vcmd "write b all"
+    victim_truth "$BATS_TEST_TMPDIR/truth"
+    ranges_clip "${MSTART[a]}" "${MEND[a]}" <"$BATS_TEST_TMPDIR/truth" >"$BATS_TEST_TMPDIR/exp"
+    # the whole process, not clipped: stack, heap and b are not tracked
+    ps_ok "$BATS_TEST_TMPDIR/out" dump "$VPID" -m written -f json
+    check_dump_json "$BATS_TEST_TMPDIR/out"
+    check_regions_in_maps "$VPID" "$BATS_TEST_TMPDIR/out"
+    ps_regions_to_ranges <"$BATS_TEST_TMPDIR/out" >"$BATS_TEST_TMPDIR/got"
+    assert_ranges_equal "$BATS_TEST_TMPDIR/exp" "$BATS_TEST_TMPDIR/got"
+}
+
+@test "dump -m written -r restricts the report" {
+    victim_start
+    vmap a anon 64
+    vmap b anon 64
+    engage_ok
+    vcmd mark
+    vcmd "write a 1-5,60"
+    vcmd "write b 0-9"
+    victim_truth "$BATS_TEST_TMPDIR/truth"
+    ranges_clip "$(vaddr a 4)" "${MEND[a]}" <"$BATS_TEST_TMPDIR/truth" >"$BATS_TEST_TMPDIR/exp"
+    ps_ok "$BATS_TEST_TMPDIR/out" dump "$VPID" -m written -r "$(vaddr a 4)-${MEND[a]}" -f json
+    check_dump_json "$BATS_TEST_TMPDIR/out"
+    ps_regions_to_ranges <"$BATS_TEST_TMPDIR/out" >"$BATS_TEST_TMPDIR/got"
+    assert_ranges_equal "$BATS_TEST_TMPDIR/exp" "$BATS_TEST_TMPDIR/got"
+}
+
+# --- injection safety ------------------------------------------------------
+
+@test "engage into a target blocked in read() on a fifo: it gets its data exactly" {
+    victim_start
+    vmap a anon 32
+    mkfifo "$BATS_TEST_TMPDIR/data"
+    vsend "readfifo $BATS_TEST_TMPDIR/data"
+    wait_syscall "$VPID" 0
+    engage_ok
+    # still blocked in read after the injection
+    wait_syscall "$VPID" 0
+    printf 'exactly-these-27-bytes-here' >"$BATS_TEST_TMPDIR/data"
+    vreply
+    assert_equal "$REPLY_LINE" "ok read 27 exactly-these-27-bytes-here"
+    vcmd mark
+    vcmd "write a 3-7"
+    written_equals_truth
+}
+
+@test "engage into a target in nanosleep(3 s): it sleeps 3 s in total" {
+    victim_start
+    vmap a anon 32
+    vsend "sleep 3"
+    wait_syscall "$VPID" 35 230
+    engage_ok
+    vreply
+    local t=${REPLY_LINE#ok }
+    awk -v t="$t" 'BEGIN { exit !(t >= 2.85 && t <= 3.15) }' ||
+        fail "nanosleep(3) took $t s with an engage in the middle (want 3.0 +- 0.15)"
+    vcmd mark
+    vcmd "write a 0,31"
+    written_equals_truth
+}
+
+@test "engage into a target in poll(timeout 3 s): the timeout stays 3 s" {
+    victim_start
+    vmap a anon 32
+    vsend "poll 3"
+    wait_syscall "$VPID" 7 271
+    engage_ok
+    vreply
+    local t=${REPLY_LINE#ok }
+    awk -v t="$t" 'BEGIN { exit !(t >= 2.85 && t <= 3.15) }' ||
+        fail "poll(3000 ms) took $t s with an engage in the middle (want 3.0 +- 0.15)"
+    vcmd mark
+    vcmd "write a 1-2"
+    written_equals_truth
+}
+
+@test "engage and release into a user-mode spin loop: registers intact" {
+    victim_start
+    vmap a anon 32
+    mkfifo "$BATS_TEST_TMPDIR/spin"
+    vsend "spin 5 $BATS_TEST_TMPDIR/spin"
+    local line
+    read -r line <"$BATS_TEST_TMPDIR/spin"
+    assert_equal "$line" spinning
+    # four injections while it spins
+    engage_ok
+    ps_ok "$BATS_TEST_TMPDIR/release.out" release "$VPID"
+    engage_ok
+    ps_ok "$BATS_TEST_TMPDIR/release.out" release "$VPID"
+    vreply
+    [[ $REPLY_LINE == "ok spin clean "* ]] || fail "spin loop: $REPLY_LINE"
+    no_uffd_left "$VPID"
+}
+
+@test "multi-threaded target: engage, then 4 threads write at once, exact" {
+    victim_start
+    vmap a anon 1024
+    vmap s shared 256
+    vcmd "spawnthreads 4"
+    assert_equal "$(ls "/proc/$VPID/task" | wc -l)" 5
+    engage_ok
+    vcmd mark
+    vcmd "threads 4 a rand:400:3"
+    vcmd "threads 4 s all"
+    written_equals_truth
+    vcmd "check a"
+    vcmd "check s"
+    assert_equal "$(ls "/proc/$VPID/task" | wc -l)" 5
+}
+
+# --- release ---------------------------------------------------------------
+
+@test "engage leaves one userfaultfd in the target; release removes it and leaves it as it was" {
+    victim_start
+    vmap a anon 64
+    vmap f file 16
+    vmap m shmfile 16
+    vcmd "write a every:3"
+    vcmd "write f 1-4"
+    vcmd status
+    local before=$REPLY_LINE
+    assert_equal "$(uffd_count "$VPID")" 0
+    engage_ok
+    assert_equal "$(uffd_count "$VPID")" 1
+    vcmd mark
+    vcmd "write a 0-9"
+    vcmd "write f 5"
+    vcmd "write m 0"
+    written_equals_truth
+    ps_ok "$BATS_TEST_TMPDIR/release.out" release "$VPID"
+    no_uffd_left "$VPID"
+    # it still answers, its memory is intact, fds and signal masks as before
+    vcmd status
+    assert_equal "$REPLY_LINE" "$before"
+    vcmd "check a"
+    vcmd "check f"
+    vcmd "check m"
+    # nothing is reported as written any more, anywhere in the process
+    vcmd "write a 20-30"
+    ps_ok "$BATS_TEST_TMPDIR/out" dump "$VPID" -m written -f json
+    check_dump_json "$BATS_TEST_TMPDIR/out"
+    assert_equal "$(json_summary "$BATS_TEST_TMPDIR/out" regions)" 0
+    victim_stop
+}
+
+@test "engage again after release: tracking is exact again" {
+    victim_start
+    vmap a anon 128
+    engage_ok
+    vcmd "write a 0-50"
+    ps_ok "$BATS_TEST_TMPDIR/release.out" release "$VPID"
+    no_uffd_left "$VPID"
+    vcmd "write a 60-70"
+    engage_ok
+    assert_equal "$(uffd_count "$VPID")" 1
+    vcmd mark
+    vcmd "write a 1,2,100"
+    written_equals_truth
+    ps_ok "$BATS_TEST_TMPDIR/release.out" release "$VPID"
+    no_uffd_left "$VPID"
+    vcmd "check a"
+}
+
+@test "release of a multi-threaded target blocked in read(): still answers, state unchanged" {
+    victim_start
+    vmap a anon 16
+    vcmd "spawnthreads 3"
+    vcmd status
+    local before=$REPLY_LINE
+    engage_ok
+    mkfifo "$BATS_TEST_TMPDIR/data"
+    vsend "readfifo $BATS_TEST_TMPDIR/data"
+    wait_syscall "$VPID" 0
+    ps_ok "$BATS_TEST_TMPDIR/release.out" release "$VPID"
+    no_uffd_left "$VPID"
+    printf 'after-release' >"$BATS_TEST_TMPDIR/data"
+    vreply
+    assert_equal "$REPLY_LINE" "ok read 13 after-release"
+    vcmd status
+    assert_equal "$REPLY_LINE" "$before"
+    victim_stop
+}
