@@ -24,7 +24,7 @@ load /usr/lib/bats/bats-file/load.bash
 export PAGESCAN TARGETS BUILD_DIR BATS_TEST_TIMEOUT
 
 PAGE_SIZE=4096
-# Category names in pagescan's table order (docs/FORMAT.md, category.h).
+# Category names in the order of ps_categories[] (include/pagescan/category.h).
 PS_CATEGORIES="written present swapped file pfnzero huge soft-dirty guard wpallowed"
 
 # ---------------------------------------------------------------------------
@@ -32,7 +32,8 @@ PS_CATEGORIES="written present swapped file pfnzero huge soft-dirty guard wpallo
 
 # Call from setup_file: checks the binaries exist, then skips the whole file
 # when the kernel lacks PAGEMAP_SCAN or async uffd-wp (fails instead under
-# PAGESCAN_MUST_WORK=1).
+# PAGESCAN_MUST_WORK=1). Bats 1.8 cannot skip from setup_file, so the
+# reason is exported and the default setup() below skips each test.
 kernel_supports() {
     local out
     if [[ ! -x $PAGESCAN ]]; then
@@ -48,8 +49,19 @@ kernel_supports() {
             echo "kernel lacks what pagescan needs: $out (PAGESCAN_MUST_WORK=1, so this fails)" >&2
             return 1
         fi
-        skip "kernel lacks what pagescan needs: $out"
+        export PAGESCAN_SKIP_REASON="kernel lacks what pagescan needs: $out"
     fi
+}
+
+# Default per-test setup (a file may define its own and call this).
+common_setup() {
+    if [[ -n ${PAGESCAN_SKIP_REASON:-} ]]; then
+        skip "$PAGESCAN_SKIP_REASON"
+    fi
+}
+
+setup() {
+    common_setup
 }
 
 # ---------------------------------------------------------------------------
@@ -70,6 +82,7 @@ victim_start() {
     # a dead victim then shows up as a reply timeout, not a hang.
     exec {VCMD_FD}<>"$VDIR/cmd"
     exec {VREPLY_FD}<>"$VDIR/reply"
+    # shellcheck disable=SC2034 # MPATH is for the .bats files
     declare -gA MSTART=() MEND=() MPATH=()
     VLAST=
 }
@@ -113,7 +126,14 @@ vmap() {
     read -r -a w <<<"$REPLY_LINE"
     MSTART[$1]=${w[1]}
     MEND[$1]=${w[2]}
+    # shellcheck disable=SC2034
     MPATH[$1]=${w[3]:-}
+}
+
+# vunmap NAME: unmap and forget NAME.
+vunmap() {
+    vcmd "unmap $1" || return 1
+    unset "MSTART[$1]" "MEND[$1]" "MPATH[$1]"
 }
 
 # vaddr NAME PAGE: address (hex) of page PAGE of mapping NAME.
@@ -155,7 +175,7 @@ victim_cleanup() {
     fi
     [[ -z ${VCMD_FD:-} ]] || exec {VCMD_FD}>&- 2>/dev/null || true
     [[ -z ${VREPLY_FD:-} ]] || exec {VREPLY_FD}>&- 2>/dev/null || true
-    VCMD_FD= VREPLY_FD=
+    VCMD_FD='' VREPLY_FD=''
 }
 
 # bg_track PID: remember a background process for bg_cleanup.
@@ -211,7 +231,7 @@ no_uffd_left() {
     local n
     n=$(uffd_count "$1")
     if [[ $n != 0 ]]; then
-        fail "process $1 still has $n userfaultfd(s) open: $(ls -l /proc/"$1"/fd | grep userfaultfd)"
+        fail "process $1 still has $n userfaultfd(s) open"
         return 1
     fi
 }
@@ -271,6 +291,14 @@ ps_regions_to_ranges() {
 
 # (Range helpers run in awk: bats' per-command debug trap makes shell loops
 # over thousands of lines slow.)
+
+# victim_ranges [NAME...] < dump-json: ps_regions_to_ranges clipped to the
+# victim's mappings (default: all of them).
+victim_ranges() {
+    local -a wins
+    mapfile -t wins < <(victim_windows "$@")
+    ps_regions_to_ranges "${wins[@]}"
+}
 
 # ranges_clip S E < ranges: the part of a range set inside [S, E).
 ranges_clip() {

@@ -21,7 +21,7 @@ written_equals_truth() {
     victim_truth "$d/truth"
     ps_ok "$d/written.json" dump "$VPID" -m written "$@" -f json
     check_dump_json "$d/written.json"
-    ps_regions_to_ranges $(victim_windows) <"$d/written.json" >"$d/got"
+    victim_ranges <"$d/written.json" >"$d/got"
     assert_ranges_equal "$d/truth" "$d/got"
 }
 
@@ -276,7 +276,7 @@ exact_kind() {
     vmap a anon 1024
     vmap s shared 256
     vcmd "spawnthreads 4"
-    assert_equal "$(ls "/proc/$VPID/task" | wc -l)" 5
+    assert_equal "$(find "/proc/$VPID/task" -mindepth 1 -maxdepth 1 | wc -l)" 5
     engage_ok
     vcmd mark
     vcmd "threads 4 a rand:400:3"
@@ -284,7 +284,7 @@ exact_kind() {
     written_equals_truth
     vcmd "check a"
     vcmd "check s"
-    assert_equal "$(ls "/proc/$VPID/task" | wc -l)" 5
+    assert_equal "$(find "/proc/$VPID/task" -mindepth 1 -maxdepth 1 | wc -l)" 5
 }
 
 # --- release ---------------------------------------------------------------
@@ -358,4 +358,51 @@ exact_kind() {
     vcmd status
     assert_equal "$REPLY_LINE" "$before"
     victim_stop
+}
+
+@test "engage -f json: valid JSON; the engaged ranges cover the writable mappings" {
+    victim_start
+    vmap a anon 64
+    vmap s shared 16
+    vmap f file 16
+    vmap m shmfile 16
+    vmap r ro 16
+    ps_ok "$BATS_TEST_TMPDIR/engage.json" engage "$VPID" -f json
+    run jq -r 'type' "$BATS_TEST_TMPDIR/engage.json"
+    assert_success
+    refute_output --regexp '^(array|string|number|boolean|null)$'
+    # every writable mapping lies inside the union of the engaged ranges
+    jq -c '.engaged[]? | {type: "region", start: .start, end: .end}' "$BATS_TEST_TMPDIR/engage.json" |
+        ps_regions_to_ranges >"$BATS_TEST_TMPDIR/engaged"
+    local n
+    for n in a s f m; do
+        ranges_clip "${MSTART[$n]}" "${MEND[$n]}" <"$BATS_TEST_TMPDIR/engaged" >"$BATS_TEST_TMPDIR/cover"
+        assert_equal "$(cat "$BATS_TEST_TMPDIR/cover")" "${MSTART[$n]} ${MEND[$n]}"
+    done
+    # the special kernel mappings are skipped, each with a reason
+    run jq -r '.skipped[]? | select(.mapping == "[vvar]") | .reason | length > 0' "$BATS_TEST_TMPDIR/engage.json"
+    assert_output true
+}
+
+@test "after engage: mprotect round trips keep tracking; unmapped and new mappings are handled" {
+    victim_start
+    vmap a anon 64
+    vmap b anon 64
+    engage_ok
+    vcmd "protect a 0-15 r"
+    vcmd "protect a 0-15 rw"
+    vunmap b
+    # a mapping made after engage is not tracked: its writes are never
+    # reported as written (the kernel would call every page of it written)
+    vmap c anon 16
+    vcmd mark
+    vcmd "write a 2-3,20"
+    vcmd "write c all"
+    victim_truth "$BATS_TEST_TMPDIR/truth"
+    ranges_clip "${MSTART[a]}" "${MEND[a]}" <"$BATS_TEST_TMPDIR/truth" >"$BATS_TEST_TMPDIR/exp"
+    ps_ok "$BATS_TEST_TMPDIR/out" dump "$VPID" -m written -f json
+    check_dump_json "$BATS_TEST_TMPDIR/out"
+    victim_ranges <"$BATS_TEST_TMPDIR/out" >"$BATS_TEST_TMPDIR/got"
+    assert_ranges_equal "$BATS_TEST_TMPDIR/exp" "$BATS_TEST_TMPDIR/got"
+    vcmd "check a"
 }

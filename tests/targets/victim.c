@@ -132,8 +132,8 @@ static unsigned gen;	/* counts write commands: the stored byte changes */
 
 /* ---- replies ---- */
 
-static void reply(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void reply(const char *fmt, ...)
+static int reply(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int reply(const char *fmt, ...)
 {
 	char buf[LINE_MAX_LEN];
 	va_list ap;
@@ -155,6 +155,7 @@ static void reply(const char *fmt, ...)
 			_exit(4);
 		off += w;
 	}
+	return 0;
 }
 
 /* ---- strict number parsing ---- */
@@ -292,7 +293,7 @@ static int make_file(const char *path, size_t npages)
 	return fd;
 }
 
-static void cmd_map(char **av, int ac)
+static int cmd_map(char **av, int ac)
 {
 	struct mapping *m = NULL;
 	uint64_t npages;
@@ -430,12 +431,12 @@ static void cmd_map(char **av, int ac)
 			((volatile unsigned char *)p)[i * PAGE] = 0;
 	}
 	if (m->path[0])
-		reply("ok %p %p %s", p, (void *)((char *)p + len), m->path);
-	else
-		reply("ok %p %p", p, (void *)((char *)p + len));
+		return reply("ok %p %p %s", p, (void *)((char *)p + len),
+			     m->path);
+	return reply("ok %p %p", p, (void *)((char *)p + len));
 }
 
-static void cmd_unmap(char **av, int ac)
+static int cmd_unmap(char **av, int ac)
 {
 	struct mapping *m;
 
@@ -452,7 +453,7 @@ static void cmd_unmap(char **av, int ac)
 	free(m->prot);
 	free(m->truth);
 	memset(m, 0, sizeof(*m));
-	reply("ok");
+	return reply("ok");
 }
 
 /* ---- page selections ---- */
@@ -552,7 +553,7 @@ bad:
 	return NULL;
 }
 
-static void cmd_write_read(char **av, int ac, bool write)
+static int cmd_write_read(char **av, int ac, bool write)
 {
 	struct mapping *m;
 	char msg[256];
@@ -597,7 +598,7 @@ static void cmd_write_read(char **av, int ac, bool write)
 	}
 	(void)sum;
 	free(sel);
-	reply("ok %zu", count);
+	return reply("ok %zu", count);
 }
 
 /* ---- threads ---- */
@@ -625,7 +626,7 @@ static void *writer_main(void *arg)
 	return NULL;
 }
 
-static void cmd_threads(char **av, int ac)
+static int cmd_threads(char **av, int ac)
 {
 	struct writer ws[MAX_THREADS];
 	pthread_barrier_t bar;
@@ -686,7 +687,7 @@ static void cmd_threads(char **av, int ac)
 		bit_set(m->truth, idx[i]);
 	}
 	free(idx);
-	reply("ok %zu", nidx);
+	return reply("ok %zu", nidx);
 }
 
 static pthread_mutex_t idle_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -704,7 +705,7 @@ static void *idle_main(void *arg)
 	return NULL;
 }
 
-static void cmd_spawnthreads(char **av, int ac)
+static int cmd_spawnthreads(char **av, int ac)
 {
 	uint64_t n;
 
@@ -722,12 +723,12 @@ static void cmd_spawnthreads(char **av, int ac)
 		pthread_detach(th);
 		idle_count++;
 	}
-	reply("ok %u", idle_count);
+	return reply("ok %u", idle_count);
 }
 
 /* ---- verification and truth ---- */
 
-static void cmd_check(char **av, int ac)
+static int cmd_check(char **av, int ac)
 {
 	static unsigned char want[PAGE];
 	struct mapping *m;
@@ -763,10 +764,10 @@ static void cmd_check(char **av, int ac)
 			want[off] = 0;
 		checked++;
 	}
-	reply("ok check %zu", checked);
+	return reply("ok check %zu", checked);
 }
 
-static void cmd_protect(char **av, int ac)
+static int cmd_protect(char **av, int ac)
 {
 	struct mapping *m;
 	uint64_t a, b;
@@ -796,7 +797,7 @@ static void cmd_protect(char **av, int ac)
 	if (mprotect(m->base + a * PAGE, (b - a + 1) * PAGE, prot))
 		return reply("err mprotect: %s", strerror(errno));
 	memset(m->prot + a, prot, b - a + 1);
-	reply("ok");
+	return reply("ok");
 }
 
 static int cmp_map(const void *a, const void *b)
@@ -807,7 +808,7 @@ static int cmp_map(const void *a, const void *b)
 	return x->base < y->base ? -1 : x->base > y->base;
 }
 
-static void cmd_truth(char **av, int ac)
+static int cmd_truth(char **av, int ac)
 {
 	struct mapping *order[MAX_MAPS];
 	uintptr_t rs = 0, re = 0;
@@ -849,10 +850,10 @@ static void cmd_truth(char **av, int ac)
 		fprintf(f, "0x%" PRIxPTR " 0x%" PRIxPTR "\n", rs, re);
 	if (fclose(f))
 		return reply("err write %s: %s", av[1], strerror(errno));
-	reply("ok %zu", pages);
+	return reply("ok %zu", pages);
 }
 
-static void cmd_mark(int ac)
+static int cmd_mark(int ac)
 {
 	if (ac != 1)
 		return reply("err usage: mark");
@@ -860,12 +861,12 @@ static void cmd_mark(int ac)
 		if (maps[i].used)
 			memset(maps[i].truth, 0,
 			       bm_words(maps[i].npages) * sizeof(uint64_t));
-	reply("ok");
+	return reply("ok");
 }
 
 /* ---- blocking commands ---- */
 
-static void cmd_sleep(char **av, int ac)
+static int cmd_sleep(char **av, int ac)
 {
 	struct timespec ts, rem;
 	double secs, t0;
@@ -881,10 +882,10 @@ static void cmd_sleep(char **av, int ac)
 		return reply("err sleep %s after %.3f", strerrorname_np(e),
 			     now_mono() - t0);
 	}
-	reply("ok %.3f", now_mono() - t0);
+	return reply("ok %.3f", now_mono() - t0);
 }
 
-static void cmd_poll(char **av, int ac)
+static int cmd_poll(char **av, int ac)
 {
 	double secs, t0;
 	int r;
@@ -898,10 +899,10 @@ static void cmd_poll(char **av, int ac)
 		return reply("err poll returned %d (%s) after %.3f", r,
 			     r < 0 ? strerrorname_np(e) : "-", now_mono() - t0);
 	}
-	reply("ok %.3f", now_mono() - t0);
+	return reply("ok %.3f", now_mono() - t0);
 }
 
-static void cmd_readfifo(char **av, int ac)
+static int cmd_readfifo(char **av, int ac)
 {
 	char buf[256];
 	ssize_t n;
@@ -924,7 +925,7 @@ static void cmd_readfifo(char **av, int ac)
 		if (buf[i] < 0x20 || buf[i] > 0x7e)
 			buf[i] = '?';
 	buf[n] = 0;
-	reply("ok read %zd %s", n, buf);
+	return reply("ok read %zd %s", n, buf);
 }
 
 #define K_RCX 0x3c3c3c3c
@@ -948,11 +949,11 @@ static void cmd_readfifo(char **av, int ac)
 static __attribute__((noinline)) unsigned long spin_chunk(unsigned long n,
 							   int *bad)
 {
-	register unsigned long cnt asm("r8") = n;
-	register unsigned long flag asm("r9");
+	register unsigned long cnt __asm__("r8") = n;
+	register unsigned long flag __asm__("r9");
 	unsigned long done;
 
-	asm volatile(
+	__asm__ volatile(
 		"movq $" STR(K_RED) ", -8(%%rsp)\n\t"
 		"movq $" STR(K_RED) ", -64(%%rsp)\n\t"
 		"movq $" STR(K_RED) ", -128(%%rsp)\n\t"
@@ -1012,7 +1013,7 @@ static __attribute__((noinline)) unsigned long spin_chunk(unsigned long n,
 	return done;
 }
 
-static void cmd_spin(char **av, int ac)
+static int cmd_spin(char **av, int ac)
 {
 	unsigned long total = 0;
 	double secs, t0;
@@ -1041,7 +1042,7 @@ static void cmd_spin(char **av, int ac)
 			return reply("err spin corrupted after %lu iterations",
 				     total);
 	} while (now_mono() - t0 < secs);
-	reply("ok spin clean %lu", total);
+	return reply("ok spin clean %lu", total);
 }
 
 /* ---- process state ---- */
@@ -1084,7 +1085,7 @@ static void status_field(const char *status, const char *key, char *out,
 	out[k] = 0;
 }
 
-static void cmd_status(int ac)
+static int cmd_status(int ac)
 {
 	static char status[16384];
 	char blk[64], ign[64], cgt[64];
@@ -1107,10 +1108,10 @@ static void cmd_status(int ac)
 	status_field(status, "\nSigBlk:", blk, sizeof(blk));
 	status_field(status, "\nSigIgn:", ign, sizeof(ign));
 	status_field(status, "\nSigCgt:", cgt, sizeof(cgt));
-	reply("ok %d %s %s %s", count, blk, ign, cgt);
+	return reply("ok %d %s %s %s", count, blk, ign, cgt);
 }
 
-static void cmd_thp(char **av, int ac)
+static int cmd_thp(char **av, int ac)
 {
 	struct mapping *m;
 	char line[512];
@@ -1139,10 +1140,10 @@ static void cmd_thp(char **av, int ac)
 		}
 	}
 	fclose(f);
-	reply("err no smaps entry for %s", m->name);
+	return reply("err no smaps entry for %s", m->name);
 }
 
-static void cmd_zombie(int ac)
+static int cmd_zombie(int ac)
 {
 	siginfo_t si;
 	pid_t pid;
@@ -1160,7 +1161,7 @@ static void cmd_zombie(int ac)
 		if (errno != EINTR)
 			return reply("err waitid: %s", strerror(errno));
 	}
-	reply("ok %d", (int)pid);
+	return reply("ok %d", (int)pid);
 }
 
 /* ---- main loop ---- */

@@ -1,0 +1,184 @@
+#!/usr/bin/env bats
+# Error handling of dump / engage / release: exit status (64 usage, 1
+# runtime) and a message that names the problem. Key words only: the
+# wording may be polished.
+
+# shellcheck disable=SC2154 # stderr is set by bats' run --separate-stderr
+load common
+
+setup_file() {
+    kernel_supports
+}
+
+teardown() {
+    common_teardown
+}
+
+# usage_error ARGS...: pagescan ARGS exits 64 with a "pagescan: " message
+# (argp spells it "pagescan COMMAND: ", then a "Try ... --help" line).
+usage_error() {
+    run --separate-stderr "$PAGESCAN" "$@"
+    [[ $status == 64 ]] || fail "pagescan $* exited $status, want 64 (usage error); stderr: $stderr"
+    [[ $stderr =~ ^pagescan(\ [a-z]+)?:\  ]] || fail "pagescan $*: stderr does not start with 'pagescan: ': $stderr"
+}
+
+# runtime_error ARGS...: pagescan ARGS exits 1 with exactly one stderr line
+# "pagescan: <cause>..." and nothing on stdout.
+runtime_error() {
+    run --separate-stderr "$PAGESCAN" "$@"
+    [[ $status == 1 ]] || fail "pagescan $* exited $status, want 1; stderr: $stderr"
+    [[ $stderr == pagescan:\ * ]] || fail "pagescan $*: stderr does not start with 'pagescan: ': $stderr"
+    [[ $(wc -l <<<"$stderr") == 1 ]] || fail "pagescan $*: want one line on stderr, got: $stderr"
+}
+
+# a pid that belonged to a process that has exited and been reaped
+gone_pid() {
+    local p
+    sleep 0 &
+    p=$!
+    wait "$p"
+    echo "$p"
+}
+
+@test "no such process: exit 1, says so" {
+    local p
+    p=$(gone_pid)
+    runtime_error dump "$p"
+    assert_regex "$stderr" "no such process"
+    assert_regex "$stderr" "$p"
+    runtime_error engage "$p"
+    assert_regex "$stderr" "no such process"
+    runtime_error release "$p"
+    assert_regex "$stderr" "no such process"
+}
+
+@test "missing or malformed PID: exit 64" {
+    usage_error dump
+    assert_regex "$stderr" '[Pp][Ii][Dd]'
+    usage_error engage
+    assert_regex "$stderr" '[Pp][Ii][Dd]'
+    usage_error release
+    assert_regex "$stderr" '[Pp][Ii][Dd]'
+    usage_error dump abc
+    assert_regex "$stderr" 'abc'
+    usage_error dump 12abc
+    assert_regex "$stderr" '12abc'
+    usage_error dump -- -5
+    usage_error dump 0
+    usage_error dump 99999999999999999999
+    usage_error engage xyz
+    assert_regex "$stderr" 'xyz'
+}
+
+@test "bad mask: exit 64, the message names the bad term" {
+    victim_start
+    usage_error dump "$VPID" -m bogus
+    assert_regex "$stderr" 'bogus'
+    usage_error dump "$VPID" -m 'present,nosuchcat'
+    assert_regex "$stderr" 'nosuchcat'
+    usage_error dump "$VPID" -m ''
+    usage_error dump "$VPID" -m 'written,!written'
+    assert_regex "$stderr" 'written'
+    usage_error dump "$VPID" -m 'present,,file'
+}
+
+@test "bad range: exit 64, the message names the range" {
+    victim_start
+    usage_error dump "$VPID" -r 0x2000-0x1000
+    assert_regex "$stderr" '0x2000-0x1000'
+    usage_error dump "$VPID" -r 0x1000-0x1000
+    assert_regex "$stderr" '0x1000-0x1000'
+    usage_error dump "$VPID" -r 0xzz-0x2000
+    assert_regex "$stderr" '0xzz'
+    usage_error dump "$VPID" -r 0x1000+
+    assert_regex "$stderr" '0x1000\+'
+    usage_error dump "$VPID" -r 0x1000+12Q
+    assert_regex "$stderr" '12Q'
+    usage_error dump "$VPID" -r ''
+    usage_error dump "$VPID" -r 0xffffffffffffffff+1M
+    usage_error engage "$VPID" -r 0x2000-0x1000
+    assert_regex "$stderr" '0x2000-0x1000'
+    # nothing was engaged by the refused command
+    assert_equal "$(uffd_count "$VPID")" 0
+}
+
+@test "bad format or option: exit 64, the message names it" {
+    victim_start
+    usage_error dump "$VPID" -f xml
+    assert_regex "$stderr" 'xml'
+    usage_error dump "$VPID" -f ''
+    usage_error dump "$VPID" --no-such-option
+    assert_regex "$stderr" 'no-such-option'
+    usage_error dump "$VPID" -M abc
+    assert_regex "$stderr" 'abc'
+    usage_error dump "$VPID" -M -5
+    usage_error dump "$VPID" "$VPID"
+    usage_error engage "$VPID" -f xml
+    assert_regex "$stderr" 'xml'
+}
+
+@test "dump --clear without written in the mask: exit 64" {
+    victim_start
+    usage_error dump "$VPID" --clear
+    assert_regex "$stderr" 'written'
+    usage_error dump "$VPID" -m present --clear
+    assert_regex "$stderr" 'written'
+    # with written it is accepted
+    run --separate-stderr "$PAGESCAN" dump "$VPID" -m written --clear -f json
+    assert_success
+}
+
+@test "engage twice: exit 1, already tracked, suggests release; the first stays intact" {
+    victim_start
+    vmap a anon 32
+    ps_ok "$BATS_TEST_TMPDIR/engage.out" engage "$VPID"
+    runtime_error engage "$VPID"
+    assert_regex "$stderr" 'already tracked'
+    assert_regex "$stderr" "release"
+    assert_equal "$(uffd_count "$VPID")" 1
+    # the first engage still tracks exactly
+    vcmd mark
+    vcmd "write a 4-6"
+    victim_truth "$BATS_TEST_TMPDIR/truth"
+    ps_ok "$BATS_TEST_TMPDIR/out" dump "$VPID" -m written -f json
+    victim_ranges <"$BATS_TEST_TMPDIR/out" >"$BATS_TEST_TMPDIR/got"
+    assert_ranges_equal "$BATS_TEST_TMPDIR/truth" "$BATS_TEST_TMPDIR/got"
+    ps_ok "$BATS_TEST_TMPDIR/release.out" release "$VPID"
+    no_uffd_left "$VPID"
+}
+
+@test "release when not engaged: exit 1, not engaged" {
+    victim_start
+    vcmd status
+    local before=$REPLY_LINE
+    runtime_error release "$VPID"
+    assert_regex "$stderr" 'not engaged'
+    # and again after a release
+    ps_ok "$BATS_TEST_TMPDIR/engage.out" engage "$VPID"
+    ps_ok "$BATS_TEST_TMPDIR/release.out" release "$VPID"
+    runtime_error release "$VPID"
+    assert_regex "$stderr" 'not engaged'
+    vcmd status
+    assert_equal "$REPLY_LINE" "$before"
+}
+
+@test "kernel thread (pid 2): refused with exit 1" {
+    [[ $(cat /proc/2/comm 2>/dev/null) == kthreadd ]] || skip "pid 2 is not kthreadd here"
+    runtime_error dump 2
+    assert_regex "$stderr" '[Kk]ernel'
+    runtime_error engage 2
+    assert_regex "$stderr" '[Kk]ernel'
+    runtime_error release 2
+}
+
+@test "zombie process: refused with exit 1" {
+    victim_start
+    vcmd zombie
+    local z=${REPLY_LINE#ok }
+    [[ $(awk '{ print $3 }' "/proc/$z/stat") == Z ]] || fail "test premise: $z is not a zombie"
+    runtime_error dump "$z"
+    assert_regex "$stderr" '[Zz]ombie|exited|defunct'
+    runtime_error engage "$z"
+    assert_regex "$stderr" '[Zz]ombie|exited|defunct'
+    runtime_error release "$z"
+}
