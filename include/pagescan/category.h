@@ -62,7 +62,7 @@ bool ps_mask_match(const struct ps_mask *m, uint64_t cats);
 /* All bits the mask refers to. */
 uint64_t ps_mask_bits(const struct ps_mask *m);
 
-/* Canonical text form, e.g. "present,!file,swapped|written". */
+/* Canonical text form, e.g. "present,!file,written|swapped" (table order). */
 size_t ps_mask_format(const struct ps_mask *m, char *buf, size_t n);
 
 #endif

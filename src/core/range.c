@@ -27,6 +27,16 @@
  * legal, so allow generous room but keep a bound for the stack copy. */
 #define NUMBER_MAX 128
 
+/* A part failed to parse (its message is in err): name the whole argument.
+ * Always EINVAL, overflow included, as range.h promises. */
+static int bad_part(struct ps_err *err, const char *s, const char *part)
+{
+	ps_err_prefix(err, "range \"%.*s%s\": %s", TOK(s), part);
+	if (err)
+		err->code = EINVAL;
+	return -EINVAL;
+}
+
 int ps_rangespec_parse(const char *s, struct ps_rangespec *ret, struct ps_err *err)
 {
 	struct ps_rangespec rs = { 0 };
@@ -65,36 +75,30 @@ int ps_rangespec_parse(const char *s, struct ps_rangespec *ret, struct ps_err *e
 	second[slen] = '\0';
 
 	r = ps_parse_addr(first, &a, err);
-	if (r < 0) {
-		ps_err_prefix(err, "range \"%.*s%s\": start", TOK(s));
-		return r;
-	}
+	if (r < 0)
+		return bad_part(err, s, "start");
 	if (*sep == '-') {
 		r = ps_parse_addr(second, &b, err);
-		if (r < 0) {
-			ps_err_prefix(err, "range \"%.*s%s\": end", TOK(s));
-			return r;
-		}
+		if (r < 0)
+			return bad_part(err, s, "end");
 		if (b <= a)
 			return ps_errf(err, EINVAL, "range \"%.*s%s\": end must be above start (the end is exclusive)",
 			               TOK(s));
 		end = b;
 	} else {
 		r = ps_parse_size(second, &b, err);
-		if (r < 0) {
-			ps_err_prefix(err, "range \"%.*s%s\": length", TOK(s));
-			return r;
-		}
+		if (r < 0)
+			return bad_part(err, s, "length");
 		if (b == 0)
 			return ps_errf(err, EINVAL, "range \"%.*s%s\": length must be greater than 0", TOK(s));
 		if (b > UINT64_MAX - a)
-			return ps_errf(err, ERANGE, "range \"%.*s%s\" extends past the end of the address space",
+			return ps_errf(err, EINVAL, "range \"%.*s%s\" extends past the end of the address space",
 			               TOK(s));
 		end = a + b;
 	}
 	/* [a, end) with end <= 2^64 - 1 here; rounding up must not wrap. */
 	if (end > UINT64_MAX - (PS_PAGE_SIZE - 1))
-		return ps_errf(err, ERANGE, "range \"%.*s%s\" extends past the end of the address space",
+		return ps_errf(err, EINVAL, "range \"%.*s%s\" extends past the end of the address space",
 		               TOK(s));
 	rs.kind = PS_RANGE_ADDR;
 	rs.start = a & ~(PS_PAGE_SIZE - 1);
