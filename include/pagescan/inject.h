@@ -81,6 +81,7 @@ int ps_inject_userfaultfd(struct ps_inject *s, bool keep_remote, int *ret_local,
 /* Close fd remote_fd inside the target, after checking (pidfd_getfd + kcmp)
  * that it still is the file expect_ino refers to (0: no check). */
 int ps_remote_close(const struct ps_target *t, const struct ps_inject_opts *o,
-                    int remote_fd, uint64_t expect_ino, struct ps_err *err);
+                    int remote_fd, uint64_t expect_ino, char *warning, size_t nwarning,
+                    struct ps_err *err);
 
 #endif

@@ -240,7 +240,7 @@ undo:
 	{
 		/* Leave the target as it was: close the copy we put there. */
 		struct ps_err e2 = { 0 };
-		if (remote >= 0 && ps_remote_close(&t, NULL, remote, 0, &e2) < 0)
+		if (remote >= 0 && ps_remote_close(&t, NULL, remote, 0, NULL, 0, &e2) < 0)
 			ps_warn("could not remove the userfaultfd (fd %d) from process %d: %s", remote, t.pid, e2.msg);
 	}
 out:
@@ -293,8 +293,11 @@ int ps_cmd_release(struct ps_opts *o, struct ps_err *err)
 		fd = fds[0];
 		ino = inos[0];
 	}
-	if (ps_remote_close(&t, NULL, fd, ino, err) < 0)
+	char warning[256] = "";
+	if (ps_remote_close(&t, NULL, fd, ino, warning, sizeof(warning), err) < 0)
 		goto out;
+	if (warning[0])
+		ps_warn("%s", warning);
 	printf("released process %d (%s): closed userfaultfd fd %d; its pages are no longer write-protected\n",
 	       t.pid, t.comm, fd);
 	rc = PS_EXIT_OK;

@@ -916,8 +916,9 @@ static int close_fn(struct ps_inject *s, void *ctx, struct ps_err *err)
 }
 
 int ps_remote_close(const struct ps_target *t, const struct ps_inject_opts *o,
-                    int remote_fd, uint64_t expect_ino, struct ps_err *err)
+                    int remote_fd, uint64_t expect_ino, char *warning, size_t nwarning,
+                    struct ps_err *err)
 {
 	struct close_job j = { .fd = remote_fd, .ino = expect_ino };
-	return ps_inject_in_thread(t, o, close_fn, &j, NULL, 0, err);
+	return ps_inject_in_thread(t, o, close_fn, &j, warning, nwarning, err);
 }
