@@ -176,13 +176,15 @@ int ps_watch_tick(struct ps_watch *w, struct ps_err *err)
 	ps_regions_walk(&w->interval, &w->maps, count_piece, &cc);
 	if (cc.r < 0)
 		return ps_errf(err, ENOMEM, "out of memory");
-	for (size_t i = 0; i < w->ncounts; i++)
-		if (totals_add(w, &w->counts[i]) < 0)
-			return ps_errf(err, ENOMEM, "out of memory");
 	if (w->o->accumulate) {
-		/* per-mapping counts of the cumulative set */
+		/* Per-mapping counts of the cumulative set; the watch totals are
+		 * taken from it at the end (adding them up would count twice). */
 		w->ncounts = 0;
 		ps_regions_walk(&w->wss, &w->maps, count_piece, &cc);
+	} else {
+		for (size_t i = 0; i < w->ncounts; i++)
+			if (totals_add(w, &w->counts[i]) < 0)
+				return ps_errf(err, ENOMEM, "out of memory");
 	}
 
 	struct ps_interval iv = {
@@ -232,6 +234,14 @@ static int end_watch(struct ps_watch *w, enum ps_end_reason reason, const char *
 	w->ended = true;
 	if (w->epipe)
 		return 0;
+	if (w->o->accumulate) {
+		/* Distinct pages per mapping over the whole watch. */
+		struct count_ctx cc = { .w = w };
+		w->ncounts = 0;
+		ps_regions_walk(&w->wss, &w->maps, count_piece, &cc);
+		for (size_t i = 0; i < w->ncounts; i++)
+			totals_add(w, &w->counts[i]);
+	}
 	if (w->ntotals)
 		qsort(w->totals, w->ntotals, sizeof(*w->totals), cmp_total);
 	for (size_t i = 0; i < w->ntotals && nhot < 5; i++) {

@@ -297,15 +297,18 @@ static int text_interval(struct ps_sink *s, const struct ps_interval *iv)
 {
 	struct fsink *f = (struct fsink *)s;
 	struct ps_out *o = f->o;
-	ps_out_printf(o, "#%llu %8.3fs  written %llu pages (", (unsigned long long)iv->seq, iv->time_s,
-	              (unsigned long long)iv->written_pages);
+	ps_out_printf(o, "#%llu %8.3fs  written %llu page%s (", (unsigned long long)iv->seq, iv->time_s,
+	              (unsigned long long)iv->written_pages, iv->written_pages == 1 ? "" : "s");
 	human(o, iv->written_pages * PS_PAGE_SIZE);
-	ps_out_printf(o, ")  %.0f pages/s  %.2f MiB/s  wss %llu pages  harvest %lluus\n", iv->rate_pages_s,
-	              rate_mib(iv->rate_pages_s), (unsigned long long)iv->wss_pages, (unsigned long long)iv->harvest_us);
-	for (size_t i = 0; i < iv->nengaged; i++)
-		ps_fmt_span_text(o, "  + tracking  ", &iv->engaged[i]);
-	for (size_t i = 0; i < iv->ndropped; i++)
-		ps_fmt_span_text(o, "  - unmapped  ", &iv->dropped[i]);
+	ps_out_printf(o, ")  %.0f pages/s  %.2f MiB/s  wss %llu page%s  harvest %lluus\n", iv->rate_pages_s,
+	              rate_mib(iv->rate_pages_s), (unsigned long long)iv->wss_pages, iv->wss_pages == 1 ? "" : "s",
+	              (unsigned long long)iv->harvest_us);
+	if (!f->quiet) {
+		for (size_t i = 0; i < iv->nengaged; i++)
+			ps_fmt_span_text(o, "  + tracking  ", &iv->engaged[i]);
+		for (size_t i = 0; i < iv->ndropped; i++)
+			ps_fmt_span_text(o, "  - unmapped  ", &iv->dropped[i]);
+	}
 	if (!f->quiet) {
 		ps_regions_walk(iv->written, iv->maps, text_region, f);
 		if (iv->nper_mapping > 1) {
@@ -331,7 +334,7 @@ static int text_end(struct ps_sink *s, const struct ps_watch_end *e)
 		ps_out_printf(o, " (%s)", e->detail);
 	ps_out_printf(o, " after %llu interval%s, %.3fs\n", (unsigned long long)e->intervals,
 	              e->intervals == 1 ? "" : "s", e->duration_s);
-	ps_out_printf(o, "write working set: %llu pages (", (unsigned long long)e->wss_pages);
+	ps_out_printf(o, "write working set: %llu page%s (", (unsigned long long)e->wss_pages, e->wss_pages == 1 ? "" : "s");
 	human(o, e->wss_pages * PS_PAGE_SIZE);
 	ps_out_str(o, ")\n");
 	if (e->intervals)
