@@ -30,6 +30,8 @@ void ps_fmt_engage(struct ps_out *o, enum ps_fmt_kind kind, pid_t pid, const cha
                    const struct ps_span *skipped, size_t nskipped, uint64_t readonly_vmas);
 
 /* Building blocks shared by the formatters. */
+/* A mapping name for a terminal: control bytes as \\ooo, like /proc does. */
+void ps_fmt_label_text(struct ps_out *o, const char *s);
 void ps_fmt_spans_json(struct ps_out *o, const struct ps_span *v, size_t n, bool with_reason);
 void ps_fmt_span_text(struct ps_out *o, const char *prefix, const struct ps_span *s);
 /* Skipped spans; the kernel's special mappings condensed into one line. */

@@ -58,6 +58,12 @@ int ps_cmd_run(struct ps_opts *o, struct ps_err *err);
 int ps_cmd_demo(struct ps_opts *o, struct ps_err *err);
 int ps_cmd_report(struct ps_opts *o, struct ps_err *err);
 
+struct ps_target;
+/* Shared checks before tracking (cmd_dump.c): the kernel has PAGEMAP_SCAN and
+ * WP_ASYNC; nothing in the target is write-protect tracked already. */
+int ps_check_kernel(const struct ps_target *t, struct ps_err *err);
+int ps_check_untracked(const struct ps_target *t, struct ps_err *err);
+
 /* Non-fatal notes to stderr ("pagescan: warning: ..."), owned by main.c. */
 void ps_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -160,7 +160,6 @@ out:
 /* ---- engage ---------------------------------------------------------------- */
 
 /* Refuse when anything in the target is already write-protect tracked. */
-int ps_check_untracked(const struct ps_target *t, struct ps_err *err);
 int ps_check_untracked(const struct ps_target *t, struct ps_err *err)
 {
 	bool tracked;
@@ -186,7 +185,6 @@ int ps_check_untracked(const struct ps_target *t, struct ps_err *err)
 }
 
 /* Kernel support, with the messages users need. */
-int ps_check_kernel(const struct ps_target *t, struct ps_err *err);
 int ps_check_kernel(const struct ps_target *t, struct ps_err *err)
 {
 	uint64_t cats, features;

@@ -16,7 +16,6 @@
 #include "pagescan/inject.h"
 #include "pagescan/util.h"
 
-int ps_check_kernel(const struct ps_target *t, struct ps_err *err);
 
 static const unsigned long run_options = PTRACE_O_TRACEEXEC | PTRACE_O_TRACEEXIT | PTRACE_O_TRACESYSGOOD;
 

@@ -21,8 +21,6 @@
 #include "pagescan/tracker.h"
 #include "pagescan/util.h"
 
-int ps_check_untracked(const struct ps_target *t, struct ps_err *err);
-int ps_check_kernel(const struct ps_target *t, struct ps_err *err);
 
 /* ---- per-mapping totals over the whole watch ------------------------------- */
 
@@ -340,8 +338,8 @@ static int start_sinks(struct ps_watch *w, struct ps_err *err)
 	return 0;
 }
 
-/* Engage a process by attaching to it (watch). */
-static int engage_attached(struct ps_watch *w, struct ps_err *err)
+/* Engage a process by attaching to it (watch, demo). */
+int ps_watch_engage_attached(struct ps_watch *w, struct ps_err *err)
 {
 	char warning[256] = "";
 	int local = -1;
@@ -564,7 +562,7 @@ int ps_cmd_watch(struct ps_opts *o, struct ps_err *err)
 		goto out;
 	if (make_sinks(&w, err) < 0)
 		goto out;
-	if (engage_attached(&w, err) < 0 || engage_first(&w, err) < 0)
+	if (ps_watch_engage_attached(&w, err) < 0 || engage_first(&w, err) < 0)
 		goto out;
 	if (ps_watch_loop(&w, err) < 0) {
 		end_watch(&w, PS_END_ERROR, err->msg);

@@ -47,7 +47,8 @@ struct ps_watch {
 
 int ps_watch_init(struct ps_watch *w, struct ps_opts *o, struct ps_err *err);
 int ps_watch_make_sinks(struct ps_watch *w, struct ps_err *err);
-int ps_watch_engage_first(struct ps_watch *w, struct ps_err *err);
+int ps_watch_engage_attached(struct ps_watch *w, struct ps_err *err); /* inject + tracker init */
+int ps_watch_engage_first(struct ps_watch *w, struct ps_err *err);    /* first sync */
 int ps_watch_tick(struct ps_watch *w, struct ps_err *err);
 int ps_watch_loop(struct ps_watch *w, struct ps_err *err);
 int ps_watch_end(struct ps_watch *w, enum ps_end_reason reason, const char *detail);

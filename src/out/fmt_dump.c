@@ -30,7 +30,7 @@ static void label_json(struct ps_out *o, const char *label)
 
 /* Mapping names are printed as the kernel shows them; control bytes could
  * still garble a terminal, so text output escapes them (\ooo, like /proc). */
-static void label_text(struct ps_out *o, const char *s)
+void ps_fmt_label_text(struct ps_out *o, const char *s)
 {
 	for (; *s; s++) {
 		unsigned char c = (unsigned char)*s;
@@ -102,7 +102,7 @@ void ps_fmt_dump_region(struct ps_dump_fmt *f, const struct ps_region *piece, co
 	ps_categories_format(piece->cats, cats, sizeof(cats));
 	ps_out_str(o, cats);
 	ps_out_str(o, "  ");
-	label_text(o, vma_label(vma));
+	ps_fmt_label_text(o, vma_label(vma));
 	ps_out_chr(o, '\n');
 }
 
@@ -167,7 +167,7 @@ void ps_fmt_span_text(struct ps_out *o, const char *prefix, const struct ps_span
 	ps_out_str(o, "  ");
 	ps_out_str(o, ps_human_bytes(s->end - s->start, h, sizeof(h)));
 	ps_out_str(o, "  ");
-	label_text(o, s->mapping ? s->mapping : "");
+	ps_fmt_label_text(o, s->mapping ? s->mapping : "");
 	if (s->reason) {
 		ps_out_str(o, ": ");
 		ps_out_str(o, s->reason);

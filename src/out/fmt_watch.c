@@ -275,8 +275,10 @@ static int text_start(struct ps_sink *s, const struct ps_watch_start *w)
 {
 	struct fsink *f = (struct fsink *)s;
 	struct ps_out *o = f->o;
-	ps_out_printf(o, "watching process %d (%s): %zu range%s, %llu pages (", (int)w->pid, w->command,
-	              w->nengaged, w->nengaged == 1 ? "" : "s", (unsigned long long)w->tracked_pages);
+	ps_out_printf(o, "watching process %d (", (int)w->pid);
+	ps_fmt_label_text(o, w->command);
+	ps_out_printf(o, "): %zu range%s, %llu pages (", w->nengaged, w->nengaged == 1 ? "" : "s",
+	              (unsigned long long)w->tracked_pages);
 	human(o, w->tracked_pages * PS_PAGE_SIZE);
 	ps_out_str(o, ") tracked, every ");
 	ps_out_fixed(o, (double)w->interval_ns / 1e9, 3);
@@ -315,7 +317,7 @@ static int text_interval(struct ps_sink *s, const struct ps_interval *iv)
 			ps_out_str(o, "  per mapping:");
 			for (size_t i = 0; i < iv->nper_mapping; i++) {
 				ps_out_chr(o, ' ');
-				ps_out_str(o, iv->per_mapping[i].mapping);
+				ps_fmt_label_text(o, iv->per_mapping[i].mapping);
 				ps_out_chr(o, '=');
 				ps_out_u64(o, iv->per_mapping[i].written_pages);
 			}
@@ -346,7 +348,7 @@ static int text_end(struct ps_sink *s, const struct ps_watch_end *e)
 			ps_out_printf(o, "  %10llu pages  ", (unsigned long long)e->hottest[i].written_pages);
 			ps_out_hex(o, e->hottest[i].start);
 			ps_out_chr(o, ' ');
-			ps_out_str(o, e->hottest[i].mapping);
+			ps_fmt_label_text(o, e->hottest[i].mapping);
 			ps_out_chr(o, '\n');
 		}
 	}

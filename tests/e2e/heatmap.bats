@@ -1,0 +1,434 @@
+#!/usr/bin/env bats
+# The live heatmap in a real terminal (tmux), its text frames, and `demo`.
+#
+# Each test runs pagescan in a private tmux server (its own socket, no
+# config, no status line) and reads the screen with capture-pane; waiting
+# for the screen polls it with a bounded retry loop. The target
+# (tests/targets/heat_target) writes one area over and over and never
+# touches another, and says where they are through a fifo.
+
+# shellcheck disable=SC2154 # status/output/stderr are set by bats' run
+# shellcheck disable=SC2030,SC2031 # each @test runs in its own subshell: SCREEN is per test
+load common
+
+setup_file() {
+    kernel_supports
+    if ! command -v tmux >/dev/null; then
+        [[ ${PAGESCAN_MUST_WORK:-0} != 1 ]] || { echo "tmux is missing (PAGESCAN_MUST_WORK=1)" >&2; return 1; }
+        skip "tmux is not installed"
+    fi
+    [[ -x $TARGETS/heat_target ]] || { echo "heat_target not built in $TARGETS" >&2; return 1; }
+}
+
+setup() {
+    TSOCK=pagescan-heat-$$-$BATS_TEST_NUMBER
+    RCF=$BATS_TEST_TMPDIR/rc
+}
+
+teardown() {
+    TM kill-server 2>/dev/null || true
+    common_teardown
+}
+
+TM() {
+    tmux -L "$TSOCK" -f /dev/null "$@"
+}
+
+# ---- the target ------------------------------------------------------------------
+
+# target_start: heat_target with 256 hot and 256 cold pages; sets TPID,
+# HOT, COLD (start addresses as pagescan prints them).
+target_start() {
+    local fifo=$BATS_TEST_TMPDIR/ready fd word
+    mkfifo "$fifo"
+    "$TARGETS/heat_target" "$fifo" 256 256 </dev/null >/dev/null 2>"$BATS_TEST_TMPDIR/target.err" 3>&- &
+    TPID=$!
+    bg_track "$TPID"
+    # Read-write: the open never blocks, a dead target shows as a timeout.
+    exec {fd}<>"$fifo"
+    if ! read -r -t 30 word _ HOT COLD <&"$fd" || [[ $word != ready ]]; then
+        exec {fd}>&-
+        fail "heat_target did not get ready: $(cat "$BATS_TEST_TMPDIR/target.err")"
+        return 1
+    fi
+    exec {fd}>&-
+}
+
+# ---- the terminal ----------------------------------------------------------------
+
+# tm_start W H: a W x H terminal running a plain shell (prompt "$ ").
+tm_start() {
+    TM new-session -d -s t -x "$1" -y "$2" "env PS1='\$ ' bash --norc --noprofile" \; set -g status off
+    tm_wait '^\$' || return 1
+}
+
+# tm_type TEXT: type TEXT and Enter.
+tm_type() {
+    TM send-keys -t t -l "$1"
+    TM send-keys -t t Enter
+}
+
+# tm_pagescan ARGS: run pagescan ARGS in the terminal; its exit status goes
+# to $RCF, the terminal modes it left to $BATS_TEST_TMPDIR/stty.
+tm_pagescan() {
+    rm -f "$RCF"
+    tm_type "$* ; echo \$? >$RCF.tmp; stty -a >$BATS_TEST_TMPDIR/stty; mv $RCF.tmp $RCF"
+}
+
+tm_screen() {
+    TM capture-pane -p -t t
+}
+
+# tm_wait REGEX [TENTHS]: until the screen matches (default 30 s); sets SCREEN.
+tm_wait() {
+    local re=$1 n=${2:-300} i
+    for ((i = 0; i < n; i++)); do
+        SCREEN=$(tm_screen)
+        [[ $SCREEN =~ $re ]] && return 0
+        sleep 0.1
+    done
+    fail "$(printf 'the screen never matched /%s/; it shows:\n%s' "$re" "$SCREEN")"
+}
+
+# tm_wait_not REGEX: until the screen no longer matches (30 s).
+tm_wait_not() {
+    local re=$1 i
+    for ((i = 0; i < 300; i++)); do
+        SCREEN=$(tm_screen)
+        [[ $SCREEN =~ $re ]] || return 0
+        sleep 0.1
+    done
+    fail "$(printf 'the screen still matches /%s/:\n%s' "$re" "$SCREEN")"
+}
+
+# tm_wait_exit: until pagescan exited; sets RC; checks the terminal is back
+# to normal (no alternate screen, echo and canonical mode on).
+tm_wait_exit() {
+    local i
+    for ((i = 0; i < 300; i++)); do
+        [[ -s $RCF ]] && break
+        sleep 0.1
+    done
+    [[ -s $RCF ]] || fail "$(printf 'pagescan did not exit; the screen shows:\n%s' "$(tm_screen)")"
+    RC=$(<"$RCF")
+    [[ $(TM display -p -t t '#{alternate_on}') == 0 ]] || fail "the terminal is still on the alternate screen"
+    local modes
+    modes=$(<"$BATS_TEST_TMPDIR/stty")
+    [[ $modes =~ (^|[[:space:]])echo([[:space:]]|$) && $modes =~ (^|[[:space:]])icanon([[:space:]]|$) ]] ||
+        fail "terminal modes not restored: $modes"
+    # and the shell works: a command and its output
+    local word=shell-ok-$RANDOM nl=$'\n'
+    tm_type "echo $word"
+    tm_wait "(^|$nl)$word($nl|\$)"
+}
+
+# row_grid ADDR: the grid part ("[@@@..." up to "]") of the screen row
+# labelled with ADDR, from $SCREEN.
+row_grid() {
+    local line
+    line=$(grep -E "^[ >]+$1 " <<<"$SCREEN" | head -n 1)
+    [[ -n $line ]] || { echo "(no row labelled $1)"; return 0; }
+    # the grid starts at the last '[' that is followed by ramp glyphs
+    grep -oE '\[[.:=+*#%@-]*\]?[[:space:]]*$' <<<"$line" | sed 's/[[:space:]]*$//'
+}
+
+# check_hot_cold: the hot area drawn hot, the cold one cold.
+check_hot_cold() {
+    local hot cold
+    hot=$(row_grid "$HOT")
+    cold=$(row_grid "$COLD")
+    [[ $hot =~ ^\[@+\]?$ ]] || fail "$(printf 'hot area %s not drawn hot: "%s"\n%s' "$HOT" "$hot" "$SCREEN")"
+    [[ $cold =~ ^\[\.+\]?$ ]] || fail "$(printf 'cold area %s not drawn cold: "%s"\n%s' "$COLD" "$cold" "$SCREEN")"
+}
+
+# focused: the address of the focused row in $SCREEN.
+focused() {
+    grep -oE '^> *0x[0-9a-f]+' <<<"$SCREEN" | head -n 1 | grep -oE '0x[0-9a-f]+'
+}
+
+# until_focus_moves ADDR: poll the screen until the focus is on another row.
+until_focus_moves() {
+    local i
+    for ((i = 0; i < 300; i++)); do
+        SCREEN=$(tm_screen)
+        [[ $(focused) != "$1" ]] && return 0
+        sleep 0.1
+    done
+    fail "the focus did not move from $1"
+}
+
+# Colour SGR parameters: 30-37/40-47/90-97/100-107 and 38;5 / 48;5 / 38;2.
+COLOR_SGR=$'\e\\[([0-9]*;)*(3[0-7]|4[0-7]|9[0-7]|10[0-7]|[34]8;[25];[0-9;]+)(;[0-9]*)*m'
+
+# ---- tests -----------------------------------------------------------------------
+
+@test "heatmap: header, labels, legend; the written area hot, the untouched one cold; q exits 0" {
+    target_start
+    tm_start 100 30
+    tm_pagescan "TERM=screen-256color $PAGESCAN watch $TPID --heatmap -i 200ms"
+    tm_wait '#3 at '
+    assert_regex "$SCREEN" "pagescan heatmap  pid $TPID \\(heat_target\\)  every 200ms"
+    assert_regex "$SCREEN" "written [0-9]+ pages \\([^)]+\\)  [0-9.k]+ pages/s  [0-9.]+ MiB/s \\| wss [0-9]+ pages"
+    assert_regex "$SCREEN" "harvest [0-9.]+(us|ms) \\([0-9.]+%\\)"
+    assert_regex "$SCREEN" "1 cell = [0-9]+ pages? \\([0-9.]+[KMG]\\), auto \\| interval view, fading x0.5"
+    assert_regex "$SCREEN" '\. 0%  : >0%  - >12\.5%  = >25%  \+ >37\.5%  \* >50%  # >62\.5%  % >75%  @ >87\.5% of a cell written'
+    assert_regex "$SCREEN" "hottest mappings"
+    assert_regex "$SCREEN" "q quit  space pause"
+    # every row is labelled: the target's own data and its two areas
+    assert_regex "$SCREEN" $'\n'" +0x[0-9a-f]+ heat_target +\\["
+    assert_regex "$SCREEN" $'\n'" +$HOT \\[anon\\] +\\[@"
+    assert_regex "$SCREEN" $'\n'" +$COLD \\[anon\\] +\\[\\."
+    check_hot_cold
+    # the hot area tops the table: 256 pages every interval
+    local top
+    top=$(grep -A1 'hottest mappings' <<<"$SCREEN" | tail -n 1)
+    assert_regex "$top" " 256 +256 +100\\.0%  $HOT \\[anon\\]"
+    # 256 colours: hot cells on red
+    TM capture-pane -e -p -t t | grep -q $'\e\\[[0-9;]*48;5;196' || fail "no 256-colour red in the heatmap"
+
+    TM send-keys -t t q
+    tm_wait_exit
+    assert_equal "$RC" 0
+    assert_regex "$(tm_screen)" "end: quit after [0-9]+ intervals"
+}
+
+@test "heatmap: resize redraws; a too small window says so; q exits 0" {
+    target_start
+    tm_start 100 30
+    tm_pagescan "$PAGESCAN watch $TPID --heatmap -i 200ms"
+    tm_wait '#2 at '
+    # 100 columns: 16 for names
+    assert_regex "$SCREEN" " heat_target +\\["
+    check_hot_cold
+
+    TM resize-window -t t -x 70 -y 20
+    # 70 columns: names cut to 10, the short key line
+    tm_wait 'heat_targ~ \['
+    assert_regex "$SCREEN" "q quit  space pause  \\+/- zoom  arrows scroll  Tab focus  \\? help"
+    check_hot_cold
+    local w
+    w=$(awk '{ if (length($0) > m) m = length($0) } END { print m }' <<<"$SCREEN")
+    ((w <= 70)) || fail "a line is $w columns wide in a 70-column window"
+
+    TM resize-window -t t -x 40 -y 10
+    tm_wait 'terminal too small: 40x10'
+    assert_regex "$SCREEN" "needs at least 60x12"
+
+    TM resize-window -t t -x 100 -y 30
+    tm_wait ' heat_target +\['
+    check_hot_cold
+
+    TM send-keys -t t q
+    tm_wait_exit
+    assert_equal "$RC" 0
+}
+
+@test "heatmap: NO_COLOR=1 draws no colour, the glyphs still show the heat" {
+    target_start
+    tm_start 100 30
+    tm_pagescan "NO_COLOR=1 TERM=screen-256color $PAGESCAN watch $TPID --heatmap -i 200ms"
+    tm_wait '#2 at '
+    check_hot_cold
+    local esc
+    esc=$(TM capture-pane -e -p -t t)
+    if grep -qP "$COLOR_SGR" <<<"$esc"; then
+        fail "$(printf 'colour sequences with NO_COLOR=1:\n%s' "$(grep -oP "$COLOR_SGR" <<<"$esc" | sort -u | cat -v | head)")"
+    fi
+    # attributes instead: the hottest cells in reverse video
+    grep -q $'\e\\[[0-9;]*7m@' <<<"$esc" || fail "no reverse-video hot cells in monochrome"
+    TM send-keys -t t q
+    tm_wait_exit
+    assert_equal "$RC" 0
+}
+
+@test "heatmap: an 8-colour terminal gets the 8-colour ramp" {
+    target_start
+    tm_start 100 30
+    tm_pagescan "TERM=screen $PAGESCAN watch $TPID --heatmap -i 200ms"
+    tm_wait '#2 at '
+    check_hot_cold
+    local esc
+    esc=$(TM capture-pane -e -p -t t)
+    grep -qE $'\e\\[([0-9]*;)*41(;[0-9]*)*m@' <<<"$esc" || fail "hot cells are not on red (41)"
+    if grep -qE $'\e\\[[0-9;]*[34]8;5;' <<<"$esc"; then
+        fail "256-colour sequences on an 8-colour terminal"
+    fi
+    TM send-keys -t t q
+    tm_wait_exit
+    assert_equal "$RC" 0
+}
+
+@test "heatmap: keys (help, pause, zoom, focus, cumulative view, reset)" {
+    target_start
+    tm_start 100 30
+    tm_pagescan "$PAGESCAN watch $TPID --heatmap -i 200ms"
+    tm_wait '#2 at '
+    TM send-keys -t t '?'
+    tm_wait 'pagescan heatmap keys'
+    assert_regex "$SCREEN" "r          reset the history"
+    TM send-keys -t t x
+    tm_wait_not 'pagescan heatmap keys'
+
+    TM send-keys -t t Space
+    tm_wait 'PAUSED \(live #[0-9]+\)'
+    local frozen seq
+    frozen=$(grep -oE '#[0-9]+ at [0-9.]+s' <<<"$SCREEN")
+    # intervals keep coming (the live count moves), the picture stays
+    seq=$(grep -oE 'live #[0-9]+' <<<"$SCREEN" | grep -oE '[0-9]+')
+    tm_wait "live #$((seq + 2))"
+    assert_regex "$SCREEN" "$frozen"
+    TM send-keys -t t Space
+    tm_wait '#[0-9]+ at [0-9.]+s'$'\n'
+
+    # auto zoom at 1 page per cell; - zooms out, + back in, a: auto
+    tm_wait '1 cell = 1 page \(4\.0K\), auto'
+    TM send-keys -t t -
+    tm_wait '1 cell = 2 pages \(8\.0K\) \|'
+    TM send-keys -t t +
+    tm_wait '1 cell = 1 page \(4\.0K\) \|'
+    TM send-keys -t t a
+    tm_wait '1 cell = 1 page \(4\.0K\), auto'
+
+    # Tab focuses the first mapping, Right the next ones, up to the hot area
+    local i cur
+    TM send-keys -t t Tab
+    tm_wait $'\n>'
+    cur=$(focused)
+    for ((i = 0; i < 20; i++)); do
+        [[ $cur != "$HOT" ]] || break
+        TM send-keys -t t Right
+        tm_wait $'\n> *0x' || return 1
+        until_focus_moves "$cur" || return 1
+        cur=$(focused)
+    done
+    assert_equal "$cur" "$HOT"
+    # the focused mapping leads the table
+    assert_regex "$(grep -A1 'hottest mappings' <<<"$SCREEN" | tail -n 1)" "^>.* $HOT \\[anon\\]"
+    TM send-keys -t t Escape
+    tm_wait_not $'\n>'
+
+    TM send-keys -t t c
+    tm_wait 'cumulative view, since start'
+    assert_regex "$SCREEN" "of a cell ever written"
+    check_hot_cold
+    TM send-keys -t t r
+    tm_wait 'cumulative view, since reset'
+    TM send-keys -t t c
+    tm_wait 'interval view, fading'
+    TM send-keys -t t q
+    tm_wait_exit
+    assert_equal "$RC" 0
+}
+
+@test "heatmap: Ctrl-C, SIGTERM and the target's exit restore the terminal" {
+    target_start
+    tm_start 100 30
+    tm_pagescan "$PAGESCAN watch $TPID --heatmap -i 200ms"
+    tm_wait '#2 at '
+    TM send-keys -t t C-c
+    tm_wait_exit
+    assert_equal "$RC" 0
+    assert_regex "$(tm_screen)" "end: signal"
+
+    tm_pagescan "$PAGESCAN watch $TPID --heatmap -i 200ms"
+    tm_wait '#2 at '
+    local shell ps
+    shell=$(TM display -p -t t '#{pane_pid}')
+    ps=$(pgrep -P "$shell" -x pagescan)
+    [[ -n $ps ]] || fail "cannot find pagescan under the pane's shell $shell"
+    kill -TERM "$ps"
+    tm_wait_exit
+    assert_equal "$RC" 0
+    assert_regex "$(tm_screen)" "end: signal \\(Terminated\\)"
+
+    tm_pagescan "$PAGESCAN watch $TPID --heatmap -i 200ms"
+    tm_wait '#2 at '
+    kill -KILL "$TPID"
+    tm_wait_exit
+    assert_equal "$RC" 0
+    assert_regex "$(tm_screen)" "end: target-exit"
+}
+
+@test "--heatmap is refused when standard output is not a terminal" {
+    target_start
+    run --separate-stderr "$PAGESCAN" watch "$TPID" --heatmap -i 200ms
+    assert_equal "$status" 1
+    assert_equal "$stderr" "pagescan: --heatmap needs a terminal on standard output; use --heatmap=text or -f json"
+    assert_equal "$output" ""
+    no_uffd_left "$TPID"
+    run --separate-stderr "$PAGESCAN" run --heatmap -- true
+    assert_equal "$status" 1
+    assert_equal "$stderr" "pagescan: --heatmap needs a terminal on standard output; use --heatmap=text or -f json"
+}
+
+@test "--heatmap=text: one COLUMNS x LINES frame per interval and a summary line" {
+    target_start
+    COLUMNS=80 LINES=20 run --separate-stderr "$PAGESCAN" watch "$TPID" --heatmap=text -i 200ms -n 3
+    assert_equal "$status" 0
+    assert_equal "$stderr" ""
+    local nlines frames
+    nlines=$(wc -l <<<"$output")
+    frames=$(grep -c "^pagescan heatmap  pid $TPID (heat_target)  every 200ms" <<<"$output")
+    assert_equal "$frames" 3
+    assert_equal "$nlines" $((3 * 20 + 1))
+    assert_regex "$(tail -n 1 <<<"$output")" "^end: count after 3 intervals \\([0-9.]+s\\); write working set [0-9]+ pages"
+    local w
+    w=$(head -n -1 <<<"$output" | awk '{ if (length($0) > m) m = length($0) } END { print m }')
+    ((w <= 80)) || fail "a frame line is $w columns wide with COLUMNS=80"
+    # the last frame: the hot area hot, the cold one cold
+    SCREEN=$(tail -n 21 <<<"$output" | head -n 20)
+    check_hot_cold
+}
+
+@test "demo --no-heatmap -n 3: the text watch of the workload, exit 0, workload gone" {
+    run --separate-stderr "$PAGESCAN" demo --no-heatmap -n 3 -i 200ms
+    assert_equal "$status" 0
+    assert_regex "$output" "^watching process [0-9]+ \\(pagescan-demo\\)"
+    assert_regex "$output" $'\n''#3 '
+    assert_regex "$output" "end: count after 3 intervals"
+    # the workload writes
+    assert_regex "$output" "hottest mappings:"
+    local pid
+    pid=$(head -n 1 <<<"$output" | grep -oE 'process [0-9]+' | grep -oE '[0-9]+')
+    [[ ! -e /proc/$pid ]] || fail "the demo workload $pid still runs"
+    # a machine format works too, and stdout not being a terminal is no error
+    run --separate-stderr "$PAGESCAN" demo -n 2 -i 100ms -f json
+    assert_equal "$status" 0
+    assert_equal "$(jq -r .type <<<"$output" | tr '\n' ' ')" "start interval interval end "
+}
+
+@test "demo dies with pagescan (PR_SET_PDEATHSIG)" {
+    local out=$BATS_TEST_TMPDIR/demo.out pid i ps
+    "$PAGESCAN" demo --no-heatmap -q -i 100ms >"$out" 2>&1 3>&- &
+    ps=$!
+    bg_track "$ps"
+    for ((i = 0; i < 300; i++)); do
+        pid=$(head -n 1 "$out" 2>/dev/null | grep -oE 'process [0-9]+' | grep -oE '[0-9]+') && [[ -n $pid ]] && break
+        sleep 0.1
+    done
+    [[ -n $pid && -e /proc/$pid ]] || fail "demo did not start: $(cat "$out")"
+    kill -KILL "$ps"
+    for ((i = 0; i < 100; i++)); do
+        [[ -e /proc/$pid ]] || break
+        sleep 0.1
+    done
+    [[ ! -e /proc/$pid ]] || fail "the workload $pid outlived pagescan"
+}
+
+@test "demo in a terminal: the heatmap of the workload; q exits 0" {
+    tm_start 100 30
+    tm_pagescan "$PAGESCAN demo -i 200ms"
+    tm_wait '#3 at '
+    assert_regex "$SCREEN" "pagescan heatmap  pid [0-9]+ \\(pagescan-demo\\)  every 200ms"
+    assert_regex "$SCREEN" " \\[anon\\] +\\["
+    assert_regex "$SCREEN" "hottest mappings"
+    # something is hot
+    assert_regex "$SCREEN" '\[[.:=+*#%@-]*@'
+    local pid
+    pid=$(grep -oE 'pid [0-9]+ \(pagescan-demo\)' <<<"$SCREEN" | grep -oE '[0-9]+')
+    TM send-keys -t t q
+    tm_wait_exit
+    assert_equal "$RC" 0
+    assert_regex "$(tm_screen)" "end: quit after"
+    [[ ! -e /proc/$pid ]] || fail "the demo workload $pid still runs"
+}

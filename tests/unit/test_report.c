@@ -1,0 +1,740 @@
+/* Recordings and reports: the JSON reader, the recording reader, and the
+ * analysis on hand-made recordings whose answers are worked out here (and
+ * on random ones against a brute force). */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pagescan/report.h"
+#include "tap.h"
+
+#define EPS 1e-9
+#define PAGE 4096ull
+#define BASE 0x10000000ull
+
+/* ---- the JSON reader ------------------------------------------------------------ */
+
+static int parse(struct ps_json *j, const char *s)
+{
+	return ps_json_parse(j, s, strlen(s));
+}
+
+static void test_json_values(void)
+{
+	struct ps_json j = { 0 };
+	uint64_t u;
+	int64_t i;
+	double d;
+	size_t len;
+
+	is_int(parse(&j, " {\"a\":[1,2,{\"b\":\"x\\u00e9\\ud83d\\ude00\"}],\"c\":true,\"d\":null,\"e\":-1.5e2,"
+	                 "\"f\":false,\"a\":7} "), 0, "json: nested document parses");
+	uint32_t a = ps_json_get(&j, 0, "a");
+	ok(a && j.node[a].type == PS_JSON_ARRAY && j.node[a].b == 3, "json: a is an array of 3");
+	uint32_t third = j.node[j.node[j.node[a].a].next].next;
+	is_str(ps_json_str(&j, ps_json_get(&j, third, "b"), &len), "x\xc3\xa9\xf0\x9f\x98\x80",
+	       "json: \\u escapes and a surrogate pair decode to UTF-8");
+	is_u64(len, 7, "json: decoded length");
+	is_int(j.node[ps_json_get(&j, 0, "c")].type, PS_JSON_TRUE, "json: true");
+	is_int(j.node[ps_json_get(&j, 0, "d")].type, PS_JSON_NULL, "json: null");
+	is_int(j.node[ps_json_get(&j, 0, "f")].type, PS_JSON_FALSE, "json: false");
+	ok(ps_json_double(&j, ps_json_get(&j, 0, "e"), &d) == 0 && d == -150.0, "json: -1.5e2 = -150");
+	ok(ps_json_u64(&j, ps_json_get(&j, 0, "e"), &u) < 0, "json: -1.5e2 is not a u64");
+	ok(ps_json_u64(&j, j.node[a].a, &u) == 0 && u == 1, "json: first element 1");
+	ok(ps_json_u64(&j, ps_json_get(&j, 0, "a"), &u) < 0, "json: the first of duplicate keys wins (an array)");
+	is_u64(ps_json_get(&j, 0, "zz"), 0, "json: absent key");
+	is_u64(ps_json_get(&j, a, "b"), 0, "json: get on an array");
+
+	is_int(parse(&j, "\"\\\"\\\\\\/\\b\\f\\n\\r\\t\""), 0, "json: all simple escapes");
+	is_str(ps_json_str(&j, 0, NULL), "\"\\/\b\f\n\r\t", "json: simple escapes decoded");
+
+	is_int(parse(&j, "\"a\\ud800b\\udc00c\\u0000d\""), 0, "json: lone surrogates and NUL parse");
+	is_str(ps_json_str(&j, 0, NULL), "a\xef\xbf\xbd" "b\xef\xbf\xbd" "c\xef\xbf\xbd" "d",
+	       "json: lone surrogates and NUL become U+FFFD");
+	is_u64(j.replaced, 3, "json: three replacements counted");
+	is_int(parse(&j, "\"\xff\xc3\xa9\xe0\x80\x80\xed\xa0\x80\""), 0, "json: invalid UTF-8 parses");
+	is_str(ps_json_str(&j, 0, NULL), "\xef\xbf\xbd\xc3\xa9\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd",
+	       "json: invalid bytes, overlong and surrogate forms replaced, valid é kept");
+
+	is_int(parse(&j, "[18446744073709551615,18446744073709551616,-9223372036854775808,-0,0.103337,1E+2,5e-1]"),
+	       0, "json: numbers");
+	uint32_t n = j.node[0].a;
+	ok(ps_json_u64(&j, n, &u) == 0 && u == UINT64_MAX, "json: u64 max");
+	n = j.node[n].next;
+	ok(ps_json_u64(&j, n, &u) < 0, "json: u64 overflow refused");
+	ok(ps_json_double(&j, n, &d) == 0 && d == 18446744073709551616.0, "json: ... but a fine double");
+	n = j.node[n].next;
+	ok(ps_json_i64(&j, n, &i) == 0 && i == INT64_MIN, "json: i64 min");
+	n = j.node[n].next;
+	ok(ps_json_u64(&j, n, &u) == 0 && u == 0, "json: -0 is 0");
+	n = j.node[n].next;
+	ok(ps_json_double(&j, n, &d) == 0 && d == 0.103337, "json: 0.103337 exactly (no locale)");
+	n = j.node[n].next;
+	ok(ps_json_double(&j, n, &d) == 0 && d == 100.0, "json: 1E+2");
+	n = j.node[n].next;
+	ok(ps_json_double(&j, n, &d) == 0 && d == 0.5, "json: 5e-1");
+	ok(ps_json_u64(&j, 0, &u) < 0 && ps_json_str(&j, 0, NULL) == NULL, "json: wrong types refused");
+	ps_json_free(&j);
+}
+
+static void test_json_errors(void)
+{
+	static const struct {
+		const char *s;
+		size_t pos;
+	} bad[] = {
+		{ "", 0 }, { "   ", 3 }, { "{", 1 }, { "{\"a\":1,}", 7 }, { "[1,]", 3 }, { "[1 2]", 3 },
+		{ "01", 1 }, { "1.", 2 }, { ".5", 0 }, { "-", 1 }, { "1e", 2 }, { "+1", 0 },
+		{ "\"abc", 4 }, { "\"a\tb\"", 2 }, { "\"\\x\"", 2 }, { "\"\\u12G4\"", 2 }, { "tru", 0 },
+		{ "nulll", 4 }, { "{} x", 3 }, { "{\"a\" 1}", 5 }, { "{a:1}", 1 }, { "[\"a\":1]", 4 },
+		{ "{\"a\":1", 6 },
+	};
+	struct ps_json j = { 0 };
+	char deep[200];
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		int r = parse(&j, bad[i].s);
+		is_int(r, -EINVAL, "json: '%s' refused (%s)", bad[i].s, j.err);
+		is_u64(j.err_pos, bad[i].pos, "json: '%s' error position", bad[i].s);
+	}
+	memset(deep, '[', 64);
+	memset(deep + 64, ']', 64);
+	deep[128] = '\0';
+	is_int(parse(&j, deep), 0, "json: 64 levels of nesting are fine");
+	memset(deep, '[', 65);
+	memset(deep + 65, ']', 65);
+	deep[130] = '\0';
+	is_int(parse(&j, deep), -EINVAL, "json: 65 levels are refused");
+	is_str(j.err, "nested too deeply", "json: ... saying why");
+	/* A value cut in the middle, as in a recording killed mid-line. */
+	is_int(ps_json_parse(&j, "{\"a\":[1,2,3]}", 9), -EINVAL, "json: a document cut off");
+	ps_json_free(&j);
+}
+
+/* ---- recordings --------------------------------------------------------------------- */
+
+#define START(tracked, engaged) \
+	"{\"type\":\"start\",\"format_version\":1,\"pagescan\":\"0.1.0\",\"pid\":42,\"command\":\"t\"," \
+	"\"interval_s\":1.000,\"page_size\":4096,\"mode\":\"interval\",\"tracked_pages\":" #tracked "," \
+	"\"engaged\":[" engaged "],\"skipped\":[]}\n"
+#define ANON16 "{\"start\":\"0x10000000\",\"end\":\"0x10010000\",\"pages\":16,\"mapping\":\"[anon]\"}"
+#define IV(seq, pages, regions) \
+	"{\"type\":\"interval\",\"seq\":" #seq ",\"time_s\":" #seq ".000000,\"elapsed_s\":1.000000," \
+	"\"written_pages\":" #pages ",\"harvest_us\":5,\"tracked_pages\":16,\"regions\":[" regions "]," \
+	"\"mappings\":[],\"engaged\":[],\"dropped\":[]}\n"
+#define R(s, e, n) "{\"start\":\"" s "\",\"end\":\"" e "\",\"pages\":" #n ",\"mapping\":\"[anon]\"}"
+
+/* Pages written: I1 {0-3}, I2 {2-5}, I3 {}, I4 {0-7}, I5 {8}, I6 {0-3}. */
+static const char rec1[] =
+	START(16, ANON16)
+	IV(1, 4, R("0x10000000", "0x10004000", 4))
+	IV(2, 4, R("0x10002000", "0x10006000", 4))
+	IV(3, 0, "")
+	IV(4, 8, R("0x10000000", "0x10008000", 8))
+	IV(5, 1, R("0x10008000", "0x10009000", 1))
+	IV(6, 4, R("0x10000000", "0x10004000", 4))
+	"{\"type\":\"end\",\"reason\":\"count\",\"intervals\":6,\"duration_s\":6.000100,\"wss_pages\":9,"
+	"\"wss_bytes\":36864,\"rate_pages_s\":{\"mean\":3.5,\"p50\":4.0,\"p95\":7.0,\"max\":8.0},\"hottest\":[]}\n";
+
+static int load(const char *text, size_t len, struct ps_recording **rec, struct ps_report **rep,
+                const struct ps_report_opts *o, struct ps_warnings *w)
+{
+	struct ps_err err = { 0 };
+	*rec = NULL;
+	*rep = NULL;
+	int r = ps_recording_parse(text, len, rec, w, &err);
+	if (r < 0) {
+		printf("# %s\n", err.msg);
+		return r;
+	}
+	r = ps_report_analyse(*rec, o, rep, w, &err);
+	if (r < 0) {
+		printf("# %s\n", err.msg);
+		ps_recording_free(*rec);
+		*rec = NULL;
+	}
+	return *rep ? r : -EINVAL;
+}
+
+static bool has_warning(const struct ps_warnings *w, const char *needle)
+{
+	for (size_t i = 0; i < w->n; i++)
+		if (strstr(w->msg[i], needle))
+			return true;
+	return false;
+}
+
+static void dump_warnings(const struct ps_warnings *w)
+{
+	for (size_t i = 0; i < w->n; i++)
+		printf("#   warning: %s\n", w->msg[i]);
+}
+
+static void test_hand_made(void)
+{
+	struct ps_recording *rec;
+	struct ps_report *r;
+	struct ps_warnings w = { 0 };
+
+	if (!ok(load(rec1, sizeof(rec1) - 1, &rec, &r, NULL, &w) == 0, "rec1 loads") || !r)
+		return;
+	is_u64(w.n, 0, "rec1: no warnings");
+	dump_warnings(&w);
+	is_u64(r->intervals, 6, "rec1: 6 intervals");
+	is_dbl(r->duration_s, 6.0001, EPS, "rec1: duration from the end record");
+	is_u64(r->tracked_pages, 16, "rec1: tracked pages");
+	is_u64(r->unique_pages, 9, "rec1: unique pages = |{0..8}|");
+	is_u64(r->page_writes, 21, "rec1: page writes 4+4+0+8+1+4");
+	is_u64(r->once_pages, 3, "rec1: pages 6, 7 and 8 are written once");
+
+	/* Rates 4,4,0,8,1,4 pages/s; sorted 0,1,4,4,4,8. */
+	is_dbl(r->rate.mean, 3.5, EPS, "rec1: rate mean");
+	is_dbl(r->rate.stddev, sqrt(39.5 / 6), EPS, "rec1: rate population stddev");
+	is_dbl(r->rate.p50, 4, EPS, "rec1: p50");
+	is_dbl(r->rate.p95, 7, EPS, "rec1: p95 = 4 + 0.75 x (8 - 4)");
+	is_dbl(r->rate.p99, 7.8, EPS, "rec1: p99 = 4 + 0.95 x (8 - 4)");
+	is_dbl(r->rate.max, 8, EPS, "rec1: max");
+
+	/* Windows: 1, 2, 5 and the whole (6). */
+	is_u64(r->nwin, 4, "rec1: window lengths 1 2 5 6");
+	if (r->nwin == 4) {
+		is_u64(r->win[0].len, 1, "w1 len");
+		is_dbl(r->win[0].mean_pages, 21.0 / 6, EPS, "w1 mean = 21/6");
+		is_u64(r->win[0].max_pages, 8, "w1 max");
+		is_u64(r->win[0].max_seq, 4, "w1 max at interval 4");
+		is_dbl(r->win[0].seconds, 1, EPS, "w1 lasts 1 s");
+		/* [1,2] {0-5}=6, [2,3] {2-5}=4, [3,4] 8, [4,5] {0-8}=9, [5,6] {0-3,8}=5 */
+		is_u64(r->win[1].len, 2, "w2 len");
+		is_dbl(r->win[1].mean_pages, 32.0 / 5, EPS, "w2 mean = (6+4+8+9+5)/5");
+		is_u64(r->win[1].max_pages, 9, "w2 max");
+		is_u64(r->win[1].max_seq, 4, "w2 max at interval 4");
+		is_u64(r->win[2].len, 5, "w5 len");
+		is_dbl(r->win[2].mean_pages, 9, EPS, "w5 mean: both windows hold {0-8}");
+		is_u64(r->win[2].max_seq, 1, "w5 first maximal window starts at 1");
+		is_u64(r->win[3].len, 6, "whole recording as the last window");
+		is_u64(r->win[3].max_pages, 9, "whole = unique pages");
+	}
+	is_u64(ps_report_distinct(r, 1, 3), 8, "distinct in I2..I4 = {0-7}");
+	is_u64(ps_report_distinct(r, 2, 2), 0, "distinct in I3 (empty)");
+	is_u64(ps_report_distinct(r, 4, 5), 5, "distinct in I5..I6 = {0-3,8}");
+
+	/* Dirtied over time spans: partial intervals count whole. */
+	uint64_t p;
+	ok(ps_report_dirtied(r, 0, 2, &p) && p == 6, "dirtied in [0,2): I1 and I2 = 6 pages");
+	ok(ps_report_dirtied(r, 1.5, 0.1, &p) && p == 4, "dirtied in [1.5,1.6): I2 counts whole");
+	ok(ps_report_dirtied(r, 2, 1, &p) && p == 0, "dirtied in [2,3): I3 only, nothing");
+	ok(ps_report_dirtied(r, 2.999, 0.01, &p) && p == 8, "dirtied across the I3/I4 boundary");
+	ok(!ps_report_dirtied(r, 5.5, 1, &p), "a span past the end of the recording");
+
+	is_u64(r->nmap, 1, "rec1: one mapping");
+	if (r->nmap == 1) {
+		is_str(r->map[0].mapping, "[anon]", "mapping name");
+		is_u64(r->map[0].tracked_pages, 16, "mapping tracked");
+		is_u64(r->map[0].written_pages, 9, "mapping written");
+		is_u64(r->map[0].page_writes, 21, "mapping page writes (mean 21/9 intervals per page)");
+		is_u64(r->map[0].once_pages, 3, "mapping written once");
+	}
+	ps_report_free(r);
+	ps_recording_free(rec);
+	ps_warnings_free(&w);
+}
+
+/* ---- a recording builder for the bigger cases --------------------------------------- */
+
+struct sb {
+	char *s;
+	size_t len;
+	FILE *f;
+};
+
+static void sb_open(struct sb *b)
+{
+	b->s = NULL;
+	b->f = open_memstream(&b->s, &b->len);
+}
+
+static void sb_close(struct sb *b)
+{
+	fclose(b->f);
+}
+
+static void b_start(struct sb *b, double interval, uint64_t tracked, const char *mode)
+{
+	fprintf(b->f, "{\"type\":\"start\",\"format_version\":1,\"pagescan\":\"0.1.0\",\"pid\":7,\"command\":\"b\","
+	              "\"interval_s\":%.3f,\"page_size\":4096,\"mode\":\"%s\",\"tracked_pages\":%llu,\"engaged\":"
+	              "[{\"start\":\"0x%llx\",\"end\":\"0x%llx\",\"pages\":%llu,\"mapping\":\"[anon]\"}],\"skipped\":[]}\n",
+	        interval, mode, (unsigned long long)tracked, BASE, BASE + tracked * PAGE, (unsigned long long)tracked);
+}
+
+/* set: bitmap of pages (64 at most) */
+static void b_interval(struct sb *b, uint64_t seq, double time, double elapsed, uint64_t set)
+{
+	int first = 1, n = 0;
+	fprintf(b->f, "{\"type\":\"interval\",\"seq\":%llu,\"time_s\":%.6f,\"elapsed_s\":%.6f,\"regions\":[",
+	        (unsigned long long)seq, time, elapsed);
+	for (int p = 0; p < 64;) {
+		if (!(set >> p & 1)) {
+			p++;
+			continue;
+		}
+		int q = p;
+		while (q < 64 && (set >> q & 1))
+			q++;
+		fprintf(b->f, "%s{\"start\":\"0x%llx\",\"end\":\"0x%llx\",\"pages\":%d,\"mapping\":\"[anon]\"}",
+		        first ? "" : ",", BASE + (uint64_t)p * PAGE, BASE + (uint64_t)q * PAGE, q - p);
+		first = 0;
+		n += q - p;
+		p = q;
+	}
+	fprintf(b->f, "],\"written_pages\":%d}\n", n);
+}
+
+static int popcount64(uint64_t v)
+{
+	return __builtin_popcountll(v);
+}
+
+/* Random recordings against a brute force: windows, distinct, totals. */
+static void test_brute_force(void)
+{
+	uint64_t seed = 88172645463325252ull;
+	int bad = 0;
+
+	for (int round = 0; round < 300 && !bad; round++) {
+		size_t n = 1 + round % 37;
+		uint64_t sets[40];
+		struct sb b;
+		sb_open(&b);
+		b_start(&b, 0.5, 64, "interval");
+		for (size_t i = 0; i < n; i++) {
+			/* xorshift; sparse, dense and empty sets */
+			seed ^= seed << 13;
+			seed ^= seed >> 7;
+			seed ^= seed << 17;
+			uint64_t m = seed;
+			switch (seed % 4) {
+			case 0: m &= seed >> 11; break;
+			case 1: m &= (seed >> 5) & (seed >> 23); break;
+			case 2: m = (seed % 5 == 0) ? 0 : m; break;
+			default: break;
+			}
+			sets[i] = m;
+			b_interval(&b, i + 1, 0.5 * (double)(i + 1), 0.5, m);
+		}
+		sb_close(&b);
+		struct ps_recording *rec;
+		struct ps_report *r;
+		struct ps_warnings w = { 0 };
+		if (load(b.s, b.len, &rec, &r, NULL, &w) < 0) {
+			ok(0, "random recording %d loads", round);
+			free(b.s);
+			return;
+		}
+		uint64_t all = 0, writes = 0, once = 0;
+		for (size_t i = 0; i < n; i++) {
+			all |= sets[i];
+			writes += (uint64_t)popcount64(sets[i]);
+		}
+		for (int p = 0; p < 64; p++) {
+			int c = 0;
+			for (size_t i = 0; i < n; i++)
+				c += (int)(sets[i] >> p & 1);
+			once += c == 1;
+		}
+		if (r->unique_pages != (uint64_t)popcount64(all) || r->page_writes != writes || r->once_pages != once)
+			bad++;
+		for (size_t i = 0; i < n; i++) {
+			uint64_t u = 0;
+			for (size_t k = i; k < n; k++) {
+				u |= sets[k];
+				if (ps_report_distinct(r, i, k) != (uint64_t)popcount64(u))
+					bad++;
+			}
+		}
+		for (size_t wi = 0; wi < r->nwin; wi++) {
+			uint64_t len = r->win[wi].len, max = 0, sum = 0;
+			for (size_t i = 0; i + len <= n; i++) {
+				uint64_t u = 0;
+				for (size_t k = i; k < i + len; k++)
+					u |= sets[k];
+				uint64_t c = (uint64_t)popcount64(u);
+				sum += c;
+				if (c > max)
+					max = c;
+			}
+			if (r->win[wi].max_pages != max ||
+			    fabs(r->win[wi].mean_pages - (double)sum / (double)(n - len + 1)) > 1e-9)
+				bad++;
+		}
+		if (bad)
+			printf("# random recording %d (n=%zu) differs from the brute force\n", round, n);
+		ps_report_free(r);
+		ps_recording_free(rec);
+		ps_warnings_free(&w);
+		free(b.s);
+	}
+	is_int(bad, 0, "300 random recordings: distinct, windows, totals equal the brute force");
+}
+
+/* ---- pre-copy ------------------------------------------------------------------------ */
+
+static void test_precopy_converges(void)
+{
+	/* 80 intervals of 0.125 s; interval k writes page k-1 only. 128 pages
+	 * tracked, 64 pages/s, budget 1/32 s = 2 pages.
+	 * round 0: 128 pages, 2 s, [0,2) covers I1..I16: 16 pages dirty;
+	 * round 1: 16 pages, 0.25 s, [2,2.25) covers I17, I18: 2 pages, fits. */
+	struct sb b;
+	sb_open(&b);
+	b_start(&b, 0.125, 128, "interval");
+	for (int i = 0; i < 80; i++)
+		b_interval(&b, (uint64_t)i + 1, 0.125 * (i + 1), 0.125, i < 64 ? 1ull << i : 1ull << (i - 64));
+	sb_close(&b);
+	struct ps_report_opts o = { .bandwidth = 64 * PAGE, .downtime_ns = 31250000 };
+	struct ps_recording *rec;
+	struct ps_report *r;
+	struct ps_warnings w = { 0 };
+	if (!ok(load(b.s, b.len, &rec, &r, &o, &w) == 0, "converging recording loads") || !r) {
+		free(b.s);
+		return;
+	}
+	const struct ps_precopy *pc = &r->precopy;
+	ok(pc->done, "precopy simulated");
+	is_int(pc->outcome, PS_PRECOPY_CONVERGED, "converges");
+	is_u64(pc->nrounds, 2, "after 2 live rounds");
+	if (pc->nrounds == 2) {
+		is_u64(pc->rounds[0].pages, 128, "round 0 sends the tracked memory");
+		is_dbl(pc->rounds[0].duration_s, 2, EPS, "round 0 takes 2 s");
+		is_u64(pc->rounds[1].pages, 16, "round 1: pages dirtied during round 0");
+		is_dbl(pc->rounds[1].start_s, 2, EPS, "round 1 starts at 2 s");
+		is_dbl(pc->rounds[1].duration_s, 0.25, EPS, "round 1 takes 0.25 s");
+	}
+	is_u64(pc->pending_pages, 2, "stop-and-copy of 2 pages");
+	is_dbl(pc->downtime_est_s, 2.0 / 64, EPS, "downtime 2/64 s");
+	is_u64(pc->total_bytes, (128 + 16 + 2) * PAGE, "total bytes");
+	ok(!pc->short_rounds, "no round shorter than an interval");
+	is_u64(r->unique_pages, 64, "80 intervals over 64 pages");
+	ps_report_free(r);
+	ps_recording_free(rec);
+	ps_warnings_free(&w);
+	free(b.s);
+}
+
+static void test_precopy_stuck(void)
+{
+	/* 10 intervals of 1 s, each writes pages 0-9; 64 pages tracked;
+	 * 20 pages/s, budget 0.1 s = 2 pages: every round leaves 10 dirty.
+	 * round 0: 64 pages, 3.2 s; then 10 pages, 0.5 s each. */
+	struct sb b;
+	sb_open(&b);
+	b_start(&b, 1, 64, "interval");
+	for (int i = 0; i < 10; i++)
+		b_interval(&b, (uint64_t)i + 1, i + 1, 1, 0x3ff);
+	fprintf(b.f, "{\"type\":\"end\",\"reason\":\"count\",\"intervals\":10,\"duration_s\":10.0}\n");
+	sb_close(&b);
+
+	struct ps_report_opts o = { .bandwidth = 20 * PAGE, .downtime_ns = 100000000, .max_rounds = 5 };
+	struct ps_recording *rec;
+	struct ps_report *r;
+	struct ps_warnings w = { 0 };
+	if (!ok(load(b.s, b.len, &rec, &r, &o, &w) == 0, "stuck recording loads") || !r) {
+		free(b.s);
+		return;
+	}
+	const struct ps_precopy *pc = &r->precopy;
+	is_int(pc->outcome, PS_PRECOPY_MAX_ROUNDS, "does not converge in 5 rounds");
+	is_u64(pc->nrounds, 5, "5 live rounds");
+	if (pc->nrounds == 5) {
+		is_dbl(pc->rounds[0].duration_s, 3.2, 1e-9, "round 0: 64 pages at 20 pages/s");
+		for (int i = 1; i < 5; i++) {
+			is_u64(pc->rounds[i].pages, 10, "round %d: 10 pages", i);
+			is_dbl(pc->rounds[i].start_s, 3.2 + 0.5 * (i - 1), 1e-9, "round %d start", i);
+		}
+	}
+	is_u64(pc->pending_pages, 10, "10 pages still dirty");
+	is_dbl(pc->downtime_est_s, 0.5, 1e-9, "downtime if stopped: 0.5 s");
+	is_u64(pc->total_bytes, (64 + 40 + 10) * PAGE, "total bytes if stopped there");
+	/* Converges once 10 pages fit 0.1 s: 100 pages/s. */
+	ok(pc->needed_bandwidth >= 100 * PAGE * 0.999 && pc->needed_bandwidth <= 100 * PAGE * 1.0011,
+	   "needed bandwidth about 100 pages/s (got %.0f)", pc->needed_bandwidth);
+	ps_report_free(r);
+
+	/* With 30 rounds the recording runs out: round k >= 1 ends at 3.2 + 0.5k > 10 for k = 14. */
+	o.max_rounds = 0;
+	struct ps_err err = { 0 };
+	ok(ps_report_analyse(rec, &o, &r, &w, &err) == 0, "analyse again with the default rounds");
+	pc = &r->precopy;
+	is_u64(pc->max_rounds, PS_PRECOPY_DEFAULT_ROUNDS, "default 30 rounds");
+	is_int(pc->outcome, PS_PRECOPY_OUT_OF_DATA, "the recording runs out");
+	is_u64(pc->nrounds, 15, "during round 14");
+	is_dbl(pc->data_end_s, 10, 1e-9, "recording ends at 10 s");
+	is_dbl(pc->needed_until_s, 10.2, 1e-9, "round 14 would end at 10.2 s");
+	ok(pc->needed_bandwidth > 0, "a bandwidth at which it converges is given");
+	ps_report_free(r);
+	ps_recording_free(rec);
+	ps_warnings_free(&w);
+	free(b.s);
+}
+
+/* ---- robustness ------------------------------------------------------------------------ */
+
+static void test_cut_and_unknown(void)
+{
+	struct ps_recording *rec;
+	struct ps_report *r;
+	struct ps_warnings w = { 0 };
+	const char *end = strstr(rec1, "{\"type\":\"end\"");
+
+	/* The end record cut in the middle, no final newline. */
+	size_t cut = (size_t)(end - rec1) + 30;
+	if (!ok(load(rec1, cut, &rec, &r, NULL, &w) == 0, "cut-off end record: still read") || !r)
+		return;
+	ok(has_warning(&w, "line 8 is cut off"), "... with a warning about line 8");
+	ok(has_warning(&w, "no end record"), "... and about the missing end record");
+	is_u64(r->intervals, 6, "... all 6 intervals");
+	is_u64(r->unique_pages, 9, "... same answer");
+	is_dbl(r->duration_s, 6, EPS, "... duration from the last interval");
+	ps_report_free(r);
+	ps_recording_free(rec);
+	ps_warnings_free(&w);
+
+	/* The last interval cut. */
+	const char *iv6 = strstr(rec1, "{\"type\":\"interval\",\"seq\":6");
+	if (!ok(load(rec1, (size_t)(iv6 - rec1) + 50, &rec, &r, NULL, &w) == 0, "cut-off interval: still read") || !r)
+		return;
+	ok(has_warning(&w, "line 7 is cut off"), "... with a warning about line 7");
+	is_u64(r->intervals, 5, "... 5 intervals");
+	ps_report_free(r);
+	ps_recording_free(rec);
+	ps_warnings_free(&w);
+
+	/* Unknown fields, an unknown record type, a bad line in the middle. */
+	const char *iv2 = strstr(rec1, "{\"type\":\"interval\",\"seq\":2");
+	const char *iv3 = strstr(rec1, "{\"type\":\"interval\",\"seq\":3");
+	char *t = NULL;
+	if (asprintf(&t, "%.*s%s%.*s%s%s", (int)(iv2 + 1 - rec1), rec1, "\"future\":{\"x\":[1,2,\"\\u00e9\"]},",
+	             (int)(iv3 - (iv2 + 1)), iv2 + 1, "{\"type\":\"marker\",\"at\":1}\n{\"seq\":oops}\n", iv3) < 0)
+		return;
+	if (!ok(load(t, strlen(t), &rec, &r, NULL, &w) == 0, "unknown fields and records: still read") || !r) {
+		free(t);
+		return;
+	}
+	ok(has_warning(&w, "unknown field \"future\" in interval records"), "... warns about the unknown field");
+	ok(has_warning(&w, "unknown record type \"marker\""), "... and the unknown record type");
+	ok(has_warning(&w, "is not valid JSON"), "... and the broken line");
+	dump_warnings(&w);
+	is_u64(r->intervals, 6, "... all 6 intervals");
+	is_u64(r->win[1].max_pages, 9, "... same window answer");
+	ps_report_free(r);
+	ps_recording_free(rec);
+	ps_warnings_free(&w);
+	free(t);
+}
+
+static void test_refused(void)
+{
+	struct ps_recording *rec = NULL;
+	struct ps_warnings w = { 0 };
+	struct ps_err err = { 0 };
+	char *t = strdup(rec1);
+	char *v = strstr(t, "\"format_version\":1");
+
+	v[strlen("\"format_version\":")] = '2';
+	is_int(ps_recording_parse(t, strlen(t), &rec, &w, &err), -EPROTONOSUPPORT, "format_version 2 refused");
+	ok(strstr(err.msg, "format_version 2") && strstr(err.msg, "newer"), "... clearly: %s", err.msg);
+	free(t);
+
+	is_int(ps_recording_parse("hello\n", 6, &rec, &w, &err), -EINVAL, "not JSON: refused");
+	ok(strstr(err.msg, "not a pagescan recording") != NULL, "... %s", err.msg);
+	const char *iv = strstr(rec1, "{\"type\":\"interval\"");
+	is_int(ps_recording_parse(iv, strlen(iv), &rec, &w, &err), -EINVAL, "no start record: refused");
+	ok(strstr(err.msg, "not a start record") != NULL, "... %s", err.msg);
+	const char *only_start = START(16, ANON16);
+	is_int(ps_recording_parse(only_start, strlen(only_start), &rec, &w, &err), -ENODATA, "no intervals: refused");
+	is_int(ps_recording_parse("", 0, &rec, &w, &err), -EINVAL, "empty input: refused");
+	const char *bad_mode = "{\"type\":\"start\",\"format_version\":1,\"mode\":\"sampled\"}\n";
+	is_int(ps_recording_parse(bad_mode, strlen(bad_mode), &rec, &w, &err), -EINVAL, "unknown mode refused");
+	ps_warnings_free(&w);
+}
+
+static void test_accumulate_and_mappings(void)
+{
+	/* --accumulate: cumulative sets {0,1}, {0-2}, {0-2,5} -> new pages {0,1}, {2}, {5}. */
+	struct sb b;
+	sb_open(&b);
+	b_start(&b, 1, 16, "accumulate");
+	b_interval(&b, 1, 1, 1, 0x3);
+	b_interval(&b, 2, 2, 1, 0x7);
+	b_interval(&b, 3, 3, 1, 0x27);
+	sb_close(&b);
+	struct ps_recording *rec;
+	struct ps_report *r;
+	struct ps_warnings w = { 0 };
+	if (ok(load(b.s, b.len, &rec, &r, NULL, &w) == 0, "accumulate recording loads") && r) {
+		ok(has_warning(&w, "--accumulate"), "accumulate: warns about lower bounds");
+		is_u64(r->unique_pages, 4, "accumulate: 4 unique pages");
+		is_u64(r->page_writes, 4, "accumulate: each page once");
+		is_u64(r->win[0].max_pages, 2, "accumulate: at most 2 new pages in an interval");
+		ps_report_free(r);
+		ps_recording_free(rec);
+	}
+	ps_warnings_free(&w);
+	free(b.s);
+
+	/* A heap engaged in two steps is one mapping; an unmapped one is flagged. */
+	static const char t[] =
+		"{\"type\":\"start\",\"format_version\":1,\"pid\":1,\"command\":\"h\",\"interval_s\":1,\"mode\":\"interval\","
+		"\"tracked_pages\":12,\"engaged\":["
+		"{\"start\":\"0x1000\",\"end\":\"0x5000\",\"pages\":4,\"mapping\":\"[heap]\"},"
+		"{\"start\":\"0x20000\",\"end\":\"0x28000\",\"pages\":8,\"mapping\":\"/lib/libx.so\"}],\"skipped\":[]}\n"
+		"{\"type\":\"interval\",\"seq\":1,\"time_s\":1,\"elapsed_s\":1,\"tracked_pages\":16,\"regions\":["
+		"{\"start\":\"0x4000\",\"end\":\"0x7000\",\"pages\":3,\"mapping\":\"[heap]\"},"
+		"{\"start\":\"0x20000\",\"end\":\"0x21000\",\"pages\":1,\"mapping\":\"/lib/libx.so\"}],"
+		"\"engaged\":[{\"start\":\"0x5000\",\"end\":\"0x9000\",\"pages\":4,\"mapping\":\"[heap]\"}],\"dropped\":[]}\n"
+		"{\"type\":\"interval\",\"seq\":2,\"time_s\":2,\"elapsed_s\":1,\"tracked_pages\":8,\"regions\":["
+		"{\"start\":\"0x4000\",\"end\":\"0x5000\",\"pages\":1,\"mapping\":\"[heap]\"}],"
+		"\"engaged\":[],\"dropped\":[{\"start\":\"0x20000\",\"end\":\"0x28000\",\"mapping\":\"/lib/libx.so\"}]}\n"
+		"{\"type\":\"end\",\"reason\":\"signal\",\"intervals\":2,\"duration_s\":2.0,\"wss_pages\":4}\n";
+	if (ok(load(t, sizeof(t) - 1, &rec, &r, NULL, &w) == 0, "two-mapping recording loads") && r) {
+		is_u64(w.n, 0, "no warnings");
+		dump_warnings(&w);
+		is_u64(r->nmap, 2, "two mappings");
+	if (r->nmap == 2) {
+			is_str(r->map[0].mapping, "[heap]", "heap first (by address)");
+			is_u64(r->map[0].start, 1, "heap from page 1");
+			is_u64(r->map[0].end, 9, "heap grown to page 9: one mapping");
+			is_u64(r->map[0].tracked_pages, 8, "heap tracked 8 pages");
+			is_u64(r->map[0].written_pages, 3, "heap: 3 distinct pages");
+			is_u64(r->map[0].page_writes, 4, "heap: page 4 twice");
+			is_u64(r->map[0].once_pages, 2, "heap: pages 5, 6 once");
+			ok(!r->map[0].dropped, "heap stayed");
+			is_u64(r->map[1].written_pages, 1, "libx: 1 page");
+			ok(r->map[1].dropped, "libx was unmapped");
+		}
+		is_u64(r->tracked_pages_max, 16, "tracked at most 16 pages");
+		ps_report_free(r);
+		ps_recording_free(rec);
+	}
+	ps_warnings_free(&w);
+}
+
+/* ---- output ------------------------------------------------------------------------------ */
+
+static size_t count(const char *s, const char *needle)
+{
+	size_t n = 0;
+	for (const char *p = s; (p = strstr(p, needle)) != NULL; p += strlen(needle))
+		n++;
+	return n;
+}
+
+static void test_output(void)
+{
+	struct ps_recording *rec;
+	struct ps_report *r;
+	struct ps_warnings w = { 0 };
+	struct ps_report_opts o = { .bandwidth = 8 * PAGE, .downtime_ns = 200000000 };
+	/* A mapping name that needs escaping in XML and JSON: [anon] becomes
+	 * <&\">! in the JSON text of the start record, <&">! decoded. */
+	const char *m = strstr(rec1, "[anon]\"}],\"skipped\"");
+	char *t = NULL;
+	if (asprintf(&t, "%.*s<&\\\">!%s", (int)(m - rec1), rec1, m + 6) < 0)
+		return;
+
+	if (!ok(load(t, strlen(t), &rec, &r, &o, &w) == 0, "output: loads") || !r) {
+		free(t);
+		return;
+	}
+	struct ps_out out;
+	ps_out_init(&out, -1);
+	ps_report_text(&out, rec, r);
+	ps_out_chr(&out, '\0');
+	ok(strstr(out.buf, "unique pages written: 9 (36K)") != NULL, "text: unique pages");
+	ok(strstr(out.buf, "converges after 2 live rounds") != NULL, "text: convergence");
+	ok(strstr(out.buf, "p95 7  p99 8  max 8") != NULL, "text: percentiles");
+	ps_out_free(&out);
+
+	ps_out_init(&out, -1);
+	ps_report_json(&out, rec, r, &w);
+	struct ps_json j = { 0 };
+	is_int(ps_json_parse(&j, out.buf, out.len), 0, "json report: parses with our own reader");
+	ps_out_chr(&out, '\0');
+	is_u64(count(out.buf, "\n"), 1, "json report: one line");
+	uint64_t u;
+	uint32_t s = ps_json_get(&j, 0, "summary");
+	ok(ps_json_u64(&j, ps_json_get(&j, s, "unique_pages"), &u) == 0 && u == 9, "json report: unique_pages");
+	uint32_t pc = ps_json_get(&j, 0, "precopy");
+	is_str(ps_json_str(&j, ps_json_get(&j, pc, "outcome"), NULL), "converged", "json report: outcome");
+	uint32_t maps = ps_json_get(&j, 0, "mappings");
+	is_str(ps_json_str(&j, ps_json_get(&j, j.node[maps].a, "mapping"), NULL), "<&\">!",
+	       "json report: mapping name escaped and read back");
+	ps_json_free(&j);
+	ps_out_free(&out);
+
+	ps_out_init(&out, -1);
+	ps_report_svg(&out, rec, r);
+	ps_out_chr(&out, '\0');
+	ok(strncmp(out.buf, "<?xml", 5) == 0, "svg: XML declaration");
+	is_u64(count(out.buf, "<svg"), 1, "svg: one svg element");
+	ok(strstr(out.buf, "</svg>\n") != NULL, "svg: closed");
+	ok(strstr(out.buf, "&lt;&amp;&quot;&gt;!") != NULL, "svg: label XML-escaped");
+	ok(!strstr(out.buf, "href") && !strstr(out.buf, "<script") && !strstr(out.buf, "@import") &&
+	   !strstr(out.buf, "url("), "svg: no external references");
+	ok(!strstr(out.buf, "nan") && !strstr(out.buf, "inf"), "svg: no NaN or infinity");
+	is_u64(count(out.buf, "<g"), count(out.buf, "</g>"), "svg: groups balanced");
+	is_u64(count(out.buf, "<text"), count(out.buf, "</text>"), "svg: texts balanced");
+	ps_out_free(&out);
+
+	ps_report_free(r);
+	ps_recording_free(rec);
+	ps_warnings_free(&w);
+	free(t);
+}
+
+static void test_prom(void)
+{
+	struct ps_out out;
+	struct ps_prom_state st = { .pid = 12, .command = "a\"b\\c\nd\xff", .running = true, .intervals = 3,
+	                            .interval_s = 0.5, .written_pages = 10, .rate_pages_s = 20,
+	                            .written_pages_total = 25, .wss_pages = 15, .tracked_pages = 100,
+	                            .harvest_us = 250, .harvest_us_total = 700 };
+
+	ps_out_init(&out, -1);
+	ps_prom_label_value(&out, st.command);
+	ps_out_chr(&out, '\0');
+	is_str(out.buf, "a\\\"b\\\\c\\nd\xef\xbf\xbd", "prom: label value escaped, invalid UTF-8 replaced");
+	ps_out_free(&out);
+
+	ps_out_init(&out, -1);
+	ps_prom_render(&out, &st);
+	ps_out_chr(&out, '\0');
+	ok(strstr(out.buf, "pagescan_written_pages{pid=\"12\",command=\"a\\\"b\\\\c\\nd\xef\xbf\xbd\"} 10\n") != NULL,
+	   "prom: written pages with labels");
+	ok(strstr(out.buf, "pagescan_dirty_rate_bytes_per_second{pid=\"12\"") != NULL, "prom: rate in bytes/s");
+	ok(strstr(out.buf, "} 81920.000\n") != NULL, "prom: 20 pages/s = 81920 bytes/s");
+	ok(strstr(out.buf, "pagescan_harvest_seconds_total{pid=\"12\"") != NULL, "prom: harvest cost total");
+	ok(strstr(out.buf, "} 0.000700\n") != NULL, "prom: 700 us = 0.0007 s");
+	ok(strstr(out.buf, "pagescan_intervals_total{pid=\"12\"") != NULL, "prom: intervals total");
+	is_u64(count(out.buf, "# HELP "), count(out.buf, "# TYPE "), "prom: HELP and TYPE for each metric");
+	ok(count(out.buf, "# TYPE ") >= 10, "prom: at least 10 metrics");
+	ok(out.len > 1 && out.buf[out.len - 2] == '\n', "prom: ends with a newline");
+	ps_out_free(&out);
+}
+
+int main(void)
+{
+	test_json_values();
+	test_json_errors();
+	test_hand_made();
+	test_brute_force();
+	test_precopy_converges();
+	test_precopy_stuck();
+	test_cut_and_unknown();
+	test_refused();
+	test_accumulate_and_mappings();
+	test_output();
+	test_prom();
+	return tap_done();
+}
