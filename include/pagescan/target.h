@@ -28,6 +28,11 @@ int ps_target_open_pagemap(struct ps_target *t, struct ps_err *err);
 /* 1 while the process lives (pidfd not readable), 0 once it exited. */
 int ps_target_alive(const struct ps_target *t);
 
+/* 1 when it exited or is exiting (its thread-group leader is inside exit,
+ * PF_EXITING, or a zombie), 0 otherwise. Tells an exit from an exec when the
+ * address space disappears: exec replaces it in a live, non-exiting task. */
+int ps_target_exiting(const struct ps_target *t);
+
 /* Read /proc/PID/<name> and then check the process is still alive. */
 int ps_target_read(const struct ps_target *t, const char *name, char **ret_buf,
                    size_t *ret_len, struct ps_err *err);

@@ -444,10 +444,10 @@ static int tick_or_end(struct ps_watch *w, struct ps_err *err)
 	int r = ps_watch_tick(w, err);
 	if (r == -ESRCH) {
 		/* The mm is gone: exit, or exec (the process lives on with a new mm). */
-		bool alive = ps_target_alive(&w->t);
-		if (alive && w->child && w->child_traced)
-			return 0; /* run: the exit stop or exit status will end it */
-		end_watch(w, alive ? PS_END_TARGET_EXEC : PS_END_TARGET_EXIT, NULL);
+		bool exec = !ps_target_exiting(&w->t);
+		if (w->child && w->child_traced)
+			return 0; /* run: the exit stop, exec stop or exit status will end it */
+		end_watch(w, exec ? PS_END_TARGET_EXEC : PS_END_TARGET_EXIT, NULL);
 		return 1;
 	}
 	if (r < 0)

@@ -67,8 +67,29 @@ int ps_target_read(const struct ps_target *t, const char *name, char **ret_buf,
 	return 0;
 }
 
-/* Field 9 of /proc/PID/stat: PF_KTHREAD marks kernel threads. */
+/* Field 9 of /proc/PID/stat: PF_KTHREAD marks kernel threads, PF_EXITING
+ * a task inside do_exit(). */
 #define PS_PF_KTHREAD 0x00200000u
+#define PS_PF_EXITING 0x00000004u
+
+int ps_target_exiting(const struct ps_target *t)
+{
+	char *buf = NULL;
+	size_t len;
+	char state = 0;
+	unsigned long long flags = 0;
+
+	if (!ps_target_alive(t))
+		return 1;
+	if (ps_read_file_at(t->procfd, "stat", 4096, &buf, &len) < 0)
+		return 1;
+	char *p = strrchr(buf, ')');
+	int n = p ? sscanf(p + 1, " %c %*d %*d %*d %*d %*d %llu", &state, &flags) : 0;
+	free(buf);
+	if (n != 2)
+		return 1;
+	return state == 'Z' || state == 'X' || (flags & PS_PF_EXITING) ? 1 : 0;
+}
 
 static int check_kind(struct ps_target *t, struct ps_err *err)
 {
