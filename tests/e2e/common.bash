@@ -165,10 +165,20 @@ victim_stop() {
     [[ $st == 0 ]] || { fail "victim exited with status $st"; return 1; }
 }
 
+# is_our_child PID: true while PID is a live child of this shell. pid_max is
+# small and pids are reused quickly: never signal a pid that is not ours.
+is_our_child() {
+    local stat
+    stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+    stat=${stat##*) }
+    read -r _ ppid _ <<<"$stat"
+    [[ $ppid == "$BASHPID" ]]
+}
+
 # victim_cleanup: for teardown; kills a victim still running (only ours).
 victim_cleanup() {
     if [[ -n ${VPID:-} ]]; then
-        kill -KILL "$VPID" 2>/dev/null || true
+        is_our_child "$VPID" && kill -KILL "$VPID" 2>/dev/null || true
         wait "$VPID" 2>/dev/null || true
         rm -f /dev/shm/pagescan-victim-"$VPID"-* 2>/dev/null || true
         VPID=
@@ -186,7 +196,7 @@ bg_track() {
 bg_cleanup() {
     local p
     for p in "${BG_PIDS[@]}"; do
-        kill -KILL "$p" 2>/dev/null || true
+        is_our_child "$p" && kill -KILL "$p" 2>/dev/null || true
         wait "$p" 2>/dev/null || true
     done
     BG_PIDS=()
