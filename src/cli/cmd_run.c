@@ -148,7 +148,8 @@ int ps_cmd_run(struct ps_opts *o, struct ps_err *err)
 	struct ps_inject s;
 	int go[2] = { -1, -1 }, ep[2] = { -1, -1 };
 	int rc = PS_EXIT_FAIL, local = -1;
-	bool injecting = false;
+	bool injecting = false, masked = false;
+	sigset_t all, old_mask;
 
 	if (ps_watch_init(&w, o, err) < 0)
 		return PS_EXIT_FAIL;
@@ -191,6 +192,11 @@ int ps_cmd_run(struct ps_opts *o, struct ps_err *err)
 	if (ps_target_open(&w.t, w.child, err) < 0 || ps_target_open_pagemap(&w.t, err) < 0 ||
 	    ps_check_kernel(&w.t, err) < 0)
 		goto kill;
+	/* No signal may end pagescan while the child holds injection
+	 * registers (EXITKILL would kill it): block them until finished. */
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, &old_mask);
+	masked = true;
 	if (ps_inject_adopt(&s, &w.t, w.child, run_options, NULL, err) < 0)
 		goto kill;
 	injecting = true;
@@ -205,6 +211,8 @@ int ps_cmd_run(struct ps_opts *o, struct ps_err *err)
 	if (ps_inject_finish(&s, false, err) < 0)
 		goto kill;
 	injecting = false;
+	sigprocmask(SIG_SETMASK, &old_mask, NULL);
+	masked = false;
 	if (ps_watch_loop(&w, err) < 0) {
 		ps_watch_end(&w, PS_END_ERROR, err->msg);
 		goto kill;
@@ -255,6 +263,8 @@ kill:
 		struct ps_err e2;
 		ps_inject_finish(&s, false, &e2);
 	}
+	if (masked)
+		sigprocmask(SIG_SETMASK, &old_mask, NULL);
 	kill(w.child, SIGKILL);
 reap:
 	while (!w.child_exited && waitpid(w.child, NULL, __WALL) < 0 && errno == EINTR)

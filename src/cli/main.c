@@ -557,6 +557,14 @@ int main(int argc, char **argv)
 	argp_parse(selected->argp, sub_argc, sub_argv, ARGP_IN_ORDER, NULL, &o);
 
 	block_signals();
+	if (selected->run == ps_cmd_engage || selected->run == ps_cmd_release) {
+		/* Short, bounded commands that change the target: a stray signal
+		 * must not stop them half way (engage would leave a userfaultfd
+		 * in the target). Signals stay pending until exit. */
+		sigset_t all;
+		sigfillset(&all);
+		sigprocmask(SIG_BLOCK, &all, NULL);
+	}
 	int rc = selected->run(&o, &err);
 	if (rc != PS_EXIT_OK && err.msg[0])
 		fprintf(stderr, "pagescan: %s\n", err.msg);

@@ -131,6 +131,17 @@ static int ptrace_fail(struct ps_inject *s, const char *what, struct ps_err *err
 {
 	int e = errno;
 	if (e == ESRCH) {
+		/* Usually SIGKILL while stopped: collect the exit status (it
+		 * follows shortly) so the message says the target died, and how. */
+		if (!s->dead && s->seized) {
+			struct stop st;
+			int keep = s->timeout_ms;
+			s->timeout_ms = 500;
+			int r = wait_stop(s, &st, err);
+			s->timeout_ms = keep;
+			if (r < 0 && s->dead)
+				return r;
+		}
 		s->dead = !ps_target_alive(s->t) || s->dead;
 		return ps_errf(err, ESRCH, "process %d exited or changed during injection (%s)", s->t->pid, what);
 	}
@@ -779,11 +790,23 @@ int ps_inject_in_thread(const struct ps_target *t, const struct ps_inject_opts *
                         struct ps_err *err)
 {
 	struct thread_job j = { .t = t, .o = o, .fn = fn, .ctx = ctx };
+	sigset_t all, old;
 	pthread_t th;
+
+	/* While the target holds injection registers, a signal that kills
+	 * pagescan makes PTRACE_O_EXITKILL kill the target. The injection
+	 * thread blocks every signal; a process-directed one (SIGUSR1,
+	 * SIGALRM, ...) would still be taken by this thread: block them here
+	 * too, so they wait until the target is restored. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
 	int r = pthread_create(&th, NULL, inject_thread, &j);
-	if (r)
+	if (r) {
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
 		return ps_errf(err, r, "cannot start the injection thread: %s", strerror(r));
+	}
 	pthread_join(th, NULL);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (warning && nwarning)
 		snprintf(warning, nwarning, "%s", j.warning);
 	if (j.r < 0 && err)

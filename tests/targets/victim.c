@@ -7,7 +7,11 @@
  *   Opens CMDFIFO for reading, then REPLYFIFO for writing. One command per
  *   line; exactly one reply line per command, "ok ..." or "err ...".
  *   Calls prctl(PR_SET_PTRACER, PR_SET_PTRACER_ANY); installs no signal
- *   handlers; never uses mlockall. EOF on CMDFIFO exits with status 3.
+ *   handlers (sigread installs one for SIGUSR1 and restores the previous
+ *   disposition before replying); never uses mlockall. At start it creates
+ *   and joins one thread, so glibc's lazily installed SIGSETXID handler is
+ *   already in SigCgt before the first command. EOF on CMDFIFO exits with
+ *   status 3.
  *
  * Page indexes count 4 KiB pages from the start of a mapping. NAME is up to
  * 31 characters of [A-Za-z0-9_.-]. Every blocking command runs in the main
@@ -50,18 +54,68 @@
  *   protect NAME FIRST-LAST PROT -> ok       mprotect() pages FIRST..LAST
  *       (inclusive) to PROT: r, rw or none (splits the VMA). write, read
  *       and check refuse / skip pages that their protection forbids.
- *   sleep SECS               -> ok ELAPSED  nanosleep; ELAPSED by
- *                                           CLOCK_MONOTONIC, 3 decimals
+ * Blocking commands make the raw system call themselves, with every
+ * register the kernel preserves across `syscall` (all but rax, rcx, r11)
+ * and two red-zone words below rsp holding known values, compared after
+ * the call returns; any change replies "err registers changed across
+ * CALL: REG,..." instead of the normal reply. No command retries after
+ * EINTR: an injection must be invisible to the target.
+ *
+ *   sleep SECS               -> ok ELAPSED  nanosleep(2) (syscall 35);
+ *                                           ELAPSED by CLOCK_MONOTONIC,
+ *                                           3 decimals; "err sleep ERRNO
+ *                                           after ELAPSED" on failure
+ *   clocksleep SECS [abs]    -> ok ELAPSED  clock_nanosleep(2) (syscall 230)
+ *       on CLOCK_MONOTONIC: relative, or with "abs" TIMER_ABSTIME until
+ *       now + SECS.
  *   poll SECS                -> ok ELAPSED  poll() on no fds with a timeout
+ *                                           (syscall 7)
  *   readfifo PATH            -> ok read N DATA
  *       Opens PATH O_RDWR (does not block) and blocks in one read(); DATA
  *       is what was read, bytes outside 0x20..0x7e shown as '?'.
- *   spin SECS [NOTIFYFIFO]   -> ok spin clean ITER | err spin corrupted ...
+ *   futex FIFO [SECS]        -> ok futex RESULTS
+ *       A second thread blocks in read() on FIFO (opened O_RDWR); when a
+ *       byte arrives it sets a futex word and FUTEX_WAKEs it. Meanwhile the
+ *       main thread loops FUTEX_WAIT_PRIVATE on that word while it is 0
+ *       (with a relative timeout of SECS if given; at most 16 calls).
+ *       RESULTS lists what each call returned, comma-separated: 0 or the
+ *       errno name (e.g. "0", "EINTR,0", "ETIMEDOUT"). On ETIMEDOUT the
+ *       helper thread is released by the victim itself.
+ *   epoll PATH               -> ok epoll N DATA | ok epoll ERRNO
+ *       Opens the fifo PATH O_RDWR|O_NONBLOCK, adds it (EPOLLIN) to a new
+ *       epoll instance and blocks in one epoll_wait(2) (syscall 232,
+ *       timeout -1); N is its result and DATA what one read() then got.
+ *       ERRNO (e.g. EINTR) when epoll_wait failed: nothing is read.
+ *   listen                   -> ok PORT
+ *       A TCP socket listening on 127.0.0.1:PORT (one at a time).
+ *   accept                   -> ok accept N DATA
+ *       Blocks in accept4(2) (syscall 288) on the listen socket, then reads
+ *       the connection to EOF (at most 255 bytes); closes both sockets.
+ *   sigread PATH [restart]   -> ok sigread read N DATA handler H
+ *                            |  ok sigread ERRNO handler H
+ *       Opens the fifo PATH O_RDWR, installs a SIGUSR1 handler (counting
+ *       calls; SA_RESTART only with "restart") and blocks in one read();
+ *       H is how often the handler ran. The old disposition is restored
+ *       before the reply.
+ *   spin SECS [NOTIFYFIFO [STOPFIFO]]
+ *                            -> ok spin clean ITER | err spin corrupted ...
  *       A user-mode loop keeping live values in rax, rcx, rdx, rsi, rdi,
  *       r10, r11 (and three red-zone words below rsp), checking their
  *       invariants on every iteration. With NOTIFYFIFO, writes "spinning"
  *       to it (opened for writing, so it waits for a reader) just before
- *       the loop starts.
+ *       the loop starts. It stops after SECS, or, with STOPFIFO, as soon as
+ *       a byte arrives there (a helper thread blocks in read() on it,
+ *       opened O_RDWR).
+ *   rseq NOTIFYFIFO STOPFIFO -> ok rseq commits C aborts A violations V
+ *       Loops through an rseq critical section (on the struct rseq glibc
+ *       registered for the main thread) until a byte arrives on STOPFIFO
+ *       (as for spin); writes "rseq" to NOTIFYFIFO first. The section
+ *       checks on every inner step that rseq_cs still points at its
+ *       descriptor: the kernel clears it when it preempts the thread
+ *       outside a section, so seeing it cleared inside means the section
+ *       went on after a preemption without its abort handler (a
+ *       violation). C counts commits, A aborts. "err rseq ..." when glibc
+ *       did not register rseq.
  *   status                   -> ok FDCOUNT SIGBLK SIGIGN SIGCGT
  *       open fds (from /proc/self/fd) and the hex masks of
  *       /proc/thread-self/status, for "left as it was" checks.
@@ -75,12 +129,15 @@
  * OFF, OFF+N, ...); "rand:COUNT:SEED" (COUNT distinct pseudo-random pages,
  * deterministic for a SEED).
  */
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <linux/futex.h>
 #include <math.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -90,9 +147,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/rseq.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -821,6 +882,7 @@ static int cmd_truth(char **av, int ac)
 	for (int i = 0; i < MAX_MAPS; i++)
 		if (maps[i].used)
 			order[n++] = &maps[i];
+	/* NOLINTNEXTLINE(bugprone-sizeof-expression): array of pointers */
 	qsort(order, n, sizeof(order[0]), cmp_map);
 	f = fopen(av[1], "we");
 	if (!f)
@@ -864,48 +926,311 @@ static int cmd_mark(int ac)
 	return reply("ok");
 }
 
+/* ---- checked raw system calls ---- */
+
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
+/* Values the kernel must hand back unchanged across `syscall`. */
+#define CS_R8 0x0818283848586878
+#define CS_R9 0x0919293949596979
+#define CS_RBX 0x1b2b3b4b5b6b7b8b
+#define CS_RBP 0x1a2a3a4a5a6a7a8a
+#define CS_R12 0x1c2c3c4c5c6c7c8c
+#define CS_R13 0x1d2d3d4d5d6d7d8d
+#define CS_R14 0x1e2e3e4e5e6e7e8e
+#define CS_R15 0x1f2f3f4f5f6f7f8f
+#define CS_RED 0x2d3d4d5d6d7d8d9d
+
+/*
+ * long victim_syscall(long nr, long a1, long a2, long a3, long a4,
+ *                     unsigned *bad)
+ * The raw system call nr(a1, a2, a3, a4) with r8, r9, rbx, rbp, r12-r15 and
+ * two red-zone words loaded with the CS_* values; afterwards the argument
+ * registers and those are compared and *bad gets one bit per change, in
+ * the order of bad_names[]. Returns rax (-errno on failure).
+ */
+__asm__(
+	"	.pushsection .text\n"
+	"	.p2align 4\n"
+	"	.globl victim_syscall\n"
+	"	.hidden victim_syscall\n"
+	"	.type victim_syscall, @function\n"
+	"victim_syscall:\n"
+	"	pushq %rbx\n"
+	"	pushq %rbp\n"
+	"	pushq %r12\n"
+	"	pushq %r13\n"
+	"	pushq %r14\n"
+	"	pushq %r15\n"
+	"	pushq %r9\n"
+	"	movq %rdi, %rax\n"
+	"	movq %rsi, %rdi\n"
+	"	movq %rdx, %rsi\n"
+	"	movq %rcx, %rdx\n"
+	"	movq %r8, %r10\n"
+	"	pushq %rdi\n"
+	"	pushq %rsi\n"
+	"	pushq %rdx\n"
+	"	pushq %r10\n"
+	"	movabsq $" STR(CS_R8) ", %r8\n"
+	"	movabsq $" STR(CS_R9) ", %r9\n"
+	"	movabsq $" STR(CS_RBX) ", %rbx\n"
+	"	movabsq $" STR(CS_RBP) ", %rbp\n"
+	"	movabsq $" STR(CS_R12) ", %r12\n"
+	"	movabsq $" STR(CS_R13) ", %r13\n"
+	"	movabsq $" STR(CS_R14) ", %r14\n"
+	"	movabsq $" STR(CS_R15) ", %r15\n"
+	"	movabsq $" STR(CS_RED) ", %rcx\n"
+	"	movq %rcx, -8(%rsp)\n"
+	"	movq %rcx, -128(%rsp)\n"
+	"	syscall\n"
+	"	xorl %ecx, %ecx\n"
+	"	cmpq 0(%rsp), %r10\n	je 1f\n	orl $1, %ecx\n1:\n"
+	"	cmpq 8(%rsp), %rdx\n	je 1f\n	orl $2, %ecx\n1:\n"
+	"	cmpq 16(%rsp), %rsi\n	je 1f\n	orl $4, %ecx\n1:\n"
+	"	cmpq 24(%rsp), %rdi\n	je 1f\n	orl $8, %ecx\n1:\n"
+	"	movabsq $" STR(CS_R8) ", %r11\n"
+	"	cmpq %r11, %r8\n	je 1f\n	orl $16, %ecx\n1:\n"
+	"	movabsq $" STR(CS_R9) ", %r11\n"
+	"	cmpq %r11, %r9\n	je 1f\n	orl $32, %ecx\n1:\n"
+	"	movabsq $" STR(CS_RBX) ", %r11\n"
+	"	cmpq %r11, %rbx\n	je 1f\n	orl $64, %ecx\n1:\n"
+	"	movabsq $" STR(CS_RBP) ", %r11\n"
+	"	cmpq %r11, %rbp\n	je 1f\n	orl $128, %ecx\n1:\n"
+	"	movabsq $" STR(CS_R12) ", %r11\n"
+	"	cmpq %r11, %r12\n	je 1f\n	orl $256, %ecx\n1:\n"
+	"	movabsq $" STR(CS_R13) ", %r11\n"
+	"	cmpq %r11, %r13\n	je 1f\n	orl $512, %ecx\n1:\n"
+	"	movabsq $" STR(CS_R14) ", %r11\n"
+	"	cmpq %r11, %r14\n	je 1f\n	orl $1024, %ecx\n1:\n"
+	"	movabsq $" STR(CS_R15) ", %r11\n"
+	"	cmpq %r11, %r15\n	je 1f\n	orl $2048, %ecx\n1:\n"
+	"	movabsq $" STR(CS_RED) ", %r11\n"
+	"	cmpq %r11, -8(%rsp)\n	je 1f\n	orl $4096, %ecx\n1:\n"
+	"	cmpq %r11, -128(%rsp)\n	je 1f\n	orl $8192, %ecx\n1:\n"
+	"	addq $32, %rsp\n"
+	"	popq %r9\n"
+	"	movl %ecx, (%r9)\n"
+	"	popq %r15\n"
+	"	popq %r14\n"
+	"	popq %r13\n"
+	"	popq %r12\n"
+	"	popq %rbp\n"
+	"	popq %rbx\n"
+	"	ret\n"
+	"	.size victim_syscall, .-victim_syscall\n"
+	"	.popsection\n");
+
+long victim_syscall(long nr, long a1, long a2, long a3, long a4,
+		    unsigned *bad);
+
+static const char *const bad_names[] = {
+	"r10", "rdx", "rsi", "rdi", "r8", "r9", "rbx", "rbp",
+	"r12", "r13", "r14", "r15", "redzone-8", "redzone-128",
+};
+
+static unsigned sc_bad;	/* registers changed since the command started */
+
+static long sc(long nr, long a1, long a2, long a3, long a4)
+{
+	unsigned bad = 0;
+	long r = victim_syscall(nr, a1, a2, a3, a4, &bad);
+
+	sc_bad |= bad;
+	return r;
+}
+
+static int reply_bad(const char *what)
+{
+	char names[256];
+	size_t len = 0;
+
+	names[0] = 0;
+	for (size_t i = 0; i < sizeof(bad_names) / sizeof(bad_names[0]); i++)
+		if (sc_bad & 1u << i)
+			len += (size_t)snprintf(names + len, sizeof(names) - len,
+						"%s%s", len ? "," : "",
+						bad_names[i]);
+	sc_bad = 0;
+	return reply("err registers changed across %s: %s", what, names);
+}
+
+static const char *errname(long r)
+{
+	const char *n = strerrorname_np((int)-r);
+
+	return n ? n : "E?";
+}
+
+static void printable(char *buf, ssize_t n)
+{
+	for (ssize_t i = 0; i < n; i++)
+		if (buf[i] < 0x20 || buf[i] > 0x7e)
+			buf[i] = '?';
+	buf[n] = 0;
+}
+
+/* ---- helper threads ---- */
+
+/* A thread blocked in read() on a fifo; sets *flag and runs done() when a
+ * byte arrives (or when stopper_end() releases it). */
+struct stopper {
+	pthread_t th;
+	int fd;
+	int *flag;
+	void (*done)(void);
+};
+
+static void *stopper_main(void *arg)
+{
+	struct stopper *s = arg;
+	char c;
+
+	while (read(s->fd, &c, 1) < 0 && errno == EINTR)
+		;
+	__atomic_store_n(s->flag, 1, __ATOMIC_SEQ_CST);
+	if (s->done)
+		s->done();
+	return NULL;
+}
+
+static int stopper_start(struct stopper *s, const char *path, int *flag,
+			 void (*done)(void))
+{
+	int err;
+
+	s->flag = flag;
+	s->done = done;
+	__atomic_store_n(flag, 0, __ATOMIC_SEQ_CST);
+	/* O_RDWR: never blocks in open(), and the writer never waits either. */
+	s->fd = open(path, O_RDWR | O_CLOEXEC);
+	if (s->fd < 0)
+		return -errno;
+	err = pthread_create(&s->th, NULL, stopper_main, s);
+	if (err) {
+		close(s->fd);
+		return -err;
+	}
+	return 0;
+}
+
+static void stopper_end(struct stopper *s)
+{
+	/* Not triggered from outside (timeout): release it ourselves. */
+	if (!__atomic_load_n(s->flag, __ATOMIC_SEQ_CST) &&
+	    write(s->fd, "x", 1) != 1)
+		pthread_cancel(s->th);
+	pthread_join(s->th, NULL);
+	close(s->fd);
+}
+
+/* Write WORD and a newline to the fifo PATH (waits for its reader). */
+static int notify(const char *path, const char *word)
+{
+	char buf[64];
+	int n = snprintf(buf, sizeof(buf), "%s\n", word);
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	if (write(fd, buf, (size_t)n) != n) {
+		int e = errno ? errno : EIO;
+		close(fd);
+		return -e;
+	}
+	close(fd);
+	return 0;
+}
+
 /* ---- blocking commands ---- */
+
+static void secs_to_ts(double secs, struct timespec *ts)
+{
+	ts->tv_sec = (time_t)secs;
+	ts->tv_nsec = (long)((secs - (double)ts->tv_sec) * 1e9);
+	if (ts->tv_nsec >= 1000000000L)
+		ts->tv_nsec = 999999999L;
+}
 
 static int cmd_sleep(char **av, int ac)
 {
 	struct timespec ts, rem;
 	double secs, t0;
+	long r;
 
 	if (ac != 2 || parse_secs(av[1], &secs))
 		return reply("err usage: sleep SECS");
-	ts.tv_sec = (time_t)secs;
-	ts.tv_nsec = (long)((secs - (double)ts.tv_sec) * 1e9);
+	secs_to_ts(secs, &ts);
+	sc_bad = 0;
 	t0 = now_mono();
-	/* No retry on EINTR: an injection must be invisible to the target. */
-	if (nanosleep(&ts, &rem)) {
-		int e = errno;
-		return reply("err sleep %s after %.3f", strerrorname_np(e),
+	r = sc(SYS_nanosleep, (long)&ts, (long)&rem, 0, 0);
+	if (sc_bad)
+		return reply_bad("nanosleep");
+	if (r < 0)
+		return reply("err sleep %s after %.3f", errname(r),
 			     now_mono() - t0);
+	return reply("ok %.3f", now_mono() - t0);
+}
+
+static int cmd_clocksleep(char **av, int ac)
+{
+	struct timespec ts, rem;
+	double secs, t0;
+	bool abs = false;
+	long r;
+
+	if ((ac != 2 && ac != 3) || parse_secs(av[1], &secs) ||
+	    (ac == 3 && strcmp(av[2], "abs")))
+		return reply("err usage: clocksleep SECS [abs]");
+	abs = ac == 3;
+	secs_to_ts(secs, &ts);
+	sc_bad = 0;
+	t0 = now_mono();
+	if (abs) {
+		struct timespec now;
+
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		ts.tv_sec += now.tv_sec;
+		ts.tv_nsec += now.tv_nsec;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
 	}
+	r = sc(SYS_clock_nanosleep, CLOCK_MONOTONIC, abs ? TIMER_ABSTIME : 0,
+	       (long)&ts, abs ? 0 : (long)&rem);
+	if (sc_bad)
+		return reply_bad("clock_nanosleep");
+	if (r < 0)
+		return reply("err clocksleep %s after %.3f", errname(r),
+			     now_mono() - t0);
 	return reply("ok %.3f", now_mono() - t0);
 }
 
 static int cmd_poll(char **av, int ac)
 {
 	double secs, t0;
-	int r;
+	long r;
 
 	if (ac != 2 || parse_secs(av[1], &secs))
 		return reply("err usage: poll SECS");
+	sc_bad = 0;
 	t0 = now_mono();
-	r = poll(NULL, 0, (int)(secs * 1000 + 0.5));
-	if (r) {
-		int e = errno;
-		return reply("err poll returned %d (%s) after %.3f", r,
-			     r < 0 ? strerrorname_np(e) : "-", now_mono() - t0);
-	}
+	r = sc(SYS_poll, 0, 0, (long)(secs * 1000 + 0.5), 0);
+	if (sc_bad)
+		return reply_bad("poll");
+	if (r)
+		return reply("err poll returned %ld (%s) after %.3f",
+			     r < 0 ? -1 : r, r < 0 ? errname(r) : "-",
+			     now_mono() - t0);
 	return reply("ok %.3f", now_mono() - t0);
 }
 
 static int cmd_readfifo(char **av, int ac)
 {
 	char buf[256];
-	ssize_t n;
+	long n;
 	int fd;
 
 	if (ac != 2)
@@ -914,18 +1239,201 @@ static int cmd_readfifo(char **av, int ac)
 	fd = open(av[1], O_RDWR | O_CLOEXEC);
 	if (fd < 0)
 		return reply("err open %s: %s", av[1], strerror(errno));
-	n = read(fd, buf, sizeof(buf) - 1);
-	if (n < 0) {
+	sc_bad = 0;
+	n = sc(SYS_read, fd, (long)buf, sizeof(buf) - 1, 0);
+	close(fd);
+	if (sc_bad)
+		return reply_bad("read");
+	if (n < 0)
+		return reply("err read %s", errname(n));
+	printable(buf, n);
+	return reply("ok read %ld %s", n, buf);
+}
+
+static uint32_t futex_word;
+
+static void futex_wake_all(void)
+{
+	syscall(SYS_futex, &futex_word, FUTEX_WAKE_PRIVATE, INT_MAX, NULL,
+		NULL, 0);
+}
+
+static int cmd_futex(char **av, int ac)
+{
+	struct stopper waker = { 0 };
+	struct timespec ts;
+	char res[256];
+	size_t len = 0;
+	double secs = 0;
+	int calls = 0, r;
+
+	if ((ac != 2 && ac != 3) || (ac == 3 && parse_secs(av[2], &secs)))
+		return reply("err usage: futex FIFO [SECS]");
+	r = stopper_start(&waker, av[1], (int *)&futex_word, futex_wake_all);
+	if (r < 0)
+		return reply("err futex helper %s: %s", av[1], strerror(-r));
+	res[0] = 0;
+	sc_bad = 0;
+	while (!__atomic_load_n(&futex_word, __ATOMIC_SEQ_CST) && calls < 16) {
+		long ret;
+
+		secs_to_ts(secs, &ts);
+		ret = sc(SYS_futex, (long)&futex_word, FUTEX_WAIT_PRIVATE, 0,
+			 ac == 3 ? (long)&ts : 0);
+		len += (size_t)snprintf(res + len, sizeof(res) - len, "%s%s",
+					calls ? "," : "",
+					ret == 0 ? "0" : errname(ret));
+		calls++;
+		if (ret == -ETIMEDOUT)
+			break;
+	}
+	stopper_end(&waker);
+	if (sc_bad)
+		return reply_bad("futex");
+	return reply("ok futex %s", res);
+}
+
+static int cmd_epoll(char **av, int ac)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+	char buf[256];
+	int ep, fd;
+	long r;
+
+	if (ac != 2)
+		return reply("err usage: epoll PATH");
+	fd = open(av[1], O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return reply("err open %s: %s", av[1], strerror(errno));
+	ep = epoll_create1(EPOLL_CLOEXEC);
+	if (ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev)) {
 		int e = errno;
 		close(fd);
-		return reply("err read %s", strerrorname_np(e));
+		if (ep >= 0)
+			close(ep);
+		return reply("err epoll setup: %s", strerror(e));
 	}
+	sc_bad = 0;
+	r = sc(SYS_epoll_wait, ep, (long)&ev, 1, -1);
+	close(ep);
+	if (sc_bad) {
+		close(fd);
+		return reply_bad("epoll_wait");
+	}
+	if (r < 0) {
+		close(fd);
+		return reply("ok epoll %s", errname(r));
+	}
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
 	close(fd);
-	for (ssize_t i = 0; i < n; i++)
-		if (buf[i] < 0x20 || buf[i] > 0x7e)
-			buf[i] = '?';
-	buf[n] = 0;
-	return reply("ok read %zd %s", n, buf);
+	if (n < 0)
+		n = 0;
+	printable(buf, n);
+	return reply("ok epoll %ld %s", r, buf);
+}
+
+static int listen_fd = -1;
+
+static int cmd_listen(int ac)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+	socklen_t slen = sizeof(sin);
+	int fd;
+
+	if (ac != 1)
+		return reply("err usage: listen");
+	if (listen_fd >= 0)
+		return reply("err already listening");
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return reply("err socket: %s", strerror(errno));
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) || listen(fd, 4) ||
+	    getsockname(fd, (struct sockaddr *)&sin, &slen)) {
+		int e = errno;
+		close(fd);
+		return reply("err listen: %s", strerror(e));
+	}
+	listen_fd = fd;
+	return reply("ok %u", (unsigned)ntohs(sin.sin_port));
+}
+
+static int cmd_accept(int ac)
+{
+	char buf[256];
+	size_t got = 0;
+	long c;
+
+	if (ac != 1)
+		return reply("err usage: accept");
+	if (listen_fd < 0)
+		return reply("err not listening");
+	sc_bad = 0;
+	c = sc(SYS_accept4, listen_fd, 0, 0, SOCK_CLOEXEC);
+	close(listen_fd);
+	listen_fd = -1;
+	if (sc_bad) {
+		if (c >= 0)
+			close((int)c);
+		return reply_bad("accept4");
+	}
+	if (c < 0)
+		return reply("err accept %s", errname(c));
+	while (got < sizeof(buf) - 1) {
+		ssize_t n = read((int)c, buf + got, sizeof(buf) - 1 - got);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	close((int)c);
+	printable(buf, (ssize_t)got);
+	return reply("ok accept %zu %s", got, buf);
+}
+
+static volatile sig_atomic_t usr1_count;
+
+static void on_usr1(int sig)
+{
+	(void)sig;
+	usr1_count++;
+}
+
+static int cmd_sigread(char **av, int ac)
+{
+	struct sigaction sa, old;
+	char buf[256];
+	int fd, h;
+	long n;
+
+	if ((ac != 2 && ac != 3) || (ac == 3 && strcmp(av[2], "restart")))
+		return reply("err usage: sigread PATH [restart]");
+	fd = open(av[1], O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return reply("err open %s: %s", av[1], strerror(errno));
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_usr1;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = ac == 3 ? SA_RESTART : 0;
+	usr1_count = 0;
+	if (sigaction(SIGUSR1, &sa, &old)) {
+		int e = errno;
+		close(fd);
+		return reply("err sigaction: %s", strerror(e));
+	}
+	sc_bad = 0;
+	n = sc(SYS_read, fd, (long)buf, sizeof(buf) - 1, 0);
+	h = usr1_count;
+	sigaction(SIGUSR1, &old, NULL);
+	close(fd);
+	if (sc_bad)
+		return reply_bad("read");
+	if (n < 0)
+		return reply("ok sigread %s handler %d", errname(n), h);
+	printable(buf, n);
+	return reply("ok sigread read %ld %s handler %d", n, buf, h);
 }
 
 #define K_RCX 0x3c3c3c3c
@@ -935,9 +1443,6 @@ static int cmd_readfifo(char **av, int ac)
 #define K_R10 0x0f0f0f0f
 #define K_R11 0x05050505
 #define K_RED 0x1d2c3b4a
-#define STR_(x) #x
-#define STR(x) STR_(x)
-
 /*
  * Run n iterations with live values in registers (and the red zone) that a
  * careless injection would clobber: syscall itself overwrites rcx and r11,
@@ -1013,24 +1518,30 @@ static __attribute__((noinline)) unsigned long spin_chunk(unsigned long n,
 	return done;
 }
 
+static int spin_stop;
+
 static int cmd_spin(char **av, int ac)
 {
 	unsigned long total = 0;
+	struct stopper st = { 0 };
 	double secs, t0;
+	int r;
 
-	if ((ac != 2 && ac != 3) || parse_secs(av[1], &secs))
-		return reply("err usage: spin SECS [NOTIFYFIFO]");
-	if (ac == 3) {
-		int fd = open(av[2], O_WRONLY | O_CLOEXEC);
-
-		if (fd < 0)
-			return reply("err open %s: %s", av[2], strerror(errno));
-		if (write(fd, "spinning\n", 9) != 9) {
-			int e = errno;
-			close(fd);
-			return reply("err write %s: %s", av[2], strerror(e));
+	if (ac < 2 || ac > 4 || parse_secs(av[1], &secs))
+		return reply("err usage: spin SECS [NOTIFYFIFO [STOPFIFO]]");
+	__atomic_store_n(&spin_stop, 0, __ATOMIC_SEQ_CST);
+	if (ac == 4) {
+		r = stopper_start(&st, av[3], &spin_stop, NULL);
+		if (r < 0)
+			return reply("err open %s: %s", av[3], strerror(-r));
+	}
+	if (ac >= 3) {
+		r = notify(av[2], "spinning");
+		if (r < 0) {
+			if (ac == 4)
+				stopper_end(&st);
+			return reply("err notify %s: %s", av[2], strerror(-r));
 		}
-		close(fd);
 	}
 	t0 = now_mono();
 	do {
@@ -1038,11 +1549,110 @@ static int cmd_spin(char **av, int ac)
 		unsigned long done = spin_chunk(1UL << 20, &bad);
 
 		total += done;
-		if (bad)
+		if (bad) {
+			if (ac == 4)
+				stopper_end(&st);
 			return reply("err spin corrupted after %lu iterations",
 				     total);
-	} while (now_mono() - t0 < secs);
+		}
+	} while (now_mono() - t0 < secs &&
+		 !__atomic_load_n(&spin_stop, __ATOMIC_SEQ_CST));
+	if (ac == 4)
+		stopper_end(&st);
 	return reply("ok spin clean %lu", total);
+}
+
+/* ---- rseq ---- */
+
+/*
+ * One pass through an rseq critical section: publish the descriptor in
+ * *cs_field (the thread's rseq->rseq_cs), then, inside the section, check
+ * inner times that it is still there, and commit by incrementing *commits.
+ * Returns 0 after a commit, 1 from the abort handler, 2 when the check saw
+ * rseq_cs cleared inside the section (the kernel only clears it outside a
+ * section or when it aborts one: the section continued without its abort).
+ */
+static __attribute__((noinline)) int rseq_pass(uint64_t *cs_field,
+					       uint64_t *commits,
+					       unsigned long inner)
+{
+	int ret;
+
+	__asm__ volatile(
+		".pushsection __rseq_cs, \"aw\"\n\t"
+		".balign 32\n\t"
+		"3:\n\t"
+		".long 0, 0\n\t"	/* version, flags */
+		".quad 1f, (2f - 1f), 4f\n\t"	/* start, length, abort */
+		".popsection\n\t"
+		"leaq 3b(%%rip), %%rax\n\t"
+		"movq %%rax, (%[csf])\n\t"
+		"1:\n\t"
+		"movq %[inner], %%rcx\n\t"
+		"5:\n\t"
+		"cmpq %%rax, (%[csf])\n\t"
+		"jne 6f\n\t"
+		"subq $1, %%rcx\n\t"
+		"jnz 5b\n\t"
+		"addq $1, (%[commits])\n\t"	/* the commit */
+		"2:\n\t"
+		"xorl %%eax, %%eax\n\t"
+		"jmp 7f\n\t"
+		"6:\n\t"
+		"movl $2, %%eax\n\t"
+		"jmp 7f\n\t"
+		/* ud1 with RSEQ_SIG as its operand: the signature before abort */
+		".byte 0x0f, 0xb9, 0x3d\n\t"
+		".long " STR(RSEQ_SIG) "\n\t"
+		"4:\n\t"
+		"movl $1, %%eax\n\t"
+		"7:\n\t"
+		: "=&a"(ret)
+		: [csf] "r"(cs_field), [commits] "r"(commits),
+		  [inner] "r"(inner)
+		: "rcx", "cc", "memory");
+	return ret;
+}
+
+static int rseq_stop;
+
+static int cmd_rseq(char **av, int ac)
+{
+	uint64_t commits = 0, aborts = 0, violations = 0;
+	struct stopper st = { 0 };
+	struct rseq *rs;
+	int r;
+
+	if (ac != 3)
+		return reply("err usage: rseq NOTIFYFIFO STOPFIFO");
+	if (__rseq_size < 20)	/* the original ABI: rseq_cs at offset 8 */
+		return reply("err rseq: glibc did not register rseq (__rseq_size %u; GLIBC_TUNABLES glibc.pthread.rseq=0?)",
+			     __rseq_size);
+	rs = (struct rseq *)((char *)__builtin_thread_pointer() + __rseq_offset);
+	if ((int32_t)rs->cpu_id < 0)
+		return reply("err rseq: registration failed (cpu_id %d)",
+			     (int)(int32_t)rs->cpu_id);
+	r = stopper_start(&st, av[2], &rseq_stop, NULL);
+	if (r < 0)
+		return reply("err open %s: %s", av[2], strerror(-r));
+	r = notify(av[1], "rseq");
+	if (r < 0) {
+		stopper_end(&st);
+		return reply("err notify %s: %s", av[1], strerror(-r));
+	}
+	while (!__atomic_load_n(&rseq_stop, __ATOMIC_SEQ_CST)) {
+		switch (rseq_pass((uint64_t *)&rs->rseq_cs, &commits, 2000)) {
+		case 1:
+			aborts++;
+			break;
+		case 2:
+			violations++;
+			break;
+		}
+	}
+	stopper_end(&st);
+	return reply("ok rseq commits %" PRIu64 " aborts %" PRIu64
+		     " violations %" PRIu64, commits, aborts, violations);
 }
 
 /* ---- process state ---- */
@@ -1166,6 +1776,22 @@ static int cmd_zombie(int ac)
 
 /* ---- main loop ---- */
 
+static void *noop_main(void *arg)
+{
+	return arg;
+}
+
+/* glibc installs its internal SIGSETXID handler when the first thread is
+ * created: do that at start, so that `status` (SigCgt) stays the same when
+ * a later command starts and joins threads. */
+static void warm_up_threads(void)
+{
+	pthread_t th;
+
+	if (pthread_create(&th, NULL, noop_main, NULL) == 0)
+		pthread_join(th, NULL);
+}
+
 int main(int argc, char **argv)
 {
 	char *line = NULL;
@@ -1182,6 +1808,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	prctl(PR_SET_PTRACER, PR_SET_PTRACER_ANY, 0, 0, 0);
+	warm_up_threads();
 	cmd_fd = open(argv[1], O_RDONLY | O_CLOEXEC);
 	if (cmd_fd < 0) {
 		perror(argv[1]);
@@ -1256,8 +1883,22 @@ int main(int argc, char **argv)
 			cmd_truth(av, ac);
 		else if (!strcmp(av[0], "sleep"))
 			cmd_sleep(av, ac);
+		else if (!strcmp(av[0], "clocksleep"))
+			cmd_clocksleep(av, ac);
 		else if (!strcmp(av[0], "poll"))
 			cmd_poll(av, ac);
+		else if (!strcmp(av[0], "futex"))
+			cmd_futex(av, ac);
+		else if (!strcmp(av[0], "epoll"))
+			cmd_epoll(av, ac);
+		else if (!strcmp(av[0], "listen"))
+			cmd_listen(ac);
+		else if (!strcmp(av[0], "accept"))
+			cmd_accept(ac);
+		else if (!strcmp(av[0], "sigread"))
+			cmd_sigread(av, ac);
+		else if (!strcmp(av[0], "rseq"))
+			cmd_rseq(av, ac);
 		else if (!strcmp(av[0], "readfifo"))
 			cmd_readfifo(av, ac);
 		else if (!strcmp(av[0], "spin"))
