@@ -74,8 +74,10 @@ int ps_tracked_anywhere(int pagemap_fd, const struct ps_maps *maps, bool *ret, s
  * [vsyscall] (which is no VMA and makes PAGEMAP_SCAN fail with EFAULT). */
 uint64_t ps_maps_user_end(const struct ps_maps *m);
 
-/* Find pagescan-style userfaultfds (WP_ASYNC) in the target's fd table.
- * Fills up to max fd numbers and their inode numbers; returns the count. */
-int ps_find_engaged(const struct ps_target *t, int *fds, uint64_t *inos, int max, struct ps_err *err);
+/* Find pagescan-style userfaultfds (WP_ASYNC negotiated) in the target's fd
+ * table, or with any = true every userfaultfd (also one whose setup was cut
+ * short). Fills up to max fd numbers and inode numbers; returns the count. */
+int ps_find_engaged(const struct ps_target *t, int *fds, uint64_t *inos, int max, bool any,
+                    struct ps_err *err);
 
 #endif

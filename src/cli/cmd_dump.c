@@ -176,7 +176,7 @@ int ps_check_untracked(const struct ps_target *t, struct ps_err *err)
 		return r;
 	if (!tracked)
 		return 0;
-	int n = ps_find_engaged(t, fds, inos, 4, NULL);
+	int n = ps_find_engaged(t, fds, inos, 4, false, NULL);
 	if (n > 0)
 		return ps_errf(err, EBUSY, "process %d is already tracked by pagescan engage (userfaultfd fd %d in it); run `pagescan release %d` first",
 		               t->pid, fds[0], t->pid);
@@ -262,7 +262,7 @@ int ps_cmd_release(struct ps_opts *o, struct ps_err *err)
 
 	if (ps_target_open(&t, o->pid, err) < 0)
 		return PS_EXIT_FAIL;
-	int n = ps_find_engaged(&t, fds, inos, 16, err);
+	int n = ps_find_engaged(&t, fds, inos, 16, o->release_fd >= 0, err);
 	if (n < 0)
 		goto out;
 	int fd = -1;
@@ -274,7 +274,7 @@ int ps_cmd_release(struct ps_opts *o, struct ps_err *err)
 				ino = inos[i];
 			}
 		if (fd < 0) {
-			ps_errf(err, ENOENT, "fd %d of process %d is not a write-tracking userfaultfd", o->release_fd, t.pid);
+			ps_errf(err, ENOENT, "fd %d of process %d is not a userfaultfd", o->release_fd, t.pid);
 			goto out;
 		}
 	} else if (n == 0) {

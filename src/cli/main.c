@@ -185,7 +185,7 @@ static const struct argp engage_argp = {
 };
 
 static const struct argp_option release_options[] = {
-	{ "fd", OPT_FD, "FD", 0, "Close this file descriptor of the target (when several userfaultfds qualify)", 0 },
+	{ "fd", OPT_FD, "FD", 0, "Close this userfaultfd of the target (when several qualify, or one whose setup was cut short)", 0 },
 	{ 0 }
 };
 

@@ -1,10 +1,24 @@
 /* struct ps_err: one human line plus an errno. */
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "pagescan/error.h"
+
+/* The message size without an object (cppcheck takes sizeof(err->msg) for a
+ * dereference of a possibly NULL err). */
+#define MSG_SIZE sizeof(((struct ps_err *)0)->msg)
+
+/* A positive errno from any code: callers may hold -errno, and an error must
+ * never come back as 0 ("success"), e.g. from a stale errno of 0. */
+static int positive_code(int code)
+{
+	if (code == 0 || code == INT_MIN)
+		return EIO;
+	return code < 0 ? -code : code;
+}
 
 /* A message that does not fit ends in "..." so a cut is never silent. */
 static void mark_truncated(char *msg, size_t size)
@@ -29,14 +43,13 @@ static __attribute__((format(printf, 3, 0))) void format_into(char *msg, size_t 
 		mark_truncated(msg, size);
 }
 
-int ps_errf(struct ps_err *err, int code, const char *fmt, ...)
+/* (name): the header may wrap the call in a macro of the same name. */
+int (ps_errf)(struct ps_err *err, int code, const char *fmt, ...)
 {
 	int saved = errno;
 	va_list ap;
 
-	/* Accept -errno too: callers often hold the negative form. */
-	if (code < 0)
-		code = -code;
+	code = positive_code(code);
 	if (err) {
 		err->code = code;
 		va_start(ap, fmt);
@@ -47,9 +60,9 @@ int ps_errf(struct ps_err *err, int code, const char *fmt, ...)
 	return -code;
 }
 
-int ps_err_prefix(struct ps_err *err, const char *fmt, ...)
+int (ps_err_prefix)(struct ps_err *err, const char *fmt, ...)
 {
-	char what[sizeof(err->msg)], old[sizeof(err->msg)];
+	char what[MSG_SIZE], old[MSG_SIZE];
 	int saved = errno;
 	va_list ap;
 	int r;
@@ -57,8 +70,7 @@ int ps_err_prefix(struct ps_err *err, const char *fmt, ...)
 	/* Without a record the code is lost; EIO is the honest "something failed". */
 	if (!err)
 		return -EIO;
-	if (err->code == 0)
-		err->code = EIO;
+	err->code = positive_code(err->code);
 
 	va_start(ap, fmt);
 	format_into(what, sizeof(what), fmt, ap);

@@ -214,7 +214,9 @@ static int parse_owned(char *text, size_t len, struct ps_maps *ret, struct ps_er
 		if (!v)
 			return ps_errf(err, ENOMEM, "maps: out of memory for %zu mappings", nlines);
 	}
-	while (p < tend) {
+	/* As many lines as counted above (the same split); bounding the loop by
+	 * the count also shows that v is allocated whenever a line is parsed. */
+	while (n < nlines) {
 		char *nl = memchr(p, '\n', (size_t)(tend - p));
 		char *lend = nl ? nl : tend;
 		const char *why;

@@ -438,7 +438,8 @@ int ps_tracked_anywhere(int pagemap_fd, const struct ps_maps *maps, bool *ret, s
 
 /* ---- engaged userfaultfds in the target --------------------------------- */
 
-int ps_find_engaged(const struct ps_target *t, int *fds, uint64_t *inos, int max, struct ps_err *err)
+int ps_find_engaged(const struct ps_target *t, int *fds, uint64_t *inos, int max, bool any,
+                    struct ps_err *err)
 {
 	int dfd = openat(t->procfd, "fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0) {
@@ -475,7 +476,7 @@ int ps_find_engaged(const struct ps_target *t, int *fds, uint64_t *inos, int max
 		ps_status_field(info, "ino", ino, sizeof(ino));
 		free(info);
 		/* "aa:FEATURES:IOCTLS": ours negotiated WP_ASYNC. */
-		if (sscanf(api, "%*x:%llx", &features) != 1 || !(features & UFFD_FEATURE_WP_ASYNC))
+		if (!any && (sscanf(api, "%*x:%llx", &features) != 1 || !(features & UFFD_FEATURE_WP_ASYNC)))
 			continue;
 		if (n < max) {
 			fds[n] = (int)fd;
