@@ -178,6 +178,8 @@ static int set_options(struct ps_inject *s, unsigned long opts, struct ps_err *e
 
 /* ---- preflight -------------------------------------------------------- */
 
+static int find_gadget(struct ps_inject *s, struct ps_err *err);
+
 static int read_task_file(const struct ps_target *t, pid_t tid, const char *name, char **buf)
 {
 	char path[64];
@@ -323,7 +325,15 @@ static int preflight(struct ps_inject *s, struct ps_err *err)
 	if (ps_status_field(status, "Seccomp", val, sizeof(val)) == 0 && strcmp(val, "0") != 0)
 		s->suspend_seccomp = true;
 	free(status);
-	return choose_thread(s, err);
+	int r2 = choose_thread(s, err);
+	if (r2 < 0)
+		return r2;
+	/* Find the syscall instruction before stopping anything: the vDSO does
+	 * not move, and the target's stop stays as short as possible. Failure
+	 * here is not final (ptrace access may be needed): retried once stopped. */
+	if (find_gadget(s, NULL) < 0)
+		s->gadget = 0;
+	return 0;
 }
 
 /* ---- state save ------------------------------------------------------- */
