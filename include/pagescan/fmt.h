@@ -18,11 +18,16 @@ struct ps_dump_fmt {
 	struct ps_out *o;
 	enum ps_fmt_kind kind;
 	uint64_t regions, pages;
+	/* private: the escaped name of the last mapping seen */
+	struct ps_out label;
+	const struct ps_vma *label_vma;
+	bool label_valid;
 };
 
 /* One region piece (inside one mapping, or vma NULL). */
 void ps_fmt_dump_region(struct ps_dump_fmt *f, const struct ps_region *piece, const struct ps_vma *vma);
 void ps_fmt_dump_summary(struct ps_dump_fmt *f, bool truncated);
+void ps_fmt_dump_done(struct ps_dump_fmt *f); /* frees the private cache */
 
 /* Engage report: engaged and skipped spans. */
 void ps_fmt_engage(struct ps_out *o, enum ps_fmt_kind kind, pid_t pid, const char *comm,

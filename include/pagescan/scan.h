@@ -38,6 +38,15 @@ int ps_scan(int pagemap_fd, const struct ps_scan_req *req, struct ps_regions *ou
 int ps_scan_with(ps_scan_ioctl_fn fn, void *ctx, int fd, const struct ps_scan_req *req,
                  struct ps_regions *out, struct ps_scan_stats *stats, struct ps_err *err);
 
+/* Streaming form: batch is called after every ioctl with the regions it
+ * returned (at most PS_SCAN_VEC_MAX, in address order, not merged across
+ * calls: the caller merges). A negative return stops the scan. */
+typedef int (*ps_scan_batch_fn)(void *ctx, const struct page_region *vec, size_t n, struct ps_err *err);
+int ps_scan_each(int pagemap_fd, const struct ps_scan_req *req, ps_scan_batch_fn batch, void *bctx,
+                 struct ps_scan_stats *stats, struct ps_err *err);
+int ps_scan_each_with(ps_scan_ioctl_fn fn, void *ctx, int fd, const struct ps_scan_req *req,
+                      ps_scan_batch_fn batch, void *bctx, struct ps_scan_stats *stats, struct ps_err *err);
+
 /* Which category bits the running kernel accepts (EINVAL probe per bit).
  * ENOTTY: no PAGEMAP_SCAN at all. */
 int ps_scan_probe(int pagemap_fd, uint64_t *ret_supported, struct ps_err *err);

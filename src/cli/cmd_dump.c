@@ -20,12 +20,13 @@ static enum ps_fmt_kind fmt_kind(const struct ps_opts *o)
 	return o->format == PS_FMT_JSON ? PS_OUT_JSON : o->format == PS_FMT_CSV ? PS_OUT_CSV : PS_OUT_TEXT;
 }
 
-static int check_categories(int pagemap_fd, uint64_t used, struct ps_err *err)
+static int check_categories(int pagemap_fd, uint64_t used, uint64_t *ret_supported, struct ps_err *err)
 {
 	uint64_t ok;
 	int r = ps_scan_probe(pagemap_fd, &ok, err);
 	if (r < 0)
 		return r;
+	*ret_supported = ok;
 	for (size_t i = 0; i < ps_ncategories; i++)
 		if ((used & ps_categories[i].bit) && !(ok & ps_categories[i].bit))
 			return ps_errf(err, EOPNOTSUPP, "this kernel does not know the \"%s\" category (needs Linux %s or later)",
@@ -35,36 +36,68 @@ static int check_categories(int pagemap_fd, uint64_t used, struct ps_err *err)
 
 /* ---- dump ----------------------------------------------------------------- */
 
+/* The dump streams: every batch of regions from the kernel is fixed up,
+ * merged with its neighbour, split at mapping boundaries and formatted at
+ * once, so memory stays constant whatever the number of regions. */
 struct dump_ctx {
 	struct ps_dump_fmt f;
-	int r;
+	struct ps_mask m;
+	const struct ps_maps *maps;
+	size_t vi;              /* mapping cursor: regions come in address order */
+	struct ps_region cur;   /* pending region, still growing */
+	bool have;
 };
 
-static int dump_piece(void *ctx, const struct ps_region *piece, const struct ps_vma *vma)
+static int emit(struct dump_ctx *c, const struct ps_region *r, struct ps_err *err)
 {
-	struct dump_ctx *c = ctx;
-	ps_fmt_dump_region(&c->f, piece, vma);
+	const struct ps_maps *m = c->maps;
+	uint64_t a = r->start;
+	while (a < r->end) {
+		while (c->vi < m->n && m->v[c->vi].end <= a)
+			c->vi++;
+		const struct ps_vma *v = NULL;
+		uint64_t b = r->end;
+		if (c->vi < m->n && m->v[c->vi].start <= a) {
+			v = &m->v[c->vi];
+			if (v->end < b)
+				b = v->end;
+		} else if (c->vi < m->n && m->v[c->vi].start < b) {
+			b = m->v[c->vi].start;
+		}
+		struct ps_region piece = { .start = a, .end = b, .cats = r->cats };
+		ps_fmt_dump_region(&c->f, &piece, v);
+		a = b;
+	}
 	if (c->f.o->len >= (1u << 20)) {
-		c->r = ps_out_flush(c->f.o);
-		if (c->r < 0)
-			return 1;
+		int e = ps_out_flush(c->f.o);
+		if (e < 0)
+			return e == -EPIPE ? e : ps_errf(err, -e, "cannot write the output: %s", strerror(-e));
 	}
 	return 0;
 }
 
-/* "written" outside write-protect-tracked ranges is meaningless (the kernel
- * reports every present page there as written): drop it, then apply the
- * user's mask again, merging what became equal. */
-static int fix_written(const struct ps_regions *in, const struct ps_mask *m, struct ps_regions *out)
+static int dump_batch(void *ctx, const struct page_region *vec, size_t n, struct ps_err *err)
 {
-	for (size_t i = 0; i < in->n; i++) {
-		uint64_t c = in->r[i].cats;
-		if (!(c & PS_CAT_WPALLOWED))
-			c &= ~(uint64_t)PS_CAT_WRITTEN;
-		if (!ps_mask_match(m, c))
+	struct dump_ctx *c = ctx;
+	for (size_t i = 0; i < n; i++) {
+		uint64_t cats = vec[i].categories;
+		/* "written" outside write-protect-tracked ranges is meaningless
+		 * (the kernel reports every present page there as written). */
+		if (!(cats & PS_CAT_WPALLOWED))
+			cats &= ~(uint64_t)PS_CAT_WRITTEN;
+		if (!ps_mask_match(&c->m, cats))
 			continue;
-		if (ps_regions_push(out, in->r[i].start, in->r[i].end, c) < 0)
-			return -ENOMEM;
+		if (c->have && c->cur.end == vec[i].start && c->cur.cats == cats) {
+			c->cur.end = vec[i].end;
+			continue;
+		}
+		if (c->have) {
+			int r = emit(c, &c->cur, err);
+			if (r < 0)
+				return r;
+		}
+		c->cur = (struct ps_region){ .start = vec[i].start, .end = vec[i].end, .cats = cats };
+		c->have = true;
 	}
 	return 0;
 }
@@ -73,18 +106,15 @@ int ps_cmd_dump(struct ps_opts *o, struct ps_err *err)
 {
 	struct ps_target t;
 	struct ps_maps maps = { 0 };
-	struct ps_regions raw = { 0 }, fixed = { 0 };
 	struct ps_rangeset sel = { 0 };
 	struct ps_out out;
 	struct ps_scan_stats st = { 0 };
 	int rc = PS_EXIT_FAIL, r;
 
-	if (!o->have_mask) {
+	if (!o->have_mask)
 		o->mask = (struct ps_mask){ .anyof = PS_CAT_PRESENT | PS_CAT_SWAPPED };
-	}
 	struct ps_mask m = o->mask;
-	bool about_written = ps_mask_bits(&m) & PS_CAT_WRITTEN;
-	if (about_written && !(m.mask & PS_CAT_WPALLOWED)) {
+	if ((ps_mask_bits(&m) & PS_CAT_WRITTEN) && !(m.mask & PS_CAT_WPALLOWED)) {
 		/* Restrict to tracked ranges; the kernel skips the others per VMA. */
 		m.mask |= PS_CAT_WPALLOWED;
 		m.inverted &= ~(uint64_t)PS_CAT_WPALLOWED;
@@ -93,20 +123,17 @@ int ps_cmd_dump(struct ps_opts *o, struct ps_err *err)
 	ps_out_init(&out, STDOUT_FILENO);
 	if (ps_target_open(&t, o->pid, err) < 0)
 		return PS_EXIT_FAIL;
-	if (ps_target_open_pagemap(&t, err) < 0)
-		goto out;
 	uint64_t supported;
-	if (ps_scan_probe(t.pagemap_fd, &supported, err) < 0)
-		goto out;
-	if (check_categories(t.pagemap_fd, ps_mask_bits(&m), err) < 0)
-		goto out;
-	if (ps_maps_read(t.procfd, &maps, err) < 0)
+	if (ps_target_open_pagemap(&t, err) < 0 || check_categories(t.pagemap_fd, ps_mask_bits(&m), &supported, err) < 0 ||
+	    ps_maps_read(t.procfd, &maps, err) < 0)
 		goto out;
 	r = ps_rangespec_resolve(o->ranges, o->nranges, &maps, &sel);
 	if (r < 0) {
 		ps_errf(err, -r, "out of memory");
 		goto out;
 	}
+	struct dump_ctx c = { .f = { .o = &out, .kind = fmt_kind(o) }, .m = m, .maps = &maps };
+	r = 0;
 	/* Whole address space: one scan from the first mapping to the last
 	 * (the walk skips holes); with ranges, one scan per selected range. */
 	uint64_t top = ps_maps_user_end(&maps);
@@ -123,35 +150,32 @@ int ps_cmd_dump(struct ps_opts *o, struct ps_err *err)
 			.max_pages = o->max_pages ? o->max_pages - st.pages : 0,
 		};
 		struct ps_scan_stats s1;
-		r = ps_scan(t.pagemap_fd, &req, &raw, &s1, err);
+		r = ps_scan_each(t.pagemap_fd, &req, dump_batch, &c, &s1, err);
 		st.pages += s1.pages;
 		st.truncated |= s1.truncated;
+		if (r == -EPIPE)
+			break;
 		if (r < 0)
-			goto out;
+			goto done;
 		if (whole || st.truncated)
 			break;
 	}
-	if (fix_written(&raw, &m, &fixed) < 0) {
-		ps_errf(err, ENOMEM, "out of memory");
-		goto out;
-	}
-	const struct ps_regions *show = &fixed;
-	struct dump_ctx c = { .f = { .o = &out, .kind = fmt_kind(o) } };
-	ps_regions_walk(show, &maps, dump_piece, &c);
-	if (c.r == 0) {
+	if (c.have && (r = emit(&c, &c.cur, err)) < 0 && r != -EPIPE)
+		goto done;
+	if (r != -EPIPE) {
 		ps_fmt_dump_summary(&c.f, st.truncated);
-		c.r = ps_out_flush(&out);
-	}
-	if (c.r < 0 && c.r != -EPIPE) {
-		ps_errf(err, -c.r, "cannot write the output: %s", strerror(-c.r));
-		goto out;
+		r = ps_out_flush(&out);
+		if (r < 0 && r != -EPIPE) {
+			ps_errf(err, -r, "cannot write the output: %s", strerror(-r));
+			goto done;
+		}
 	}
 	rc = PS_EXIT_OK;
+done:
+	ps_fmt_dump_done(&c.f);
 out:
 	ps_out_free(&out);
 	ps_rangeset_free(&sel);
-	ps_regions_free(&raw);
-	ps_regions_free(&fixed);
 	ps_maps_free(&maps);
 	ps_target_close(&t);
 	return rc;

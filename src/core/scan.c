@@ -42,8 +42,8 @@ static int scan_error(struct ps_err *err, int e)
 	}
 }
 
-int ps_scan_with(ps_scan_ioctl_fn fn, void *ctx, int fd, const struct ps_scan_req *req,
-                 struct ps_regions *out, struct ps_scan_stats *stats, struct ps_err *err)
+int ps_scan_each_with(ps_scan_ioctl_fn fn, void *ctx, int fd, const struct ps_scan_req *req,
+                      ps_scan_batch_fn batch, void *bctx, struct ps_scan_stats *stats, struct ps_err *err)
 {
 	struct page_region vec[PS_SCAN_VEC_MAX];
 	struct ps_scan_stats st = { 0 };
@@ -85,19 +85,20 @@ int ps_scan_with(ps_scan_ioctl_fn fn, void *ctx, int fd, const struct ps_scan_re
 			r = ps_errf(err, EPROTO, "kernel returned %d regions for a vector of %d", n, PS_SCAN_VEC_MAX);
 			break;
 		}
-		uint64_t got = 0;
+		uint64_t got = 0, prev_end = start;
 		for (int i = 0; i < n; i++) {
-			if (vec[i].end <= vec[i].start || vec[i].start < start) {
+			if (vec[i].end <= vec[i].start || vec[i].start < prev_end || vec[i].end > req->end) {
 				r = ps_errf(err, EPROTO, "kernel returned an invalid region 0x%llx-0x%llx",
 				            (unsigned long long)vec[i].start, (unsigned long long)vec[i].end);
 				goto out;
 			}
+			prev_end = vec[i].end;
 			got += (vec[i].end - vec[i].start) >> PS_PAGE_SHIFT;
-			r = ps_regions_push(out, vec[i].start, vec[i].end, vec[i].categories);
-			if (r < 0) {
-				ps_errf(err, -r, "out of memory collecting regions");
+		}
+		if (n > 0) {
+			r = batch(bctx, vec, (size_t)n, err);
+			if (r < 0)
 				goto out;
-			}
 		}
 		st.pages += got;
 		if (req->max_pages && got >= left) {
@@ -117,6 +118,29 @@ out:
 	if (stats)
 		*stats = st;
 	return r;
+}
+
+static int collect(void *ctx, const struct page_region *vec, size_t n, struct ps_err *err)
+{
+	struct ps_regions *out = ctx;
+	for (size_t i = 0; i < n; i++) {
+		int r = ps_regions_push(out, vec[i].start, vec[i].end, vec[i].categories);
+		if (r < 0)
+			return ps_errf(err, -r, "out of memory collecting regions");
+	}
+	return 0;
+}
+
+int ps_scan_with(ps_scan_ioctl_fn fn, void *ctx, int fd, const struct ps_scan_req *req,
+                 struct ps_regions *out, struct ps_scan_stats *stats, struct ps_err *err)
+{
+	return ps_scan_each_with(fn, ctx, fd, req, collect, out, stats, err);
+}
+
+int ps_scan_each(int pagemap_fd, const struct ps_scan_req *req, ps_scan_batch_fn batch, void *bctx,
+                 struct ps_scan_stats *stats, struct ps_err *err)
+{
+	return ps_scan_each_with(real_ioctl, NULL, pagemap_fd, req, batch, bctx, stats, err);
 }
 
 int ps_scan(int pagemap_fd, const struct ps_scan_req *req, struct ps_regions *out,

@@ -48,62 +48,137 @@ static const char *vma_label(const struct ps_vma *v)
 	return v ? ps_vma_label(v) : "[unmapped]";
 }
 
+/* The hot path of a dump: one call per region (hundreds of thousands), so
+ * each line is built in a local buffer and appended at once; category lists
+ * and the escaped mapping name are computed once and reused. */
+static const char hexdig[] = "0123456789abcdef";
+
+static char *put_hex(char *p, uint64_t v, int pad)
+{
+	char tmp[16];
+	int n = 0;
+	do {
+		tmp[n++] = hexdig[v & 15];
+		v >>= 4;
+	} while (v);
+	*p++ = '0';
+	*p++ = 'x';
+	for (int i = n; i < pad; i++)
+		*p++ = '0';
+	while (n)
+		*p++ = tmp[--n];
+	return p;
+}
+
+static char *put_u64(char *p, uint64_t v, int width)
+{
+	char tmp[20];
+	int n = 0;
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	for (int i = n; i < width; i++)
+		*p++ = ' ';
+	while (n)
+		*p++ = tmp[--n];
+	return p;
+}
+
+#define NCATSETS (PS_CAT_ALL + 1)
+static char cat_text[NCATSETS][80];   /* "written,present" */
+static char cat_json[NCATSETS][112];  /* "\"written\",\"present\"" */
+static unsigned char cat_ready[NCATSETS];
+
+static void cat_fill(uint64_t cats)
+{
+	size_t i = cats & PS_CAT_ALL;
+	if (cat_ready[i])
+		return;
+	ps_categories_format(i, cat_text[i], sizeof(cat_text[i]));
+	char *p = cat_json[i];
+	for (size_t k = 0; k < ps_ncategories; k++) {
+		if (!(i & ps_categories[k].bit))
+			continue;
+		if (p != cat_json[i])
+			*p++ = ',';
+		*p++ = '"';
+		size_t l = strlen(ps_categories[k].name);
+		memcpy(p, ps_categories[k].name, l);
+		p += l;
+		*p++ = '"';
+	}
+	*p = 0;
+	cat_ready[i] = 1;
+}
+
+static void label_for(struct ps_dump_fmt *f, const struct ps_vma *vma)
+{
+	if (f->label_valid && f->label_vma == vma)
+		return;
+	struct ps_out *c = &f->label;
+	if (!c->buf && !c->cap)
+		ps_out_init(c, -1);
+	c->len = 0;
+	const char *l = vma_label(vma);
+	if (f->kind == PS_OUT_JSON)
+		ps_out_json_str(c, l, strlen(l));
+	else
+		ps_fmt_label_text(c, l);
+	f->label_vma = vma;
+	f->label_valid = true;
+}
+
 void ps_fmt_dump_region(struct ps_dump_fmt *f, const struct ps_region *piece, const struct ps_vma *vma)
 {
 	struct ps_out *o = f->o;
 	uint64_t pages = (piece->end - piece->start) >> PS_PAGE_SHIFT;
-	char cats[160];
+	size_t ci = piece->cats & PS_CAT_ALL;
+	char line[256], *p = line;
 
 	f->regions++;
 	f->pages += pages;
+	cat_fill(ci);
+	label_for(f, vma);
 	if (f->kind == PS_OUT_JSON) {
-		ps_out_str(o, "{\"type\":\"region\",\"start\":\"");
-		ps_out_hex(o, piece->start);
-		ps_out_str(o, "\",\"end\":\"");
-		ps_out_hex(o, piece->end);
-		ps_out_str(o, "\",\"pages\":");
-		ps_out_u64(o, pages);
-		ps_out_str(o, ",\"categories\":[");
-		bool first = true;
-		for (size_t i = 0; i < ps_ncategories; i++) {
-			if (!(piece->cats & ps_categories[i].bit))
-				continue;
-			if (!first)
-				ps_out_chr(o, ',');
-			first = false;
-			ps_out_chr(o, '"');
-			ps_out_str(o, ps_categories[i].name);
-			ps_out_chr(o, '"');
-		}
-		ps_out_str(o, "],\"mapping\":");
-		label_json(o, vma_label(vma));
-		ps_out_str(o, "}\n");
+		static const char a[] = "{\"type\":\"region\",\"start\":\"", b[] = "\",\"end\":\"", c[] = "\",\"pages\":",
+		                  d[] = ",\"categories\":[", e[] = "],\"mapping\":";
+		memcpy(p, a, sizeof(a) - 1), p += sizeof(a) - 1;
+		p = put_hex(p, piece->start, 0);
+		memcpy(p, b, sizeof(b) - 1), p += sizeof(b) - 1;
+		p = put_hex(p, piece->end, 0);
+		memcpy(p, c, sizeof(c) - 1), p += sizeof(c) - 1;
+		p = put_u64(p, pages, 0);
+		memcpy(p, d, sizeof(d) - 1), p += sizeof(d) - 1;
+		size_t cl = strlen(cat_json[ci]);
+		memcpy(p, cat_json[ci], cl), p += cl;
+		memcpy(p, e, sizeof(e) - 1), p += sizeof(e) - 1;
+		ps_out_mem(o, line, (size_t)(p - line));
+		ps_out_mem(o, f->label.buf, f->label.len);
+		ps_out_mem(o, "}\n", 2);
 		return;
 	}
-	size_t l0 = o->len;
-	hex12(o, piece->start);
-	ps_out_chr(o, '-');
-	hex12(o, piece->end);
-	size_t l1 = o->len;
-	ps_out_u64(o, pages);
-	/* right-align the page count in 9 columns after two spaces */
-	size_t w = o->len - l1;
-	if (w < 9) {
-		char tmp[24];
-		memcpy(tmp, o->buf + l1, w);
-		o->len = l1;
-		ps_out_str(o, "  ");
-		for (size_t i = w; i < 9; i++)
-			ps_out_chr(o, ' ');
-		ps_out_mem(o, tmp, w);
-	}
-	(void)l0;
-	ps_out_str(o, "  ");
-	ps_categories_format(piece->cats, cats, sizeof(cats));
-	ps_out_str(o, cats);
-	ps_out_str(o, "  ");
-	ps_fmt_label_text(o, vma_label(vma));
-	ps_out_chr(o, '\n');
+	p = put_hex(p, piece->start, 12);
+	*p++ = '-';
+	p = put_hex(p, piece->end, 12);
+	*p++ = ' ';
+	*p++ = ' ';
+	p = put_u64(p, pages, 9);
+	*p++ = ' ';
+	*p++ = ' ';
+	size_t cl = strlen(cat_text[ci]);
+	memcpy(p, cat_text[ci], cl), p += cl;
+	*p++ = ' ';
+	*p++ = ' ';
+	ps_out_mem(o, line, (size_t)(p - line));
+	ps_out_mem(o, f->label.buf, f->label.len);
+	ps_out_mem(o, "\n", 1);
+}
+
+void ps_fmt_dump_done(struct ps_dump_fmt *f)
+{
+	ps_out_free(&f->label);
+	f->label_valid = false;
 }
 
 void ps_fmt_dump_summary(struct ps_dump_fmt *f, bool truncated)
