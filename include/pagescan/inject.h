@@ -36,6 +36,7 @@ struct ps_inject {
 	bool stopped;              /* in a ptrace stop now */
 	bool dead;                 /* it died or exec'd: never write registers again */
 	bool suspend_seccomp;
+	bool in_call;              /* running our call (registers not its own) */
 	unsigned long options;     /* current PTRACE_SETOPTIONS value */
 	struct user_regs_struct saved; /* R0 */
 	uint64_t gadget;           /* address of a syscall instruction */

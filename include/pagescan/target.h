@@ -11,11 +11,14 @@ struct ps_target {
 	pid_t pid;
 	int pidfd;        /* pidfd_open(pid) */
 	int procfd;       /* /proc/PID, O_DIRECTORY */
+	int mmfd;         /* where maps, pagemap, fd and fdinfo are read: procfd, or
+	                   * /proc/PID/task/TID of a live thread when the leader is
+	                   * a zombie (its own are empty or ESRCH) */
 	int pagemap_fd;   /* /proc/PID/pagemap, -1 until ps_target_open_pagemap() */
 	char comm[64];    /* from /proc/PID/comm, without newline */
 };
 
-#define PS_TARGET_INIT { .pid = 0, .pidfd = -1, .procfd = -1, .pagemap_fd = -1 }
+#define PS_TARGET_INIT { .pid = 0, .pidfd = -1, .procfd = -1, .mmfd = -1, .pagemap_fd = -1 }
 
 /* Open pidfd, then /proc/PID, then verify the pidfd still names a live
  * process (so the directory is the same process). Refuses kernel threads

@@ -74,9 +74,15 @@ int ps_tracked_anywhere(int pagemap_fd, const struct ps_maps *maps, bool *ret, s
  * [vsyscall] (which is no VMA and makes PAGEMAP_SCAN fail with EFAULT). */
 uint64_t ps_maps_user_end(const struct ps_maps *m);
 
-/* Find pagescan-style userfaultfds (WP_ASYNC negotiated) in the target's fd
- * table, or with any = true every userfaultfd (also one whose setup was cut
- * short). Fills up to max fd numbers and inode numbers; returns the count. */
+/* Other processes (not exclude) holding the userfaultfd with inode ino: a
+ * child forked while engaged inherits engage's. Fills up to max pids and
+ * their fd numbers; returns the count found. */
+int ps_find_uffd_holders(uint64_t ino, pid_t exclude, pid_t *pids, int *fds, int max);
+
+/* Find pagescan's userfaultfds (WP_ASYNC and THREAD_ID negotiated, the
+ * latter as pagescan's mark) in the target's fd table, or with any = true
+ * every userfaultfd (also one whose setup was cut short). Fills up to max
+ * fd numbers and inode numbers; returns the count. */
 int ps_find_engaged(const struct ps_target *t, int *fds, uint64_t *inos, int max, bool any,
                     struct ps_err *err);
 

@@ -125,7 +125,7 @@ int ps_cmd_dump(struct ps_opts *o, struct ps_err *err)
 		return PS_EXIT_FAIL;
 	uint64_t supported;
 	if (ps_target_open_pagemap(&t, err) < 0 || check_categories(t.pagemap_fd, ps_mask_bits(&m), &supported, err) < 0 ||
-	    ps_maps_read(t.procfd, &maps, err) < 0)
+	    ps_maps_read(t.mmfd, &maps, err) < 0)
 		goto out;
 	r = ps_rangespec_resolve(o->ranges, o->nranges, &maps, &sel);
 	if (r < 0) {
@@ -191,7 +191,7 @@ int ps_check_untracked(const struct ps_target *t, struct ps_err *err)
 	uint64_t inos[4];
 	struct ps_maps maps = { 0 };
 
-	int r = ps_maps_read(t->procfd, &maps, err);
+	int r = ps_maps_read(t->mmfd, &maps, err);
 	if (r < 0)
 		return r;
 	r = ps_tracked_anywhere(t->pagemap_fd, &maps, &tracked, err);
@@ -245,7 +245,7 @@ int ps_cmd_engage(struct ps_opts *o, struct ps_err *err)
 	if (ps_tracker_init(&tr, &t, local, o->ranges, o->nranges, err) < 0)
 		goto undo;
 	local = -1; /* the tracker owns it */
-	if (ps_maps_read(t.procfd, &maps, err) < 0 || ps_tracker_sync(&tr, &maps, false, &res, err) < 0)
+	if (ps_maps_read(t.mmfd, &maps, err) < 0 || ps_tracker_sync(&tr, &maps, false, &res, err) < 0)
 		goto undo;
 	if (res.engaged.n == 0) {
 		ps_errf(err, ENOENT, "nothing in process %d could be tracked (%zu mappings refused, %llu read-only)%s",
@@ -320,8 +320,27 @@ int ps_cmd_release(struct ps_opts *o, struct ps_err *err)
 		goto out;
 	if (warning[0])
 		ps_warn("%s", warning);
-	printf("released process %d (%s): closed userfaultfd fd %d; its pages are no longer write-protected\n",
-	       t.pid, t.comm, fd);
+	/* Children forked while engaged hold copies of the same userfaultfd,
+	 * which keep the pages write-protected: close those too. */
+	pid_t hp[16];
+	int hf[16];
+	char also[160] = "";
+	size_t al = 0;
+	int nh = ino ? ps_find_uffd_holders(ino, t.pid, hp, hf, 16) : 0;
+	for (int i = 0; i < nh && i < 16; i++) {
+		struct ps_target ct;
+		struct ps_err e2 = { 0 };
+		if (ps_target_open(&ct, hp[i], &e2) < 0 ||
+		    ps_remote_close(&ct, NULL, hf[i], ino, NULL, 0, &e2) < 0) {
+			ps_warn("process %d, forked from %d while engaged, keeps a copy of its userfaultfd (fd %d): %s",
+			        hp[i], t.pid, hf[i], e2.msg);
+		} else if (al < sizeof(also) - 16) {
+			al += (size_t)snprintf(also + al, sizeof(also) - al, "%s%d", al ? ", " : "", hp[i]);
+		}
+		ps_target_close(&ct);
+	}
+	printf("released process %d (%s): closed userfaultfd fd %d%s%s%s; its pages are no longer write-protected\n",
+	       t.pid, t.comm, fd, al ? " and its copies in processes " : "", also, al ? " (forked while engaged)" : "");
 	rc = PS_EXIT_OK;
 out:
 	ps_target_close(&t);

@@ -138,7 +138,7 @@ int ps_watch_tick(struct ps_watch *w, struct ps_err *err)
 	w->maps = (struct ps_maps){ 0 };
 	ps_sync_result_free(&w->sync);
 	w->sync = (struct ps_sync_result){ 0 };
-	r = ps_maps_read(w->t.procfd, &w->maps, err);
+	r = ps_maps_read(w->t.mmfd, &w->maps, err);
 	if (r < 0)
 		return r;
 	r = ps_tracker_sync(&w->tr, &w->maps, true, &w->sync, err);
@@ -360,7 +360,7 @@ int ps_watch_engage_attached(struct ps_watch *w, struct ps_err *err)
 
 static int engage_first(struct ps_watch *w, struct ps_err *err)
 {
-	if (ps_maps_read(w->t.procfd, &w->maps, err) < 0 ||
+	if (ps_maps_read(w->t.mmfd, &w->maps, err) < 0 ||
 	    ps_tracker_sync(&w->tr, &w->maps, false, &w->sync, err) < 0)
 		return -err->code;
 	if (w->sync.engaged.n == 0)

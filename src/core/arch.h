@@ -19,6 +19,9 @@ static inline long ps_arch_orig_nr(const ps_regs_t *r) { return (long)r->orig_ra
 static inline long ps_arch_ret(const ps_regs_t *r) { return (long)r->rax; }
 static inline void ps_arch_set_ret(ps_regs_t *r, long v) { r->rax = (uint64_t)v; }
 
+/* At a syscall-entry stop: skip the call (it returns -ENOSYS). */
+static inline void ps_arch_skip_syscall(ps_regs_t *r) { r->orig_rax = (uint64_t)-1; }
+
 static inline void ps_arch_setup_syscall(ps_regs_t *r, uint64_t gadget, long nr, const uint64_t a[6])
 {
 	r->rip = gadget;

@@ -88,6 +88,10 @@ static int wait_stop(struct ps_inject *s, struct stop *st, struct ps_err *err)
 			return ps_errf(err, ESRCH, "process %d exited or called exec during injection", s->t->pid);
 		}
 		uint64_t now = ps_now_ns();
+		if (now >= deadline && s->in_call)
+			return ps_errf(err, ETIMEDOUT,
+			               "thread %d of process %d stopped but did not run pagescan's system call within %d ms (a frozen cgroup?); nothing was changed, try again later",
+			               s->tid, s->t->pid, s->timeout_ms);
 		if (now >= deadline)
 			return ps_errf(err, ETIMEDOUT,
 			               "thread %d of process %d did not stop within %d ms (uninterruptible: a vfork parent, a frozen cgroup, or blocked I/O); nothing was changed, try again later",
@@ -342,7 +346,8 @@ static int mem_read(const struct ps_inject *s, uint64_t addr, void *buf, size_t 
 {
 	struct iovec l = { .iov_base = buf, .iov_len = n };
 	struct iovec r = { .iov_base = (void *)(uintptr_t)addr, .iov_len = n };
-	ssize_t got = process_vm_readv(s->t->pid, &l, 1, &r, 1, 0);
+	/* The thread, not the process: a zombie leader has no mm. */
+	ssize_t got = process_vm_readv(s->tid, &l, 1, &r, 1, 0);
 	return got == (ssize_t)n ? 0 : -EFAULT;
 }
 
@@ -397,7 +402,7 @@ static int find_gadget_in(struct ps_inject *s, const struct ps_vma *v)
 static int find_gadget(struct ps_inject *s, struct ps_err *err)
 {
 	struct ps_maps maps = { 0 };
-	int r = ps_maps_read(s->t->procfd, &maps, err);
+	int r = ps_maps_read(s->t->mmfd, &maps, err);
 	if (r < 0)
 		return r;
 	r = -ENOENT;
@@ -649,7 +654,9 @@ retry:
 		if (pt(PTRACE_SYSCALL, s->tid, NULL, NULL) < 0)
 			return ptrace_fail(s, "PTRACE_SYSCALL", err);
 		s->stopped = false;
+		s->in_call = true;
 		r = wait_stop(s, &st, err);
+		s->in_call = false;
 		if (r < 0)
 			return r;
 		if (st.kind == STOP_SIGNAL) {
@@ -700,13 +707,19 @@ int ps_inject_finish(struct ps_inject *s, bool detach, struct ps_err *err)
 	if (!s->seized || s->dead)
 		goto out;
 	if (!s->stopped) {
-		r = ps_errf(err, EPROTO, "thread %d is not stopped", s->tid);
-		goto out;
-	}
-	/* Final interrupt: restore R0 at an event stop taken in get_signal()
-	 * on the way out, so the kernel's restart logic sees the original
-	 * syscall state (not at a syscall-exit stop, where it would not). */
-	if (pt(PTRACE_INTERRUPT, s->tid, NULL, NULL) < 0 || pt(PTRACE_CONT, s->tid, NULL, NULL) < 0) {
+		/* We gave up waiting while it ran with our registers: a cgroup v2
+		 * freezer parks a thread in get_signal() after a ptrace stop, so
+		 * it never reaches our call. A ptrace trap still gets through:
+		 * stop it and put R0 back, rather than leave with our registers
+		 * loaded and PTRACE_O_EXITKILL armed (which kills it). */
+		if (pt(PTRACE_INTERRUPT, s->tid, NULL, NULL) < 0) {
+			r = ptrace_fail(s, "PTRACE_INTERRUPT", err);
+			goto out;
+		}
+	} else if (pt(PTRACE_INTERRUPT, s->tid, NULL, NULL) < 0 || pt(PTRACE_CONT, s->tid, NULL, NULL) < 0) {
+		/* Final interrupt: restore R0 at an event stop taken in get_signal()
+		 * on the way out, so the kernel's restart logic sees the original
+		 * syscall state (not at a syscall-exit stop, where it would not). */
 		r = ptrace_fail(s, "PTRACE_CONT", err);
 		goto out;
 	}
@@ -722,7 +735,15 @@ int ps_inject_finish(struct ps_inject *s, bool detach, struct ps_err *err)
 			s->deliver_sig = st.sig;
 			break;
 		}
-		/* A syscall stop is impossible after PTRACE_CONT; ignore defensively. */
+		/* A syscall stop: only after a PTRACE_SYSCALL step we gave up on;
+		 * at its entry, skip our call. */
+		struct __ptrace_syscall_info info;
+		struct user_regs_struct regs;
+		if (syscall_info(s, &info, err) == 0 && info.op == PTRACE_SYSCALL_INFO_ENTRY &&
+		    get_regs(s, &regs, err) == 0) {
+			ps_arch_skip_syscall(&regs);
+			set_regs(s, &regs, err);
+		}
 		if (pt(PTRACE_CONT, s->tid, NULL, NULL) < 0) {
 			r = ptrace_fail(s, "PTRACE_CONT", err);
 			goto out;

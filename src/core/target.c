@@ -1,5 +1,6 @@
 /* Target handle: pidfd first, then /proc/PID, then a liveness check through
  * the pidfd, so the directory cannot belong to a recycled pid. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -67,6 +68,45 @@ int ps_target_read(const struct ps_target *t, const char *name, char **ret_buf,
 	return 0;
 }
 
+/* The leader called pthread_exit(): its /proc/PID/maps and fd are empty and
+ * its pagemap gives ESRCH, although the mm and fd table live on in the
+ * other threads. Read those through /proc/PID/task/TID of a live one. */
+static int open_live_task(struct ps_target *t, struct ps_err *err)
+{
+	int fd = openat(t->procfd, "task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return ps_errf(err, errno, "cannot list the threads of process %d: %s", t->pid, strerror(errno));
+	DIR *d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return ps_errf(err, ENOMEM, "out of memory");
+	}
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		long long tid;
+		char path[64], *stat = NULL;
+		size_t len;
+		if (de->d_name[0] == '.' || ps_parse_int(de->d_name, 1, INT32_MAX, &tid, NULL) < 0 || tid == t->pid)
+			continue;
+		snprintf(path, sizeof(path), "task/%lld/stat", tid);
+		if (ps_read_file_at(t->procfd, path, 4096, &stat, &len) < 0)
+			continue;
+		const char *p = strrchr(stat, ')');
+		bool live = p && p[1] == ' ' && p[2] != 'Z' && p[2] != 'X';
+		free(stat);
+		if (!live)
+			continue;
+		snprintf(path, sizeof(path), "task/%lld", tid);
+		t->mmfd = openat(t->procfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (t->mmfd >= 0)
+			break;
+	}
+	closedir(d);
+	if (t->mmfd < 0)
+		return ps_errf(err, ESRCH, "process %d has no live thread left", t->pid);
+	return 0;
+}
+
 /* Field 9 of /proc/PID/stat: PF_KTHREAD marks kernel threads, PF_EXITING
  * a task inside do_exit(). */
 #define PS_PF_KTHREAD 0x00200000u
@@ -81,7 +121,8 @@ int ps_target_exiting(const struct ps_target *t)
 
 	if (!ps_target_alive(t))
 		return 1;
-	if (ps_read_file_at(t->procfd, "stat", 4096, &buf, &len) < 0)
+	/* A zombie leader's own stat says Z while its threads live on. */
+	if (ps_read_file_at(t->mmfd >= 0 ? t->mmfd : t->procfd, "stat", 4096, &buf, &len) < 0)
 		return 1;
 	char *p = strrchr(buf, ')');
 	int n = p ? sscanf(p + 1, " %c %*d %*d %*d %*d %*d %llu", &state, &flags) : 0;
@@ -120,6 +161,7 @@ static int check_kind(struct ps_target *t, struct ps_err *err)
 		free(buf);
 		if (strcmp(threads, "1") == 0 || strcmp(threads, "0") == 0 || !threads[0])
 			return ps_errf(err, ESRCH, "process %d is a zombie (it exited and was not reaped); there is nothing to track", t->pid);
+		return open_live_task(t, err);
 	}
 	return 0;
 }
@@ -168,6 +210,8 @@ int ps_target_open(struct ps_target *t, pid_t pid, struct ps_err *err)
 		ps_target_close(t);
 		return r;
 	}
+	if (t->mmfd < 0)
+		t->mmfd = t->procfd;
 	char *comm = NULL;
 	size_t len = 0;
 	if (ps_read_file_at(t->procfd, "comm", 256, &comm, &len) == 0) {
@@ -183,7 +227,7 @@ int ps_target_open_pagemap(struct ps_target *t, struct ps_err *err)
 {
 	if (t->pagemap_fd >= 0)
 		return 0;
-	t->pagemap_fd = openat(t->procfd, "pagemap", O_RDONLY | O_CLOEXEC);
+	t->pagemap_fd = openat(t->mmfd, "pagemap", O_RDONLY | O_CLOEXEC);
 	if (t->pagemap_fd < 0) {
 		int r = errno;
 		if (r == EACCES || r == EPERM)
@@ -200,6 +244,9 @@ int ps_target_open_pagemap(struct ps_target *t, struct ps_err *err)
 void ps_target_close(struct ps_target *t)
 {
 	ps_close(&t->pagemap_fd);
+	if (t->mmfd != t->procfd)
+		ps_close(&t->mmfd);
+	t->mmfd = -1;
 	ps_close(&t->procfd);
 	ps_close(&t->pidfd);
 }

@@ -75,6 +75,12 @@ int ps_uffd_probe(uint64_t *ret_features, struct ps_err *err)
 
 static const uint64_t needed_features = UFFD_FEATURE_WP_ASYNC | UFFD_FEATURE_WP_UNPOPULATED;
 
+/* Our mark: THREAD_ID only changes fault messages, which async write-protect
+ * never sends, so no program needs it with WP_ASYNC. ps_find_engaged() takes
+ * a userfaultfd for pagescan's only when it carries both, so release never
+ * closes a program's own write-tracking userfaultfd. */
+#define PS_UFFD_MARK UFFD_FEATURE_THREAD_ID
+
 int ps_tracker_init(struct ps_tracker *tr, const struct ps_target *t, int uffd,
                     const struct ps_rangespec *specs, size_t nspecs, struct ps_err *err)
 {
@@ -94,7 +100,7 @@ int ps_tracker_init(struct ps_tracker *tr, const struct ps_target *t, int uffd,
 		               "this kernel lacks userfaultfd asynchronous write-protect (UFFD_FEATURE_WP_ASYNC, Linux 6.7+, needs CONFIG_PTE_MARKER_UFFD_WP)");
 	struct uffdio_api api = {
 		.api = UFFD_API,
-		.features = needed_features | (avail & UFFD_FEATURE_WP_HUGETLBFS_SHMEM),
+		.features = needed_features | PS_UFFD_MARK | (avail & UFFD_FEATURE_WP_HUGETLBFS_SHMEM),
 	};
 	if (ioctl(uffd, UFFDIO_API, &api) < 0)
 		return ps_errf(err, errno, "UFFDIO_API on the target's userfaultfd failed: %s", strerror(errno));
@@ -148,18 +154,39 @@ static int arm(struct ps_tracker *tr, uint64_t start, uint64_t end, struct ps_er
 	return r;
 }
 
-static int prewritten(struct ps_tracker *tr, uint64_t start, uint64_t end, struct ps_regions *out,
-                      struct ps_err *err)
+static int prewritten(struct ps_tracker *tr, uint64_t start, uint64_t end, bool armed,
+                      struct ps_regions *out, struct ps_err *err)
 {
 	/* Present, not file-backed, not the zero page: anonymous memory that
-	 * was written (or copied on write) since the mapping appeared. */
+	 * was written (or copied on write) since the mapping appeared. Just
+	 * armed: and not written since the arming pass (the next harvest
+	 * reports those), so that a page written meanwhile is counted once,
+	 * never lost. */
 	struct ps_scan_req req = {
 		.start = start, .end = end,
-		.mask = PAGE_IS_PRESENT | PAGE_IS_FILE | PAGE_IS_PFNZERO,
-		.inverted = PAGE_IS_FILE | PAGE_IS_PFNZERO,
+		.mask = PAGE_IS_PRESENT | PAGE_IS_FILE | PAGE_IS_PFNZERO | (armed ? PAGE_IS_WRITTEN : 0),
+		.inverted = PAGE_IS_FILE | PAGE_IS_PFNZERO | (armed ? PAGE_IS_WRITTEN : 0),
 		.ret = PAGE_IS_PRESENT,
 	};
 	return ps_scan(tr->t->pagemap_fd, &req, out, NULL, err);
+}
+
+/* Does v hold private anonymous data (a present page that is not the zero
+ * page)? Errors count as yes: then its pages are never reported. */
+static bool holds_data(struct ps_tracker *tr, const struct ps_vma *v)
+{
+	struct ps_scan_req req = {
+		.start = v->start, .end = v->end,
+		.mask = PAGE_IS_PRESENT | PAGE_IS_FILE | PAGE_IS_PFNZERO,
+		.inverted = PAGE_IS_FILE | PAGE_IS_PFNZERO,
+		.ret = PAGE_IS_PRESENT, .max_pages = 1,
+	};
+	struct ps_err e;
+	ps_regions_clear(&tr->scratch);
+	int r = ps_scan(tr->t->pagemap_fd, &req, &tr->scratch, NULL, &e);
+	bool any = r < 0 || tr->scratch.n > 0;
+	ps_regions_clear(&tr->scratch);
+	return any;
 }
 
 static int target_gone(struct ps_tracker *tr, int e, struct ps_err *err)
@@ -175,8 +202,8 @@ static uint64_t rs_covering(const struct ps_rangeset *s, uint64_t a, uint64_t *n
  * the previous sync (new mappings). Parts that existed but were not tracked
  * (read-only until an mprotect) are not counted: their anonymous pages may be
  * old, and pagescan never reports a write it cannot vouch for. */
-static int count_new(struct ps_tracker *tr, uint64_t start, uint64_t end, struct ps_sync_result *res,
-                     struct ps_err *err)
+static int count_new(struct ps_tracker *tr, uint64_t start, uint64_t end, bool armed,
+                     struct ps_sync_result *res, struct ps_err *err)
 {
 	uint64_t a = start;
 	while (a < end) {
@@ -187,7 +214,7 @@ static int count_new(struct ps_tracker *tr, uint64_t start, uint64_t end, struct
 			continue;
 		}
 		uint64_t b = next < end ? next : end;
-		int r = prewritten(tr, a, b, &res->prewritten, err);
+		int r = prewritten(tr, a, b, armed, &res->prewritten, err);
 		if (r < 0)
 			return r;
 		a = b;
@@ -216,14 +243,16 @@ static int engage_piece(struct ps_tracker *tr, const struct ps_vma *v, uint64_t 
 			return ps_errf(err, ENOMEM, "out of memory");
 		return 0;
 	}
-	if (count_prewritten) {
-		int r = count_new(tr, start, end, res, err);
-		if (r < 0)
-			return r;
-	}
+	/* Arm first, then count what was written before: counting first
+	 * would lose a page written between the count and the arming pass. */
 	int r = arm(tr, start, end, err);
 	if (r < 0)
 		return r;
+	if (count_prewritten) {
+		r = count_new(tr, start, end, true, res, err);
+		if (r < 0)
+			return r;
+	}
 	if (ps_rangeset_add(&tr->armed, start, end) < 0 || ps_spans_add(&res->engaged, start, end, label, NULL) < 0)
 		return ps_errf(err, ENOMEM, "out of memory");
 	return 0;
@@ -350,7 +379,7 @@ int ps_tracker_sync(struct ps_tracker *tr, const struct ps_maps *maps, bool coun
 				/* Not tracked; but a new one may hold pages written before
 				 * it was made read-only (relocations under RELRO). */
 				if (count_prewritten) {
-					r = count_new(tr, s, e, res, err);
+					r = count_new(tr, s, e, false, res, err);
 					if (r < 0)
 						goto out;
 				}
@@ -363,13 +392,20 @@ int ps_tracker_sync(struct ps_tracker *tr, const struct ps_maps *maps, bool coun
 				goto out;
 		}
 	}
-	/* Remember what was mapped, to tell new mappings at the next sync. */
+	/* Remember what was mapped, to tell new mappings at the next sync. An
+	 * anonymous mapping nobody can write that holds no data (a PROT_NONE
+	 * reservation: malloc arenas and JIT heaps grow by mprotect) is left
+	 * out: whatever it holds at the next sync was written since. */
 	ps_rangeset_clear(&tr->known);
-	for (size_t i = 0; i < maps->n; i++)
-		if (maps->v[i].kind != PS_VMA_VSYSCALL && ps_rangeset_add(&tr->known, maps->v[i].start, maps->v[i].end) < 0) {
+	for (size_t i = 0; i < maps->n; i++) {
+		const struct ps_vma *v = &maps->v[i];
+		if (v->kind == PS_VMA_VSYSCALL || (!(v->prot & PS_VMA_WRITE) && v->kind == PS_VMA_ANON && !holds_data(tr, v)))
+			continue;
+		if (ps_rangeset_add(&tr->known, v->start, v->end) < 0) {
 			r = ps_errf(err, ENOMEM, "out of memory");
 			break;
 		}
+	}
 out:
 	ps_rangeset_free(&wantall);
 	return r;
@@ -438,10 +474,70 @@ int ps_tracked_anywhere(int pagemap_fd, const struct ps_maps *maps, bool *ret, s
 
 /* ---- engaged userfaultfds in the target --------------------------------- */
 
+/* The inode of userfaultfd fd in the process directory dfd, or 0. */
+static uint64_t uffd_ino_at(int dfd, int fd)
+{
+	char link[64], path[64], ino[32] = "", *info = NULL;
+	size_t il;
+	long long v = 0;
+
+	snprintf(path, sizeof(path), "fd/%d", fd);
+	ssize_t l = readlinkat(dfd, path, link, sizeof(link) - 1);
+	if (l < 0)
+		return 0;
+	link[l] = 0;
+	if (strcmp(link, "anon_inode:[userfaultfd]") != 0)
+		return 0;
+	snprintf(path, sizeof(path), "fdinfo/%d", fd);
+	if (ps_read_file_at(dfd, path, 4096, &info, &il) < 0)
+		return 0;
+	ps_status_field(info, "ino", ino, sizeof(ino));
+	free(info);
+	return ps_parse_int(ino, 1, INT64_MAX, &v, NULL) < 0 ? 0 : (uint64_t)v;
+}
+
+int ps_find_uffd_holders(uint64_t ino, pid_t exclude, pid_t *pids, int *fds, int max)
+{
+	DIR *proc = opendir("/proc");
+	int n = 0;
+	struct dirent *pe;
+
+	if (!proc)
+		return 0;
+	while ((pe = readdir(proc))) {
+		long long pid;
+		if (ps_parse_int(pe->d_name, 1, INT32_MAX, &pid, NULL) < 0 || (pid_t)pid == exclude)
+			continue;
+		int dfd = openat(dirfd(proc), pe->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (dfd < 0)
+			continue;
+		int ffd = openat(dfd, "fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		DIR *fdd = ffd >= 0 ? fdopendir(ffd) : NULL;
+		if (!fdd && ffd >= 0)
+			close(ffd);
+		struct dirent *fe;
+		while (fdd && (fe = readdir(fdd))) {
+			long long fd;
+			if (ps_parse_int(fe->d_name, 0, INT32_MAX, &fd, NULL) < 0 || uffd_ino_at(dfd, (int)fd) != ino)
+				continue;
+			if (n < max) {
+				pids[n] = (pid_t)pid;
+				fds[n] = (int)fd;
+			}
+			n++;
+		}
+		if (fdd)
+			closedir(fdd);
+		close(dfd);
+	}
+	closedir(proc);
+	return n;
+}
+
 int ps_find_engaged(const struct ps_target *t, int *fds, uint64_t *inos, int max, bool any,
                     struct ps_err *err)
 {
-	int dfd = openat(t->procfd, "fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int dfd = openat(t->mmfd, "fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0) {
 		if (errno == EACCES || errno == EPERM)
 			return ps_errf(err, errno, "cannot list the file descriptors of process %d: permission denied; run as root or with CAP_SYS_PTRACE", t->pid);
@@ -468,15 +564,16 @@ int ps_find_engaged(const struct ps_target *t, int *fds, uint64_t *inos, int max
 		char *info = NULL;
 		size_t il;
 		snprintf(path, sizeof(path), "fdinfo/%lld", fd);
-		if (ps_read_file_at(t->procfd, path, 4096, &info, &il) < 0)
+		if (ps_read_file_at(t->mmfd, path, 4096, &info, &il) < 0)
 			continue;
 		char api[64] = "", ino[32] = "";
 		unsigned long long features = 0;
 		ps_status_field(info, "API", api, sizeof(api));
 		ps_status_field(info, "ino", ino, sizeof(ino));
 		free(info);
-		/* "aa:FEATURES:IOCTLS": ours negotiated WP_ASYNC. */
-		if (!any && (sscanf(api, "%*x:%llx", &features) != 1 || !(features & UFFD_FEATURE_WP_ASYNC)))
+		/* "aa:FEATURES:IOCTLS": ours negotiated WP_ASYNC and the mark. */
+		if (!any && (sscanf(api, "%*x:%llx", &features) != 1 ||
+		             (features & (UFFD_FEATURE_WP_ASYNC | PS_UFFD_MARK)) != (UFFD_FEATURE_WP_ASYNC | PS_UFFD_MARK)))
 			continue;
 		if (n < max) {
 			fds[n] = (int)fd;
