@@ -102,8 +102,15 @@ static int dump_batch(void *ctx, const struct page_region *vec, size_t n, struct
 	return 0;
 }
 
+/* A run of selected mappings scanned in one go; file: may hold FILE pages. */
+struct dump_seg {
+	uint64_t start, end;
+	bool file;
+};
+
 int ps_cmd_dump(struct ps_opts *o, struct ps_err *err)
 {
+	struct dump_seg *segs = NULL;
 	struct ps_target t;
 	struct ps_maps maps = { 0 };
 	struct ps_rangeset sel = { 0 };
@@ -134,18 +141,43 @@ int ps_cmd_dump(struct ps_opts *o, struct ps_err *err)
 	}
 	struct dump_ctx c = { .f = { .o = &out, .kind = fmt_kind(o) }, .m = m, .maps = &maps };
 	r = 0;
-	/* Whole address space: one scan from the first mapping to the last
-	 * (the walk skips holes); with ranges, one scan per selected range. */
+	/* One scan per run of mappings of the same kind, in address order.
+	 * The FILE category costs the kernel a page lookup per entry and is
+	 * never set in private anonymous memory: those runs are scanned
+	 * without it (the user's mask is still applied in full, with FILE
+	 * clear). Without -r a run spans holes (the walk skips them). */
 	uint64_t top = ps_maps_user_end(&maps);
-	for (size_t i = 0; i < sel.n; i++) {
-		if (sel.r[i].start >= top)
-			continue;
-		bool whole = o->nranges == 0;
+	bool whole = o->nranges == 0;
+	size_t nsegs = 0, segs_cap = 0;
+	for (size_t i = 0, k = 0; i < maps.n; i++) {
+		const struct ps_vma *v = &maps.v[i];
+		if (v->start >= top)
+			break;
+		bool file = (v->kind != PS_VMA_ANON && v->kind != PS_VMA_HEAP && v->kind != PS_VMA_STACK) ||
+		            (v->prot & PS_VMA_SHARED);
+		while (k < sel.n && sel.r[k].end <= v->start)
+			k++;
+		for (size_t q = k; q < sel.n && sel.r[q].start < v->end; q++) {
+			uint64_t a0 = sel.r[q].start > v->start ? sel.r[q].start : v->start;
+			uint64_t b0 = sel.r[q].end < v->end ? sel.r[q].end : v->end;
+			struct dump_seg *last = nsegs ? &segs[nsegs - 1] : NULL;
+			if (last && last->file == file && (whole || last->end == a0)) {
+				last->end = b0;
+				continue;
+			}
+			if (ps_grow((void **)&segs, &segs_cap, nsegs + 1, sizeof(*segs)) < 0) {
+				ps_errf(err, ENOMEM, "out of memory");
+				goto done;
+			}
+			segs[nsegs++] = (struct dump_seg){ .start = a0, .end = b0, .file = file };
+		}
+	}
+	for (size_t i = 0; i < nsegs && !st.truncated; i++) {
+		uint64_t keep = segs[i].file ? ~(uint64_t)0 : ~(uint64_t)PS_CAT_FILE;
 		struct ps_scan_req req = {
-			.start = whole ? sel.r[0].start : sel.r[i].start,
-			.end = whole ? top : (sel.r[i].end < top ? sel.r[i].end : top),
-			.mask = m.mask, .inverted = m.inverted, .anyof = m.anyof,
-			.ret = supported,
+			.start = segs[i].start, .end = segs[i].end,
+			.mask = m.mask & keep, .inverted = m.inverted & keep, .anyof = m.anyof & keep,
+			.ret = supported & keep,
 			.wp = o->clear,
 			.max_pages = o->max_pages ? o->max_pages - st.pages : 0,
 		};
@@ -157,8 +189,6 @@ int ps_cmd_dump(struct ps_opts *o, struct ps_err *err)
 			break;
 		if (r < 0)
 			goto done;
-		if (whole || st.truncated)
-			break;
 	}
 	if (c.have && (r = emit(&c, &c.cur, err)) < 0 && r != -EPIPE)
 		goto done;
@@ -173,6 +203,7 @@ int ps_cmd_dump(struct ps_opts *o, struct ps_err *err)
 	rc = PS_EXIT_OK;
 done:
 	ps_fmt_dump_done(&c.f);
+	free(segs);
 out:
 	ps_out_free(&out);
 	ps_rangeset_free(&sel);
