@@ -39,7 +39,7 @@
 #define PS_HEAT_FLOOR (1.0 / 16)   /* faded heat below this is dropped */
 #define PS_HEAT_DECAY 0.5          /* default fade per interval */
 
-int ps_heat_level(double share);   /* 0..8 */
+int ps_heat_level(double v);       /* 0..8; v is a share of the hottest */
 char ps_heat_glyph(int level);     /* ".:-=+*#%@"[level] */
 
 /* Frame cell styles; the view maps each to terminal attributes. */
@@ -68,7 +68,7 @@ struct ps_heat_attr {
 /* How a terminal with ncolors colours (0 = none) shows heat; no_color is
  * getenv("NO_COLOR"): present and not empty means monochrome. */
 enum ps_heat_colors ps_heat_colors_pick(int ncolors, const char *no_color);
-void ps_heat_attr_of(enum ps_heat_style s, enum ps_heat_colors c, struct ps_heat_attr *ret);
+void ps_heat_attr_of(enum ps_heat_style s, enum ps_heat_colors c, struct ps_heat_attr *a);
 
 /* ---- the model ------------------------------------------------------------------ */
 

@@ -86,10 +86,9 @@ static int write_svg(const char *path, const struct ps_recording *rec, const str
 	if (!r && so.error)
 		r = -so.error;
 	ps_out_free(&so);
-	if (!r && close(fd) < 0)
+	/* Close exactly once; a failed close after a clean flush is a write error. */
+	if (close(fd) < 0 && !r)
 		r = -errno;
-	else if (r)
-		close(fd);
 	if (r) {
 		unlink(path);
 		return ps_errf(err, -r, "cannot write %s: %s", path, strerror(-r));

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "pagescan/heat.h"   /* ps_sink_heattext_new */
 #include "watch_loop.h"
 #include "pagescan/category.h"
 #include "pagescan/fmt.h"

@@ -9,6 +9,7 @@
 #include <curses.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -374,11 +375,13 @@ struct ps_sink *ps_tui_sink_new(int out_fd, struct ps_err *err)
 	del_curterm(cur_term);
 
 	/* Keys come from the terminal the heatmap is drawn on. */
-	const char *name = ttyname(out_fd);
-	int tty = name ? open(name, O_RDONLY | O_NOCTTY | O_CLOEXEC) : -1;
+	char name[PATH_MAX] = "";
+	int te = ttyname_r(out_fd, name, sizeof(name)); /* reentrant: the injection uses a thread */
+	int tty = te == 0 ? open(name, O_RDONLY | O_NOCTTY | O_CLOEXEC) : -1;
 	if (tty < 0) {
-		ps_errf(err, errno ? errno : ENOTTY, "cannot open the terminal %s for keyboard input: %s",
-		        name ? name : "of standard output", strerror(errno ? errno : ENOTTY));
+		int terr = te ? te : errno ? errno : ENOTTY;
+		ps_errf(err, terr, "cannot open the terminal %s for keyboard input: %s",
+		        te == 0 ? name : "of standard output", strerror(terr));
 		return NULL;
 	}
 	struct tui *t = calloc(1, sizeof(*t));

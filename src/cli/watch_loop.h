@@ -62,7 +62,6 @@ bool ps_run_forward(struct ps_watch *w, const struct signalfd_siginfo *si);
 
 /* Sinks provided by other modules. */
 struct ps_sink *ps_tui_sink_new(int out_fd, struct ps_err *err);      /* src/cli/tui.c */
-struct ps_sink *ps_sink_heattext_new(struct ps_out *o);              /* src/out/heat.c */
 struct ps_sink *ps_sink_prom_new(const char *path, struct ps_err *err); /* src/out/prom.c */
 
 #endif

@@ -4,6 +4,7 @@
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/kcmp.h>
 #include <pthread.h>
 #include <signal.h>
@@ -207,10 +208,13 @@ static bool eintr_prone(const struct ps_target *t, pid_t tid, long *ret_nr)
 {
 	char *buf = NULL;
 	long nr = -1;
+	long long v;
 	if (read_task_file(t, tid, "syscall", &buf) < 0)
 		return false;
-	if (sscanf(buf, "%ld", &nr) != 1)
-		nr = -1;
+	/* "NR args... sp pc", "-1 sp pc" (blocked, not in a syscall) or "running" */
+	buf[strcspn(buf, " \n")] = '\0';
+	if (ps_parse_int(buf, -1, INT_MAX, &v, NULL) == 0)
+		nr = (long)v;
 	free(buf);
 	*ret_nr = nr;
 	switch (nr) {
@@ -632,6 +636,7 @@ int ps_inject_syscall(struct ps_inject *s, long nr, const uint64_t args[6], long
 	struct stop st;
 	int r, attempts = 0;
 
+	*ret = -ENOSYS; /* set on every path: "the call did not run" until it did */
 	if (s->dead || !s->stopped)
 		return ps_errf(err, ESRCH, "process %d is not stopped for injection", s->t->pid);
 retry:

@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -112,6 +113,25 @@ static int open_live_task(struct ps_target *t, struct ps_err *err)
 #define PS_PF_KTHREAD 0x00200000u
 #define PS_PF_EXITING 0x00000004u
 
+/* State (field 3) and flags (field 9) of /proc/PID/stat text (modified).
+ * comm may contain spaces and parentheses: fields start after the last ')'. */
+static int parse_stat(char *buf, char *ret_state, unsigned long long *ret_flags)
+{
+	char *p = strrchr(buf, ')');
+	char *save = NULL, *f = p ? strtok_r(p + 1, " ", &save) : NULL;
+	long long v;
+
+	if (!f || !f[0] || f[1])
+		return -EPROTO;
+	*ret_state = f[0];
+	for (int field = 3; f && field < 9; field++)
+		f = strtok_r(NULL, " ", &save);
+	if (!f || ps_parse_int(f, 0, UINT_MAX, &v, NULL) < 0)
+		return -EPROTO;
+	*ret_flags = (unsigned long long)v;
+	return 0;
+}
+
 int ps_target_exiting(const struct ps_target *t)
 {
 	char *buf = NULL;
@@ -124,10 +144,9 @@ int ps_target_exiting(const struct ps_target *t)
 	/* A zombie leader's own stat says Z while its threads live on. */
 	if (ps_read_file_at(t->mmfd >= 0 ? t->mmfd : t->procfd, "stat", 4096, &buf, &len) < 0)
 		return 1;
-	char *p = strrchr(buf, ')');
-	int n = p ? sscanf(p + 1, " %c %*d %*d %*d %*d %*d %llu", &state, &flags) : 0;
+	int r = parse_stat(buf, &state, &flags);
 	free(buf);
-	if (n != 2)
+	if (r < 0)
 		return 1;
 	return state == 'Z' || state == 'X' || (flags & PS_PF_EXITING) ? 1 : 0;
 }
@@ -139,11 +158,9 @@ static int check_kind(struct ps_target *t, struct ps_err *err)
 	int r = ps_target_read(t, "stat", &buf, &len, err);
 	if (r < 0)
 		return r;
-	/* comm may contain spaces and parentheses: fields start after the last ')'. */
-	char *p = strrchr(buf, ')');
 	char state = 0;
 	unsigned long long flags = 0;
-	if (!p || sscanf(p + 1, " %c %*d %*d %*d %*d %*d %llu", &state, &flags) != 2) {
+	if (parse_stat(buf, &state, &flags) < 0) {
 		free(buf);
 		return ps_errf(err, EPROTO, "cannot parse /proc/%d/stat", t->pid);
 	}

@@ -1,5 +1,6 @@
 /* Userfaultfd write-protect tracking of another process's mm; see
  * include/pagescan/tracker.h and shared/reference/kernel.md §3. */
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -534,6 +535,19 @@ int ps_find_uffd_holders(uint64_t ino, pid_t exclude, pid_t *pids, int *fds, int
 	return n;
 }
 
+/* FEATURES of a userfaultfd's fdinfo "API:" value, "aa:FEATURES:IOCTLS" in hex. */
+static bool uffd_api_features(const char *api, unsigned long long *ret)
+{
+	const char *hex = strchr(api, ':');
+	char *end = NULL;
+
+	if (!hex || !isxdigit((unsigned char)hex[1]))
+		return false;
+	errno = 0;
+	*ret = strtoull(hex + 1, &end, 16);
+	return errno == 0 && *end == ':';
+}
+
 int ps_find_engaged(const struct ps_target *t, int *fds, uint64_t *inos, int max, bool any,
                     struct ps_err *err)
 {
@@ -571,8 +585,8 @@ int ps_find_engaged(const struct ps_target *t, int *fds, uint64_t *inos, int max
 		ps_status_field(info, "API", api, sizeof(api));
 		ps_status_field(info, "ino", ino, sizeof(ino));
 		free(info);
-		/* "aa:FEATURES:IOCTLS": ours negotiated WP_ASYNC and the mark. */
-		if (!any && (sscanf(api, "%*x:%llx", &features) != 1 ||
+		/* ours negotiated WP_ASYNC and the mark */
+		if (!any && (!uffd_api_features(api, &features) ||
 		             (features & (UFFD_FEATURE_WP_ASYNC | PS_UFFD_MARK)) != (UFFD_FEATURE_WP_ASYNC | PS_UFFD_MARK)))
 			continue;
 		if (n < max) {

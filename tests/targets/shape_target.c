@@ -593,7 +593,7 @@ static int cmd_truth(char **av, int ac, bool ever)
 		for (int i = 0; i < MAX_MAPS; i++)
 			if (maps[i].used && maps[i].kind == K_PLAIN)
 				list[n++] = &maps[i];
-		qsort(list, (size_t)n, sizeof(list[0]), cmp_base);
+		qsort(list, (size_t)n, sizeof(list[0]), cmp_base); // NOLINT(bugprone-sizeof-expression): array of pointers
 	}
 	for (int i = 0; i < n; i++)
 		add_ranges(&b, list[i], ever, &cs, &ce, &npages);

@@ -90,9 +90,10 @@ static void test_names(void)
 	char joined[256] = "";
 
 	for (size_t i = 0; i < ps_ncategories; i++) {
-		if (i)
-			strcat(joined, " ");
-		strcat(joined, ps_categories[i].name);
+		if (i && strlcat(joined, " ", sizeof(joined)) >= sizeof(joined))
+			break;
+		if (strlcat(joined, ps_categories[i].name, sizeof(joined)) >= sizeof(joined))
+			break;
 	}
 	is_str(ps_category_names(), joined, "ps_category_names() is the table joined by spaces");
 	is_str(ps_category_names(), "written present swapped file pfnzero huge soft-dirty guard wpallowed",

@@ -160,8 +160,8 @@ static void test_levels(void)
 		g[l] = ps_heat_glyph(l);
 	g[PS_HEAT_LEVELS] = 0;
 	is_str(g, ".:-=+*#%@", "glyph ramp");
-	is_int(ps_heat_glyph(-3), '.', "glyph clamps low");
-	is_int(ps_heat_glyph(99), '@', "glyph clamps high");
+	is_int((unsigned char)ps_heat_glyph(-3), '.', "glyph clamps low");
+	is_int((unsigned char)ps_heat_glyph(99), '@', "glyph clamps high");
 }
 
 static void test_colors(void)

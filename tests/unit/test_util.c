@@ -15,9 +15,10 @@
 #include "pagescan/util.h"
 #include "tap.h"
 
-/* Huge allocations must fail with NULL under ASan too, not abort. */
-const char *__asan_default_options(void);
-const char *__asan_default_options(void)
+/* Huge allocations must fail with NULL under ASan too, not abort. The name
+ * is ASan's documented hook, hence reserved. */
+const char *__asan_default_options(void); // NOLINT(bugprone-reserved-identifier,cert-dcl37-c,cert-dcl51-cpp): ASan's hook
+const char *__asan_default_options(void) // NOLINT(bugprone-reserved-identifier,cert-dcl37-c,cert-dcl51-cpp): ASan's hook
 {
 	return "allocator_may_return_null=1";
 }
@@ -51,6 +52,16 @@ static void test_err(void)
 	memset(&err, 0, sizeof(err));
 	is_int(ps_err_prefix(&err, "context"), -EIO, "prefix of an unset error gives EIO");
 	is_str(err.msg, "context", "prefix of an empty message has no dangling colon");
+	err.code = -EACCES;
+	is_int(ps_err_prefix(&err, "more"), -EACCES, "prefix normalises a negative stored code");
+	is_int(err.code, EACCES, "normalised stored code is positive");
+
+	/* An error is never "success", even from a stale errno of 0. */
+	errno = 0;
+	is_int(ps_errf(&err, errno, "no errno"), -EIO, "ps_errf with code 0 returns -EIO");
+	is_int(err.code, EIO, "code 0 is stored as EIO");
+	is_int(ps_errf(NULL, 0, "x"), -EIO, "code 0 with err == NULL returns -EIO");
+	is_int(ps_errf(&err, INT_MIN, "x"), -EIO, "INT_MIN (no positive form) becomes EIO");
 
 	/* Truncation is visible. */
 	memset(big, 'a', sizeof(big) - 1);
@@ -580,10 +591,9 @@ static void test_clock_close(void)
 static int count_fds(void)
 {
 	DIR *d = opendir("/proc/self/fd");
-	struct dirent *e;
 	int n = 0;
 
-	while (d && (e = readdir(d)))
+	while (d && readdir(d))
 		n++;
 	if (d)
 		closedir(d);
@@ -615,7 +625,8 @@ static void test_read_file(void)
 	size_t len = 0, bigsz = 3 * 1024 * 1024 + 17;
 	int dfd, r, fds_before;
 
-	if (!ok(dir != NULL, "mkdtemp"))
+	ok(dir != NULL, "mkdtemp");
+	if (!dir)
 		return;
 	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	ok(dfd >= 0, "open temp dir");
