@@ -1,0 +1,276 @@
+/* Benchmark 2, cost to the target: one bench_work process runs its workload
+ * without pause; round by round (modes interleaved, order rotated) the
+ * driver measures its throughput for a few seconds with no tracking, under
+ * `pagescan watch` (attached to the running workload), under the in-process
+ * userfaultfd tracker and under the mprotect tracker. Tracked windows span
+ * whole intervals, from just after a harvest to just after the n-th next
+ * (pagescan's interval records, the in-process trackers' own harvests).
+ *
+ *   bench_cost --bin DIR --pagescan PATH --workload W --size SIZE
+ *              --seconds D --rounds N [--modes none,watch:1s,...]
+ *
+ * Raw rows on stdout: <mode> (throughput), <mode>_min100ms, <mode>_rel (per
+ * round, / none), <mode>_percpu and <mode>_percpu_rel (per second of the
+ * workload thread's CPU time: immune to other load on the machine),
+ * watch_vs_inproc_<interval>[_percpu] (per round), pagescan CPU. */
+#include <getopt.h>
+
+#include "bench_common.h"
+
+struct mode {
+	char name[32];   /* none, watch_1s, inproc_100ms, ... */
+	char kind[16];   /* none, watch, inproc, mprot */
+	char interval[16];
+	uint64_t interval_ns;
+	double rate, minrate, percpu;
+};
+
+static char *pagescan, *bin_dir;
+static int win, wout; /* workload stdin (ours to write), stdout (ours to read) */
+static struct lreader wl_lr;
+static pid_t wpid;
+
+static const char *ask(const char *cmd)
+{
+	put(win, cmd);
+	const char *l = lr_next(&wl_lr, true);
+	if (!l)
+		die("the workload died (after \"%s\")", cmd);
+	return l;
+}
+
+struct snap {
+	double units, min;
+	uint64_t t, cpu;
+};
+
+static struct snap parse_mark(const char *l)
+{
+	struct snap s;
+	if (sscanf(l, "mark %lf %" SCNu64 " %" SCNu64 " %lf", &s.units, &s.t, &s.cpu, &s.min) != 4)
+		die("bad answer from the workload: %s", l);
+	return s;
+}
+
+static void set_rates(struct mode *m, struct snap a, struct snap b)
+{
+	m->rate = (b.units - a.units) / ((double)(b.t - a.t) / 1e9);
+	m->percpu = b.cpu > a.cpu ? (b.units - a.units) / ((double)(b.cpu - a.cpu) / 1e9) : 0;
+	m->minrate = b.min;
+}
+
+/* Untracked: a window of ms milliseconds. */
+static void measure(struct mode *m, uint64_t ms)
+{
+	struct snap a = parse_mark(ask("mark\n"));
+	sleep_ns(ms * 1000000ull);
+	set_rates(m, a, parse_mark(ask("mark\n")));
+}
+
+/* Windows of whole intervals, from just after one harvest to just after the
+ * n-th next one: a window that cut an interval would count a varying share
+ * of the write faults that follow each harvest. */
+static uint64_t intervals_in(const struct mode *m, uint64_t ms)
+{
+	uint64_t n = (ms * 1000000ull + m->interval_ns / 2) / m->interval_ns;
+	return n ? n : 1;
+}
+
+/* Under `pagescan watch`, started on the running workload; the window runs
+ * from its first interval record to the (1+n)-th. Returns pagescan's CPU
+ * share (%) over its life. */
+static double measure_watch(struct mode *m, uint64_t ms)
+{
+	char pid[16];
+	snprintf(pid, sizeof(pid), "%d", (int)wpid);
+	char *argv[] = { pagescan, "watch", pid, "-i", m->interval, "-f", "json", NULL };
+	int p[2];
+	make_pipe(p);
+	uint64_t t0 = now_ns();
+	pid_t ps = spawn(argv, -1, p[1], STDERR_FILENO);
+	close(p[1]);
+	struct lreader *lr = malloc(sizeof(*lr));
+	if (!lr)
+		die("out of memory");
+	lr_init(lr, p[0]);
+	uint64_t n = intervals_in(m, ms), seen = 0;
+	struct snap a = { 0 };
+	const char *l;
+	while ((l = lr_next(lr, true))) {
+		if (!json_type(l, "interval"))
+			continue;
+		seen++;
+		if (seen == 1) {
+			a = parse_mark(ask("mark\n"));
+		} else if (seen == 1 + n) {
+			set_rates(m, a, parse_mark(ask("mark\n")));
+			break;
+		}
+	}
+	if (!l)
+		die("pagescan watch ended early");
+	kill(ps, SIGINT);
+	while (lr_next(lr, true))
+		;
+	struct rusage ru;
+	int st = wait_child(ps, &ru);
+	uint64_t t1 = now_ns();
+	close(p[0]);
+	free(lr);
+	if (!WIFEXITED(st) || WEXITSTATUS(st))
+		die("pagescan watch failed (status 0x%x)", st);
+	return rusage_cpu_s(&ru) / ((double)(t1 - t0) / 1e9) * 100;
+}
+
+/* Under an in-process tracker, the window aligned on its harvests the same way. */
+static void measure_tracker(struct mode *m, uint64_t ms)
+{
+	char cmd[96];
+	snprintf(cmd, sizeof(cmd), "track %s %" PRIu64 "\n", m->kind, m->interval_ns);
+	const char *l = ask(cmd);
+	if (strncmp(l, "ok", 2) != 0)
+		die("tracker did not start: %s", l);
+	struct snap a = parse_mark(ask("markh 1\n"));
+	snprintf(cmd, sizeof(cmd), "markh %" PRIu64 "\n", intervals_in(m, ms));
+	set_rates(m, a, parse_mark(ask(cmd)));
+	l = ask("untrack\n");
+	unsigned long long h, pg, fb;
+	if (sscanf(l, "ok %llu %llu %llu", &h, &pg, &fb) != 3)
+		die("bad answer from the workload: %s", l);
+	if (fb)
+		fprintf(stderr, "bench_cost: %s: %llu mprotect fallbacks to 2 MiB (vm.max_map_count too low)\n",
+		        m->name, fb);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "bin", required_argument, NULL, 'b' },      { "pagescan", required_argument, NULL, 'p' },
+		{ "workload", required_argument, NULL, 'w' }, { "size", required_argument, NULL, 's' },
+		{ "seconds", required_argument, NULL, 'd' },  { "rounds", required_argument, NULL, 'n' },
+		{ "modes", required_argument, NULL, 'm' },    { 0 },
+	};
+	char *work = "rand", *size = "1G", *modes = "none,watch:1s,watch:100ms,inproc:1s,inproc:100ms,mprot:1s,mprot:100ms";
+	uint64_t ms = 3000;
+	int rounds = 5, c;
+
+	signal(SIGPIPE, SIG_IGN);
+	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+		switch (c) {
+		case 'b': bin_dir = optarg; break;
+		case 'p': pagescan = optarg; break;
+		case 'w': work = optarg; break;
+		case 's': size = optarg; break;
+		case 'd': ms = parse_dur_ns(optarg, "seconds") / 1000000; break;
+		case 'n': rounds = (int)parse_u64(optarg, 1, 1000, "rounds"); break;
+		case 'm': modes = optarg; break;
+		default: die("usage: bench_cost --bin DIR --pagescan PATH [--workload W --size S --seconds D --rounds N --modes LIST]");
+		}
+	}
+	if (!bin_dir || !pagescan || ms == 0)
+		die("--bin and --pagescan are required");
+
+	struct mode mv[16];
+	int nm = 0, none = -1;
+	char *list = strdup(modes), *save = NULL;
+	if (!list)
+		die("out of memory");
+	for (char *t = strtok_r(list, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		if (nm == 16)
+			die("too many modes");
+		struct mode *m = &mv[nm];
+		memset(m, 0, sizeof(*m));
+		char *colon = strchr(t, ':');
+		if (colon) {
+			*colon = 0;
+			snprintf(m->interval, sizeof(m->interval), "%s", colon + 1);
+			m->interval_ns = parse_dur_ns(colon + 1, "interval");
+			snprintf(m->name, sizeof(m->name), "%s_%s", t, colon + 1);
+		} else {
+			snprintf(m->name, sizeof(m->name), "%s", t);
+		}
+		snprintf(m->kind, sizeof(m->kind), "%s", t);
+		if (strcmp(t, "none") == 0)
+			none = nm;
+		else if (strcmp(t, "watch") && strcmp(t, "inproc") && strcmp(t, "mprot"))
+			die("unknown mode %s", t);
+		else if (!colon)
+			die("mode %s needs an interval (e.g. %s:1s)", t, t);
+		if (strcmp(t, "inproc") == 0)
+			snprintf(m->kind, sizeof(m->kind), "uffd");
+		nm++;
+	}
+	free(list);
+	if (none < 0)
+		die("the modes must include none (the baseline)");
+
+	char wpath[4096];
+	snprintf(wpath, sizeof(wpath), "%s/bench_work", bin_dir);
+	char *wargv[] = { wpath, work, size, NULL };
+	int in[2], out[2];
+	make_pipe(in);
+	make_pipe(out);
+	wpid = spawn(wargv, in[0], out[1], STDERR_FILENO);
+	close(in[0]);
+	close(out[1]);
+	win = in[1];
+	wout = out[0];
+	lr_init(&wl_lr, wout);
+	const char *l = lr_next(&wl_lr, true);
+	if (!l || strncmp(l, "ready", 5) != 0)
+		die("the workload did not start");
+	const char *unit = strcmp(work, "memcpy") == 0 ? "MiB/s" : "pages/s";
+
+	/* A short warm-up (CPU frequency, caches). */
+	struct mode warm = { 0 };
+	measure(&warm, ms / 4 + 1);
+
+	for (int r = 1; r <= rounds; r++) {
+		for (int i = 0; i < nm; i++) {
+			struct mode *m = &mv[(i + r) % nm];
+			if (strcmp(m->kind, "none") == 0) {
+				measure(m, ms);
+			} else if (strcmp(m->kind, "watch") == 0) {
+				double cpu = measure_watch(m, ms);
+				char name[64];
+				snprintf(name, sizeof(name), "%.31s_pagescan_cpu", m->name);
+				emit("cost", work, name, "%", r, cpu);
+			} else {
+				measure_tracker(m, ms);
+			}
+		}
+		for (int i = 0; i < nm; i++) {
+			char name[64];
+			emit("cost", work, mv[i].name, unit, r, mv[i].rate);
+			snprintf(name, sizeof(name), "%.31s_min100ms", mv[i].name);
+			emit("cost", work, name, unit, r, mv[i].minrate);
+			snprintf(name, sizeof(name), "%.31s_percpu", mv[i].name);
+			emit("cost", work, name, unit, r, mv[i].percpu);
+			if (i != none) {
+				snprintf(name, sizeof(name), "%.31s_rel", mv[i].name);
+				emit("cost", work, name, "x", r, mv[i].rate / mv[none].rate);
+				snprintf(name, sizeof(name), "%.31s_percpu_rel", mv[i].name);
+				emit("cost", work, name, "x", r, mv[i].percpu / mv[none].percpu);
+			}
+		}
+		/* The target of the issue: watch against the in-process floor at the
+		 * same interval, in the same round. */
+		for (int i = 0; i < nm; i++) {
+			if (strcmp(mv[i].kind, "watch"))
+				continue;
+			for (int j = 0; j < nm; j++) {
+				if (strcmp(mv[j].kind, "uffd") || strcmp(mv[j].interval, mv[i].interval))
+					continue;
+				char name[64];
+				snprintf(name, sizeof(name), "watch_vs_inproc_%.15s", mv[i].interval);
+				emit("cost", work, name, "x", r, mv[i].rate / mv[j].rate);
+				snprintf(name, sizeof(name), "watch_vs_inproc_%.15s_percpu", mv[i].interval);
+				emit("cost", work, name, "x", r, mv[i].percpu / mv[j].percpu);
+			}
+		}
+	}
+	put(win, "q\n");
+	close(win);
+	wait_child(wpid, NULL);
+	return 0;
+}

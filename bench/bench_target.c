@@ -1,0 +1,304 @@
+/* Benchmark target processes, driven over stdin/stdout by the drivers.
+ *
+ *   bench_target hold SIZE RUN STRIDE
+ *       map SIZE of anonymous memory, write RUN of every STRIDE pages, print
+ *       "ready", then wait (blocked in read) until stdin closes.
+ *   bench_target writer SIZE PERMILLE RUN [rotate] [threads=N]
+ *       the write set is RUN pages out of every RUN*1000/PERMILLE; each "w"
+ *       line writes it (one byte per page) and answers "done PAGES". With
+ *       rotate the set moves by RUN pages each time and the whole mapping is
+ *       populated first; without, only the set is populated (so a 16 GiB
+ *       MAP_NORESERVE mapping costs only what the fraction needs).
+ *   bench_target spin SIZE
+ *       populate SIZE, then the main thread spins on clock_gettime and
+ *       logs every gap between two readings longer than 5 us, by cause
+ *       (from its context-switch counts): it slept (a ptrace stop, a lock)
+ *       or was only preempted. Control thread: "g T0 T1" (CLOCK_MONOTONIC
+ *       ns) answers "gap SLEPT_NS PREEMPTED_NS", the longest gaps of each
+ *       kind that overlap [T0, T1].
+ */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <sys/mman.h>
+
+#include "bench_common.h"
+
+static char *map_anon(uint64_t size)
+{
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p == MAP_FAILED)
+		die("mmap %" PRIu64 " bytes: %s", size, strerror(errno));
+	/* Deterministic 4 KiB pages whatever the THP setting. */
+	madvise(p, size, MADV_NOHUGEPAGE);
+	return p;
+}
+
+/* Read one command line from stdin; false at EOF. */
+static bool read_cmd(char *buf, size_t n)
+{
+	size_t len = 0;
+	while (len + 1 < n) {
+		ssize_t r = read(STDIN_FILENO, buf + len, 1);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return false;
+		if (buf[len] == '\n')
+			break;
+		len++;
+	}
+	buf[len] = 0;
+	return true;
+}
+
+static void reply(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void reply(const char *fmt, ...)
+{
+	char b[256];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(b, sizeof(b), fmt, ap);
+	va_end(ap);
+	put(STDOUT_FILENO, b);
+}
+
+/* ---- hold ------------------------------------------------------------------ */
+
+static int do_hold(int argc, char **argv)
+{
+	if (argc != 3)
+		die("usage: bench_target hold SIZE RUN STRIDE");
+	uint64_t size = parse_size(argv[0], "size");
+	uint64_t run = parse_u64(argv[1], 1, 1u << 20, "run");
+	uint64_t stride = parse_u64(argv[2], run, 1u << 20, "stride");
+	char *p = map_anon(size);
+	uint64_t pages = size >> BPAGE_SHIFT;
+	for (uint64_t i = 0; i < pages; i++)
+		if (i % stride < run)
+			p[i << BPAGE_SHIFT] = 1;
+	reply("ready %p\n", (void *)p);
+	char c;
+	while (read(STDIN_FILENO, &c, 1) > 0 || errno == EINTR)
+		;
+	return 0;
+}
+
+/* ---- writer ---------------------------------------------------------------- */
+
+struct wjob {
+	char *p;
+	uint64_t from, to;   /* pages */
+	uint64_t block, run, off;
+	char val;
+	uint64_t written;
+};
+
+static void write_set(struct wjob *j)
+{
+	uint64_t n = 0;
+	for (uint64_t i = j->from; i < j->to; i++) {
+		uint64_t pos = (i + j->block - j->off % j->block) % j->block;
+		if (pos < j->run) {
+			j->p[i << BPAGE_SHIFT] = j->val;
+			n++;
+		}
+	}
+	j->written = n;
+}
+
+/* Persistent helper threads: creating threads per write set would make
+ * glibc MADV_DONTNEED the cached thread stacks, which the kernel reports as
+ * written (zapped anonymous pages read "written"). */
+static struct wjob jobs[16];
+static unsigned nthreads = 1;
+static pthread_barrier_t start_bar, done_bar;
+
+static void *helper(void *arg)
+{
+	struct wjob *j = arg;
+	for (;;) {
+		pthread_barrier_wait(&start_bar);
+		write_set(j);
+		pthread_barrier_wait(&done_bar);
+	}
+	return NULL;
+}
+
+static void start_helpers(void)
+{
+	if (pthread_barrier_init(&start_bar, NULL, nthreads) || pthread_barrier_init(&done_bar, NULL, nthreads))
+		die("pthread_barrier_init failed");
+	for (unsigned t = 1; t < nthreads; t++) {
+		pthread_t th;
+		if (pthread_create(&th, NULL, helper, &jobs[t]))
+			die("pthread_create failed");
+	}
+}
+
+static uint64_t write_parallel(char *p, uint64_t pages, uint64_t block, uint64_t run, uint64_t off, char val)
+{
+	uint64_t per = (pages + nthreads - 1) / nthreads, total = 0;
+	for (unsigned t = 0; t < nthreads; t++) {
+		uint64_t a = per * t < pages ? per * t : pages, b = a + per < pages ? a + per : pages;
+		jobs[t] = (struct wjob){ .p = p, .from = a, .to = b, .block = block, .run = run, .off = off, .val = val };
+	}
+	pthread_barrier_wait(&start_bar);
+	write_set(&jobs[0]);
+	pthread_barrier_wait(&done_bar);
+	for (unsigned t = 0; t < nthreads; t++)
+		total += jobs[t].written;
+	return total;
+}
+
+static int do_writer(int argc, char **argv)
+{
+	if (argc < 3)
+		die("usage: bench_target writer SIZE PERMILLE RUN [rotate] [threads=N]");
+	uint64_t size = parse_size(argv[0], "size");
+	uint64_t permille = parse_u64(argv[1], 0, 1000, "permille");
+	uint64_t run = parse_u64(argv[2], 1, 1u << 20, "run");
+	bool rotate = false;
+	for (int i = 3; i < argc; i++) {
+		if (strcmp(argv[i], "rotate") == 0)
+			rotate = true;
+		else if (strncmp(argv[i], "threads=", 8) == 0)
+			nthreads = (unsigned)parse_u64(argv[i] + 8, 1, 16, "threads");
+		else
+			die("unknown writer option %s", argv[i]);
+	}
+	start_helpers();
+	char *p = map_anon(size);
+	uint64_t pages = size >> BPAGE_SHIFT;
+	uint64_t block = permille ? run * 1000 / permille : 0;
+	if (permille && (block < run || run * 1000 % permille))
+		die("RUN*1000 must be a multiple of PERMILLE");
+	/* Populate what will be written, so the measured intervals see write
+	 * faults on tracked pages, not first-touch allocation. */
+	if (rotate)
+		write_parallel(p, pages, 1, 1, 0, 1);
+	else if (permille)
+		write_parallel(p, pages, block, run, 0, 1);
+	reply("ready %p\n", (void *)p);
+
+	char cmd[64];
+	uint64_t k = 0;
+	while (read_cmd(cmd, sizeof(cmd))) {
+		if (strcmp(cmd, "q") == 0)
+			break;
+		if (strcmp(cmd, "w") != 0)
+			die("writer: unknown command \"%s\"", cmd);
+		uint64_t n = 0;
+		if (permille) {
+			uint64_t off = rotate ? (k * run) % block : 0;
+			n = write_parallel(p, pages, block, run, off, (char)(k + 2));
+		}
+		k++;
+		reply("done %" PRIu64 "\n", n);
+	}
+	return 0;
+}
+
+/* ---- spin ------------------------------------------------------------------ */
+
+/* Every gap longer than 5 us in the spinner's clock readings, with its
+ * cause from the thread's own context-switch counts: it slept (voluntary
+ * switch: a ptrace stop, a lock) or it was only preempted (involuntary:
+ * other load on this machine). Gaps with neither (interrupts) are left out. */
+#define NGAPS 4096
+struct gap {
+	_Atomic uint64_t start, end;
+	_Atomic int slept;
+};
+static struct gap gaps[NGAPS];
+static _Atomic uint64_t ngaps, beat;
+
+static void *spin_control(void *arg)
+{
+	(void)arg;
+	char cmd[96];
+	while (read_cmd(cmd, sizeof(cmd))) {
+		unsigned long long t0, t1;
+		if (sscanf(cmd, "g %llu %llu", &t0, &t1) == 2) {
+			/* A gap still open (stopped, or not yet running again) is not
+			 * logged: wait until the spinner turned once more. */
+			uint64_t b = atomic_load(&beat);
+			while (atomic_load(&beat) == b)
+				sched_yield();
+			uint64_t n = atomic_load(&ngaps), ms = 0, mp = 0;
+			for (uint64_t i = n > NGAPS ? n - NGAPS : 0; i < n; i++) {
+				struct gap *g = &gaps[i % NGAPS];
+				uint64_t s = atomic_load(&g->start), e = atomic_load(&g->end);
+				if (e < t0 || s > t1)
+					continue; /* no overlap with the window */
+				if (atomic_load(&g->slept))
+					ms = e - s > ms ? e - s : ms;
+				else
+					mp = e - s > mp ? e - s : mp;
+			}
+			reply("gap %" PRIu64 " %" PRIu64 "\n", ms, mp);
+		} else {
+			die("spin: unknown command \"%s\"", cmd);
+		}
+	}
+	_exit(0);
+}
+
+static void switches(long *vol, long *invol)
+{
+	struct rusage ru;
+	getrusage(RUSAGE_THREAD, &ru);
+	*vol = ru.ru_nvcsw;
+	*invol = ru.ru_nivcsw;
+}
+
+static int do_spin(int argc, char **argv)
+{
+	if (argc != 1)
+		die("usage: bench_target spin SIZE");
+	uint64_t size = parse_size(argv[0], "size");
+	char *p = map_anon(size);
+	for (uint64_t i = 0; i < size; i += BPAGE)
+		p[i] = 1;
+	pthread_t th;
+	if (pthread_create(&th, NULL, spin_control, NULL))
+		die("pthread_create failed");
+	reply("ready %p\n", (void *)p);
+	long vol, invol;
+	switches(&vol, &invol);
+	uint64_t prev = now_ns(), n = 0;
+	for (;;) {
+		uint64_t t = now_ns(), d = t - prev;
+		/* Only gaps longer than a system call need classifying. The time
+		 * spent in getrusage() counts in the next gap: a stop that lands
+		 * in it is measured there (its switch is counted by then). */
+		if (d > 5000) {
+			long v, i;
+			switches(&v, &i);
+			if (v != vol || i != invol) {
+				struct gap *g = &gaps[atomic_load_explicit(&ngaps, memory_order_relaxed) % NGAPS];
+				atomic_store(&g->start, prev);
+				atomic_store(&g->end, t);
+				atomic_store(&g->slept, v != vol);
+				atomic_fetch_add(&ngaps, 1);
+			}
+			vol = v;
+			invol = i;
+		}
+		prev = t;
+		atomic_store_explicit(&beat, ++n, memory_order_relaxed);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	signal(SIGPIPE, SIG_IGN);
+	if (argc < 2)
+		die("usage: bench_target hold|writer|spin ARGS...");
+	if (strcmp(argv[1], "hold") == 0)
+		return do_hold(argc - 2, argv + 2);
+	if (strcmp(argv[1], "writer") == 0)
+		return do_writer(argc - 2, argv + 2);
+	if (strcmp(argv[1], "spin") == 0)
+		return do_spin(argc - 2, argv + 2);
+	die("unknown mode %s", argv[1]);
+}

@@ -1,0 +1,168 @@
+#!/usr/bin/env bash
+# Run every pagescan benchmark in one go and write the results:
+#   OUT/latest.csv          raw rows (one per run and metric), machine in # lines
+#   OUT/latest-summary.csv  median, min, max per metric
+#   OUT/latest.md           the Markdown report (targets first)
+# See bench/README.md. Usually run through `cmake --build BUILD --target bench`.
+set -euo pipefail
+
+usage() {
+	cat <<EOF
+usage: $0 [--smoke] [--pagescan PATH] [--bin DIR] [--out DIR] [--self-duration DUR] [--only LIST] [--no-nice]
+  --smoke            tiny sizes and one or two rounds (CI: checks that everything runs)
+  --pagescan PATH    the pagescan binary (default BUILD/src/pagescan)
+  --bin DIR          where the bench_* programs are (default BUILD/bench)
+  --out DIR          results directory (default bench/results)
+  --self-duration D  length of the pagescan CPU/RSS watch (default 60s, smoke 2s)
+  --only LIST        comma-separated subset of: dump,cost,self,harvest,attach
+  --no-nice          do not raise the priority of the run (nice -20 when root)
+EOF
+	exit 64
+}
+
+src_dir=$(cd "$(dirname "$0")" && pwd)
+build_dir=${BUILD_DIR:-$src_dir/../build}
+smoke=0
+pagescan=""
+bin=""
+out=""
+self_duration=""
+only="dump,cost,self,harvest,attach"
+nice_it=1
+while [ $# -gt 0 ]; do
+	case $1 in
+	--smoke) smoke=1 ;;
+	--pagescan) pagescan=$2; shift ;;
+	--bin) bin=$2; shift ;;
+	--out) out=$2; shift ;;
+	--self-duration) self_duration=$2; shift ;;
+	--only) only=$2; shift ;;
+	--no-nice) nice_it=0 ;;
+	-h|--help) usage ;;
+	*) echo "unknown argument: $1" >&2; usage ;;
+	esac
+	shift
+done
+pagescan=${pagescan:-$build_dir/src/pagescan}
+bin=${bin:-$build_dir/bench}
+out=${out:-$src_dir/results}
+for p in "$pagescan" "$bin/bench_dump" "$bin/bench_cost" "$bin/bench_self" "$bin/bench_attach" "$bin/bench_report"; do
+	[ -x "$p" ] || { echo "run.sh: $p is missing; build first (cmake --build BUILD)" >&2; exit 1; }
+done
+mkdir -p "$out"
+want() { [[ ",$only," == *",$1,"* ]]; }
+log() { printf '[%s] %s\n' "$(date +%T)" "$*" >&2; }
+
+# ---- sizes -------------------------------------------------------------------
+if [ $smoke = 1 ]; then
+	mode=smoke
+	dump_cases=("sparse_64M 64M 16 64" "dense_16M 16M 1 1")
+	dump_rounds=2
+	cost_workloads=(rand seq hot memcpy)
+	cost_size=16M cost_seconds=0.2 cost_rounds=1
+	cost_modes=none,watch:100ms,inproc:100ms,mprot:100ms
+	self_size=64M self_rounds=1
+	self_duration=${self_duration:-2s}
+	harvest_sizes=(16M) harvest_intervals=2
+	attach_size=16M attach_rounds=3
+else
+	mode=full
+	dump_cases=("sparse_4G 4G 16 64" "dense_1G 1G 1 1")
+	dump_rounds=15
+	cost_workloads=(rand seq hot memcpy)
+	cost_size=1G cost_seconds=3 cost_rounds=5
+	cost_modes=none,watch:1s,watch:100ms,inproc:1s,inproc:100ms,mprot:1s,mprot:100ms
+	self_size=4G self_rounds=3
+	self_duration=${self_duration:-60s}
+	harvest_sizes=(1G 4G 16G) harvest_intervals=5
+	attach_size=256M attach_rounds=20
+fi
+
+# Shield the measurements from other work on the machine (everything we
+# start inherits it, so pagescan, its targets and the references alike).
+if [ $nice_it = 1 ] && [ $smoke = 0 ]; then
+	renice -n -20 -p $$ >/dev/null 2>&1 || log "cannot raise the priority (not root): results will be noisier under load"
+fi
+
+raw=$out/latest.csv
+tmp=$out/.latest.csv.tmp
+t_start=$(date +%s)
+{
+	echo "# date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+	echo "# mode: $mode"
+	echo "# pagescan: $("$pagescan" --version 2>/dev/null | head -1)"
+	echo "# kernel: $(uname -r)"
+	echo "# cpu: $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)"
+	echo "# cores: $(nproc)"
+	echo "# memory: $(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)"
+	echo "# load: $(cut -d' ' -f1-3 /proc/loadavg)"
+	echo "# nice: $(ps -o ni= -p $$ | tr -d ' ')"
+	echo "bench,case,metric,unit,round,value"
+} >"$tmp"
+load1=$(cut -d' ' -f1 /proc/loadavg)
+if awk -v l="$load1" 'BEGIN { exit !(l > 0.5) }'; then
+	log "warning: load average $load1: other work on this machine makes the numbers noisier"
+fi
+
+# The mprotect tracker splits one VMA per written page; the default
+# vm.max_map_count (65530) is far below a 1 GiB workload's 262144 pages, and
+# running out makes it fall back to 2 MiB granularity. Raise it for the run.
+old_mmc=$(cat /proc/sys/vm/max_map_count)
+restore() { [ -w /proc/sys/vm/max_map_count ] && echo "$old_mmc" >/proc/sys/vm/max_map_count 2>/dev/null || true; }
+trap restore EXIT
+if [ $smoke = 0 ] && want cost && [ "$old_mmc" -lt 600000 ]; then
+	if echo 600000 2>/dev/null >/proc/sys/vm/max_map_count; then
+		log "vm.max_map_count raised to 600000 for the run (restored at exit)"
+	else
+		log "cannot raise vm.max_map_count (not root): the mprotect tracker may fall back to 2 MiB pages"
+	fi
+fi
+
+common=(--bin "$bin" --pagescan "$pagescan")
+
+if want dump; then
+	for c in "${dump_cases[@]}"; do
+		read -r name size run stride <<<"$c"
+		log "dump: $name ($dump_rounds rounds)"
+		"$bin/bench_dump" "${common[@]}" --case "$name" --size "$size" --run "$run" --stride "$stride" \
+			--rounds "$dump_rounds" >>"$tmp"
+	done
+fi
+
+if want cost; then
+	for w in "${cost_workloads[@]}"; do
+		log "cost: $w ($cost_rounds rounds of $cost_modes, ${cost_seconds}s each)"
+		"$bin/bench_cost" "${common[@]}" --workload "$w" --size "$cost_size" --seconds "$cost_seconds" \
+			--rounds "$cost_rounds" --modes "$cost_modes" >>"$tmp"
+	done
+fi
+
+if want self; then
+	for r in $(seq 1 "$self_rounds"); do
+		log "self: watch $self_size, 10 % written per interval, $self_duration (run $r of $self_rounds)"
+		"$bin/bench_self" "${common[@]}" --case "watch_${self_size}_10pct_${self_duration}" --size "$self_size" \
+			--permille 100 --run 16 --rotate --threads 2 --interval 1s --duration "$self_duration" \
+			--round "$r" >>"$tmp"
+	done
+fi
+
+if want harvest; then
+	for s in "${harvest_sizes[@]}"; do
+		for f in 0 100 1000; do
+			log "harvest: $s, $((f / 10)) % written per interval"
+			"$bin/bench_self" "${common[@]}" --case "${s}_$((f / 10))pct" --size "$s" --permille "$f" --run 16 \
+				--threads 2 --interval auto --intervals "$harvest_intervals" >>"$tmp"
+		done
+	done
+fi
+
+if want attach; then
+	log "attach: $attach_rounds rounds"
+	"$bin/bench_attach" "${common[@]}" --size "$attach_size" --rounds "$attach_rounds" >>"$tmp"
+fi
+
+t_end=$(date +%s)
+sed -i "s/^# load: .*/&\n# duration: $(((t_end - t_start) / 60)) min $(((t_end - t_start) % 60)) s/" "$tmp"
+mv "$tmp" "$raw"
+"$bin/bench_report" "$raw" "$out/latest-summary.csv" "$out/latest.md"
+log "results: $out/latest.md ($out/latest.csv raw, $out/latest-summary.csv summary)"
