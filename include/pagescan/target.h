@@ -43,6 +43,10 @@ int ps_target_read(const struct ps_target *t, const char *name, char **ret_buf,
 /* Value of "Key:" in a status-like buffer (trimmed), into out; 0 or -ENOENT. */
 int ps_status_field(const char *status, const char *key, char *out, size_t n);
 
+/* The live threads other than the leader (not zombies), in /proc order.
+ * *ret is allocated (free it); may be empty. */
+int ps_target_threads(const struct ps_target *t, pid_t **ret, size_t *ret_n, struct ps_err *err);
+
 void ps_target_close(struct ps_target *t);
 
 #endif

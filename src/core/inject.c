@@ -1,6 +1,5 @@
 /* Remote system calls through ptrace; see include/pagescan/inject.h and
  * shared/reference/injection.md for the algorithm and its pitfalls. */
-#include <dirent.h>
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -260,34 +259,21 @@ static int choose_thread(struct ps_inject *s, struct ps_err *err)
 	if (!leader_zombie && !leader_eintr)
 		return 0;
 
-	int fd = openat(t->procfd, "task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return ps_errf(err, errno, "cannot list the threads of process %d: %s", t->pid, strerror(errno));
-	DIR *d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return ps_errf(err, ENOMEM, "out of memory");
-	}
-	pid_t best = 0;
-	struct dirent *de;
-	while ((de = readdir(d))) {
-		long long tid;
-		if (de->d_name[0] == '.' || ps_parse_int(de->d_name, 1, INT32_MAX, &tid, NULL) < 0)
-			continue;
-		if ((pid_t)tid == t->pid)
-			continue;
-		char st = task_state(t, (pid_t)tid);
+	pid_t *tids = NULL, best = 0;
+	size_t n = 0;
+	int r = ps_target_threads(t, &tids, &n, err);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < n; i++) {
 		long tnr;
-		if (!st || st == 'Z' || st == 'X')
-			continue;
 		if (!best)
-			best = (pid_t)tid;
-		if (!eintr_prone(t, (pid_t)tid, &tnr)) {
-			best = (pid_t)tid;
+			best = tids[i];
+		if (!eintr_prone(t, tids[i], &tnr)) {
+			best = tids[i];
 			break;
 		}
 	}
-	closedir(d);
+	free(tids);
 	if (leader_zombie) {
 		if (!best)
 			return ps_errf(err, ESRCH, "process %d has no live thread left", t->pid);

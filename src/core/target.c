@@ -69,11 +69,10 @@ int ps_target_read(const struct ps_target *t, const char *name, char **ret_buf,
 	return 0;
 }
 
-/* The leader called pthread_exit(): its /proc/PID/maps and fd are empty and
- * its pagemap gives ESRCH, although the mm and fd table live on in the
- * other threads. Read those through /proc/PID/task/TID of a live one. */
-static int open_live_task(struct ps_target *t, struct ps_err *err)
+int ps_target_threads(const struct ps_target *t, pid_t **ret, size_t *ret_n, struct ps_err *err)
 {
+	pid_t *v = NULL;
+	size_t n = 0, cap = 0;
 	int fd = openat(t->procfd, "task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return ps_errf(err, errno, "cannot list the threads of process %d: %s", t->pid, strerror(errno));
@@ -97,12 +96,35 @@ static int open_live_task(struct ps_target *t, struct ps_err *err)
 		free(stat);
 		if (!live)
 			continue;
-		snprintf(path, sizeof(path), "task/%lld", tid);
-		t->mmfd = openat(t->procfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (t->mmfd >= 0)
-			break;
+		if (ps_grow((void **)&v, &cap, n + 1, sizeof(*v)) < 0) {
+			closedir(d);
+			free(v);
+			return ps_errf(err, ENOMEM, "out of memory");
+		}
+		v[n++] = (pid_t)tid;
 	}
 	closedir(d);
+	*ret = v;
+	*ret_n = n;
+	return 0;
+}
+
+/* The leader called pthread_exit(): its /proc/PID/maps and fd are empty and
+ * its pagemap gives ESRCH, although the mm and fd table live on in the
+ * other threads. Read those through /proc/PID/task/TID of a live one. */
+static int open_live_task(struct ps_target *t, struct ps_err *err)
+{
+	pid_t *tids = NULL;
+	size_t n = 0;
+	int r = ps_target_threads(t, &tids, &n, err);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < n && t->mmfd < 0; i++) {
+		char path[64];
+		snprintf(path, sizeof(path), "task/%d", tids[i]);
+		t->mmfd = openat(t->procfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	}
+	free(tids);
 	if (t->mmfd < 0)
 		return ps_errf(err, ESRCH, "process %d has no live thread left", t->pid);
 	return 0;
