@@ -101,6 +101,8 @@ wait_leader_zombie() {
     before=$(snapshot "$SPID")
     # which thread pagescan stops, and the pidfd it copies the fd with
     status=0
+    # (LeakSanitizer cannot work under ptrace: off for an ASan pagescan under strace)
+    ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 \
     strace -f -qq -e trace=pidfd_open,ptrace -o "$BATS_TEST_TMPDIR/strace" \
         "$PAGESCAN" engage "$SPID" >"$BATS_TEST_TMPDIR/engage.out" 2>"$BATS_TEST_TMPDIR/ps.stderr" 3>&- || status=$?
     if [[ $status != 0 ]] && grep -q "process $SPID exited" "$BATS_TEST_TMPDIR/ps.stderr"; then
@@ -681,6 +683,7 @@ seccomp_root() {
     engage_exact a
     # the watch's injection, seen from pagescan's side: seized with SUSPEND_SECCOMP
     status=0
+    ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 \
     strace -f -qq -e trace=ptrace -o "$BATS_TEST_TMPDIR/strace" \
         "$PAGESCAN" watch "$SPID" -n 2 -i 10ms >"$BATS_TEST_TMPDIR/watch.out" 2>"$BATS_TEST_TMPDIR/ps.stderr" 3>&- || status=$?
     [[ $status == 0 ]] || fail "watch under seccomp ($1): $(cat "$BATS_TEST_TMPDIR/ps.stderr")"
