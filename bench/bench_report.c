@@ -321,8 +321,9 @@ int main(int argc, char **argv)
 	section(m, "dump", "1. Dump speed",
 	        "Wall time of whole processes (start to exit, output to /dev/null) listing present|swapped "
 	        "pages of the target. `ioctl`: minimal PAGEMAP_SCAN loop, return mask present|swapped; "
-	        "`ioctl_all`: the same loop returning every category (what `pagescan dump` asks for); "
-	        "`ioctl_split`: the output of `ioctl_all`, asking for FILE only outside private anonymous mappings; "
+	        "`ioctl_all`: the same loop returning every category in every mapping; "
+	        "`ioctl_split`: the output of `ioctl_all`, asking for FILE only outside private anonymous mappings "
+	        "(as `pagescan dump` does); "
 	        "`naive`: 8 bytes of /proc/PID/pagemap per page. `_cpu`: CPU time of the same process.");
 	section(m, "cost", "2. Cost to the target",
 	        "Throughput the workload measures itself (one thread, 1 GiB) while untracked, under `pagescan "

@@ -5,7 +5,7 @@
  *                              address space, present|swapped any-of, return
  *                              mask present|swapped (the kernel limit)
  *   bench_scan ioctl-all PID   the same loop asking for every category the
- *                              kernel knows (what pagescan dump asks for)
+ *                              kernel knows, in every mapping
  *   bench_scan ioctl-split PID the same categories as ioctl-all, but FILE is
  *                              asked for only in mappings where it can be
  *                              set (not in private anonymous ones): one
