@@ -102,7 +102,8 @@ static int count_piece(void *ctx, const struct ps_region *piece, const struct ps
 	const char *label = vma ? ps_vma_label(vma) : "[unmapped]";
 
 	if (w->ncounts && w->counts[w->ncounts - 1].start == start &&
-	    strcmp(w->counts[w->ncounts - 1].mapping, label) == 0) {
+	    w->counts[w->ncounts - 1].mapping == label) {
+		/* Same snapshot: one VMA's pieces share its label pointer. */
 		w->counts[w->ncounts - 1].written_pages += pages;
 		return 0;
 	}
