@@ -137,7 +137,13 @@ static const struct target targets[] = {
 	  "same, per CPU-second of the workload thread, `-i 1s` (immune to other load)" },
 	{ "cost", "*", "watch_vs_inproc_100ms_percpu", false, false, 0.95,
 	  "same, per CPU-second of the workload thread, `-i 100ms`" },
-	{ "self", "*", "cpu_total", false, true, 1.0, "pagescan CPU < 1 % of one CPU (whole watch)" },
+	{ "cost", "*", "watchr_vs_inproc_100ms", false, false, 0.95,
+	  "the same with every written region in the output (`watch -f json` without -q), `-i 100ms`" },
+	{ "cost", "*", "watchr_vs_inproc_100ms_percpu", false, false, 0.95,
+	  "same, per CPU-second of the workload thread" },
+	{ "self", "*", "cpu_steady", false, true, 1.0, "pagescan CPU < 1 % of one CPU while watching (first to last interval)" },
+	{ "self", "*", "cpu_total", false, true, 1.0,
+	  "the same over pagescan's whole life (attach, arming and release included)" },
 	{ "self", "*", "vmhwm", false, true, 8192, "pagescan peak RSS (VmHWM) < 8 MiB" },
 	{ "self", "*", "rss_growth_after_5", true, true, 0.0001, "no RSS growth (from the 5th interval to the last)" },
 	{ "attach", "*", "target_stopped", true, true, 1.0, "target stopped < 1 ms during injection (max of all rounds)" },
@@ -208,7 +214,7 @@ static void cost_tables(FILE *f)
 			/* A mode's own row: its throughput metric, not a derived one. */
 			const char *m = g->metric;
 			if (strstr(m, "_rel") || strstr(m, "_min100ms") || strstr(m, "_percpu") || strstr(m, "_pagescan_cpu") ||
-			    !strncmp(m, "watch_vs_", 9))
+			    strstr(m, "_vs_inproc"))
 				continue;
 			char b5[96], b6[96];
 			snprintf(name, sizeof(name), "%s_rel", m);
@@ -228,7 +234,7 @@ static void cost_tables(FILE *f)
 		}
 		for (size_t i = 0; i < ngroups; i++) {
 			const struct group *g = &groups[i];
-			if (!strcmp(g->bench, "cost") && !strcmp(g->cas, cases[c]) && !strncmp(g->metric, "watch_vs_", 9))
+			if (!strcmp(g->bench, "cost") && !strcmp(g->cas, cases[c]) && strstr(g->metric, "_vs_inproc"))
 				fprintf(f, "| **%s** | %s × | | | | | |\n", g->metric, cell(g, b1, sizeof(b1)));
 		}
 		fprintf(f, "\n");
@@ -327,14 +333,20 @@ int main(int argc, char **argv)
 	        "`naive`: 8 bytes of /proc/PID/pagemap per page. `_cpu`: CPU time of the same process.");
 	section(m, "cost", "2. Cost to the target",
 	        "Throughput the workload measures itself (one thread, 1 GiB) while untracked, under `pagescan "
-	        "watch -f json` started on the running workload, under an in-process tracker with the same kernel "
+	        "watch -f json -q` started on the running workload (`watch`: totals and per-mapping counts, the "
+	        "same work as the in-process tracker), under `pagescan watch -f json` (`watchr`: every written "
+	        "region written out too, read by the driver), under an in-process tracker with the same kernel "
 	        "mechanism (`inproc`: userfaultfd WP_ASYNC + PAGEMAP_SCAN get-and-clear from a thread of the "
-	        "workload) and under mprotect+SIGSEGV (`mprot`). `watch_vs_inproc`: per-round ratio of the two.");
+	        "workload, counting) and under mprotect+SIGSEGV (`mprot`). `watch_vs_inproc`, "
+	        "`watchr_vs_inproc`: per-round ratios.");
 	section(m, "self", "3. pagescan's own cost",
 	        "`pagescan watch -i 1s -f json` on a fully populated target that writes a new 10 % of its pages "
 	        "(runs of 16) after every interval. `cpu_total`: CPU time / wall time over pagescan's whole "
 	        "life; `cpu_steady`, `utime_steady`, `stime_steady`: between the first and the last interval "
-	        "(stime is the kernel's page-table walk done for pagescan). `rss_growth_after_5`: VmRSS at the last "
+	        "(stime is the kernel's page-table walk done for pagescan); `cpu_to_first_interval`: CPU time "
+	        "from the start to the first record (attach, arming: write-protecting every page, one harvest); "
+	        "`cpu_after_last_interval`: from the last record to the exit (closing the userfaultfd makes the "
+	        "kernel un-protect every page). `rss_growth_after_5`: VmRSS at the last "
 	        "interval minus VmRSS at the 5th (buffers reach their working size in the first intervals).");
 	section(m, "harvest", "3b. Harvest time per interval",
 	        "`harvest_us` from the JSON records, by tracked size and fraction written per interval (the "

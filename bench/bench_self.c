@@ -211,6 +211,14 @@ int main(int argc, char **argv)
 	if (duration) {
 		double wall = (double)(t1 - t0) / 1e9, span = (double)(tcpu_last - tcpu_first) / 1e9;
 		emit("self", cas, "cpu_total", "%", round, rusage_cpu_s(&ru) / wall * 100);
+		/* The one-off costs, mostly the kernel's: write-protecting the whole
+		 * target when tracking starts (up to the first record, which
+		 * includes one harvest), and un-protecting it when the userfaultfd
+		 * is closed (after the last record). */
+		if (cpu_first >= 0) {
+			emit("self", cas, "cpu_to_first_interval", "ms", round, cpu_first / 1e6);
+			emit("self", cas, "cpu_after_last_interval", "ms", round, rusage_cpu_s(&ru) * 1e3 - cpu_last / 1e6);
+		}
 		if (span > 0) {
 			emit("self", cas, "cpu_steady", "%", round, (cpu_last - cpu_first) / 1e9 / span * 100);
 			emit("self", cas, "utime_steady", "%", round, (ut_last - ut_first) / span * 100);

@@ -60,7 +60,7 @@ if [ $smoke = 1 ]; then
 	dump_rounds=2
 	cost_workloads=(rand seq hot memcpy)
 	cost_size=16M cost_seconds=0.2 cost_rounds=1
-	cost_modes=none,watch:100ms,inproc:100ms,mprot:100ms
+	cost_modes=none,watch:100ms,watchr:100ms,inproc:100ms,mprot:100ms
 	self_size=64M self_rounds=1
 	self_duration=${self_duration:-2s}
 	harvest_sizes=(16M) harvest_intervals=2
@@ -71,7 +71,7 @@ else
 	dump_rounds=15
 	cost_workloads=(rand seq hot memcpy)
 	cost_size=1G cost_seconds=3 cost_rounds=5
-	cost_modes=none,watch:1s,watch:100ms,inproc:1s,inproc:100ms,mprot:1s,mprot:100ms
+	cost_modes=none,watch:1s,watch:100ms,watchr:100ms,inproc:1s,inproc:100ms,mprot:1s,mprot:100ms
 	self_size=4G self_rounds=3
 	self_duration=${self_duration:-60s}
 	harvest_sizes=(1G 4G 16G) harvest_intervals=5

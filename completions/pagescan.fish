@@ -248,7 +248,7 @@ complete -c pagescan -n $wr -s d -l duration -x -d 'Stop after DURATION'
 complete -c pagescan -n $wr -s f -l format -x -a 'text json csv' -d 'Output format'
 complete -c pagescan -n $wr -l accumulate -d 'Report the cumulative write set'
 complete -c pagescan -n $wr -s o -l output -r -F -d 'Write the report to FILE'
-complete -c pagescan -n $wr -s q -l quiet -d 'Text format: totals only'
+complete -c pagescan -n $wr -s q -l quiet -d 'Totals only, no region lists (text and JSON)'
 complete -c pagescan -n $wr -l heatmap -a 'tui text' -d 'Live ncurses heatmap, or text frames (--heatmap=MODE)'
 complete -c pagescan -n $wr -l prom-file -r -F -d 'Rewrite PATH with Prometheus metrics'
 complete -c pagescan -n '__pagescan_using run; and not __pagescan_in_run_cmd' -a -- -d 'End of options: the command follows'
@@ -261,7 +261,7 @@ complete -c pagescan -n '__pagescan_using demo' -s i -l interval -x -d 'Harvest 
 complete -c pagescan -n '__pagescan_using demo' -s n -l count -x -d 'Stop after COUNT intervals'
 complete -c pagescan -n '__pagescan_using demo' -s d -l duration -x -d 'Stop after DURATION'
 complete -c pagescan -n '__pagescan_using demo' -s f -l format -x -a 'text json csv' -d 'Output format (with --no-heatmap)'
-complete -c pagescan -n '__pagescan_using demo' -s q -l quiet -d 'Text format: totals only'
+complete -c pagescan -n '__pagescan_using demo' -s q -l quiet -d 'Totals only, no region lists (text and JSON)'
 
 # report
 complete -c pagescan -n '__pagescan_using report' -s f -l format -x -a 'text json' -d 'Output format'

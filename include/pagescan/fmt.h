@@ -14,14 +14,25 @@
 
 enum ps_fmt_kind { PS_OUT_TEXT, PS_OUT_JSON, PS_OUT_CSV };
 
+/* The escaped name of the last mapping a formatter saw (regions come in
+ * address order, so a run of them shares one mapping). Keyed by the VMA's
+ * address: reset it whenever the maps snapshot changes. */
+struct ps_label_cache {
+	struct ps_out buf;
+	const struct ps_vma *vma;
+	bool valid, json;
+};
+
+/* The escaped label of vma ("[unmapped]" for NULL), from the cache. */
+const struct ps_out *ps_label_cache_get(struct ps_label_cache *c, const struct ps_vma *vma);
+void ps_label_cache_reset(struct ps_label_cache *c);
+void ps_label_cache_free(struct ps_label_cache *c);
+
 struct ps_dump_fmt {
 	struct ps_out *o;
 	enum ps_fmt_kind kind;
 	uint64_t regions, pages;
-	/* private: the escaped name of the last mapping seen */
-	struct ps_out label;
-	const struct ps_vma *label_vma;
-	bool label_valid;
+	struct ps_label_cache label; /* private */
 };
 
 /* One region piece (inside one mapping, or vma NULL). */
@@ -45,7 +56,7 @@ void ps_fmt_skipped_text(struct ps_out *o, const struct ps_span *v, size_t n);
 /* Watch sinks writing to o (borrowed; the caller flushes nothing: sinks
  * flush after every record so `| jq` and `tail -f` see it live). */
 struct ps_sink *ps_sink_text_new(struct ps_out *o, bool quiet);
-struct ps_sink *ps_sink_json_new(struct ps_out *o);
+struct ps_sink *ps_sink_json_new(struct ps_out *o, bool quiet); /* quiet: no region lists */
 struct ps_sink *ps_sink_csv_new(struct ps_out *o);
 
 #endif

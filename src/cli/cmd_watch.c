@@ -297,7 +297,7 @@ static int make_sinks(struct ps_watch *w, struct ps_err *err)
 	} else if (o->heatmap) {
 		s = ps_sink_heattext_new(&w->out);
 	} else if (o->format == PS_FMT_JSON) {
-		s = ps_sink_json_new(&w->out);
+		s = ps_sink_json_new(&w->out, o->quiet);
 	} else if (o->format == PS_FMT_CSV) {
 		s = ps_sink_csv_new(&w->out);
 	} else {

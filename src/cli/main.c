@@ -229,7 +229,7 @@ static const struct argp release_argp = {
 	{ "format", 'f', "FORMAT", 0, "Output format: text (default), json (JSON Lines) or csv", 0 }, \
 	{ "accumulate", OPT_ACCUMULATE, NULL, 0, "Report the cumulative write set instead of per-interval writes (no re-protection)", 0 }, \
 	{ "output", 'o', "FILE", 0, "Write the report to FILE instead of standard output", 0 }, \
-	{ "quiet", 'q', NULL, 0, "Text format: totals only, no region lines", 0 }, \
+	{ "quiet", 'q', NULL, 0, "Totals only, no region lists (text and JSON formats)", 0 }, \
 	{ "heatmap", OPT_HEATMAP, "MODE", OPTION_ARG_OPTIONAL, "Live ncurses heatmap (MODE tui, the default), or text frames (MODE text)", 0 }, \
 	{ "prom-file", OPT_PROM_FILE, "PATH", 0, "After every interval, atomically rewrite PATH with Prometheus metrics", 0 }
 
@@ -367,7 +367,7 @@ static const struct argp_option demo_options[] = {
 	{ "count", 'n', "COUNT", 0, "Stop after COUNT intervals", 0 },
 	{ "duration", 'd', "DURATION", 0, "Stop after DURATION", 0 },
 	{ "format", 'f', "FORMAT", 0, "With --no-heatmap: text, json or csv", 0 },
-	{ "quiet", 'q', NULL, 0, "Text format: totals only", 0 },
+	{ "quiet", 'q', NULL, 0, "Totals only, no region lists (text and JSON formats)", 0 },
 	{ 0 }
 };
 

@@ -4,23 +4,14 @@
 #include "pagescan/category.h"
 #include "pagescan/fmt.h"
 #include "pagescan/util.h"
+#include "line.h"
 
 /* Text addresses are padded to 12 hex digits (user space on x86-64 is 47
  * bits) so columns line up; JSON carries them unpadded. */
 static void hex12(struct ps_out *o, uint64_t v)
 {
-	static const char digits[] = "0123456789abcdef";
-	char buf[18];
-	int n = 0;
-	do {
-		buf[n++] = digits[v & 15];
-		v >>= 4;
-	} while (v);
-	ps_out_str(o, "0x");
-	for (int i = n; i < 12; i++)
-		ps_out_chr(o, '0');
-	while (n)
-		ps_out_chr(o, buf[--n]);
+	char buf[20];
+	ps_out_mem(o, buf, (size_t)(ps_put_hex(buf, v, 12) - buf));
 }
 
 static void label_json(struct ps_out *o, const char *label)
@@ -51,40 +42,6 @@ static const char *vma_label(const struct ps_vma *v)
 /* The hot path of a dump: one call per region (hundreds of thousands), so
  * each line is built in a local buffer and appended at once; category lists
  * and the escaped mapping name are computed once and reused. */
-static const char hexdig[] = "0123456789abcdef";
-
-static char *put_hex(char *p, uint64_t v, int pad)
-{
-	char tmp[16];
-	int n = 0;
-	do {
-		tmp[n++] = hexdig[v & 15];
-		v >>= 4;
-	} while (v);
-	*p++ = '0';
-	*p++ = 'x';
-	for (int i = n; i < pad; i++)
-		*p++ = '0';
-	while (n)
-		*p++ = tmp[--n];
-	return p;
-}
-
-static char *put_u64(char *p, uint64_t v, int width)
-{
-	char tmp[20];
-	int n = 0;
-	do {
-		tmp[n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	for (int i = n; i < width; i++)
-		*p++ = ' ';
-	while (n)
-		*p++ = tmp[--n];
-	return p;
-}
-
 #define NCATSETS (PS_CAT_ALL + 1)
 static char cat_text[NCATSETS][80];   /* "written,present" */
 static char cat_json[NCATSETS][112];  /* "\"written\",\"present\"" */
@@ -112,21 +69,33 @@ static void cat_fill(uint64_t cats)
 	cat_ready[i] = 1;
 }
 
-static void label_for(struct ps_dump_fmt *f, const struct ps_vma *vma)
+const struct ps_out *ps_label_cache_get(struct ps_label_cache *c, const struct ps_vma *vma)
 {
-	if (f->label_valid && f->label_vma == vma)
-		return;
-	struct ps_out *c = &f->label;
-	if (!c->buf && !c->cap)
-		ps_out_init(c, -1);
-	c->len = 0;
+	if (c->valid && c->vma == vma)
+		return &c->buf;
+	if (!c->buf.buf && !c->buf.cap)
+		ps_out_init(&c->buf, -1);
+	c->buf.len = 0;
 	const char *l = vma_label(vma);
-	if (f->kind == PS_OUT_JSON)
-		ps_out_json_str(c, l, strlen(l));
+	if (c->json)
+		ps_out_json_str(&c->buf, l, strlen(l));
 	else
-		ps_fmt_label_text(c, l);
-	f->label_vma = vma;
-	f->label_valid = true;
+		ps_fmt_label_text(&c->buf, l);
+	c->vma = vma;
+	c->valid = true;
+	return &c->buf;
+}
+
+void ps_label_cache_reset(struct ps_label_cache *c)
+{
+	c->valid = false;
+	c->vma = NULL;
+}
+
+void ps_label_cache_free(struct ps_label_cache *c)
+{
+	ps_out_free(&c->buf);
+	ps_label_cache_reset(c);
 }
 
 void ps_fmt_dump_region(struct ps_dump_fmt *f, const struct ps_region *piece, const struct ps_vma *vma)
@@ -139,31 +108,32 @@ void ps_fmt_dump_region(struct ps_dump_fmt *f, const struct ps_region *piece, co
 	f->regions++;
 	f->pages += pages;
 	cat_fill(ci);
-	label_for(f, vma);
+	f->label.json = f->kind == PS_OUT_JSON;
+	const struct ps_out *label = ps_label_cache_get(&f->label, vma);
 	if (f->kind == PS_OUT_JSON) {
 		static const char a[] = "{\"type\":\"region\",\"start\":\"", b[] = "\",\"end\":\"", c[] = "\",\"pages\":",
 		                  d[] = ",\"categories\":[", e[] = "],\"mapping\":";
 		memcpy(p, a, sizeof(a) - 1), p += sizeof(a) - 1;
-		p = put_hex(p, piece->start, 0);
+		p = ps_put_hex(p, piece->start, 0);
 		memcpy(p, b, sizeof(b) - 1), p += sizeof(b) - 1;
-		p = put_hex(p, piece->end, 0);
+		p = ps_put_hex(p, piece->end, 0);
 		memcpy(p, c, sizeof(c) - 1), p += sizeof(c) - 1;
-		p = put_u64(p, pages, 0);
+		p = ps_put_u64(p, pages, 0);
 		memcpy(p, d, sizeof(d) - 1), p += sizeof(d) - 1;
 		size_t cl = strlen(cat_json[ci]);
 		memcpy(p, cat_json[ci], cl), p += cl;
 		memcpy(p, e, sizeof(e) - 1), p += sizeof(e) - 1;
 		ps_out_mem(o, line, (size_t)(p - line));
-		ps_out_mem(o, f->label.buf, f->label.len);
+		ps_out_mem(o, label->buf, label->len);
 		ps_out_mem(o, "}\n", 2);
 		return;
 	}
-	p = put_hex(p, piece->start, 12);
+	p = ps_put_hex(p, piece->start, 12);
 	*p++ = '-';
-	p = put_hex(p, piece->end, 12);
+	p = ps_put_hex(p, piece->end, 12);
 	*p++ = ' ';
 	*p++ = ' ';
-	p = put_u64(p, pages, 9);
+	p = ps_put_u64(p, pages, 9);
 	*p++ = ' ';
 	*p++ = ' ';
 	size_t cl = strlen(cat_text[ci]);
@@ -171,14 +141,13 @@ void ps_fmt_dump_region(struct ps_dump_fmt *f, const struct ps_region *piece, co
 	*p++ = ' ';
 	*p++ = ' ';
 	ps_out_mem(o, line, (size_t)(p - line));
-	ps_out_mem(o, f->label.buf, f->label.len);
+	ps_out_mem(o, label->buf, label->len);
 	ps_out_mem(o, "\n", 1);
 }
 
 void ps_fmt_dump_done(struct ps_dump_fmt *f)
 {
-	ps_out_free(&f->label);
-	f->label_valid = false;
+	ps_label_cache_free(&f->label);
 }
 
 void ps_fmt_dump_summary(struct ps_dump_fmt *f, bool truncated)

@@ -6,6 +6,7 @@
 
 #include "pagescan/fmt.h"
 #include "pagescan/util.h"
+#include "line.h"
 
 #define MIB (1024.0 * 1024.0)
 
@@ -22,8 +23,14 @@ const char *ps_end_reason_name(enum ps_end_reason r)
 struct fsink {
 	struct ps_sink s;
 	struct ps_out *o;
-	bool quiet;
-	const struct ps_maps *maps; /* during one call only */
+	bool quiet;                  /* no region lists */
+	struct ps_label_cache label; /* valid during one interval call (one maps snapshot) */
+	/* Text region sizes ("4.0K"): humanize_number() is a printf, and most
+	 * regions have one of a few sizes. Direct-mapped by page count. */
+	struct {
+		uint64_t pages;
+		char s[24];
+	} hb[64];
 };
 
 static int flush(struct fsink *f)
@@ -56,6 +63,7 @@ static int json_start(struct ps_sink *s, const struct ps_watch_start *w)
 	ps_out_fixed(o, (double)w->interval_ns / 1e9, 3);
 	ps_out_str(o, ",\"page_size\":4096,\"mode\":");
 	ps_out_str(o, w->accumulate ? "\"accumulate\"" : "\"interval\"");
+	ps_out_str(o, f->quiet ? ",\"region_lists\":false" : ",\"region_lists\":true");
 	ps_out_str(o, ",\"tracked_pages\":");
 	ps_out_u64(o, w->tracked_pages);
 	ps_out_str(o, ",\"engaged\":");
@@ -67,26 +75,36 @@ static int json_start(struct ps_sink *s, const struct ps_watch_start *w)
 }
 
 struct json_walk {
-	struct ps_out *o;
+	struct fsink *f;
 	bool first;
 };
 
+/* The hot path of a watch at short intervals (one call per written region):
+ * the line is built locally, the escaped mapping name comes from the cache. */
 static int json_region(void *ctx, const struct ps_region *piece, const struct ps_vma *vma)
 {
 	struct json_walk *j = ctx;
-	struct ps_out *o = j->o;
+	const struct ps_out *label = ps_label_cache_get(&j->f->label, vma);
+	char line[256], *p = line;
 	if (!j->first)
-		ps_out_chr(o, ',');
+		*p++ = ',';
 	j->first = false;
-	ps_out_str(o, "{\"start\":\"");
-	ps_out_hex(o, piece->start);
-	ps_out_str(o, "\",\"end\":\"");
-	ps_out_hex(o, piece->end);
-	ps_out_str(o, "\",\"pages\":");
-	ps_out_u64(o, (piece->end - piece->start) >> PS_PAGE_SHIFT);
-	ps_out_str(o, ",\"mapping\":");
-	json_str(o, vma ? ps_vma_label(vma) : "[unmapped]");
-	ps_out_chr(o, '}');
+	p = PS_PUT_LIT(p, "{\"start\":\"");
+	p = ps_put_hex(p, piece->start, 0);
+	p = PS_PUT_LIT(p, "\",\"end\":\"");
+	p = ps_put_hex(p, piece->end, 0);
+	p = PS_PUT_LIT(p, "\",\"pages\":");
+	p = ps_put_u64(p, (piece->end - piece->start) >> PS_PAGE_SHIFT, 0);
+	p = PS_PUT_LIT(p, ",\"mapping\":");
+	if (label->len < sizeof(line) - (size_t)(p - line) - 1) {
+		p = ps_put_mem(p, label->buf, label->len);
+		*p++ = '}';
+		ps_out_mem(j->f->o, line, (size_t)(p - line));
+	} else {
+		ps_out_mem(j->f->o, line, (size_t)(p - line));
+		ps_out_mem(j->f->o, label->buf, label->len);
+		ps_out_chr(j->f->o, '}');
+	}
 	return 0;
 }
 
@@ -114,10 +132,15 @@ static int json_interval(struct ps_sink *s, const struct ps_interval *iv)
 	ps_out_u64(o, iv->tracked_pages);
 	ps_out_str(o, ",\"wss_pages\":");
 	ps_out_u64(o, iv->wss_pages);
-	ps_out_str(o, ",\"regions\":[");
-	struct json_walk j = { .o = o, .first = true };
-	ps_regions_walk(iv->written, iv->maps, json_region, &j);
-	ps_out_str(o, "],\"mappings\":[");
+	if (!f->quiet) {
+		ps_out_str(o, ",\"regions\":[");
+		struct json_walk j = { .f = f, .first = true };
+		f->label.json = true;
+		ps_label_cache_reset(&f->label);
+		ps_regions_walk(iv->written, iv->maps, json_region, &j);
+		ps_out_chr(o, ']');
+	}
+	ps_out_str(o, ",\"mappings\":[");
 	for (size_t i = 0; i < iv->nper_mapping; i++) {
 		const struct ps_mapping_count *c = &iv->per_mapping[i];
 		if (i)
@@ -290,8 +313,24 @@ static int text_start(struct ps_sink *s, const struct ps_watch_start *w)
 static int text_region(void *ctx, const struct ps_region *piece, const struct ps_vma *vma)
 {
 	struct fsink *f = ctx;
-	struct ps_span sp = { .start = piece->start, .end = piece->end, .mapping = vma ? ps_vma_label(vma) : "[unmapped]" };
-	ps_fmt_span_text(f->o, "    ", &sp);
+	const struct ps_out *label = ps_label_cache_get(&f->label, vma);
+	char line[128], *p = line;
+	uint64_t pages = (piece->end - piece->start) >> PS_PAGE_SHIFT;
+	__typeof__(f->hb[0]) *hb = &f->hb[pages % 64];
+	if (hb->pages != pages || !hb->s[0]) {
+		ps_human_bytes(pages * PS_PAGE_SIZE, hb->s, sizeof(hb->s));
+		hb->pages = pages;
+	}
+	p = PS_PUT_LIT(p, "    ");
+	p = ps_put_hex(p, piece->start, 12);
+	*p++ = '-';
+	p = ps_put_hex(p, piece->end, 12);
+	p = PS_PUT_LIT(p, "  ");
+	p = ps_put_mem(p, hb->s, strlen(hb->s));
+	p = PS_PUT_LIT(p, "  ");
+	ps_out_mem(f->o, line, (size_t)(p - line));
+	ps_out_mem(f->o, label->buf, label->len);
+	ps_out_chr(f->o, '\n');
 	return 0;
 }
 
@@ -312,6 +351,8 @@ static int text_interval(struct ps_sink *s, const struct ps_interval *iv)
 			ps_fmt_span_text(o, "  - unmapped  ", &iv->dropped[i]);
 	}
 	if (!f->quiet) {
+		f->label.json = false;
+		ps_label_cache_reset(&f->label);
 		ps_regions_walk(iv->written, iv->maps, text_region, f);
 		if (iv->nper_mapping > 1) {
 			ps_out_str(o, "  per mapping:");
@@ -359,6 +400,7 @@ static int text_end(struct ps_sink *s, const struct ps_watch_end *e)
 
 static void fsink_destroy(struct ps_sink *s)
 {
+	ps_label_cache_free(&((struct fsink *)s)->label);
 	free(s);
 }
 
@@ -385,9 +427,9 @@ struct ps_sink *ps_sink_text_new(struct ps_out *o, bool quiet)
 	return fsink_new(o, quiet, text_start, text_interval, text_end);
 }
 
-struct ps_sink *ps_sink_json_new(struct ps_out *o)
+struct ps_sink *ps_sink_json_new(struct ps_out *o, bool quiet)
 {
-	return fsink_new(o, false, json_start, json_interval, json_end);
+	return fsink_new(o, quiet, json_start, json_interval, json_end);
 }
 
 struct ps_sink *ps_sink_csv_new(struct ps_out *o)

@@ -846,7 +846,8 @@ static int add_spans(struct ps_rec_reader *r, uint32_t arr, uint64_t seq, bool d
 }
 
 static const char *const start_keys[] = { "type", "format_version", "pagescan", "pid", "command", "interval_s",
-                                          "page_size", "mode", "tracked_pages", "engaged", "skipped", NULL };
+                                          "page_size", "mode", "region_lists", "tracked_pages", "engaged",
+                                          "skipped", NULL };
 
 static int rec_start(struct ps_rec_reader *r, uint32_t root, struct ps_warnings *w, struct ps_err *err)
 {
@@ -883,6 +884,10 @@ static int rec_start(struct ps_rec_reader *r, uint32_t root, struct ps_warnings 
 		return ps_errf(err, EINVAL, "line %zu: unknown mode \"%s\" (expected interval or accumulate)",
 		               r->lineno, mode);
 	}
+	n = ps_json_get(j, root, "region_lists");
+	if (n && j->node[n].type == PS_JSON_FALSE)
+		return ps_errf(err, EINVAL, "the recording was made with watch -q and has no region lists: working "
+		               "sets over windows need them; record again without -q");
 	rec->pagescan = dup_str(j, ps_json_get(j, root, "pagescan"), "?");
 	rec->command = dup_str(j, ps_json_get(j, root, "command"), "?");
 	if (!rec->pagescan || !rec->command)

@@ -422,6 +422,41 @@ signal_end() {
     grep -q '^end: signal' "$WLOG" || fail "no end line with reason signal"
 }
 
+@test "watch -q: JSON without region lists keeps exact counts per interval and mapping; report refuses it" {
+    victim_start
+    vmap a anon 64
+    vmap b shmfile 32
+    w_start watch "$VPID" -i 100ms -f json -q
+    w_round 1 "write a 0-9,20"
+    w_round 2 "threads 8 a every:2" "write b 3-7"
+    w_round 3 "read a all"
+    w_signal INT
+    assert_equal "$WSTATUS" 0
+    w_jq_lines
+    run jq -r 'select(.type == "start") | .region_lists' "$WLOG"
+    assert_output false
+    run jq -r 'select(.type == "interval" and has("regions")) | .seq' "$WLOG"
+    assert_output ""
+    # every round (round 3 only reads: 0): the per-mapping counts of a and b
+    # are the victim's truth
+    local seq file name want got
+    while read -r seq file; do
+        for name in a b; do
+            want=$(ranges_clip "${MSTART[$name]}" "${MEND[$name]}" <"$file" >"$WDIR/clip" && ranges_pages "$WDIR/clip")
+            got=$(jq -r --argjson s "$seq" --arg st "$(printf '0x%x' "${MSTART[$name]}")" \
+                'select(.type == "interval" and .seq == $s) | [.mappings[] | select(.start == $st) | .written_pages] | add // 0' "$WLOG")
+            assert_equal "interval $seq mapping $name: $got" "interval $seq mapping $name: $want"
+        done
+    done <"$WDIR/rounds"
+    # a recording without region lists cannot give working sets over windows
+    run --separate-stderr "$PAGESCAN" report "$WLOG"
+    assert_failure 1
+    [[ $stderr == *"watch -q"*"record again without -q"* ]] || fail "unclear refusal: $stderr"
+    no_uffd_left "$VPID"
+    vcmd "check a"
+    vcmd "check b"
+}
+
 @test "watch: a late tick reports its true elapsed_s" {
     victim_start
     vmap a anon 16
