@@ -70,7 +70,7 @@ else
 	dump_cases=("sparse_4G 4G 16 64" "dense_1G 1G 1 1")
 	dump_rounds=15
 	cost_workloads=(rand seq hot memcpy)
-	cost_size=1G cost_seconds=3 cost_rounds=5
+	cost_size=1G cost_seconds=3 cost_rounds=7
 	cost_modes=none,watch:1s,watch:100ms,watchr:100ms,inproc:1s,inproc:100ms,mprot:1s,mprot:100ms
 	self_size=4G self_rounds=3
 	self_duration=${self_duration:-60s}
