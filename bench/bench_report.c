@@ -147,6 +147,8 @@ static const struct target targets[] = {
 	{ "self", "*", "vmhwm", false, true, 8192, "pagescan peak RSS (VmHWM) < 8 MiB" },
 	{ "self", "*", "rss_growth_after_5", true, true, 0.0001, "no RSS growth (from the 5th interval to the last)" },
 	{ "attach", "*", "target_stopped", true, true, 1.0, "target stopped < 1 ms during injection (max of all rounds)" },
+	{ "attach", "*", "stopped_whole_watch", false, true, 1.0,
+	  "the target's longest wait over the whole watch, release included (a writing target)" },
 };
 
 static void write_targets(FILE *f)

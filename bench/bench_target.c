@@ -10,7 +10,8 @@
  *       populated first; without, only the set is populated (so a 16 GiB
  *       MAP_NORESERVE mapping costs only what the fraction needs).
  *   bench_target spin SIZE
- *       populate SIZE, then the main thread spins on clock_gettime and
+ *       populate SIZE, then the main thread spins writing one random page
+ *       and reading clock_gettime per turn, and
  *       logs every gap between two readings longer than 5 us, by cause
  *       (from its context-switch counts): it slept (a ptrace stop, a lock)
  *       or was only preempted. Control thread: "g T0 T1" (CLOCK_MONOTONIC
@@ -265,8 +266,15 @@ static int do_spin(int argc, char **argv)
 	reply("ready %p\n", (void *)p);
 	long vol, invol;
 	switches(&vol, &invol);
-	uint64_t prev = now_ns(), n = 0;
+	uint64_t prev = now_ns(), n = 0, x = 0x9e3779b97f4a7c15ull, npages = size / BPAGE;
 	for (;;) {
+		/* One write to a random page per turn: after each harvest the
+		 * spinner takes write faults, so it also waits for anything that
+		 * holds its address space's locks (the release, a harvest). */
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		p[(x % npages) * BPAGE]++;
 		uint64_t t = now_ns(), d = t - prev;
 		/* Only gaps longer than a system call need classifying. The time
 		 * spent in getrusage() counts in the next gap: a stop that lands

@@ -75,7 +75,7 @@ else
 	self_size=4G self_rounds=3
 	self_duration=${self_duration:-60s}
 	harvest_sizes=(1G 4G 16G) harvest_intervals=5
-	attach_size=256M attach_rounds=20
+	attach_size=1G attach_rounds=20
 fi
 
 # Shield the measurements from other work on the machine (everything we

@@ -42,10 +42,23 @@ struct ps_tracker {
  * userfaultfd (ENOSYS, EPERM mapped to messages). */
 int ps_uffd_probe(uint64_t *ret_features, struct ps_err *err);
 
-/* UFFDIO_API on uffd (taken over: closed by ps_tracker_done). */
+/* UFFDIO_API on uffd (taken over on success: closed by ps_tracker_done). */
 int ps_tracker_init(struct ps_tracker *tr, const struct ps_target *t, int uffd,
                     const struct ps_rangespec *specs, size_t nspecs, struct ps_err *err);
 void ps_tracker_done(struct ps_tracker *tr);
+/* End tracking without stalling the target: unregister the armed ranges a
+ * little at a time (see ps_uffd_unregister_gently). Only when this
+ * userfaultfd's tracking ends (not after engage, whose copy lives on in the
+ * target); ps_tracker_done still closes it. */
+void ps_tracker_disarm(struct ps_tracker *tr);
+/* UFFDIO_UNREGISTER [start, end) in 64 MiB pieces, errors ignored. */
+void ps_uffd_unregister_gently(int uffd, uint64_t start, uint64_t end);
+/* The same for a userfaultfd left in the target by engage (its fd remote_fd,
+ * checked to still be inode expect_ino unless 0), over all its mappings,
+ * before it is closed there: the injected close() then has nothing left to
+ * un-protect, and the target is stopped only for the close itself. 0 or
+ * -errno (nothing was changed then). */
+int ps_remote_unregister_gently(const struct ps_target *t, int remote_fd, uint64_t expect_ino);
 
 struct ps_sync_result {
 	struct ps_spans engaged, skipped, dropped;

@@ -293,6 +293,7 @@ undo:
 	{
 		/* Leave the target as it was: close the copy we put there. */
 		struct ps_err e2 = { 0 };
+		ps_tracker_disarm(&tr);
 		if (remote >= 0 && ps_remote_close(&t, NULL, remote, 0, NULL, 0, &e2) < 0)
 			ps_warn("could not remove the userfaultfd (fd %d) from process %d: %s", remote, t.pid, e2.msg);
 	}
@@ -347,6 +348,8 @@ int ps_cmd_release(struct ps_opts *o, struct ps_err *err)
 		ino = inos[0];
 	}
 	char warning[256] = "";
+	/* Best effort: whatever it leaves, the close below undoes in one go. */
+	ps_remote_unregister_gently(&t, fd, ino);
 	if (ps_remote_close(&t, NULL, fd, ino, warning, sizeof(warning), err) < 0)
 		goto out;
 	if (warning[0])

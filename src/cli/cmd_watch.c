@@ -377,6 +377,7 @@ void ps_watch_free(struct ps_watch *w)
 		if (w->sinks[i]->destroy)
 			w->sinks[i]->destroy(w->sinks[i]);
 	w->nsinks = 0;
+	ps_tracker_disarm(&w->tr);
 	ps_tracker_done(&w->tr);
 	ps_sync_result_free(&w->sync);
 	ps_maps_free(&w->maps);

@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/pidfd.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -90,7 +92,7 @@ int ps_tracker_init(struct ps_tracker *tr, const struct ps_target *t, int uffd,
 
 	memset(tr, 0, sizeof(*tr));
 	tr->t = t;
-	tr->uffd = uffd;
+	tr->uffd = -1; /* taken over only on success: on failure the caller closes it */
 	tr->specs = specs;
 	tr->nspecs = nspecs;
 	r = ps_uffd_probe(&avail, err);
@@ -106,7 +108,63 @@ int ps_tracker_init(struct ps_tracker *tr, const struct ps_target *t, int uffd,
 	if (ioctl(uffd, UFFDIO_API, &api) < 0)
 		return ps_errf(err, errno, "UFFDIO_API on the target's userfaultfd failed: %s", strerror(errno));
 	tr->features = api.features;
+	tr->uffd = uffd;
 	return 0;
+}
+
+/* Closing the last copy of a userfaultfd un-protects every registered page
+ * in one pass under the target's mmap write lock (~25 ms per populated GiB
+ * here, so seconds for a big process): its page faults and mmap calls wait
+ * that long. Undoing the registration piece by piece first holds the lock
+ * only a millisecond or two at a time and leaves the close nothing to do.
+ * Best effort: a piece the kernel refuses (a mapping that changed, or one
+ * of another userfaultfd) is left to the close. */
+#define UNREGISTER_CHUNK (64ull << 20)
+
+static bool never_trackable(const struct ps_vma *v);
+
+void ps_uffd_unregister_gently(int uffd, uint64_t start, uint64_t end)
+{
+	for (uint64_t s = start; s < end;) {
+		uint64_t e = end - s > UNREGISTER_CHUNK ? s + UNREGISTER_CHUNK : end;
+		struct uffdio_range r = { .start = s, .len = e - s };
+		if (ioctl(uffd, UFFDIO_UNREGISTER, &r) < 0 && errno == ESRCH)
+			return; /* the address space is gone: nothing to undo */
+		s = e;
+	}
+}
+
+int ps_remote_unregister_gently(const struct ps_target *t, int remote_fd, uint64_t expect_ino)
+{
+	int ufd = pidfd_getfd(t->pidfd, remote_fd, 0);
+	if (ufd < 0)
+		return -errno;
+	struct stat st;
+	if (expect_ino && (fstat(ufd, &st) < 0 || (uint64_t)st.st_ino != expect_ino)) {
+		close(ufd); /* the number now names another file: leave it alone */
+		return -ESTALE;
+	}
+	struct ps_maps maps = { 0 };
+	int r = ps_maps_read(t->mmfd, &maps, NULL);
+	if (r == 0) {
+		/* Every mapping but the kernel's own: one made read-only since
+		 * engage is still registered. Unregistered ones cost a lookup. */
+		for (size_t i = 0; i < maps.n; i++)
+			if (!never_trackable(&maps.v[i]))
+				ps_uffd_unregister_gently(ufd, maps.v[i].start, maps.v[i].end);
+		ps_maps_free(&maps);
+	}
+	close(ufd);
+	return r;
+}
+
+void ps_tracker_disarm(struct ps_tracker *tr)
+{
+	if (tr->uffd < 0)
+		return;
+	for (size_t i = 0; i < tr->armed.n; i++)
+		ps_uffd_unregister_gently(tr->uffd, tr->armed.r[i].start, tr->armed.r[i].end);
+	ps_rangeset_clear(&tr->armed);
 }
 
 void ps_tracker_done(struct ps_tracker *tr)
