@@ -322,6 +322,49 @@ exact_kind() {
     victim_stop
 }
 
+# unregister_pieces STRACE NAME: the successful UFFDIO_UNREGISTER calls in an
+# strace -e ioctl log are each at most 64 MiB and together cover mapping
+# NAME exactly (so the close that follows has nothing left to un-protect
+# under the target's mmap lock).
+unregister_pieces() {
+    local out
+    out=$(awk -v ms="${MSTART[$2]}" -v me="${MEND[$2]}" "$PS_AWK_DEFS"'
+        BEGIN { ms = hex2n(ms); me = hex2n(me) }
+        /UFFDIO_UNREGISTER, \{start=0x[0-9a-f]+, len=0x[0-9a-f]+\}\) = 0/ {
+            match($0, /start=0x[0-9a-f]+/); s = hex2n(substr($0, RSTART + 6, RLENGTH - 6))
+            match($0, /len=0x[0-9a-f]+/); l = hex2n(substr($0, RSTART + 4, RLENGTH - 4))
+            n++; if (l > max) max = l
+            a = s > ms ? s : ms; b = s + l < me ? s + l : me
+            if (a < b) cover += b - a
+        }
+        END { printf "%d calls, largest %.0f bytes, %.0f of %.0f bytes covered\n", n, max, cover, me - ms }' "$1")
+    [[ $out =~ ^[0-9]+\ calls,\ largest\ ([0-9]+)\ bytes,\ ([0-9]+)\ of\ ([0-9]+) ]] || fail "strace log: $out"
+    ((BASH_REMATCH[1] <= 64 * 1024 * 1024)) || fail "an unregister piece is too large: $out"
+    [[ ${BASH_REMATCH[2]} == "${BASH_REMATCH[3]}" ]] || fail "the pieces do not cover the mapping: $out"
+}
+
+@test "release and the end of a watch unregister at most 64 MiB at a time before closing the userfaultfd" {
+    victim_start
+    vmap a anon 65536
+    vcmd "write a every:64"
+    engage_ok
+    # (LeakSanitizer cannot work under ptrace: off for an ASan pagescan under strace)
+    ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 \
+        strace -f -qq -e trace=ioctl -o "$BATS_TEST_TMPDIR/release.strace" \
+        "$PAGESCAN" release "$VPID" >/dev/null 2>"$BATS_TEST_TMPDIR/release.err" 3>&- ||
+        fail "release failed: $(cat "$BATS_TEST_TMPDIR/release.err")"
+    unregister_pieces "$BATS_TEST_TMPDIR/release.strace" a
+    no_uffd_left "$VPID"
+    ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 \
+        strace -f -qq -e trace=ioctl -o "$BATS_TEST_TMPDIR/watch.strace" \
+        "$PAGESCAN" watch "$VPID" -n 1 -i 100ms -q >/dev/null 2>"$BATS_TEST_TMPDIR/watch.err" 3>&- ||
+        fail "watch failed: $(cat "$BATS_TEST_TMPDIR/watch.err")"
+    unregister_pieces "$BATS_TEST_TMPDIR/watch.strace" a
+    no_uffd_left "$VPID"
+    vcmd "check a"
+    victim_stop
+}
+
 @test "engage again after release: tracking is exact again" {
     victim_start
     vmap a anon 128
