@@ -68,6 +68,11 @@ int ps_inject_in_thread(const struct ps_target *t, const struct ps_inject_opts *
                         ps_inject_fn fn, void *ctx, char *warning, size_t nwarning,
                         struct ps_err *err);
 
+/* Make the target run getpid(): whether an injected call can run in it
+ * now (not a vfork parent, not in a frozen cgroup), changing nothing. */
+int ps_inject_probe(const struct ps_target *t, const struct ps_inject_opts *o, char *warning,
+                    size_t nwarning, struct ps_err *err);
+
 /* Convenience: create a userfaultfd(O_CLOEXEC|O_NONBLOCK|UFFD_USER_MODE_ONLY)
  * in the target, copy it here with pidfd_getfd (checked with kcmp), and close
  * the target's copy unless keep_remote. *ret_remote gets its number there. */

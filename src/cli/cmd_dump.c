@@ -348,10 +348,24 @@ int ps_cmd_release(struct ps_opts *o, struct ps_err *err)
 		ino = inos[0];
 	}
 	char warning[256] = "";
-	/* Best effort: whatever it leaves, the close below undoes in one go. */
-	ps_remote_unregister_gently(&t, fd, ino);
-	if (ps_remote_close(&t, NULL, fd, ino, warning, sizeof(warning), err) < 0)
+	/* Undo the registrations from here first, a little at a time, so the
+	 * close in the target has nothing left to un-protect (best effort:
+	 * what is left, the close undoes in one go). Only once the target has
+	 * shown it can be stopped for the close: when it cannot (a vfork
+	 * parent, a frozen cgroup), release gives up with tracking intact. */
+	if (ps_inject_probe(&t, NULL, warning, sizeof(warning), err) < 0)
 		goto out;
+	bool unregistered = ps_remote_unregister_gently(&t, fd, ino) == 0;
+	if (ps_remote_close(&t, NULL, fd, ino, warning, sizeof(warning), err) < 0) {
+		if (unregistered) {
+			char why[sizeof(err->msg)];
+			snprintf(why, sizeof(why), "%s", err->msg);
+			ps_errf(err, err->code,
+			        "%s; its mappings were already unregistered, so tracking has stopped, but the userfaultfd stays in process %d as fd %d: run `pagescan release %d` again",
+			        why, t.pid, fd, t.pid);
+		}
+		goto out;
+	}
 	if (warning[0])
 		ps_warn("%s", warning);
 	/* Children forked while engaged hold copies of the same userfaultfd,

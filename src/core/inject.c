@@ -960,6 +960,25 @@ static int close_fn(struct ps_inject *s, void *ctx, struct ps_err *err)
 	return do_close(s, j->fd, err);
 }
 
+static int getpid_fn(struct ps_inject *s, void *ctx, struct ps_err *err)
+{
+	uint64_t a[6] = { 0 };
+	long ret;
+	(void)ctx;
+	int r = ps_inject_syscall(s, SYS_getpid, a, &ret, err);
+	if (r < 0)
+		return r;
+	if (ret <= 0)
+		return ps_errf(err, EPROTO, "getpid() in process %d returned %ld", s->t->pid, ret);
+	return 0;
+}
+
+int ps_inject_probe(const struct ps_target *t, const struct ps_inject_opts *o, char *warning,
+                    size_t nwarning, struct ps_err *err)
+{
+	return ps_inject_in_thread(t, o, getpid_fn, NULL, warning, nwarning, err);
+}
+
 int ps_remote_close(const struct ps_target *t, const struct ps_inject_opts *o,
                     int remote_fd, uint64_t expect_ino, char *warning, size_t nwarning,
                     struct ps_err *err)
