@@ -347,8 +347,8 @@ int main(int argc, char **argv)
 	        "life; `cpu_steady`, `utime_steady`, `stime_steady`: between the first and the last interval "
 	        "(stime is the kernel's page-table walk done for pagescan); `cpu_to_first_interval`: CPU time "
 	        "from the start to the first record (attach, arming: write-protecting every page, one harvest); "
-	        "`cpu_after_last_interval`: from the last record to the exit (closing the userfaultfd makes the "
-	        "kernel un-protect every page). `rss_growth_after_5`: VmRSS at the last "
+	        "`cpu_after_last_interval`: from the last record to the exit (the kernel un-protects every page "
+	        "as pagescan unregisters the mappings, 64 MiB at a time). `rss_growth_after_5`: VmRSS at the last "
 	        "interval minus VmRSS at the 5th (buffers reach their working size in the first intervals).");
 	section(m, "harvest", "3b. Harvest time per interval",
 	        "`harvest_us` from the JSON records, by tracked size and fraction written per interval (the "
