@@ -74,8 +74,17 @@ victim_start() {
     mkdir -p "$VDIR"
     rm -f "$VDIR/cmd" "$VDIR/reply"
     mkfifo "$VDIR/cmd" "$VDIR/reply"
+    # VICTIM_OWN_PGRP=1: in a process group of its own (python3 setpgid,
+    # then exec: same pid), which is never orphaned: its parent, this
+    # shell, is in another group of the same session. The kernel discards
+    # SIGTSTP/SIGTTIN/SIGTTOU in an orphaned group, and the suite's own
+    # group is orphaned whenever whatever started it has exited (nohup, a
+    # detached CI runner).
+    local -a wrap=()
+    [[ -z ${VICTIM_OWN_PGRP:-} ]] ||
+        wrap=(python3 -c 'import os, sys; os.setpgid(0, 0); os.execv(sys.argv[1], sys.argv[1:])')
     # 3>&-: bats waits for fd 3 to close; the victim must not hold it.
-    TMPDIR=$VDIR "$TARGETS/victim" "$VDIR/cmd" "$VDIR/reply" \
+    TMPDIR=$VDIR "${wrap[@]}" "$TARGETS/victim" "$VDIR/cmd" "$VDIR/reply" \
         </dev/null >"$VDIR/stdout" 2>"$VDIR/stderr" 3>&- &
     VPID=$!
     # Opened read-write: never blocks, even if the victim died at start;
