@@ -16,15 +16,16 @@ enum ps_fmt_kind { PS_OUT_TEXT, PS_OUT_JSON, PS_OUT_CSV };
 
 /* The escaped name of the last mapping a formatter saw (regions come in
  * address order, so a run of them shares one mapping). Keyed by the VMA's
- * address: reset it whenever the maps snapshot changes. */
+ * address and the escaping: reset it whenever the maps snapshot changes. */
 struct ps_label_cache {
 	struct ps_out buf;
 	const struct ps_vma *vma;
 	bool valid, json;
 };
 
-/* The escaped label of vma ("[unmapped]" for NULL), from the cache. */
-const struct ps_out *ps_label_cache_get(struct ps_label_cache *c, const struct ps_vma *vma);
+/* The label of vma ("[unmapped]" for NULL), escaped for JSON (json) or a
+ * terminal, from the cache. */
+const struct ps_out *ps_label_cache_get(struct ps_label_cache *c, const struct ps_vma *vma, bool json);
 void ps_label_cache_reset(struct ps_label_cache *c);
 void ps_label_cache_free(struct ps_label_cache *c);
 

@@ -121,7 +121,11 @@ int ps_tracker_init(struct ps_tracker *tr, const struct ps_target *t, int uffd,
  * of another userfaultfd) is left to the close. */
 #define UNREGISTER_CHUNK (64ull << 20)
 
-static bool never_trackable(const struct ps_vma *v);
+static bool never_trackable(const struct ps_vma *v)
+{
+	/* The kernel refuses these (VM_IO/VM_PFNMAP/special); don't even try. */
+	return v->kind == PS_VMA_VVAR || v->kind == PS_VMA_VSYSCALL || v->kind == PS_VMA_VDSO;
+}
 
 void ps_uffd_unregister_gently(int uffd, uint64_t start, uint64_t end)
 {
@@ -177,12 +181,6 @@ void ps_tracker_done(struct ps_tracker *tr)
 }
 
 /* ---- sync --------------------------------------------------------------- */
-
-static bool never_trackable(const struct ps_vma *v)
-{
-	/* The kernel refuses these (VM_IO/VM_PFNMAP/special); don't even try. */
-	return v->kind == PS_VMA_VVAR || v->kind == PS_VMA_VSYSCALL || v->kind == PS_VMA_VDSO;
-}
 
 static const char *register_reason(int e, char *buf, size_t n)
 {

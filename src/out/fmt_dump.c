@@ -69,18 +69,19 @@ static void cat_fill(uint64_t cats)
 	cat_ready[i] = 1;
 }
 
-const struct ps_out *ps_label_cache_get(struct ps_label_cache *c, const struct ps_vma *vma)
+const struct ps_out *ps_label_cache_get(struct ps_label_cache *c, const struct ps_vma *vma, bool json)
 {
-	if (c->valid && c->vma == vma)
+	if (c->valid && c->vma == vma && c->json == json)
 		return &c->buf;
 	if (!c->buf.buf && !c->buf.cap)
 		ps_out_init(&c->buf, -1);
 	c->buf.len = 0;
 	const char *l = vma_label(vma);
-	if (c->json)
+	if (json)
 		ps_out_json_str(&c->buf, l, strlen(l));
 	else
 		ps_fmt_label_text(&c->buf, l);
+	c->json = json;
 	c->vma = vma;
 	c->valid = true;
 	return &c->buf;
@@ -108,21 +109,17 @@ void ps_fmt_dump_region(struct ps_dump_fmt *f, const struct ps_region *piece, co
 	f->regions++;
 	f->pages += pages;
 	cat_fill(ci);
-	f->label.json = f->kind == PS_OUT_JSON;
-	const struct ps_out *label = ps_label_cache_get(&f->label, vma);
+	const struct ps_out *label = ps_label_cache_get(&f->label, vma, f->kind == PS_OUT_JSON);
 	if (f->kind == PS_OUT_JSON) {
-		static const char a[] = "{\"type\":\"region\",\"start\":\"", b[] = "\",\"end\":\"", c[] = "\",\"pages\":",
-		                  d[] = ",\"categories\":[", e[] = "],\"mapping\":";
-		memcpy(p, a, sizeof(a) - 1), p += sizeof(a) - 1;
+		p = PS_PUT_LIT(p, "{\"type\":\"region\",\"start\":\"");
 		p = ps_put_hex(p, piece->start, 0);
-		memcpy(p, b, sizeof(b) - 1), p += sizeof(b) - 1;
+		p = PS_PUT_LIT(p, "\",\"end\":\"");
 		p = ps_put_hex(p, piece->end, 0);
-		memcpy(p, c, sizeof(c) - 1), p += sizeof(c) - 1;
+		p = PS_PUT_LIT(p, "\",\"pages\":");
 		p = ps_put_u64(p, pages, 0);
-		memcpy(p, d, sizeof(d) - 1), p += sizeof(d) - 1;
-		size_t cl = strlen(cat_json[ci]);
-		memcpy(p, cat_json[ci], cl), p += cl;
-		memcpy(p, e, sizeof(e) - 1), p += sizeof(e) - 1;
+		p = PS_PUT_LIT(p, ",\"categories\":[");
+		p = ps_put_mem(p, cat_json[ci], strlen(cat_json[ci]));
+		p = PS_PUT_LIT(p, "],\"mapping\":");
 		ps_out_mem(o, line, (size_t)(p - line));
 		ps_out_mem(o, label->buf, label->len);
 		ps_out_mem(o, "}\n", 2);
@@ -136,8 +133,7 @@ void ps_fmt_dump_region(struct ps_dump_fmt *f, const struct ps_region *piece, co
 	p = ps_put_u64(p, pages, 9);
 	*p++ = ' ';
 	*p++ = ' ';
-	size_t cl = strlen(cat_text[ci]);
-	memcpy(p, cat_text[ci], cl), p += cl;
+	p = ps_put_mem(p, cat_text[ci], strlen(cat_text[ci]));
 	*p++ = ' ';
 	*p++ = ' ';
 	ps_out_mem(o, line, (size_t)(p - line));

@@ -84,7 +84,7 @@ struct json_walk {
 static int json_region(void *ctx, const struct ps_region *piece, const struct ps_vma *vma)
 {
 	struct json_walk *j = ctx;
-	const struct ps_out *label = ps_label_cache_get(&j->f->label, vma);
+	const struct ps_out *label = ps_label_cache_get(&j->f->label, vma, true);
 	char line[256], *p = line;
 	if (!j->first)
 		*p++ = ',';
@@ -135,7 +135,6 @@ static int json_interval(struct ps_sink *s, const struct ps_interval *iv)
 	if (!f->quiet) {
 		ps_out_str(o, ",\"regions\":[");
 		struct json_walk j = { .f = f, .first = true };
-		f->label.json = true;
 		ps_label_cache_reset(&f->label);
 		ps_regions_walk(iv->written, iv->maps, json_region, &j);
 		ps_out_chr(o, ']');
@@ -313,7 +312,7 @@ static int text_start(struct ps_sink *s, const struct ps_watch_start *w)
 static int text_region(void *ctx, const struct ps_region *piece, const struct ps_vma *vma)
 {
 	struct fsink *f = ctx;
-	const struct ps_out *label = ps_label_cache_get(&f->label, vma);
+	const struct ps_out *label = ps_label_cache_get(&f->label, vma, false);
 	char line[128], *p = line;
 	uint64_t pages = (piece->end - piece->start) >> PS_PAGE_SHIFT;
 	__typeof__(f->hb[0]) *hb = &f->hb[pages % 64];
@@ -351,7 +350,6 @@ static int text_interval(struct ps_sink *s, const struct ps_interval *iv)
 			ps_fmt_span_text(o, "  - unmapped  ", &iv->dropped[i]);
 	}
 	if (!f->quiet) {
-		f->label.json = false;
 		ps_label_cache_reset(&f->label);
 		ps_regions_walk(iv->written, iv->maps, text_region, f);
 		if (iv->nper_mapping > 1) {

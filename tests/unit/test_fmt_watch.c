@@ -123,8 +123,25 @@ static void test_text(void)
 	ps_out_free(&o);
 }
 
+/* The cache is keyed by the escaping too: the same mapping asked for as
+ * JSON, then for a terminal, gets each form. */
+static void test_label_cache(void)
+{
+	struct ps_maps m = maps_of("10000-20000 rw-p 00000000 08:01 5 /a\"b\\012c\n");
+	struct ps_label_cache c = { 0 };
+	const struct ps_out *l = ps_label_cache_get(&c, &m.v[0], true);
+	ok(l->len == 13 && memcmp(l->buf, "\"/a\\\"b\\\\012c\"", 13) == 0, "JSON form");
+	l = ps_label_cache_get(&c, &m.v[0], false);
+	ok(l->len == 9 && memcmp(l->buf, "/a\"b\\012c", 9) == 0, "terminal form, same mapping");
+	l = ps_label_cache_get(&c, NULL, false);
+	ok(l->len == 10 && memcmp(l->buf, "[unmapped]", 10) == 0, "no mapping");
+	ps_label_cache_free(&c);
+	ps_maps_free(&m);
+}
+
 int main(void)
 {
+	test_label_cache();
 	test_json();
 	test_text();
 	return tap_done();
