@@ -23,7 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "pagescan/compat.h" /* PAGEMAP_SCAN ABI, guarded for old UAPI headers */
+#include "pagescan/kernel/compat.h" /* PAGEMAP_SCAN ABI, guarded for old UAPI headers */
 
 #define BPAGE 4096ull
 #define BPAGE_SHIFT 12

@@ -6,9 +6,9 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "pagescan/category.h"
-#include "pagescan/error.h"
-#include "pagescan/range.h"
+#include "pagescan/model/category.h"
+#include "pagescan/model/error.h"
+#include "pagescan/model/range.h"
 
 #define PS_EXIT_OK 0
 #define PS_EXIT_FAIL 1

@@ -28,8 +28,9 @@
 
 #include "cli.h"
 #include "watch_loop.h"
-#include "pagescan/inject.h"
-#include "pagescan/util.h"
+#include "pagescan/kernel/sys.h"
+#include "pagescan/kernel/inject.h"
+#include "pagescan/model/util.h"
 
 
 #define DEMO_NAME "pagescan-demo"

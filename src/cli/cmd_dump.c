@@ -6,14 +6,15 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "pagescan/category.h"
-#include "pagescan/fmt.h"
-#include "pagescan/inject.h"
-#include "pagescan/maps.h"
-#include "pagescan/scan.h"
-#include "pagescan/target.h"
-#include "pagescan/tracker.h"
-#include "pagescan/util.h"
+#include "pagescan/kernel/sys.h"
+#include "pagescan/model/category.h"
+#include "pagescan/render/fmt.h"
+#include "pagescan/kernel/inject.h"
+#include "pagescan/model/maps.h"
+#include "pagescan/kernel/scan.h"
+#include "pagescan/kernel/target.h"
+#include "pagescan/kernel/tracker.h"
+#include "pagescan/model/util.h"
 
 static enum ps_fmt_kind fmt_kind(const struct ps_opts *o)
 {

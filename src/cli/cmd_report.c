@@ -7,7 +7,7 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "pagescan/report.h"
+#include "pagescan/model/report.h"
 
 #define CHUNK ((size_t)1 << 20)
 

@@ -13,8 +13,9 @@
 #include <unistd.h>
 
 #include "watch_loop.h"
-#include "pagescan/inject.h"
-#include "pagescan/util.h"
+#include "pagescan/kernel/sys.h"
+#include "pagescan/kernel/inject.h"
+#include "pagescan/model/util.h"
 
 
 static const unsigned long run_options = PTRACE_O_TRACEEXEC | PTRACE_O_TRACEEXIT | PTRACE_O_TRACESYSGOOD;

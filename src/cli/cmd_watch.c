@@ -14,13 +14,14 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "pagescan/heat.h"   /* ps_sink_heattext_new */
+#include "pagescan/kernel/sys.h"
+#include "pagescan/render/heat.h"   /* ps_sink_heattext_new */
 #include "watch_loop.h"
-#include "pagescan/category.h"
-#include "pagescan/fmt.h"
-#include "pagescan/inject.h"
-#include "pagescan/tracker.h"
-#include "pagescan/util.h"
+#include "pagescan/model/category.h"
+#include "pagescan/render/fmt.h"
+#include "pagescan/kernel/inject.h"
+#include "pagescan/kernel/tracker.h"
+#include "pagescan/model/util.h"
 
 
 /* ---- per-mapping totals over the whole watch ------------------------------- */

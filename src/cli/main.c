@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "pagescan/util.h"
+#include "pagescan/model/util.h"
 
 const char *argp_program_version = "pagescan " PAGESCAN_VERSION;
 

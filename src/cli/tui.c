@@ -21,8 +21,9 @@
 #include <unistd.h>
 
 #include "watch_loop.h"
-#include "pagescan/heat.h"
-#include "pagescan/util.h"
+#include "pagescan/kernel/sys.h"
+#include "pagescan/render/heat.h"
+#include "pagescan/model/util.h"
 
 #define KEY_ESC 27
 #define KEY_CTRL_L 12

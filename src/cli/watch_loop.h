@@ -6,14 +6,14 @@
 #include <sys/signalfd.h>
 
 #include "cli.h"
-#include "pagescan/error.h"
-#include "pagescan/maps.h"
-#include "pagescan/outbuf.h"
-#include "pagescan/region.h"
-#include "pagescan/stats.h"
-#include "pagescan/target.h"
-#include "pagescan/tracker.h"
-#include "pagescan/watch.h"
+#include "pagescan/model/error.h"
+#include "pagescan/model/maps.h"
+#include "pagescan/render/outbuf.h"
+#include "pagescan/model/region.h"
+#include "pagescan/model/stats.h"
+#include "pagescan/kernel/target.h"
+#include "pagescan/kernel/tracker.h"
+#include "pagescan/model/watch.h"
 
 struct total;
 

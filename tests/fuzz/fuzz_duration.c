@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pagescan/util.h"
+#include "pagescan/model/util.h"
 
 #define CHECK(c) do { if (!(c)) abort(); } while (0)
 

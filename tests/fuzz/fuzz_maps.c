@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pagescan/maps.h"
+#include "pagescan/model/maps.h"
 
 #define CHECK(c) do { if (!(c)) abort(); } while (0)
 

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pagescan/category.h"
+#include "pagescan/model/category.h"
 
 #define CHECK(c) do { if (!(c)) abort(); } while (0)
 

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pagescan/outbuf.h"
+#include "pagescan/render/outbuf.h"
 
 #define CHECK(c) do { if (!(c)) abort(); } while (0)
 

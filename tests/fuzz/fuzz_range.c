@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pagescan/range.h"
+#include "pagescan/model/range.h"
 
 #define CHECK(c) do { if (!(c)) abort(); } while (0)
 

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pagescan/report.h"
+#include "pagescan/model/report.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pagescan/category.h"
-#include "pagescan/compat.h"
+#include "pagescan/model/category.h"
+#include "pagescan/kernel/compat.h"
 #include "tap.h"
 
 #define W PS_CAT_WRITTEN

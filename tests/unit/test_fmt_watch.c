@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pagescan/fmt.h"
+#include "pagescan/render/fmt.h"
 #include "tap.h"
 
 #define PG 4096ull

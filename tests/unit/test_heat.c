@@ -1,4 +1,4 @@
-/* The heatmap grid model and its frames (src/out/heat.c): bucketing pages
+/* The heatmap grid model and its frames (src/render/heat.c): bucketing pages
  * into cells, partial cells, labels and mapping boundaries, zoom, history
  * decay, cumulative counts, layout changes, the view's keys, glyphs and
  * colours, and whole frames compared line by line. */
@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pagescan/heat.h"
-#include "pagescan/util.h"
+#include "pagescan/render/heat.h"
+#include "pagescan/model/util.h"
 #include "tap.h"
 
 #define P 4096ull

@@ -7,8 +7,9 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "pagescan/maps.h"
-#include "pagescan/util.h"
+#include "pagescan/kernel/sys.h"
+#include "pagescan/model/maps.h"
+#include "pagescan/model/util.h"
 #include "tap.h"
 
 /* Real-looking (Linux 6.18), plus the names that break naive parsers. Anonymous

@@ -13,7 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "pagescan/outbuf.h"
+#include "pagescan/render/outbuf.h"
 #include "tap.h"
 
 /* The buffer's content as a C string (tests only write NUL-free text). */

@@ -6,9 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pagescan/maps.h"
-#include "pagescan/range.h"
-#include "pagescan/util.h"
+#include "pagescan/model/maps.h"
+#include "pagescan/model/range.h"
+#include "pagescan/model/util.h"
 #include "tap.h"
 
 /* ---- ps_rangespec_parse ----------------------------------------------- */

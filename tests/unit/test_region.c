@@ -6,7 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "pagescan/region.h"
+#include "pagescan/model/region.h"
 #include "tap.h"
 
 #define P(n) ((uint64_t)(n) * 4096)

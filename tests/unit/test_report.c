@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pagescan/report.h"
+#include "pagescan/model/report.h"
 #include "tap.h"
 
 #define EPS 1e-9

@@ -5,9 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pagescan/category.h"
-#include "pagescan/scan.h"
-#include "pagescan/util.h"
+#include "pagescan/model/category.h"
+#include "pagescan/kernel/scan.h"
+#include "pagescan/model/util.h"
 #include "tap.h"
 
 #define BASE 0x100000000ull

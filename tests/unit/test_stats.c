@@ -5,7 +5,7 @@
 
 /* The source itself, so that the no-allocation fallback (static) can be
  * checked against the sorting path; the library's copy is then not linked. */
-#include "../../src/core/stats.c" // NOLINT(bugprone-suspicious-include): white-box test of the static fallback
+#include "../../src/model/stats.c" // NOLINT(bugprone-suspicious-include): white-box test of the static fallback
 #include "tap.h"
 
 #define EPS 1e-9

@@ -11,8 +11,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "pagescan/error.h"
-#include "pagescan/util.h"
+#include "pagescan/kernel/sys.h"
+#include "pagescan/model/error.h"
+#include "pagescan/model/util.h"
 #include "tap.h"
 
 /* Huge allocations must fail with NULL under ASan too, not abort. The name

@@ -1,0 +1,25 @@
+/* Small system helpers shared by the kernel layer and the CLI. */
+#ifndef PAGESCAN_SYS_H
+#define PAGESCAN_SYS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pagescan/model/error.h"
+#include "pagescan/model/maps.h"
+
+/* Monotonic clock in nanoseconds. */
+uint64_t ps_now_ns(void);
+
+/* Close *fd if >= 0 and set it to -1 (errno preserved). */
+void ps_close(int *fd);
+
+/* Read a whole file relative to a directory fd (O_CLOEXEC). *ret_buf is
+ * NUL-terminated, caller frees. Fails with EFBIG past max bytes. */
+int ps_read_file_at(int dirfd, const char *path, size_t max, char **ret_buf, size_t *ret_len);
+
+/* Read and parse "maps" relative to the /proc/PID directory fd (re-read when
+ * the target changed its mappings during the read). */
+int ps_maps_read(int procfd, struct ps_maps *ret, struct ps_err *err);
+
+#endif

@@ -1,0 +1,102 @@
+/* Write tracking with a userfaultfd that lives in the target's mm:
+ * UFFDIO_API with WP_ASYNC, registration of the selected mappings, the arming
+ * write-protect pass, and the harvest. */
+#ifndef PAGESCAN_TRACKER_H
+#define PAGESCAN_TRACKER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "pagescan/model/error.h"
+#include "pagescan/model/maps.h"
+#include "pagescan/model/range.h"
+#include "pagescan/model/region.h"
+#include "pagescan/kernel/scan.h"
+#include "pagescan/kernel/target.h"
+#include "pagescan/model/watch.h"
+
+/* A growable list of spans; reasons are owned, mapping labels borrowed from
+ * the maps snapshot given to the call that produced them. */
+struct ps_spans {
+	struct ps_span *v;
+	size_t n, cap;
+};
+int ps_spans_add(struct ps_spans *s, uint64_t start, uint64_t end, const char *mapping, const char *reason);
+void ps_spans_clear(struct ps_spans *s);
+void ps_spans_free(struct ps_spans *s);
+
+struct ps_tracker {
+	const struct ps_target *t;
+	int uffd;                       /* pagescan's copy */
+	uint64_t features;              /* negotiated */
+	const struct ps_rangespec *specs; /* selection, borrowed; none = whole address space */
+	size_t nspecs;
+	struct ps_rangeset armed;       /* registered and write-protected byte ranges */
+	struct ps_rangeset refused;     /* the kernel refused these; not retried while they exist */
+	struct ps_rangeset known;       /* everything mapped at the last sync */
+	uint64_t readonly_vmas;         /* read-only mappings left out at the last sync */
+	struct ps_regions scratch;
+};
+
+/* Which userfaultfd features this kernel offers, probed on a local
+ * userfaultfd (ENOSYS, EPERM mapped to messages). */
+int ps_uffd_probe(uint64_t *ret_features, struct ps_err *err);
+
+/* UFFDIO_API on uffd (taken over on success: closed by ps_tracker_done). */
+int ps_tracker_init(struct ps_tracker *tr, const struct ps_target *t, int uffd,
+                    const struct ps_rangespec *specs, size_t nspecs, struct ps_err *err);
+void ps_tracker_done(struct ps_tracker *tr);
+/* End tracking without stalling the target: unregister the armed ranges a
+ * little at a time (see ps_uffd_unregister_gently). Only when this
+ * userfaultfd's tracking ends (not after engage, whose copy lives on in the
+ * target); ps_tracker_done still closes it. */
+void ps_tracker_disarm(struct ps_tracker *tr);
+/* UFFDIO_UNREGISTER [start, end) in 64 MiB pieces, errors ignored. */
+void ps_uffd_unregister_gently(int uffd, uint64_t start, uint64_t end);
+/* The same for a userfaultfd left in the target by engage (its fd remote_fd,
+ * checked to still be inode expect_ino unless 0), over all its mappings,
+ * before it is closed there: the injected close() then has nothing left to
+ * un-protect, and the target is stopped only for the close itself. 0 or
+ * -errno (nothing was changed then). */
+int ps_remote_unregister_gently(const struct ps_target *t, int remote_fd, uint64_t expect_ino);
+
+struct ps_sync_result {
+	struct ps_spans engaged, skipped, dropped;
+	struct ps_regions prewritten; /* only with count_prewritten: pages already written in new mappings */
+};
+void ps_sync_result_free(struct ps_sync_result *r);
+
+/* Bring registrations in line with the maps snapshot: forget vanished
+ * mappings, register and arm new ones (all selected writable mappings the
+ * first time). count_prewritten: report present anonymous non-zero pages of
+ * newly engaged mappings as already written (they were written after the
+ * mapping appeared and before this call). Fails (ESRCH) only when the
+ * target's mm is gone; refusals of single mappings are listed in skipped. */
+int ps_tracker_sync(struct ps_tracker *tr, const struct ps_maps *maps, bool count_prewritten,
+                    struct ps_sync_result *res, struct ps_err *err);
+
+/* Written pages since arming or the last clearing harvest. clear: atomically
+ * re-protect them (one get-and-clear). Regions are appended to out. */
+int ps_tracker_harvest(struct ps_tracker *tr, bool clear, struct ps_regions *out,
+                       struct ps_scan_stats *stats, struct ps_err *err);
+
+/* Is any page of the target's mappings already write-protect tracked (by anyone)? */
+int ps_tracked_anywhere(int pagemap_fd, const struct ps_maps *maps, bool *ret, struct ps_err *err);
+
+/* End of user space in a snapshot: the end of the last mapping below
+ * [vsyscall] (which is no VMA and makes PAGEMAP_SCAN fail with EFAULT). */
+uint64_t ps_maps_user_end(const struct ps_maps *m);
+
+/* Other processes (not exclude) holding the userfaultfd with inode ino: a
+ * child forked while engaged inherits engage's. Fills up to max pids and
+ * their fd numbers; returns the count found. */
+int ps_find_uffd_holders(uint64_t ino, pid_t exclude, pid_t *pids, int *fds, int max);
+
+/* Find pagescan's userfaultfds (WP_ASYNC and THREAD_ID negotiated, the
+ * latter as pagescan's mark) in the target's fd table, or with any = true
+ * every userfaultfd (also one whose setup was cut short). Fills up to max
+ * fd numbers and inode numbers; returns the count. */
+int ps_find_engaged(const struct ps_target *t, int *fds, uint64_t *inos, int max, bool any,
+                    struct ps_err *err);
+
+#endif

@@ -1,0 +1,436 @@
+/* Watch sinks: text for people, JSON Lines and CSV for programs (schema in
+ * docs/FORMAT.md). Each record is flushed at once so pipes see it live. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pagescan/render/fmt.h"
+#include "pagescan/model/util.h"
+#include "line.h"
+
+#define MIB (1024.0 * 1024.0)
+
+const char *ps_end_reason_name(enum ps_end_reason r)
+{
+	static const char *const names[] = {
+		[PS_END_COUNT] = "count", [PS_END_DURATION] = "duration", [PS_END_SIGNAL] = "signal",
+		[PS_END_TARGET_EXIT] = "target-exit", [PS_END_TARGET_EXEC] = "target-exec",
+		[PS_END_QUIT] = "quit", [PS_END_ERROR] = "error",
+	};
+	return (unsigned)r < sizeof(names) / sizeof(names[0]) ? names[r] : "error";
+}
+
+struct fsink {
+	struct ps_sink s;
+	struct ps_out *o;
+	bool quiet;                  /* no region lists */
+	struct ps_label_cache label; /* valid during one interval call (one maps snapshot) */
+	/* Text region sizes ("4.0K"): humanize_number() is a printf, and most
+	 * regions have one of a few sizes. Direct-mapped by page count. */
+	struct {
+		uint64_t pages;
+		char s[24];
+	} hb[64];
+};
+
+static int flush(struct fsink *f)
+{
+	int r = ps_out_flush(f->o);
+	return r;
+}
+
+static double rate_mib(double pages_s)
+{
+	return pages_s * (double)PS_PAGE_SIZE / MIB;
+}
+
+static void json_str(struct ps_out *o, const char *s)
+{
+	ps_out_json_str(o, s ? s : "", s ? strlen(s) : 0);
+}
+
+/* ---- JSON ------------------------------------------------------------------ */
+
+static int json_start(struct ps_sink *s, const struct ps_watch_start *w)
+{
+	struct fsink *f = (struct fsink *)s;
+	struct ps_out *o = f->o;
+	ps_out_str(o, "{\"type\":\"start\",\"format_version\":1,\"pagescan\":\"" PAGESCAN_VERSION "\",\"pid\":");
+	ps_out_i64(o, w->pid);
+	ps_out_str(o, ",\"command\":");
+	json_str(o, w->command);
+	ps_out_str(o, ",\"interval_s\":");
+	ps_out_fixed(o, (double)w->interval_ns / 1e9, 3);
+	ps_out_str(o, ",\"page_size\":4096,\"mode\":");
+	ps_out_str(o, w->accumulate ? "\"accumulate\"" : "\"interval\"");
+	ps_out_str(o, f->quiet ? ",\"region_lists\":false" : ",\"region_lists\":true");
+	ps_out_str(o, ",\"tracked_pages\":");
+	ps_out_u64(o, w->tracked_pages);
+	ps_out_str(o, ",\"engaged\":");
+	ps_fmt_spans_json(o, w->engaged, w->nengaged, false);
+	ps_out_str(o, ",\"skipped\":");
+	ps_fmt_spans_json(o, w->skipped, w->nskipped, true);
+	ps_out_str(o, "}\n");
+	return flush(f);
+}
+
+struct json_walk {
+	struct fsink *f;
+	bool first;
+};
+
+/* The hot path of a watch at short intervals (one call per written region):
+ * the line is built locally, the escaped mapping name comes from the cache. */
+static int json_region(void *ctx, const struct ps_region *piece, const struct ps_vma *vma)
+{
+	struct json_walk *j = ctx;
+	const struct ps_out *label = ps_label_cache_get(&j->f->label, vma, true);
+	char line[256], *p = line;
+	if (!j->first)
+		*p++ = ',';
+	j->first = false;
+	p = PS_PUT_LIT(p, "{\"start\":\"");
+	p = ps_put_hex(p, piece->start, 0);
+	p = PS_PUT_LIT(p, "\",\"end\":\"");
+	p = ps_put_hex(p, piece->end, 0);
+	p = PS_PUT_LIT(p, "\",\"pages\":");
+	p = ps_put_u64(p, (piece->end - piece->start) >> PS_PAGE_SHIFT, 0);
+	p = PS_PUT_LIT(p, ",\"mapping\":");
+	if (label->len < sizeof(line) - (size_t)(p - line) - 1) {
+		p = ps_put_mem(p, label->buf, label->len);
+		*p++ = '}';
+		ps_out_mem(j->f->o, line, (size_t)(p - line));
+	} else {
+		ps_out_mem(j->f->o, line, (size_t)(p - line));
+		ps_out_mem(j->f->o, label->buf, label->len);
+		ps_out_chr(j->f->o, '}');
+	}
+	return 0;
+}
+
+static int json_interval(struct ps_sink *s, const struct ps_interval *iv)
+{
+	struct fsink *f = (struct fsink *)s;
+	struct ps_out *o = f->o;
+	ps_out_str(o, "{\"type\":\"interval\",\"seq\":");
+	ps_out_u64(o, iv->seq);
+	ps_out_str(o, ",\"time_s\":");
+	ps_out_fixed(o, iv->time_s, 6);
+	ps_out_str(o, ",\"elapsed_s\":");
+	ps_out_fixed(o, iv->elapsed_s, 6);
+	ps_out_str(o, ",\"written_pages\":");
+	ps_out_u64(o, iv->written_pages);
+	ps_out_str(o, ",\"written_bytes\":");
+	ps_out_u64(o, iv->written_pages * PS_PAGE_SIZE);
+	ps_out_str(o, ",\"rate_pages_s\":");
+	ps_out_fixed(o, iv->rate_pages_s, 1);
+	ps_out_str(o, ",\"rate_mib_s\":");
+	ps_out_fixed(o, rate_mib(iv->rate_pages_s), 3);
+	ps_out_str(o, ",\"harvest_us\":");
+	ps_out_u64(o, iv->harvest_us);
+	ps_out_str(o, ",\"tracked_pages\":");
+	ps_out_u64(o, iv->tracked_pages);
+	ps_out_str(o, ",\"wss_pages\":");
+	ps_out_u64(o, iv->wss_pages);
+	if (!f->quiet) {
+		ps_out_str(o, ",\"regions\":[");
+		struct json_walk j = { .f = f, .first = true };
+		ps_label_cache_reset(&f->label);
+		ps_regions_walk(iv->written, iv->maps, json_region, &j);
+		ps_out_chr(o, ']');
+	}
+	ps_out_str(o, ",\"mappings\":[");
+	for (size_t i = 0; i < iv->nper_mapping; i++) {
+		const struct ps_mapping_count *c = &iv->per_mapping[i];
+		if (i)
+			ps_out_chr(o, ',');
+		ps_out_str(o, "{\"mapping\":");
+		json_str(o, c->mapping);
+		ps_out_str(o, ",\"start\":\"");
+		ps_out_hex(o, c->start);
+		ps_out_str(o, "\",\"written_pages\":");
+		ps_out_u64(o, c->written_pages);
+		ps_out_chr(o, '}');
+	}
+	ps_out_str(o, "],\"engaged\":");
+	ps_fmt_spans_json(o, iv->engaged, iv->nengaged, false);
+	ps_out_str(o, ",\"dropped\":");
+	ps_fmt_spans_json(o, iv->dropped, iv->ndropped, false);
+	ps_out_str(o, "}\n");
+	return flush(f);
+}
+
+static int json_end(struct ps_sink *s, const struct ps_watch_end *e)
+{
+	struct fsink *f = (struct fsink *)s;
+	struct ps_out *o = f->o;
+	ps_out_str(o, "{\"type\":\"end\",\"reason\":\"");
+	ps_out_str(o, ps_end_reason_name(e->reason));
+	ps_out_chr(o, '"');
+	if (e->detail) {
+		ps_out_str(o, ",\"detail\":");
+		json_str(o, e->detail);
+	}
+	ps_out_str(o, ",\"intervals\":");
+	ps_out_u64(o, e->intervals);
+	ps_out_str(o, ",\"duration_s\":");
+	ps_out_fixed(o, e->duration_s, 6);
+	ps_out_str(o, ",\"wss_pages\":");
+	ps_out_u64(o, e->wss_pages);
+	ps_out_str(o, ",\"wss_bytes\":");
+	ps_out_u64(o, e->wss_pages * PS_PAGE_SIZE);
+	ps_out_str(o, ",\"rate_pages_s\":{\"mean\":");
+	ps_out_fixed(o, e->rate.mean, 1);
+	ps_out_str(o, ",\"p50\":");
+	ps_out_fixed(o, e->rate.p50, 1);
+	ps_out_str(o, ",\"p95\":");
+	ps_out_fixed(o, e->rate.p95, 1);
+	ps_out_str(o, ",\"max\":");
+	ps_out_fixed(o, e->rate.max, 1);
+	ps_out_str(o, "},\"hottest\":[");
+	for (size_t i = 0; i < e->nhottest; i++) {
+		if (i)
+			ps_out_chr(o, ',');
+		ps_out_str(o, "{\"mapping\":");
+		json_str(o, e->hottest[i].mapping);
+		ps_out_str(o, ",\"start\":\"");
+		ps_out_hex(o, e->hottest[i].start);
+		ps_out_str(o, "\",\"written_pages\":");
+		ps_out_u64(o, e->hottest[i].written_pages);
+		ps_out_chr(o, '}');
+	}
+	ps_out_chr(o, ']');
+	if (e->has_exit_status) {
+		ps_out_str(o, ",\"exit_status\":");
+		ps_out_i64(o, e->exit_status);
+	}
+	ps_out_str(o, "}\n");
+	return flush(f);
+}
+
+/* ---- CSV ---------------------------------------------------------------------- */
+
+static int csv_start(struct ps_sink *s, const struct ps_watch_start *w)
+{
+	struct fsink *f = (struct fsink *)s;
+	(void)w;
+	ps_out_str(f->o, "seq,time_s,elapsed_s,written_pages,written_bytes,rate_pages_s,rate_mib_s,harvest_us,"
+	                 "tracked_pages,wss_pages,regions,top_mapping,top_mapping_pages\n");
+	return flush(f);
+}
+
+struct count_walk {
+	uint64_t n;
+};
+
+static int count_region(void *ctx, const struct ps_region *piece, const struct ps_vma *vma)
+{
+	(void)piece;
+	(void)vma;
+	((struct count_walk *)ctx)->n++;
+	return 0;
+}
+
+static const struct ps_mapping_count *top_mapping(const struct ps_interval *iv)
+{
+	const struct ps_mapping_count *top = NULL;
+	for (size_t i = 0; i < iv->nper_mapping; i++)
+		if (!top || iv->per_mapping[i].written_pages > top->written_pages)
+			top = &iv->per_mapping[i];
+	return top;
+}
+
+static int csv_interval(struct ps_sink *s, const struct ps_interval *iv)
+{
+	struct fsink *f = (struct fsink *)s;
+	struct ps_out *o = f->o;
+	struct count_walk cw = { 0 };
+	ps_regions_walk(iv->written, iv->maps, count_region, &cw);
+	const struct ps_mapping_count *top = top_mapping(iv);
+
+	ps_out_u64(o, iv->seq);
+	ps_out_chr(o, ',');
+	ps_out_fixed(o, iv->time_s, 6);
+	ps_out_chr(o, ',');
+	ps_out_fixed(o, iv->elapsed_s, 6);
+	ps_out_chr(o, ',');
+	ps_out_u64(o, iv->written_pages);
+	ps_out_chr(o, ',');
+	ps_out_u64(o, iv->written_pages * PS_PAGE_SIZE);
+	ps_out_chr(o, ',');
+	ps_out_fixed(o, iv->rate_pages_s, 1);
+	ps_out_chr(o, ',');
+	ps_out_fixed(o, rate_mib(iv->rate_pages_s), 3);
+	ps_out_chr(o, ',');
+	ps_out_u64(o, iv->harvest_us);
+	ps_out_chr(o, ',');
+	ps_out_u64(o, iv->tracked_pages);
+	ps_out_chr(o, ',');
+	ps_out_u64(o, iv->wss_pages);
+	ps_out_chr(o, ',');
+	ps_out_u64(o, cw.n);
+	ps_out_chr(o, ',');
+	if (top)
+		ps_out_csv_str(o, top->mapping, strlen(top->mapping));
+	ps_out_chr(o, ',');
+	ps_out_u64(o, top ? top->written_pages : 0);
+	ps_out_chr(o, '\n');
+	return flush(f);
+}
+
+static int csv_end(struct ps_sink *s, const struct ps_watch_end *e)
+{
+	(void)s;
+	(void)e;
+	return 0;
+}
+
+/* ---- text --------------------------------------------------------------------- */
+
+static void human(struct ps_out *o, uint64_t bytes)
+{
+	char h[16];
+	ps_out_str(o, ps_human_bytes(bytes, h, sizeof(h)));
+}
+
+static int text_start(struct ps_sink *s, const struct ps_watch_start *w)
+{
+	struct fsink *f = (struct fsink *)s;
+	struct ps_out *o = f->o;
+	ps_out_printf(o, "watching process %d (", (int)w->pid);
+	ps_fmt_label_text(o, w->command);
+	ps_out_printf(o, "): %zu range%s, %llu pages (", w->nengaged, w->nengaged == 1 ? "" : "s",
+	              (unsigned long long)w->tracked_pages);
+	human(o, w->tracked_pages * PS_PAGE_SIZE);
+	ps_out_str(o, ") tracked, every ");
+	ps_out_fixed(o, (double)w->interval_ns / 1e9, 3);
+	ps_out_str(o, w->accumulate ? "s, cumulative\n" : "s\n");
+	ps_fmt_skipped_text(o, w->skipped, w->nskipped);
+	return flush(f);
+}
+
+static int text_region(void *ctx, const struct ps_region *piece, const struct ps_vma *vma)
+{
+	struct fsink *f = ctx;
+	const struct ps_out *label = ps_label_cache_get(&f->label, vma, false);
+	char line[128], *p = line;
+	uint64_t pages = (piece->end - piece->start) >> PS_PAGE_SHIFT;
+	__typeof__(f->hb[0]) *hb = &f->hb[pages % 64];
+	if (hb->pages != pages || !hb->s[0]) {
+		ps_human_bytes(pages * PS_PAGE_SIZE, hb->s, sizeof(hb->s));
+		hb->pages = pages;
+	}
+	p = PS_PUT_LIT(p, "    ");
+	p = ps_put_hex(p, piece->start, 12);
+	*p++ = '-';
+	p = ps_put_hex(p, piece->end, 12);
+	p = PS_PUT_LIT(p, "  ");
+	p = ps_put_mem(p, hb->s, strlen(hb->s));
+	p = PS_PUT_LIT(p, "  ");
+	ps_out_mem(f->o, line, (size_t)(p - line));
+	ps_out_mem(f->o, label->buf, label->len);
+	ps_out_chr(f->o, '\n');
+	return 0;
+}
+
+static int text_interval(struct ps_sink *s, const struct ps_interval *iv)
+{
+	struct fsink *f = (struct fsink *)s;
+	struct ps_out *o = f->o;
+	ps_out_printf(o, "#%llu %8.3fs  written %llu page%s (", (unsigned long long)iv->seq, iv->time_s,
+	              (unsigned long long)iv->written_pages, iv->written_pages == 1 ? "" : "s");
+	human(o, iv->written_pages * PS_PAGE_SIZE);
+	ps_out_printf(o, ")  %.0f pages/s  %.2f MiB/s  wss %llu page%s  harvest %lluus\n", iv->rate_pages_s,
+	              rate_mib(iv->rate_pages_s), (unsigned long long)iv->wss_pages, iv->wss_pages == 1 ? "" : "s",
+	              (unsigned long long)iv->harvest_us);
+	if (!f->quiet) {
+		for (size_t i = 0; i < iv->nengaged; i++)
+			ps_fmt_span_text(o, "  + tracking  ", &iv->engaged[i]);
+		for (size_t i = 0; i < iv->ndropped; i++)
+			ps_fmt_span_text(o, "  - unmapped  ", &iv->dropped[i]);
+	}
+	if (!f->quiet) {
+		ps_label_cache_reset(&f->label);
+		ps_regions_walk(iv->written, iv->maps, text_region, f);
+		if (iv->nper_mapping > 1) {
+			ps_out_str(o, "  per mapping:");
+			for (size_t i = 0; i < iv->nper_mapping; i++) {
+				ps_out_chr(o, ' ');
+				ps_fmt_label_text(o, iv->per_mapping[i].mapping);
+				ps_out_chr(o, '=');
+				ps_out_u64(o, iv->per_mapping[i].written_pages);
+			}
+			ps_out_chr(o, '\n');
+		}
+	}
+	return flush(f);
+}
+
+static int text_end(struct ps_sink *s, const struct ps_watch_end *e)
+{
+	struct fsink *f = (struct fsink *)s;
+	struct ps_out *o = f->o;
+	ps_out_printf(o, "end: %s", ps_end_reason_name(e->reason));
+	if (e->detail)
+		ps_out_printf(o, " (%s)", e->detail);
+	ps_out_printf(o, " after %llu interval%s, %.3fs\n", (unsigned long long)e->intervals,
+	              e->intervals == 1 ? "" : "s", e->duration_s);
+	ps_out_printf(o, "write working set: %llu page%s (", (unsigned long long)e->wss_pages, e->wss_pages == 1 ? "" : "s");
+	human(o, e->wss_pages * PS_PAGE_SIZE);
+	ps_out_str(o, ")\n");
+	if (e->intervals)
+		ps_out_printf(o, "dirty rate (pages/s): mean %.0f  p50 %.0f  p95 %.0f  max %.0f  (mean %.2f MiB/s)\n",
+		              e->rate.mean, e->rate.p50, e->rate.p95, e->rate.max, rate_mib(e->rate.mean));
+	if (e->nhottest) {
+		ps_out_str(o, "hottest mappings:\n");
+		for (size_t i = 0; i < e->nhottest; i++) {
+			ps_out_printf(o, "  %10llu pages  ", (unsigned long long)e->hottest[i].written_pages);
+			ps_out_hex(o, e->hottest[i].start);
+			ps_out_chr(o, ' ');
+			ps_fmt_label_text(o, e->hottest[i].mapping);
+			ps_out_chr(o, '\n');
+		}
+	}
+	if (e->has_exit_status)
+		ps_out_printf(o, "command exit status: %d\n", e->exit_status);
+	return flush(f);
+}
+
+static void fsink_destroy(struct ps_sink *s)
+{
+	ps_label_cache_free(&((struct fsink *)s)->label);
+	free(s);
+}
+
+static struct ps_sink *fsink_new(struct ps_out *o, bool quiet,
+                                 int (*start)(struct ps_sink *, const struct ps_watch_start *),
+                                 int (*interval)(struct ps_sink *, const struct ps_interval *),
+                                 int (*end)(struct ps_sink *, const struct ps_watch_end *))
+{
+	struct fsink *f = calloc(1, sizeof(*f));
+	if (!f)
+		return NULL;
+	f->o = o;
+	f->quiet = quiet;
+	f->s.start = start;
+	f->s.interval = interval;
+	f->s.end = end;
+	f->s.destroy = fsink_destroy;
+	f->s.input_fd = -1;
+	return &f->s;
+}
+
+struct ps_sink *ps_sink_text_new(struct ps_out *o, bool quiet)
+{
+	return fsink_new(o, quiet, text_start, text_interval, text_end);
+}
+
+struct ps_sink *ps_sink_json_new(struct ps_out *o, bool quiet)
+{
+	return fsink_new(o, quiet, json_start, json_interval, json_end);
+}
+
+struct ps_sink *ps_sink_csv_new(struct ps_out *o)
+{
+	return fsink_new(o, false, csv_start, csv_interval, csv_end);
+}
