@@ -6,6 +6,7 @@
 #include <sys/signalfd.h>
 
 #include "cli.h"
+#include "sinks.h"
 #include "pagescan/model/error.h"
 #include "pagescan/model/maps.h"
 #include "pagescan/render/outbuf.h"
@@ -60,8 +61,5 @@ void ps_watch_free(struct ps_watch *w);
 int ps_run_reap(struct ps_watch *w, struct ps_err *err);
 bool ps_run_forward(struct ps_watch *w, const struct signalfd_siginfo *si);
 
-/* Sinks provided by other modules. */
-struct ps_sink *ps_tui_sink_new(int out_fd, struct ps_err *err);      /* src/cli/tui.c */
-struct ps_sink *ps_sink_prom_new(const char *path, struct ps_err *err); /* src/out/prom.c */
 
 #endif
