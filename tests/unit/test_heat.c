@@ -1,13 +1,15 @@
-/* The heatmap grid model and its frames (src/render/heat.c): bucketing pages
- * into cells, partial cells, labels and mapping boundaries, zoom, history
- * decay, cumulative counts, layout changes, the view's keys, glyphs and
- * colours, and whole frames compared line by line. */
+/* The heatmap grid model and view (src/model/heat.c) and its frames
+ * (src/render/heat_frame.c): bucketing pages into cells, partial cells,
+ * labels and mapping boundaries, zoom, history decay, cumulative counts,
+ * layout changes, the view's keys, glyphs and colours, and whole frames
+ * compared line by line. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "pagescan/render/heat.h"
+#include "pagescan/model/heat.h"
+#include "pagescan/render/heat_frame.h"
 #include "pagescan/model/util.h"
 #include "tap.h"
 
@@ -639,6 +641,44 @@ static void test_actions(void)
 	fx_free(&x);
 }
 
+/* The view on the model alone: no frame is drawn. */
+static void test_view_fit(void)
+{
+	struct fx x;
+	/* 2 mappings of 64 pages. */
+	static const char maps[] =
+		"10000000-10040000 rw-p 00000000 00:00 0 \n"
+		"10041000-10081000 rw-p 00000000 00:00 0 \n";
+
+	fx_init(&x, maps, true);
+	ps_heat_view_fit(&x.h, &x.v, 16, 4);
+	ok(!x.v.too_small && x.v.cells == 16 && x.v.grid_rows == 4, "fit: 4 rows of 16 cells");
+	is_int(x.v.shown_zoom, 1, "auto: 2 pages per cell fits 2 mappings in 4 rows");
+	is_u64(x.v.rows, 4, "2 rows per mapping");
+	is_u64(ps_heat_seg_cells(&x.h.seg[0], 3), 8, "64 pages: 8 cells of 8 pages");
+	is_u64(ps_heat_seg_rows(&x.h.seg[0], 0, 16), 4, "64 pages: 4 rows of 16 cells");
+	is_int(ps_heat_seg_index(&x.h, 0x10041000ull), 1, "segment by start address");
+	is_int(ps_heat_seg_index(&x.h, 0x10042000ull), -1, "no segment starts there");
+
+	ok(ps_heat_action(&x.h, &x.v, PS_HA_FOCUS_PREV) && x.v.focus == 0x10041000ull, "focus the last mapping");
+	is_u64(x.v.top, 0, "already in view");
+	ps_heat_action(&x.h, &x.v, PS_HA_ZOOM_IN);
+	ok(!x.v.zoom_auto && x.v.shown_zoom == 0, "zoom in: 1 page per cell");
+	is_u64(x.v.rows, 8, "4 rows per mapping");
+	is_u64(x.v.top, 4, "the focused mapping's first row on top");
+
+	x.v.top = 99;
+	x.v.focus = 0x20000000ull;
+	ps_heat_view_fit(&x.h, &x.v, 16, 4);
+	is_u64(x.v.top, 4, "fit clamps the scroll position");
+	ok(!x.v.has_focus, "fit drops a focus whose mapping is gone");
+
+	ps_heat_view_fit(&x.h, &x.v, 0, 0);
+	ok(x.v.too_small && x.v.cells == 0 && x.v.grid_rows == 0, "fit without room: too small");
+	ok(!ps_heat_action(&x.h, &x.v, PS_HA_DOWN), "no scrolling without a grid");
+	fx_free(&x);
+}
+
 static void test_too_small(void)
 {
 	struct fx x;
@@ -794,6 +834,7 @@ int main(void)
 	test_relayout();
 	test_copy();
 	test_actions();
+	test_view_fit();
 	test_too_small();
 	test_wide_frame();
 	test_sink();

@@ -1,12 +1,12 @@
-/* The heatmap: where in the address space a process writes and how hot each
- * area is, as a grid model and its rendering into a character frame. Pure:
- * no terminal, no ncurses, no system calls. The ncurses view (src/cli/tui.c)
- * and the text frames (`watch --heatmap=text`) both draw the same frame.
+/* The heatmap model: where in the address space a process writes and how
+ * hot each area is, as a grid of cells, and the view state (zoom, scroll,
+ * focus) the keys change. Pure: no terminal, no output, no system calls.
+ * pagescan/render/heat_frame.h draws it into a character frame.
  *
  * Layout. Each tracked mapping (a tracked range inside one VMA) is a
- * "segment"; segments are laid out in address order, each starting a new row
- * labelled with the row's start address and the mapping name, so a row never
- * mixes two mappings. '[' opens a mapping's cells, ']' closes them.
+ * "segment"; segments are laid out in address order, each starting a new
+ * grid row, so a row never mixes two mappings. A segment takes as many rows
+ * as its cells need at the view's cells per row.
  *
  * Cells aggregate, never sample: a cell covers a run of 2^zoom pages (the
  * last cell of a mapping may be shorter) and its value is the share of those
@@ -18,8 +18,8 @@
  * is the page-weighted mean of its bins: the interval view shows heat, the
  * cumulative view the share of the cell's pages written since the start (or
  * the last reset). */
-#ifndef PAGESCAN_HEAT_H
-#define PAGESCAN_HEAT_H
+#ifndef PAGESCAN_MODEL_HEAT_H
+#define PAGESCAN_MODEL_HEAT_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -27,12 +27,11 @@
 #include <sys/types.h>
 
 #include "pagescan/model/maps.h"
-#include "pagescan/render/outbuf.h"
 #include "pagescan/model/range.h"
 #include "pagescan/model/region.h"
 #include "pagescan/model/watch.h"
 
-/* ---- values, glyphs, colours ------------------------------------------------ */
+/* ---- values and glyphs -------------------------------------------------------- */
 
 /* Level 0: nothing written; level k (1..8): share in ((k-1)/8, k/8]. */
 #define PS_HEAT_LEVELS 9
@@ -41,34 +40,6 @@
 
 int ps_heat_level(double v);       /* 0..8; v is a share of the hottest */
 char ps_heat_glyph(int level);     /* ".:-=+*#%@"[level] */
-
-/* Frame cell styles; the view maps each to terminal attributes. */
-enum ps_heat_style {
-	PS_HS_TEXT,      /* plain text */
-	PS_HS_TITLE,     /* header: bold */
-	PS_HS_DIM,       /* secondary: continuation labels, borders, hints */
-	PS_HS_LABEL,     /* first row of a mapping */
-	PS_HS_FOCUS,     /* the focused mapping's labels */
-	PS_HS_ALERT,     /* PAUSED, ended, too small */
-	PS_HS_HELP,      /* help overlay */
-	PS_HS_HEAT0,     /* PS_HS_HEAT0 + level: heat cells and legend glyphs */
-	PS_HS_COUNT = PS_HS_HEAT0 + PS_HEAT_LEVELS,
-};
-
-enum ps_heat_colors { PS_HEAT_MONO, PS_HEAT_8, PS_HEAT_256 };
-
-/* Colour numbers: 0..7 are the ANSI colours (black red green yellow blue
- * magenta cyan white, as in curses), 8..255 the xterm-256 palette, -1 the
- * terminal's default. */
-struct ps_heat_attr {
-	short fg, bg;
-	bool bold, reverse, dim;
-};
-
-/* How a terminal with ncolors colours (0 = none) shows heat; no_color is
- * getenv("NO_COLOR"): present and not empty means monochrome. */
-enum ps_heat_colors ps_heat_colors_pick(int ncolors, const char *no_color);
-void ps_heat_attr_of(enum ps_heat_style s, enum ps_heat_colors c, struct ps_heat_attr *a);
 
 /* ---- the model ------------------------------------------------------------------ */
 
@@ -135,6 +106,15 @@ enum ps_heat_mode { PS_HEAT_INTERVAL, PS_HEAT_CUMULATIVE };
 double ps_heat_value(const struct ps_heat *h, size_t s, uint64_t first, uint64_t npages,
                      enum ps_heat_mode mode);
 
+/* ---- grid geometry ------------------------------------------------------------- */
+
+/* Cells of segment s at 2^zoom pages per cell, and the grid rows they take
+ * at `cells` per row (at least 1). */
+uint64_t ps_heat_seg_cells(const struct ps_heat_seg *s, unsigned zoom);
+uint64_t ps_heat_seg_rows(const struct ps_heat_seg *s, unsigned zoom, int cells);
+/* The index of the segment starting at address start, or -1. */
+long ps_heat_seg_index(const struct ps_heat *h, uint64_t start);
+
 /* ---- the view ---------------------------------------------------------------------- */
 
 struct ps_heat_view {
@@ -148,7 +128,7 @@ struct ps_heat_view {
 	bool help;
 	bool paused;
 	uint64_t live_seq;        /* paused: newest interval received */
-	/* set by ps_heat_render: what was drawn */
+	/* set by ps_heat_view_fit (each render): what was drawn */
 	unsigned shown_zoom;
 	uint64_t rows;            /* grid rows in total */
 	int grid_rows, cells;     /* grid rows on screen, cells per row */
@@ -157,6 +137,12 @@ struct ps_heat_view {
 
 void ps_heat_view_init(struct ps_heat_view *v, bool interactive);
 
+/* Fit the view to a grid of grid_rows rows of `cells` cells (0, 0: too
+ * small for a grid): picks the zoom shown (automatic, or the chosen one
+ * clamped), counts the rows, clamps the scroll position and drops a focus
+ * whose mapping went away. */
+void ps_heat_view_fit(const struct ps_heat *h, struct ps_heat_view *v, int cells, int grid_rows);
+
 enum ps_heat_action {
 	PS_HA_ZOOM_IN, PS_HA_ZOOM_OUT, PS_HA_ZOOM_AUTO,
 	PS_HA_UP, PS_HA_DOWN, PS_HA_PGUP, PS_HA_PGDN, PS_HA_HOME, PS_HA_END,
@@ -164,42 +150,8 @@ enum ps_heat_action {
 	PS_HA_TOGGLE_MODE, PS_HA_HELP,
 };
 
-/* Apply a key's action to the view, using the geometry of the last render.
+/* Apply a key's action to the view, using the geometry of the last fit.
  * Returns true when the frame must be redrawn. */
 bool ps_heat_action(const struct ps_heat *h, struct ps_heat_view *v, enum ps_heat_action a);
-
-/* ---- the frame ------------------------------------------------------------------------ */
-
-#define PS_HEAT_MIN_W 60
-#define PS_HEAT_MIN_H 12
-#define PS_HEAT_MAX_DIM 4096
-
-struct ps_heat_frame {
-	int w, h;
-	char *ch;            /* w * h printable ASCII bytes */
-	unsigned char *st;   /* w * h enum ps_heat_style */
-};
-
-/* (Re)size and blank; w and h are clamped to 1..PS_HEAT_MAX_DIM. -ENOMEM. */
-int ps_heat_frame_size(struct ps_heat_frame *f, int w, int h);
-void ps_heat_frame_free(struct ps_heat_frame *f);
-
-/* Draw the whole frame (sized with ps_heat_frame_size): header, scale line,
- * grid, legend, hottest mappings, key hints (interactive), help overlay, or
- * a "too small" message below PS_HEAT_MIN_W x PS_HEAT_MIN_H. Updates the
- * view's geometry fields and clamps its scroll position. */
-void ps_heat_render(const struct ps_heat *h, struct ps_heat_view *v, struct ps_heat_frame *f);
-
-/* Line y without trailing spaces, into buf (>= f->w + 1 bytes). */
-const char *ps_heat_frame_line(const struct ps_heat_frame *f, int y, char *buf);
-/* All lines, each ending with '\n'. */
-void ps_heat_frame_text(const struct ps_heat_frame *f, struct ps_out *o);
-
-/* One summary line for the end of a heatmap watch ("end: ... \n"). */
-void ps_heat_summary(struct ps_out *o, const struct ps_watch_end *e);
-
-/* `watch --heatmap=text`: one frame per interval on o (COLUMNS x LINES when
- * set, else 100 x 30), flushed each time; a summary line at the end. */
-struct ps_sink *ps_sink_heattext_new(struct ps_out *o);
 
 #endif

@@ -1,47 +1,25 @@
-/* The heatmap grid model and its rendering into a character frame (heat.h).
- * Nothing here draws on a terminal: src/cli/tui.c paints the frame with
- * ncurses, the text sink below prints it. */
+/* The heatmap's character frame (pagescan/render/heat_frame.h): the model
+ * (pagescan/model/heat.h) drawn into cells of text and styles, the end
+ * summary and the text sink. Nothing here draws on a terminal:
+ * src/cli/tui.c paints the frame with ncurses, the text sink prints it. */
 #include <errno.h>
 #include <inttypes.h>
-#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "pagescan/render/heat.h"
+#include "pagescan/render/heat_frame.h"
 #include "pagescan/model/util.h"
-
-static const char ramp[] = ".:-=+*#%@";
 
 #define MIN(a, b) ((a) < (b) ? (a) : (b))
 #define MAX(a, b) ((a) > (b) ? (a) : (b))
 
-/* ---- values, glyphs, colours ---------------------------------------------------- */
-
-int ps_heat_level(double v)
-{
-	if (!(v > 0))
-		return 0;
-	if (v >= 1)
-		return PS_HEAT_LEVELS - 1;
-	/* (k-1)/8 < v <= k/8; the tolerance keeps exact eighths on their level. */
-	int l = (int)ceil(v * (PS_HEAT_LEVELS - 1) - 1e-9);
-	return l < 1 ? 1 : l > PS_HEAT_LEVELS - 1 ? PS_HEAT_LEVELS - 1 : l;
-}
-
-char ps_heat_glyph(int level)
-{
-	if (level < 0)
-		level = 0;
-	if (level > PS_HEAT_LEVELS - 1)
-		level = PS_HEAT_LEVELS - 1;
-	return ramp[level];
-}
+/* ---- colours --------------------------------------------------------------------------- */
 
 enum ps_heat_colors ps_heat_colors_pick(int ncolors, const char *no_color)
 {
-	/* https://no-color.org: present and not empty disables colour. */
+	/* The NO_COLOR convention: present and not empty disables colour. */
 	if (no_color && *no_color)
 		return PS_HEAT_MONO;
 	if (ncolors >= 256)
@@ -119,428 +97,7 @@ void ps_heat_attr_of(enum ps_heat_style s, enum ps_heat_colors c, struct ps_heat
 	}
 }
 
-/* ---- the model ------------------------------------------------------------------- */
-
-void ps_heat_init(struct ps_heat *h)
-{
-	memset(h, 0, sizeof(*h));
-	h->max_bins = 1u << 20;
-	h->decay = PS_HEAT_DECAY;
-}
-
-static void segs_free(struct ps_heat_seg *s, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		free(s[i].label);
-		free(s[i].bin);
-	}
-	free(s);
-}
-
-void ps_heat_free(struct ps_heat *h)
-{
-	segs_free(h->seg, h->nseg);
-	h->seg = NULL;
-	h->nseg = 0;
-	ps_regions_free(&h->seen);
-}
-
-int ps_heat_copy(struct ps_heat *dst, const struct ps_heat *src)
-{
-	ps_heat_free(dst);
-	*dst = *src;
-	dst->seg = NULL;
-	dst->nseg = 0;
-	dst->seen = (struct ps_regions){ 0 };
-	if (src->nseg) {
-		dst->seg = calloc(src->nseg, sizeof(*dst->seg));
-		if (!dst->seg)
-			goto fail;
-		dst->nseg = src->nseg;
-		for (size_t i = 0; i < src->nseg; i++) {
-			struct ps_heat_seg *d = &dst->seg[i];
-			*d = src->seg[i];
-			d->label = strdup(src->seg[i].label);
-			d->bin = malloc(src->seg[i].nbins * sizeof(*d->bin));
-			if (!d->label || !d->bin)
-				goto fail;
-			memcpy(d->bin, src->seg[i].bin, src->seg[i].nbins * sizeof(*d->bin));
-		}
-	}
-	if (src->seen.n) {
-		dst->seen.r = malloc(src->seen.n * sizeof(*dst->seen.r));
-		if (!dst->seen.r)
-			goto fail;
-		memcpy(dst->seen.r, src->seen.r, src->seen.n * sizeof(*dst->seen.r));
-		dst->seen.n = dst->seen.cap = src->seen.n;
-	}
-	return 0;
-fail:
-	ps_heat_free(dst);
-	return -ENOMEM;
-}
-
-static uint64_t bin_pages(const struct ps_heat_seg *s, unsigned shift, size_t b)
-{
-	uint64_t first = (uint64_t)b << shift;
-	return MIN(1ull << shift, s->pages - first);
-}
-
-/* Calls fn for each part of the sorted regions r[0..n) inside a segment. */
-typedef int (*clip_fn)(struct ps_heat *h, size_t seg, uint64_t start, uint64_t end, void *ctx);
-
-static int clip_walk(struct ps_heat *h, const struct ps_region *r, size_t n, clip_fn fn, void *ctx)
-{
-	size_t i = 0, j = 0;
-	while (i < n && j < h->nseg) {
-		uint64_t a = MAX(r[i].start, h->seg[j].start), b = MIN(r[i].end, h->seg[j].end);
-		if (a < b) {
-			int e = fn(h, j, a, b, ctx);
-			if (e)
-				return e;
-		}
-		if (r[i].end <= h->seg[j].end)
-			i++;
-		else
-			j++;
-	}
-	return 0;
-}
-
-/* Count pages [a, b) (bytes) of segment si into its bins. */
-static void add_pages(struct ps_heat *h, size_t si, uint64_t a, uint64_t b, bool ever)
-{
-	struct ps_heat_seg *s = &h->seg[si];
-	uint64_t p = (a - s->start) >> PS_PAGE_SHIFT, e = (b - s->start) >> PS_PAGE_SHIFT;
-	while (p < e) {
-		uint64_t bi = p >> h->bin_shift;
-		uint64_t q = MIN(e, (bi + 1) << h->bin_shift);
-		if (ever) {
-			s->bin[bi].ever += (uint32_t)(q - p);
-			s->ever_pages += q - p;
-		} else {
-			s->bin[bi].now += (uint32_t)(q - p);
-			s->now_pages += q - p;
-		}
-		p = q;
-	}
-}
-
-static int count_ever(struct ps_heat *h, size_t si, uint64_t a, uint64_t b, void *ctx)
-{
-	(void)ctx;
-	add_pages(h, si, a, b, true);
-	return 0;
-}
-
-struct piece {
-	uint64_t start, end;
-	const char *label;
-};
-
-/* The tracked ranges split at VMA boundaries, in address order. */
-static int pieces_of(const struct ps_rangeset *tracked, const struct ps_maps *maps, struct piece **ret, size_t *nret)
-{
-	struct piece *p = NULL;
-	size_t n = 0, cap = 0;
-
-	*ret = NULL;
-	*nret = 0;
-	if (!tracked || !maps)
-		return 0;
-	for (size_t i = 0; i < tracked->n; i++) {
-		uint64_t s = tracked->r[i].start, e = tracked->r[i].end;
-		for (size_t j = ps_maps_lower_bound(maps, s); j < maps->n && maps->v[j].start < e; j++) {
-			uint64_t a = MAX(s, maps->v[j].start), b = MIN(e, maps->v[j].end);
-			if (a >= b)
-				continue;
-			if (ps_grow((void **)&p, &cap, n + 1, sizeof(*p)) < 0) {
-				free(p);
-				return -ENOMEM;
-			}
-			p[n++] = (struct piece){ a, b, ps_vma_label(&maps->v[j]) };
-		}
-	}
-	*ret = p;
-	*nret = n;
-	return 0;
-}
-
-static bool same_layout(const struct ps_heat *h, const struct piece *p, size_t n)
-{
-	if (n != h->nseg)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (p[i].start != h->seg[i].start || p[i].end != h->seg[i].end || strcmp(p[i].label, h->seg[i].label))
-			return false;
-	return true;
-}
-
-/* Bins hold at most 2^31 pages, so their uint32_t counters cannot overflow. */
-#define MAX_BIN_SHIFT 31
-
-static unsigned pick_shift(const struct piece *p, size_t n, size_t max_bins)
-{
-	for (unsigned s = 0; s < MAX_BIN_SHIFT; s++) {
-		uint64_t total = 0;
-		for (size_t i = 0; i < n && total <= max_bins; i++)
-			total += (((p[i].end - p[i].start) >> PS_PAGE_SHIFT) + (1ull << s) - 1) >> s;
-		if (total <= max_bins)
-			return s;
-	}
-	return MAX_BIN_SHIFT; /* more mappings than max_bins: one bin each at most */
-}
-
-/* Add old heat over [a, b) (bytes) into the new bins, weighted by pages. */
-static void carry_heat(struct ps_heat_seg *ns, unsigned nshift, const struct ps_heat_seg *os, unsigned oshift,
-                       uint64_t a, uint64_t b)
-{
-	uint64_t p = a >> PS_PAGE_SHIFT, e = b >> PS_PAGE_SHIFT;
-	uint64_t n0 = ns->start >> PS_PAGE_SHIFT, o0 = os->start >> PS_PAGE_SHIFT;
-	while (p < e) {
-		uint64_t nb = (p - n0) >> nshift, ob = (p - o0) >> oshift;
-		uint64_t q = MIN(e, MIN(n0 + ((nb + 1) << nshift), o0 + ((ob + 1) << oshift)));
-		ns->bin[nb].heat += os->bin[ob].heat * (float)(q - p);
-		p = q;
-	}
-}
-
-/* seen = seen ∩ keep (both sorted, disjoint). */
-static int intersect(struct ps_regions *seen, const struct ps_regions *keep)
-{
-	struct ps_regions out = { 0 };
-	size_t i = 0, j = 0;
-	while (i < seen->n && j < keep->n) {
-		uint64_t a = MAX(seen->r[i].start, keep->r[j].start), b = MIN(seen->r[i].end, keep->r[j].end);
-		if (a < b && ps_regions_push(&out, a, b, 0) < 0) {
-			ps_regions_free(&out);
-			return -ENOMEM;
-		}
-		if (seen->r[i].end <= keep->r[j].end)
-			i++;
-		else
-			j++;
-	}
-	ps_regions_free(seen);
-	*seen = out;
-	return 0;
-}
-
-int ps_heat_layout(struct ps_heat *h, const struct ps_rangeset *tracked, const struct ps_maps *maps)
-{
-	struct piece *p;
-	size_t n;
-	struct ps_regions keep = { 0 };
-	struct ps_heat_seg *ns = NULL;
-	int r = pieces_of(tracked, maps, &p, &n);
-	if (r < 0)
-		return r;
-	if (same_layout(h, p, n)) {
-		free(p);
-		return 0;
-	}
-	unsigned shift = pick_shift(p, n, h->max_bins);
-	r = -ENOMEM;
-	if (n && !(ns = calloc(n, sizeof(*ns))))
-		goto out;
-	for (size_t i = 0; i < n; i++) {
-		ns[i].start = p[i].start;
-		ns[i].end = p[i].end;
-		ns[i].pages = (p[i].end - p[i].start) >> PS_PAGE_SHIFT;
-		ns[i].nbins = (size_t)((ns[i].pages + (1ull << shift) - 1) >> shift);
-		ns[i].label = strdup(p[i].label);
-		ns[i].bin = calloc(ns[i].nbins ? ns[i].nbins : 1, sizeof(*ns[i].bin));
-		if (!ns[i].label || !ns[i].bin)
-			goto out;
-	}
-	/* Carry the old state over where the same mapping stays: heat by
-	 * address, cumulative counts exactly (recounted from seen). */
-	for (size_t i = 0, j = 0; i < n; i++) {
-		while (j < h->nseg && h->seg[j].end <= ns[i].start)
-			j++;
-		for (size_t k = j; k < h->nseg && h->seg[k].start < ns[i].end; k++) {
-			if (strcmp(h->seg[k].label, ns[i].label))
-				continue;
-			uint64_t a = MAX(ns[i].start, h->seg[k].start), b = MIN(ns[i].end, h->seg[k].end);
-			carry_heat(&ns[i], shift, &h->seg[k], h->bin_shift, a, b);
-			if (ps_regions_push(&keep, a, b, 0) < 0)
-				goto out;
-		}
-		for (size_t b = 0; b < ns[i].nbins; b++)
-			ns[i].bin[b].heat /= (float)bin_pages(&ns[i], shift, b);
-	}
-	if (intersect(&h->seen, &keep) < 0)
-		goto out;
-	segs_free(h->seg, h->nseg);
-	h->seg = ns;
-	h->nseg = n;
-	h->bin_shift = shift;
-	ns = NULL;
-	clip_walk(h, h->seen.r, h->seen.n, count_ever, NULL);
-	r = 0;
-out:
-	if (ns)
-		segs_free(ns, n);
-	ps_regions_free(&keep);
-	free(p);
-	return r;
-}
-
-struct clip_ctx {
-	struct ps_regions *out;
-	int r;
-};
-
-static int clip_now(struct ps_heat *h, size_t si, uint64_t a, uint64_t b, void *ctx)
-{
-	struct clip_ctx *c = ctx;
-	add_pages(h, si, a, b, false);
-	if (ps_regions_push(c->out, a, b, 0) < 0) {
-		c->r = -ENOMEM;
-		return 1;
-	}
-	return 0;
-}
-
-int ps_heat_apply(struct ps_heat *h, const struct ps_regions *written)
-{
-	struct ps_regions cl = { 0 }, fresh = { 0 }, uni = { 0 };
-	int r = -ENOMEM;
-
-	for (size_t i = 0; i < h->nseg; i++) {
-		h->seg[i].now_pages = 0;
-		for (size_t b = 0; b < h->seg[i].nbins; b++)
-			h->seg[i].bin[b].now = 0;
-	}
-	/* This interval's pages inside the segments. */
-	struct clip_ctx cc = { .out = &cl };
-	clip_walk(h, written->r, written->n, clip_now, &cc);
-	if (cc.r < 0)
-		goto out;
-	/* fresh = cl - seen; seen = seen ∪ cl (both sorted, disjoint). */
-	size_t j = 0;
-	for (size_t i = 0; i < cl.n; i++) {
-		uint64_t cur = cl.r[i].start, end = cl.r[i].end;
-		while (j < h->seen.n && h->seen.r[j].end <= cur)
-			j++;
-		for (size_t k = j; cur < end; k++) {
-			uint64_t next = k < h->seen.n ? MIN(h->seen.r[k].start, end) : end;
-			if (cur < next && ps_regions_push(&fresh, cur, next, 0) < 0)
-				goto out;
-			if (k >= h->seen.n)
-				break;
-			cur = MAX(cur, h->seen.r[k].end);
-		}
-	}
-	for (size_t a = 0, b = 0; a < h->seen.n || b < cl.n;) {
-		const struct ps_region *x;
-		if (b >= cl.n || (a < h->seen.n && h->seen.r[a].start <= cl.r[b].start))
-			x = &h->seen.r[a++];
-		else
-			x = &cl.r[b++];
-		if (uni.n && x->start <= uni.r[uni.n - 1].end) {
-			if (x->end > uni.r[uni.n - 1].end)
-				uni.r[uni.n - 1].end = x->end;
-		} else if (ps_regions_push(&uni, x->start, x->end, 0) < 0) {
-			goto out;
-		}
-	}
-	clip_walk(h, fresh.r, fresh.n, count_ever, NULL);
-	ps_regions_free(&h->seen);
-	h->seen = uni;
-	uni = (struct ps_regions){ 0 };
-
-	/* Fade, then let this interval's share win where it is hotter. */
-	for (size_t i = 0; i < h->nseg; i++) {
-		struct ps_heat_seg *s = &h->seg[i];
-		for (size_t b = 0; b < s->nbins; b++) {
-			double faded = (double)s->bin[b].heat * h->decay;
-			double share = (double)s->bin[b].now / (double)bin_pages(s, h->bin_shift, b);
-			if (faded < PS_HEAT_FLOOR)
-				faded = 0;
-			s->bin[b].heat = (float)(share > faded ? share : faded);
-		}
-	}
-	r = 0;
-out:
-	ps_regions_free(&cl);
-	ps_regions_free(&fresh);
-	ps_regions_free(&uni);
-	return r;
-}
-
-void ps_heat_reset(struct ps_heat *h)
-{
-	for (size_t i = 0; i < h->nseg; i++) {
-		struct ps_heat_seg *s = &h->seg[i];
-		s->ever_pages = 0;
-		for (size_t b = 0; b < s->nbins; b++) {
-			s->bin[b].heat = 0;
-			s->bin[b].ever = 0;
-		}
-	}
-	ps_regions_clear(&h->seen);
-	h->reset = true;
-}
-
-int ps_heat_start(struct ps_heat *h, const struct ps_watch_start *w)
-{
-	h->pid = w->pid;
-	snprintf(h->command, sizeof(h->command), "%s", w->command ? w->command : "");
-	h->interval_ns = w->interval_ns;
-	h->accumulate = w->accumulate;
-	h->tracked_pages = w->tracked_pages;
-	h->started = true;
-	return ps_heat_layout(h, w->tracked, w->maps);
-}
-
-int ps_heat_interval(struct ps_heat *h, const struct ps_interval *iv)
-{
-	int r = ps_heat_layout(h, iv->tracked, iv->maps);
-	if (r < 0)
-		return r;
-	r = ps_heat_apply(h, iv->written);
-	if (r < 0)
-		return r;
-	h->seq = iv->seq;
-	h->time_s = iv->time_s;
-	h->elapsed_s = iv->elapsed_s;
-	h->rate_pages_s = iv->rate_pages_s;
-	h->written_pages = iv->written_pages;
-	h->harvest_us = iv->harvest_us;
-	h->tracked_pages = iv->tracked_pages;
-	h->wss_pages = iv->wss_pages;
-	return 0;
-}
-
-void ps_heat_end(struct ps_heat *h, const struct ps_watch_end *e)
-{
-	h->ended = true;
-	snprintf(h->end_reason, sizeof(h->end_reason), "%s", ps_end_reason_name(e->reason));
-}
-
-double ps_heat_value(const struct ps_heat *h, size_t si, uint64_t first, uint64_t npages, enum ps_heat_mode mode)
-{
-	if (si >= h->nseg)
-		return 0;
-	const struct ps_heat_seg *s = &h->seg[si];
-	uint64_t end = MIN(s->pages, first + npages);
-	double num = 0, den = 0;
-	for (uint64_t p = first; p < end;) {
-		size_t b = (size_t)(p >> h->bin_shift);
-		uint64_t q = MIN(end, ((uint64_t)b + 1) << h->bin_shift);
-		double part = (double)(q - p);
-		if (mode == PS_HEAT_CUMULATIVE)
-			num += (double)s->bin[b].ever * part / (double)bin_pages(s, h->bin_shift, b);
-		else
-			num += (double)s->bin[b].heat * part;
-		den += part;
-		p = q;
-	}
-	return den > 0 ? num / den : 0;
-}
-
-/* ---- geometry ------------------------------------------------------------------------ */
+/* ---- frame geometry ------------------------------------------------------------------ */
 
 struct geom {
 	int aw, nw;      /* address and name widths */
@@ -573,201 +130,6 @@ static bool geom_of(const struct ps_heat *h, int W, int H, bool interactive, str
 	g->gy = 3;
 	g->G = H - g->gy - 2 - g->T - (interactive ? 1 : 0);
 	return g->wc >= 8 && g->G >= 2;
-}
-
-static uint64_t seg_cells(const struct ps_heat_seg *s, unsigned z)
-{
-	return (s->pages + (1ull << z) - 1) >> z;
-}
-
-static uint64_t seg_rows(const struct ps_heat_seg *s, unsigned z, int wc)
-{
-	uint64_t c = seg_cells(s, z);
-	return c ? (c + (uint64_t)wc - 1) / (uint64_t)wc : 1;
-}
-
-static uint64_t total_rows(const struct ps_heat *h, unsigned z, int wc)
-{
-	uint64_t n = 0;
-	for (size_t i = 0; i < h->nseg; i++)
-		n += seg_rows(&h->seg[i], z, wc);
-	return n;
-}
-
-/* Zooming out past the point where every mapping fits one row gains nothing. */
-static unsigned max_zoom(const struct ps_heat *h, int wc)
-{
-	unsigned z = h->bin_shift;
-	for (size_t i = 0; i < h->nseg; i++)
-		while (z < 52 && seg_cells(&h->seg[i], z) > (uint64_t)wc)
-			z++;
-	return z;
-}
-
-static unsigned auto_zoom(const struct ps_heat *h, int wc, int G)
-{
-	unsigned zmax = max_zoom(h, wc);
-	for (unsigned z = h->bin_shift; z < zmax; z++)
-		if (total_rows(h, z, wc) <= (uint64_t)G)
-			return z;
-	return zmax;
-}
-
-static unsigned clamp_zoom(const struct ps_heat *h, unsigned z, int wc)
-{
-	unsigned zmax = max_zoom(h, wc);
-	return z < h->bin_shift ? h->bin_shift : z > zmax ? zmax : z;
-}
-
-/* First grid row of segment si. */
-static uint64_t row_of_seg(const struct ps_heat *h, size_t si, unsigned z, int wc)
-{
-	uint64_t row = 0;
-	for (size_t i = 0; i < si && i < h->nseg; i++)
-		row += seg_rows(&h->seg[i], z, wc);
-	return row;
-}
-
-/* The row showing address addr (or the next mapping's first row). */
-static uint64_t row_of_addr(const struct ps_heat *h, uint64_t addr, unsigned z, int wc)
-{
-	uint64_t row = 0;
-	for (size_t i = 0; i < h->nseg; i++) {
-		const struct ps_heat_seg *s = &h->seg[i];
-		if (addr < s->end) {
-			if (addr <= s->start)
-				return row;
-			uint64_t cell = ((addr - s->start) >> PS_PAGE_SHIFT) >> z;
-			return row + cell / (uint64_t)wc;
-		}
-		row += seg_rows(s, z, wc);
-	}
-	return row;
-}
-
-/* Start address of grid row `row`. */
-static uint64_t addr_of_row(const struct ps_heat *h, uint64_t row, unsigned z, int wc)
-{
-	for (size_t i = 0; i < h->nseg; i++) {
-		uint64_t n = seg_rows(&h->seg[i], z, wc);
-		if (row < n)
-			return h->seg[i].start + ((row * (uint64_t)wc) << z) * PS_PAGE_SIZE;
-		row -= n;
-	}
-	return UINT64_MAX;
-}
-
-static long seg_index(const struct ps_heat *h, uint64_t start)
-{
-	for (size_t i = 0; i < h->nseg; i++)
-		if (h->seg[i].start == start)
-			return (long)i;
-	return -1;
-}
-
-/* ---- the view ------------------------------------------------------------------------ */
-
-void ps_heat_view_init(struct ps_heat_view *v, bool interactive)
-{
-	memset(v, 0, sizeof(*v));
-	v->mode = PS_HEAT_INTERVAL;
-	v->zoom_auto = true;
-	v->interactive = interactive;
-}
-
-static uint64_t max_top(const struct ps_heat_view *v)
-{
-	return v->rows > (uint64_t)v->grid_rows ? v->rows - (uint64_t)v->grid_rows : 0;
-}
-
-static void show_row(struct ps_heat_view *v, uint64_t row)
-{
-	if (row < v->top || row >= v->top + (uint64_t)v->grid_rows)
-		v->top = row;
-	if (v->top > max_top(v))
-		v->top = max_top(v);
-}
-
-bool ps_heat_action(const struct ps_heat *h, struct ps_heat_view *v, enum ps_heat_action a)
-{
-	uint64_t page = v->grid_rows > 1 ? (uint64_t)v->grid_rows - 1 : 1;
-
-	if (a == PS_HA_HELP) {
-		v->help = !v->help;
-		return true;
-	}
-	if (a == PS_HA_TOGGLE_MODE) {
-		v->mode = v->mode == PS_HEAT_INTERVAL ? PS_HEAT_CUMULATIVE : PS_HEAT_INTERVAL;
-		return true;
-	}
-	if (v->cells <= 0 || v->too_small)
-		return false; /* nothing drawn yet: no geometry to act on */
-	switch (a) {
-	case PS_HA_ZOOM_IN:
-	case PS_HA_ZOOM_OUT:
-	case PS_HA_ZOOM_AUTO: {
-		/* Keep the focused mapping, else the top row's address, in view. */
-		uint64_t anchor = v->has_focus ? v->focus : addr_of_row(h, v->top, v->shown_zoom, v->cells);
-		unsigned z = v->shown_zoom;
-		if (a == PS_HA_ZOOM_AUTO) {
-			v->zoom_auto = true;
-			z = auto_zoom(h, v->cells, v->grid_rows);
-		} else {
-			if (a == PS_HA_ZOOM_IN && z > 0)
-				z--;
-			else if (a == PS_HA_ZOOM_OUT)
-				z++;
-			z = clamp_zoom(h, z, v->cells);
-			v->zoom_auto = false;
-			v->zoom = z;
-		}
-		v->shown_zoom = z;
-		v->rows = total_rows(h, z, v->cells);
-		v->top = 0;
-		if (anchor != UINT64_MAX)
-			show_row(v, row_of_addr(h, anchor, z, v->cells));
-		return true;
-	}
-	case PS_HA_UP:
-		if (v->top)
-			v->top--;
-		return true;
-	case PS_HA_DOWN:
-		if (v->top < max_top(v))
-			v->top++;
-		return true;
-	case PS_HA_PGUP:
-		v->top = v->top > page ? v->top - page : 0;
-		return true;
-	case PS_HA_PGDN:
-		v->top = MIN(v->top + page, max_top(v));
-		return true;
-	case PS_HA_HOME:
-		v->top = 0;
-		return true;
-	case PS_HA_END:
-		v->top = max_top(v);
-		return true;
-	case PS_HA_FOCUS_NEXT:
-	case PS_HA_FOCUS_PREV: {
-		if (!h->nseg)
-			return false;
-		long i = v->has_focus ? seg_index(h, v->focus) : -1;
-		if (a == PS_HA_FOCUS_NEXT)
-			i = i < 0 ? 0 : (i + 1) % (long)h->nseg;
-		else
-			i = i <= 0 ? (long)h->nseg - 1 : i - 1;
-		v->has_focus = true;
-		v->focus = h->seg[i].start;
-		show_row(v, row_of_seg(h, (size_t)i, v->shown_zoom, v->cells));
-		return true;
-	}
-	case PS_HA_UNFOCUS:
-		v->has_focus = false;
-		return true;
-	default:
-		return false;
-	}
 }
 
 /* ---- the frame ----------------------------------------------------------------------- */
@@ -1032,7 +394,7 @@ static void render_row(const struct ps_heat *h, const struct ps_heat_view *v, co
 	const struct ps_heat_seg *s = &h->seg[si];
 	unsigned z = v->shown_zoom;
 	bool focus = v->has_focus && v->focus == s->start;
-	uint64_t ncells = seg_cells(s, z), cell0 = rin * (uint64_t)g->wc;
+	uint64_t ncells = ps_heat_seg_cells(s, z), cell0 = rin * (uint64_t)g->wc;
 	uint64_t addr = s->start + (cell0 << z) * PS_PAGE_SIZE;
 	enum ps_heat_style lst = focus ? PS_HS_FOCUS : rin == 0 ? PS_HS_LABEL : PS_HS_DIM;
 	char hex[24], name[64];
@@ -1064,7 +426,7 @@ static void render_grid(const struct ps_heat *h, const struct ps_heat_view *v, c
 	uint64_t row = 0;
 	size_t si = 0;
 	for (; si < h->nseg; si++) {
-		uint64_t n = seg_rows(&h->seg[si], v->shown_zoom, g->wc);
+		uint64_t n = ps_heat_seg_rows(&h->seg[si], v->shown_zoom, g->wc);
 		if (row + n > v->top)
 			break;
 		row += n;
@@ -1072,7 +434,7 @@ static void render_grid(const struct ps_heat *h, const struct ps_heat_view *v, c
 	uint64_t rin = v->top - row;
 	for (int y = 0; y < g->G && si < h->nseg; y++) {
 		render_row(h, v, g, f, g->gy + y, si, rin);
-		if (++rin >= seg_rows(&h->seg[si], v->shown_zoom, g->wc)) {
+		if (++rin >= ps_heat_seg_rows(&h->seg[si], v->shown_zoom, g->wc)) {
 			si++;
 			rin = 0;
 		}
@@ -1130,7 +492,7 @@ static void render_table(const struct ps_heat *h, const struct ps_heat_view *v, 
 	/* The focused mapping first, then the hottest. */
 	struct rank top[8];
 	size_t ntop = 0, want = (size_t)g->T;
-	long fi = v->has_focus ? seg_index(h, v->focus) : -1;
+	long fi = v->has_focus ? ps_heat_seg_index(h, v->focus) : -1;
 	if (fi >= 0)
 		top[ntop++] = (struct rank){ .i = (size_t)fi };
 	struct rank *all = h->nseg ? malloc(h->nseg * sizeof(*all)) : NULL;
@@ -1250,23 +612,12 @@ void ps_heat_render(const struct ps_heat *h, struct ps_heat_view *v, struct ps_h
 		return; /* never sized: ps_heat_frame_size() failed */
 	memset(f->ch, ' ', (size_t)f->w * (size_t)f->h);
 	memset(f->st, PS_HS_TEXT, (size_t)f->w * (size_t)f->h);
-	if (!geom_of(h, f->w, f->h, v->interactive, &g)) {
-		v->too_small = true;
-		v->cells = 0;
-		v->grid_rows = 0;
+	bool fits = geom_of(h, f->w, f->h, v->interactive, &g);
+	ps_heat_view_fit(h, v, fits ? g.wc : 0, fits ? g.G : 0);
+	if (!fits) {
 		render_too_small(f);
 		return;
 	}
-	v->too_small = false;
-	v->cells = g.wc;
-	v->grid_rows = g.G;
-	v->shown_zoom = v->zoom_auto ? auto_zoom(h, g.wc, g.G) : clamp_zoom(h, v->zoom, g.wc);
-	v->rows = total_rows(h, v->shown_zoom, g.wc);
-	if (v->top > max_top(v))
-		v->top = max_top(v);
-	if (v->has_focus && seg_index(h, v->focus) < 0)
-		v->has_focus = false; /* its mapping went away */
-
 	render_header(h, v, f);
 	render_scale(h, v, &g, f);
 	render_grid(h, v, &g, f);
