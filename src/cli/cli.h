@@ -1,4 +1,4 @@
-/* The front end: options shared by the commands, and the commands. */
+/* The front end: each command's options, and the commands. */
 #ifndef PAGESCAN_CLI_H
 #define PAGESCAN_CLI_H
 
@@ -9,62 +9,82 @@
 #include "pagescan/model/category.h"
 #include "pagescan/model/error.h"
 #include "pagescan/model/range.h"
+#include "pagescan/render/fmt.h"
 
 #define PS_EXIT_OK 0
 #define PS_EXIT_FAIL 1
 #define PS_EXIT_USAGE 64
 
-enum ps_format { PS_FMT_TEXT, PS_FMT_JSON, PS_FMT_CSV };
-
+/* -r RANGE, repeatable. */
 #define PS_MAX_RANGES 256
+struct ps_selection {
+	struct ps_rangespec v[PS_MAX_RANGES];
+	size_t n;
+};
 
-struct ps_opts {
+struct ps_dump_args {
 	pid_t pid;
 	bool have_mask;
 	struct ps_mask mask;
-	struct ps_rangespec ranges[PS_MAX_RANGES];
-	size_t nranges;
-	uint64_t max_pages;
+	struct ps_selection ranges;
+	uint64_t max_pages;        /* 0 = no limit */
 	bool clear;
-	enum ps_format format;
-	bool have_format;
-	int release_fd;            /* release --fd, -1 = find it */
-	/* watch / run / demo */
+	enum ps_fmt_kind format;
+};
+
+struct ps_engage_args {
+	pid_t pid;
+	struct ps_selection ranges;
+	enum ps_fmt_kind format;
+};
+
+struct ps_release_args {
+	pid_t pid;
+	int fd;                    /* --fd, -1 = find it */
+	enum ps_fmt_kind format;
+};
+
+/* watch, run and demo. */
+struct ps_watch_args {
+	pid_t pid;                 /* watch */
+	char **argv;               /* run: the command */
+	struct ps_selection ranges;
 	uint64_t interval_ns;
 	uint64_t count;            /* 0 = unlimited */
 	uint64_t duration_ns;      /* 0 = unlimited */
 	bool accumulate;
 	bool quiet;
+	enum ps_fmt_kind format;
+	bool have_format;
 	const char *output;        /* -o FILE */
 	const char *heatmap;       /* NULL, "tui" or "text" */
 	const char *prom_file;
 	bool no_heatmap;           /* demo */
-	char **argv;               /* run: the command */
-	/* report */
-	const char *report_file;   /* NULL or "-" = standard input */
+};
+
+struct ps_report_args {
+	const char *file;          /* NULL or "-" = standard input */
+	enum ps_fmt_kind format;
 	uint64_t bandwidth;        /* bytes per second, 0 = not given */
 	uint64_t downtime_ns;      /* 0 = not given */
 	uint64_t max_rounds;       /* 0 = default (30) */
 	const char *svg_out;
 };
 
-/* Commands: return a PS_EXIT_* code; on failure err holds the message that
- * main prints. They may print their normal output, never errors. */
-int ps_cmd_dump(struct ps_opts *o, struct ps_err *err);
-int ps_cmd_engage(struct ps_opts *o, struct ps_err *err);
-int ps_cmd_release(struct ps_opts *o, struct ps_err *err);
-int ps_cmd_watch(struct ps_opts *o, struct ps_err *err);
-int ps_cmd_run(struct ps_opts *o, struct ps_err *err);
-int ps_cmd_demo(struct ps_opts *o, struct ps_err *err);
-int ps_cmd_report(struct ps_opts *o, struct ps_err *err);
-
-struct ps_target;
-/* Shared checks before tracking (cmd_dump.c): the kernel has PAGEMAP_SCAN and
- * WP_ASYNC; nothing in the target is write-protect tracked already. */
-int ps_check_kernel(const struct ps_target *t, struct ps_err *err);
-int ps_check_untracked(const struct ps_target *t, struct ps_err *err);
+/* Commands: return a PS_EXIT_* code (run: the command's exit status); on
+ * failure err holds the message that main prints. They may print their
+ * normal output, never errors; warnings go through ps_warn. */
+int ps_cmd_dump(const struct ps_dump_args *a, struct ps_err *err);
+int ps_cmd_engage(const struct ps_engage_args *a, struct ps_err *err);
+int ps_cmd_release(const struct ps_release_args *a, struct ps_err *err);
+int ps_cmd_watch(const struct ps_watch_args *a, struct ps_err *err);
+int ps_cmd_run(const struct ps_watch_args *a, struct ps_err *err);
+int ps_cmd_demo(const struct ps_watch_args *a, struct ps_err *err);
+int ps_cmd_report(const struct ps_report_args *a, struct ps_err *err);
 
 /* Non-fatal notes to stderr ("pagescan: warning: ..."), owned by main.c. */
 void ps_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Every note collected by a lower layer, through ps_warn. */
+void ps_warn_notes(const struct ps_notes *notes);
 
 #endif

@@ -27,9 +27,9 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "watch_loop.h"
+#include "loop.h"
+#include "pagescan/kernel/launch.h"
 #include "pagescan/kernel/sys.h"
-#include "pagescan/kernel/inject.h"
 #include "pagescan/model/util.h"
 
 
@@ -220,41 +220,33 @@ static __attribute__((noreturn)) void demo_child(pid_t parent, int go_fd, char *
 
 /* ---- pagescan (parent) -------------------------------------------------------------- */
 
-static int engage(struct ps_watch *w, struct ps_err *err)
+/* The sinks: the heatmap on a terminal unless told otherwise; where the
+ * terminal cannot show it, the text watch. */
+static int make_sinks(struct ps_loop *l, struct ps_err *err)
 {
-	if (ps_watch_engage_attached(w, err) < 0)
-		return -err->code;
-	return ps_watch_engage_first(w, err);
-}
+	const struct ps_watch_args *a = l->a;
+	const char *heatmap = a->heatmap;
 
-static int make_sinks(struct ps_watch *w, struct ps_opts *o, struct ps_err *err)
-{
-	if (!o->no_heatmap && !o->have_format && isatty(STDOUT_FILENO))
-		o->heatmap = "tui";
-	if (ps_watch_make_sinks(w, err) == 0)
+	if (!a->no_heatmap && !a->have_format && isatty(STDOUT_FILENO))
+		heatmap = "tui";
+	if (ps_loop_make_sinks(l, heatmap, err) == 0)
 		return 0;
-	if (!o->heatmap)
+	if (!heatmap)
 		return -err->code;
-	/* A terminal the heatmap cannot drive: the text watch still works. */
 	ps_warn("%s; showing the text watch instead", err->msg);
-	o->heatmap = NULL;
 	*err = (struct ps_err){ 0 };
-	return ps_watch_make_sinks(w, err);
+	return ps_loop_make_sinks(l, NULL, err);
 }
 
-static int status_of(int status)
+int ps_cmd_demo(const struct ps_watch_args *args, struct ps_err *err)
 {
-	return WIFEXITED(status) ? WEXITSTATUS(status) : WIFSIGNALED(status) ? 128 + WTERMSIG(status) : 1;
-}
-
-int ps_cmd_demo(struct ps_opts *o, struct ps_err *err)
-{
-	struct ps_watch w;
+	struct ps_watch_args a = *args;
+	struct ps_loop l;
 	int go[2] = { -1, -1 };
 	int rc = PS_EXIT_FAIL;
 	pid_t child = -1;
 
-	if (ps_watch_init(&w, o, err) < 0)
+	if (ps_loop_init(&l, &a, err) < 0)
 		return PS_EXIT_FAIL;
 	char *arena = mmap(NULL, ARENA_PAGES * PAGE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (arena == MAP_FAILED) {
@@ -272,10 +264,10 @@ int ps_cmd_demo(struct ps_opts *o, struct ps_err *err)
 		goto out;
 	}
 	/* What to track: the workload's arena and its heap. */
-	o->ranges[0] = (struct ps_rangespec){ .kind = PS_RANGE_ADDR, .start = (uintptr_t)arena,
-	                                      .end = (uintptr_t)arena + ARENA_PAGES * PAGE };
-	o->ranges[1] = (struct ps_rangespec){ .kind = PS_RANGE_SELECTOR, .selector = "[heap]" };
-	o->nranges = 2;
+	a.ranges.v[0] = (struct ps_rangespec){ .kind = PS_RANGE_ADDR, .start = (uintptr_t)arena,
+	                                       .end = (uintptr_t)arena + ARENA_PAGES * PAGE };
+	a.ranges.v[1] = (struct ps_rangespec){ .kind = PS_RANGE_SELECTOR, .selector = "[heap]" };
+	a.ranges.n = 2;
 	if (pipe2(go, O_CLOEXEC) < 0) {
 		ps_errf(err, errno, "pipe: %s", strerror(errno));
 		goto out;
@@ -295,19 +287,19 @@ int ps_cmd_demo(struct ps_opts *o, struct ps_err *err)
 	munmap(arena, ARENA_PAGES * PAGE);
 	arena = MAP_FAILED;
 
-	if (ps_target_open(&w.t, child, err) < 0)
+	if (ps_target_open(&l.t, child, err) < 0)
 		goto out;
 	/* The child names itself so at once; /proc may still show the old name. */
-	snprintf(w.t.comm, sizeof(w.t.comm), "%s", DEMO_NAME);
-	if (make_sinks(&w, o, err) < 0 || engage(&w, err) < 0)
+	snprintf(l.t.comm, sizeof(l.t.comm), "%s", DEMO_NAME);
+	if (make_sinks(&l, err) < 0 || ps_loop_attach(&l, err) < 0)
 		goto out;
 	if (write(go[1], "g", 1) != 1) {
 		ps_errf(err, errno, "cannot start the demo workload: %s", strerror(errno));
 		goto out;
 	}
 	ps_close(&go[1]);
-	if (ps_watch_loop(&w, err) < 0) {
-		ps_watch_end(&w, PS_END_ERROR, err->msg);
+	if (ps_loop_run(&l, err) < 0) {
+		ps_loop_end(&l, PS_END_ERROR, err->msg);
 		goto out;
 	}
 	/* The workload runs until killed: still running here means the watch
@@ -318,13 +310,13 @@ int ps_cmd_demo(struct ps_opts *o, struct ps_err *err)
 		;
 	if (p == child) {
 		child = -1;
-		ps_errf(err, ECHILD, "the demo workload stopped unexpectedly (status %d)", status_of(status));
+		ps_errf(err, ECHILD, "the demo workload stopped unexpectedly (status %d)", ps_wait_status_code(status));
 		goto out;
 	}
 	rc = PS_EXIT_OK;
 out:
 	/* Terminal restored (sinks destroyed) before main prints anything. */
-	ps_watch_free(&w);
+	ps_loop_free(&l);
 	if (arena != MAP_FAILED)
 		munmap(arena, ARENA_PAGES * PAGE);
 	if (child > 0) {

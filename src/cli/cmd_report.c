@@ -8,6 +8,7 @@
 
 #include "cli.h"
 #include "pagescan/model/report.h"
+#include "pagescan/render/report_fmt.h"
 
 #define CHUNK ((size_t)1 << 20)
 
@@ -96,9 +97,9 @@ static int write_svg(const char *path, const struct ps_recording *rec, const str
 	return 0;
 }
 
-int ps_cmd_report(struct ps_opts *o, struct ps_err *err)
+int ps_cmd_report(const struct ps_report_args *o, struct ps_err *err)
 {
-	const char *name = o->report_file && strcmp(o->report_file, "-") != 0 ? o->report_file : NULL;
+	const char *name = o->file && strcmp(o->file, "-") != 0 ? o->file : NULL;
 	struct ps_warnings w = { 0 };
 	struct ps_recording *rec = NULL;
 	struct ps_report *rep = NULL;
@@ -130,7 +131,7 @@ int ps_cmd_report(struct ps_opts *o, struct ps_err *err)
 	if (w.suppressed)
 		ps_warn("%zu more warnings not shown", w.suppressed);
 	ps_out_init(&out, STDOUT_FILENO);
-	if (o->format == PS_FMT_JSON)
+	if (o->format == PS_OUT_JSON)
 		ps_report_json(&out, rec, rep, &w);
 	else
 		ps_report_text(&out, rec, rep);

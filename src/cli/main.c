@@ -38,45 +38,53 @@ void ps_warn(const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
+void ps_warn_notes(const struct ps_notes *notes)
+{
+	size_t shown = notes->n < PS_NOTES_MAX ? notes->n : PS_NOTES_MAX;
+	for (size_t i = 0; i < shown; i++)
+		ps_warn("%s", notes->msg[i]);
+	if (notes->n > shown)
+		ps_warn("%zu more warnings left out", notes->n - shown);
+}
+
 /* ---- option parsing shared by the commands ------------------------------ */
 
 #define ARG_ERR(state, e) argp_error((state), "%s", (e).msg)
 
-static void parse_format(struct argp_state *state, struct ps_opts *o, const char *arg, bool csv_ok)
+static enum ps_fmt_kind parse_format(struct argp_state *state, const char *arg, bool csv_ok)
 {
 	if (strcmp(arg, "text") == 0)
-		o->format = PS_FMT_TEXT;
-	else if (strcmp(arg, "json") == 0)
-		o->format = PS_FMT_JSON;
-	else if (csv_ok && strcmp(arg, "csv") == 0)
-		o->format = PS_FMT_CSV;
-	else
-		argp_error(state, "unknown format \"%s\"; valid: text, json%s", arg, csv_ok ? ", csv" : "");
-	o->have_format = true;
+		return PS_OUT_TEXT;
+	if (strcmp(arg, "json") == 0)
+		return PS_OUT_JSON;
+	if (csv_ok && strcmp(arg, "csv") == 0)
+		return PS_OUT_CSV;
+	argp_error(state, "unknown format \"%s\"; valid: text, json%s", arg, csv_ok ? ", csv" : "");
+	return PS_OUT_TEXT;
 }
 
-static void parse_range(struct argp_state *state, struct ps_opts *o, const char *arg)
+static void parse_range(struct argp_state *state, struct ps_selection *sel, const char *arg)
 {
 	struct ps_err e = { 0 };
-	if (o->nranges >= PS_MAX_RANGES)
+	if (sel->n >= PS_MAX_RANGES)
 		argp_error(state, "too many ranges (at most %d)", PS_MAX_RANGES);
-	if (ps_rangespec_parse(arg, &o->ranges[o->nranges], &e) < 0)
+	if (ps_rangespec_parse(arg, &sel->v[sel->n], &e) < 0)
 		ARG_ERR(state, e);
-	o->nranges++;
+	sel->n++;
 }
 
-static void parse_pid_arg(struct argp_state *state, struct ps_opts *o, const char *arg)
+static void parse_pid_arg(struct argp_state *state, pid_t *pid, const char *arg)
 {
 	struct ps_err e = { 0 };
-	if (o->pid)
+	if (*pid)
 		argp_error(state, "unexpected argument \"%s\" (one PID only)", arg);
-	if (ps_parse_pid(arg, &o->pid, &e) < 0)
+	if (ps_parse_pid(arg, pid, &e) < 0)
 		ARG_ERR(state, e);
 }
 
-static void need_pid(struct argp_state *state, const struct ps_opts *o)
+static void need_pid(struct argp_state *state, pid_t pid)
 {
-	if (!o->pid)
+	if (!pid)
 		argp_error(state, "missing PID");
 }
 
@@ -93,7 +101,7 @@ static const struct argp_option dump_options[] = {
 
 static error_t dump_parse(int key, char *arg, struct argp_state *state)
 {
-	struct ps_opts *o = state->input;
+	struct ps_dump_args *o = state->input;
 	struct ps_err e = { 0 };
 	long long n;
 
@@ -104,7 +112,7 @@ static error_t dump_parse(int key, char *arg, struct argp_state *state)
 		o->have_mask = true;
 		break;
 	case 'r':
-		parse_range(state, o, arg);
+		parse_range(state, &o->ranges, arg);
 		break;
 	case 'M':
 		if (ps_parse_int(arg, 1, LLONG_MAX, &n, &e) < 0)
@@ -115,13 +123,13 @@ static error_t dump_parse(int key, char *arg, struct argp_state *state)
 		o->clear = true;
 		break;
 	case 'f':
-		parse_format(state, o, arg, false);
+		o->format = parse_format(state, arg, false);
 		break;
 	case ARGP_KEY_ARG:
-		parse_pid_arg(state, o, arg);
+		parse_pid_arg(state, &o->pid, arg);
 		break;
 	case ARGP_KEY_END:
-		need_pid(state, o);
+		need_pid(state, o->pid);
 		if (o->clear && (!o->have_mask || !(o->mask.mask & ~o->mask.inverted & PS_CAT_WRITTEN)))
 			argp_error(state, "--clear needs \"written\" as a required term of --mask (e.g. -m written)");
 		break;
@@ -154,20 +162,20 @@ static const struct argp_option engage_options[] = {
 
 static error_t engage_parse(int key, char *arg, struct argp_state *state)
 {
-	struct ps_opts *o = state->input;
+	struct ps_engage_args *o = state->input;
 
 	switch (key) {
 	case 'r':
-		parse_range(state, o, arg);
+		parse_range(state, &o->ranges, arg);
 		break;
 	case 'f':
-		parse_format(state, o, arg, false);
+		o->format = parse_format(state, arg, false);
 		break;
 	case ARGP_KEY_ARG:
-		parse_pid_arg(state, o, arg);
+		parse_pid_arg(state, &o->pid, arg);
 		break;
 	case ARGP_KEY_END:
-		need_pid(state, o);
+		need_pid(state, o->pid);
 		break;
 	default:
 		return ARGP_ERR_UNKNOWN;
@@ -186,12 +194,13 @@ static const struct argp engage_argp = {
 
 static const struct argp_option release_options[] = {
 	{ "fd", OPT_FD, "FD", 0, "Close this userfaultfd of the target (when several qualify, or one whose setup was cut short)", 0 },
+	{ "format", 'f', "FORMAT", 0, "Output format: text (default) or json", 0 },
 	{ 0 }
 };
 
 static error_t release_parse(int key, char *arg, struct argp_state *state)
 {
-	struct ps_opts *o = state->input;
+	struct ps_release_args *o = state->input;
 	struct ps_err e = { 0 };
 	long long n;
 
@@ -199,13 +208,19 @@ static error_t release_parse(int key, char *arg, struct argp_state *state)
 	case OPT_FD:
 		if (ps_parse_int(arg, 0, INT32_MAX, &n, &e) < 0)
 			argp_error(state, "invalid --fd \"%s\": %s", arg, e.msg);
-		o->release_fd = (int)n;
+		o->fd = (int)n;
+		break;
+	case 'f':
+		o->format = parse_format(state, arg, false);
+		break;
+	case ARGP_KEY_INIT:
+		o->fd = -1;
 		break;
 	case ARGP_KEY_ARG:
-		parse_pid_arg(state, o, arg);
+		parse_pid_arg(state, &o->pid, arg);
 		break;
 	case ARGP_KEY_END:
-		need_pid(state, o);
+		need_pid(state, o->pid);
 		break;
 	default:
 		return ARGP_ERR_UNKNOWN;
@@ -241,7 +256,7 @@ static const struct argp_option watch_options[] = {
 
 static error_t watch_common(int key, char *arg, struct argp_state *state)
 {
-	struct ps_opts *o = state->input;
+	struct ps_watch_args *o = state->input;
 	struct ps_err e = { 0 };
 	long long n;
 
@@ -262,7 +277,8 @@ static error_t watch_common(int key, char *arg, struct argp_state *state)
 			argp_error(state, "invalid --duration \"%s\": %s", arg, e.msg);
 		break;
 	case 'f':
-		parse_format(state, o, arg, true);
+		o->format = parse_format(state, arg, true);
+		o->have_format = true;
 		break;
 	case OPT_ACCUMULATE:
 		o->accumulate = true;
@@ -285,7 +301,10 @@ static error_t watch_common(int key, char *arg, struct argp_state *state)
 		o->prom_file = arg;
 		break;
 	case 'r':
-		parse_range(state, o, arg);
+		parse_range(state, &o->ranges, arg);
+		break;
+	case ARGP_KEY_INIT:
+		o->interval_ns = 1000000000ull;
 		break;
 	default:
 		return ARGP_ERR_UNKNOWN;
@@ -293,7 +312,7 @@ static error_t watch_common(int key, char *arg, struct argp_state *state)
 	return 0;
 }
 
-static void watch_check(struct argp_state *state, struct ps_opts *o)
+static void watch_check(struct argp_state *state, const struct ps_watch_args *o)
 {
 	if (o->heatmap && o->have_format)
 		argp_error(state, "--heatmap and --format cannot be combined");
@@ -301,14 +320,14 @@ static void watch_check(struct argp_state *state, struct ps_opts *o)
 
 static error_t watch_parse(int key, char *arg, struct argp_state *state)
 {
-	struct ps_opts *o = state->input;
+	struct ps_watch_args *o = state->input;
 
 	switch (key) {
 	case ARGP_KEY_ARG:
-		parse_pid_arg(state, o, arg);
+		parse_pid_arg(state, &o->pid, arg);
 		return 0;
 	case ARGP_KEY_END:
-		need_pid(state, o);
+		need_pid(state, o->pid);
 		watch_check(state, o);
 		return 0;
 	default:
@@ -335,7 +354,7 @@ static const struct argp_option run_options[] = {
 
 static error_t run_parse(int key, char *arg, struct argp_state *state)
 {
-	struct ps_opts *o = state->input;
+	struct ps_watch_args *o = state->input;
 
 	switch (key) {
 	case ARGP_KEY_ARG:
@@ -373,7 +392,7 @@ static const struct argp_option demo_options[] = {
 
 static error_t demo_parse(int key, char *arg, struct argp_state *state)
 {
-	struct ps_opts *o = state->input;
+	struct ps_watch_args *o = state->input;
 
 	switch (key) {
 	case OPT_NO_HEATMAP:
@@ -409,13 +428,13 @@ static const struct argp_option report_options[] = {
 
 static error_t report_parse(int key, char *arg, struct argp_state *state)
 {
-	struct ps_opts *o = state->input;
+	struct ps_report_args *o = state->input;
 	struct ps_err e = { 0 };
 	long long n;
 
 	switch (key) {
 	case 'f':
-		parse_format(state, o, arg, false);
+		o->format = parse_format(state, arg, false);
 		break;
 	case OPT_BANDWIDTH:
 		if (ps_parse_size(arg, &o->bandwidth, &e) < 0 || o->bandwidth == 0)
@@ -434,9 +453,9 @@ static error_t report_parse(int key, char *arg, struct argp_state *state)
 		o->svg_out = arg;
 		break;
 	case ARGP_KEY_ARG:
-		if (o->report_file)
+		if (o->file)
 			argp_error(state, "unexpected argument \"%s\" (one recording only)", arg);
-		o->report_file = arg;
+		o->file = arg;
 		break;
 	case ARGP_KEY_END:
 		if ((o->bandwidth != 0) != (o->downtime_ns != 0))
@@ -458,21 +477,38 @@ static const struct argp report_argp = {
 
 /* ---- top level ------------------------------------------------------------ */
 
+/* Each command's options, parsed by its own argp parser. */
+union args {
+	struct ps_dump_args dump;
+	struct ps_engage_args engage;
+	struct ps_release_args release;
+	struct ps_watch_args watch;
+	struct ps_report_args report;
+};
+
+static int run_dump(const union args *a, struct ps_err *err) { return ps_cmd_dump(&a->dump, err); }
+static int run_engage(const union args *a, struct ps_err *err) { return ps_cmd_engage(&a->engage, err); }
+static int run_release(const union args *a, struct ps_err *err) { return ps_cmd_release(&a->release, err); }
+static int run_watch(const union args *a, struct ps_err *err) { return ps_cmd_watch(&a->watch, err); }
+static int run_run(const union args *a, struct ps_err *err) { return ps_cmd_run(&a->watch, err); }
+static int run_demo(const union args *a, struct ps_err *err) { return ps_cmd_demo(&a->watch, err); }
+static int run_report(const union args *a, struct ps_err *err) { return ps_cmd_report(&a->report, err); }
+
 struct command {
 	const char *name;
 	const struct argp *argp;
-	int (*run)(struct ps_opts *o, struct ps_err *err);
-	const char *summary;
+	int (*run)(const union args *a, struct ps_err *err);
+	bool changes_target;       /* short, bounded, and must not stop half way */
 };
 
 static const struct command commands[] = {
-	{ "dump", &dump_argp, ps_cmd_dump, "report page categories as address ranges" },
-	{ "engage", &engage_argp, ps_cmd_engage, "start persistent write tracking" },
-	{ "release", &release_argp, ps_cmd_release, "stop persistent write tracking" },
-	{ "watch", &watch_argp, ps_cmd_watch, "report written pages and dirty rate every interval" },
-	{ "run", &run_argp, ps_cmd_run, "run a command and watch it from its first instruction" },
-	{ "demo", &demo_argp, ps_cmd_demo, "watch a built-in workload" },
-	{ "report", &report_argp, ps_cmd_report, "analyse a recording: working set curve, pre-copy estimate, SVG" },
+	{ "dump", &dump_argp, run_dump, false },
+	{ "engage", &engage_argp, run_engage, true },
+	{ "release", &release_argp, run_release, true },
+	{ "watch", &watch_argp, run_watch, false },
+	{ "run", &run_argp, run_run, false },
+	{ "demo", &demo_argp, run_demo, false },
+	{ "report", &report_argp, run_report, false },
 };
 
 static const struct command *selected;
@@ -524,7 +560,8 @@ static void block_signals(void)
 {
 	/* SIGCHLD: waited for with sigtimedwait/signalfd. The rest are read
 	 * through a signalfd in watch, and otherwise must not interrupt an
-	 * injection half way (pitfall 16); commands that block are bounded. */
+	 * injection half way (ending pagescan then would kill a target that holds
+	 * borrowed registers); commands that block are bounded. */
 	sigset_t set;
 	sigemptyset(&set);
 	sigaddset(&set, SIGCHLD);
@@ -538,11 +575,7 @@ static void block_signals(void)
 
 int main(int argc, char **argv)
 {
-	struct ps_opts o = {
-		.format = PS_FMT_TEXT,
-		.release_fd = -1,
-		.interval_ns = 1000000000ull,
-	};
+	static union args a; /* large (the -r ranges): not on the stack */
 	struct ps_err err = { 0 };
 
 	if (getuid() != geteuid() || getgid() != getegid()) {
@@ -554,10 +587,10 @@ int main(int argc, char **argv)
 	char name[64];
 	snprintf(name, sizeof(name), "pagescan %s", selected->name);
 	sub_argv[0] = name;
-	argp_parse(selected->argp, sub_argc, sub_argv, ARGP_IN_ORDER, NULL, &o);
+	argp_parse(selected->argp, sub_argc, sub_argv, ARGP_IN_ORDER, NULL, &a);
 
 	block_signals();
-	if (selected->run == ps_cmd_engage || selected->run == ps_cmd_release) {
+	if (selected->changes_target) {
 		/* Short, bounded commands that change the target: a stray signal
 		 * must not stop them half way (engage would leave a userfaultfd
 		 * in the target). Signals stay pending until exit. */
@@ -565,7 +598,7 @@ int main(int argc, char **argv)
 		sigfillset(&all);
 		sigprocmask(SIG_BLOCK, &all, NULL);
 	}
-	int rc = selected->run(&o, &err);
+	int rc = selected->run(&a, &err);
 	if (rc != PS_EXIT_OK && err.msg[0])
 		fprintf(stderr, "pagescan: %s\n", err.msg);
 	if (fflush(stdout) != 0 && rc == PS_EXIT_OK && errno != EPIPE) {

@@ -1,5 +1,5 @@
 /* The live heatmap: a full-screen ncurses view that paints the frames
- * src/out/heat.c lays out. The watch loop feeds it intervals and polls its
+ * src/render/heat_frame.c lays out. The watch loop feeds it intervals and polls its
  * input_fd: an epoll set of the terminal (keys) and a signalfd for SIGWINCH
  * (resizes wake the loop at once). The only file that includes <curses.h>.
  *
@@ -20,9 +20,10 @@
 #include <term.h>
 #include <unistd.h>
 
-#include "watch_loop.h"
+#include "sinks.h"
 #include "pagescan/kernel/sys.h"
-#include "pagescan/render/heat.h"
+#include "pagescan/model/heat.h"
+#include "pagescan/render/heat_frame.h"
 #include "pagescan/model/util.h"
 
 #define KEY_ESC 27

@@ -18,43 +18,21 @@
 #include "pagescan/model/category.h"
 #include "pagescan/kernel/compat.h"
 #include "pagescan/kernel/tracker.h"
+#include "pagescan/model/session.h"
 #include "pagescan/model/util.h"
 
-/* ---- spans ------------------------------------------------------------- */
-
-int ps_spans_add(struct ps_spans *s, uint64_t start, uint64_t end, const char *mapping, const char *reason)
-{
-	char *rs = NULL;
-	if (ps_grow((void **)&s->v, &s->cap, s->n + 1, sizeof(*s->v)) < 0)
-		return -ENOMEM;
-	if (reason && !(rs = strdup(reason)))
-		return -ENOMEM;
-	s->v[s->n++] = (struct ps_span){ .start = start, .end = end, .mapping = mapping, .reason = rs };
-	return 0;
-}
-
-void ps_spans_clear(struct ps_spans *s)
-{
-	for (size_t i = 0; i < s->n; i++)
-		free((char *)s->v[i].reason);
-	s->n = 0;
-}
-
-void ps_spans_free(struct ps_spans *s)
-{
-	ps_spans_clear(s);
-	free(s->v);
-	s->v = NULL;
-	s->cap = 0;
-}
-
-void ps_sync_result_free(struct ps_sync_result *r)
-{
-	ps_spans_free(&r->engaged);
-	ps_spans_free(&r->skipped);
-	ps_spans_free(&r->dropped);
-	ps_regions_free(&r->prewritten);
-}
+struct ps_tracker {
+	const struct ps_target *t;
+	int uffd;                       /* pagescan's copy */
+	uint64_t features;              /* negotiated */
+	const struct ps_rangespec *specs; /* selection, borrowed; none = whole address space */
+	size_t nspecs;
+	struct ps_rangeset armed;       /* registered and write-protected byte ranges */
+	struct ps_rangeset refused;     /* the kernel refused these; not retried while they exist */
+	struct ps_rangeset known;       /* everything mapped at the last sync */
+	uint64_t readonly_vmas;         /* read-only mappings left out at the last sync */
+	struct ps_regions scratch;
+};
 
 /* ---- API ---------------------------------------------------------------- */
 
@@ -85,32 +63,47 @@ static const uint64_t needed_features = UFFD_FEATURE_WP_ASYNC | UFFD_FEATURE_WP_
  * closes a program's own write-tracking userfaultfd. */
 #define PS_UFFD_MARK UFFD_FEATURE_THREAD_ID
 
-int ps_tracker_init(struct ps_tracker *tr, const struct ps_target *t, int uffd,
-                    const struct ps_rangespec *specs, size_t nspecs, struct ps_err *err)
+struct ps_tracker *ps_tracker_new(const struct ps_target *t, int uffd, const struct ps_rangespec *specs,
+                                  size_t nspecs, struct ps_err *err)
 {
 	uint64_t avail;
-	int r;
 
-	memset(tr, 0, sizeof(*tr));
-	tr->t = t;
-	tr->uffd = -1; /* taken over only on success: on failure the caller closes it */
-	tr->specs = specs;
-	tr->nspecs = nspecs;
-	r = ps_uffd_probe(&avail, err);
-	if (r < 0)
-		return r;
-	if ((avail & needed_features) != needed_features)
-		return ps_errf(err, EOPNOTSUPP,
-		               "this kernel lacks userfaultfd asynchronous write-protect (UFFD_FEATURE_WP_ASYNC, Linux 6.7+, needs CONFIG_PTE_MARKER_UFFD_WP)");
+	if (ps_uffd_probe(&avail, err) < 0)
+		return NULL;
+	if ((avail & needed_features) != needed_features) {
+		ps_errf(err, EOPNOTSUPP,
+		        "this kernel lacks userfaultfd asynchronous write-protect (UFFD_FEATURE_WP_ASYNC, Linux 6.7+, needs CONFIG_PTE_MARKER_UFFD_WP)");
+		return NULL;
+	}
 	struct uffdio_api api = {
 		.api = UFFD_API,
 		.features = needed_features | PS_UFFD_MARK | (avail & UFFD_FEATURE_WP_HUGETLBFS_SHMEM),
 	};
-	if (ioctl(uffd, UFFDIO_API, &api) < 0)
-		return ps_errf(err, errno, "UFFDIO_API on the target's userfaultfd failed: %s", strerror(errno));
+	if (ioctl(uffd, UFFDIO_API, &api) < 0) {
+		ps_errf(err, errno, "UFFDIO_API on the target's userfaultfd failed: %s", strerror(errno));
+		return NULL;
+	}
+	struct ps_tracker *tr = calloc(1, sizeof(*tr));
+	if (!tr) {
+		ps_errf(err, ENOMEM, "out of memory");
+		return NULL;
+	}
+	tr->t = t;
+	tr->specs = specs;
+	tr->nspecs = nspecs;
 	tr->features = api.features;
-	tr->uffd = uffd;
-	return 0;
+	tr->uffd = uffd; /* taken over only now: on failure the caller closes it */
+	return tr;
+}
+
+const struct ps_rangeset *ps_tracker_armed(const struct ps_tracker *tr)
+{
+	return &tr->armed;
+}
+
+uint64_t ps_tracker_readonly_vmas(const struct ps_tracker *tr)
+{
+	return tr->readonly_vmas;
 }
 
 /* Closing the last copy of a userfaultfd un-protects every registered page
@@ -165,20 +158,23 @@ int ps_remote_unregister_gently(const struct ps_target *t, int remote_fd, uint64
 
 void ps_tracker_disarm(struct ps_tracker *tr)
 {
-	if (tr->uffd < 0)
+	if (!tr || tr->uffd < 0)
 		return;
 	for (size_t i = 0; i < tr->armed.n; i++)
 		ps_uffd_unregister_gently(tr->uffd, tr->armed.r[i].start, tr->armed.r[i].end);
 	ps_rangeset_clear(&tr->armed);
 }
 
-void ps_tracker_done(struct ps_tracker *tr)
+void ps_tracker_free(struct ps_tracker *tr)
 {
+	if (!tr)
+		return;
 	ps_close(&tr->uffd);
 	ps_rangeset_free(&tr->armed);
 	ps_rangeset_free(&tr->refused);
 	ps_rangeset_free(&tr->known);
 	ps_regions_free(&tr->scratch);
+	free(tr);
 }
 
 /* ---- sync --------------------------------------------------------------- */
@@ -504,6 +500,46 @@ done:
 	if (stats)
 		*stats = total;
 	return r;
+}
+
+/* ---- the session's source ------------------------------------------------ */
+
+static int source_harvest(void *ctx, bool clear, struct ps_regions *out, struct ps_err *err)
+{
+	struct ps_scan_stats st;
+	return ps_tracker_harvest(ctx, clear, out, &st, err);
+}
+
+static int source_follow(void *ctx, bool count_prewritten, struct ps_maps *maps, struct ps_sync_result *res,
+                         struct ps_err *err)
+{
+	struct ps_tracker *tr = ctx;
+	int r = ps_maps_read(tr->t->mmfd, maps, err);
+	if (r < 0)
+		return r;
+	return ps_tracker_sync(tr, maps, count_prewritten, res, err);
+}
+
+static const struct ps_rangeset *source_tracked(void *ctx)
+{
+	return ps_tracker_armed(ctx);
+}
+
+static uint64_t source_now_ns(void *ctx)
+{
+	(void)ctx;
+	return ps_now_ns();
+}
+
+void ps_tracker_source(struct ps_tracker *tr, struct ps_session_source *ret)
+{
+	*ret = (struct ps_session_source){
+		.harvest = source_harvest,
+		.follow = source_follow,
+		.tracked = source_tracked,
+		.now_ns = source_now_ns,
+		.ctx = tr,
+	};
 }
 
 uint64_t ps_maps_user_end(const struct ps_maps *m)

@@ -87,3 +87,17 @@ int (ps_err_prefix)(struct ps_err *err, const char *fmt, ...)
 	errno = saved;
 	return -err->code;
 }
+
+void ps_note(struct ps_notes *notes, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!notes)
+		return;
+	if (notes->n < PS_NOTES_MAX) {
+		va_start(ap, fmt);
+		vsnprintf(notes->msg[notes->n], sizeof(notes->msg[0]), fmt, ap);
+		va_end(ap);
+	}
+	notes->n++;
+}

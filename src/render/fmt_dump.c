@@ -272,3 +272,28 @@ void ps_fmt_engage(struct ps_out *o, enum ps_fmt_kind kind, pid_t pid, const cha
 		ps_out_printf(o, "  (%llu read-only mapping%s not tracked: nothing can write them without mprotect)\n",
 		              (unsigned long long)readonly_vmas, readonly_vmas == 1 ? "" : "s");
 }
+
+void ps_fmt_release(struct ps_out *o, enum ps_fmt_kind kind, pid_t pid, const char *comm, int fd,
+                    const pid_t *copies, size_t ncopies)
+{
+	if (kind == PS_OUT_JSON) {
+		ps_out_str(o, "{\"type\":\"release\",\"pid\":");
+		ps_out_i64(o, pid);
+		ps_out_str(o, ",\"command\":");
+		label_json(o, comm);
+		ps_out_str(o, ",\"fd\":");
+		ps_out_i64(o, fd);
+		ps_out_str(o, ",\"copies_closed\":[");
+		for (size_t i = 0; i < ncopies; i++) {
+			if (i)
+				ps_out_chr(o, ',');
+			ps_out_i64(o, copies[i]);
+		}
+		ps_out_str(o, "]}\n");
+		return;
+	}
+	ps_out_printf(o, "released process %d (%s): closed userfaultfd fd %d", (int)pid, comm, fd);
+	for (size_t i = 0; i < ncopies; i++)
+		ps_out_printf(o, "%s%d", i ? ", " : " and its copies in processes ", (int)copies[i]);
+	ps_out_printf(o, "%s; its pages are no longer write-protected\n", ncopies ? " (forked while engaged)" : "");
+}

@@ -13,43 +13,32 @@
 #include "pagescan/model/region.h"
 #include "pagescan/kernel/scan.h"
 #include "pagescan/kernel/target.h"
-#include "pagescan/model/watch.h"
+#include "pagescan/model/spans.h"
 
-/* A growable list of spans; reasons are owned, mapping labels borrowed from
- * the maps snapshot given to the call that produced them. */
-struct ps_spans {
-	struct ps_span *v;
-	size_t n, cap;
-};
-int ps_spans_add(struct ps_spans *s, uint64_t start, uint64_t end, const char *mapping, const char *reason);
-void ps_spans_clear(struct ps_spans *s);
-void ps_spans_free(struct ps_spans *s);
-
-struct ps_tracker {
-	const struct ps_target *t;
-	int uffd;                       /* pagescan's copy */
-	uint64_t features;              /* negotiated */
-	const struct ps_rangespec *specs; /* selection, borrowed; none = whole address space */
-	size_t nspecs;
-	struct ps_rangeset armed;       /* registered and write-protected byte ranges */
-	struct ps_rangeset refused;     /* the kernel refused these; not retried while they exist */
-	struct ps_rangeset known;       /* everything mapped at the last sync */
-	uint64_t readonly_vmas;         /* read-only mappings left out at the last sync */
-	struct ps_regions scratch;
-};
+/* One userfaultfd's tracking of a target (opaque). */
+struct ps_tracker;
 
 /* Which userfaultfd features this kernel offers, probed on a local
  * userfaultfd (ENOSYS, EPERM mapped to messages). */
 int ps_uffd_probe(uint64_t *ret_features, struct ps_err *err);
 
-/* UFFDIO_API on uffd (taken over on success: closed by ps_tracker_done). */
-int ps_tracker_init(struct ps_tracker *tr, const struct ps_target *t, int uffd,
-                    const struct ps_rangespec *specs, size_t nspecs, struct ps_err *err);
-void ps_tracker_done(struct ps_tracker *tr);
+/* A tracker on the target's userfaultfd uffd (UFFDIO_API with WP_ASYNC):
+ * uffd is taken over on success (closed by ps_tracker_free), left to the
+ * caller on failure. specs (borrowed, must outlive the tracker) select what
+ * to track; none = every writable mapping. t is borrowed too. */
+struct ps_tracker *ps_tracker_new(const struct ps_target *t, int uffd, const struct ps_rangespec *specs,
+                                  size_t nspecs, struct ps_err *err);
+/* Close the userfaultfd (when pagescan holds the last copy, the kernel then
+ * un-protects whatever is still registered) and free. NULL is fine. */
+void ps_tracker_free(struct ps_tracker *tr);
+/* The registered and write-protected byte ranges. */
+const struct ps_rangeset *ps_tracker_armed(const struct ps_tracker *tr);
+/* Read-only mappings left out at the last sync. */
+uint64_t ps_tracker_readonly_vmas(const struct ps_tracker *tr);
 /* End tracking without stalling the target: unregister the armed ranges a
  * little at a time (see ps_uffd_unregister_gently). Only when this
  * userfaultfd's tracking ends (not after engage, whose copy lives on in the
- * target); ps_tracker_done still closes it. */
+ * target); ps_tracker_free still closes it. */
 void ps_tracker_disarm(struct ps_tracker *tr);
 /* UFFDIO_UNREGISTER [start, end) in 64 MiB pieces, errors ignored. */
 void ps_uffd_unregister_gently(int uffd, uint64_t start, uint64_t end);
@@ -60,11 +49,6 @@ void ps_uffd_unregister_gently(int uffd, uint64_t start, uint64_t end);
  * -errno (nothing was changed then). */
 int ps_remote_unregister_gently(const struct ps_target *t, int remote_fd, uint64_t expect_ino);
 
-struct ps_sync_result {
-	struct ps_spans engaged, skipped, dropped;
-	struct ps_regions prewritten; /* only with count_prewritten: pages already written in new mappings */
-};
-void ps_sync_result_free(struct ps_sync_result *r);
 
 /* Bring registrations in line with the maps snapshot: forget vanished
  * mappings, register and arm new ones (all selected writable mappings the
@@ -79,6 +63,11 @@ int ps_tracker_sync(struct ps_tracker *tr, const struct ps_maps *maps, bool coun
  * re-protect them (one get-and-clear). Regions are appended to out. */
 int ps_tracker_harvest(struct ps_tracker *tr, bool clear, struct ps_regions *out,
                        struct ps_scan_stats *stats, struct ps_err *err);
+
+/* The tracker as the source of a watch session (model/session.h): harvest,
+ * and follow = read a maps snapshot + ps_tracker_sync. */
+struct ps_session_source;
+void ps_tracker_source(struct ps_tracker *tr, struct ps_session_source *ret);
 
 /* Is any page of the target's mappings already write-protect tracked (by anyone)? */
 int ps_tracked_anywhere(int pagemap_fd, const struct ps_maps *maps, bool *ret, struct ps_err *err);

@@ -20,6 +20,16 @@ int ps_errf(struct ps_err *err, int code, const char *fmt, ...)
 int ps_err_prefix(struct ps_err *err, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/* Non-fatal notes for the user ("warning: ..." lines), in order, collected
+ * by code that must not print; main prints them. Past PS_NOTES_MAX only
+ * the count grows (main says how many were left out). */
+#define PS_NOTES_MAX 20
+struct ps_notes {
+	size_t n;                    /* notes made, possibly > PS_NOTES_MAX */
+	char msg[PS_NOTES_MAX][512];
+};
+void ps_note(struct ps_notes *notes, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* Both always return a negative errno. Say so where every caller sees it,
  * so compilers and static analysers never follow a "success" path out of an
  * error return (a GNU statement expression; the project is gnu11). */

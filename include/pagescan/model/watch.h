@@ -9,16 +9,10 @@
 #include <sys/types.h>
 
 #include "pagescan/model/maps.h"
+#include "pagescan/model/spans.h"
 #include "pagescan/model/range.h"
 #include "pagescan/model/region.h"
 #include "pagescan/model/stats.h"
-
-/* A mapping range engaged, skipped or dropped. */
-struct ps_span {
-	uint64_t start, end;
-	const char *mapping;  /* label as in ps_vma_label() */
-	const char *reason;   /* skipped only: "kernel refused: [vdso] cannot be tracked (EINVAL)" etc., else NULL */
-};
 
 struct ps_watch_start {
 	pid_t pid;

@@ -46,6 +46,11 @@ void ps_fmt_engage(struct ps_out *o, enum ps_fmt_kind kind, pid_t pid, const cha
                    const struct ps_span *engaged, size_t nengaged,
                    const struct ps_span *skipped, size_t nskipped, uint64_t readonly_vmas);
 
+/* Release report: the userfaultfd closed in the target, and the copies
+ * closed in children forked while engaged. */
+void ps_fmt_release(struct ps_out *o, enum ps_fmt_kind kind, pid_t pid, const char *comm, int fd,
+                    const pid_t *copies, size_t ncopies);
+
 /* Building blocks shared by the formatters. */
 /* A mapping name for a terminal: control bytes as \\ooo, like /proc does. */
 void ps_fmt_label_text(struct ps_out *o, const char *s);

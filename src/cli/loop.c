@@ -1,0 +1,368 @@
+/* The watch loop (see loop.h). */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#include "files.h"
+#include "loop.h"
+#include "sinks.h"
+#include "pagescan/kernel/engage.h"
+#include "pagescan/kernel/sys.h"
+#include "pagescan/render/fmt.h"
+#include "pagescan/render/heat_frame.h"
+#include "pagescan/model/watch.h"
+
+int ps_loop_init(struct ps_loop *l, const struct ps_watch_args *a, struct ps_err *err)
+{
+	*l = (struct ps_loop){ .a = a, .t = PS_TARGET_INIT, .out_fd = -1, .tfd = -1, .dfd = -1, .sfd = -1 };
+	int fd = STDOUT_FILENO;
+	if (a->output) {
+		fd = ps_open_output(a->output, err);
+		if (fd < 0)
+			return fd;
+		l->out_fd = fd;
+	}
+	ps_out_init(&l->out, fd);
+	return 0;
+}
+
+int ps_loop_make_sinks(struct ps_loop *l, const char *heatmap, struct ps_err *err)
+{
+	const struct ps_watch_args *a = l->a;
+	struct ps_sink *s = NULL;
+
+	if (heatmap && strcmp(heatmap, "tui") == 0) {
+		s = ps_tui_sink_new(l->out_fd >= 0 ? l->out_fd : STDOUT_FILENO, err);
+		if (!s)
+			return -err->code;
+	} else if (heatmap) {
+		s = ps_sink_heattext_new(&l->out);
+	} else if (a->format == PS_OUT_JSON) {
+		s = ps_sink_json_new(&l->out, a->quiet);
+	} else if (a->format == PS_OUT_CSV) {
+		s = ps_sink_csv_new(&l->out);
+	} else {
+		s = ps_sink_text_new(&l->out, a->quiet);
+	}
+	if (!s)
+		return ps_errf(err, ENOMEM, "out of memory");
+	l->sinks[l->nsinks++] = s;
+	if (a->prom_file) {
+		s = ps_sink_prom_new(a->prom_file, err);
+		if (!s)
+			return -err->code;
+		l->sinks[l->nsinks++] = s;
+	}
+	return 0;
+}
+
+/* ---- engaging ------------------------------------------------------------------ */
+
+/* The session on the tracker, and its first snapshot: every selected
+ * mapping engaged. */
+static int begin_session(struct ps_loop *l, struct ps_tracker *tr, struct ps_err *err)
+{
+	struct ps_session_source src;
+	struct ps_session_opts so = {
+		.pid = l->t.pid,
+		.command = l->t.comm,
+		.interval_ns = l->a->interval_ns,
+		.accumulate = l->a->accumulate,
+	};
+	ps_tracker_source(tr, &src);
+	l->session = ps_session_new(&src, &so);
+	if (!l->session)
+		return ps_errf(err, ENOMEM, "out of memory");
+	int n = ps_session_begin(l->session, err);
+	if (n < 0)
+		return n;
+	if (n == 0)
+		return ps_errf(err, ENOENT, "nothing in process %d could be tracked (%zu mappings refused)%s",
+		               l->t.pid, ps_session_skipped(l->session), l->a->ranges.n ? "; check the -r ranges" : "");
+	return 0;
+}
+
+int ps_loop_attach(struct ps_loop *l, struct ps_err *err)
+{
+	struct ps_notes notes = { 0 };
+	l->tr = ps_engage_attach(&l->t, l->a->ranges.v, l->a->ranges.n, &notes, err);
+	ps_warn_notes(&notes);
+	if (!l->tr)
+		return -err->code;
+	return begin_session(l, l->tr, err);
+}
+
+static int armed(void *ctx, struct ps_tracker *tr, struct ps_err *err)
+{
+	struct ps_loop *l = ctx;
+	l->tr = tr;
+	return begin_session(l, tr, err);
+}
+
+int ps_loop_launched(struct ps_loop *l, struct ps_err *err)
+{
+	struct ps_tracker *tr = ps_engage_launched(l->launch, &l->t, l->a->ranges.v, l->a->ranges.n, armed, l, err);
+	if (!tr) {
+		l->tr = NULL; /* freed by the failing engage */
+		return -err->code;
+	}
+	l->tr = tr;
+	return 0;
+}
+
+/* ---- records to the sinks ---------------------------------------------------------- */
+
+static int start_sinks(struct ps_loop *l, struct ps_err *err)
+{
+	struct ps_watch_start ws;
+	ps_session_start(l->session, &ws);
+	for (size_t i = 0; i < l->nsinks; i++) {
+		int r = l->sinks[i]->start(l->sinks[i], &ws);
+		if (r == -EPIPE) {
+			l->ended = l->epipe = true;
+			return 0;
+		}
+		if (r < 0)
+			return ps_errf(err, -r, "cannot start the report: %s", strerror(-r));
+	}
+	return 0;
+}
+
+/* One interval: harvest, follow the mappings, report. */
+static int tick(struct ps_loop *l, struct ps_err *err)
+{
+	struct ps_interval iv;
+	int r = ps_session_tick(l->session, &iv, err);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < l->nsinks; i++) {
+		r = l->sinks[i]->interval(l->sinks[i], &iv);
+		if (r == -EPIPE) {
+			/* The reader went away (`| head`): stop quietly. */
+			l->ended = l->epipe = true;
+			return 0;
+		}
+		if (r < 0)
+			return ps_errf(err, -r, "cannot write the report: %s", strerror(-r));
+	}
+	return 0;
+}
+
+void ps_loop_end(struct ps_loop *l, enum ps_end_reason reason, const char *detail)
+{
+	struct ps_watch_end e;
+
+	if (l->ended)
+		return;
+	l->ended = true;
+	if (l->epipe || !l->session)
+		return;
+	int status = l->launch && l->launch->exited ? l->launch->exit_status : -1;
+	ps_session_end(l->session, reason, detail, status, &e);
+	for (size_t i = 0; i < l->nsinks; i++)
+		l->sinks[i]->end(l->sinks[i], &e);
+}
+
+/* ---- the loop ------------------------------------------------------------------- */
+
+static int arm_timers(struct ps_loop *l, struct ps_err *err)
+{
+	const struct ps_watch_args *a = l->a;
+	struct itimerspec its = {
+		.it_interval = { .tv_sec = (time_t)(a->interval_ns / 1000000000ull), .tv_nsec = (long)(a->interval_ns % 1000000000ull) },
+	};
+	its.it_value = its.it_interval;
+	l->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (l->tfd < 0 || timerfd_settime(l->tfd, 0, &its, NULL) < 0)
+		return ps_errf(err, errno, "cannot create a timer: %s", strerror(errno));
+	if (a->duration_ns) {
+		struct itimerspec d = { .it_value = { .tv_sec = (time_t)(a->duration_ns / 1000000000ull),
+		                                      .tv_nsec = (long)(a->duration_ns % 1000000000ull) } };
+		l->dfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+		if (l->dfd < 0 || timerfd_settime(l->dfd, 0, &d, NULL) < 0)
+			return ps_errf(err, errno, "cannot create a timer: %s", strerror(errno));
+	}
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGQUIT);
+	sigaddset(&set, SIGCHLD);
+	l->sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (l->sfd < 0)
+		return ps_errf(err, errno, "cannot create a signalfd: %s", strerror(errno));
+	return 0;
+}
+
+/* A tick that may end the watch: 1 when it did. */
+static int tick_or_end(struct ps_loop *l, struct ps_err *err)
+{
+	int r = tick(l, err);
+	if (r == -ESRCH) {
+		/* The mm is gone: exit, or exec (the process lives on with a new mm). */
+		bool exec = !ps_target_exiting(&l->t);
+		if (l->launch && l->launch->traced)
+			return 0; /* run: the exit stop, exec stop or exit status will end it */
+		ps_loop_end(l, exec ? PS_END_TARGET_EXEC : PS_END_TARGET_EXIT, NULL);
+		return 1;
+	}
+	if (r < 0)
+		return r;
+	if (l->a->count && ps_session_intervals(l->session) >= l->a->count) {
+		ps_loop_end(l, PS_END_COUNT, NULL);
+		return 1;
+	}
+	return 0;
+}
+
+/* run: what the command did. */
+static int on_launch_event(void *ctx, enum ps_launch_event ev, struct ps_err *err)
+{
+	struct ps_loop *l = ctx;
+
+	switch (ev) {
+	case PS_LAUNCH_EXIT_STOP:
+		/* Its mm still exists: harvest the last interval now. */
+		if (!l->ended) {
+			int r = tick(l, err);
+			if (r < 0 && r != -ESRCH)
+				return r;
+		}
+		return 0;
+	case PS_LAUNCH_EXEC:
+		/* A new program image: the old mm and its tracking are gone. */
+		ps_loop_end(l, PS_END_TARGET_EXEC, NULL);
+		return 0;
+	case PS_LAUNCH_EXITED:
+		ps_loop_end(l, PS_END_TARGET_EXIT, NULL);
+		return 0;
+	}
+	return 0;
+}
+
+/* Signals read from the signalfd: SIGCHLD of a launched command, or the end. */
+static int on_signals(struct ps_loop *l, struct ps_err *err)
+{
+	struct signalfd_siginfo si;
+	while (read(l->sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		if (si.ssi_signo == SIGCHLD) {
+			if (l->launch) {
+				int r = ps_launch_reap(l->launch, on_launch_event, l, err);
+				if (r < 0)
+					return r;
+			}
+			continue;
+		}
+		if (l->launch && ps_launch_forward(l->launch, (int)si.ssi_signo, si.ssi_code, (pid_t)si.ssi_pid))
+			continue;
+		/* A last, partial interval, then the end record. */
+		int r = tick_or_end(l, err);
+		if (r < 0)
+			return r;
+		ps_loop_end(l, PS_END_SIGNAL, strsignal((int)si.ssi_signo));
+		break;
+	}
+	return 0;
+}
+
+int ps_loop_run(struct ps_loop *l, struct ps_err *err)
+{
+	int r = arm_timers(l, err);
+	if (r < 0)
+		return r;
+	r = start_sinks(l, err);
+	if (r < 0)
+		return r;
+	ps_session_clock_start(l->session);
+
+	while (!l->ended) {
+		struct pollfd p[5];
+		int n = 0;
+		p[n++] = (struct pollfd){ .fd = l->tfd, .events = POLLIN };
+		p[n++] = (struct pollfd){ .fd = l->sfd, .events = POLLIN };
+		int pid_i = -1, dur_i = -1, in_i = -1;
+		if (!l->launch) {
+			pid_i = n;
+			p[n++] = (struct pollfd){ .fd = l->t.pidfd, .events = POLLIN };
+		}
+		if (l->dfd >= 0) {
+			dur_i = n;
+			p[n++] = (struct pollfd){ .fd = l->dfd, .events = POLLIN };
+		}
+		struct ps_sink *in = NULL;
+		for (size_t i = 0; i < l->nsinks; i++)
+			if (l->sinks[i]->input && l->sinks[i]->input_fd >= 0)
+				in = l->sinks[i];
+		if (in) {
+			in_i = n;
+			p[n++] = (struct pollfd){ .fd = in->input_fd, .events = POLLIN };
+		}
+		if (poll(p, (nfds_t)n, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			return ps_errf(err, errno, "poll failed: %s", strerror(errno));
+		}
+		if (p[1].revents & POLLIN) {
+			r = on_signals(l, err);
+			if (r < 0)
+				return r;
+			if (l->ended)
+				break;
+		}
+		if (in_i >= 0 && (p[in_i].revents & (POLLIN | POLLHUP))) {
+			if (in->input(in) == PS_SINK_QUIT) {
+				ps_loop_end(l, PS_END_QUIT, NULL);
+				break;
+			}
+		}
+		if (dur_i >= 0 && (p[dur_i].revents & POLLIN)) {
+			r = tick_or_end(l, err);
+			if (r < 0)
+				return r;
+			ps_loop_end(l, PS_END_DURATION, NULL);
+			break;
+		}
+		if (p[0].revents & POLLIN) {
+			uint64_t exp;
+			if (read(l->tfd, &exp, sizeof(exp)) == (ssize_t)sizeof(exp)) {
+				r = tick_or_end(l, err);
+				if (r < 0)
+					return r;
+			}
+		}
+		if (pid_i >= 0 && (p[pid_i].revents & (POLLIN | POLLHUP))) {
+			/* Its mm is gone with it: what it wrote since the last tick is lost
+			 * (use `pagescan run` to catch the very end). */
+			ps_loop_end(l, PS_END_TARGET_EXIT, NULL);
+			break;
+		}
+	}
+	return 0;
+}
+
+void ps_loop_free(struct ps_loop *l)
+{
+	for (size_t i = 0; i < l->nsinks; i++)
+		if (l->sinks[i]->destroy)
+			l->sinks[i]->destroy(l->sinks[i]);
+	l->nsinks = 0;
+	ps_tracker_disarm(l->tr);
+	ps_session_free(l->session);
+	l->session = NULL;
+	ps_tracker_free(l->tr);
+	l->tr = NULL;
+	ps_out_flush(&l->out);
+	ps_out_free(&l->out);
+	ps_close(&l->out_fd);
+	ps_close(&l->tfd);
+	ps_close(&l->dfd);
+	ps_close(&l->sfd);
+	ps_target_close(&l->t);
+}

@@ -1,0 +1,313 @@
+/* A watch session (see session.h). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pagescan/model/category.h"
+#include "pagescan/model/session.h"
+#include "pagescan/model/stats.h"
+#include "pagescan/model/util.h"
+
+#define NHOT 5
+/* Per-mapping totals kept over a watch; past this, mappings that churn are
+ * no longer added (the hottest list stays right for all but pathological
+ * churn). */
+#define TOTALS_MAX (1u << 20)
+
+/* Written pages of one mapping over the whole watch. */
+struct total {
+	uint64_t start, end;
+	char *label;
+	uint64_t pages;
+};
+
+struct ps_session {
+	struct ps_session_source src;
+	struct ps_session_opts o;
+	struct ps_maps maps;                /* this tick's snapshot */
+	struct ps_maps prev_maps;           /* the previous one (records of the last tick may point into it) */
+	struct ps_sync_result sync;         /* this tick's engaged/skipped/dropped */
+	struct ps_regions harvest, interval, wss, tmp;
+	struct ps_samples rates;
+	struct total *totals;               /* per mapping over the watch, by start */
+	size_t ntotals, totals_cap;
+	struct ps_mapping_count *counts;    /* per mapping this interval */
+	size_t ncounts, counts_cap;
+	struct ps_mapping_count hot[NHOT];
+	uint64_t seq, t0_ns, last_ns;
+};
+
+struct ps_session *ps_session_new(const struct ps_session_source *src, const struct ps_session_opts *opts)
+{
+	struct ps_session *s = calloc(1, sizeof(*s));
+	if (!s)
+		return NULL;
+	s->src = *src;
+	s->o = *opts;
+	return s;
+}
+
+void ps_session_free(struct ps_session *s)
+{
+	if (!s)
+		return;
+	ps_sync_result_free(&s->sync);
+	ps_maps_free(&s->maps);
+	ps_maps_free(&s->prev_maps);
+	ps_regions_free(&s->harvest);
+	ps_regions_free(&s->interval);
+	ps_regions_free(&s->wss);
+	ps_regions_free(&s->tmp);
+	ps_samples_free(&s->rates);
+	for (size_t i = 0; i < s->ntotals; i++)
+		free(s->totals[i].label);
+	free(s->totals);
+	free(s->counts);
+	free(s);
+}
+
+/* ---- per-mapping totals over the whole watch ------------------------------- */
+
+static int totals_add(struct ps_session *s, const struct ps_mapping_count *c)
+{
+	/* Keyed by mapping start and name; sorted by start. */
+	size_t lo = 0, hi = s->ntotals;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (s->totals[mid].start < c->start)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (size_t i = lo; i < s->ntotals && s->totals[i].start == c->start; i++) {
+		if (strcmp(s->totals[i].label, c->mapping) == 0) {
+			s->totals[i].pages += c->written_pages;
+			s->totals[i].end = c->end;
+			return 0;
+		}
+	}
+	if (s->ntotals >= TOTALS_MAX)
+		return 0;
+	if (ps_grow((void **)&s->totals, &s->totals_cap, s->ntotals + 1, sizeof(*s->totals)) < 0)
+		return -ENOMEM;
+	char *l = strdup(c->mapping);
+	if (!l)
+		return -ENOMEM;
+	memmove(&s->totals[lo + 1], &s->totals[lo], (s->ntotals - lo) * sizeof(*s->totals));
+	s->totals[lo] = (struct total){ .start = c->start, .end = c->end, .label = l, .pages = c->written_pages };
+	s->ntotals++;
+	return 0;
+}
+
+static int cmp_total(const void *a, const void *b)
+{
+	const struct total *x = a, *y = b;
+	if (x->pages != y->pages)
+		return x->pages < y->pages ? 1 : -1;
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+/* ---- region sets ------------------------------------------------------------- */
+
+/* out = a ∪ b (both sorted; categories dropped to WRITTEN). */
+static int regions_union(const struct ps_regions *a, const struct ps_regions *b, struct ps_regions *out)
+{
+	size_t i = 0, j = 0;
+	ps_regions_clear(out);
+	while (i < a->n || j < b->n) {
+		const struct ps_region *r;
+		if (j >= b->n || (i < a->n && a->r[i].start <= b->r[j].start))
+			r = &a->r[i++];
+		else
+			r = &b->r[j++];
+		if (out->n && r->start <= out->r[out->n - 1].end) {
+			if (r->end > out->r[out->n - 1].end)
+				out->r[out->n - 1].end = r->end;
+			continue;
+		}
+		if (ps_regions_push(out, r->start, r->end, PS_CAT_WRITTEN) < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+/* ---- per-mapping counts -------------------------------------------------------- */
+
+static int count_piece(void *ctx, const struct ps_region *piece, const struct ps_vma *vma)
+{
+	struct ps_session *s = ctx;
+	uint64_t pages = (piece->end - piece->start) >> PS_PAGE_SHIFT;
+	uint64_t start = vma ? vma->start : piece->start;
+	const char *label = vma ? ps_vma_label(vma) : "[unmapped]";
+
+	if (s->ncounts && s->counts[s->ncounts - 1].start == start &&
+	    s->counts[s->ncounts - 1].mapping == label) {
+		/* Same snapshot: one VMA's pieces share its label pointer. */
+		s->counts[s->ncounts - 1].written_pages += pages;
+		return 0;
+	}
+	if (ps_grow((void **)&s->counts, &s->counts_cap, s->ncounts + 1, sizeof(*s->counts)) < 0)
+		return -ENOMEM;
+	s->counts[s->ncounts++] = (struct ps_mapping_count){
+		.start = start, .end = vma ? vma->end : piece->end, .mapping = label, .written_pages = pages,
+	};
+	return 0;
+}
+
+/* s->counts = the pages of set per mapping of the current snapshot. */
+static int count_by_mapping(struct ps_session *s, const struct ps_regions *set)
+{
+	s->ncounts = 0;
+	return ps_regions_walk(set, &s->maps, count_piece, s) < 0 ? -ENOMEM : 0;
+}
+
+/* ---- the session ---------------------------------------------------------------- */
+
+int ps_session_begin(struct ps_session *s, struct ps_err *err)
+{
+	int r = s->src.follow(s->src.ctx, false, &s->maps, &s->sync, err);
+	if (r < 0)
+		return r;
+	return (int)(s->sync.engaged.n > (size_t)INT32_MAX ? INT32_MAX : s->sync.engaged.n);
+}
+
+size_t ps_session_skipped(const struct ps_session *s)
+{
+	return s->sync.skipped.n;
+}
+
+void ps_session_start(const struct ps_session *s, struct ps_watch_start *ret)
+{
+	const struct ps_rangeset *tracked = s->src.tracked(s->src.ctx);
+	*ret = (struct ps_watch_start){
+		.pid = s->o.pid,
+		.command = s->o.command,
+		.interval_ns = s->o.interval_ns,
+		.accumulate = s->o.accumulate,
+		.tracked_pages = ps_rangeset_total(tracked) >> PS_PAGE_SHIFT,
+		.engaged = s->sync.engaged.v, .nengaged = s->sync.engaged.n,
+		.skipped = s->sync.skipped.v, .nskipped = s->sync.skipped.n,
+		.maps = &s->maps,
+		.tracked = tracked,
+	};
+}
+
+void ps_session_clock_start(struct ps_session *s)
+{
+	s->t0_ns = s->last_ns = s->src.now_ns(s->src.ctx);
+}
+
+uint64_t ps_session_intervals(const struct ps_session *s)
+{
+	return s->seq;
+}
+
+int ps_session_tick(struct ps_session *s, struct ps_interval *ret, struct ps_err *err)
+{
+	uint64_t now0 = s->src.now_ns(s->src.ctx);
+	int r;
+
+	ps_regions_clear(&s->harvest);
+	r = s->src.harvest(s->src.ctx, !s->o.accumulate, &s->harvest, err);
+	uint64_t now = s->src.now_ns(s->src.ctx);
+	if (r < 0)
+		return r;
+	uint64_t harvest_us = (now - now0) / 1000;
+
+	/* New mappings since the last tick, and vanished ones. */
+	ps_maps_free(&s->prev_maps);
+	s->prev_maps = s->maps;
+	s->maps = (struct ps_maps){ 0 };
+	ps_sync_result_free(&s->sync);
+	s->sync = (struct ps_sync_result){ 0 };
+	r = s->src.follow(s->src.ctx, true, &s->maps, &s->sync, err);
+	if (r < 0)
+		return r;
+
+	/* This interval's written set: the harvest plus pages already written in
+	 * mappings engaged just now. */
+	if (regions_union(&s->harvest, &s->sync.prewritten, &s->interval) < 0)
+		return ps_errf(err, ENOMEM, "out of memory");
+	uint64_t before = ps_regions_pages(&s->wss);
+	if (regions_union(&s->wss, &s->interval, &s->tmp) < 0)
+		return ps_errf(err, ENOMEM, "out of memory");
+	struct ps_regions swap = s->wss;
+	s->wss = s->tmp;
+	s->tmp = swap;
+	uint64_t wss_pages = ps_regions_pages(&s->wss);
+
+	const struct ps_regions *shown = s->o.accumulate ? &s->wss : &s->interval;
+	uint64_t written = ps_regions_pages(shown);
+	double elapsed = (double)(now - s->last_ns) / 1e9;
+	uint64_t fresh = s->o.accumulate ? wss_pages - before : written;
+	double rate = elapsed > 0 ? (double)fresh / elapsed : 0;
+	s->last_ns = now;
+	s->seq++;
+	if (ps_samples_add(&s->rates, rate) < 0)
+		return ps_errf(err, ENOMEM, "out of memory");
+
+	if (s->o.accumulate) {
+		/* Per-mapping counts of the cumulative set; the watch totals are
+		 * taken from it at the end (adding them up would count twice). */
+		if (count_by_mapping(s, &s->wss) < 0)
+			return ps_errf(err, ENOMEM, "out of memory");
+	} else {
+		if (count_by_mapping(s, &s->interval) < 0)
+			return ps_errf(err, ENOMEM, "out of memory");
+		for (size_t i = 0; i < s->ncounts; i++)
+			if (totals_add(s, &s->counts[i]) < 0)
+				return ps_errf(err, ENOMEM, "out of memory");
+	}
+
+	const struct ps_rangeset *tracked = s->src.tracked(s->src.ctx);
+	*ret = (struct ps_interval){
+		.seq = s->seq,
+		.time_s = (double)(now - s->t0_ns) / 1e9,
+		.elapsed_s = elapsed,
+		.written_pages = written,
+		.rate_pages_s = rate,
+		.harvest_us = harvest_us,
+		.tracked_pages = ps_rangeset_total(tracked) >> PS_PAGE_SHIFT,
+		.wss_pages = wss_pages,
+		.maps = &s->maps,
+		.tracked = tracked,
+		.written = shown,
+		.per_mapping = s->counts, .nper_mapping = s->ncounts,
+		.engaged = s->sync.engaged.v, .nengaged = s->sync.engaged.n,
+		.dropped = s->sync.dropped.v, .ndropped = s->sync.dropped.n,
+	};
+	return 0;
+}
+
+void ps_session_end(struct ps_session *s, enum ps_end_reason reason, const char *detail, int exit_status,
+                    struct ps_watch_end *ret)
+{
+	size_t nhot = 0;
+
+	if (s->o.accumulate && count_by_mapping(s, &s->wss) == 0) {
+		/* Distinct pages per mapping over the whole watch. Out of memory
+		 * here only shortens the hottest list. */
+		for (size_t i = 0; i < s->ncounts; i++)
+			totals_add(s, &s->counts[i]);
+	}
+	if (s->ntotals)
+		qsort(s->totals, s->ntotals, sizeof(*s->totals), cmp_total);
+	for (size_t i = 0; i < s->ntotals && nhot < NHOT; i++) {
+		if (!s->totals[i].pages)
+			break;
+		s->hot[nhot++] = (struct ps_mapping_count){ .start = s->totals[i].start, .end = s->totals[i].end,
+		                                            .mapping = s->totals[i].label,
+		                                            .written_pages = s->totals[i].pages };
+	}
+	*ret = (struct ps_watch_end){
+		.reason = reason,
+		.detail = detail,
+		.intervals = s->seq,
+		.duration_s = (double)(s->src.now_ns(s->src.ctx) - s->t0_ns) / 1e9,
+		.wss_pages = ps_regions_pages(&s->wss),
+		.hottest = s->hot, .nhottest = nhot,
+		.has_exit_status = exit_status >= 0,
+		.exit_status = exit_status >= 0 ? exit_status : 0,
+	};
+	ps_summarize(&s->rates, &ret->rate);
+}

@@ -1,0 +1,382 @@
+/* The watch session without a process: a fake source scripts what each tick
+ * harvests, the maps snapshot, the mappings engaged and dropped, and the
+ * clock; the records must come out exactly as computed by hand. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pagescan/model/category.h"
+#include "pagescan/model/session.h"
+#include "pagescan/model/util.h"
+#include "tap.h"
+
+#define P(n) ((uint64_t)(n) * PS_PAGE_SIZE)
+#define MS(n) ((uint64_t)(n) * 1000000ull)
+
+/* Mappings: A = [0x10000, +16 pages) "[heap]", B = [0x40000, +16 pages)
+ * anonymous, C = [0x80000, +8 pages) a file, appearing later. */
+#define A 0x10000ull
+#define B 0x40000ull
+#define C 0x80000ull
+static const char MAPS_AB[] =
+	"00010000-00020000 rw-p 00000000 00:00 0                          [heap]\n"
+	"00040000-00050000 rw-p 00000000 00:00 0 \n";
+static const char MAPS_ABC[] =
+	"00010000-00020000 rw-p 00000000 00:00 0                          [heap]\n"
+	"00040000-00050000 rw-p 00000000 00:00 0 \n"
+	"00080000-00088000 rw-s 00000000 00:05 77                         /dev/shm/data\n";
+static const char MAPS_AC[] =
+	"00010000-00020000 rw-p 00000000 00:00 0                          [heap]\n"
+	"00080000-00088000 rw-s 00000000 00:05 77                         /dev/shm/data\n";
+
+struct range {
+	uint64_t start, end;
+};
+
+/* What the next tick sees. */
+struct step {
+	struct range harvest[4];        /* ends at {0,0} */
+	const char *maps;               /* snapshot text */
+	struct range engaged[2];        /* new this tick: labels looked up in the snapshot */
+	struct range dropped[2];
+	struct range prewritten[2];
+	uint64_t t_before, t_after;     /* the clock around the harvest */
+	int harvest_err;                /* negative errno, or 0 */
+};
+
+struct fake {
+	const struct step *steps;
+	size_t nsteps, cur;             /* cur: the step of the current tick */
+	uint64_t t_start, t_end;        /* clock_start and end */
+	int nclock;                     /* now_ns calls within the current tick */
+	bool in_tick, started;
+	bool last_clear;
+	int harvests;
+	struct ps_rangeset tracked;
+};
+
+static void push_all(struct ps_regions *r, const struct range *v, size_t max)
+{
+	for (size_t i = 0; i < max && v[i].end; i++)
+		ps_regions_push(r, v[i].start, v[i].end, PS_CAT_WRITTEN);
+}
+
+static int fake_harvest(void *ctx, bool clear, struct ps_regions *out, struct ps_err *err)
+{
+	struct fake *f = ctx;
+	const struct step *s = &f->steps[f->cur];
+	f->harvests++;
+	f->last_clear = clear;
+	if (s->harvest_err)
+		return ps_errf(err, -s->harvest_err, "harvest failed");
+	push_all(out, s->harvest, 4);
+	return 0;
+}
+
+static const char *label_at(const struct ps_maps *m, uint64_t a)
+{
+	long i = ps_maps_find(m, a);
+	return i < 0 ? "(unmapped)" : ps_vma_label(&m->v[i]);
+}
+
+static int fake_follow(void *ctx, bool count_prewritten, struct ps_maps *maps, struct ps_sync_result *res,
+                       struct ps_err *err)
+{
+	struct fake *f = ctx;
+	/* begin() follows before the first tick; a tick follows after its harvest. */
+	const struct step *s = &f->steps[f->in_tick ? f->cur : 0];
+	const char *text = f->in_tick ? s->maps : MAPS_AB;
+	int r = ps_maps_parse(text, strlen(text), maps, err);
+	if (r < 0)
+		return r;
+	if (!f->in_tick) {
+		/* The first snapshot: A and B engaged, nothing else. */
+		for (size_t i = 0; i < maps->n; i++) {
+			ps_spans_add(&res->engaged, maps->v[i].start, maps->v[i].end, ps_vma_label(&maps->v[i]), NULL);
+			ps_rangeset_add(&f->tracked, maps->v[i].start, maps->v[i].end);
+		}
+		ps_spans_add(&res->skipped, 0xffff0000, 0xffff1000, "[vdso]", "kernel refused: [vdso] cannot be tracked (EINVAL)");
+		return 0;
+	}
+	for (size_t i = 0; i < 2 && s->engaged[i].end; i++) {
+		ps_spans_add(&res->engaged, s->engaged[i].start, s->engaged[i].end, label_at(maps, s->engaged[i].start), NULL);
+		ps_rangeset_add(&f->tracked, s->engaged[i].start, s->engaged[i].end);
+	}
+	for (size_t i = 0; i < 2 && s->dropped[i].end; i++) {
+		ps_spans_add(&res->dropped, s->dropped[i].start, s->dropped[i].end, "(unmapped)", NULL);
+		ps_rangeset_remove(&f->tracked, s->dropped[i].start, s->dropped[i].end);
+	}
+	if (count_prewritten)
+		push_all(&res->prewritten, s->prewritten, 2);
+	return 0;
+}
+
+static const struct ps_rangeset *fake_tracked(void *ctx)
+{
+	return &((struct fake *)ctx)->tracked;
+}
+
+static uint64_t fake_now(void *ctx)
+{
+	struct fake *f = ctx;
+	if (!f->started) {
+		f->started = true;
+		return f->t_start;
+	}
+	if (!f->in_tick)
+		return f->t_end;
+	return f->nclock++ == 0 ? f->steps[f->cur].t_before : f->steps[f->cur].t_after;
+}
+
+static struct ps_session *make(struct fake *f, const struct step *steps, size_t n, bool accumulate)
+{
+	*f = (struct fake){ .steps = steps, .nsteps = n };
+	struct ps_session_source src = {
+		.harvest = fake_harvest, .follow = fake_follow, .tracked = fake_tracked, .now_ns = fake_now, .ctx = f,
+	};
+	struct ps_session_opts o = { .pid = 42, .command = "victim", .interval_ns = MS(1000), .accumulate = accumulate };
+	return ps_session_new(&src, &o);
+}
+
+static int tick(struct ps_session *s, struct fake *f, size_t i, struct ps_interval *iv, struct ps_err *err)
+{
+	f->cur = i;
+	f->nclock = 0;
+	f->in_tick = true;
+	int r = ps_session_tick(s, iv, err);
+	f->in_tick = false;
+	return r;
+}
+
+/* The start record, the per-interval totals, union and rate, late ticks. */
+static void test_intervals(void)
+{
+	static const struct step steps[] = {
+		/* #1 at 1.0 s: 3 pages of A and 2 of B. */
+		{ .harvest = { { A, A + P(3) }, { B + P(4), B + P(6) } }, .maps = MAPS_AB,
+		  .t_before = MS(1000), .t_after = MS(1000) + 250000 },
+		/* #2 late, at 3.5 s: 2 pages of A again, 1 new. */
+		{ .harvest = { { A + P(1), A + P(4) } }, .maps = MAPS_AB, .t_before = MS(3500), .t_after = MS(3500) },
+		/* #3 at 4.5 s: nothing. */
+		{ .maps = MAPS_AB, .t_before = MS(4500), .t_after = MS(4500) },
+	};
+	struct fake f;
+	struct ps_err err = { 0 };
+	struct ps_session *s = make(&f, steps, 3, false);
+	if (!ok(s != NULL, "session created"))
+		return;
+
+	is_int(ps_session_begin(s, &err), 2, "begin: two mappings engaged");
+	is_u64(ps_session_skipped(s), 1, "begin: one skipped");
+	struct ps_watch_start ws;
+	ps_session_start(s, &ws);
+	is_int(ws.pid, 42, "start: pid");
+	is_str(ws.command, "victim", "start: command");
+	is_u64(ws.interval_ns, MS(1000), "start: interval");
+	is_u64(ws.tracked_pages, 32, "start: tracked pages");
+	is_u64(ws.nengaged, 2, "start: engaged");
+	ok(ws.nskipped == 1 && strcmp(ws.skipped[0].mapping, "[vdso]") == 0, "start: skipped [vdso]");
+	ok(ws.maps && ws.maps->n == 2, "start: the snapshot");
+	ps_session_clock_start(s);
+
+	struct ps_interval iv;
+	is_int(tick(s, &f, 0, &iv, &err), 0, "#1");
+	ok(f.last_clear, "#1: harvest clears (re-protects)");
+	is_u64(iv.seq, 1, "#1: seq");
+	is_dbl(iv.time_s, 1.00025, 1e-9, "#1: time at the end of the harvest");
+	is_dbl(iv.elapsed_s, 1.00025, 1e-9, "#1: elapsed");
+	is_u64(iv.harvest_us, 250, "#1: harvest took 250 us");
+	is_u64(iv.written_pages, 5, "#1: written");
+	is_u64(iv.wss_pages, 5, "#1: wss");
+	is_dbl(iv.rate_pages_s, 5 / 1.00025, 1e-9, "#1: rate");
+	is_u64(iv.tracked_pages, 32, "#1: tracked");
+	is_u64(iv.written->n, 2, "#1: two regions");
+	ok(iv.nper_mapping == 2 && iv.per_mapping[0].start == A && iv.per_mapping[0].written_pages == 3 &&
+	   strcmp(iv.per_mapping[0].mapping, "[heap]") == 0 && iv.per_mapping[1].start == B &&
+	   iv.per_mapping[1].written_pages == 2 && strcmp(iv.per_mapping[1].mapping, "[anon]") == 0,
+	   "#1: per mapping [heap] 3, [anon] 2");
+	ok(iv.nengaged == 0 && iv.ndropped == 0, "#1: no mapping engaged or dropped");
+
+	is_int(tick(s, &f, 1, &iv, &err), 0, "#2 (late)");
+	is_dbl(iv.elapsed_s, 2.49975, 1e-9, "#2: elapsed is the true length, not the interval");
+	is_u64(iv.written_pages, 3, "#2: written");
+	is_dbl(iv.rate_pages_s, 3 / 2.49975, 1e-9, "#2: rate over the true length");
+	is_u64(iv.wss_pages, 6, "#2: wss is the union (A 0-4, B 4-6)");
+	ok(iv.nper_mapping == 1 && iv.per_mapping[0].written_pages == 3, "#2: per mapping [heap] 3");
+
+	is_int(tick(s, &f, 2, &iv, &err), 0, "#3");
+	is_u64(iv.written_pages, 0, "#3: nothing written");
+	is_u64(iv.nper_mapping, 0, "#3: no per-mapping counts");
+	is_u64(ps_session_intervals(s), 3, "three intervals");
+
+	f.t_end = MS(5000);
+	struct ps_watch_end e;
+	ps_session_end(s, PS_END_COUNT, NULL, -1, &e);
+	is_int(e.reason, PS_END_COUNT, "end: reason");
+	is_u64(e.intervals, 3, "end: intervals");
+	is_dbl(e.duration_s, 5.0, 1e-9, "end: duration from time zero");
+	is_u64(e.wss_pages, 6, "end: wss");
+	ok(!e.has_exit_status, "end: no exit status for a watch");
+	is_u64(e.rate.n, 3, "end: three rates");
+	is_dbl(e.rate.max, 5 / 1.00025, 1e-9, "end: max rate");
+	is_dbl(e.rate.min, 0, 1e-9, "end: min rate");
+	ok(e.nhottest == 2 && e.hottest[0].start == A && e.hottest[0].written_pages == 6 &&
+	   e.hottest[1].start == B && e.hottest[1].written_pages == 2,
+	   "end: hottest [heap] 6 (3+3, summed over intervals), [anon] 2");
+	ps_session_free(s);
+	ps_rangeset_free(&f.tracked);
+}
+
+/* New mappings: prewritten pages join the interval (union with the
+ * harvest); dropped mappings are reported; pieces outside any mapping are
+ * "[unmapped]". */
+static void test_new_and_dropped(void)
+{
+	static const struct step steps[] = {
+		/* #1: C appears with 2 pages written before it was engaged, one of
+		 * them also harvested (no double count); a harvested piece
+		 * straddles the end of B and the hole after it. */
+		{ .harvest = { { B + P(15), B + P(17) }, { C + P(1), C + P(2) } }, .maps = MAPS_ABC,
+		  .engaged = { { C, C + P(8) } }, .prewritten = { { C, C + P(2) } },
+		  .t_before = MS(1000), .t_after = MS(1000) },
+		/* #2: B is gone; A written. */
+		{ .harvest = { { A, A + P(1) } }, .maps = MAPS_AC, .dropped = { { B, B + P(16) } },
+		  .t_before = MS(2000), .t_after = MS(2000) },
+	};
+	struct fake f;
+	struct ps_err err = { 0 };
+	struct ps_session *s = make(&f, steps, 2, false);
+	if (!ok(s != NULL, "session created"))
+		return;
+	ps_session_begin(s, &err);
+	ps_session_clock_start(s);
+
+	struct ps_interval iv;
+	is_int(tick(s, &f, 0, &iv, &err), 0, "new mapping: tick");
+	is_u64(iv.written_pages, 4, "new mapping: harvest ∪ prewritten = B 1 + hole 1 + C 2");
+	ok(iv.written->n == 2 && iv.written->r[1].start == C && iv.written->r[1].end == C + P(2),
+	   "new mapping: C's pieces merged into one region");
+	ok(iv.nengaged == 1 && iv.engaged[0].start == C && strcmp(iv.engaged[0].mapping, "/dev/shm/data") == 0,
+	   "new mapping: engaged, named from the new snapshot");
+	is_u64(iv.tracked_pages, 40, "new mapping: tracked grows by 8 pages");
+	ok(iv.nper_mapping == 3 && iv.per_mapping[0].start == B && iv.per_mapping[0].written_pages == 1 &&
+	   strcmp(iv.per_mapping[1].mapping, "[unmapped]") == 0 && iv.per_mapping[1].written_pages == 1 &&
+	   iv.per_mapping[2].start == C && iv.per_mapping[2].written_pages == 2,
+	   "new mapping: per mapping B 1, [unmapped] 1, C 2");
+
+	is_int(tick(s, &f, 1, &iv, &err), 0, "dropped mapping: tick");
+	ok(iv.ndropped == 1 && iv.dropped[0].start == B && iv.dropped[0].end == B + P(16), "dropped mapping: reported");
+	is_u64(iv.tracked_pages, 24, "dropped mapping: tracked shrinks");
+	is_u64(iv.wss_pages, 5, "dropped mapping: wss keeps what was written there");
+	ps_session_free(s);
+	ps_rangeset_free(&f.tracked);
+}
+
+/* Accumulate: never re-protect; the record shows the cumulative set, the
+ * rate counts new pages only, and the hottest list distinct pages. */
+static void test_accumulate(void)
+{
+	static const struct step steps[] = {
+		{ .harvest = { { A, A + P(4) } }, .maps = MAPS_AB, .t_before = MS(1000), .t_after = MS(1000) },
+		/* The kernel reports A 0-4 again (not cleared) plus B 0-2. */
+		{ .harvest = { { A, A + P(4) }, { B, B + P(2) } }, .maps = MAPS_AB, .t_before = MS(2000), .t_after = MS(2000) },
+	};
+	struct fake f;
+	struct ps_err err = { 0 };
+	struct ps_session *s = make(&f, steps, 2, true);
+	if (!ok(s != NULL, "session created"))
+		return;
+	ps_session_begin(s, &err);
+	struct ps_watch_start ws;
+	ps_session_start(s, &ws);
+	ok(ws.accumulate, "accumulate: in the start record");
+	ps_session_clock_start(s);
+
+	struct ps_interval iv;
+	tick(s, &f, 0, &iv, &err);
+	ok(!f.last_clear, "accumulate: the harvest does not re-protect");
+	tick(s, &f, 1, &iv, &err);
+	is_u64(iv.written_pages, 6, "accumulate: written is the cumulative set");
+	is_dbl(iv.rate_pages_s, 2.0, 1e-9, "accumulate: rate counts new pages only");
+	ok(iv.nper_mapping == 2 && iv.per_mapping[0].written_pages == 4 && iv.per_mapping[1].written_pages == 2,
+	   "accumulate: per mapping of the cumulative set");
+	struct ps_watch_end e;
+	f.t_end = MS(2000);
+	ps_session_end(s, PS_END_TARGET_EXIT, NULL, 3, &e);
+	ok(e.nhottest == 2 && e.hottest[0].written_pages == 4 && e.hottest[1].written_pages == 2,
+	   "accumulate: hottest by distinct pages (A 4, not 8)");
+	ok(e.has_exit_status && e.exit_status == 3, "end: the exit status of a run");
+	ps_session_free(s);
+	ps_rangeset_free(&f.tracked);
+}
+
+/* The hottest list: at most five, by pages then address. */
+static void test_hottest(void)
+{
+	static const char maps7[] =
+		"00010000-00020000 rw-p 00000000 00:00 0 \n"
+		"00020000-00030000 rw-p 00000000 00:00 0 \n"
+		"00030000-00040000 rw-p 00000000 00:00 0 \n"
+		"00040000-00050000 rw-p 00000000 00:00 0 \n"
+		"00050000-00060000 rw-p 00000000 00:00 0 \n"
+		"00060000-00070000 rw-p 00000000 00:00 0 \n"
+		"00070000-00080000 rw-p 00000000 00:00 0 \n";
+	/* Pages written: 0x10000: 1, 0x20000: 3, 0x30000: 3, 0x40000: 5, 0x50000: 2, 0x60000: 4, 0x70000: 0. */
+	static const struct step steps[] = {
+		{ .harvest = { { 0x10000, 0x10000 + P(1) }, { 0x20000, 0x20000 + P(3) }, { 0x30000, 0x30000 + P(3) },
+		               { 0x40000, 0x40000 + P(5) } }, .maps = maps7, .t_before = MS(1000), .t_after = MS(1000) },
+		{ .harvest = { { 0x50000, 0x50000 + P(2) }, { 0x60000, 0x60000 + P(4) } }, .maps = maps7,
+		  .t_before = MS(2000), .t_after = MS(2000) },
+	};
+	struct fake f;
+	struct ps_err err = { 0 };
+	struct ps_session *s = make(&f, steps, 2, false);
+	if (!ok(s != NULL, "session created"))
+		return;
+	ps_session_begin(s, &err);
+	ps_session_clock_start(s);
+	struct ps_interval iv;
+	tick(s, &f, 0, &iv, &err);
+	tick(s, &f, 1, &iv, &err);
+	struct ps_watch_end e;
+	ps_session_end(s, PS_END_SIGNAL, "Interrupt", -1, &e);
+	is_str(e.detail, "Interrupt", "hottest: detail kept");
+	uint64_t want_start[] = { 0x40000, 0x60000, 0x20000, 0x30000, 0x50000 };
+	uint64_t want_pages[] = { 5, 4, 3, 3, 2 };
+	bool same = e.nhottest == 5;
+	for (size_t i = 0; same && i < 5; i++)
+		same = e.hottest[i].start == want_start[i] && e.hottest[i].written_pages == want_pages[i];
+	ok(same, "hottest: five, by pages, ties by address; the sixth (1 page) left out");
+	ps_session_free(s);
+	ps_rangeset_free(&f.tracked);
+}
+
+/* Errors pass through unchanged: -ESRCH tells the caller the mm is gone. */
+static void test_errors(void)
+{
+	static const struct step steps[] = {
+		{ .maps = MAPS_AB, .harvest_err = -ESRCH, .t_before = MS(1000), .t_after = MS(1000) },
+	};
+	struct fake f;
+	struct ps_err err = { 0 };
+	struct ps_session *s = make(&f, steps, 1, false);
+	if (!ok(s != NULL, "session created"))
+		return;
+	ps_session_begin(s, &err);
+	ps_session_clock_start(s);
+	struct ps_interval iv;
+	is_int(tick(s, &f, 0, &iv, &err), -ESRCH, "harvest error: -ESRCH passed on");
+	is_u64(ps_session_intervals(s), 0, "harvest error: no interval counted");
+	ps_session_free(s);
+	ps_rangeset_free(&f.tracked);
+}
+
+int main(void)
+{
+	test_intervals();
+	test_new_and_dropped();
+	test_accumulate();
+	test_hottest();
+	test_errors();
+	return tap_done();
+}
