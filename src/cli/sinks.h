@@ -6,6 +6,6 @@
 #include "pagescan/model/watch.h"
 
 struct ps_sink *ps_tui_sink_new(int out_fd, struct ps_err *err);      /* tui.c */
-struct ps_sink *ps_sink_prom_new(const char *path, struct ps_err *err); /* render/prom.c */
+struct ps_sink *ps_sink_prom_new(const char *path, struct ps_err *err); /* sink_prom.c */
 
 #endif

@@ -25,11 +25,6 @@
 #define TOKEN_MAX 64
 #define TOK(s) (int)(strlen(s) > TOKEN_MAX ? TOKEN_MAX : strlen(s)), (s), (strlen(s) > TOKEN_MAX ? "..." : "")
 
-static bool is_digit(char c)
-{
-	return c >= '0' && c <= '9';
-}
-
 static int hex_value(char c)
 {
 	if (c >= '0' && c <= '9')
@@ -60,9 +55,9 @@ static int scan_u64(const char *s, uint64_t *ret, const char **end)
 			v = v << 4 | (uint64_t)d;
 		}
 	} else {
-		if (!is_digit(*p))
+		if (!ps_is_digit(*p))
 			return -EINVAL;
-		for (; is_digit(*p); p++) {
+		for (; ps_is_digit(*p); p++) {
 			unsigned d = (unsigned)(*p - '0');
 
 			if (v > (UINT64_MAX - d) / 10)
@@ -85,7 +80,7 @@ int ps_parse_int(const char *s, long long min, long long max, long long *ret, st
 	if (!s || !*s)
 		return ps_errf(err, EINVAL, "empty number");
 	/* strtonum would skip blanks and take '+'. */
-	if (!is_digit(s[0]) && !(s[0] == '-' && is_digit(s[1])))
+	if (!ps_is_digit(s[0]) && !(s[0] == '-' && ps_is_digit(s[1])))
 		return ps_errf(err, EINVAL, "invalid number \"%.*s%s\": expected a decimal integer", TOK(s));
 	v = strtonum(s, min, max, &errstr);
 	if (errstr) {
@@ -106,7 +101,7 @@ int ps_parse_pid(const char *s, pid_t *ret, struct ps_err *err)
 
 	if (!s || !*s)
 		return ps_errf(err, EINVAL, "pid must be a positive decimal number, got an empty string");
-	if (!is_digit(s[0]) && !(s[0] == '-' && is_digit(s[1])))
+	if (!ps_is_digit(s[0]) && !(s[0] == '-' && ps_is_digit(s[1])))
 		return ps_errf(err, EINVAL, "pid must be a positive decimal number, got \"%.*s%s\"", TOK(s));
 	v = strtonum(s, 1, INT_MAX, &errstr);
 	if (errstr) {
@@ -214,12 +209,12 @@ int ps_parse_duration(const char *s, uint64_t *ret_ns, struct ps_err *err)
 		return ps_errf(err, EINVAL, "empty duration");
 
 	ip = p;
-	while (is_digit(*p))
+	while (ps_is_digit(*p))
 		p++;
 	ilen = (size_t)(p - ip);
 	if (*p == '.') {
 		fp = ++p;
-		while (is_digit(*p))
+		while (ps_is_digit(*p))
 			p++;
 		flen = (size_t)(p - fp);
 		if (flen == 0)

@@ -1,6 +1,7 @@
 /* Growable output buffer with direct formatters and JSON/CSV escaping.
  * Regions are formatted by the million, so numbers are converted by hand
- * instead of through printf. */
+ * instead of through printf. The one file of the render layer that makes
+ * system calls: writing the buffer to the fd its caller gave it. */
 #include <errno.h>
 #include <math.h>
 #include <poll.h>
@@ -11,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "pagescan/model/utf8.h"
 #include "pagescan/render/outbuf.h"
 
 /* A runaway in-memory buffer is an error, not an OOM kill. */
@@ -83,8 +85,10 @@ static void line_done(struct ps_out *o)
 		(void)ps_out_flush(o);
 }
 
-static int write_all(int fd, const char *p, size_t n)
+int ps_write_all(int fd, const void *buf, size_t n)
 {
+	const char *p = buf;
+
 	while (n > 0) {
 		ssize_t w = write(fd, p, n);
 
@@ -96,13 +100,13 @@ static int write_all(int fd, const char *p, size_t n)
 				struct pollfd pfd = { .fd = fd, .events = POLLOUT };
 
 				if (poll(&pfd, 1, -1) < 0 && errno != EINTR)
-					return errno;
+					return -errno;
 				continue;
 			}
-			return errno;
+			return -errno;
 		}
 		if (w == 0)
-			return EIO;
+			return -EIO;
 		p += w;
 		n -= (size_t)w;
 	}
@@ -112,10 +116,10 @@ static int write_all(int fd, const char *p, size_t n)
 int ps_out_flush(struct ps_out *o)
 {
 	if (!o->error && o->fd >= 0 && o->len > 0) {
-		int e = write_all(o->fd, o->buf, o->len);
+		int e = ps_write_all(o->fd, o->buf, o->len);
 
 		if (e)
-			o->error = e;
+			o->error = -e;
 		o->len = 0;
 	}
 	if (o->error) {
@@ -299,50 +303,19 @@ void ps_out_pad(struct ps_out *o, size_t from_len, size_t width)
 	o->len += n;
 }
 
-/*
- * Length of the UTF-8 sequence at s[0..n): returns the byte count and sets
- * *valid. When invalid, the count covers the maximal subpart (the lead byte
- * and the continuation bytes that were acceptable so far), which becomes
- * one U+FFFD, as Unicode recommends; at least 1.
- */
-static size_t utf8_seq(const unsigned char *s, size_t n, bool *valid)
+/* The UTF-8 sequence at s[0..n) (n >= 1): copied when valid, else its
+ * maximal subpart becomes one U+FFFD. Returns the bytes consumed. */
+static size_t put_utf8(struct ps_out *o, const unsigned char *s, size_t n)
 {
-	unsigned char c = s[0], lo = 0x80, hi = 0xbf;
-	size_t need, i;
+	size_t k = ps_utf8_seq(s, n);
 
-	*valid = false;
-	if (c < 0x80) {
-		*valid = true;
-		return 1;
+	if (k) {
+		put(o, s, k);
+		return k;
 	}
-	if (c < 0xc2 || c > 0xf4)
-		return 1;               /* continuation byte, overlong C0/C1, > U+10FFFF */
-	if (c < 0xe0) {
-		need = 1;
-	} else if (c < 0xf0) {
-		need = 2;
-		if (c == 0xe0)
-			lo = 0xa0;      /* overlong */
-		else if (c == 0xed)
-			hi = 0x9f;      /* surrogates */
-	} else {
-		need = 3;
-		if (c == 0xf0)
-			lo = 0x90;      /* overlong */
-		else if (c == 0xf4)
-			hi = 0x8f;      /* > U+10FFFF */
-	}
-	for (i = 1; i <= need; i++) {
-		if (i >= n || s[i] < lo || s[i] > hi)
-			return i;
-		lo = 0x80;
-		hi = 0xbf;
-	}
-	*valid = true;
-	return need + 1;
+	put(o, PS_UTF8_REPLACEMENT, PS_UTF8_REPLACEMENT_LEN);
+	return ps_utf8_bad(s, n);
 }
-
-static const char replacement[] = "\xef\xbf\xbd"; /* U+FFFD */
 
 /* Bytes that go through a JSON string unchanged. */
 static inline bool json_plain(unsigned char c)
@@ -369,14 +342,7 @@ void ps_out_json_str(struct ps_out *o, const char *str, size_t n)
 		}
 		c = s[i];
 		if (c >= 0x80) {
-			bool valid;
-			size_t k = utf8_seq(s + i, n - i, &valid);
-
-			if (valid)
-				put(o, s + i, k);
-			else
-				put(o, replacement, 3);
-			i += k;
+			i += put_utf8(o, s + i, n - i);
 			continue;
 		}
 		switch (c) {
@@ -436,14 +402,7 @@ void ps_out_csv_str(struct ps_out *o, const char *str, size_t n)
 			put(o, "\"\"", 2);
 			i++;
 		} else {
-			bool valid;
-			size_t k = utf8_seq(s + i, n - i, &valid);
-
-			if (valid)
-				put(o, s + i, k);
-			else
-				put(o, replacement, 3);
-			i += k;
+			i += put_utf8(o, s + i, n - i);
 		}
 	}
 	if (quote)

@@ -6,11 +6,20 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pagescan/model/report.h"
 #include "pagescan/model/util.h"
+#include "pagescan/render/report_fmt.h"
 
 #define MIB (1024.0 * 1024.0)
 #define TEXT_MAPPINGS 20
+
+uint64_t ps_report_u64(double v)
+{
+	if (!(v > 0))
+		return 0;
+	if (v >= 0x1p64)
+		return UINT64_MAX;
+	return (uint64_t)(v + 0.5); /* below 2^64 - 2048 + 0.5: rounds within range */
+}
 
 static void human(struct ps_out *o, uint64_t bytes)
 {

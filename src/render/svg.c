@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pagescan/model/report.h"
 #include "pagescan/model/util.h"
+#include "pagescan/render/report_fmt.h"
 
 #define W 1000.0          /* canvas width */
 #define PL 250.0          /* plot left: labels go before it */

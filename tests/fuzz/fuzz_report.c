@@ -5,7 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pagescan/model/json.h"
+#include "pagescan/model/recording.h"
 #include "pagescan/model/report.h"
+#include "pagescan/render/report_fmt.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

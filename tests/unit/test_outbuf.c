@@ -562,6 +562,23 @@ static void test_csv(void)
 	CSV_IS("\xe2\x82", "\xef\xbf\xbd", "csv truncated sequence at end");
 }
 
+/* Everything readable from fd until EOF, into buf (cap bytes at most). */
+static size_t drain(int fd, char *buf, size_t cap)
+{
+	size_t have = 0;
+
+	for (;;) {
+		ssize_t r = read(fd, buf + have, cap - have);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		have += (size_t)r;
+	}
+	return have;
+}
+
 /* The fd side: partial writes on a tiny non-blocking pipe, sticky EPIPE. */
 static void test_flush(void)
 {
@@ -590,15 +607,7 @@ static void test_flush(void)
 	}
 	close(p[1]);
 	got = malloc(N + 1);
-	for (;;) {
-		ssize_t r = read(p[0], got + have, N + 1 - have);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		have += (size_t)r;
-	}
+	have = drain(p[0], got, N + 1);
 	close(p[0]);
 	waitpid(pid, &st, 0);
 	ok(WIFEXITED(st) && WEXITSTATUS(st) == 0, "flush through a 4 KiB non-blocking pipe returns 0");
@@ -657,6 +666,50 @@ static void test_flush(void)
 	}
 }
 
+/* ps_write_all: a non-blocking pipe that fills up (EAGAIN: wait, do not
+ * drop), then the errors it returns as -errno. */
+static void test_write_all(void)
+{
+	enum { N = 200000 };
+	char *data = malloc(N), *got = malloc(N + 1);
+	int p[2], st;
+	pid_t pid;
+
+	if (!data || !got || pipe2(p, O_CLOEXEC) < 0) {
+		ok(0, "setup: %s", strerror(errno));
+		free(data);
+		free(got);
+		return;
+	}
+	for (size_t i = 0; i < N; i++)
+		data[i] = (char)rnd();
+	fcntl(p[1], F_SETPIPE_SZ, 4096);
+	fcntl(p[1], F_SETFL, O_NONBLOCK);
+	pid = fork();
+	if (pid == 0) {
+		close(p[0]);
+		_exit(ps_write_all(p[1], data, N) == 0 ? 0 : 1);
+	}
+	close(p[1]);
+	size_t have = drain(p[0], got, N + 1);
+	close(p[0]);
+	waitpid(pid, &st, 0);
+	ok(WIFEXITED(st) && WEXITSTATUS(st) == 0, "write_all through a 4 KiB non-blocking pipe returns 0");
+	is_u64(have, N, "write_all: every byte arrived");
+	ok(have == N && memcmp(got, data, N) == 0, "write_all: in order, unchanged");
+	free(data);
+	free(got);
+
+	signal(SIGPIPE, SIG_IGN);
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return;
+	close(p[0]);
+	is_int(ps_write_all(p[1], "x", 1), -EPIPE, "write_all to a closed pipe: -EPIPE");
+	close(p[1]);
+	is_int(ps_write_all(-1, "x", 1), -EBADF, "write_all to a bad fd: -EBADF");
+	is_int(ps_write_all(-1, "", 0), 0, "write_all of nothing: 0, no write");
+}
+
 int main(void)
 {
 	test_numbers();
@@ -666,5 +719,6 @@ int main(void)
 	test_json_random();
 	test_csv();
 	test_flush();
+	test_write_all();
 	return tap_done();
 }

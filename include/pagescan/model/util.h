@@ -32,6 +32,12 @@ int ps_parse_duration(const char *s, uint64_t *ret_ns, struct ps_err *err);
 /* Human size of bytes ("1.5M", "512K", "0B") via libbsd humanize_number; buf >= 16. */
 const char *ps_human_bytes(uint64_t bytes, char *buf, size_t n);
 
+/* An ASCII decimal digit (isdigit() follows the locale). */
+static inline bool ps_is_digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
 /* reallocarray-based growth of an array to hold at least need elements. */
 int ps_grow(void **arr, size_t *cap, size_t need, size_t elem);
 

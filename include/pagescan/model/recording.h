@@ -1,0 +1,91 @@
+/* Recordings (pure; no I/O, no printing).
+ *
+ * A recording is the JSON Lines that `pagescan watch -f json` writes
+ * (docs/FORMAT.md). The reader takes it line by line and keeps, for every
+ * interval, the exact page set as a sorted list of page runs.
+ *
+ * Problems that do not stop the reading (a line cut off, an unknown field,
+ * an inconsistent count) are collected as warnings for the caller to show.
+ * Fatal problems (not a recording, a newer format_version, limits, memory)
+ * return -errno with err filled. */
+#ifndef PAGESCAN_RECORDING_H
+#define PAGESCAN_RECORDING_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pagescan/model/error.h"
+#include "pagescan/model/warnings.h"
+
+/* The format_version this reader understands; newer recordings are refused. */
+#define PS_REC_FORMAT_VERSION 1
+/* Limits against runaway input. */
+#define PS_REC_MAX_LINE ((size_t)256 << 20)
+#define PS_REC_MAX_INTERVALS ((size_t)10 << 20)
+#define PS_REC_MAX_RUNS ((size_t)1 << 31)
+#define PS_REC_MAX_SPANS ((size_t)1 << 22)
+
+/* A run of pages: page numbers (address / 4096), [start, end). */
+struct ps_rec_run {
+	uint64_t start, end;
+};
+
+struct ps_rec_interval {
+	uint64_t seq;
+	double time_s;           /* end of the interval, since the watch started */
+	double elapsed_s;        /* its length; it began at time_s - elapsed_s */
+	uint64_t harvest_us;
+	uint64_t tracked_pages;  /* as recorded (0 when absent) */
+	uint64_t pages;          /* pages in its set */
+	size_t run0, nruns;      /* its set: runs[run0 .. run0 + nruns) */
+};
+
+/* A tracked range engaged (at the start or later) or dropped. */
+struct ps_rec_span {
+	uint64_t start, end;     /* pages */
+	char *mapping;
+	uint64_t seq;            /* interval that reported it, 0 = the start record */
+	bool dropped;
+};
+
+struct ps_recording {
+	int64_t format_version;
+	char *pagescan;          /* version that recorded it */
+	int64_t pid;
+	char *command;
+	double interval_s;
+	bool accumulate;         /* recorded with --accumulate (see the reader) */
+	uint64_t tracked_pages;  /* at the start */
+	size_t nskipped;         /* mappings the watch could not track */
+	struct ps_rec_span *spans; size_t nspans, spans_cap;
+	struct ps_rec_interval *iv; size_t niv, iv_cap;
+	struct ps_rec_run *runs; size_t nruns, runs_cap;
+	/* The end record, when there is one. */
+	bool has_end;
+	char *end_reason;
+	double end_duration_s;
+	bool end_has_wss;
+	uint64_t end_wss_pages;
+};
+
+struct ps_rec_reader;
+
+struct ps_rec_reader *ps_rec_reader_new(void);
+/* One line without its newline; complete: it ended with a newline (a line
+ * without one is the last, possibly cut off). 0, or -errno when the
+ * recording is refused (then stop feeding). */
+int ps_rec_reader_line(struct ps_rec_reader *r, const char *line, size_t len, bool complete,
+                       struct ps_warnings *w, struct ps_err *err);
+/* After the last line: hands over the recording (caller frees it). Fails
+ * when there was no start record or no interval. */
+int ps_rec_reader_finish(struct ps_rec_reader *r, struct ps_recording **ret, struct ps_warnings *w,
+                         struct ps_err *err);
+void ps_rec_reader_free(struct ps_rec_reader *r);
+
+/* A whole recording in memory (tests, small inputs). */
+int ps_recording_parse(const char *buf, size_t len, struct ps_recording **ret, struct ps_warnings *w,
+                       struct ps_err *err);
+void ps_recording_free(struct ps_recording *rec);
+
+#endif

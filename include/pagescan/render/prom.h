@@ -1,0 +1,33 @@
+/* The Prometheus text exposition format (render/prom.c), in the style of
+ * node_exporter's textfile collector: the metrics of a running watch,
+ * written into a struct ps_out. */
+#ifndef PAGESCAN_PROM_H
+#define PAGESCAN_PROM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "pagescan/render/outbuf.h"
+
+struct ps_prom_state {
+	int64_t pid;
+	const char *command;
+	bool running;
+	uint64_t intervals;
+	double interval_s;         /* length of the last interval */
+	uint64_t written_pages;    /* last interval */
+	double rate_pages_s;       /* last interval */
+	uint64_t written_pages_total;
+	uint64_t wss_pages;
+	uint64_t tracked_pages;
+	uint64_t harvest_us;       /* last interval */
+	uint64_t harvest_us_total;
+};
+
+/* The whole file for one state (HELP and TYPE lines included). */
+void ps_prom_render(struct ps_out *o, const struct ps_prom_state *st);
+/* A label value escaped per the exposition format (\\, \", \n), each byte
+ * that is not part of valid UTF-8 replaced by U+FFFD; without quotes. */
+void ps_prom_label_value(struct ps_out *o, const char *s);
+
+#endif

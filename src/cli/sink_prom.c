@@ -1,0 +1,111 @@
+/* The watch sink for `watch --prom-file PATH`: at the start, after every
+ * interval and at the end, the metrics (render/prom.c) replace PATH
+ * atomically (files.c): a reader, such as node_exporter's textfile
+ * collector, sees the previous file or the new one, never a partial one. */
+#include <errno.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "files.h"
+#include "sinks.h"
+#include "pagescan/render/outbuf.h"
+#include "pagescan/render/prom.h"
+
+struct prom_sink {
+	struct ps_sink s;
+	char *path;
+	char *command;
+	bool accumulate;
+	struct ps_prom_state st;
+	struct ps_out out;
+};
+
+static int publish(struct prom_sink *ps)
+{
+	ps->out.len = 0;
+	ps_prom_render(&ps->out, &ps->st);
+	if (ps->out.error)
+		return -ps->out.error;
+	/* The watch loop words the error; only the code matters here. */
+	return ps_file_replace(ps->path, ps->out.buf, ps->out.len, NULL);
+}
+
+static int prom_start(struct ps_sink *s, const struct ps_watch_start *w)
+{
+	struct prom_sink *ps = (struct prom_sink *)s;
+
+	free(ps->command);
+	ps->command = strdup(w->command ? w->command : "");
+	if (!ps->command)
+		return -ENOMEM;
+	ps->accumulate = w->accumulate;
+	ps->st = (struct ps_prom_state){ .pid = w->pid, .command = ps->command, .running = true,
+	                                 .tracked_pages = w->tracked_pages };
+	return publish(ps);
+}
+
+static int prom_interval(struct ps_sink *s, const struct ps_interval *iv)
+{
+	struct prom_sink *ps = (struct prom_sink *)s;
+	struct ps_prom_state *st = &ps->st;
+
+	st->intervals = iv->seq;
+	st->interval_s = iv->elapsed_s;
+	st->written_pages = iv->written_pages;
+	st->rate_pages_s = iv->rate_pages_s;
+	/* With --accumulate written_pages is the cumulative set: the sum of
+	 * per-interval writes is then not known, the distinct count is. */
+	st->written_pages_total = ps->accumulate ? iv->wss_pages : st->written_pages_total + iv->written_pages;
+	st->wss_pages = iv->wss_pages;
+	st->tracked_pages = iv->tracked_pages;
+	st->harvest_us = iv->harvest_us;
+	st->harvest_us_total += iv->harvest_us;
+	return publish(ps);
+}
+
+static int prom_end(struct ps_sink *s, const struct ps_watch_end *e)
+{
+	struct prom_sink *ps = (struct prom_sink *)s;
+
+	(void)e;
+	ps->st.running = false;
+	return publish(ps);
+}
+
+static void prom_destroy(struct ps_sink *s)
+{
+	struct prom_sink *ps = (struct prom_sink *)s;
+
+	ps_out_free(&ps->out);
+	free(ps->path);
+	free(ps->command);
+	free(ps);
+}
+
+struct ps_sink *ps_sink_prom_new(const char *path, struct ps_err *err)
+{
+	struct prom_sink *ps;
+
+	if (!path || !*path || strlen(path) > PATH_MAX - 8) {
+		ps_errf(err, EINVAL, "--prom-file needs a file name (at most %d bytes)", PATH_MAX - 8);
+		return NULL;
+	}
+	ps = calloc(1, sizeof(*ps));
+	if (!ps || !(ps->path = strdup(path))) {
+		free(ps);
+		ps_errf(err, ENOMEM, "out of memory");
+		return NULL;
+	}
+	/* Fail now, before attaching, when the directory is not writable. */
+	if (ps_file_replace_check(path, err) < 0) {
+		ps_err_prefix(err, "cannot write --prom-file %s", path);
+		prom_destroy(&ps->s);
+		return NULL;
+	}
+	ps_out_init(&ps->out, -1);
+	ps->s = (struct ps_sink){ .start = prom_start, .interval = prom_interval, .end = prom_end,
+	                          .destroy = prom_destroy, .input_fd = -1 };
+	return &ps->s;
+}

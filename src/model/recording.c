@@ -1,0 +1,646 @@
+/* The recording reader: JSON Lines from `pagescan watch -f json`, line by
+ * line, into struct ps_recording (every interval's page set as sorted,
+ * merged runs); refuses what is not a recording, warns about the rest. */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pagescan/model/json.h"
+#include "pagescan/model/recording.h"
+#include "pagescan/model/util.h"
+
+/* Pages in a 64-bit address space: no page count can be larger. */
+#define MAX_PAGES (UINT64_MAX >> PS_PAGE_SHIFT)
+
+struct ps_rec_reader {
+	struct ps_recording *rec;
+	struct ps_json j;
+	size_t lineno;
+	bool started, ended, stopped;
+	uint64_t last_seq;
+	double last_time;
+	struct ps_rec_run *cum, *tmp;   /* --accumulate: the previous cumulative set */
+	size_t ncum, cumcap, ntmp, tmpcap;
+	char **seen;                    /* "context\0key" of unknown fields warned about */
+	size_t nseen, seencap;
+	size_t bad_lines, replaced;
+	bool warned_after_end, warned_count, warned_shrink, warned_tracked;
+};
+
+struct ps_rec_reader *ps_rec_reader_new(void)
+{
+	struct ps_rec_reader *r = calloc(1, sizeof(*r));
+
+	if (!r)
+		return NULL;
+	r->rec = calloc(1, sizeof(*r->rec));
+	if (!r->rec) {
+		free(r);
+		return NULL;
+	}
+	return r;
+}
+
+void ps_recording_free(struct ps_recording *rec)
+{
+	if (!rec)
+		return;
+	free(rec->pagescan);
+	free(rec->command);
+	for (size_t i = 0; i < rec->nspans; i++)
+		free(rec->spans[i].mapping);
+	free(rec->spans);
+	free(rec->iv);
+	free(rec->runs);
+	free(rec->end_reason);
+	free(rec);
+}
+
+void ps_rec_reader_free(struct ps_rec_reader *r)
+{
+	if (!r)
+		return;
+	ps_recording_free(r->rec);
+	ps_json_free(&r->j);
+	free(r->cum);
+	free(r->tmp);
+	for (size_t i = 0; i < r->nseen; i++)
+		free(r->seen[i]);
+	free(r->seen);
+	free(r);
+}
+
+/* True the first time a (context, name) pair is seen: warn once each. */
+static bool first_time(struct ps_rec_reader *r, const char *ctx, const char *key)
+{
+	size_t cl = strlen(ctx), kl = strlen(key);
+
+	for (size_t i = 0; i < r->nseen; i++)
+		if (strcmp(r->seen[i], ctx) == 0 && strcmp(r->seen[i] + cl + 1, key) == 0)
+			return false;
+	if (r->nseen >= 256)
+		return false; /* enough said */
+	char *e = malloc(cl + kl + 2);
+	if (!e || ps_grow((void **)&r->seen, &r->seencap, r->nseen + 1, sizeof(*r->seen)) < 0) {
+		free(e);
+		return false;
+	}
+	memcpy(e, ctx, cl + 1);
+	memcpy(e + cl + 1, key, kl + 1);
+	r->seen[r->nseen++] = e;
+	return true;
+}
+
+static void unknown_field(struct ps_rec_reader *r, const char *ctx, const char *key, struct ps_warnings *w)
+{
+	if (first_time(r, ctx, key))
+		ps_warnings_add(w, "line %zu: unknown field \"%s\" in %s (ignored; recorded by a newer pagescan?)",
+		                r->lineno, key, ctx);
+}
+
+static void check_keys(struct ps_rec_reader *r, uint32_t o, const char *const *known, const char *ctx,
+                       struct ps_warnings *w)
+{
+	const struct ps_json *j = &r->j;
+
+	for (uint32_t c = j->node[o].a; c; c = j->node[c].next) {
+		const char *k = j->str + j->node[c].key;
+		size_t i;
+		for (i = 0; known[i]; i++)
+			if (strcmp(known[i], k) == 0)
+				break;
+		if (!known[i])
+			unknown_field(r, ctx, k, w);
+	}
+}
+
+/* "0x..." lowercase or uppercase hex, 1..16 digits, to a number. */
+static int parse_hex(const char *s, uint64_t *ret)
+{
+	uint64_t v = 0;
+	size_t i;
+
+	if (!s || s[0] != '0' || (s[1] != 'x' && s[1] != 'X') || !s[2])
+		return -EINVAL;
+	for (i = 2; s[i]; i++) {
+		char c = s[i];
+		unsigned d;
+		if (i >= 18)
+			return -EINVAL;
+		if (c >= '0' && c <= '9')
+			d = (unsigned)(c - '0');
+		else if (c >= 'a' && c <= 'f')
+			d = (unsigned)(c - 'a' + 10);
+		else if (c >= 'A' && c <= 'F')
+			d = (unsigned)(c - 'A' + 10);
+		else
+			return -EINVAL;
+		v = v << 4 | d;
+	}
+	*ret = v;
+	return 0;
+}
+
+/* start/end of a region or span object, in pages. msg says what is wrong. */
+static int parse_range(const struct ps_json *j, uint32_t o, uint64_t *start, uint64_t *end, const char **msg)
+{
+	uint64_t s, e, pages;
+	uint32_t pn;
+
+	if (j->node[o].type != PS_JSON_OBJECT) {
+		*msg = "not an object";
+		return -EINVAL;
+	}
+	if (parse_hex(ps_json_str(j, ps_json_get(j, o, "start"), NULL), &s) < 0 ||
+	    parse_hex(ps_json_str(j, ps_json_get(j, o, "end"), NULL), &e) < 0) {
+		*msg = "start or end is not a \"0x...\" address";
+		return -EINVAL;
+	}
+	if ((s | e) & (PS_PAGE_SIZE - 1)) {
+		*msg = "start or end is not page-aligned";
+		return -EINVAL;
+	}
+	if (e <= s) {
+		*msg = "end is not above start";
+		return -EINVAL;
+	}
+	pn = ps_json_get(j, o, "pages");
+	if (pn && (ps_json_u64(j, pn, &pages) < 0 || pages != (e - s) >> PS_PAGE_SHIFT)) {
+		*msg = "pages does not match start and end";
+		return -EINVAL;
+	}
+	*start = s >> PS_PAGE_SHIFT;
+	*end = e >> PS_PAGE_SHIFT;
+	return 0;
+}
+
+static char *dup_str(const struct ps_json *j, uint32_t n, const char *dflt)
+{
+	const char *s = ps_json_str(j, n, NULL);
+	return strdup(s ? s : dflt);
+}
+
+static const char *const span_keys[] = { "start", "end", "pages", "mapping", "reason", NULL };
+
+static int add_spans(struct ps_rec_reader *r, uint32_t arr, uint64_t seq, bool dropped, const char *ctx,
+                     struct ps_warnings *w, struct ps_err *err)
+{
+	struct ps_recording *rec = r->rec;
+	const struct ps_json *j = &r->j;
+
+	if (!arr)
+		return 0;
+	if (j->node[arr].type != PS_JSON_ARRAY) {
+		ps_warnings_add(w, "line %zu: \"%s\" is not an array (ignored)", r->lineno, ctx);
+		return 0;
+	}
+	for (uint32_t c = j->node[arr].a; c; c = j->node[c].next) {
+		uint64_t s, e;
+		const char *msg;
+		if (parse_range(j, c, &s, &e, &msg) < 0) {
+			ps_warnings_add(w, "line %zu: an entry of \"%s\": %s (ignored)", r->lineno, ctx, msg);
+			continue;
+		}
+		check_keys(r, c, span_keys, ctx, w);
+		if (rec->nspans >= PS_REC_MAX_SPANS)
+			return ps_errf(err, E2BIG, "line %zu: more than %zu engaged or dropped ranges", r->lineno,
+			               PS_REC_MAX_SPANS);
+		if (ps_grow((void **)&rec->spans, &rec->spans_cap, rec->nspans + 1, sizeof(*rec->spans)) < 0)
+			return ps_errf(err, ENOMEM, "out of memory");
+		char *m = dup_str(j, ps_json_get(j, c, "mapping"), "[unnamed]");
+		if (!m)
+			return ps_errf(err, ENOMEM, "out of memory");
+		rec->spans[rec->nspans++] = (struct ps_rec_span){ .start = s, .end = e, .mapping = m, .seq = seq,
+		                                                  .dropped = dropped };
+	}
+	return 0;
+}
+
+static const char *const start_keys[] = { "type", "format_version", "pagescan", "pid", "command", "interval_s",
+                                          "page_size", "mode", "region_lists", "tracked_pages", "engaged",
+                                          "skipped", NULL };
+
+static int rec_start(struct ps_rec_reader *r, uint32_t root, struct ps_warnings *w, struct ps_err *err)
+{
+	struct ps_recording *rec = r->rec;
+	const struct ps_json *j = &r->j;
+	uint32_t n;
+	int64_t v;
+
+	n = ps_json_get(j, root, "format_version");
+	if (!n || ps_json_i64(j, n, &v) < 0 || v < 1)
+		return ps_errf(err, EINVAL, "line %zu: the start record has no valid format_version: "
+		               "not a pagescan recording", r->lineno);
+	if (v > PS_REC_FORMAT_VERSION)
+		return ps_errf(err, EPROTONOSUPPORT, "the recording has format_version %lld, newer than this "
+		               "pagescan reads (%d): report it with the pagescan that recorded it, or a newer one",
+		               (long long)v, PS_REC_FORMAT_VERSION);
+	rec->format_version = v;
+	check_keys(r, root, start_keys, "the start record", w);
+
+	n = ps_json_get(j, root, "page_size");
+	uint64_t ps;
+	if (n && (ps_json_u64(j, n, &ps) < 0 || ps != PS_PAGE_SIZE))
+		return ps_errf(err, EINVAL, "line %zu: page_size is not %llu: not supported", r->lineno,
+		               (unsigned long long)PS_PAGE_SIZE);
+	n = ps_json_get(j, root, "mode");
+	const char *mode = ps_json_str(j, n, NULL);
+	if (!mode) {
+		ps_warnings_add(w, "line %zu: the start record has no mode; assuming \"interval\"", r->lineno);
+	} else if (strcmp(mode, "accumulate") == 0) {
+		rec->accumulate = true;
+		ps_warnings_add(w, "recorded with --accumulate: each interval shows only pages written for the "
+		                "first time, so working sets over windows and the pre-copy estimate are lower bounds");
+	} else if (strcmp(mode, "interval") != 0) {
+		return ps_errf(err, EINVAL, "line %zu: unknown mode \"%s\" (expected interval or accumulate)",
+		               r->lineno, mode);
+	}
+	n = ps_json_get(j, root, "region_lists");
+	if (n && j->node[n].type == PS_JSON_FALSE)
+		return ps_errf(err, EINVAL, "the recording was made with watch -q and has no region lists: working "
+		               "sets over windows need them; record again without -q");
+	rec->pagescan = dup_str(j, ps_json_get(j, root, "pagescan"), "?");
+	rec->command = dup_str(j, ps_json_get(j, root, "command"), "?");
+	if (!rec->pagescan || !rec->command)
+		return ps_errf(err, ENOMEM, "out of memory");
+	if (ps_json_i64(j, ps_json_get(j, root, "pid"), &rec->pid) < 0)
+		ps_warnings_add(w, "line %zu: the start record has no valid pid", r->lineno);
+	if (ps_json_double(j, ps_json_get(j, root, "interval_s"), &rec->interval_s) < 0 || rec->interval_s <= 0) {
+		ps_warnings_add(w, "line %zu: the start record has no valid interval_s; using the first "
+		                "interval's length", r->lineno);
+		rec->interval_s = 0;
+	}
+	if (ps_json_u64(j, ps_json_get(j, root, "tracked_pages"), &rec->tracked_pages) < 0 ||
+	    rec->tracked_pages > MAX_PAGES) {
+		ps_warnings_add(w, "line %zu: the start record has no valid tracked_pages", r->lineno);
+		rec->tracked_pages = 0;
+	}
+	n = ps_json_get(j, root, "skipped");
+	if (n && j->node[n].type == PS_JSON_ARRAY)
+		rec->nskipped = j->node[n].b;
+	return add_spans(r, ps_json_get(j, root, "engaged"), 0, false, "engaged", w, err);
+}
+
+static int cmp_run(const void *a, const void *b)
+{
+	const struct ps_rec_run *x = a, *y = b;
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+/* Sort and merge runs[0..n) in place; returns the new count. */
+static size_t normalize_runs(struct ps_rec_run *v, size_t n)
+{
+	size_t k = 0;
+
+	qsort(v, n, sizeof(*v), cmp_run);
+	for (size_t i = 0; i < n; i++) {
+		if (k && v[i].start <= v[k - 1].end) {
+			if (v[i].end > v[k - 1].end)
+				v[k - 1].end = v[i].end;
+		} else {
+			v[k++] = v[i];
+		}
+	}
+	return k;
+}
+
+/* --accumulate: turn the cumulative set in rec->runs[from..] into the pages
+ * new since the previous one; keep the cumulative set for the next. */
+static int accumulate_diff(struct ps_rec_reader *r, size_t from, struct ps_warnings *w, struct ps_err *err)
+{
+	struct ps_recording *rec = r->rec;
+	size_t n = rec->nruns - from, i = 0;
+	struct ps_rec_run *cur = n ? rec->runs + from : NULL;
+	uint64_t lost = 0;
+
+	if (ps_grow((void **)&r->tmp, &r->tmpcap, n ? n : 1, sizeof(*r->tmp)) < 0)
+		return ps_errf(err, ENOMEM, "out of memory");
+	if (n)
+		memcpy(r->tmp, cur, n * sizeof(*cur));
+	r->ntmp = n;
+	/* out = cur \ cum (both sorted and merged), built apart: a run of cur
+	 * can split into many pieces. */
+	struct ps_rec_run *out = NULL;
+	size_t nout = 0, outcap = 0;
+	for (size_t a = 0; a < n; a++) {
+		uint64_t s = r->tmp[a].start, e = r->tmp[a].end;
+		while (i < r->ncum && r->cum[i].end <= s)
+			i++;
+		size_t q = i;
+		while (s < e) {
+			if (q >= r->ncum || r->cum[q].start >= e) {
+				if (ps_grow((void **)&out, &outcap, nout + 1, sizeof(*out)) < 0)
+					goto oom;
+				out[nout++] = (struct ps_rec_run){ s, e };
+				break;
+			}
+			if (r->cum[q].start > s) {
+				if (ps_grow((void **)&out, &outcap, nout + 1, sizeof(*out)) < 0)
+					goto oom;
+				out[nout++] = (struct ps_rec_run){ s, r->cum[q].start };
+			}
+			s = r->cum[q].end > s ? r->cum[q].end : s;
+			if (r->cum[q].end <= e)
+				q++;
+			else
+				break;
+		}
+	}
+	/* Pages of the previous cumulative set missing now (unmapped, or not a
+	 * cumulative recording after all). */
+	for (size_t a = 0, b = 0; a < r->ncum; a++) {
+		uint64_t s = r->cum[a].start, e = r->cum[a].end;
+		while (b < n && r->tmp[b].end <= s)
+			b++;
+		for (size_t q = b; q < n && r->tmp[q].start < e && s < e; q++) {
+			if (r->tmp[q].start > s)
+				lost += r->tmp[q].start - s;
+			s = r->tmp[q].end > s ? r->tmp[q].end : s;
+		}
+		if (s < e)
+			lost += e - s;
+	}
+	if (lost && !r->warned_shrink) {
+		r->warned_shrink = true;
+		ps_warnings_add(w, "line %zu: the cumulative set lost %llu pages (unmapped?)", r->lineno,
+		                (unsigned long long)lost);
+	}
+	rec->nruns = from;
+	if (nout && ps_grow((void **)&rec->runs, &rec->runs_cap, from + nout, sizeof(*rec->runs)) < 0)
+		goto oom;
+	if (nout)
+		memcpy(rec->runs + from, out, nout * sizeof(*out));
+	rec->nruns = from + nout;
+	free(out);
+	/* The new cumulative set. */
+	struct ps_rec_run *t = r->cum;
+	size_t tc = r->cumcap;
+	r->cum = r->tmp;
+	r->cumcap = r->tmpcap;
+	r->ncum = n;
+	r->tmp = t;
+	r->tmpcap = tc;
+	return 0;
+oom:
+	free(out);
+	return ps_errf(err, ENOMEM, "out of memory");
+}
+
+static const char *const interval_keys[] = { "type", "seq", "time_s", "elapsed_s", "written_pages",
+                                             "written_bytes", "rate_pages_s", "rate_mib_s", "harvest_us",
+                                             "tracked_pages", "wss_pages", "regions", "mappings", "engaged",
+                                             "dropped", NULL };
+static const char *const region_keys[] = { "start", "end", "pages", "mapping", NULL };
+
+static int rec_interval(struct ps_rec_reader *r, uint32_t root, struct ps_warnings *w, struct ps_err *err)
+{
+	struct ps_recording *rec = r->rec;
+	const struct ps_json *j = &r->j;
+	struct ps_rec_interval iv = { 0 };
+	uint32_t regs;
+	int ret;
+
+	if (ps_json_u64(j, ps_json_get(j, root, "seq"), &iv.seq) < 0 || iv.seq == 0 ||
+	    ps_json_double(j, ps_json_get(j, root, "time_s"), &iv.time_s) < 0 ||
+	    ps_json_double(j, ps_json_get(j, root, "elapsed_s"), &iv.elapsed_s) < 0 || iv.elapsed_s < 0 ||
+	    iv.time_s < 0) {
+		ps_warnings_add(w, "line %zu: interval record without a valid seq, time_s or elapsed_s (ignored)",
+		                r->lineno);
+		return 0;
+	}
+	regs = ps_json_get(j, root, "regions");
+	if (!regs || j->node[regs].type != PS_JSON_ARRAY) {
+		ps_warnings_add(w, "line %zu: interval %llu has no \"regions\" array (ignored)", r->lineno,
+		                (unsigned long long)iv.seq);
+		return 0;
+	}
+	if (iv.seq <= r->last_seq) {
+		ps_warnings_add(w, "line %zu: interval %llu does not follow interval %llu (ignored)", r->lineno,
+		                (unsigned long long)iv.seq, (unsigned long long)r->last_seq);
+		return 0;
+	}
+	if (iv.time_s + 1e-6 < r->last_time) {
+		ps_warnings_add(w, "line %zu: interval %llu ends at %.6fs, before the previous one (ignored)",
+		                r->lineno, (unsigned long long)iv.seq, iv.time_s);
+		return 0;
+	}
+	if (rec->niv >= PS_REC_MAX_INTERVALS)
+		return ps_errf(err, E2BIG, "line %zu: more than %zu intervals", r->lineno, PS_REC_MAX_INTERVALS);
+	check_keys(r, root, interval_keys, "interval records", w);
+
+	/* The page set. */
+	size_t from = rec->nruns, nregs = j->node[regs].b;
+	bool sorted = true;
+	if (nregs > PS_REC_MAX_RUNS - rec->nruns)
+		return ps_errf(err, E2BIG, "line %zu: more than %zu regions in the recording", r->lineno,
+		               PS_REC_MAX_RUNS);
+	if (ps_grow((void **)&rec->runs, &rec->runs_cap, rec->nruns + nregs, sizeof(*rec->runs)) < 0)
+		return ps_errf(err, ENOMEM, "out of memory");
+	size_t k = 0;
+	for (uint32_t c = j->node[regs].a; c; c = j->node[c].next, k++) {
+		uint64_t s, e;
+		const char *msg;
+		if (parse_range(j, c, &s, &e, &msg) < 0) {
+			ps_warnings_add(w, "line %zu: interval %llu, region %zu: %s (interval ignored)", r->lineno,
+			                (unsigned long long)iv.seq, k + 1, msg);
+			rec->nruns = from;
+			return 0;
+		}
+		if (k < 4) /* the same keys every time: look at a few */
+			check_keys(r, c, region_keys, "regions", w);
+		if (rec->nruns > from && s < rec->runs[rec->nruns - 1].end)
+			sorted = false;
+		if (rec->nruns > from && s == rec->runs[rec->nruns - 1].end) {
+			rec->runs[rec->nruns - 1].end = e; /* adjacent mappings: one run */
+			continue;
+		}
+		rec->runs[rec->nruns++] = (struct ps_rec_run){ s, e };
+	}
+	if (!sorted) {
+		ps_warnings_add(w, "line %zu: interval %llu: regions out of order or overlapping (sorted and merged)",
+		                r->lineno, (unsigned long long)iv.seq);
+		rec->nruns = from + normalize_runs(rec->runs + from, rec->nruns - from);
+	}
+	uint64_t setpages = 0;
+	for (size_t i = from; i < rec->nruns; i++)
+		setpages += rec->runs[i].end - rec->runs[i].start;
+	uint64_t wp;
+	if (ps_json_u64(j, ps_json_get(j, root, "written_pages"), &wp) == 0 && wp != setpages && !r->warned_count) {
+		r->warned_count = true;
+		ps_warnings_add(w, "line %zu: interval %llu says written_pages %llu but its regions hold %llu pages "
+		                "(the regions are used)", r->lineno, (unsigned long long)iv.seq,
+		                (unsigned long long)wp, (unsigned long long)setpages);
+	}
+	if (rec->accumulate && (ret = accumulate_diff(r, from, w, err)) < 0)
+		return ret;
+	iv.run0 = from;
+	iv.nruns = rec->nruns - from;
+	iv.pages = 0;
+	for (size_t i = from; i < rec->nruns; i++)
+		iv.pages += rec->runs[i].end - rec->runs[i].start;
+	ps_json_u64(j, ps_json_get(j, root, "harvest_us"), &iv.harvest_us);
+	if ((ps_json_u64(j, ps_json_get(j, root, "tracked_pages"), &iv.tracked_pages) < 0 ||
+	     iv.tracked_pages > MAX_PAGES) && !r->warned_tracked) {
+		iv.tracked_pages = 0;
+		r->warned_tracked = true;
+		ps_warnings_add(w, "line %zu: interval %llu has no valid tracked_pages", r->lineno,
+		                (unsigned long long)iv.seq);
+	}
+	if (r->last_seq && iv.seq != r->last_seq + 1)
+		ps_warnings_add(w, "line %zu: intervals %llu to %llu are missing from the recording", r->lineno,
+		                (unsigned long long)r->last_seq + 1, (unsigned long long)iv.seq - 1);
+
+	if ((ret = add_spans(r, ps_json_get(j, root, "engaged"), iv.seq, false, "engaged", w, err)) < 0 ||
+	    (ret = add_spans(r, ps_json_get(j, root, "dropped"), iv.seq, true, "dropped", w, err)) < 0)
+		return ret;
+	if (ps_grow((void **)&rec->iv, &rec->iv_cap, rec->niv + 1, sizeof(*rec->iv)) < 0)
+		return ps_errf(err, ENOMEM, "out of memory");
+	rec->iv[rec->niv++] = iv;
+	r->last_seq = iv.seq;
+	r->last_time = iv.time_s;
+	return 0;
+}
+
+static const char *const end_keys[] = { "type", "reason", "detail", "intervals", "duration_s", "wss_pages",
+                                        "wss_bytes", "rate_pages_s", "hottest", "exit_status", NULL };
+
+static int rec_end(struct ps_rec_reader *r, uint32_t root, struct ps_warnings *w, struct ps_err *err)
+{
+	struct ps_recording *rec = r->rec;
+	const struct ps_json *j = &r->j;
+	uint64_t n;
+
+	check_keys(r, root, end_keys, "the end record", w);
+	rec->has_end = true;
+	rec->end_reason = dup_str(j, ps_json_get(j, root, "reason"), "?");
+	if (!rec->end_reason)
+		return ps_errf(err, ENOMEM, "out of memory");
+	if (ps_json_double(j, ps_json_get(j, root, "duration_s"), &rec->end_duration_s) < 0)
+		rec->end_duration_s = -1;
+	rec->end_has_wss = ps_json_u64(j, ps_json_get(j, root, "wss_pages"), &rec->end_wss_pages) == 0;
+	if (ps_json_u64(j, ps_json_get(j, root, "intervals"), &n) == 0 && n != r->last_seq)
+		ps_warnings_add(w, "line %zu: the end record counts %llu intervals, the last one read is %llu",
+		                r->lineno, (unsigned long long)n, (unsigned long long)r->last_seq);
+	return 0;
+}
+
+int ps_rec_reader_line(struct ps_rec_reader *r, const char *line, size_t len, bool complete,
+                       struct ps_warnings *w, struct ps_err *err)
+{
+	struct ps_json *j = &r->j;
+	int ret;
+
+	r->lineno++;
+	if (r->stopped)
+		return 0;
+	if (len && line[len - 1] == '\r')
+		len--;
+	if (len == 0) {
+		if (complete)
+			ps_warnings_add(w, "line %zu is empty (ignored)", r->lineno);
+		return 0;
+	}
+	if (len > PS_REC_MAX_LINE)
+		return ps_errf(err, E2BIG, "line %zu is longer than %zu MiB", r->lineno, PS_REC_MAX_LINE >> 20);
+	ret = ps_json_parse(j, line, len);
+	if (ret == -ENOMEM)
+		return ps_errf(err, ENOMEM, "out of memory");
+	if (ret == -EINVAL && !r->started && !complete && j->err_pos >= len)
+		return ps_errf(err, EINVAL, "the recording ends inside its first line (cut off?)");
+	if (ret < 0 && !r->started)
+		return ps_errf(err, EINVAL, "not a pagescan recording: line %zu is not JSON (%s at byte %zu)",
+		               r->lineno, j->err, j->err_pos + 1);
+	if (ret == -E2BIG)
+		return ps_errf(err, E2BIG, "line %zu: %s", r->lineno, j->err);
+	if (ret < 0) {
+		r->bad_lines++;
+		if (!complete)
+			ps_warnings_add(w, "line %zu is cut off (the recording ends in the middle of a record; "
+			                "was the watch killed?): ignored", r->lineno);
+		else
+			ps_warnings_add(w, "line %zu is not valid JSON (%s at byte %zu): ignored", r->lineno, j->err,
+			                j->err_pos + 1);
+		return 0;
+	}
+	if (j->replaced) {
+		r->replaced += j->replaced;
+		ps_warnings_add(w, "line %zu: invalid UTF-8 or escapes replaced by U+FFFD", r->lineno);
+	}
+	const char *type = ps_json_str(j, ps_json_get(j, 0, "type"), NULL);
+	if (!r->started) {
+		if (!type || strcmp(type, "start") != 0)
+			return ps_errf(err, EINVAL, "not a pagescan recording: the first record is not a start record "
+			               "(record it with pagescan watch -f json -o FILE)");
+		r->started = true;
+		return rec_start(r, 0, w, err);
+	}
+	if (!type) {
+		ps_warnings_add(w, "line %zu: a record without a \"type\" (ignored)", r->lineno);
+		return 0;
+	}
+	if (strcmp(type, "start") == 0) {
+		ps_warnings_add(w, "line %zu: a second start record (recordings concatenated?): the rest of the "
+		                "input is ignored", r->lineno);
+		r->stopped = true;
+		return 0;
+	}
+	if (r->ended) {
+		if (!r->warned_after_end)
+			ps_warnings_add(w, "line %zu: records after the end record (ignored)", r->lineno);
+		r->warned_after_end = true;
+		return 0;
+	}
+	if (strcmp(type, "interval") == 0)
+		return rec_interval(r, 0, w, err);
+	if (strcmp(type, "end") == 0) {
+		r->ended = true;
+		return rec_end(r, 0, w, err);
+	}
+	if (first_time(r, "record types", type))
+		ps_warnings_add(w, "line %zu: unknown record type \"%s\" (ignored; recorded by a newer pagescan?)",
+		                r->lineno, type);
+	return 0;
+}
+
+int ps_rec_reader_finish(struct ps_rec_reader *r, struct ps_recording **ret, struct ps_warnings *w,
+                         struct ps_err *err)
+{
+	struct ps_recording *rec = r->rec;
+
+	if (!r->started)
+		return ps_errf(err, EINVAL, "the recording is empty");
+	if (rec->niv == 0)
+		return ps_errf(err, ENODATA, "the recording has no interval records: nothing to report");
+	if (!rec->has_end)
+		ps_warnings_add(w, "the recording has no end record: it was cut off (or the watch is still running); "
+		                "reporting the %zu intervals it has", rec->niv);
+	if (rec->interval_s <= 0)
+		rec->interval_s = rec->iv[0].elapsed_s > 0 ? rec->iv[0].elapsed_s : 1;
+	*ret = rec;
+	r->rec = NULL;
+	return 0;
+}
+
+int ps_recording_parse(const char *buf, size_t len, struct ps_recording **ret, struct ps_warnings *w,
+                       struct ps_err *err)
+{
+	struct ps_rec_reader *r = ps_rec_reader_new();
+	size_t pos = 0;
+	int rc = 0;
+
+	if (!r)
+		return ps_errf(err, ENOMEM, "out of memory");
+	while (pos < len) {
+		const char *nl = memchr(buf + pos, '\n', len - pos);
+		size_t end = nl ? (size_t)(nl - buf) : len;
+		rc = ps_rec_reader_line(r, buf + pos, end - pos, nl != NULL, w, err);
+		if (rc < 0)
+			goto out;
+		pos = nl ? end + 1 : len;
+	}
+	rc = ps_rec_reader_finish(r, ret, w, err);
+out:
+	ps_rec_reader_free(r);
+	return rc;
+}

@@ -1,0 +1,67 @@
+/* The Prometheus text exposition: label escaping and the rendered file. */
+#include <stdint.h>
+#include <string.h>
+
+#include "pagescan/render/prom.h"
+#include "tap.h"
+
+/* Lines of s that begin with prefix. */
+static size_t lines_starting(const char *s, const char *prefix)
+{
+	size_t n = 0, len = strlen(prefix);
+
+	for (const char *p = s; *p;) {
+		n += strncmp(p, prefix, len) == 0;
+		p = strchr(p, '\n');
+		if (!p)
+			break;
+		p++;
+	}
+	return n;
+}
+
+static void test_prom(void)
+{
+	struct ps_out out;
+	struct ps_prom_state st = { .pid = 12, .command = "a\"b\\c\nd\xff", .running = true, .intervals = 3,
+	                            .interval_s = 0.5, .written_pages = 10, .rate_pages_s = 20,
+	                            .written_pages_total = 25, .wss_pages = 15, .tracked_pages = 100,
+	                            .harvest_us = 250, .harvest_us_total = 700 };
+
+	ps_out_init(&out, -1);
+	ps_prom_label_value(&out, st.command);
+	ps_out_chr(&out, '\0');
+	is_str(out.buf, "a\\\"b\\\\c\\nd\xef\xbf\xbd", "prom: label value escaped, invalid UTF-8 replaced");
+	ps_out_free(&out);
+
+	/* Every byte that is not part of valid UTF-8 becomes one U+FFFD: a cut
+	 * sequence, an overlong form, a surrogate; valid ones stay. */
+	ps_out_init(&out, -1);
+	ps_prom_label_value(&out, "a\xe2\x82" "b\xc0\xaf" "c\xed\xa0\x80" "d\xf4\x90\x80\x80" "e\xc3\xa9\xf0\x9f\x98\x80");
+	ps_out_chr(&out, '\0');
+	is_str(out.buf, "a\xef\xbf\xbd\xef\xbf\xbd" "b\xef\xbf\xbd\xef\xbf\xbd" "c\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"
+	       "d\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd" "e\xc3\xa9\xf0\x9f\x98\x80",
+	       "prom: invalid UTF-8 replaced byte by byte, valid kept");
+	ps_out_free(&out);
+
+	ps_out_init(&out, -1);
+	ps_prom_render(&out, &st);
+	ps_out_chr(&out, '\0');
+	ok(strstr(out.buf, "pagescan_written_pages{pid=\"12\",command=\"a\\\"b\\\\c\\nd\xef\xbf\xbd\"} 10\n") != NULL,
+	   "prom: written pages with labels");
+	ok(strstr(out.buf, "pagescan_dirty_rate_bytes_per_second{pid=\"12\"") != NULL, "prom: rate in bytes/s");
+	ok(strstr(out.buf, "} 81920.000\n") != NULL, "prom: 20 pages/s = 81920 bytes/s");
+	ok(strstr(out.buf, "pagescan_harvest_seconds_total{pid=\"12\"") != NULL, "prom: harvest cost total");
+	ok(strstr(out.buf, "} 0.000700\n") != NULL, "prom: 700 us = 0.0007 s");
+	ok(strstr(out.buf, "pagescan_intervals_total{pid=\"12\"") != NULL, "prom: intervals total");
+	is_u64(lines_starting(out.buf, "# HELP "), lines_starting(out.buf, "# TYPE "), "prom: HELP and TYPE for each metric");
+	ok(lines_starting(out.buf, "# TYPE ") >= 10, "prom: at least 10 metrics");
+	ok(out.len > 1 && out.buf[out.len - 2] == '\n', "prom: ends with a newline");
+	ps_out_free(&out);
+}
+
+int main(void)
+{
+	test_prom();
+	return tap_done();
+}
