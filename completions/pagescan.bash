@@ -58,7 +58,8 @@ _pagescan_formats()
 	esac
 }
 
-# Category names, in the order of pagescan's own table.
+# Category names, in the order of pagescan's own table (tests/e2e/docs.bats
+# checks them).
 _pagescan_categories='written present swapped file pfnzero huge soft-dirty guard wpallowed'
 
 # _pagescan_dequote WORD: sets _ps_cur to WORD without shell quoting and

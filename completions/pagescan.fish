@@ -125,6 +125,7 @@ function __pagescan_masks
     set -l bang ''
     string match -q -- '!*' $rest; and set bang '!'
     set -l used (string split -- ',' (string replace -ra -- '[|!\s]' ',' "$head"))
+    # pagescan's category table, in its order (tests/e2e/docs.bats checks the names)
     set -l cats \
         written 'written since last write-protected (only in tracked ranges)' \
         present 'resident in memory' \

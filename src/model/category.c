@@ -18,31 +18,38 @@
 
 #include "pagescan/model/category.h"
 
-const struct ps_category ps_categories[] = {
-	{ "written", PS_CAT_WRITTEN, "6.7",
-	  "written since last write-protected (meaningful only in wpallowed ranges)" },
-	{ "present", PS_CAT_PRESENT, "6.7",
-	  "resident in memory" },
-	{ "swapped", PS_CAT_SWAPPED, "6.7",
-	  "swapped out, or holding a userfaultfd write-protect or guard marker" },
-	{ "file", PS_CAT_FILE, "6.7",
-	  "file-backed or shared memory (shmem, memfd, shared anonymous)" },
-	{ "pfnzero", PS_CAT_PFNZERO, "6.7",
-	  "maps the shared zero page (read but never written)" },
-	{ "huge", PS_CAT_HUGE, "6.7",
-	  "part of a transparent or hugetlb huge page" },
-	{ "soft-dirty", PS_CAT_SOFT_DIRTY, "6.8",
-	  "soft-dirty: written since soft-dirty bits were last cleared" },
-	{ "guard", PS_CAT_GUARD, "6.16",
-	  "a guard region page (MADV_GUARD_INSTALL)" },
-	{ "wpallowed", PS_CAT_WPALLOWED, "6.7",
-	  "in a range registered for userfaultfd write-protect tracking" },
-};
+/* The categories in output order: NAME, BIT, SINCE, HELP (struct ps_category).
+ * Both ps_categories[] and the space-separated list of names are expanded
+ * from this one list, so they cannot disagree. */
+#define CATEGORIES(X) \
+	X("written", PS_CAT_WRITTEN, "6.7", \
+	  "written since last write-protected (meaningful only in wpallowed ranges)") \
+	X("present", PS_CAT_PRESENT, "6.7", \
+	  "resident in memory") \
+	X("swapped", PS_CAT_SWAPPED, "6.7", \
+	  "swapped out, or holding a userfaultfd write-protect or guard marker") \
+	X("file", PS_CAT_FILE, "6.7", \
+	  "file-backed or shared memory (shmem, memfd, shared anonymous)") \
+	X("pfnzero", PS_CAT_PFNZERO, "6.7", \
+	  "maps the shared zero page (read but never written)") \
+	X("huge", PS_CAT_HUGE, "6.7", \
+	  "part of a transparent or hugetlb huge page") \
+	X("soft-dirty", PS_CAT_SOFT_DIRTY, "6.8", \
+	  "soft-dirty: written since soft-dirty bits were last cleared") \
+	X("guard", PS_CAT_GUARD, "6.16", \
+	  "a guard region page (MADV_GUARD_INSTALL)") \
+	X("wpallowed", PS_CAT_WPALLOWED, "6.7", \
+	  "in a range registered for userfaultfd write-protect tracking")
+
+#define TABLE_ENTRY(name, bit, since, help) { name, bit, since, help },
+#define SPACE_NAME(name, bit, since, help) " " name
+
+const struct ps_category ps_categories[] = { CATEGORIES(TABLE_ENTRY) };
 const size_t ps_ncategories = sizeof(ps_categories) / sizeof(ps_categories[0]);
 
-/* Must equal the table's names joined by spaces (test_category checks). */
-static const char category_names[] =
-	"written present swapped file pfnzero huge soft-dirty guard wpallowed";
+/* " written present ...": each name after a space (ps_category_names()
+ * skips the first). */
+static const char space_names[] = CATEGORIES(SPACE_NAME);
 
 /* Longest token echoed back in an error message. */
 #define TOKEN_MAX 64
@@ -60,7 +67,7 @@ uint64_t ps_category_bit(const char *name, size_t len)
 
 const char *ps_category_names(void)
 {
-	return category_names;
+	return space_names + 1;
 }
 
 /* Append s to buf (size n, length *len): as much as fits, always terminated. */
@@ -160,7 +167,7 @@ static int parse_literal(struct mask_state *st, const char *b, const char *e, bo
 	if (!bit)
 		return ps_errf(err, EINVAL, "unknown category \"%.*s%s\"; valid: %s",
 		               tokfmt_len((size_t)(e - b)), b, tokfmt_more((size_t)(e - b)),
-		               category_names);
+		               ps_category_names());
 
 	if ((st->seen & bit) && !!(st->m.inverted & bit) != neg) {
 		const char *name = cat_name(bit);
@@ -197,7 +204,8 @@ int ps_mask_parse(const char *s, struct ps_mask *ret, struct ps_err *err)
 	if (s)
 		trim(&b, &e);
 	if (!s || b == e)
-		return ps_errf(err, EINVAL, "empty category mask; valid categories: %s", category_names);
+		return ps_errf(err, EINVAL, "empty category mask; valid categories: %s",
+		               ps_category_names());
 
 	for (;;) {
 		const char *term_end = strchrnul(p, ',');

@@ -520,6 +520,51 @@ fish_complete() {
 }
 
 # ---------------------------------------------------------------------------
+# The category table
+#
+# The page categories are one table, ps_categories[] in src/model/category.c.
+# `dump --help` gets its list from it (the argp help filter in
+# src/cli/help.c); the completions, the man page and README.md are written by
+# hand, so this test compares their lists with the table. The table is read
+# from the program, without any hidden option: for an unknown category,
+# `pagescan dump -m` prints the valid names, and ps_mask_parse() takes them
+# from ps_category_names(), which is expanded from the same list as the table.
+# Adding a category to the table without adding it everywhere fails here.
+
+# table_categories: the names of ps_categories[], one per line, table order.
+table_categories() {
+    "$PAGESCAN" dump -m % 2>&1 | sed -n 's/^pagescan dump: unknown category "%"; valid: //p' | tr ' ' '\n'
+}
+
+# readme_categories: the names after "Categories:" in README.md.
+readme_categories() {
+    tr '\n' ' ' <"$SRC_DIR/README.md" | sed -n 's/.*Categories: `\([^`]*\)`.*/\1/p' | tr -s ' ' '\n'
+}
+
+# assert_same_list WHAT EXPECTED GOT: equal line by line, in order.
+assert_same_list() {
+    local d
+    d=$(diff <(printf '%s\n' "$2") <(printf '%s\n' "$3")) ||
+        fail "$(printf '%s: lists differ (< expected from the table, > found)\n%s' "$1" "$d")"
+}
+
+@test "categories: --help, the completions, the man page and README list the table's names" {
+    local table
+    table=$(table_categories)
+    [[ -n $table ]] ||
+        fail "no category list in \`pagescan dump -m %\`: $("$PAGESCAN" dump -m % 2>&1)"
+    # in table order where the text lists them
+    assert_same_list "pagescan dump --help" "$table" "$(help_categories)"
+    assert_same_list "man page MASKS" "$table" "$(man_section_tags MASKS)"
+    assert_same_list "README.md" "$table" "$(readme_categories)"
+    assert_same_list "PS_CATEGORIES in tests/e2e/common.bash" "$table" "$(tr ' ' '\n' <<<"$PS_CATEGORIES")"
+    # what each shell offers after -m
+    assert_same_set "bash completion of -m" "$table" "$(bash_complete pagescan dump -m '')"
+    assert_same_set "zsh completion of -m" "$table" "$(zsh_complete 'pagescan dump -m ')"
+    assert_same_set "fish completion of -m" "$table" "$(fish_complete 'pagescan dump -m ')"
+}
+
+# ---------------------------------------------------------------------------
 # Install and package
 
 @test "install: DESTDIR and the prefix lay out every file" {

@@ -1,5 +1,8 @@
 /* Page categories of PAGEMAP_SCAN and the mask expressions users write.
- * One table drives parsing, help text, completion and output names. */
+ * One table, ps_categories[], drives parsing, output names and the category
+ * list of --help (src/cli/help.c). The shell completions, the man page and
+ * README.md are checked in; tests/e2e/docs.bats fails when their category
+ * lists differ from this table. */
 #ifndef PAGESCAN_CATEGORY_H
 #define PAGESCAN_CATEGORY_H
 
@@ -29,7 +32,8 @@ struct ps_category {
 	const char *help;   /* one line for --help and the man page */
 };
 
-/* Table in output order: written present swapped file pfnzero huge soft-dirty guard wpallowed. */
+/* The table, in output order (the order of ps_categories_format() and
+ * ps_mask_format()). */
 extern const struct ps_category ps_categories[];
 extern const size_t ps_ncategories;
 
@@ -40,7 +44,8 @@ uint64_t ps_category_bit(const char *name, size_t len);
  * Returns the length written (excluding NUL); never overflows (n >= 128 always suffices). */
 size_t ps_categories_format(uint64_t cats, char *buf, size_t n);
 
-/* Space-separated list of all names ("written present ..."), for error messages. */
+/* Space-separated list of all names in table order ("written present ..."),
+ * for error messages and help text. */
 const char *ps_category_names(void);
 
 /* A mask in the kernel's own form (struct pm_scan_arg fields). */
