@@ -256,8 +256,9 @@ int main(int argc, char **argv)
 				emit("cost", work, name, "x", r, mv[i].percpu / mv[none].percpu);
 			}
 		}
-		/* The target of the issue: watch against the in-process floor at the
-		 * same interval, in the same round. */
+		/* What the cost target judges (≥ 0.95, see bench_report.c): the
+		 * workload under watch against the in-process floor at the same
+		 * interval, in the same round. */
 		for (int i = 0; i < nm; i++) {
 			if (strncmp(mv[i].kind, "watch", 5))
 				continue;

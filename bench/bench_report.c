@@ -115,7 +115,7 @@ static const char *cell(const struct group *g, char *buf, size_t n)
 	return buf;
 }
 
-/* ---- targets of issue 7 ---------------------------------------------------- */
+/* ---- targets: the limits pagescan's performance is judged against ---------- */
 
 struct target {
 	const char *bench, *cas, *metric; /* cas "*": every case */
@@ -154,7 +154,7 @@ static const struct target targets[] = {
 static void write_targets(FILE *f)
 {
 	char b1[96], v[32], lim[32];
-	fprintf(f, "## Targets (issue 7)\n\n| goal | case | judged | all runs: median [min – max] | limit | met |\n"
+	fprintf(f, "## Targets\n\n| goal | case | judged | all runs: median [min – max] | limit | met |\n"
 	           "|---|---|---|---|---|---|\n");
 	for (size_t t = 0; t < sizeof(targets) / sizeof(targets[0]); t++) {
 		const struct target *tg = &targets[t];

@@ -1,5 +1,5 @@
-/* Remote system calls through ptrace; see include/pagescan/inject.h and
- * shared/reference/injection.md for the algorithm and its pitfalls. */
+/* Remote system calls through ptrace; see include/pagescan/kernel/inject.h
+ * and docs/remote-syscalls.md for the algorithm and its pitfalls. */
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -344,7 +344,8 @@ static int mem_read(const struct ps_inject *s, uint64_t addr, void *buf, size_t 
 
 /* A thread stopped inside an rseq critical section must resume at its abort
  * handler: our injected call runs elsewhere and the kernel clears rseq_cs on
- * the way, so the section would continue without the abort (pitfall 12). */
+ * the way, so the section would continue without the abort
+ * (docs/remote-syscalls.md#rseq-critical-sections). */
 static void rseq_fixup(struct ps_inject *s)
 {
 	struct ps_rseq_conf conf;
@@ -442,7 +443,8 @@ static int open_getfd_pidfd(struct ps_inject *s, struct ps_err *err)
 	if (s->tid == s->t->pid)
 		return 0;
 	/* A tgid pidfd of a zombie leader fails pidfd_getfd with ESRCH although
-	 * the fd table lives on in the other threads (pitfall 18). */
+	 * the fd table lives on in the other threads
+	 * (docs/remote-syscalls.md#choosing-the-thread). */
 	int fd = pidfd_open(s->tid, PIDFD_THREAD);
 	if (fd < 0)
 		return ps_errf(err, errno == EINVAL ? EOPNOTSUPP : errno,
@@ -633,7 +635,7 @@ retry:
 	ps_arch_setup_syscall(&regs, s->gadget, nr, args);
 	/* Fail-stop only while the thread holds foreign registers: if pagescan
 	 * dies now the kernel kills the target rather than letting it run
-	 * with them (pitfall 16). */
+	 * with them (docs/remote-syscalls.md#the-exitkill-window). */
 	r = set_options(s, s->options | PTRACE_O_EXITKILL, err);
 	if (r < 0)
 		return r;
@@ -682,8 +684,10 @@ retry:
 	}
 	*ret = (long)info.exit.rval;
 	if (!info.exit.is_error && *ret == nr && s->suspend_seccomp == false) {
-		/* Rolled back by a seccomp RET_TRAP/KILL (pitfall 9). Cannot happen
-		 * when seccomp is suspended; preflight suspends whenever a filter exists. */
+		/* Rolled back by a seccomp RET_TRAP/KILL
+		 * (docs/remote-syscalls.md#seccomp-and-syscall-user-dispatch). Cannot
+		 * happen when seccomp is suspended; preflight suspends whenever a
+		 * filter exists. */
 		return ps_errf(err, EPERM, "process %d's seccomp filter blocked the injected call", s->t->pid);
 	}
 	return 0;

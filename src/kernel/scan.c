@@ -1,6 +1,6 @@
 /* The PAGEMAP_SCAN loop.
  *
- * Exactness rules (kernel.md §2):
+ * Exactness rules (docs/kernel-interfaces.md#the-scan-loop):
  *  - vec_len <= 512: past one bounce buffer (512 regions) the kernel can leave
  *    walk_end at a stale restart point; a smaller vector never refills.
  *  - resume at walk_end only after success; on error walk_end is meaningless.
@@ -154,7 +154,8 @@ int ps_scan_probe(int pagemap_fd, uint64_t *ret_supported, struct ps_err *err)
 	uint64_t ok = 0;
 
 	/* A zero-length scan checks the arguments and walks nothing: unknown
-	 * category bits give EINVAL (kernel.md §1: probe, don't compare versions). */
+	 * category bits give EINVAL (probe, don't compare versions:
+	 * docs/kernel-interfaces.md#minimum-kernel-and-probing). */
 	for (size_t i = 0; i < ps_ncategories; i++) {
 		struct pm_scan_arg arg = {
 			.size = sizeof(arg),

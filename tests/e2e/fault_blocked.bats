@@ -1,9 +1,9 @@
 #!/usr/bin/env bats
-# Fault matrix (issue 6), part 1: pagescan injecting into a target that is
-# blocked in a system call, busy in user mode or in an rseq critical
-# section, and signals that arrive around the injection (to the target or
-# to pagescan). Process shapes, seccomp, permissions and the soak are in
-# fault_shapes.bats.
+# Fault matrix, part 1: pagescan injecting (docs/remote-syscalls.md) into a
+# target that is blocked in a system call, busy in user mode or in an rseq
+# critical section, and signals that arrive around the injection (to the
+# target or to pagescan). Process shapes, seccomp, permissions and the soak
+# are in fault_shapes.bats.
 #
 # After every case the target is alive (unless the case is its own death)
 # and answers, its fd count and SigBlk/SigIgn/SigCgt are as before, its

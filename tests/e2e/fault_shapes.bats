@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# Fault matrix, process shapes (issue 6): threads, zombie leader, another
+# Fault matrix, process shapes: threads, zombie leader, another
 # uid, RLIMIT_NOFILE, already traced, vfork parent, frozen cgroups, exec /
 # fork / mremap / munmap during watch, the program's own userfaultfds,
 # seccomp filters on userfaultfd, permissions. Target: shape_target.

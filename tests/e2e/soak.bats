@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# Soak (issue 6): 1,000 engage/release cycles and 200 watch start/stop
+# Soak: 1,000 engage/release cycles and 200 watch start/stop
 # cycles on one target leave it exactly as it was (fds, signal masks,
 # state, memory, no userfaultfd, no write protection); pagescan's own
 # memory stays flat over a long watch. Target: shape_target.

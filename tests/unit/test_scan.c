@@ -1,6 +1,7 @@
 /* The PAGEMAP_SCAN loop against a fake kernel that reproduces the real one's
  * output rules, including the stale walk_end after an internal buffer refill
- * (kernel.md §2): the loop must be exact whatever the layout. */
+ * (docs/kernel-interfaces.md#the-vector-cap): the loop must be exact whatever
+ * the layout. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>

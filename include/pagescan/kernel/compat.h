@@ -1,6 +1,7 @@
 /* Kernel ABI that the build machine's headers (Linux 6.1 UAPI) may lack.
  * Every block is guarded so newer system headers win. Values are ABI and
- * were checked on Linux 6.18 (see shared/reference/kernel.md). */
+ * were checked on Linux 6.18 (see docs/kernel-interfaces.md#the-ioctl-and-its-structures
+ * and docs/kernel-interfaces.md#kernel-versions-and-fixes). */
 #ifndef PAGESCAN_COMPAT_H
 #define PAGESCAN_COMPAT_H
 

@@ -1,4 +1,4 @@
-/* Running one system call inside another process (injection.md §1).
+/* Running one system call inside another process (docs/remote-syscalls.md).
  *
  * PTRACE_SEIZE + PTRACE_INTERRUPT of one thread, registers saved at the
  * event stop, the program counter pointed at an existing syscall instruction

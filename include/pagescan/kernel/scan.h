@@ -11,7 +11,8 @@
 #include "pagescan/model/region.h"
 
 /* The kernel's bounce buffer holds 512 regions (PAGEMAP_WALK_SIZE >> PAGE_SHIFT);
- * past that walk_end can be stale (kernel.md §2), so never ask for more per call. */
+ * past that walk_end can be stale (docs/kernel-interfaces.md#the-vector-cap),
+ * so never ask for more per call. */
 #define PS_SCAN_VEC_MAX 512
 
 struct ps_scan_req {

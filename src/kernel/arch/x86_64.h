@@ -1,6 +1,7 @@
 /* Architecture-specific pieces of syscall injection. x86-64 only for now;
  * an aarch64 port adds a branch here (svc #0 = d4 00 00 01, x8 = nr,
- * keep x7, clear PSTATE.BTYPE; see injection.md pitfalls 13-15). */
+ * keep x7, clear PSTATE.BTYPE; its restart rules differ): see
+ * docs/porting.md#the-arch-header and docs/porting.md#aarch64. */
 #ifndef PAGESCAN_ARCH_H
 #define PAGESCAN_ARCH_H
 
@@ -26,7 +27,8 @@ static inline void ps_arch_setup_syscall(ps_regs_t *r, uint64_t gadget, long nr,
 {
 	r->rip = gadget;
 	r->rax = (uint64_t)nr;
-	/* -1: no syscall in progress, so the kernel does not "restart" by moving our ip back. */
+	/* -1: no syscall in progress, so the kernel does not "restart" by moving our ip back
+	 * (docs/remote-syscalls.md#interrupted-system-calls-and-restart). */
 	r->orig_rax = (uint64_t)-1;
 	r->rdi = a[0];
 	r->rsi = a[1];
