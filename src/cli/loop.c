@@ -17,6 +17,7 @@
 #include "pagescan/render/fmt.h"
 #include "pagescan/render/heat_frame.h"
 #include "pagescan/model/watch.h"
+#include "pagescan/render/sink.h"
 
 int ps_loop_init(struct ps_loop *l, const struct ps_watch_args *a, struct ps_err *err)
 {

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "help.h"
 #include "pagescan/model/util.h"
 
 const char *argp_program_version = "pagescan " PAGESCAN_VERSION;
@@ -142,14 +143,14 @@ static error_t dump_parse(int key, char *arg, struct argp_state *state)
 static const struct argp dump_argp = {
 	dump_options, dump_parse, "PID",
 	"Report the target's pages by category, as compact address ranges.\v"
-	"Categories: written present swapped file pfnzero huge soft-dirty guard wpallowed. "
+	"Categories: " PS_HELP_CATEGORIES ". "
 	"\"written\" is only reported inside ranges that engage (or watch) tracks; "
 	"\"swapped\" also covers write-protect and guard markers.\n\n"
 	"Examples:\n"
 	"  pagescan dump 1234                        present and swapped pages\n"
 	"  pagescan dump 1234 -m 'present,!file' -r '[heap]'\n"
 	"  pagescan dump 1234 -m written --clear -f json   after pagescan engage",
-	NULL, NULL, NULL
+	NULL, ps_help_filter, NULL
 };
 
 /* ---- engage / release ---------------------------------------------------- */

@@ -12,6 +12,7 @@
 #include "sinks.h"
 #include "pagescan/render/outbuf.h"
 #include "pagescan/render/prom.h"
+#include "pagescan/render/sink.h"
 
 struct prom_sink {
 	struct ps_sink s;

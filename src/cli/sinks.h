@@ -4,6 +4,7 @@
 
 #include "pagescan/model/error.h"
 #include "pagescan/model/watch.h"
+#include "pagescan/render/sink.h"
 
 struct ps_sink *ps_tui_sink_new(int out_fd, struct ps_err *err);      /* tui.c */
 struct ps_sink *ps_sink_prom_new(const char *path, struct ps_err *err); /* sink_prom.c */

@@ -25,6 +25,7 @@
 #include "pagescan/model/heat.h"
 #include "pagescan/render/heat_frame.h"
 #include "pagescan/model/util.h"
+#include "pagescan/render/sink.h"
 
 #define KEY_ESC 27
 #define KEY_CTRL_L 12

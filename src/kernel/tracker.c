@@ -1,5 +1,5 @@
 /* Userfaultfd write-protect tracking of another process's mm; see
- * include/pagescan/tracker.h and shared/reference/kernel.md §3. */
+ * include/pagescan/kernel/tracker.h and docs/kernel-interfaces.md#registration. */
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
@@ -197,7 +197,7 @@ static const char *register_reason(int e, char *buf, size_t n)
 static int arm(struct ps_tracker *tr, uint64_t start, uint64_t end, struct ps_err *err)
 {
 	/* REGISTER protects nothing; one WP_MATCHING pass on the WRITTEN fast
-	 * path protects every page, populated or not (kernel.md §7.2). */
+	 * path protects every page, populated or not (docs/kernel-interfaces.md#the-arming-pass). */
 	struct ps_scan_req req = {
 		.start = start, .end = end,
 		.mask = PAGE_IS_WRITTEN, .ret = PAGE_IS_WRITTEN, .wp = true,
@@ -477,7 +477,8 @@ int ps_tracker_harvest(struct ps_tracker *tr, bool clear, struct ps_regions *out
 		goto done;
 	if (clear) {
 		/* One get-and-clear over the whole span on the WRITTEN fast path;
-		 * WP_MATCHING skips every mapping we did not arm (kernel.md §2). */
+		 * WP_MATCHING skips every mapping not registered for asynchronous
+		 * write-protect (docs/kernel-interfaces.md#harvesting). */
 		struct ps_scan_req req = {
 			.start = tr->armed.r[0].start, .end = tr->armed.r[tr->armed.n - 1].end,
 			.mask = PAGE_IS_WRITTEN, .ret = PAGE_IS_WRITTEN, .wp = true,

@@ -7,6 +7,7 @@
 #include "pagescan/render/fmt.h"
 #include "pagescan/model/util.h"
 #include "line.h"
+#include "pagescan/render/sink.h"
 
 #define MIB (1024.0 * 1024.0)
 

@@ -11,6 +11,7 @@
 
 #include "pagescan/render/heat_frame.h"
 #include "pagescan/model/util.h"
+#include "pagescan/render/sink.h"
 
 #define MIN(a, b) ((a) < (b) ? (a) : (b))
 #define MAX(a, b) ((a) > (b) ? (a) : (b))

@@ -1,6 +1,7 @@
-/* What the watch loop hands to its sinks (text/JSON/CSV formatters, the
- * heatmap). Everything is borrowed: valid only during the call; a sink copies
- * what it keeps. Sinks never read /proc and never call the kernel. */
+/* The records of a watch (start, one per interval, end), as the session
+ * produces them and the sinks (render/sink.h) consume them. Everything is
+ * borrowed: valid only during the call it is passed to; a sink copies what
+ * it keeps. */
 #ifndef PAGESCAN_WATCH_H
 #define PAGESCAN_WATCH_H
 
@@ -65,19 +66,5 @@ struct ps_watch_end {
 	bool has_exit_status;
 	int exit_status;           /* run: 0..255, 128+N for signal N */
 };
-
-/* A sink: output format or UI. Return 0, or -errno to stop the watch
- * (e.g. -EPIPE when the reader went away). */
-struct ps_sink {
-	int (*start)(struct ps_sink *s, const struct ps_watch_start *w);
-	int (*interval)(struct ps_sink *s, const struct ps_interval *iv);
-	int (*end)(struct ps_sink *s, const struct ps_watch_end *e);
-	void (*destroy)(struct ps_sink *s);
-	/* Interactive sinks only (NULL otherwise): an fd to poll for input and
-	 * its handler; the handler returns PS_SINK_QUIT to end the watch. */
-	int input_fd;
-	int (*input)(struct ps_sink *s);
-};
-#define PS_SINK_QUIT 1
 
 #endif

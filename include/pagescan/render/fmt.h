@@ -11,6 +11,7 @@
 #include "pagescan/render/outbuf.h"
 #include "pagescan/model/region.h"
 #include "pagescan/model/watch.h"
+#include "pagescan/render/sink.h"
 
 enum ps_fmt_kind { PS_OUT_TEXT, PS_OUT_JSON, PS_OUT_CSV };
 

@@ -15,6 +15,7 @@
 
 #include "pagescan/model/heat.h"
 #include "pagescan/model/watch.h"
+#include "pagescan/render/sink.h"
 #include "pagescan/render/outbuf.h"
 
 /* ---- styles and colours ------------------------------------------------------- */
