@@ -119,18 +119,28 @@ int ps_loop_launched(struct ps_loop *l, struct ps_err *err)
 
 /* ---- records to the sinks ---------------------------------------------------------- */
 
+/* What a sink answered: 1 when the reader went away (-EPIPE, `| head`),
+ * which ends the watch quietly; -errno on a failure ("cannot VERB the
+ * report: ..."); else 0. */
+static int sink_answer(struct ps_loop *l, int r, const char *verb, struct ps_err *err)
+{
+	if (r == -EPIPE) {
+		l->ended = l->epipe = true;
+		return 1;
+	}
+	if (r < 0)
+		return ps_errf(err, -r, "cannot %s the report: %s", verb, strerror(-r));
+	return 0;
+}
+
 static int start_sinks(struct ps_loop *l, struct ps_err *err)
 {
 	struct ps_watch_start ws;
 	ps_session_start(l->session, &ws);
 	for (size_t i = 0; i < l->nsinks; i++) {
-		int r = l->sinks[i]->start(l->sinks[i], &ws);
-		if (r == -EPIPE) {
-			l->ended = l->epipe = true;
-			return 0;
-		}
-		if (r < 0)
-			return ps_errf(err, -r, "cannot start the report: %s", strerror(-r));
+		int r = sink_answer(l, l->sinks[i]->start(l->sinks[i], &ws), "start", err);
+		if (r)
+			return r < 0 ? r : 0;
 	}
 	return 0;
 }
@@ -143,14 +153,9 @@ static int tick(struct ps_loop *l, struct ps_err *err)
 	if (r < 0)
 		return r;
 	for (size_t i = 0; i < l->nsinks; i++) {
-		r = l->sinks[i]->interval(l->sinks[i], &iv);
-		if (r == -EPIPE) {
-			/* The reader went away (`| head`): stop quietly. */
-			l->ended = l->epipe = true;
-			return 0;
-		}
-		if (r < 0)
-			return ps_errf(err, -r, "cannot write the report: %s", strerror(-r));
+		r = sink_answer(l, l->sinks[i]->interval(l->sinks[i], &iv), "write", err);
+		if (r)
+			return r < 0 ? r : 0;
 	}
 	return 0;
 }

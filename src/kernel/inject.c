@@ -453,11 +453,33 @@ static int open_getfd_pidfd(struct ps_inject *s, struct ps_err *err)
 	s->getfd_pidfd = fd;
 	return 0;
 }
+/* After PTRACE_INTERRUPT: wait for its event stop (PTRACE_EVENT_STOP, a trap
+ * or group-stop, which stays stopped after a detach). A signal being
+ * delivered first: queue our trap again, then let the signal proceed; the
+ * trap fires before any handler code runs. A syscall stop cannot happen: we
+ * never ask for one. */
+static int wait_interrupt_stop(struct ps_inject *s, struct ps_err *err)
+{
+	struct stop st;
+	for (;;) {
+		int r = wait_stop(s, &st, err);
+		if (r < 0)
+			return r;
+		if (st.kind == STOP_EVENT)
+			return 0;
+		if (st.kind != STOP_SIGNAL)
+			return ps_errf(err, EPROTO, "unexpected stop 0x%x of thread %d", st.status, s->tid);
+		if (pt(PTRACE_INTERRUPT, s->tid, NULL, NULL) < 0 ||
+		    pt(PTRACE_CONT, s->tid, NULL, (void *)(long)st.sig) < 0)
+			return ptrace_fail(s, "PTRACE_CONT", err);
+		s->stopped = false;
+	}
+}
+
 
 int ps_inject_seize(struct ps_inject *s, const struct ps_target *t,
                     const struct ps_inject_opts *o, struct ps_err *err)
 {
-	struct stop st;
 	int r;
 
 	memset(s, 0, sizeof(*s));
@@ -489,24 +511,9 @@ int ps_inject_seize(struct ps_inject *s, const struct ps_target *t,
 	s->options = opts;
 	if (pt(PTRACE_INTERRUPT, s->tid, NULL, NULL) < 0)
 		return ptrace_fail(s, "PTRACE_INTERRUPT", err);
-	for (;;) {
-		r = wait_stop(s, &st, err);
-		if (r < 0)
-			return r;
-		if (st.kind == STOP_EVENT)
-			break; /* PTRACE_EVENT_STOP: trap or group-stop (stays stopped after detach) */
-		if (st.kind == STOP_SIGNAL) {
-			/* A signal was being delivered: queue our trap first, then let the
-			 * signal proceed; the trap fires before any handler code runs. */
-			if (pt(PTRACE_INTERRUPT, s->tid, NULL, NULL) < 0 ||
-			    pt(PTRACE_CONT, s->tid, NULL, (void *)(long)st.sig) < 0)
-				return ptrace_fail(s, "PTRACE_CONT", err);
-			s->stopped = false;
-			continue;
-		}
-		/* A syscall stop cannot happen: we never asked for one. */
-		return ps_errf(err, EPROTO, "unexpected stop 0x%x of thread %d", st.status, s->tid);
-	}
+	r = wait_interrupt_stop(s, err);
+	if (r < 0)
+		return r;
 	r = open_getfd_pidfd(s, err);
 	if (r < 0)
 		return r;
@@ -583,7 +590,6 @@ static int syscall_info(struct ps_inject *s, struct __ptrace_syscall_info *info,
  * without us; our queued trap stops it again at handler entry. */
 static int deliver_pending(struct ps_inject *s, int sig, struct ps_err *err)
 {
-	struct stop st;
 	int r;
 	siginfo_t si;
 
@@ -599,21 +605,9 @@ static int deliver_pending(struct ps_inject *s, int sig, struct ps_err *err)
 	    pt(PTRACE_CONT, s->tid, NULL, (void *)(long)sig) < 0)
 		return ptrace_fail(s, "PTRACE_CONT", err);
 	s->stopped = false;
-	for (;;) {
-		r = wait_stop(s, &st, err);
-		if (r < 0)
-			return r;
-		if (st.kind == STOP_EVENT)
-			break;
-		if (st.kind == STOP_SIGNAL) {
-			if (pt(PTRACE_INTERRUPT, s->tid, NULL, NULL) < 0 ||
-			    pt(PTRACE_CONT, s->tid, NULL, (void *)(long)st.sig) < 0)
-				return ptrace_fail(s, "PTRACE_CONT", err);
-			s->stopped = false;
-			continue;
-		}
-		return ps_errf(err, EPROTO, "unexpected stop 0x%x of thread %d", st.status, s->tid);
-	}
+	r = wait_interrupt_stop(s, err);
+	if (r < 0)
+		return r;
 	return get_regs(s, &s->saved, err) < 0 ? -ESRCH : (rseq_fixup(s), 0);
 }
 

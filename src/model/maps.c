@@ -17,17 +17,6 @@ struct cursor {
 	const char *p, *end;   /* current position, end of this line */
 };
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* 1 to maxdigits hex digits; false on none, too many or overflow. */
 static bool get_hex(struct cursor *c, unsigned maxdigits, uint64_t *ret)
 {
@@ -35,7 +24,7 @@ static bool get_hex(struct cursor *c, unsigned maxdigits, uint64_t *ret)
 	unsigned nd = 0;
 	int d;
 
-	while (c->p < c->end && (d = hexval(*c->p)) >= 0) {
+	while (c->p < c->end && (d = ps_hex_value(*c->p)) >= 0) {
 		if (++nd > maxdigits)
 			return false;
 		v = v << 4 | (uint64_t)d;

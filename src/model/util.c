@@ -25,17 +25,6 @@
 #define TOKEN_MAX 64
 #define TOK(s) (int)(strlen(s) > TOKEN_MAX ? TOKEN_MAX : strlen(s)), (s), (strlen(s) > TOKEN_MAX ? "..." : "")
 
-static int hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Leading "0x" hex or decimal digits at s: the value and where it stopped.
  * 0 on success, -EINVAL when no digit, -ERANGE past 2^64-1. */
 static int scan_u64(const char *s, uint64_t *ret, const char **end)
@@ -47,9 +36,9 @@ static int scan_u64(const char *s, uint64_t *ret, const char **end)
 		int d;
 
 		p += 2;
-		if (hex_value(*p) < 0)
+		if (ps_hex_value(*p) < 0)
 			return -EINVAL;
-		for (; (d = hex_value(*p)) >= 0; p++) {
+		for (; (d = ps_hex_value(*p)) >= 0; p++) {
 			if (v > UINT64_MAX >> 4)
 				return -ERANGE;
 			v = v << 4 | (uint64_t)d;

@@ -278,12 +278,6 @@ static int csv_end(struct ps_sink *s, const struct ps_watch_end *e)
 
 /* ---- text --------------------------------------------------------------------- */
 
-static void human(struct ps_out *o, uint64_t bytes)
-{
-	char h[16];
-	ps_out_str(o, ps_human_bytes(bytes, h, sizeof(h)));
-}
-
 static int text_start(struct ps_sink *s, const struct ps_watch_start *w)
 {
 	struct fsink *f = (struct fsink *)s;
@@ -292,7 +286,7 @@ static int text_start(struct ps_sink *s, const struct ps_watch_start *w)
 	ps_fmt_label_text(o, w->command);
 	ps_out_printf(o, "): %zu range%s, %llu pages (", w->nengaged, w->nengaged == 1 ? "" : "s",
 	              (unsigned long long)w->tracked_pages);
-	human(o, w->tracked_pages * PS_PAGE_SIZE);
+	ps_out_human(o, w->tracked_pages * PS_PAGE_SIZE);
 	ps_out_str(o, ") tracked, every ");
 	ps_out_fixed(o, (double)w->interval_ns / 1e9, 3);
 	ps_out_str(o, w->accumulate ? "s, cumulative\n" : "s\n");
@@ -330,7 +324,7 @@ static int text_interval(struct ps_sink *s, const struct ps_interval *iv)
 	struct ps_out *o = f->o;
 	ps_out_printf(o, "#%llu %8.3fs  written %llu page%s (", (unsigned long long)iv->seq, iv->time_s,
 	              (unsigned long long)iv->written_pages, iv->written_pages == 1 ? "" : "s");
-	human(o, iv->written_pages * PS_PAGE_SIZE);
+	ps_out_human(o, iv->written_pages * PS_PAGE_SIZE);
 	ps_out_printf(o, ")  %.0f pages/s  %.2f MiB/s  wss %llu page%s  harvest %lluus\n", iv->rate_pages_s,
 	              rate_mib(iv->rate_pages_s), (unsigned long long)iv->wss_pages, iv->wss_pages == 1 ? "" : "s",
 	              (unsigned long long)iv->harvest_us);
@@ -367,7 +361,7 @@ static int text_end(struct ps_sink *s, const struct ps_watch_end *e)
 	ps_out_printf(o, " after %llu interval%s, %.3fs\n", (unsigned long long)e->intervals,
 	              e->intervals == 1 ? "" : "s", e->duration_s);
 	ps_out_printf(o, "write working set: %llu page%s (", (unsigned long long)e->wss_pages, e->wss_pages == 1 ? "" : "s");
-	human(o, e->wss_pages * PS_PAGE_SIZE);
+	ps_out_human(o, e->wss_pages * PS_PAGE_SIZE);
 	ps_out_str(o, ")\n");
 	if (e->intervals)
 		ps_out_printf(o, "dirty rate (pages/s): mean %.0f  p50 %.0f  p95 %.0f  max %.0f  (mean %.2f MiB/s)\n",

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "pagescan/model/utf8.h"
+#include "pagescan/model/util.h"
 #include "pagescan/render/outbuf.h"
 
 /* A runaway in-memory buffer is an error, not an OOM kill. */
@@ -180,6 +181,12 @@ static char *fmt_u64(char *end, uint64_t v)
 		*--p = (char)('0' + v);
 	}
 	return p;
+}
+
+void ps_out_human(struct ps_out *o, uint64_t bytes)
+{
+	char h[16];
+	ps_out_str(o, ps_human_bytes(bytes, h, sizeof(h)));
 }
 
 void ps_out_u64(struct ps_out *o, uint64_t v)

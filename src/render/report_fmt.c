@@ -21,15 +21,9 @@ uint64_t ps_report_u64(double v)
 	return (uint64_t)(v + 0.5); /* below 2^64 - 2048 + 0.5: rounds within range */
 }
 
-static void human(struct ps_out *o, uint64_t bytes)
-{
-	char h[16];
-	ps_out_str(o, ps_human_bytes(bytes, h, sizeof(h)));
-}
-
 static void human_pages(struct ps_out *o, uint64_t pages)
 {
-	human(o, pages * PS_PAGE_SIZE);
+	ps_out_human(o, pages * PS_PAGE_SIZE);
 }
 
 /* A duration with a unit that keeps three significant-ish digits. */
@@ -67,7 +61,7 @@ static void rhuman(struct ps_out *o, uint64_t bytes, int width)
 
 static void bandwidth(struct ps_out *o, double bps)
 {
-	human(o, ps_report_u64(bps));
+	ps_out_human(o, ps_report_u64(bps));
 	ps_out_str(o, "/s");
 }
 
@@ -168,7 +162,7 @@ static void text_precopy(struct ps_out *o, const struct ps_recording *rec, const
 		ps_out_str(o, "), expected downtime ");
 		duration(o, pc->downtime_est_s);
 		ps_out_str(o, "\n  total sent: ");
-		human(o, pc->total_bytes);
+		ps_out_human(o, pc->total_bytes);
 		ps_out_printf(o, " (%.2f x the tracked memory)\n",
 		              r->tracked_pages ? (double)pc->total_bytes / (double)(r->tracked_pages * PS_PAGE_SIZE) : 0);
 		break;
@@ -178,7 +172,7 @@ static void text_precopy(struct ps_out *o, const struct ps_recording *rec, const
 		ps_out_str(o, ") are still dirty, a downtime of ");
 		duration(o, pc->downtime_est_s);
 		ps_out_str(o, " if stopped there; total sent then: ");
-		human(o, pc->total_bytes);
+		ps_out_human(o, pc->total_bytes);
 		ps_out_chr(o, '\n');
 		break;
 	case PS_PRECOPY_OUT_OF_DATA:

@@ -129,12 +129,6 @@ static void rect(struct ps_out *o, double x, double y, double w, double h, const
 	ps_out_str(o, "/>\n");
 }
 
-static void human(struct ps_out *o, uint64_t bytes)
-{
-	char h[16];
-	ps_out_str(o, ps_human_bytes(bytes, h, sizeof(h)));
-}
-
 /* A "nice" step (1, 2 or 5 times a power of ten) giving at most max ticks. */
 static double nice_step(double span, int max)
 {
@@ -435,13 +429,13 @@ void ps_report_svg(struct ps_out *o, const struct ps_recording *rec, const struc
 	ps_out_str(o, " s; ");
 	ps_out_u64(o, r->unique_pages);
 	ps_out_str(o, " distinct pages written (");
-	human(o, r->unique_pages * PS_PAGE_SIZE);
+	ps_out_human(o, r->unique_pages * PS_PAGE_SIZE);
 	ps_out_str(o, ") of ");
 	ps_out_u64(o, r->tracked_pages_max);
 	ps_out_str(o, " tracked (");
-	human(o, r->tracked_pages_max * PS_PAGE_SIZE);
+	ps_out_human(o, r->tracked_pages_max * PS_PAGE_SIZE);
 	ps_out_str(o, "); mean dirty rate ");
-	human(o, ps_report_u64(r->rate.mean * PS_PAGE_SIZE));
+	ps_out_human(o, ps_report_u64(r->rate.mean * PS_PAGE_SIZE));
 	ps_out_str(o, "/s</text>\n");
 	text_open(o, PL, TOP - 8, "fill=\"#333\"");
 	ps_out_str(o, "writes over time; one band per mapping, addresses increasing downwards, gaps between "
@@ -515,7 +509,7 @@ void ps_report_svg(struct ps_out *o, const struct ps_recording *rec, const struc
 		double y = rate_end - v / ytop * RATE_H;
 		line(o, PL, y, PL + PW, y, "stroke=\"#ddd\"");
 		text_open(o, PL - 6, y + 4, "text-anchor=\"end\"");
-		human(o, ps_report_u64(v));
+		ps_out_human(o, ps_report_u64(v));
 		ps_out_str(o, "/s</text>\n");
 	}
 	double cw = PW / (double)(g.cols ? g.cols : 1);

@@ -24,7 +24,7 @@ load /usr/lib/bats/bats-file/load.bash
 export PAGESCAN TARGETS BUILD_DIR BATS_TEST_TIMEOUT
 
 PAGE_SIZE=4096
-# Category names in the order of ps_categories[] (include/pagescan/category.h).
+# Category names in the order of ps_categories[] (src/model/category.c).
 PS_CATEGORIES="written present swapped file pfnzero huge soft-dirty guard wpallowed"
 
 # ---------------------------------------------------------------------------

@@ -38,6 +38,18 @@ static inline bool ps_is_digit(char c)
 	return c >= '0' && c <= '9';
 }
 
+/* The value of an ASCII hex digit (either case), or -1. */
+static inline int ps_hex_value(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
 /* reallocarray-based growth of an array to hold at least need elements. */
 int ps_grow(void **arr, size_t *cap, size_t need, size_t elem);
 

@@ -24,6 +24,8 @@ void ps_out_init(struct ps_out *o, int fd);
 void ps_out_free(struct ps_out *o);
 int ps_out_flush(struct ps_out *o);            /* 0 or -errno (EPIPE included) */
 
+/* A size in bytes as people read it ("1.5M", "512K", "0B"; ps_human_bytes). */
+void ps_out_human(struct ps_out *o, uint64_t bytes);
 void ps_out_mem(struct ps_out *o, const void *p, size_t n);
 void ps_out_str(struct ps_out *o, const char *s);
 void ps_out_chr(struct ps_out *o, char c);
