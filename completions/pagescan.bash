@@ -26,7 +26,7 @@ V version flag'
 		printf '%s\n' 'r range range' 'f format format'
 		;;
 	release)
-		printf '%s\n' '- fd fd'
+		printf '%s\n' '- fd fd' 'f format format'
 		;;
 	watch | run)
 		printf '%s\n' 'r range range' 'i interval value' 'n count value' \

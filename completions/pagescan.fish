@@ -239,6 +239,7 @@ complete -c pagescan -n '__pagescan_using engage' -s f -l format -x -a 'text jso
 
 # release
 complete -c pagescan -n '__pagescan_using release' -l fd -x -a '(__pagescan_uffds)' -d 'Close this file descriptor of the target'
+complete -c pagescan -n '__pagescan_using release' -s f -l format -x -a 'text json' -d 'Output format'
 
 # watch and run
 set -l wr '__pagescan_using watch run; and not __pagescan_in_run_cmd'

@@ -260,7 +260,7 @@ bash_complete() {
 
 @test "bash: -f values per command, and --heatmap= values" {
     local cmd
-    for cmd in dump engage watch run demo report; do
+    for cmd in dump engage release watch run demo report; do
         assert_same_set "bash: $cmd -f" "$(format_values "$cmd")" "$(bash_complete pagescan "$cmd" -f '')"
         assert_same_set "bash: $cmd --format=" "$(format_values "$cmd")" "$(bash_complete pagescan "$cmd" --format = '')"
         assert_same_set "bash: $cmd -qf (cluster)" "$(format_values "$cmd")" "$(bash_complete pagescan "$cmd" -Vf '')"
@@ -429,7 +429,7 @@ zsh_complete() {
 
 @test "zsh: -f values per command, --heatmap= values, mask names" {
     local cmd
-    for cmd in dump engage watch run demo report; do
+    for cmd in dump engage release watch run demo report; do
         assert_same_set "zsh: $cmd -f" "$(format_values "$cmd")" "$(zsh_complete "pagescan $cmd -f ")"
     done
     assert_same_set "zsh: watch --heatmap=" "$(valid_values watch --heatmap=bogus 1)" \
@@ -488,7 +488,7 @@ fish_complete() {
 
 @test "fish: -f values per command, --heatmap= values, mask names" {
     local cmd
-    for cmd in dump engage watch run demo report; do
+    for cmd in dump engage release watch run demo report; do
         assert_same_set "fish: $cmd -f" "$(format_values "$cmd")" "$(fish_complete "pagescan $cmd -f ")"
     done
     assert_same_set "fish: watch --heatmap=" "$(valid_values watch --heatmap=bogus 1 | sed 's/^/--heatmap=/')" \

@@ -427,6 +427,59 @@ unregister_pieces() {
     assert_output true
 }
 
+# uffd_fds PID: the fd numbers of PID's userfaultfds, one a line.
+uffd_fds() {
+    local fd
+    for fd in /proc/"$1"/fd/*; do
+        [[ $(readlink "$fd" 2>/dev/null) == "anon_inode:[userfaultfd]" ]] && echo "${fd##*/}"
+    done
+    return 0
+}
+
+@test "release -f json: one exact record (pid, command, the fd engage left, no copies); text unchanged" {
+    victim_start
+    vmap a anon 32
+    vcmd "write a 0-3"
+    local comm fd
+    comm=$(<"/proc/$VPID/comm")
+    [[ -n $comm ]] || fail "test premise: no comm for $VPID"
+    engage_ok -f json
+    fd=$(uffd_fds "$VPID")
+    [[ $fd =~ ^[0-9]+$ ]] || fail "test premise: want one userfaultfd in $VPID after engage, got '$fd'"
+    ps_ok "$BATS_TEST_TMPDIR/release.json" release "$VPID" -f json
+    # exactly one line, and the whole record, field by field
+    assert_equal "$(wc -l <"$BATS_TEST_TMPDIR/release.json")" 1
+    run jq -e --argjson pid "$VPID" --arg comm "$comm" --argjson fd "$fd" \
+        '. == {type: "release", pid: $pid, command: $comm, fd: $fd, copies_closed: []}' \
+        "$BATS_TEST_TMPDIR/release.json"
+    assert_success
+    assert_output true
+    run jq -r '.type, .pid, .command, .fd, (.copies_closed | type), (.copies_closed | length), (keys_unsorted | join(","))' \
+        "$BATS_TEST_TMPDIR/release.json"
+    assert_success
+    assert_output "$(printf '%s\n' release "$VPID" "$comm" "$fd" array 0 type,pid,command,fd,copies_closed)"
+    no_uffd_left "$VPID"
+    # nothing is tracked any more
+    vcmd "write a 10-20"
+    ps_ok "$BATS_TEST_TMPDIR/out" dump "$VPID" -m written -f json
+    check_dump_json "$BATS_TEST_TMPDIR/out"
+    assert_equal "$(json_summary "$BATS_TEST_TMPDIR/out" regions)" 0
+    # the text format (the default, and -f text) is unchanged
+    local f
+    for f in "" "-f text"; do
+        engage_ok
+        fd=$(uffd_fds "$VPID")
+        [[ $fd =~ ^[0-9]+$ ]] || fail "test premise: want one userfaultfd in $VPID after engage, got '$fd'"
+        # shellcheck disable=SC2086 # $f: no option, or two words
+        ps_ok "$BATS_TEST_TMPDIR/release.out" release "$VPID" $f
+        assert_equal "$(cat "$BATS_TEST_TMPDIR/release.out")" \
+            "released process $VPID ($comm): closed userfaultfd fd $fd; its pages are no longer write-protected"
+        no_uffd_left "$VPID"
+    done
+    vcmd "check a"
+    victim_stop
+}
+
 @test "after engage: mprotect round trips keep tracking; unmapped and new mappings are handled" {
     victim_start
     vmap a anon 64
