@@ -80,7 +80,7 @@ int ps_cmd_release(const struct ps_release_args *a, struct ps_err *err);
 int ps_cmd_watch(const struct ps_watch_args *a, struct ps_err *err);
 int ps_cmd_run(const struct ps_watch_args *a, struct ps_err *err);
 int ps_cmd_demo(const struct ps_watch_args *a, struct ps_err *err);
-int ps_cmd_report(const struct ps_report_args *a, struct ps_err *err);
+int ps_cmd_report(const struct ps_report_args *o, struct ps_err *err);
 
 /* Non-fatal notes to stderr ("pagescan: warning: ..."), owned by main.c. */
 void ps_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -30,6 +30,6 @@ char *ps_help_filter(int key, const char *text, void *input)
 		q = mempcpy(q, p, (size_t)(hit - p));
 		q = mempcpy(q, names, nlen);
 	}
-	strcpy(q, p);
+	memcpy(q, p, strlen(p) + 1);
 	return out;
 }

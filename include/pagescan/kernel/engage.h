@@ -61,17 +61,18 @@ int ps_engage_persistent(struct ps_target *t, const struct ps_rangespec *specs, 
 void ps_engagement_free(struct ps_engagement *e);
 
 /* End persistent tracking (release): close in the target the userfaultfd
- * that engage left (fd, or -1 to find the only one), after unregistering
- * its mappings from outside a little at a time, and the copies children
- * forked while engaged inherited. Only once an injected getpid() shows the
- * target can run the close: otherwise tracking stays as it was. */
+ * that engage left (want: its fd number, or -1 to find the only one), after
+ * unregistering its mappings from outside a little at a time, and the
+ * copies that children forked while engaged inherited. Only once an
+ * injected getpid() shows the target can run the close: otherwise tracking
+ * stays as it was. */
 #define PS_RELEASE_COPIES_MAX 16
 struct ps_release {
 	int fd;                                /* closed in the target */
 	pid_t copies[PS_RELEASE_COPIES_MAX];   /* children whose copies were closed too */
 	size_t ncopies;
 };
-int ps_release(const struct ps_target *t, int fd, struct ps_release *ret, struct ps_notes *notes,
+int ps_release(const struct ps_target *t, int want, struct ps_release *ret, struct ps_notes *notes,
                struct ps_err *err);
 
 #endif

@@ -108,10 +108,10 @@ double ps_heat_value(const struct ps_heat *h, size_t s, uint64_t first, uint64_t
 
 /* ---- grid geometry ------------------------------------------------------------- */
 
-/* Cells of segment s at 2^zoom pages per cell, and the grid rows they take
- * at `cells` per row (at least 1). */
-uint64_t ps_heat_seg_cells(const struct ps_heat_seg *s, unsigned zoom);
-uint64_t ps_heat_seg_rows(const struct ps_heat_seg *s, unsigned zoom, int cells);
+/* Cells of segment s at 2^z pages per cell, and the grid rows they take at
+ * wc cells per row (at least 1). */
+uint64_t ps_heat_seg_cells(const struct ps_heat_seg *s, unsigned z);
+uint64_t ps_heat_seg_rows(const struct ps_heat_seg *s, unsigned z, int wc);
 /* The index of the segment starting at address start, or -1. */
 long ps_heat_seg_index(const struct ps_heat *h, uint64_t start);
 

@@ -14,11 +14,11 @@ struct ps_out {
 	int error;       /* first write error (positive errno), sticky */
 };
 
-/* All n bytes of p to fd: 0, or -errno (a write of 0 bytes is -EIO).
+/* All n bytes of buf to fd: 0, or -errno (a write of 0 bytes is -EIO).
  * Retries after EINTR; on EAGAIN (a non-blocking fd, e.g. a stdout left so
  * by another program) waits in poll(2) until fd is writable instead of
  * dropping output. */
-int ps_write_all(int fd, const void *p, size_t n);
+int ps_write_all(int fd, const void *buf, size_t n);
 
 void ps_out_init(struct ps_out *o, int fd);
 void ps_out_free(struct ps_out *o);
