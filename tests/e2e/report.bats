@@ -302,15 +302,20 @@ prom_check() {
             v=$(awk '/^pagescan_intervals_total/ { print $2 }' "$res.snap")
             versions[$v]=1
             reads=$((reads + 1))
+            echo "$reads ${#versions[@]}" >"$res.progress.tmp" && mv "$res.progress.tmp" "$res.progress"
         done
         echo "$reads $bad ${#versions[@]}" >"$res"
     ) 3>&- &
     local rpid=$!
     bg_track "$rpid"
-    local i
-    for ((i = 0; i < 15; i++)); do
+    # At least 15 intervals, and on until the reader has seen enough (a
+    # loaded machine gives it little time): paced by the watch's records.
+    local i got_reads=0 got_versions=0
+    for ((i = 0; i < 1000; i++)); do
         vcmd "write a rand:20:$i"
         next_record interval
+        [[ -e $res.progress ]] && read -r got_reads got_versions <"$res.progress"
+        ((i >= 14 && got_reads >= 5 && got_versions >= 3)) && break
     done
     touch "$stop"
     wait "$rpid"
