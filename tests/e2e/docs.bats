@@ -9,7 +9,9 @@
 load common
 
 : "${SRC_DIR:=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)}"
-MAN=$SRC_DIR/man/pagescan.1
+# The man page as built: man/pagescan.1 with the project version in its .TH
+# line (cmake/Install.cmake writes it at configure time).
+MAN=$BUILD_DIR/man/pagescan.1
 BASH_COMP=$SRC_DIR/completions/pagescan.bash
 ZSH_COMP=$SRC_DIR/completions/_pagescan
 FISH_COMP=$SRC_DIR/completions/pagescan.fish
@@ -574,7 +576,7 @@ assert_same_list() {
         run env DESTDIR="$d" cmake --install "$BUILD_DIR" --prefix "$p"
         assert_success
         assert_file_executable "$d$p/bin/pagescan"
-        cmp "$MAN" "$d$p/share/man/man1/pagescan.1"
+        gzip -dc "$d$p/share/man/man1/pagescan.1.gz" | cmp "$MAN" -
         cmp "$BASH_COMP" "$d$p/share/bash-completion/completions/pagescan"
         cmp "$ZSH_COMP" "$d$p/share/zsh/vendor-completions/_pagescan"
         cmp "$FISH_COMP" "$d$p/share/fish/vendor_completions.d/pagescan.fish"
@@ -657,7 +659,7 @@ build_deb() {
     run dpkg-deb -c "$DEB"
     assert_success
     local f
-    for f in ./usr/bin/pagescan ./usr/share/man/man1/pagescan.1 \
+    for f in ./usr/bin/pagescan ./usr/share/man/man1/pagescan.1.gz \
         ./usr/share/bash-completion/completions/pagescan \
         ./usr/share/zsh/vendor-completions/_pagescan \
         ./usr/share/fish/vendor_completions.d/pagescan.fish; do
