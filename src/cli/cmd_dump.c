@@ -58,15 +58,22 @@ static int emit(struct dump_ctx *c, const struct ps_region *r, struct ps_err *er
 	return 0;
 }
 
+/* The categories of a region as reported: "written" outside
+ * write-protect-tracked ranges is meaningless (the kernel reports every
+ * present page there as written). */
+static uint64_t region_cats(const struct page_region *r)
+{
+	uint64_t cats = r->categories;
+	if (!(cats & PS_CAT_WPALLOWED))
+		cats &= ~(uint64_t)PS_CAT_WRITTEN;
+	return cats;
+}
+
 static int dump_batch(void *ctx, const struct page_region *vec, size_t n, struct ps_err *err)
 {
 	struct dump_ctx *c = ctx;
 	for (size_t i = 0; i < n; i++) {
-		uint64_t cats = vec[i].categories;
-		/* "written" outside write-protect-tracked ranges is meaningless
-		 * (the kernel reports every present page there as written). */
-		if (!(cats & PS_CAT_WPALLOWED))
-			cats &= ~(uint64_t)PS_CAT_WRITTEN;
+		uint64_t cats = region_cats(&vec[i]);
 		if (!ps_mask_match(&c->m, cats))
 			continue;
 		if (c->have && c->cur.end == vec[i].start && c->cur.cats == cats) {
@@ -81,6 +88,22 @@ static int dump_batch(void *ctx, const struct page_region *vec, size_t n, struct
 		c->cur = (struct ps_region){ .start = vec[i].start, .end = vec[i].end, .cats = cats };
 		c->have = true;
 	}
+	return 0;
+}
+
+/* Whether a scan finds any page the mask selects. */
+struct probe_ctx {
+	const struct ps_mask *m;
+	bool *found;
+};
+
+static int probe_batch(void *ctx, const struct page_region *vec, size_t n, struct ps_err *err)
+{
+	const struct probe_ctx *p = ctx;
+	(void)err;
+	for (size_t i = 0; i < n; i++)
+		if (ps_mask_match(p->m, region_cats(&vec[i])))
+			*p->found = true;
 	return 0;
 }
 
@@ -162,6 +185,20 @@ int ps_cmd_dump(const struct ps_dump_args *a, struct ps_err *err)
 			.max_pages = a->max_pages ? a->max_pages - st.pages : 0,
 		};
 		struct ps_scan_stats s1;
+		if (a->max_pages && st.pages >= a->max_pages) {
+			/* -M used up exactly by the runs before (max_pages 0 would
+			 * mean no limit): is anything left? Truncated if so;
+			 * nothing is reported or re-protected. */
+			req.max_pages = 1;
+			req.wp = false;
+			bool more = false;
+			r = ps_scan_each(t.pagemap_fd, &req, probe_batch, &(struct probe_ctx){ .m = &m, .found = &more },
+			                 &s1, err);
+			if (r < 0)
+				goto done;
+			st.truncated = more;
+			continue;
+		}
 		r = ps_scan_each(t.pagemap_fd, &req, dump_batch, &c, &s1, err);
 		st.pages += s1.pages;
 		st.truncated |= s1.truncated;
