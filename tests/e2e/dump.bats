@@ -244,6 +244,63 @@ dump_selector() {
     assert_output --regexp '[Tt]runcated'
 }
 
+# The kernel walks on after max_pages is reached, and a call that refilled
+# its 512-entry bounce buffer leaves walk_end at the refill point
+# (docs/kernel-interfaces.md#the-vector-cap): with more than 512 regions
+# asked per call, -M equal to the number of matching pages would read as
+# truncated. 48,200 pages, every second one written: 24,100 regions.
+@test "-M equal to the number of matching pages (24,100 one-page regions): all of them, not truncated" {
+    victim_start
+    vmap big anon 48200
+    vcmd "write big every:2"
+    local w=${MSTART[big]}-${MEND[big]}
+    ps_ok "$BATS_TEST_TMPDIR/out" dump "$VPID" -m present -r "$w" -M 24100 -f json
+    check_dump_json "$BATS_TEST_TMPDIR/out"
+    assert_equal "$(json_summary "$BATS_TEST_TMPDIR/out" truncated)" false
+    assert_equal "$(json_summary "$BATS_TEST_TMPDIR/out" pages)" 24100
+    assert_equal "$(json_summary "$BATS_TEST_TMPDIR/out" regions)" 24100
+    ps_regions_to_ranges <"$BATS_TEST_TMPDIR/out" >"$BATS_TEST_TMPDIR/got"
+    pagemap_present "$VPID" "${MSTART[big]}" "${MEND[big]}" >"$BATS_TEST_TMPDIR/exp"
+    assert_ranges_equal "$BATS_TEST_TMPDIR/exp" "$BATS_TEST_TMPDIR/got"
+    # one page fewer: truncated, the first 24,099
+    ps_ok "$BATS_TEST_TMPDIR/out" dump "$VPID" -m present -r "$w" -M 24099 -f json
+    assert_equal "$(json_summary "$BATS_TEST_TMPDIR/out" truncated)" true
+    assert_equal "$(json_summary "$BATS_TEST_TMPDIR/out" pages)" 24099
+    # one page more than there is: all of them, not truncated
+    ps_ok "$BATS_TEST_TMPDIR/out" dump "$VPID" -m present -r "$w" -M 24101 -f json
+    assert_equal "$(json_summary "$BATS_TEST_TMPDIR/out" truncated)" false
+    assert_equal "$(json_summary "$BATS_TEST_TMPDIR/out" pages)" 24100
+}
+
+# -M is one limit over the whole selection, also when it is scanned in
+# several runs (two -r ranges that do not touch). Once a bug: when the runs
+# before used up exactly N pages, the next ones were scanned without a limit
+# (max_pages 0 means none) and "truncated" stayed false.
+@test "-M 4 over two -r ranges, the first holding exactly 4 matching pages: 4 pages, truncated" {
+    victim_start
+    vmap b anon 16
+    vcmd "write b 0-3,8-12"
+    local r1 r2
+    r1=$(vaddr b 0)-$(vaddr b 4) r2=$(vaddr b 8)-${MEND[b]}
+    # premise: without -M both ranges report, 4 + 5 pages
+    ps_ok "$BATS_TEST_TMPDIR/all" dump "$VPID" -m present -r "$r1" -r "$r2" -f json
+    assert_equal "$(json_summary "$BATS_TEST_TMPDIR/all" pages)" 9
+    ps_ok "$BATS_TEST_TMPDIR/out" dump "$VPID" -m present -r "$r1" -r "$r2" -M 4 -f json
+    check_dump_json "$BATS_TEST_TMPDIR/out"
+    assert_equal "$(json_summary "$BATS_TEST_TMPDIR/out" pages)" 4
+    assert_equal "$(json_summary "$BATS_TEST_TMPDIR/out" truncated)" true
+    ps_regions_to_ranges <"$BATS_TEST_TMPDIR/out" >"$BATS_TEST_TMPDIR/got"
+    printf '%s %s\n' "$(vaddr b 0)" "$(vaddr b 4)" >"$BATS_TEST_TMPDIR/exp"
+    assert_ranges_equal "$BATS_TEST_TMPDIR/exp" "$BATS_TEST_TMPDIR/got"
+    # -M 9, all there is: not truncated; -M 5: one page of the second range
+    ps_ok "$BATS_TEST_TMPDIR/out" dump "$VPID" -m present -r "$r1" -r "$r2" -M 9 -f json
+    assert_equal "$(json_summary "$BATS_TEST_TMPDIR/out" pages)" 9
+    assert_equal "$(json_summary "$BATS_TEST_TMPDIR/out" truncated)" false
+    ps_ok "$BATS_TEST_TMPDIR/out" dump "$VPID" -m present -r "$r1" -r "$r2" -M 5 -f json
+    assert_equal "$(json_summary "$BATS_TEST_TMPDIR/out" pages)" 5
+    assert_equal "$(json_summary "$BATS_TEST_TMPDIR/out" truncated)" true
+}
+
 @test "-M N cuts a region in the middle" {
     victim_start
     vmap c anon 32

@@ -204,29 +204,38 @@ between() {
     awk -v t="$1" -v lo="$2" -v hi="$3" 'BEGIN { exit !(t >= lo && t <= hi) }'
 }
 
-# held_timeout CMD NR...: CMD blocks for 2 s in syscall NR; engage and
-# release each hold the target stopped 0.5 s in the middle; the call must
-# still end after 2 s in total (the kernel's restart keeps the remaining
-# time; a restart from scratch would take >= 3 s, EINTR would end early).
+# held_timeout CMD NR...: CMD blocks for 4 s in syscall NR; 1 s into it,
+# engage and then release each hold the target stopped 0.5 s. The kernel's
+# restart keeps the remaining time, so the call ends 4 s after it began
+# (the target's own CLOCK_MONOTONIC), or, on a machine so slow that the
+# release ends later than that, right after the release; EINTR would end it
+# early (an error reply). A restart from scratch would end it 4 s after the
+# last injection let the thread go: at least HELD + 4 s, HELD (>= 2 s) being
+# the time from the start of the call to the end of the release. The bound
+# max(4, HELD) + 1 s leaves 1 s for scheduling delays on a loaded machine
+# and still lies 1 s below that.
 held_timeout() {
-    local cmd=$1 t0 held
+    local cmd=$1 t0 held e
     shift
     fb_start
     vsend "$cmd"
     wait_syscall "$VPID" "$@"
     t0=$EPOCHREALTIME
+    sleep 1
     engage_held 500
     assert_equal "$(uffd_count "$VPID")" 1
-    # still asleep: in the call again, or in restart_syscall (219) when the
-    # kernel continues it from its restart block
-    wait_syscall "$VPID" "$@" 219
+    # still asleep (unless a slow machine took 4 s to get here): in the call
+    # again, or in restart_syscall (219) when the kernel continues it from
+    # its restart block
+    e=$(ms_since "$t0")
+    ((e > 3700)) || wait_syscall "$VPID" "$@" 219
     release_held 500
     held=$(ms_since "$t0")
-    ((held >= 1000)) || fail "test premise: the target was held only $held ms"
+    ((held >= 2000)) || fail "test premise: the target was held only $held ms into the call"
     vreply
     local t=${REPLY_LINE#ok }
-    between "$t" 1.99 2.4 ||
-        fail "'$cmd' took $t s with two 0.5 s injections in the middle (want 2.0 s)"
+    awk -v t="$t" -v h="$held" 'BEGIN { h /= 1000; exit !(t >= 3.999 && t < (h > 4 ? h : 4) + 1) }' ||
+        fail "'$cmd' took $t s with two 0.5 s holds 1 s into it, the release ending $held ms into it (want 4 s, or just after the release if that ended later; a restart from scratch ends at least 4 s after the release)"
     fb_intact
 }
 
@@ -280,20 +289,20 @@ watch_close() {
     fb_intact
 }
 
-@test "blocked in nanosleep(2 s), held 2 x 0.5 s: it sleeps 2 s in total" {
-    held_timeout "sleep 2" 35
+@test "blocked in nanosleep(4 s), held 2 x 0.5 s: it sleeps 4 s in total" {
+    held_timeout "sleep 4" 35
 }
 
-@test "blocked in clock_nanosleep(CLOCK_MONOTONIC, 2 s), held 2 x 0.5 s: 2 s in total" {
-    held_timeout "clocksleep 2" 230
+@test "blocked in clock_nanosleep(CLOCK_MONOTONIC, 4 s), held 2 x 0.5 s: 4 s in total" {
+    held_timeout "clocksleep 4" 230
 }
 
-@test "blocked in clock_nanosleep(TIMER_ABSTIME, now + 2 s), held 2 x 0.5 s: 2 s in total" {
-    held_timeout "clocksleep 2 abs" 230
+@test "blocked in clock_nanosleep(TIMER_ABSTIME, now + 4 s), held 2 x 0.5 s: 4 s in total" {
+    held_timeout "clocksleep 4 abs" 230
 }
 
-@test "blocked in poll(timeout 2 s), held 2 x 0.5 s: the timeout stays 2 s" {
-    held_timeout "poll 2" 7
+@test "blocked in poll(timeout 4 s), held 2 x 0.5 s: the timeout stays 4 s" {
+    held_timeout "poll 4" 7
 }
 
 @test "blocked in futex wait (untimed and timed): still waiting after engage/release, woken once, no spurious return" {

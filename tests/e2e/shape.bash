@@ -45,11 +45,19 @@ ssend() {
 }
 
 sreply() {
-    local t=${STIMEOUT:-60} i
+    local t=${STIMEOUT:-60} i part=
     SREPLY=
-    # One-second reads: a dead target fails the test at once.
+    # One-second reads: a dead target fails the test at once. A read that
+    # times out in the middle of a line keeps what it read in $part (bash
+    # consumed those bytes), so the next read continues the line: on a
+    # loaded machine the timeout can fire after the first byte ("ok ..."
+    # read as "k ...").
     for ((i = 0; ; i++)); do
-        IFS= read -r -t 1 SREPLY <&"$SREPLY_FD" && break
+        if IFS= read -r -t 1 part <&"$SREPLY_FD"; then
+            SREPLY+=$part
+            break
+        fi
+        SREPLY+=$part
         if ((i >= t)) || ! kill -0 "$SPID" 2>/dev/null; then
             fail "shape_target: no reply to '$SLAST' within ${i}s (alive: $(kill -0 "$SPID" 2>/dev/null && echo yes || echo no); stderr: $(cat "$SDIR/stderr" 2>/dev/null))"
             return 1
@@ -269,6 +277,26 @@ sw_line() {
     printf '%s\n' "$SW_LINE" >>"$SWLOG"
     [[ $SW_LINE != '{"type":"end"'* ]] || SWEND=1
     return 0
+}
+
+# sw_catch_up: read (into SWLOG) the lines the watch has written so far,
+# for at most 0.3 s (a watch at a short interval writes on and on), so that
+# a test busy with the target never lets the watch's output fill the pipe
+# and hold the watch up. A line is always read to its end.
+sw_catch_up() {
+    local part line= st deadline=$((${EPOCHREALTIME/./} + 300000))
+    while [[ -n $line ]] || { ((${EPOCHREALTIME/./} < deadline)) && read -r -t 0 -u "$SWFD"; }; do
+        st=0
+        IFS= read -r -t 1 -u "$SWFD" part || st=$?
+        line+=$part
+        # a whole line; or the end of the output, with what came of a last line
+        if ((st == 0 || (st <= 128 && ${#line}))); then
+            printf '%s\n' "$line" >>"$SWLOG"
+            [[ $line != '{"type":"end"'* ]] || SWEND=1
+            line=
+        fi
+        ((st == 0 || st > 128)) || return 0 # the end of the output
+    done
 }
 
 # jq: "0x1f" | hex -> 31 (addresses stay below 2^53: exact as doubles).

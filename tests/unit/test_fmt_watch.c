@@ -1,6 +1,9 @@
 /* Watch sinks: exact bytes of the JSON and text interval records, with and
  * without region lists, and the mapping-name cache across intervals (a new
- * maps snapshot can put a different mapping at the same VMA address). */
+ * maps snapshot can put a different mapping at the same VMA address); and
+ * every record every sink writes (start, interval, end; JSON, CSV, text),
+ * whole, built by hand with a different value in every field, so that a
+ * field printed in another's place cannot pass. */
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -139,10 +142,268 @@ static void test_label_cache(void)
 	ps_maps_free(&m);
 }
 
+/* ---- every record of every sink, whole ------------------------------------------------ */
+
+/* Two mappings, one with a name that needs escaping in JSON and in CSV. */
+#define REC_MAPS "10000-20000 rw-p 00000000 00:00 0 \n" \
+                 "7f0000000000-7f0000400000 rw-p 00000000 08:01 5 /x\"y\n"
+
+static const struct ps_span rec_engaged[] = {
+	{ 0x10000, 0x20000, "[anon]", NULL },
+	{ 0x7f0000000000, 0x7f0000400000, "/x\"y", NULL },
+};
+static const struct ps_span rec_skipped[] = {
+	{ 0x30000, 0x31000, "[vvar]", "special kernel mapping: it cannot be write-protected" },
+	{ 0x40000, 0x42000, "/dev/dri", "the kernel cannot write-protect this kind of mapping (EINVAL)" },
+};
+
+static struct ps_watch_start rec_start(bool accumulate)
+{
+	/* 16 + 1024 pages engaged */
+	return (struct ps_watch_start){ .pid = 4242, .command = "wr\"it", .interval_ns = 250000000,
+	                                .accumulate = accumulate, .tracked_pages = 1040,
+	                                .engaged = rec_engaged, .nengaged = 2,
+	                                .skipped = rec_skipped, .nskipped = 2 };
+}
+
+static const struct ps_mapping_count rec_per_mapping[] = {
+	{ 0x10000, 0x20000, "[anon]", 3 },
+	{ 0x7f0000000000, 0x7f0000400000, "/x\"y", 34 },
+};
+static const struct ps_span rec_new[] = { { 0x50000, 0x58000, "[heap]", NULL } };
+static const struct ps_span rec_gone[] = { { 0x60000, 0x61000, "(unmapped)", NULL } };
+
+/* 37 pages in 3 pieces: 2 + 1 in [anon], 34 in /x"y. */
+static struct ps_interval rec_interval(const struct ps_maps *m, const struct ps_regions *w)
+{
+	return (struct ps_interval){ .seq = 7, .time_s = 1.75, .elapsed_s = 0.2504, .written_pages = 37,
+	                             .rate_pages_s = 147.8, .harvest_us = 123, .tracked_pages = 1040,
+	                             .wss_pages = 512, .maps = m, .written = w,
+	                             .per_mapping = rec_per_mapping, .nper_mapping = 2,
+	                             .engaged = rec_new, .nengaged = 1, .dropped = rec_gone, .ndropped = 1 };
+}
+
+static const struct ps_mapping_count rec_hottest[] = {
+	{ 0x7f0000000000, 0x7f0000400000, "/x\"y", 90 },
+	{ 0x10000, 0x20000, "[anon]", 21 },
+};
+
+/* Every statistic different, each one unlike the others after rounding
+ * (1 decimal in JSON, none in text). */
+static struct ps_watch_end rec_end(void)
+{
+	return (struct ps_watch_end){
+		.reason = PS_END_SIGNAL, .detail = "Interrupt", .intervals = 7, .duration_s = 1.750123,
+		.wss_pages = 512,
+		.rate = { .n = 7, .mean = 150.3, .stddev = 33.3, .min = 12.2, .max = 201.4,
+		          .p50 = 140.6, .p95 = 190.8, .p99 = 199.1 },
+		.hottest = rec_hottest, .nhottest = 2, .has_exit_status = true, .exit_status = 3,
+	};
+}
+
+/* One interval and one end that print their singulars and leave out what is empty. */
+static struct ps_watch_end rec_end_small(void)
+{
+	return (struct ps_watch_end){
+		.reason = PS_END_COUNT, .intervals = 1, .duration_s = 0.25, .wss_pages = 1,
+		.rate = { .n = 1, .mean = 4.4, .min = 4.4, .max = 4.4, .p50 = 4.4, .p95 = 4.4, .p99 = 4.4 },
+	};
+}
+
+struct rec_fixture {
+	struct ps_maps m;
+	struct ps_regions w;
+	struct ps_out o;
+};
+
+static void rec_setup(struct rec_fixture *f)
+{
+	f->m = maps_of(REC_MAPS);
+	f->w = (struct ps_regions){ 0 };
+	ps_regions_push(&f->w, 0x10000, 0x12000, 0);
+	ps_regions_push(&f->w, 0x13000, 0x14000, 0);
+	ps_regions_push(&f->w, 0x7f0000000000, 0x7f0000022000, 0);
+	ps_out_init(&f->o, -1);
+}
+
+static void rec_teardown(struct rec_fixture *f)
+{
+	ps_maps_free(&f->m);
+	ps_regions_free(&f->w);
+	ps_out_free(&f->o);
+}
+
+/* The whole output of one record. */
+static const char *rec_run(struct rec_fixture *f, struct ps_sink *s, int which, const void *rec)
+{
+	f->o.len = 0;
+	int r = which == 0 ? s->start(s, rec) : which == 1 ? s->interval(s, rec) : s->end(s, rec);
+	is_int(r, 0, "the sink accepts the record");
+	return str(&f->o);
+}
+
+static void test_records_json(void)
+{
+	struct rec_fixture f;
+	rec_setup(&f);
+	struct ps_watch_start ws = rec_start(false);
+	struct ps_interval iv = rec_interval(&f.m, &f.w);
+	struct ps_watch_end we = rec_end(), small = rec_end_small();
+	struct ps_sink *s = ps_sink_json_new(&f.o, false);
+
+	is_str(rec_run(&f, s, 0, &ws),
+	       "{\"type\":\"start\",\"format_version\":1,\"pagescan\":\"" PAGESCAN_VERSION "\",\"pid\":4242,"
+	       "\"command\":\"wr\\\"it\",\"interval_s\":0.250,\"page_size\":4096,\"mode\":\"interval\","
+	       "\"region_lists\":true,\"tracked_pages\":1040,\"engaged\":["
+	       "{\"start\":\"0x10000\",\"end\":\"0x20000\",\"pages\":16,\"mapping\":\"[anon]\"},"
+	       "{\"start\":\"0x7f0000000000\",\"end\":\"0x7f0000400000\",\"pages\":1024,\"mapping\":\"/x\\\"y\"}],"
+	       "\"skipped\":["
+	       "{\"start\":\"0x30000\",\"end\":\"0x31000\",\"pages\":1,\"mapping\":\"[vvar]\","
+	       "\"reason\":\"special kernel mapping: it cannot be write-protected\"},"
+	       "{\"start\":\"0x40000\",\"end\":\"0x42000\",\"pages\":2,\"mapping\":\"/dev/dri\","
+	       "\"reason\":\"the kernel cannot write-protect this kind of mapping (EINVAL)\"}]}\n",
+	       "JSON start record, whole");
+	is_str(rec_run(&f, s, 1, &iv),
+	       "{\"type\":\"interval\",\"seq\":7,\"time_s\":1.750000,\"elapsed_s\":0.250400,\"written_pages\":37,"
+	       "\"written_bytes\":151552,\"rate_pages_s\":147.8,\"rate_mib_s\":0.577,\"harvest_us\":123,"
+	       "\"tracked_pages\":1040,\"wss_pages\":512,\"regions\":["
+	       "{\"start\":\"0x10000\",\"end\":\"0x12000\",\"pages\":2,\"mapping\":\"[anon]\"},"
+	       "{\"start\":\"0x13000\",\"end\":\"0x14000\",\"pages\":1,\"mapping\":\"[anon]\"},"
+	       "{\"start\":\"0x7f0000000000\",\"end\":\"0x7f0000022000\",\"pages\":34,\"mapping\":\"/x\\\"y\"}],"
+	       "\"mappings\":[{\"mapping\":\"[anon]\",\"start\":\"0x10000\",\"written_pages\":3},"
+	       "{\"mapping\":\"/x\\\"y\",\"start\":\"0x7f0000000000\",\"written_pages\":34}],"
+	       "\"engaged\":[{\"start\":\"0x50000\",\"end\":\"0x58000\",\"pages\":8,\"mapping\":\"[heap]\"}],"
+	       "\"dropped\":[{\"start\":\"0x60000\",\"end\":\"0x61000\",\"pages\":1,\"mapping\":\"(unmapped)\"}]}\n",
+	       "JSON interval record, whole");
+	is_str(rec_run(&f, s, 2, &we),
+	       "{\"type\":\"end\",\"reason\":\"signal\",\"detail\":\"Interrupt\",\"intervals\":7,"
+	       "\"duration_s\":1.750123,\"wss_pages\":512,\"wss_bytes\":2097152,"
+	       "\"rate_pages_s\":{\"mean\":150.3,\"p50\":140.6,\"p95\":190.8,\"max\":201.4},"
+	       "\"hottest\":[{\"mapping\":\"/x\\\"y\",\"start\":\"0x7f0000000000\",\"written_pages\":90},"
+	       "{\"mapping\":\"[anon]\",\"start\":\"0x10000\",\"written_pages\":21}],\"exit_status\":3}\n",
+	       "JSON end record, whole: each statistic in its own field");
+	is_str(rec_run(&f, s, 2, &small),
+	       "{\"type\":\"end\",\"reason\":\"count\",\"intervals\":1,\"duration_s\":0.250000,\"wss_pages\":1,"
+	       "\"wss_bytes\":4096,\"rate_pages_s\":{\"mean\":4.4,\"p50\":4.4,\"p95\":4.4,\"max\":4.4},"
+	       "\"hottest\":[]}\n",
+	       "JSON end record without detail, hottest or exit status");
+	s->destroy(s);
+
+	/* -q: the same records without region lists */
+	s = ps_sink_json_new(&f.o, true);
+	ws = rec_start(true);
+	is_str(rec_run(&f, s, 0, &ws),
+	       "{\"type\":\"start\",\"format_version\":1,\"pagescan\":\"" PAGESCAN_VERSION "\",\"pid\":4242,"
+	       "\"command\":\"wr\\\"it\",\"interval_s\":0.250,\"page_size\":4096,\"mode\":\"accumulate\","
+	       "\"region_lists\":false,\"tracked_pages\":1040,\"engaged\":["
+	       "{\"start\":\"0x10000\",\"end\":\"0x20000\",\"pages\":16,\"mapping\":\"[anon]\"},"
+	       "{\"start\":\"0x7f0000000000\",\"end\":\"0x7f0000400000\",\"pages\":1024,\"mapping\":\"/x\\\"y\"}],"
+	       "\"skipped\":["
+	       "{\"start\":\"0x30000\",\"end\":\"0x31000\",\"pages\":1,\"mapping\":\"[vvar]\","
+	       "\"reason\":\"special kernel mapping: it cannot be write-protected\"},"
+	       "{\"start\":\"0x40000\",\"end\":\"0x42000\",\"pages\":2,\"mapping\":\"/dev/dri\","
+	       "\"reason\":\"the kernel cannot write-protect this kind of mapping (EINVAL)\"}]}\n",
+	       "quiet JSON start record (accumulate), whole");
+	is_str(rec_run(&f, s, 1, &iv),
+	       "{\"type\":\"interval\",\"seq\":7,\"time_s\":1.750000,\"elapsed_s\":0.250400,\"written_pages\":37,"
+	       "\"written_bytes\":151552,\"rate_pages_s\":147.8,\"rate_mib_s\":0.577,\"harvest_us\":123,"
+	       "\"tracked_pages\":1040,\"wss_pages\":512,"
+	       "\"mappings\":[{\"mapping\":\"[anon]\",\"start\":\"0x10000\",\"written_pages\":3},"
+	       "{\"mapping\":\"/x\\\"y\",\"start\":\"0x7f0000000000\",\"written_pages\":34}],"
+	       "\"engaged\":[{\"start\":\"0x50000\",\"end\":\"0x58000\",\"pages\":8,\"mapping\":\"[heap]\"}],"
+	       "\"dropped\":[{\"start\":\"0x60000\",\"end\":\"0x61000\",\"pages\":1,\"mapping\":\"(unmapped)\"}]}\n",
+	       "quiet JSON interval record, whole");
+	s->destroy(s);
+	rec_teardown(&f);
+}
+
+static void test_records_csv(void)
+{
+	struct rec_fixture f;
+	rec_setup(&f);
+	struct ps_watch_start ws = rec_start(false);
+	struct ps_interval iv = rec_interval(&f.m, &f.w);
+	struct ps_watch_end we = rec_end();
+	struct ps_sink *s = ps_sink_csv_new(&f.o);
+
+	is_str(rec_run(&f, s, 0, &ws),
+	       "seq,time_s,elapsed_s,written_pages,written_bytes,rate_pages_s,rate_mib_s,harvest_us,"
+	       "tracked_pages,wss_pages,regions,top_mapping,top_mapping_pages\n",
+	       "CSV start: the header");
+	is_str(rec_run(&f, s, 1, &iv), "7,1.750000,0.250400,37,151552,147.8,0.577,123,1040,512,3,\"/x\"\"y\",34\n",
+	       "CSV interval row, whole (top mapping quoted)");
+	iv.nper_mapping = 0;
+	ps_regions_clear(&f.w);
+	iv.written_pages = 0;
+	iv.rate_pages_s = 0;
+	is_str(rec_run(&f, s, 1, &iv), "7,1.750000,0.250400,0,0,0.0,0.000,123,1040,512,0,,0\n",
+	       "CSV interval row with nothing written");
+	is_str(rec_run(&f, s, 2, &we), "", "CSV end: nothing");
+	s->destroy(s);
+	rec_teardown(&f);
+}
+
+static void test_records_text(void)
+{
+	struct rec_fixture f;
+	rec_setup(&f);
+	struct ps_watch_start ws = rec_start(false);
+	struct ps_interval iv = rec_interval(&f.m, &f.w);
+	struct ps_watch_end we = rec_end(), small = rec_end_small();
+	struct ps_sink *s = ps_sink_text_new(&f.o, false);
+
+	is_str(rec_run(&f, s, 0, &ws),
+	       "watching process 4242 (wr\"it): 2 ranges, 1040 pages (4.1M) tracked, every 0.250s\n"
+	       "  not tracked (special kernel mappings): [vvar]\n"
+	       "  skipped  0x000000040000-0x000000042000  8.0K  /dev/dri: the kernel cannot write-protect this kind of mapping (EINVAL)\n",
+	       "text start, whole");
+	is_str(rec_run(&f, s, 1, &iv),
+	       "#7    1.750s  written 37 pages (148K)  148 pages/s  0.58 MiB/s  wss 512 pages  harvest 123us\n"
+	       "  + tracking  0x000000050000-0x000000058000  32K  [heap]\n"
+	       "  - unmapped  0x000000060000-0x000000061000  4.0K  (unmapped)\n"
+	       "    0x000000010000-0x000000012000  8.0K  [anon]\n"
+	       "    0x000000013000-0x000000014000  4.0K  [anon]\n"
+	       "    0x7f0000000000-0x7f0000022000  136K  /x\"y\n"
+	       "  per mapping: [anon]=3 /x\"y=34\n",
+	       "text interval, whole");
+	is_str(rec_run(&f, s, 2, &we),
+	       "end: signal (Interrupt) after 7 intervals, 1.750s\n"
+	       "write working set: 512 pages (2.0M)\n"
+	       "dirty rate (pages/s): mean 150  p50 141  p95 191  max 201  (mean 0.59 MiB/s)\n"
+	       "hottest mappings:\n"
+	       "          90 pages  0x7f0000000000 /x\"y\n"
+	       "          21 pages  0x10000 [anon]\n"
+	       "command exit status: 3\n",
+	       "text end, whole: each statistic in its place");
+	is_str(rec_run(&f, s, 2, &small),
+	       "end: count after 1 interval, 0.250s\n"
+	       "write working set: 1 page (4.0K)\n"
+	       "dirty rate (pages/s): mean 4  p50 4  p95 4  max 4  (mean 0.02 MiB/s)\n",
+	       "text end, singulars, nothing empty printed");
+	s->destroy(s);
+
+	/* -q and accumulate: the interval line only */
+	s = ps_sink_text_new(&f.o, true);
+	ws = rec_start(true);
+	is_str(rec_run(&f, s, 0, &ws),
+	       "watching process 4242 (wr\"it): 2 ranges, 1040 pages (4.1M) tracked, every 0.250s, cumulative\n"
+	       "  not tracked (special kernel mappings): [vvar]\n"
+	       "  skipped  0x000000040000-0x000000042000  8.0K  /dev/dri: the kernel cannot write-protect this kind of mapping (EINVAL)\n",
+	       "text start, cumulative");
+	is_str(rec_run(&f, s, 1, &iv),
+	       "#7    1.750s  written 37 pages (148K)  148 pages/s  0.58 MiB/s  wss 512 pages  harvest 123us\n",
+	       "quiet text interval: one line");
+	s->destroy(s);
+	rec_teardown(&f);
+}
+
 int main(void)
 {
 	test_label_cache();
 	test_json();
 	test_text();
+	test_records_json();
+	test_records_csv();
+	test_records_text();
 	return tap_done();
 }

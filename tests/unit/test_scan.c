@@ -1,7 +1,22 @@
-/* The PAGEMAP_SCAN loop against a fake kernel that reproduces the real one's
- * output rules, including the stale walk_end after an internal buffer refill
- * (docs/kernel-interfaces.md#the-vector-cap): the loop must be exact whatever
- * the layout. */
+/* SPDX-License-Identifier: MIT */
+/* The PAGEMAP_SCAN loop against a fake kernel that follows the real one's
+ * algorithm (do_pagemap_scan() in fs/proc/task_mmu.c, 6.7 to 6.18) page by
+ * page, including what makes walk_end unreliable past one bounce buffer
+ * (docs/kernel-interfaces.md#the-vector-cap, #output-and-the-page-limit):
+ *
+ *  - output goes through a bounce buffer of min(512, vec_len) regions; a
+ *    region that does not fit ends the walk chunk with walk_end at its
+ *    address, the buffer is copied out, and while the caller's vector has
+ *    room the next chunk walks on from there;
+ *  - max_pages: a matching page past the limit ends the walk (walk_end = its
+ *    address); reaching the limit exactly does not: the walk goes on to the
+ *    next matching page, or to the end;
+ *  - walk_end is only written on those early stops, and set to end at the
+ *    very end only if it is still 0: after a refill, a chunk that runs to the
+ *    end leaves the stale refill point (also after max_pages was reached).
+ *
+ * The loop must be exact whatever the layout, never ask for more than 512
+ * regions per call, and say truncated only when pages were left out. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,14 +27,14 @@
 #include "tap.h"
 
 #define BASE 0x100000000ull
-#define NPAGES 20000
+#define NPAGES 48200         /* the e2e check's mapping: 24,100 one-page regions */
+#define KERNEL_BOUNCE 512    /* PAGEMAP_WALK_SIZE >> PAGE_SHIFT with 4 KiB pages */
 
 struct fake {
 	uint64_t cats[NPAGES];
 	int calls;
-	int max_vec_seen;
+	uint64_t min_vec_seen, max_vec_seen;
 	int fail_after_calls;   /* return EPERM on this call (1-based), after output */
-	bool quirk;             /* emulate the stale walk_end bug for vec_len > 512 */
 };
 
 static uint64_t addr(size_t page)
@@ -34,63 +49,101 @@ static bool match(const struct pm_scan_arg *a, uint64_t c)
 	       (!a->category_anyof_mask || (c & a->category_anyof_mask));
 }
 
-/* The kernel's algorithm, page by page. */
-static int fake_walk(int fd, struct pm_scan_arg *a, void *ctx)
+/* The bounce buffer, as pagemap_scan_push_range() fills it. */
+struct bounce {
+	struct page_region r[KERNEL_BOUNCE];
+	size_t len, i;
+};
+
+static bool push_range(struct bounce *b, uint64_t cats, uint64_t start, uint64_t end)
 {
-	struct fake *f = ctx;
-	struct page_region *vec = (struct page_region *)(uintptr_t)a->vec;
-	uint64_t n = 0, found = 0, max = a->max_pages ? a->max_pages : UINT64_MAX;
-	uint64_t restart = 0; /* last internal refill point */
-	(void)fd;
+	struct page_region *cur = &b->r[b->i];
+	if (start == cur->end && cats == cur->categories) {
+		cur->end = end;
+		return true;
+	}
+	if (cur->end) {
+		if (b->i >= b->len - 1)
+			return false;
+		cur = &b->r[++b->i];
+	}
+	cur->start = start;
+	cur->end = end;
+	cur->categories = cats;
+	return true;
+}
+
+/* do_pagemap_scan(), page by page. */
+static int fake_walk(struct fake *f, struct pm_scan_arg *a)
+{
+	struct page_region *out = (struct page_region *)(uintptr_t)a->vec;
+	uint64_t vec_len = a->vec_len, found = 0, max = a->max_pages ? a->max_pages : UINT64_MAX;
+	static struct bounce b;
+	int nout = 0;
 
 	f->calls++;
-	if ((int)a->vec_len > f->max_vec_seen)
-		f->max_vec_seen = (int)a->vec_len;
-	if (a->size != sizeof(*a) || (a->start & 4095)) {
+	if (a->vec_len > f->max_vec_seen)
+		f->max_vec_seen = a->vec_len;
+	if (a->vec_len < f->min_vec_seen)
+		f->min_vec_seen = a->vec_len;
+	if (a->size != sizeof(*a) || (a->start & (PS_PAGE_SIZE - 1)) || a->end < a->start || (!a->vec && a->vec_len)) {
 		errno = EINVAL;
 		return -1;
 	}
+	uint64_t end = (a->end + PS_PAGE_SIZE - 1) & ~(PS_PAGE_SIZE - 1);
 	a->walk_end = 0;
-	for (uint64_t p = a->start; p < a->end; p += PS_PAGE_SIZE) {
-		size_t i = (p - BASE) / PS_PAGE_SIZE;
-		uint64_t c = p >= BASE && i < NPAGES ? f->cats[i] : 0;
-		if (p < BASE || i >= NPAGES || !match(a, c))
-			continue;
-		uint64_t rc = c & a->return_mask;
-		if (found >= max) {
-			a->walk_end = p;
-			return (int)n;
-		}
-		if (n && vec[n - 1].end == p && vec[n - 1].categories == rc) {
-			vec[n - 1].end += PS_PAGE_SIZE;
-		} else {
-			if (n == a->vec_len) {
-				a->walk_end = p;
-				return (int)n;
-			}
-			if (f->quirk && n && n % 512 == 0)
-				restart = p; /* bounce buffer flushed and restarted here */
-			vec[n].start = p;
-			vec[n].end = p + PS_PAGE_SIZE;
-			vec[n].categories = rc;
-			n++;
-		}
-		found++;
-		if ((a->flags & PM_SCAN_WP_MATCHING) && (c & PAGE_IS_WRITTEN))
-			f->cats[i] &= ~(uint64_t)PAGE_IS_WRITTEN;
-		if (found == max) {
-			a->walk_end = p + PS_PAGE_SIZE;
-			return (int)n;
-		}
+	if (!vec_len) {
+		a->walk_end = end;
+		return 0;
 	}
-	a->walk_end = restart ? restart : a->end; /* the quirk: stale restart point */
-	return (int)n;
+	memset(&b, 0, sizeof(b));
+	b.len = vec_len < KERNEL_BOUNCE ? vec_len : KERNEL_BOUNCE;
+	for (uint64_t walk_start = a->start; walk_start < end; walk_start = a->walk_end) {
+		bool enospc = false;
+		for (uint64_t p = walk_start; p < end && !enospc; p += PS_PAGE_SIZE) {
+			size_t i = (p - BASE) / PS_PAGE_SIZE;
+			if (p < BASE || i >= NPAGES || !match(a, f->cats[i]))
+				continue; /* unmapped, or no match */
+			uint64_t c = f->cats[i], rc = c & a->return_mask, e = p + PS_PAGE_SIZE;
+			/* pagemap_scan_output() */
+			if (found + 1 > max) {
+				e = p;
+				enospc = true;
+			}
+			if (!push_range(&b, rc, p, e)) {
+				e = p;
+				enospc = true;
+			}
+			if (enospc) {
+				a->walk_end = e;
+				break;
+			}
+			found++;
+			if ((a->flags & PM_SCAN_WP_MATCHING) && (c & PAGE_IS_WRITTEN))
+				f->cats[i] &= ~(uint64_t)PAGE_IS_WRITTEN;
+		}
+		/* pagemap_scan_flush_buffer() */
+		size_t n = b.i + (b.r[b.i].end != b.r[b.i].start);
+		memcpy(out + nout, b.r, n * sizeof(b.r[0]));
+		nout += (int)n;
+		vec_len -= n;
+		b.i = 0;
+		if (vec_len < b.len)
+			b.len = vec_len;
+		b.r[0].start = b.r[0].end = 0;
+		if (!enospc || vec_len == 0 || found == max)
+			break;
+	}
+	if (!a->walk_end)
+		a->walk_end = end; /* only while still 0: a refill point stays, stale */
+	return nout;
 }
 
 static int fake_ioctl(int fd, struct pm_scan_arg *a, void *ctx)
 {
 	struct fake *f = ctx;
-	int n = fake_walk(fd, a, ctx);
+	(void)fd;
+	int n = fake_walk(f, a);
 	if (n >= 0 && f->fail_after_calls && f->calls == f->fail_after_calls) {
 		/* Regions were copied out, yet the call fails (EPERM is not atomic). */
 		a->walk_end = a->end;
@@ -113,6 +166,22 @@ static void truth(const struct fake *f, const struct ps_scan_req *q, struct ps_r
 	}
 }
 
+/* The first max pages of the truth. */
+static void truth_head(struct ps_regions *v, uint64_t max)
+{
+	uint64_t left = max;
+	size_t k = 0;
+	for (; k < v->n && left; k++) {
+		uint64_t pages = (v->r[k].end - v->r[k].start) / PS_PAGE_SIZE;
+		if (pages > left) {
+			v->r[k].end = v->r[k].start + left * PS_PAGE_SIZE;
+			pages = left;
+		}
+		left -= pages;
+	}
+	v->n = k;
+}
+
 static bool same(const struct ps_regions *a, const struct ps_regions *b)
 {
 	if (a->n != b->n)
@@ -123,14 +192,20 @@ static bool same(const struct ps_regions *a, const struct ps_regions *b)
 	return true;
 }
 
-static void layout(struct fake *f, unsigned seed, int kind)
+static void reset(struct fake *f)
 {
 	memset(f, 0, sizeof(*f));
+	f->min_vec_seen = UINT64_MAX;
+}
+
+static void layout(struct fake *f, unsigned seed, int kind)
+{
+	reset(f);
 	srand(seed);
 	for (size_t i = 0; i < NPAGES; i++) {
 		uint64_t c = PAGE_IS_WPALLOWED;
 		switch (kind) {
-		case 0: /* every other page present+written: 10,000 regions */
+		case 0: /* every other page present+written: 24,100 regions */
 			if (i % 2 == 0)
 				c |= PAGE_IS_PRESENT | PAGE_IS_WRITTEN;
 			break;
@@ -151,12 +226,27 @@ static void layout(struct fake *f, unsigned seed, int kind)
 	}
 }
 
-int main(void)
+/* Exactly k one-page present regions (pages 0, 2, 4, ...), nothing after. */
+static void layout_regions(struct fake *f, size_t k)
+{
+	reset(f);
+	for (size_t i = 0; i < NPAGES; i++)
+		f->cats[i] = PAGE_IS_WPALLOWED | (i % 2 == 0 && i / 2 < k ? PAGE_IS_PRESENT : 0);
+}
+
+/* The loop always passes a vector of exactly 512 (the kernel's bounce
+ * buffer with 4 KiB pages: docs/kernel-interfaces.md#the-vector-cap). The
+ * literal is the point: PS_SCAN_VEC_MAX is what this guards. */
+static void vec_is_512(const struct fake *f, const char *what)
+{
+	is_u64(f->max_vec_seen, 512, "%s: no call asks for more than 512 regions", what);
+	is_u64(f->min_vec_seen, 512, "%s: every call passes a 512-entry vector", what);
+}
+
+static void test_exact_layouts(void)
 {
 	static struct fake f;
 	struct ps_err err;
-
-	/* Exactness over layouts, masks and ranges, with the quirk armed. */
 	const struct { uint64_t mask, inverted, anyof, ret; } masks[] = {
 		{ PAGE_IS_PRESENT, 0, 0, PS_CAT_ALL },
 		{ PAGE_IS_WRITTEN, 0, 0, PAGE_IS_WRITTEN },
@@ -166,7 +256,6 @@ int main(void)
 	for (int kind = 0; kind < 3; kind++) {
 		for (size_t m = 0; m < sizeof(masks) / sizeof(masks[0]); m++) {
 			layout(&f, 42 + (unsigned)kind, kind);
-			f.quirk = true;
 			struct ps_scan_req q = { .start = addr(3), .end = addr(NPAGES - 5), .mask = masks[m].mask,
 			                         .inverted = masks[m].inverted, .anyof = masks[m].anyof, .ret = masks[m].ret };
 			struct ps_regions got = { 0 }, want = { 0 };
@@ -176,80 +265,173 @@ int main(void)
 			is_int(r, 0, "layout %d mask %zu: scan succeeds", kind, m);
 			ok(same(&got, &want), "layout %d mask %zu: %zu regions, exactly the truth (%zu)", kind, m, got.n, want.n);
 			is_u64(st.pages, ps_regions_pages(&want), "layout %d mask %zu: page count", kind, m);
-			ok(f.max_vec_seen <= PS_SCAN_VEC_MAX, "layout %d mask %zu: never asks for more than 512 regions", kind, m);
+			ok(!st.truncated, "layout %d mask %zu: not truncated", kind, m);
+			char what[64];
+			snprintf(what, sizeof(what), "layout %d mask %zu", kind, m);
+			vec_is_512(&f, what);
 			ps_regions_free(&got);
 			ps_regions_free(&want);
 		}
 	}
+}
 
-	/* The quirk is real in the fake: a naive loop with a big vector loses pages. */
-	{
-		layout(&f, 1, 0);
-		f.quirk = true;
-		static struct page_region big[4096];
-		struct pm_scan_arg a = { .size = sizeof(a), .start = addr(0), .end = addr(NPAGES), .vec = (uintptr_t)big,
-		                         .vec_len = 4096, .category_mask = PAGE_IS_PRESENT, .return_mask = PAGE_IS_PRESENT };
-		uint64_t pages = 0;
-		for (int guard = 0; guard < 100 && a.start < a.end; guard++) {
-			int n = fake_ioctl(-1, &a, &f);
-			for (int i = 0; i < n; i++)
-				pages += (big[i].end - big[i].start) / PS_PAGE_SIZE;
-			a.start = a.walk_end;
-		}
-		ok(pages != NPAGES / 2, "fake reproduces the stale walk_end quirk (naive loop counted %llu, truth %d)",
-		   (unsigned long long)pages, NPAGES / 2);
-	}
-
-	/* max_pages: exact cut, truncated flag, continuation covers the rest once. */
-	{
-		layout(&f, 7, 2);
-		struct ps_scan_req q = { .start = addr(0), .end = addr(NPAGES), .mask = PAGE_IS_PRESENT, .ret = PAGE_IS_PRESENT,
-		                         .max_pages = 1000 };
-		struct ps_regions got = { 0 };
+/* Region counts around multiples of the vector: one call per 512 regions,
+ * exact, also when the last call fills the vector exactly. */
+static void test_region_counts(void)
+{
+	static struct fake f;
+	static const size_t counts[] = { 1, 511, 512, 513, 1023, 1024, 1025, 1536, 2047, 2048, 2049, 24100 };
+	struct ps_err err;
+	for (size_t c = 0; c < sizeof(counts) / sizeof(counts[0]); c++) {
+		size_t k = counts[c];
+		layout_regions(&f, k);
+		struct ps_scan_req q = { .start = addr(0), .end = addr(NPAGES), .mask = PAGE_IS_PRESENT,
+		                         .ret = PAGE_IS_PRESENT };
+		struct ps_regions got = { 0 }, want = { 0 };
 		struct ps_scan_stats st;
-		is_int(ps_scan_with(fake_ioctl, &f, -1, &q, &got, &st, &err), 0, "max_pages scan succeeds");
-		is_u64(ps_regions_pages(&got), 1000, "max_pages: exactly 1000 pages");
-		ok(st.truncated, "max_pages: truncated reported");
-		uint64_t cut = got.r[got.n - 1].end;
-		struct ps_scan_req q2 = q;
-		q2.start = cut;
-		q2.max_pages = 0;
-		struct ps_regions rest = { 0 }, want = { 0 };
-		ps_scan_with(fake_ioctl, &f, -1, &q2, &rest, &st, &err);
-		truth(&f, &(struct ps_scan_req){ .start = addr(0), .end = addr(NPAGES), .mask = PAGE_IS_PRESENT,
-		                                 .ret = PAGE_IS_PRESENT }, &want);
-		is_u64(ps_regions_pages(&got) + ps_regions_pages(&rest), ps_regions_pages(&want),
-		       "max_pages: both parts add up to the truth");
-		ok(!st.truncated, "continuation is not truncated");
+		is_int(ps_scan_with(fake_ioctl, &f, -1, &q, &got, &st, &err), 0, "%zu regions: scan succeeds", k);
+		truth(&f, &q, &want);
+		ok(same(&got, &want), "%zu regions: exactly the truth (got %zu)", k, got.n);
+		is_u64(st.pages, k, "%zu regions: page count", k);
+		ok(!st.truncated, "%zu regions: not truncated", k);
+		is_u64(st.calls, (k + 511) / 512, "%zu regions: one call per 512 regions", k);
+		char what[64];
+		snprintf(what, sizeof(what), "%zu regions", k);
+		vec_is_512(&f, what);
 		ps_regions_free(&got);
-		ps_regions_free(&rest);
+		ps_regions_free(&want);
+	}
+}
+
+/* max_pages around the number of matching pages, over 24,100 one-page
+ * regions (the e2e case: dump -m present -M 24100 over 48,200 pages, every
+ * second one written, must say "truncated":false). The kernel walks on
+ * after the limit is reached; with a vector larger than its bounce buffer
+ * walk_end would then be stale and the loop would call the scan truncated. */
+static void test_max_pages(void)
+{
+	static struct fake f;
+	struct ps_err err;
+	const uint64_t total = NPAGES / 2;
+	const uint64_t limits[] = { 1, 511, 512, 513, 1000, 1024, 1025, 23999, total - 1, total, total + 1, 2 * total };
+	for (size_t l = 0; l < sizeof(limits) / sizeof(limits[0]); l++) {
+		uint64_t max = limits[l];
+		layout(&f, 7, 0);
+		struct ps_scan_req q = { .start = addr(0), .end = addr(NPAGES), .mask = PAGE_IS_PRESENT,
+		                         .ret = PAGE_IS_PRESENT, .max_pages = max };
+		struct ps_regions got = { 0 }, want = { 0 };
+		struct ps_scan_stats st;
+		is_int(ps_scan_with(fake_ioctl, &f, -1, &q, &got, &st, &err), 0, "max_pages %llu: scan succeeds",
+		       (unsigned long long)max);
+		truth(&f, &q, &want);
+		truth_head(&want, max);
+		uint64_t expect = max < total ? max : total;
+		ok(same(&got, &want), "max_pages %llu: exactly the first %llu pages (got %zu regions)",
+		   (unsigned long long)max, (unsigned long long)expect, got.n);
+		is_u64(st.pages, expect, "max_pages %llu: page count", (unsigned long long)max);
+		is_int(st.truncated, max < total, "max_pages %llu: truncated only when pages were left out (%llu match)",
+		       (unsigned long long)max, (unsigned long long)total);
+		char what[64];
+		snprintf(what, sizeof(what), "max_pages %llu", (unsigned long long)max);
+		vec_is_512(&f, what);
+		ps_regions_free(&got);
 		ps_regions_free(&want);
 	}
 
-	/* A max_pages that ends exactly at the last matching page is not truncated data loss. */
-	{
-		layout(&f, 7, 0);
-		struct ps_scan_req q = { .start = addr(0), .end = addr(10), .mask = PAGE_IS_PRESENT, .ret = PAGE_IS_PRESENT,
-		                         .max_pages = 5 };
-		struct ps_regions got = { 0 };
-		struct ps_scan_stats st;
-		ps_scan_with(fake_ioctl, &f, -1, &q, &got, &st, &err);
-		is_u64(ps_regions_pages(&got), 5, "max_pages equal to all matches: 5 pages");
-		ps_regions_free(&got);
+	/* Long runs: the limit cuts a region; the continuation covers the rest once. */
+	layout(&f, 7, 2);
+	struct ps_scan_req q = { .start = addr(0), .end = addr(NPAGES), .mask = PAGE_IS_PRESENT, .ret = PAGE_IS_PRESENT,
+	                         .max_pages = 1000 };
+	struct ps_regions got = { 0 };
+	struct ps_scan_stats st;
+	is_int(ps_scan_with(fake_ioctl, &f, -1, &q, &got, &st, &err), 0, "max_pages in a run: scan succeeds");
+	is_u64(ps_regions_pages(&got), 1000, "max_pages in a run: exactly 1000 pages");
+	ok(st.truncated, "max_pages in a run: truncated reported");
+	uint64_t cut = got.r[got.n - 1].end;
+	struct ps_scan_req q2 = q;
+	q2.start = cut;
+	q2.max_pages = 0;
+	struct ps_regions rest = { 0 }, want = { 0 };
+	ps_scan_with(fake_ioctl, &f, -1, &q2, &rest, &st, &err);
+	truth(&f, &(struct ps_scan_req){ .start = addr(0), .end = addr(NPAGES), .mask = PAGE_IS_PRESENT,
+	                                 .ret = PAGE_IS_PRESENT }, &want);
+	is_u64(ps_regions_pages(&got) + ps_regions_pages(&rest), ps_regions_pages(&want),
+	       "max_pages in a run: both parts add up to the truth");
+	ok(!st.truncated, "continuation is not truncated");
+	ps_regions_free(&got);
+	ps_regions_free(&rest);
+	ps_regions_free(&want);
+}
+
+/* The fake is faithful where it matters: larger vectors give stale walk_ends. */
+static void test_fake_reproduces_quirk(void)
+{
+	static struct fake f;
+	static struct page_region big[4096];
+
+	/* A naive loop with a big vector, resuming at walk_end, counts pages twice. */
+	layout(&f, 1, 0);
+	struct pm_scan_arg a = { .size = sizeof(a), .start = addr(0), .end = addr(NPAGES), .vec = (uintptr_t)big,
+	                         .vec_len = 4096, .category_mask = PAGE_IS_PRESENT, .return_mask = PAGE_IS_PRESENT };
+	uint64_t pages = 0;
+	for (int guard = 0; guard < 100 && a.start < a.end; guard++) {
+		int n = fake_ioctl(-1, &a, &f);
+		for (int i = 0; i < n; i++)
+			pages += (big[i].end - big[i].start) / PS_PAGE_SIZE;
+		a.start = a.walk_end;
 	}
+	ok(pages != NPAGES / 2, "fake: a naive 4096-entry loop miscounts (counted %llu, truth %d)",
+	   (unsigned long long)pages, NPAGES / 2);
+
+	/* One 1024-entry call that reaches max_pages exactly after a refill:
+	 * the walk went to the end, yet walk_end is the refill point. */
+	layout_regions(&f, 600);
+	a = (struct pm_scan_arg){ .size = sizeof(a), .start = addr(0), .end = addr(NPAGES), .vec = (uintptr_t)big,
+	                          .vec_len = 1024, .max_pages = 600, .category_mask = PAGE_IS_PRESENT,
+	                          .return_mask = PAGE_IS_PRESENT };
+	is_int(fake_ioctl(-1, &a, &f), 600, "fake: 600 regions in one 1024-entry call");
+	is_u64(a.walk_end, addr(2 * 512), "fake: walk_end stale at the refill point after max_pages");
+
+	/* The same with a 512-entry vector: the limit is met in the second
+	 * call, whose walk_end is the true end. */
+	layout_regions(&f, 600);
+	a.start = addr(0);
+	a.vec_len = 512;
+	is_int(fake_ioctl(-1, &a, &f), 512, "fake: 512 regions in the first 512-entry call");
+	is_u64(a.walk_end, addr(2 * 512), "fake: walk_end at the region that did not fit");
+	a.start = a.walk_end;
+	a.max_pages = 600 - 512;
+	is_int(fake_ioctl(-1, &a, &f), 600 - 512, "fake: the rest in the second call");
+	is_u64(a.walk_end, addr(NPAGES), "fake: walk_end is the end once the walk ran to it");
+
+	/* A limit met with more matches to come: walk_end at the next match. */
+	layout_regions(&f, 600);
+	a.start = addr(0);
+	a.max_pages = 10;
+	is_int(fake_ioctl(-1, &a, &f), 10, "fake: max_pages 10");
+	is_u64(a.walk_end, addr(20), "fake: walk_end at the first page past the limit");
+}
+
+static void test_clear_and_errors(void)
+{
+	static struct fake f;
+	struct ps_err err;
 
 	/* Get-and-clear: a second pass finds nothing. */
 	{
 		layout(&f, 3, 1);
 		struct ps_scan_req q = { .start = addr(0), .end = addr(NPAGES), .mask = PAGE_IS_WRITTEN,
 		                         .ret = PAGE_IS_WRITTEN, .wp = true };
-		struct ps_regions got = { 0 }, again = { 0 };
+		struct ps_regions got = { 0 }, again = { 0 }, want = { 0 };
+		truth(&f, &q, &want);
 		ps_scan_with(fake_ioctl, &f, -1, &q, &got, NULL, &err);
 		ok(got.n > 512, "clear pass found %zu regions (more than one vector)", got.n);
+		ok(same(&got, &want), "clear pass: exactly the written pages");
 		ps_scan_with(fake_ioctl, &f, -1, &q, &again, NULL, &err);
 		is_int(again.n, 0, "second clear pass finds nothing");
 		ps_regions_free(&got);
 		ps_regions_free(&again);
+		ps_regions_free(&want);
 	}
 
 	/* An error after partial output: regions so far kept, error reported, walk_end ignored. */
@@ -264,6 +446,7 @@ int main(void)
 		is_int(err.code, EPERM, "error code set");
 		ok(strstr(err.msg, "write-protect") != NULL, "message names the cause: %s", err.msg);
 		is_int(f.calls, 3, "no call after the error");
+		is_u64(got.n, 2 * 512, "the regions of the calls before the failing one are kept");
 		ps_regions_free(&got);
 	}
 
@@ -275,5 +458,14 @@ int main(void)
 		is_int(ps_scan_with(fake_ioctl, &f, -1, &q, &got, NULL, &err), -EINVAL, "unaligned start: EINVAL");
 		is_int(f.calls, 0, "no ioctl issued");
 	}
+}
+
+int main(void)
+{
+	test_exact_layouts();
+	test_region_counts();
+	test_max_pages();
+	test_fake_reproduces_quirk();
+	test_clear_and_errors();
 	return tap_done();
 }
