@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Benchmark 4, attach cost: time from starting `pagescan watch` to its first
  * record ("start": the target is engaged and armed), and how long the
  * target is stopped meanwhile, seen from the target: its main thread (the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Small helpers shared by the benchmark programs (header only: each bench
  * program is one .c file and links nothing of pagescan's, so what they
  * measure is independent of pagescan's own code). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Benchmark 2, cost to the target: one bench_work process runs its workload
  * without pause; round by round (modes interleaved, order rotated) the
  * driver measures its throughput for a few seconds with no tracking, under

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Benchmark 1, dump speed: time whole processes listing the present and
  * swapped pages of a target, output to /dev/null, round by round with the
  * methods interleaved (this VM's speed drifts for seconds at a time).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Aggregate the raw rows of a benchmark run into a summary CSV and a
  * Markdown report: every figure is the median of its rounds with min and
  * max; ratios were computed per round by the drivers (commands interleaved

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The two reference readers of the dump benchmark, run from another process
  * like pagescan itself:
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Benchmark 3, pagescan's own cost: `pagescan watch -f json` on a
  * bench_target writer, the writes synchronised with the watch's ticks (the
  * target writes its set right after each interval record, so the next

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Benchmark target processes, driven over stdin/stdout by the drivers.
  *
  *   bench_target hold SIZE RUN STRIDE

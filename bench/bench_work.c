@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Benchmark 2's workload: writes over a populated mapping as fast as it can
  * and measures its own throughput, with or without an in-process tracker.
  *

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Compare two pagescan builds (OLD, NEW) on the same machine, interleaved:
 # every round runs each chosen bench program once per build, OLD then NEW on
 # odd rounds and NEW then OLD on even ones (this VM flips between a fast and a

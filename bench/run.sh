@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Run every pagescan benchmark in one go and write the results:
 #   OUT/latest.csv          raw rows (one per run and metric), machine in # lines
 #   OUT/latest-summary.csv  median, min, max per metric

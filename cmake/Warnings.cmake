@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 include(CheckCCompilerFlag)
 set(PAGESCAN_WARNINGS -Wall -Wextra)
 foreach(flag -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2

@@ -1,4 +1,5 @@
 # bash completion for pagescan(1)                             -*- shell-script -*-
+# SPDX-License-Identifier: MIT
 #
 # Self-contained: works with or without the bash-completion package (when it
 # is loaded, `run -- CMD` hands over to the command's own completion).

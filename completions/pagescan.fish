@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # fish completion for pagescan(1): commands, every option of every command,
 # -f values per command, mask names inside comma/| lists and after '!',
 # --heatmap= values, mapping selectors for -r (with the file names mapped by

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """The layers of src/ hold: each layer includes only the headers of the layers
 below it, no header include cycle exists, the lower layers never print, the
 model makes no system call, and only the CLI uses ncurses.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The front end: each command's options, and the commands. */
 #ifndef PAGESCAN_CLI_H
 #define PAGESCAN_CLI_H

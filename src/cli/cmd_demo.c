@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* demo: watch a built-in workload, so one command shows pagescan at work.
  *
  * pagescan forks a child that waits on a pipe, engages tracking in it the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* dump: one scan of the target's pages, streamed as address ranges. */
 #include <errno.h>
 #include <stdio.h>

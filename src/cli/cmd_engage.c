@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* engage and release: persistent tracking, left in the target. */
 #include <errno.h>
 #include <string.h>

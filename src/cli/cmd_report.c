@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* report: read a recording (file or standard input), analyse it, print the
  * report as text or JSON, and optionally write the SVG. */
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* run: launch a command with tracking engaged at its exec, before its first
  * instruction, watch it until it exits, and exit with its status. */
 #include "cli.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* watch: attach to a running process and watch it. */
 #include "cli.h"
 #include "loop.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Opening and atomically replacing output files. */
 #include <errno.h>
 #include <fcntl.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Output files of the front end: opening one for writing, replacing one
  * atomically. Errors come back as -errno with a message in err. */
 #ifndef PAGESCAN_CLI_FILES_H

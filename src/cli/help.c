@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The argp help filter that puts the category table into help text. */
 #include <stdlib.h>
 #include <string.h>

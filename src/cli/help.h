@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* argp help filter: help text names the page categories through a
  * placeholder, filled in from the category table. */
 #ifndef PAGESCAN_CLI_HELP_H

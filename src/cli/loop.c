@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The watch loop (see loop.h). */
 #include <errno.h>
 #include <poll.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The watch loop of watch, run and demo: one poll over a timer, a signalfd,
  * the target's pidfd (or SIGCHLD of a launched command) and the heatmap's
  * keyboard; each tick asks the session for an interval record and hands it

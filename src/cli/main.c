@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* pagescan: exact written-page tracking for live processes.
  * main() parses the command line (argp, one parser per command), runs the
  * command, and is the only place that prints errors and chooses the exit code. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The watch sink for `watch --prom-file PATH`: at the start, after every
  * interval and at the end, the metrics (render/prom.c) replace PATH
  * atomically (files.c): a reader, such as node_exporter's textfile

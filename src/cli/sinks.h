@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Sinks that live in the front end (they own terminals or files). */
 #ifndef PAGESCAN_CLI_SINKS_H
 #define PAGESCAN_CLI_SINKS_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The live heatmap: a full-screen ncurses view that paints the frames
  * src/render/heat_frame.c lays out. The watch loop feeds it intervals and polls its
  * input_fd: an epoll set of the terminal (keys) and a signalfd for SIGWINCH

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Engaging tracking and ending it (see engage.h). */
 #include <errno.h>
 #include <signal.h>

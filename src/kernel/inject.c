@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Remote system calls through ptrace; see include/pagescan/kernel/inject.h
  * and docs/remote-syscalls.md for the algorithm and its pitfalls. */
 #include <elf.h>

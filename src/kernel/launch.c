@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Launching a command under trace (see launch.h). */
 #include <errno.h>
 #include <fcntl.h>

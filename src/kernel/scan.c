@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The PAGEMAP_SCAN loop.
  *
  * Exactness rules (docs/kernel-interfaces.md#the-scan-loop):

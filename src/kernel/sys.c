@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Small system helpers: the monotonic clock, closing, reading a /proc file
  * whole, and the maps snapshot read from it. */
 #include <errno.h>

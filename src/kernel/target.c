@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Target handle: pidfd first, then /proc/PID, then a liveness check through
  * the pidfd, so the directory cannot belong to a recycled pid. */
 #include <dirent.h>

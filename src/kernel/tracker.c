@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Userfaultfd write-protect tracking of another process's mm; see
  * include/pagescan/kernel/tracker.h and docs/kernel-interfaces.md#registration. */
 #include <ctype.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The category table and mask expressions ("present,!file,written|swapped").
  *
  * Mask grammar decisions (documented in the man page):

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* struct ps_err: one human line plus an errno. */
 #include <errno.h>
 #include <limits.h>

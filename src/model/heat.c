@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The heatmap grid model and its view state (pagescan/model/heat.h): pure,
  * no output; pagescan/render/heat_frame.h draws it. */
 #include <errno.h>

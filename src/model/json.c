@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The strict JSON reader: one document in memory to a tree of nodes held
  * in arrays (no recursion: open containers live on an explicit stack). */
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* /proc/PID/maps parser. The kernel's format (show_map_vma) is
  * "%08lx-%08lx %c%c%c%c %08llx %02x:%02x %lu " then, for named mappings,
  * padding spaces and the name up to the newline. Anything else is refused:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* -r RANGE specs and sorted interval sets.
  *
  * Range grammar decisions (documented in the man page):

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The recording reader: JSON Lines from `pagescan watch -f json`, line by
  * line, into struct ps_recording (every interval's page set as sorted,
  * merged runs); refuses what is not a recording, warns about the rest. */

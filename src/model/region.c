@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Region vectors: merging on append, splitting at mapping boundaries. */
 #include <assert.h>
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The analysis of a recording: rates, the write working set over windows,
  * per-mapping statistics and the pre-copy simulation. Pure: no I/O, no
  * printing. */

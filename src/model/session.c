@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* A watch session (see session.h). */
 #include <errno.h>
 #include <stdlib.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Span lists (see spans.h). */
 #include <errno.h>
 #include <stdlib.h>

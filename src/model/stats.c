@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Summary statistics over per-interval samples. */
 #include <errno.h>
 #include <math.h>

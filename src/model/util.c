@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Strict parsers and small pure helpers.
  *
  * Parsing decisions (documented in the man page):

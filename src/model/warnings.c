@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Warnings collected for the caller to show (pure; nothing here prints). */
 #include <stdarg.h>
 #include <stdio.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The watch records (see watch.h). */
 #include "pagescan/model/watch.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* dump and engage output: text for people, JSON Lines for programs. */
 #include <string.h>
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Watch sinks: text for people, JSON Lines and CSV for programs (schema in
  * docs/FORMAT.md). Each record is flushed at once so pipes see it live. */
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The heatmap's character frame (pagescan/render/heat_frame.h): the model
  * (pagescan/model/heat.h) drawn into cells of text and styles, the end
  * summary and the text sink. Nothing here draws on a terminal:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Private to the formatters: building one output line in a local buffer
  * (a region line is written hundreds of thousands of times, so it is put
  * together with these and appended with one ps_out_mem call). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Growable output buffer with direct formatters and JSON/CSV escaping.
  * Regions are formatted by the million, so numbers are converted by hand
  * instead of through printf. The one file of the render layer that makes

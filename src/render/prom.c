@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The Prometheus text exposition format, in the style of node_exporter's
  * textfile collector: HELP and TYPE lines, then one sample per metric,
  * labelled with the pid and the command. Writing the file is the front

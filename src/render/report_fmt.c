@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The report as text for people and as one JSON document for programs
  * (docs/FORMAT.md, "report -f json"). */
 #include <errno.h>

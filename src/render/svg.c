@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The report as one self-contained SVG: a time x address heatmap of the
  * writes (one band per mapping, in address order, gaps between mappings
  * taking no space) and the dirty rate over time below it, on the same time

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Shared helpers for pagescan's end-to-end tests; every tests/e2e/*.bats
 # starts with `load common`.
 #

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: MIT
 # The man page, the shell completions, the install rules and the Debian
 # package, checked against the real command line: every option of every
 # command's --help must be in the man page and offered by each completion,

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: MIT
 # pagescan dump: page sets against /proc/PID/pagemap, output shape, -r, -M.
 # The victim is idle (blocked reading its command fifo) while pagescan and
 # the reference reader look at it, so its page tables do not change.

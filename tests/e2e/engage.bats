@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: MIT
 # pagescan engage / dump -m written / release: exact written-page sets
 # against the victim's own record, injection safety, and a clean release.
 

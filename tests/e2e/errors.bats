@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: MIT
 # Error handling of dump / engage / release: exit status (64 usage, 1
 # runtime) and a message that names the problem. Key words only: the
 # wording may be polished.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: MIT
 # Fault matrix, part 1: pagescan injecting (docs/remote-syscalls.md) into a
 # target that is blocked in a system call, busy in user mode or in an rseq
 # critical section, and signals that arrive around the injection (to the

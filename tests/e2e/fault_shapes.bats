@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: MIT
 # Fault matrix, process shapes: threads, zombie leader, another
 # uid, RLIMIT_NOFILE, already traced, vfork parent, frozen cgroups, exec /
 # fork / mremap / munmap during watch, the program's own userfaultfds,

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: MIT
 # The live heatmap in a real terminal (tmux), its text frames, and `demo`.
 #
 # Each test runs pagescan in a private tmux server (its own socket, no

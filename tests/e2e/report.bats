@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: MIT
 # report: a real watch of the victim recorded (watch -f json through a
 # fifo, so the test knows when an interval has been reported) and
 # analysed; the SVG checked with xmllint and rendered with rsvg-convert;

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: MIT
 # pagescan run: a command's written pages are exact from its first
 # instruction (the programs record their own truth); its exit status
 # propagates (also death by signal); its stdin/stdout/stderr stay the

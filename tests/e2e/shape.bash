@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Helpers for fault_shapes.bats and soak.bats: the shape_target process
 # (tests/targets/shape_target.c), "left as it was" snapshots, and a
 # background watch read through a fifo. Load after common:

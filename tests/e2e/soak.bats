@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: MIT
 # Soak: 1,000 engage/release cycles and 200 watch start/stop
 # cycles on one target leave it exactly as it was (fds, signal masks,
 # state, memory, no userfaultfd, no write protection); pagescan's own

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: MIT
 # pagescan watch: every interval's written pages against the victim's own
 # record, round by round; new and vanished mappings; how a watch ends
 # (count, duration, signals, target exit and exec, SIGKILL of pagescan);

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Helpers for the watch/run end-to-end suites (watch.bats, run.bats).
 # Load after common: `load common` then `load watch_helpers`.
 #

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* libFuzzer: --interval/--duration and size arguments. */
 #include <errno.h>
 #include <stdint.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* libFuzzer: /proc/PID/maps parser. On success the snapshot must be sorted,
  * non-overlapping, page aligned, and every name must be the exact bytes of
  * its line, inside the snapshot's text. */

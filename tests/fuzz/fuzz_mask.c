@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* libFuzzer: category mask expressions. A parsed mask formats to text that
  * parses back to the same mask (format is canonical and complete). */
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* libFuzzer: JSON and CSV string escaping, number formatting. JSON output
  * must be valid UTF-8 without raw controls and decode back to the input with
  * invalid sequences replaced; the CSV field must decode to the same text. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* libFuzzer: -r RANGE arguments. Address ranges come back page aligned and
  * non-empty; selectors NUL-terminated inside their buffer. */
 #include <errno.h>

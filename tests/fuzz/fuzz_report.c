@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* libFuzzer harness for recordings: the JSON reader, the recording reader,
  * the analysis (with a pre-copy simulation) and all three outputs. The JSON
  * report must always parse again with the reader. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * heat_target: a process with one hot area and one cold area, for the
  * heatmap end-to-end tests.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * kfeatures: does this kernel have what pagescan needs? Used by the e2e
  * tests to skip cleanly (or fail under PAGESCAN_MUST_WORK=1).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * namemap: maps files with arbitrary names (quotes, backslashes, newlines,
  * invalid UTF-8, ...) so tests can check how pagescan prints mapping names.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * pagemap_truth: the reference answer for "which pages are present", read
  * page by page from /proc/PID/pagemap (bit 63), independent of PAGEMAP_SCAN.

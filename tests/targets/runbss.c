@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * runbss: a short command for `pagescan run` tests whose first writes go to
  * memory that exists from its exec on (.bss and .data of the executable),

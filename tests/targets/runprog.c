@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * runprog: a short-lived command for `pagescan run` tests that writes a
  * known pattern the moment it starts and records the truth itself.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * shape_target: a scriptable target with unusual process shapes for
  * tests/e2e/fault_shapes.bats and soak.bats: worker threads, a zombie

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * victim: a scriptable target process for pagescan's end-to-end tests. It
  * records the truth (which pages it wrote) itself, so a test can compare

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Minimal TAP for unit tests: ok(), typed comparisons printing both sides. */
 #ifndef PAGESCAN_TAP_H
 #define PAGESCAN_TAP_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Category table, names, formatting and mask expressions. */
 #include <errno.h>
 #include <stdbool.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Watch sinks: exact bytes of the JSON and text interval records, with and
  * without region lists, and the mapping-name cache across intervals (a new
  * maps snapshot can put a different mapping at the same VMA address); and

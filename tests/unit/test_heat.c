@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The heatmap grid model and view (src/model/heat.c) and its frames
  * (src/render/heat_frame.c): bucketing pages into cells, partial cells,
  * labels and mapping boundaries, zoom, history decay, cumulative counts,

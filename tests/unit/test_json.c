@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The strict JSON reader: values, escapes and replacements, numbers
  * without the locale, and where and why malformed documents are refused. */
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* /proc/PID/maps parsing, lookup, selectors; and a read of our own maps. */
 #include <errno.h>
 #include <fcntl.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Output buffer: exact bytes of the formatters, escaping, flushing. */
 #include <errno.h>
 #include <fcntl.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The Prometheus text exposition: label escaping and the rendered file. */
 #include <stdint.h>
 #include <string.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* -r RANGE parsing, interval sets (against a bitmap model) and resolution
  * of specs against a maps snapshot. */
 #include <errno.h>

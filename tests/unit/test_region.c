@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Regions: merging on push, splitting at VMA boundaries. */
 #include <errno.h>
 #include <signal.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Recordings and reports: the recording reader and the analysis on
  * hand-made recordings whose answers are worked out here (and on random ones
  * against a brute force), and the text, JSON and SVG renderings. */

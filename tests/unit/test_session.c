@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The watch session without a process: a fake source scripts what each tick
  * harvests, the maps snapshot, the mappings engaged and dropped, and the
  * clock; the records must come out exactly as computed by hand. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Statistics: summaries against hand-computed values (numpy's defaults). */
 #include <errno.h>
 #include <math.h>

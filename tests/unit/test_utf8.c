@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* UTF-8: the validator against a decoder written from the definition (all
  * sequences of up to 3 bytes, a large share of the 4-byte ones), maximal
  * subparts, and the encoder over every code point. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Strict parsers, human sizes, file reading, growth, and struct ps_err. */
 #include <dirent.h>
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Kernel ABI that the build machine's headers (Linux 6.1 UAPI) may lack.
  * Every block is guarded so newer system headers win. Values are ABI and
  * were checked on Linux 6.18 (see docs/kernel-interfaces.md#the-ioctl-and-its-structures

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Engaging tracking in a target, and ending it: the one place where the
  * steps are put together (pagemap, kernel checks, the target's userfaultfd,
  * the tracker), for a running process (attach), a command pagescan launched

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Running one system call inside another process (docs/remote-syscalls.md).
  *
  * PTRACE_SEIZE + PTRACE_INTERRUPT of one thread, registers saved at the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Launching a command under pagescan's trace (`run`): fork, PTRACE_SEIZE,
  * exec, and a stop at PTRACE_EVENT_EXEC before the new program's first
  * instruction, where tracking is engaged (engage.h). pagescan stays the

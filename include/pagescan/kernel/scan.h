@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The PAGEMAP_SCAN loop: exact over any range (no region lost or reported
  * twice across calls, stale walk_end quirk avoided by vec_len <= 512). */
 #ifndef PAGESCAN_SCAN_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Small system helpers shared by the kernel layer and the CLI. */
 #ifndef PAGESCAN_SYS_H
 #define PAGESCAN_SYS_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* A target process pinned by a pidfd, with its /proc directory and pagemap. */
 #ifndef PAGESCAN_TARGET_H
 #define PAGESCAN_TARGET_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Write tracking with a userfaultfd that lives in the target's mm:
  * UFFDIO_API with WP_ASYNC, registration of the selected mappings, the arming
  * write-protect pass, and the harvest. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Page categories of PAGEMAP_SCAN and the mask expressions users write.
  * One table, ps_categories[], drives parsing, output names and the category
  * list of --help (src/cli/help.c). The shell completions, the man page and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Errors from the core: a negative errno for the caller's logic and one
  * human line (cause and remedy) for main() to print. The core never prints. */
 #ifndef PAGESCAN_ERROR_H

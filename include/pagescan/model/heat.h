@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The heatmap model: where in the address space a process writes and how
  * hot each area is, as a grid of cells, and the view state (zoom, scroll,
  * focus) the keys change. Pure: no terminal, no output, no system calls.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* A strict JSON reader (pure): RFC 8259 for one document held in memory:
  * objects, arrays, strings (all escapes, \uXXXX with surrogate pairs),
  * numbers, true, false, null. The tree lives in arrays reused from one parse

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* /proc/PID/maps: a snapshot of the target's mappings (the pure parser and
  * look-ups; kernel/sys.h reads it). */
 #ifndef PAGESCAN_MAPS_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* -r RANGE arguments: address ranges or mapping selectors. */
 #ifndef PAGESCAN_RANGE_H
 #define PAGESCAN_RANGE_H

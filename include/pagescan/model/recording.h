@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Recordings (pure; no I/O, no printing).
  *
  * A recording is the JSON Lines that `pagescan watch -f json` writes

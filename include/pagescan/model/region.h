@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Regions reported by PAGEMAP_SCAN: merging, and splitting at mapping
  * boundaries so that each region names exactly one mapping (the kernel
  * merges across VMAs). Pure logic. */

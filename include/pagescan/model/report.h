@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The analysis of a recording (pure; no I/O, no printing): the questions of
  * the people who size live migration and checkpoints: dirty-rate
  * statistics, the write working set against window length, per-mapping

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* A watch session: the domain logic of `watch`, `run` and `demo`, without the
  * kernel. Each tick takes the written pages since the last one and a new
  * snapshot of the mappings from a source (the tracker in pagescan, a fake in

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Mapping ranges engaged, skipped or dropped by the tracker, as lists. */
 #ifndef PAGESCAN_SPANS_H
 #define PAGESCAN_SPANS_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Statistics over per-interval samples (pure). */
 #ifndef PAGESCAN_STATS_H
 #define PAGESCAN_STATS_H

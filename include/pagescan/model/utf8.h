@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* UTF-8 (pure): the one validator of the project, and an encoder.
  *
  * Valid means well-formed as Unicode defines it: the shortest form only (no

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Strict parsers and small helpers (pure; libbsd where it saves code). */
 #ifndef PAGESCAN_UTIL_H
 #define PAGESCAN_UTIL_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Warnings (pure): problems that do not stop the work (a recording's line
  * cut off, an unknown field, an inconsistent count), collected as lines for
  * the caller to show. Nothing here prints. */

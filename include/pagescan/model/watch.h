@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The records of a watch (start, one per interval, end), as the session
  * produces them and the sinks (render/sink.h) consume them. Everything is
  * borrowed: valid only during the call it is passed to; a sink copies what

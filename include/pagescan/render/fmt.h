@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Output formatters: dump regions, engage reports and the watch sinks
  * (text, JSON Lines, CSV). They write into a struct ps_out only. */
 #ifndef PAGESCAN_FMT_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The heatmap drawn into a character frame: a grid of cells per mapping
  * (pagescan/model/heat.h) with a header, a scale line, a legend and the
  * hottest mappings. No terminal, no ncurses: the ncurses view

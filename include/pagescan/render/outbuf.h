@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* A growable output buffer with direct formatters (no printf per region:
  * one printf per region costs a third of a whole-process scan), JSON and
  * CSV string escaping. Flushes to an fd with write(2). */

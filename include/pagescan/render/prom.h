@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The Prometheus text exposition format (render/prom.c), in the style of
  * node_exporter's textfile collector: the metrics of a running watch,
  * written into a struct ps_out. */

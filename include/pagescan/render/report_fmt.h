@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The renderings of a report (render/report_fmt.c, render/svg.c): text for
  * people, one JSON document for programs, one SVG picture; all written into
  * a struct ps_out. */

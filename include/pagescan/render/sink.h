@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Where the watch records go: an output format (text, JSON Lines, CSV, the
  * heatmap's text frames, Prometheus) or the interactive heatmap. Sinks never
  * read /proc and never call the kernel. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Architecture-specific pieces of syscall injection. x86-64 only for now;
  * an aarch64 port adds a branch here (svc #0 = d4 00 00 01, x8 = nr,
  * keep x7, clear PSTATE.BTYPE; its restart rules differ): see
