@@ -139,6 +139,24 @@ static struct ps_session *make(struct fake *f, const struct step *steps, size_t 
 	return ps_session_new(&src, &o);
 }
 
+/* A session past begin (A and B engaged) and time zero; NULL on failure. */
+static struct ps_session *started(struct fake *f, const struct step *steps, size_t n)
+{
+	struct ps_err err = { 0 };
+	struct ps_session *s = make(f, steps, n, false);
+	if (!ok(s != NULL, "session created"))
+		return NULL;
+	is_int(ps_session_begin(s, &err), 2, "begin: two mappings engaged");
+	ps_session_clock_start(s);
+	return s;
+}
+
+static void finish(struct ps_session *s, struct fake *f)
+{
+	ps_session_free(s);
+	ps_rangeset_free(&f->tracked);
+}
+
 static int tick(struct ps_session *s, struct fake *f, size_t i, struct ps_interval *iv, struct ps_err *err)
 {
 	f->cur = i;
@@ -224,8 +242,7 @@ static void test_intervals(void)
 	ok(e.nhottest == 2 && e.hottest[0].start == A && e.hottest[0].written_pages == 6 &&
 	   e.hottest[1].start == B && e.hottest[1].written_pages == 2,
 	   "end: hottest [heap] 6 (3+3, summed over intervals), [anon] 2");
-	ps_session_free(s);
-	ps_rangeset_free(&f.tracked);
+	finish(s, &f);
 }
 
 /* New mappings: prewritten pages join the interval (union with the
@@ -246,11 +263,9 @@ static void test_new_and_dropped(void)
 	};
 	struct fake f;
 	struct ps_err err = { 0 };
-	struct ps_session *s = make(&f, steps, 2, false);
-	if (!ok(s != NULL, "session created"))
+	struct ps_session *s = started(&f, steps, 2);
+	if (!s)
 		return;
-	ps_session_begin(s, &err);
-	ps_session_clock_start(s);
 
 	struct ps_interval iv;
 	is_int(tick(s, &f, 0, &iv, &err), 0, "new mapping: tick");
@@ -269,8 +284,7 @@ static void test_new_and_dropped(void)
 	ok(iv.ndropped == 1 && iv.dropped[0].start == B && iv.dropped[0].end == B + P(16), "dropped mapping: reported");
 	is_u64(iv.tracked_pages, 24, "dropped mapping: tracked shrinks");
 	is_u64(iv.wss_pages, 5, "dropped mapping: wss keeps what was written there");
-	ps_session_free(s);
-	ps_rangeset_free(&f.tracked);
+	finish(s, &f);
 }
 
 /* Accumulate: never re-protect; the record shows the cumulative set, the
@@ -307,8 +321,7 @@ static void test_accumulate(void)
 	ok(e.nhottest == 2 && e.hottest[0].written_pages == 4 && e.hottest[1].written_pages == 2,
 	   "accumulate: hottest by distinct pages (A 4, not 8)");
 	ok(e.has_exit_status && e.exit_status == 3, "end: the exit status of a run");
-	ps_session_free(s);
-	ps_rangeset_free(&f.tracked);
+	finish(s, &f);
 }
 
 /* The hottest list: at most five, by pages then address. */
@@ -331,11 +344,9 @@ static void test_hottest(void)
 	};
 	struct fake f;
 	struct ps_err err = { 0 };
-	struct ps_session *s = make(&f, steps, 2, false);
-	if (!ok(s != NULL, "session created"))
+	struct ps_session *s = started(&f, steps, 2);
+	if (!s)
 		return;
-	ps_session_begin(s, &err);
-	ps_session_clock_start(s);
 	struct ps_interval iv;
 	tick(s, &f, 0, &iv, &err);
 	tick(s, &f, 1, &iv, &err);
@@ -348,8 +359,7 @@ static void test_hottest(void)
 	for (size_t i = 0; same && i < 5; i++)
 		same = e.hottest[i].start == want_start[i] && e.hottest[i].written_pages == want_pages[i];
 	ok(same, "hottest: five, by pages, ties by address; the sixth (1 page) left out");
-	ps_session_free(s);
-	ps_rangeset_free(&f.tracked);
+	finish(s, &f);
 }
 
 /* Errors pass through unchanged: -ESRCH tells the caller the mm is gone. */
@@ -360,16 +370,13 @@ static void test_errors(void)
 	};
 	struct fake f;
 	struct ps_err err = { 0 };
-	struct ps_session *s = make(&f, steps, 1, false);
-	if (!ok(s != NULL, "session created"))
+	struct ps_session *s = started(&f, steps, 1);
+	if (!s)
 		return;
-	ps_session_begin(s, &err);
-	ps_session_clock_start(s);
 	struct ps_interval iv;
 	is_int(tick(s, &f, 0, &iv, &err), -ESRCH, "harvest error: -ESRCH passed on");
 	is_u64(ps_session_intervals(s), 0, "harvest error: no interval counted");
-	ps_session_free(s);
-	ps_rangeset_free(&f.tracked);
+	finish(s, &f);
 }
 
 int main(void)
