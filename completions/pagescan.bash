@@ -27,13 +27,14 @@ V version flag'
 		printf '%s\n' 'r range range' 'f format format'
 		;;
 	release)
-		printf '%s\n' '- fd fd' 'f format format'
+		printf '%s\n' '- fd fd' 'f format format' '- no-recollapse flag'
 		;;
 	watch | run)
 		printf '%s\n' 'r range range' 'i interval value' 'n count value' \
 			'd duration value' 'f format format' '- accumulate flag' \
 			'o output file' 'q quiet flag' '- heatmap heatmap' \
-			'- prom-file file'
+			'- prom-file file' '- no-recollapse flag'
+		[[ $1 != run ]] || printf '%s\n' '- user value' '- preserve-env flag'
 		;;
 	demo)
 		printf '%s\n' '- no-heatmap flag' 'i interval value' 'n count value' \

@@ -6,7 +6,7 @@
 
 # Options whose value is the next token (any command).
 set -g __pagescan_argopts -m --mask -r --range -M --max-pages -f --format --fd \
-    -i --interval -n --count -d --duration -o --output --prom-file \
+    -i --interval -n --count -d --duration -o --output --prom-file --user \
     --bandwidth --downtime --max-rounds --svg
 
 # The command (first token after pagescan that is not an option).
@@ -241,6 +241,7 @@ complete -c pagescan -n '__pagescan_using engage' -s f -l format -x -a 'text jso
 # release
 complete -c pagescan -n '__pagescan_using release' -l fd -x -a '(__pagescan_uffds)' -d 'Close this file descriptor of the target'
 complete -c pagescan -n '__pagescan_using release' -s f -l format -x -a 'text json' -d 'Output format'
+complete -c pagescan -n '__pagescan_using release' -l no-recollapse -d 'Leave the huge pages tracking split as they are'
 
 # watch and run
 set -l wr '__pagescan_using watch run; and not __pagescan_in_run_cmd'
@@ -254,6 +255,9 @@ complete -c pagescan -n $wr -s o -l output -r -F -d 'Write the report to FILE'
 complete -c pagescan -n $wr -s q -l quiet -d 'Totals only, no region lists (text and JSON)'
 complete -c pagescan -n $wr -l heatmap -a 'tui text' -d 'Live ncurses heatmap, or text frames (--heatmap=MODE)'
 complete -c pagescan -n $wr -l prom-file -r -F -d 'Rewrite PATH with Prometheus metrics'
+complete -c pagescan -n $wr -l no-recollapse -d 'Leave the huge pages tracking split as they are'
+complete -c pagescan -n '__pagescan_using run; and not __pagescan_in_run_cmd' -l user -x -a '(__fish_complete_users)' -d 'Run the command as USER[:GROUP]'
+complete -c pagescan -n '__pagescan_using run; and not __pagescan_in_run_cmd' -l preserve-env -d 'With --user: keep HOME, USER, LOGNAME and SHELL'
 complete -c pagescan -n '__pagescan_using run; and not __pagescan_in_run_cmd' -a -- -d 'End of options: the command follows'
 complete -c pagescan -n '__pagescan_using run; and not __pagescan_in_run_cmd' -a '(__fish_complete_command)'
 complete -c pagescan -n __pagescan_in_run_cmd -x -a '(__fish_complete_subcommand --commandline (__pagescan_run_words) (commandline -ct))'

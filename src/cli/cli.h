@@ -43,12 +43,15 @@ struct ps_release_args {
 	pid_t pid;
 	int fd;                    /* --fd, -1 = find it */
 	enum ps_fmt_kind format;
+	bool no_recollapse;        /* leave huge pages split by tracking as they are */
 };
 
 /* watch, run and demo. */
 struct ps_watch_args {
 	pid_t pid;                 /* watch */
 	char **argv;               /* run: the command */
+	const char *user;          /* run --user USER[:GROUP], or NULL */
+	bool preserve_env;         /* run --preserve-env: keep HOME, USER, LOGNAME, SHELL */
 	struct ps_selection ranges;
 	uint64_t interval_ns;
 	uint64_t count;            /* 0 = unlimited */
@@ -60,6 +63,7 @@ struct ps_watch_args {
 	const char *output;        /* -o FILE */
 	const char *heatmap;       /* NULL, "tui" or "text" */
 	const char *prom_file;
+	bool no_recollapse;        /* leave huge pages split by tracking as they are */
 	bool no_heatmap;           /* demo */
 };
 

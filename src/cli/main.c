@@ -28,6 +28,9 @@ enum {
 	OPT_DOWNTIME,
 	OPT_MAX_ROUNDS,
 	OPT_SVG,
+	OPT_USER,
+	OPT_PRESERVE_ENV,
+	OPT_NO_RECOLLAPSE,
 };
 
 void ps_warn(const char *fmt, ...)
@@ -197,6 +200,7 @@ static const struct argp engage_argp = {
 static const struct argp_option release_options[] = {
 	{ "fd", OPT_FD, "FD", 0, "Close this userfaultfd of the target (when several qualify, or one whose setup was cut short)", 0 },
 	{ "format", 'f', "FORMAT", 0, "Output format: text (default) or json", 0 },
+	{ "no-recollapse", OPT_NO_RECOLLAPSE, NULL, 0, "Leave the huge pages tracking split as they are (default: collapse them again, in pagescan's time)", 0 },
 	{ 0 }
 };
 
@@ -214,6 +218,9 @@ static error_t release_parse(int key, char *arg, struct argp_state *state)
 		break;
 	case 'f':
 		o->format = parse_format(state, arg, false);
+		break;
+	case OPT_NO_RECOLLAPSE:
+		o->no_recollapse = true;
 		break;
 	case ARGP_KEY_INIT:
 		o->fd = -1;
@@ -248,7 +255,8 @@ static const struct argp release_argp = {
 	{ "output", 'o', "FILE", 0, "Write the report to FILE instead of standard output", 0 }, \
 	{ "quiet", 'q', NULL, 0, "Totals only, no region lists (text and JSON formats)", 0 }, \
 	{ "heatmap", OPT_HEATMAP, "MODE", OPTION_ARG_OPTIONAL, "Live ncurses heatmap (MODE tui, the default), or text frames (MODE text)", 0 }, \
-	{ "prom-file", OPT_PROM_FILE, "PATH", 0, "After every interval, atomically rewrite PATH with Prometheus metrics", 0 }
+	{ "prom-file", OPT_PROM_FILE, "PATH", 0, "After every interval, atomically rewrite PATH with Prometheus metrics", 0 }, \
+	{ "no-recollapse", OPT_NO_RECOLLAPSE, NULL, 0, "Leave the huge pages tracking split as they are (default: collapse them again at the end, in pagescan's time)", 0 }
 
 static const struct argp_option watch_options[] = {
 	{ "range", 'r', "RANGE", 0, "Only track this range or mapping (repeatable; default: every writable mapping)", 0 },
@@ -302,6 +310,9 @@ static error_t watch_common(int key, char *arg, struct argp_state *state)
 	case OPT_PROM_FILE:
 		o->prom_file = arg;
 		break;
+	case OPT_NO_RECOLLAPSE:
+		o->no_recollapse = true;
+		break;
 	case 'r':
 		parse_range(state, &o->ranges, arg);
 		break;
@@ -351,6 +362,8 @@ static const struct argp watch_argp = {
 static const struct argp_option run_options[] = {
 	{ "range", 'r', "RANGE", 0, "Only track this range or mapping (repeatable)", 0 },
 	WATCH_OPTIONS,
+	{ "user", OPT_USER, "USER[:GROUP]", 0, "Run CMD as USER (name or uid): its uid, primary group (or GROUP), supplementary groups, and HOME, USER, LOGNAME, SHELL; pagescan keeps its privileges", 0 },
+	{ "preserve-env", OPT_PRESERVE_ENV, NULL, 0, "With --user: keep HOME, USER, LOGNAME and SHELL as they are", 0 },
 	{ 0 }
 };
 
@@ -364,9 +377,17 @@ static error_t run_parse(int key, char *arg, struct argp_state *state)
 		o->argv = &state->argv[state->next - 1];
 		state->next = state->argc;
 		return 0;
+	case OPT_USER:
+		o->user = arg;
+		return 0;
+	case OPT_PRESERVE_ENV:
+		o->preserve_env = true;
+		return 0;
 	case ARGP_KEY_END:
 		if (!o->argv)
 			argp_error(state, "missing command (pagescan run [OPTION...] -- CMD [ARG...])");
+		if (o->preserve_env && !o->user)
+			argp_error(state, "--preserve-env goes with --user");
 		watch_check(state, o);
 		return 0;
 	default:
@@ -591,6 +612,13 @@ int main(int argc, char **argv)
 	sub_argv[0] = name;
 	argp_parse(selected->argp, sub_argc, sub_argv, ARGP_IN_ORDER, NULL, &a);
 
+	long page = sysconf(_SC_PAGESIZE);
+	if (page != (long)PS_PAGE_SIZE && strcmp(selected->name, "report") != 0) {
+		/* 16K and 64K kernels (arm64) are not supported yet: the page size is
+		 * a build-time constant (docs/porting.md#page-size). */
+		fprintf(stderr, "pagescan: this kernel uses %ld KiB pages; pagescan supports 4 KiB pages only so far\n", page / 1024);
+		return PS_EXIT_FAIL;
+	}
 	block_signals();
 	if (selected->changes_target) {
 		/* Short, bounded commands that change the target: a stray signal

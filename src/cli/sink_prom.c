@@ -2,7 +2,9 @@
 /* The watch sink for `watch --prom-file PATH`: at the start, after every
  * interval and at the end, the metrics (render/prom.c) replace PATH
  * atomically (files.c): a reader, such as node_exporter's textfile
- * collector, sees the previous file or the new one, never a partial one. */
+ * collector, sees the previous file or the new one, never a partial one.
+ * PATH's directory is opened once, at the start; every version is a new
+ * file under a random name (O_EXCL|O_NOFOLLOW) renamed over PATH there. */
 #include <errno.h>
 #include <limits.h>
 #include <stdbool.h>
@@ -17,7 +19,7 @@
 
 struct prom_sink {
 	struct ps_sink s;
-	char *path;
+	struct ps_replace file;
 	char *command;
 	bool accumulate;
 	struct ps_prom_state st;
@@ -31,7 +33,7 @@ static int publish(struct prom_sink *ps)
 	if (ps->out.error)
 		return -ps->out.error;
 	/* The watch loop words the error; only the code matters here. */
-	return ps_file_replace(ps->path, ps->out.buf, ps->out.len, NULL);
+	return ps_replace_write(&ps->file, ps->out.buf, ps->out.len, NULL);
 }
 
 static int prom_start(struct ps_sink *s, const struct ps_watch_start *w)
@@ -81,7 +83,7 @@ static void prom_destroy(struct ps_sink *s)
 	struct prom_sink *ps = (struct prom_sink *)s;
 
 	ps_out_free(&ps->out);
-	free(ps->path);
+	ps_replace_close(&ps->file);
 	free(ps->command);
 	free(ps);
 }
@@ -95,15 +97,14 @@ struct ps_sink *ps_sink_prom_new(const char *path, struct ps_err *err)
 		return NULL;
 	}
 	ps = calloc(1, sizeof(*ps));
-	if (!ps || !(ps->path = strdup(path))) {
-		free(ps);
+	if (!ps) {
 		ps_errf(err, ENOMEM, "out of memory");
 		return NULL;
 	}
 	/* Fail now, before attaching, when the directory is not writable. */
-	if (ps_file_replace_check(path, err) < 0) {
+	if (ps_replace_open(&ps->file, path, err) < 0) {
 		ps_err_prefix(err, "cannot write --prom-file %s", path);
-		prom_destroy(&ps->s);
+		free(ps);
 		return NULL;
 	}
 	ps_out_init(&ps->out, -1);

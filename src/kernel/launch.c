@@ -2,6 +2,7 @@
 /* Launching a command under trace (see launch.h). */
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/ptrace.h>
@@ -27,7 +28,46 @@ static void mark_exited(struct ps_launch *l, int status)
 	l->exit_status = ps_wait_status_code(status);
 }
 
-static void child_exec(char *const argv[], int go_fd, int err_fd)
+/* What the child reports through its error pipe before it dies: the step
+ * that failed and the errno. */
+enum child_step { STEP_EXEC, STEP_SETGROUPS, STEP_SETGID, STEP_SETUID, STEP_REGAIN };
+struct child_fail {
+	int step;
+	int err;
+};
+
+static const char *const step_name[] = {
+	[STEP_EXEC] = "exec",
+	[STEP_SETGROUPS] = "setgroups",
+	[STEP_SETGID] = "setresgid",
+	[STEP_SETUID] = "setresuid",
+	[STEP_REGAIN] = "dropping root",
+};
+
+static _Noreturn void child_fail(int err_fd, int step, int e)
+{
+	struct child_fail f = { step, e };
+	while (write(err_fd, &f, sizeof(f)) < 0 && errno == EINTR)
+		;
+	_exit(127);
+}
+
+/* In the child: the user's ids, groups first (they need privilege), the
+ * uid last; then make sure root cannot be got back. Async-signal-safe
+ * calls only (the parent may have threads). */
+static void child_drop(const struct ps_launch_opts *o, int err_fd)
+{
+	if (setgroups(o->ngroups, o->groups) < 0)
+		child_fail(err_fd, STEP_SETGROUPS, errno);
+	if (setresgid(o->gid, o->gid, o->gid) < 0)
+		child_fail(err_fd, STEP_SETGID, errno);
+	if (setresuid(o->uid, o->uid, o->uid) < 0)
+		child_fail(err_fd, STEP_SETUID, errno);
+	if (o->uid != 0 && (setuid(0) == 0 || geteuid() != o->uid || getegid() != o->gid))
+		child_fail(err_fd, STEP_REGAIN, EPERM);
+}
+
+static void child_exec(char *const argv[], const struct ps_launch_opts *o, int go_fd, int err_fd)
 {
 	sigset_t none;
 	char c;
@@ -40,14 +80,18 @@ static void child_exec(char *const argv[], int go_fd, int err_fd)
 	while (read(go_fd, &c, 1) < 0 && errno == EINTR)
 		;
 	close(go_fd);
-	execvp(argv[0], argv);
-	int e = errno;
-	while (write(err_fd, &e, sizeof(e)) < 0 && errno == EINTR)
-		;
-	_exit(127);
+	/* Then (the parent's write cannot meet a closed pipe) become the user. */
+	if (o && o->set_ids)
+		child_drop(o, err_fd);
+	if (o && o->envp)
+		execvpe(argv[0], argv, o->envp);
+	else
+		execvp(argv[0], argv);
+	child_fail(err_fd, STEP_EXEC, errno);
 }
 
-static int wait_exec_stop(struct ps_launch *l, const char *cmd, int err_fd, struct ps_err *err)
+static int wait_exec_stop(struct ps_launch *l, const char *cmd, const struct ps_launch_opts *o, int err_fd,
+                          struct ps_err *err)
 {
 	int status;
 	for (;;) {
@@ -58,11 +102,18 @@ static int wait_exec_stop(struct ps_launch *l, const char *cmd, int err_fd, stru
 			return ps_errf(err, errno, "waiting for the command failed: %s", strerror(errno));
 		}
 		if (WIFEXITED(status) || WIFSIGNALED(status)) {
-			int e = 0;
+			struct child_fail f = { 0 };
 			mark_exited(l, status);
-			if (read(err_fd, &e, sizeof(e)) == (ssize_t)sizeof(e))
-				return ps_errf(err, e, "cannot run %s: %s", cmd, strerror(e));
-			return ps_errf(err, ECHILD, "the command exited before it started");
+			if (read(err_fd, &f, sizeof(f)) != (ssize_t)sizeof(f))
+				return ps_errf(err, ECHILD, "the command exited before it started");
+			if (f.step == STEP_EXEC)
+				return ps_errf(err, f.err, "cannot run %s%s%s: %s", cmd, o && o->set_ids ? " as " : "",
+				               o && o->set_ids && o->who ? o->who : "", strerror(f.err));
+			if (f.step < 0 || f.step > STEP_REGAIN)
+				f.step = STEP_REGAIN;
+			return ps_errf(err, f.err, "cannot run %s as %s: %s failed: %s%s", cmd, o && o->who ? o->who : "another user",
+			               step_name[f.step], strerror(f.err),
+			               f.err == EPERM && f.step != STEP_REGAIN ? " (switching users needs root, or CAP_SETUID and CAP_SETGID)" : "");
 		}
 		if (!WIFSTOPPED(status))
 			continue;
@@ -74,7 +125,8 @@ static int wait_exec_stop(struct ps_launch *l, const char *cmd, int err_fd, stru
 	}
 }
 
-int ps_launch_start(struct ps_launch *l, char *const argv[], struct ps_err *err)
+int ps_launch_start(struct ps_launch *l, char *const argv[], const struct ps_launch_opts *o,
+                    struct ps_err *err)
 {
 	int go[2] = { -1, -1 }, ep[2] = { -1, -1 };
 	int r = -1;
@@ -93,7 +145,7 @@ int ps_launch_start(struct ps_launch *l, char *const argv[], struct ps_err *err)
 	if (l->child == 0) {
 		close(go[1]);
 		close(ep[0]);
-		child_exec(argv, go[0], ep[1]);
+		child_exec(argv, o, go[0], ep[1]);
 	}
 	ps_close(&go[0]);
 	ps_close(&ep[1]);
@@ -109,7 +161,7 @@ int ps_launch_start(struct ps_launch *l, char *const argv[], struct ps_err *err)
 		goto out;
 	}
 	ps_close(&go[1]);
-	r = wait_exec_stop(l, argv[0], ep[0], err);
+	r = wait_exec_stop(l, argv[0], o, ep[0], err);
 	if (r < 0)
 		ps_launch_kill(l);
 out:

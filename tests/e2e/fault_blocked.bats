@@ -46,10 +46,52 @@
 #   address space vanishes before its pidfd turns readable) ends the watch
 #   with target-exit, never target-exec.
 
+# The hook is compiled only into the test twin of pagescan,
+# BUILD/test-hooks/pagescan (CMake option PAGESCAN_TEST_HOOKS, ON in a tree
+# that builds the tests; cmake/TestHooks.cmake); CTest points PAGESCAN at
+# it for this file, and so does a run by hand when the twin is there.
+: "${BUILD_DIR:=$BATS_TEST_DIRNAME/../../build}"
+if [[ -z ${PAGESCAN:-} && -x $BUILD_DIR/test-hooks/pagescan ]]; then
+    PAGESCAN=$BUILD_DIR/test-hooks/pagescan
+fi
+
 load common
 
 setup_file() {
     kernel_supports
+    # Whether this binary has the hook: its variable's name is in it only then.
+    if grep -qaF PAGESCAN_TEST_INJECT_HOOK "$PAGESCAN"; then
+        export FB_HOOK_MISSING=
+    else
+        export FB_HOOK_MISSING="$PAGESCAN was built without the test hook (PAGESCAN_TEST_INJECT_HOOK): configure with -DPAGESCAN_TEST_HOOKS=ON and run BUILD/test-hooks/pagescan"
+    fi
+}
+
+# fb_uses_hook FUNCTION: whether FUNCTION, or a function it calls, sets
+# PAGESCAN_TEST_INJECT_HOOK (FB_SEEN: the functions already looked at).
+fb_uses_hook() {
+    local body w
+    FB_SEEN[$1]=1
+    body=$(declare -f "$1") || return 1
+    [[ $body == *PAGESCAN_TEST_INJECT_HOOK=* ]] && return 0
+    for w in $(grep -oE '\b[a-z_][a-z0-9_]*\b' <<<"$body" | sort -u); do
+        [[ $w != bats_* && $w != batslib_* && -z ${FB_SEEN[$w]:-} ]] && declare -F "$w" >/dev/null || continue
+        fb_uses_hook "$w" && return 0
+    done
+    return 1
+}
+
+# Each test that holds or kills pagescan through the hook skips, saying
+# why, when the binary has no hook; the others run anyway.
+setup() {
+    common_setup
+    if [[ -n ${FB_HOOK_MISSING:-} ]]; then
+        # not this file's own setup and search, nor bats' helpers
+        declare -gA FB_SEEN=([fb_uses_hook]=1 [setup]=1 [teardown]=1 [setup_file]=1 [fail]=1 [skip]=1 [run]=1)
+        if fb_uses_hook "$BATS_TEST_NAME"; then
+            skip "$FB_HOOK_MISSING"
+        fi
+    fi
 }
 
 teardown() {

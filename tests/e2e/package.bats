@@ -24,6 +24,10 @@ setup_file() {
     fi
 }
 
+teardown() {
+    common_teardown
+}
+
 # project_version: CMake's project version, as the build tree has it.
 project_version() {
     sed -n 's/^CMAKE_PROJECT_VERSION:STATIC=//p' "$BUILD_DIR/CMakeCache.txt"
@@ -148,6 +152,43 @@ assert_gzip_9n() {
     m=$(dpkg-deb -f "$(deb_path)" Maintainer)
     [[ $m =~ ^[^\<]+\ \<[^@\>]+@[a-z0-9.-]+\.[a-z]+\>$ && $m != *localhost* && $m != *.invalid\> ]] ||
         fail "Maintainer is not a plausible project address: $m"
+}
+
+@test "deb: the packaged pagescan has no test hook: PAGESCAN_TEST_INJECT_HOOK is not in it and changes nothing" {
+    local t bin
+    t=$(deb_tree)
+    bin=$t/usr/bin/pagescan
+    assert_file_executable "$bin"
+    # the hook reads its variable by name: no name, no hook (cmake/TestHooks.cmake)
+    run grep -caF PAGESCAN_TEST_INJECT_HOOK "$bin"
+    assert_output 0
+    if command -v strings >/dev/null; then
+        run bash -c 'strings -a "$1" | grep -c PAGESCAN_TEST' _ "$bin"
+        assert_output 0
+    fi
+    # nor is it in the binary the build tree installs; only in its test twin
+    run grep -caF PAGESCAN_TEST_INJECT_HOOK "$PAGESCAN"
+    assert_output 0
+    if grep -q '^PAGESCAN_TEST_HOOKS:BOOL=ON$' "$BUILD_DIR/CMakeCache.txt"; then
+        grep -qaF PAGESCAN_TEST_INJECT_HOOK "$BUILD_DIR/test-hooks/pagescan" ||
+            fail "the test twin $BUILD_DIR/test-hooks/pagescan has no hook: the fault matrix would skip"
+    fi
+    # Set, the variable changes nothing: with "exit" a binary with the hook
+    # would _exit(99) in the middle of the injection (and the target die of
+    # PTRACE_O_EXITKILL); the packaged one engages and releases normally.
+    "$TARGETS/kfeatures" >/dev/null 2>&1 || skip "the kernel lacks what pagescan needs: $("$TARGETS/kfeatures" 2>&1)"
+    victim_start
+    vmap a anon 16
+    vcmd "write a 0-3"
+    PAGESCAN_TEST_INJECT_HOOK=exit run --separate-stderr "$bin" engage "$VPID"
+    assert_success
+    victim_alive || fail "the target died"
+    assert_equal "$(uffd_count "$VPID")" 1
+    PAGESCAN_TEST_INJECT_HOOK=delay:60000 run --separate-stderr timeout 30 "$bin" release "$VPID"
+    assert_success
+    no_uffd_left "$VPID"
+    vcmd "check a"
+    victim_stop
 }
 
 @test "deb: lintian reports no error and no warning (overrides: packaging/lintian-overrides)" {

@@ -28,11 +28,27 @@ struct ps_launch {
 /* Exit status as a shell reports it: 0..255, or 128+N for signal N. */
 int ps_wait_status_code(int status);
 
-/* Fork and exec argv (PATH searched) with the signal mask and SIGPIPE
- * disposition of a fresh process, traced from before the exec. Returns
- * with the command stopped at its exec, not one instruction run; or fails
- * ("cannot run CMD: ...") with the command reaped. */
-int ps_launch_start(struct ps_launch *l, char *const argv[], struct ps_err *err);
+/* Who the command runs as, and with what environment (run --user). */
+struct ps_launch_opts {
+	bool set_ids;         /* switch to uid, gid and groups below before the exec */
+	uid_t uid;
+	gid_t gid;
+	const gid_t *groups;  /* supplementary groups (setgroups), ngroups of them */
+	size_t ngroups;
+	const char *who;      /* for messages: "user nobody" */
+	char *const *envp;    /* the command's environment; NULL: pagescan's */
+};
+
+/* Fork and exec argv (PATH searched, with pagescan's PATH) with the signal
+ * mask and SIGPIPE disposition of a fresh process, traced from before the
+ * exec. With o->set_ids the child, after the fork and before the exec,
+ * sets its supplementary groups, then its real, effective and saved gid,
+ * then uid (and checks it cannot get root back); pagescan keeps its own
+ * privileges and stays the tracer. Returns with the command stopped at its
+ * exec, not one instruction run; or fails ("cannot run CMD: ...", "cannot
+ * run CMD as user U: setuid: ...") with the command reaped. o may be NULL. */
+int ps_launch_start(struct ps_launch *l, char *const argv[], const struct ps_launch_opts *o,
+                    struct ps_err *err);
 
 /* What the command did (ps_launch_reap). */
 enum ps_launch_event {
