@@ -20,7 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "arch/x86_64.h"
+#include "arch/arch.h"
 #include "pagescan/kernel/sys.h"
 #include "pagescan/kernel/compat.h"
 #include "pagescan/kernel/inject.h"
@@ -154,7 +154,7 @@ static int ptrace_fail(struct ps_inject *s, const char *what, struct ps_err *err
 	return ps_errf(err, e, "%s on thread %d failed: %s", what, s->tid, strerror(e));
 }
 
-static int get_regs(struct ps_inject *s, struct user_regs_struct *r, struct ps_err *err)
+static int get_regs(struct ps_inject *s, ps_regs_t *r, struct ps_err *err)
 {
 	struct iovec iov = { .iov_base = r, .iov_len = sizeof(*r) };
 	if (pt(PTRACE_GETREGSET, s->tid, (void *)NT_PRSTATUS, &iov) < 0)
@@ -164,7 +164,7 @@ static int get_regs(struct ps_inject *s, struct user_regs_struct *r, struct ps_e
 	return 0;
 }
 
-static int set_regs(struct ps_inject *s, const struct user_regs_struct *r, struct ps_err *err)
+static int set_regs(struct ps_inject *s, const ps_regs_t *r, struct ps_err *err)
 {
 	struct iovec iov = { .iov_base = (void *)r, .iov_len = sizeof(*r) };
 	if (pt(PTRACE_SETREGSET, s->tid, (void *)NT_PRSTATUS, &iov) < 0)
@@ -204,22 +204,32 @@ static char task_state(const struct ps_target *t, pid_t tid)
 	return st[0];
 }
 
-/* Syscalls that any ptrace stop makes return EINTR (signal(7)). */
-static bool eintr_prone(const struct ps_target *t, pid_t tid, long *ret_nr)
+/* The syscall thread tid is blocked in, or -1. */
+static long blocked_syscall(const struct ps_target *t, pid_t tid)
 {
 	char *buf = NULL;
 	long nr = -1;
 	long long v;
 	if (read_task_file(t, tid, "syscall", &buf) < 0)
-		return false;
+		return -1;
 	/* "NR args... sp pc", "-1 sp pc" (blocked, not in a syscall) or "running" */
 	buf[strcspn(buf, " \n")] = '\0';
 	if (ps_parse_int(buf, -1, INT_MAX, &v, NULL) == 0)
 		nr = (long)v;
 	free(buf);
+	return nr;
+}
+
+/* Syscalls that any ptrace stop makes return EINTR (signal(7)). */
+static bool eintr_prone(const struct ps_target *t, pid_t tid, long *ret_nr)
+{
+	long nr = blocked_syscall(t, tid);
+
 	*ret_nr = nr;
 	switch (nr) {
+#ifdef SYS_epoll_wait
 	case SYS_epoll_wait:
+#endif
 	case SYS_epoll_pwait:
 #ifdef SYS_epoll_pwait2
 	case SYS_epoll_pwait2:
@@ -236,7 +246,9 @@ static bool eintr_prone(const struct ps_target *t, pid_t tid, long *ret_nr)
 static const char *syscall_name(long nr)
 {
 	switch (nr) {
+#ifdef SYS_epoll_wait
 	case SYS_epoll_wait: return "epoll_wait";
+#endif
 	case SYS_epoll_pwait: return "epoll_pwait";
 #ifdef SYS_epoll_pwait2
 	case SYS_epoll_pwait2: return "epoll_pwait2";
@@ -380,7 +392,10 @@ static int find_gadget_in(struct ps_inject *s, const struct ps_vma *v)
 		if (mem_read(s, v->start + off, buf + off, PS_PAGE_SIZE) < 0)
 			break;
 		size_t lim = off + PS_PAGE_SIZE;
-		for (size_t i = off ? off - 1 : 0; i + PS_ARCH_SYSCALL_LEN <= lim; i++) {
+		/* An x86-64 "syscall" may straddle the page boundary; aligned
+		 * instructions cannot. */
+		for (size_t i = off ? off - (PS_ARCH_SYSCALL_LEN - PS_ARCH_INSN_ALIGN) : 0;
+		     i + PS_ARCH_SYSCALL_LEN <= lim; i += PS_ARCH_INSN_ALIGN) {
 			if (memcmp(buf + i, ps_arch_syscall_insn, PS_ARCH_SYSCALL_LEN) == 0) {
 				s->gadget = v->start + i;
 				r = 0;
@@ -426,11 +441,17 @@ static int check_sud(struct ps_inject *s, struct ps_err *err)
 	return 0;
 }
 
-static int after_stop(struct ps_inject *s, struct ps_err *err)
+/* R0 saved at the first event stop. blocked_nr: the syscall the thread was
+ * blocked in before the stop (-1 if none or unknown), for the architectures
+ * that handle its restart before the stop (ps_arch_fix_saved()). */
+static int after_stop(struct ps_inject *s, long blocked_nr, struct ps_err *err)
 {
+	unsigned char insn[PS_ARCH_SYSCALL_LEN];
 	int r = get_regs(s, &s->saved, err);
 	if (r < 0)
 		return r;
+	if (blocked_nr >= 0 && mem_read(s, ps_arch_ip(&s->saved), insn, sizeof(insn)) == 0)
+		ps_arch_fix_saved(&s->saved, blocked_nr, insn);
 	rseq_fixup(s);
 	r = check_sud(s, err);
 	if (r < 0)
@@ -510,6 +531,7 @@ int ps_inject_seize(struct ps_inject *s, const struct ps_target *t,
 	}
 	s->seized = true;
 	s->options = opts;
+	long blocked_nr = blocked_syscall(t, s->tid);
 	if (pt(PTRACE_INTERRUPT, s->tid, NULL, NULL) < 0)
 		return ptrace_fail(s, "PTRACE_INTERRUPT", err);
 	r = wait_interrupt_stop(s, err);
@@ -518,7 +540,7 @@ int ps_inject_seize(struct ps_inject *s, const struct ps_target *t,
 	r = open_getfd_pidfd(s, err);
 	if (r < 0)
 		return r;
-	return after_stop(s, err);
+	return after_stop(s, blocked_nr, err);
 }
 
 int ps_inject_adopt(struct ps_inject *s, const struct ps_target *t, pid_t tid,
@@ -533,11 +555,14 @@ int ps_inject_adopt(struct ps_inject *s, const struct ps_target *t, pid_t tid,
 	s->stopped = true;
 	s->options = options;
 
-	struct user_regs_struct regs;
+	ps_regs_t regs;
+	long nr = -1;
 	int r = get_regs(s, &regs, err);
 	if (r < 0)
 		return r;
-	if (ps_arch_orig_nr(&regs) == SYS_execve || ps_arch_orig_nr(&regs) == SYS_execveat) {
+	if (ps_arch_syscall_nr(s->tid, &regs, &nr) < 0)
+		return ptrace_fail(s, "PTRACE_GETREGSET", err);
+	if (nr == SYS_execve || nr == SYS_execveat || (PS_ARCH_EXEC_FORGETS_NR && nr == -1)) {
 		/* At PTRACE_EVENT_EXEC the thread is still inside execve, whose
 		 * return value is stored on the way out (over any register we
 		 * set now): step to its syscall-exit stop and start from there. */
@@ -554,16 +579,29 @@ int ps_inject_adopt(struct ps_inject *s, const struct ps_target *t, pid_t tid,
 			if (st.kind == STOP_SIGNAL)
 				s->deliver_sig = st.sig; /* handed back at the end */
 		}
+		if (PS_ARCH_EXEC_SAVE_AT_EVENT) {
+			/* Registers read at a syscall stop are not all the thread's
+			 * own here: save them at an event stop instead. */
+			if (pt(PTRACE_INTERRUPT, s->tid, NULL, NULL) < 0 || pt(PTRACE_CONT, s->tid, NULL, NULL) < 0)
+				return ptrace_fail(s, "PTRACE_CONT", err);
+			s->stopped = false;
+			r = wait_interrupt_stop(s, err);
+			if (r < 0)
+				return r;
+		}
 	}
-	return after_stop(s, err);
+	return after_stop(s, -1, err);
 }
 
 /* ---- one call --------------------------------------------------------- */
 
+#ifdef PAGESCAN_TEST_HOOKS
 static int test_hook(void)
 {
 	/* Fault-injection hook for the test suite: delay or die while the
-	 * target holds injection registers. */
+	 * target holds injection registers. Compiled only into the test twin
+	 * of the binary (CMake option PAGESCAN_TEST_HOOKS, cmake/TestHooks.cmake);
+	 * the installed and packaged pagescan has no such code. */
 	const char *h = getenv("PAGESCAN_TEST_INJECT_HOOK");
 	if (!h)
 		return 0;
@@ -577,6 +615,12 @@ static int test_hook(void)
 	}
 	return 0;
 }
+#else
+static int test_hook(void)
+{
+	return 0;
+}
+#endif
 
 static int syscall_info(struct ps_inject *s, struct __ptrace_syscall_info *info, struct ps_err *err)
 {
@@ -616,7 +660,7 @@ int ps_inject_syscall(struct ps_inject *s, long nr, const uint64_t args[6], long
                       struct ps_err *err)
 {
 	struct __ptrace_syscall_info info;
-	struct user_regs_struct regs;
+	ps_regs_t regs;
 	struct stop st;
 	int r, attempts = 0;
 
@@ -729,12 +773,10 @@ int ps_inject_finish(struct ps_inject *s, bool detach, struct ps_err *err)
 		/* A syscall stop: only after a PTRACE_SYSCALL step we gave up on;
 		 * at its entry, skip our call. */
 		struct __ptrace_syscall_info info;
-		struct user_regs_struct regs;
+		ps_regs_t regs;
 		if (syscall_info(s, &info, err) == 0 && info.op == PTRACE_SYSCALL_INFO_ENTRY &&
-		    get_regs(s, &regs, err) == 0) {
-			ps_arch_skip_syscall(&regs);
+		    get_regs(s, &regs, err) == 0 && ps_arch_skip_syscall(s->tid, &regs) == 0)
 			set_regs(s, &regs, err);
-		}
 		if (pt(PTRACE_CONT, s->tid, NULL, NULL) < 0) {
 			r = ptrace_fail(s, "PTRACE_CONT", err);
 			goto out;

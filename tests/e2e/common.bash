@@ -25,6 +25,11 @@ load /usr/lib/bats/bats-file/load.bash
 export PAGESCAN TARGETS BUILD_DIR BATS_TEST_TIMEOUT
 
 PAGE_SIZE=4096
+# Syscall numbers the tests read from /proc/PID/syscall.
+case $(uname -m) in
+aarch64) PS_NR_POLL=none PS_NR_PPOLL=73 ;;
+*) PS_NR_POLL=7 PS_NR_PPOLL=271 ;;
+esac
 # Category names in the order of ps_categories[] (src/model/category.c).
 PS_CATEGORIES="written present swapped file pfnzero huge soft-dirty guard wpallowed"
 
