@@ -53,6 +53,19 @@ int ps_cmd_release(const struct ps_release_args *a, struct ps_err *err)
 	if (ps_target_open(&t, a->pid, err) < 0)
 		return PS_EXIT_FAIL;
 	int r = ps_release(&t, a->fd, &rel, &notes, err);
+	if (r == 0 && !a->no_recollapse) {
+		/* the huge pages tracking split, given back in pagescan's time */
+		struct ps_huge_stats h;
+		int hr = ps_release_recollapse(&t, &h);
+		if (hr < 0)
+			ps_note(&notes, "cannot look for huge pages split by tracking: %s", strerror(-hr));
+		else if (h.split)
+			ps_note(&notes, "tracking split %llu huge pages (2 MiB) of process %d; MADV_COLLAPSE gave %llu back in %.1f ms (pagescan's CPU time: %.1f ms)%s%s",
+			        (unsigned long long)h.split, t.pid, (unsigned long long)h.recollapsed,
+			        (double)h.recollapse_wall_ns / 1e6, (double)h.recollapse_cpu_ns / 1e6,
+			        h.recollapse_errno ? "; the kernel refused some: " : "",
+			        h.recollapse_errno ? strerror(h.recollapse_errno) : "");
+	}
 	ps_warn_notes(&notes);
 	if (r == 0) {
 		ps_out_init(&out, STDOUT_FILENO);

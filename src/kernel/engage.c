@@ -1,16 +1,22 @@
 /* SPDX-License-Identifier: MIT */
 /* Engaging tracking and ending it (see engage.h). */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "pagescan/kernel/engage.h"
 #include "pagescan/kernel/inject.h"
+#include "pagescan/kernel/kwarn.h"
 #include "pagescan/kernel/scan.h"
 #include "pagescan/kernel/sys.h"
 #include "pagescan/model/category.h"
+#include "pagescan/model/util.h"
 
 /* ---- checks ------------------------------------------------------------------- */
 
@@ -91,6 +97,7 @@ struct ps_tracker *ps_engage_attach(struct ps_target *t, const struct ps_rangesp
 
 	if (preflight(t, err) < 0)
 		return NULL;
+	ps_note_kernel_bugs(notes);
 	if (ps_remote_userfaultfd(t, NULL, false, &local, NULL, warning, sizeof(warning), err) < 0)
 		return NULL;
 	note_warning(notes, warning);
@@ -164,6 +171,7 @@ int ps_engage_persistent(struct ps_target *t, const struct ps_rangespec *specs, 
 	*ret = (struct ps_engagement){ .remote_fd = -1 };
 	if (preflight(t, err) < 0)
 		return -err->code;
+	ps_note_kernel_bugs(notes);
 	if (ps_remote_userfaultfd(t, NULL, true, &local, &remote, warning, sizeof(warning), err) < 0)
 		return -err->code;
 	note_warning(notes, warning);
@@ -281,5 +289,133 @@ int ps_release(const struct ps_target *t, int want, struct ps_release *ret, stru
 	if (nh > PS_RELEASE_COPIES_MAX)
 		ps_note(notes, "%d more processes forked from %d while engaged may keep copies of its userfaultfd: run `pagescan release` on each",
 		        nh - PS_RELEASE_COPIES_MAX, t->pid);
+	return 0;
+}
+
+/* ---- huge pages after release ------------------------------------------------------ */
+
+#ifndef MADV_COLLAPSE
+#define MADV_COLLAPSE 25
+#endif
+#define HUGE_SIZE (2ull << 20)
+#define KPF_COMPOUND_HEAD 15
+#define KPF_THP 22
+
+static uint64_t cpu_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* The frame of the page at a (0: not present, or hidden). */
+static uint64_t pfn_at(const struct ps_target *t, uint64_t a)
+{
+	uint64_t e;
+	if (pread(t->pagemap_fd, &e, sizeof(e), (off_t)(a >> PS_PAGE_SHIFT) * 8) != (ssize_t)sizeof(e) ||
+	    !(e & (1ull << 63)))
+		return 0;
+	return e & ((1ull << 55) - 1);
+}
+
+static uint64_t kflags(int kfd, uint64_t pfn)
+{
+	uint64_t f = 0;
+	if (pread(kfd, &f, sizeof(f), (off_t)pfn * 8) != (ssize_t)sizeof(f))
+		return 0;
+	return f;
+}
+
+/* [a, a+2 MiB) is one THP mapped by 4 KiB entries (all present, not huge). */
+static bool split_thp_at(const struct ps_target *t, int kfd, uint64_t a)
+{
+	struct ps_regions r = { 0 };
+	struct ps_err e;
+	struct ps_scan_req req = {
+		.start = a, .end = a + HUGE_SIZE,
+		.mask = PAGE_IS_PRESENT | PAGE_IS_HUGE, .inverted = PAGE_IS_HUGE, .ret = PAGE_IS_PRESENT,
+	};
+	bool whole = ps_scan(t->pagemap_fd, &req, &r, NULL, &e) == 0 && r.n == 1 && r.r[0].start == a &&
+	             r.r[0].end == a + HUGE_SIZE;
+	ps_regions_free(&r);
+	if (!whole)
+		return false;
+	uint64_t p0 = pfn_at(t, a), p1 = pfn_at(t, a + HUGE_SIZE - PS_PAGE_SIZE);
+	if (!p0 || p0 % (HUGE_SIZE / PS_PAGE_SIZE) || p1 != p0 + HUGE_SIZE / PS_PAGE_SIZE - 1)
+		return false;
+	uint64_t f = kflags(kfd, p0);
+	return (f & (1ull << KPF_THP)) && (f & (1ull << KPF_COMPOUND_HEAD));
+}
+
+static bool is_huge_now(const struct ps_target *t, uint64_t a)
+{
+	struct ps_regions r = { 0 };
+	struct ps_err e;
+	struct ps_scan_req req = { .start = a, .end = a + HUGE_SIZE, .mask = PAGE_IS_HUGE, .ret = PAGE_IS_HUGE };
+	bool h = ps_scan(t->pagemap_fd, &req, &r, NULL, &e) == 0 && r.n > 0;
+	ps_regions_free(&r);
+	return h;
+}
+
+int ps_release_recollapse(struct ps_target *t, struct ps_huge_stats *ret)
+{
+	struct ps_maps maps = { 0 };
+	struct ps_regions present = { 0 };
+	struct ps_err e;
+
+	*ret = (struct ps_huge_stats){ 0 };
+	if (ps_target_open_pagemap(t, &e) < 0)
+		return -e.code;
+	int kfd = open("/proc/kpageflags", O_RDONLY | O_CLOEXEC);
+	if (kfd < 0)
+		return -errno;
+	if (ps_maps_read(t->mmfd, &maps, &e) < 0) {
+		close(kfd);
+		return -e.code;
+	}
+	uint64_t w0 = ps_now_ns(), c0 = cpu_now_ns();
+	for (size_t i = 0; i < maps.n; i++) {
+		const struct ps_vma *v = &maps.v[i];
+		if (!(v->prot & PS_VMA_WRITE) || (v->prot & PS_VMA_SHARED) ||
+		    !(v->kind == PS_VMA_ANON || v->kind == PS_VMA_HEAP || v->kind == PS_VMA_STACK ||
+		      (v->kind == PS_VMA_SPECIAL && strncmp(v->name, "[anon:", 6) == 0)))
+			continue;
+		uint64_t s = (v->start + HUGE_SIZE - 1) & ~(HUGE_SIZE - 1), end = v->end & ~(HUGE_SIZE - 1);
+		if (end <= s)
+			continue;
+		/* present 4 KiB-mapped memory only: holes cost nothing to skip */
+		struct ps_scan_req req = {
+			.start = s, .end = end,
+			.mask = PAGE_IS_PRESENT | PAGE_IS_HUGE, .inverted = PAGE_IS_HUGE, .ret = PAGE_IS_PRESENT,
+		};
+		ps_regions_clear(&present);
+		if (ps_scan(t->pagemap_fd, &req, &present, NULL, &e) < 0)
+			continue;
+		for (size_t k = 0; k < present.n; k++) {
+			uint64_t a = (present.r[k].start + HUGE_SIZE - 1) & ~(HUGE_SIZE - 1);
+			for (; a + HUGE_SIZE <= present.r[k].end; a += HUGE_SIZE) {
+				if (!split_thp_at(t, kfd, a))
+					continue;
+				ret->split++;
+				ret->recollapse_asked++;
+				struct iovec iov = { .iov_base = (void *)(uintptr_t)a, .iov_len = HUGE_SIZE };
+				if (syscall(SYS_process_madvise, t->pidfd, &iov, 1, MADV_COLLAPSE, 0) < 0) {
+					int en = errno;
+					if (!ret->recollapse_errno)
+						ret->recollapse_errno = en;
+					if (en == ESRCH || en == EPERM || en == ENOSYS)
+						goto done;
+					continue;
+				}
+				ret->recollapsed += is_huge_now(t, a);
+			}
+		}
+	}
+done:
+	ret->recollapse_wall_ns = ps_now_ns() - w0;
+	ret->recollapse_cpu_ns = cpu_now_ns() - c0;
+	ps_regions_free(&present);
+	ps_maps_free(&maps);
+	close(kfd);
 	return 0;
 }

@@ -13,9 +13,12 @@
 #include <sys/pidfd.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "pagescan/kernel/sys.h"
+#include "pagescan/kernel/classify.h"
 #include "pagescan/model/category.h"
 #include "pagescan/kernel/compat.h"
 #include "pagescan/kernel/tracker.h"
@@ -33,6 +36,16 @@ struct ps_tracker {
 	struct ps_rangeset known;       /* everything mapped at the last sync */
 	uint64_t readonly_vmas;         /* read-only mappings left out at the last sync */
 	struct ps_regions scratch;
+	/* footprint (tracker.h): unregistered tails of growing mappings, the map-count limit */
+	struct ps_tail *tails;
+	size_t ntails, tails_cap;
+	struct ps_footprint fp;
+	struct ps_notes notes;
+	/* huge pages: PMD-mapped when armed and still so at the last sync; split since */
+	struct ps_rangeset huge, split;
+	struct ps_huge_stats hs;
+	struct ps_classify cls;         /* harvest classification (classify.h) */
+	bool holes_unarmed;             /* a session harvests: arm populated pages only */
 };
 
 /* ---- API ---------------------------------------------------------------- */
@@ -64,6 +77,28 @@ static const uint64_t needed_features = UFFD_FEATURE_WP_ASYNC | UFFD_FEATURE_WP_
  * closes a program's own write-tracking userfaultfd. */
 #define PS_UFFD_MARK UFFD_FEATURE_THREAD_ID
 
+/* One growing mapping's unregistered last page(s) [start, end_seen). */
+struct ps_tail {
+	uint64_t start, end_seen;       /* one page after each sync, unless held */
+	bool had_data;                  /* its page held data at the last sync (reported then) */
+	bool seen;                      /* found at this sync */
+	unsigned char snap[PS_PAGE_SIZE]; /* its bytes when last reported */
+};
+
+static uint64_t read_max_map_count(void)
+{
+	char *buf = NULL;
+	size_t len;
+	long long v = 0;
+	if (ps_read_file_at(AT_FDCWD, "/proc/sys/vm/max_map_count", 64, &buf, &len) < 0)
+		return 0;
+	buf[strcspn(buf, "\n")] = 0;
+	if (ps_parse_int(buf, 1, INT64_MAX, &v, NULL) < 0)
+		v = 0;
+	free(buf);
+	return (uint64_t)v;
+}
+
 struct ps_tracker *ps_tracker_new(const struct ps_target *t, int uffd, const struct ps_rangespec *specs,
                                   size_t nspecs, struct ps_err *err)
 {
@@ -94,6 +129,8 @@ struct ps_tracker *ps_tracker_new(const struct ps_target *t, int uffd, const str
 	tr->nspecs = nspecs;
 	tr->features = api.features;
 	tr->uffd = uffd; /* taken over only now: on failure the caller closes it */
+	tr->fp.max_map_count = read_max_map_count();
+	ps_classify_init(&tr->cls, t->pagemap_fd, t->mmfd);
 	return tr;
 }
 
@@ -157,6 +194,8 @@ int ps_remote_unregister_gently(const struct ps_target *t, int remote_fd, uint64
 	return r;
 }
 
+static void recollapse(struct ps_tracker *tr);
+
 void ps_tracker_disarm(struct ps_tracker *tr)
 {
 	if (!tr || tr->uffd < 0)
@@ -164,6 +203,9 @@ void ps_tracker_disarm(struct ps_tracker *tr)
 	for (size_t i = 0; i < tr->armed.n; i++)
 		ps_uffd_unregister_gently(tr->uffd, tr->armed.r[i].start, tr->armed.r[i].end);
 	ps_rangeset_clear(&tr->armed);
+	tr->ntails = 0;
+	/* Only now: the kernel never collapses a range with uffd-wp entries. */
+	recollapse(tr);
 }
 
 void ps_tracker_free(struct ps_tracker *tr)
@@ -174,7 +216,11 @@ void ps_tracker_free(struct ps_tracker *tr)
 	ps_rangeset_free(&tr->armed);
 	ps_rangeset_free(&tr->refused);
 	ps_rangeset_free(&tr->known);
+	ps_rangeset_free(&tr->huge);
+	ps_rangeset_free(&tr->split);
+	free(tr->tails);
 	ps_regions_free(&tr->scratch);
+	ps_classify_free(&tr->cls);
 	free(tr);
 }
 
@@ -195,18 +241,20 @@ static const char *register_reason(int e, char *buf, size_t n)
 	}
 }
 
-static int arm(struct ps_tracker *tr, uint64_t start, uint64_t end, struct ps_err *err)
+static int arm(struct ps_tracker *tr, const struct ps_vma *v, uint64_t start, uint64_t end, struct ps_err *err)
 {
-	/* REGISTER protects nothing; one WP_MATCHING pass on the WRITTEN fast
-	 * path protects every page, populated or not (docs/kernel-interfaces.md#the-arming-pass). */
-	struct ps_scan_req req = {
-		.start = start, .end = end,
-		.mask = PAGE_IS_WRITTEN, .ret = PAGE_IS_WRITTEN, .wp = true,
-	};
-	ps_regions_clear(&tr->scratch);
-	int r = ps_scan(tr->t->pagemap_fd, &req, &tr->scratch, NULL, err);
-	ps_regions_clear(&tr->scratch);
-	return r;
+	/* REGISTER protects nothing. Private anonymous memory: protect the
+	 * populated pages only, holes stay holes (no page tables, no markers);
+	 * file-backed and shared memory: every entry gets a marker, as a read
+	 * fault there would map a page that reads written
+	 * (docs/kernel-interfaces.md#the-arming-pass). Only when the harvest
+	 * classifies (a session: ps_tracker_source); engage leaves markers
+	 * everywhere, as `dump -m written` reads the kernel's categories raw. */
+	bool private_anon = !(v->prot & PS_VMA_SHARED) &&
+	                    (v->kind == PS_VMA_ANON || v->kind == PS_VMA_HEAP || v->kind == PS_VMA_STACK ||
+	                     (v->kind == PS_VMA_SPECIAL && strncmp(v->name, "[anon:", 6) == 0));
+	bool markers = !tr->holes_unarmed || ps_classify_needs_markers(private_anon);
+	return ps_classify_arm(&tr->cls, start, end, markers, err);
 }
 
 static int prewritten(struct ps_tracker *tr, uint64_t start, uint64_t end, bool armed,
@@ -277,6 +325,8 @@ static int count_new(struct ps_tracker *tr, uint64_t start, uint64_t end, bool a
 	return 0;
 }
 
+static void huge_note_armed(struct ps_tracker *tr, uint64_t a, uint64_t b);
+
 /* Register [start,end) inside VMA v; record the outcome. */
 static int engage_piece(struct ps_tracker *tr, const struct ps_vma *v, uint64_t start, uint64_t end,
                         bool count_prewritten, struct ps_sync_result *res, struct ps_err *err)
@@ -298,9 +348,10 @@ static int engage_piece(struct ps_tracker *tr, const struct ps_vma *v, uint64_t 
 			return ps_errf(err, ENOMEM, "out of memory");
 		return 0;
 	}
+	huge_note_armed(tr, start, end);
 	/* Arm first, then count what was written before: counting first
 	 * would lose a page written between the count and the arming pass. */
-	int r = arm(tr, start, end, err);
+	int r = arm(tr, v, start, end, err);
 	if (r < 0)
 		return r;
 	if (count_prewritten) {
@@ -363,6 +414,384 @@ static int engage_uncovered(struct ps_tracker *tr, const struct ps_vma *v, uint6
 	return 0;
 }
 
+/* ---- footprint: tails of growing mappings, the map-count limit ------------ */
+
+/* Registering a range sets VM_UFFD_WP and the userfaultfd context on its
+ * VMA. brk (do_brk_flags) extends the top VMA in place only when its flags
+ * and context equal a fresh brk's, so growth above a registered heap becomes
+ * a VMA of its own; its first write gives it an anon_vma of its own too
+ * (anon_vma_compatible() wants equal flags, VM_UFFD_WP differs), and VMAs
+ * with two different anon_vmas never merge again (is_mergeable_anon_vma()),
+ * registered or not: before pagescan kept a tail, each sync that engaged
+ * growth left one more [heap] line for good. With the heap's last page left
+ * unregistered (split from the rest, it shares the rest's anon_vma), brk
+ * extends that tail instead, and registering all but its last page merges
+ * into the registered part: the heap stays two VMAs while tracked and one
+ * after (docs/kernel-interfaces.md#merging). */
+
+static struct ps_tail *tail_in(struct ps_tracker *tr, const struct ps_vma *v)
+{
+	for (size_t i = 0; i < tr->ntails; i++)
+		if (tr->tails[i].start >= v->start && tr->tails[i].start < v->end)
+			return &tr->tails[i];
+	return NULL;
+}
+
+/* Private data (present, not file-backed, not the zero page) in [a,b)?
+ * Errors count as yes. */
+static bool range_has_data(struct ps_tracker *tr, uint64_t a, uint64_t b)
+{
+	struct ps_scan_req req = {
+		.start = a, .end = b,
+		.mask = PAGE_IS_PRESENT | PAGE_IS_FILE | PAGE_IS_PFNZERO,
+		.inverted = PAGE_IS_FILE | PAGE_IS_PFNZERO,
+		.ret = PAGE_IS_PRESENT, .max_pages = 1,
+	};
+	struct ps_regions out = { 0 };
+	struct ps_err e;
+	int r = ps_scan(tr->t->pagemap_fd, &req, &out, NULL, &e);
+	bool any = r < 0 || out.n > 0;
+	ps_regions_free(&out);
+	return any;
+}
+
+/* The VMA the program break ends: the last [heap] one. */
+static bool brk_top(const struct ps_maps *maps, size_t i)
+{
+	const struct ps_vma *v = &maps->v[i];
+	return v->kind == PS_VMA_HEAP && !(v->prot & PS_VMA_SHARED) &&
+	       (i + 1 >= maps->n || maps->v[i + 1].kind != PS_VMA_HEAP);
+}
+
+static int tail_new(struct ps_tracker *tr, uint64_t start, uint64_t end)
+{
+	if (ps_grow((void **)&tr->tails, &tr->tails_cap, tr->ntails + 1, sizeof(*tr->tails)) < 0)
+		return -ENOMEM;
+	tr->tails[tr->ntails++] = (struct ps_tail){ .start = start, .end_seen = end, .seen = true };
+	return 0;
+}
+
+/* The tail page at a, as the target sees it now, into buf. */
+static bool tail_read(struct ps_tracker *tr, uint64_t a, unsigned char *buf)
+{
+	struct iovec l = { .iov_base = buf, .iov_len = PS_PAGE_SIZE };
+	struct iovec r = { .iov_base = (void *)(uintptr_t)a, .iov_len = PS_PAGE_SIZE };
+	return process_vm_readv(tr->t->pid, &l, 1, &r, 1, 0) == (ssize_t)PS_PAGE_SIZE;
+}
+
+/* Insert the page [a, a+PAGE) into the sorted regions out, merging it with
+ * touching written neighbours as ps_regions_push() would. */
+static int regions_insert_page(struct ps_regions *out, uint64_t a)
+{
+	uint64_t e = a + PS_PAGE_SIZE;
+	size_t k = out->n;
+	while (k > 0 && out->r[k - 1].start > a)
+		k--;
+	if (k > 0 && out->r[k - 1].end > a)
+		return 0; /* already there */
+	if (k == out->n)
+		return ps_regions_push(out, a, e, PS_CAT_WRITTEN) < 0 ? -ENOMEM : 0;
+	bool left = k > 0 && out->r[k - 1].end == a && out->r[k - 1].cats == PS_CAT_WRITTEN;
+	bool right = out->r[k].start == e && out->r[k].cats == PS_CAT_WRITTEN;
+	if (left && right) {
+		out->r[k - 1].end = out->r[k].end;
+		memmove(&out->r[k], &out->r[k + 1], (out->n - k - 1) * sizeof(out->r[0]));
+		out->n--;
+	} else if (left) {
+		out->r[k - 1].end = e;
+	} else if (right) {
+		out->r[k].start = a;
+	} else {
+		if (ps_grow((void **)&out->r, &out->cap, out->n + 1, sizeof(*out->r)) < 0)
+			return -ENOMEM;
+		memmove(&out->r[k + 1], &out->r[k], (out->n - k) * sizeof(out->r[0]));
+		out->r[k] = (struct ps_region){ .start = a, .end = e, .cats = PS_CAT_WRITTEN };
+		out->n++;
+	}
+	return 0;
+}
+
+static bool all_zero(const unsigned char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i])
+			return false;
+	return true;
+}
+
+/* Was the tail page at a written since its snapshot (it held data then)?
+ * Then add it to out and take a new snapshot. A write of the same bytes is
+ * not seen (the one blind spot of a tail). */
+static int tail_changed(struct ps_tracker *tr, struct ps_tail *t, uint64_t a, struct ps_regions *out)
+{
+	unsigned char now[PS_PAGE_SIZE];
+	if (!tail_read(tr, a, now) || memcmp(now, t->snap, sizeof(now)) == 0)
+		return 0;
+	memcpy(t->snap, now, sizeof(now));
+	return regions_insert_page(out, a);
+}
+
+/* Engage the writable piece [s,e) of maps->v[i], keeping or moving the
+ * tail of a growing heap; nothing new near the map-count limit (held).
+ * The tail page is followed by its contents: it is reported written when
+ * it first holds data, and when its bytes change (also in the sync that
+ * engages it when the heap has grown past it). */
+static int engage_writable(struct ps_tracker *tr, const struct ps_maps *maps, size_t i, uint64_t s, uint64_t e,
+                           bool count_prewritten, struct ps_sync_result *res, struct ps_err *err)
+{
+	const struct ps_vma *v = &maps->v[i];
+	struct ps_tail *t = tail_in(tr, v);
+	uint64_t cut = e, old = 0;
+	bool old_data = false;
+	int r;
+
+	if (t && (e != v->end || t->start < s || t->start != t->end_seen - PS_PAGE_SIZE)) {
+		t = NULL; /* the selection cuts it, or it changed under us: no tail (it is engaged) */
+	} else if (t) {
+		t->seen = true;
+		cut = t->start;
+		if (v->end > t->end_seen && !tr->fp.held) {
+			/* grew: engage all but the new last page */
+			old = t->start;
+			old_data = t->had_data;
+			cut = v->end - PS_PAGE_SIZE;
+			t->had_data = false;
+		}
+	} else if (!tr->fp.held && brk_top(maps, i) && e == v->end && e - s >= PS_PAGE_SIZE &&
+	           !rs_covering(&tr->armed, e - PS_PAGE_SIZE, &(uint64_t){ 0 }) &&
+	           (!range_has_data(tr, e - PS_PAGE_SIZE, e) ||
+	            (count_prewritten && !rs_covering(&tr->known, e - PS_PAGE_SIZE, &(uint64_t){ 0 })))) {
+		/* A heap not engaged yet: keep its last page out. Only when that
+		 * page holds no data, or is new (its data is then counted): a
+		 * page that held data before could not be told written. */
+		if (tail_new(tr, e - PS_PAGE_SIZE, e) < 0)
+			return ps_errf(err, ENOMEM, "out of memory");
+		t = &tr->tails[tr->ntails - 1];
+		cut = e - PS_PAGE_SIZE;
+	}
+	if (tr->fp.held)
+		return 0; /* nothing new; a tail grows on unregistered */
+	if (cut > s) {
+		r = engage_uncovered(tr, v, s, cut, count_prewritten, res, err);
+		if (r < 0)
+			return r;
+		/* The old tail page, engaged now: written since its snapshot?
+		 * (Compared after arming: a write before the arming pass changed
+		 * the bytes, a write after it is in the next harvest.) */
+		if (old_data && count_prewritten && tail_changed(tr, t, old, &res->prewritten) < 0)
+			return ps_errf(err, ENOMEM, "out of memory");
+	}
+	if (!t)
+		return 0;
+	t->start = cut;
+	t->end_seen = v->end;
+	if (t->had_data) {
+		if (count_prewritten && tail_changed(tr, t, t->start, &res->prewritten) < 0)
+			return ps_errf(err, ENOMEM, "out of memory");
+	} else if (range_has_data(tr, t->start, v->end) && tail_read(tr, t->start, t->snap) &&
+	           !all_zero(t->snap, sizeof(t->snap))) {
+		/* first data: written since it became the tail. A page that
+		 * reads all zeros may be one whose first store has not landed
+		 * yet (mapped by the fault, stored after it): left for the next
+		 * sync, or counted with the new pages when the heap grows past it. */
+		t->had_data = true;
+		if (count_prewritten && regions_insert_page(&res->prewritten, t->start) < 0)
+			return ps_errf(err, ENOMEM, "out of memory");
+	}
+	return 0;
+}
+
+/* Map count and the limit; a note when the sync starts or stops being held. */
+static void footprint_update(struct ps_tracker *tr, const struct ps_maps *maps)
+{
+	struct ps_footprint *fp = &tr->fp;
+	uint64_t n = 0;
+	for (size_t i = 0; i < maps->n; i++)
+		n += maps->v[i].kind != PS_VMA_VSYSCALL; /* no VMA */
+	if (!fp->map_count_first)
+		fp->map_count_first = n;
+	if (n > fp->map_count_max)
+		fp->map_count_max = n;
+	fp->map_count = n;
+	if (!fp->max_map_count)
+		return;
+	uint64_t reserve = fp->max_map_count / 16 > 32 ? fp->max_map_count / 16 : 32;
+	fp->hold_at = fp->max_map_count > reserve ? fp->max_map_count - reserve : 0;
+	bool held = n >= fp->hold_at;
+	if (held && !fp->held)
+		ps_note(&tr->notes,
+		        "process %d has %llu mappings, close to vm.max_map_count (%llu): pagescan engages no new mappings or growth while it has %llu or more (their writes are not reported), so that its own mmap calls keep succeeding",
+		        tr->t->pid, (unsigned long long)n, (unsigned long long)fp->max_map_count,
+		        (unsigned long long)fp->hold_at);
+	else if (!held && fp->held)
+		ps_note(&tr->notes, "process %d is down to %llu mappings: pagescan engages new mappings again",
+		        tr->t->pid, (unsigned long long)n);
+	fp->held = held;
+	fp->held_syncs += held;
+}
+
+void ps_tracker_footprint(const struct ps_tracker *tr, struct ps_footprint *ret)
+{
+	*ret = tr->fp;
+	ret->tails = tr->ntails;
+}
+
+void ps_tracker_take_notes(struct ps_tracker *tr, struct ps_notes *out)
+{
+	size_t shown = tr->notes.n < PS_NOTES_MAX ? tr->notes.n : PS_NOTES_MAX;
+	for (size_t i = 0; i < shown; i++)
+		ps_note(out, "%s", tr->notes.msg[i]);
+	if (tr->notes.n > shown)
+		out->n += tr->notes.n - shown;
+	tr->notes.n = 0;
+}
+
+/* ---- huge pages ------------------------------------------------------------ */
+
+#define PS_HUGE_SIZE (2ull << 20)
+
+/* Append to out the PMD-mapped huge pages in [a,b). */
+static int huge_in(struct ps_tracker *tr, uint64_t a, uint64_t b, struct ps_regions *out, struct ps_err *err)
+{
+	struct ps_scan_req req = { .start = a, .end = b, .mask = PAGE_IS_HUGE, .ret = PAGE_IS_HUGE };
+	return ps_scan(tr->t->pagemap_fd, &req, out, NULL, err);
+}
+
+/* Before arming [a,b): remember its PMD-mapped huge pages (best effort). */
+static void huge_note_armed(struct ps_tracker *tr, uint64_t a, uint64_t b)
+{
+	struct ps_regions h = { 0 };
+	struct ps_err e;
+	if (huge_in(tr, a, b, &h, &e) == 0) {
+		for (size_t i = 0; i < h.n; i++) {
+			uint64_t hs = (h.r[i].start + PS_HUGE_SIZE - 1) & ~(PS_HUGE_SIZE - 1);
+			uint64_t he = h.r[i].end & ~(PS_HUGE_SIZE - 1);
+			if (he <= hs || ps_rangeset_contains(&tr->huge, hs, he))
+				continue;
+			tr->hs.huge_armed += (he - hs) / PS_HUGE_SIZE;
+			if (ps_rangeset_add(&tr->huge, hs, he) < 0)
+				break;
+		}
+	}
+	ps_regions_free(&h);
+}
+
+/* Which huge pages noted at arming are split now: moved from huge to split,
+ * and listed in res->split by mapping. Ranges no longer armed are forgotten. */
+static int huge_check(struct ps_tracker *tr, const struct ps_maps *maps, struct ps_sync_result *res,
+                      struct ps_err *err)
+{
+	struct ps_rangeset gone = { 0 };
+	struct ps_regions still = { 0 };
+	int r = 0;
+
+	for (size_t i = 0; i < tr->huge.n; i++) {
+		uint64_t a = tr->huge.r[i].start, b = tr->huge.r[i].end;
+		if (!ps_rangeset_contains(&tr->armed, a, b)) {
+			if (ps_rangeset_add(&gone, a, b) < 0)
+				goto nomem;
+			continue;
+		}
+		ps_regions_clear(&still);
+		r = huge_in(tr, a, b, &still, err);
+		if (r < 0)
+			goto out;
+		/* the 2 MiB pages of [a,b) not in still were split */
+		uint64_t x = a;
+		for (size_t k = 0; k <= still.n; k++) {
+			uint64_t y = k < still.n ? still.r[k].start : b;
+			if (y > x) {
+				if (ps_rangeset_add(&gone, x, y) < 0 || ps_rangeset_add(&tr->split, x, y) < 0)
+					goto nomem;
+				tr->hs.split += (y - x) / PS_HUGE_SIZE;
+				long vi = ps_maps_find(maps, x);
+				if (ps_spans_add(&res->split, x, y, vi >= 0 ? ps_vma_label(&maps->v[vi]) : "[unmapped]", NULL) < 0)
+					goto nomem;
+			}
+			if (k < still.n)
+				x = still.r[k].end;
+		}
+	}
+	for (size_t i = 0; i < gone.n; i++)
+		ps_rangeset_remove(&tr->huge, gone.r[i].start, gone.r[i].end);
+	goto out;
+nomem:
+	r = ps_errf(err, ENOMEM, "out of memory");
+out:
+	ps_rangeset_free(&gone);
+	ps_regions_free(&still);
+	return r;
+}
+
+void ps_tracker_set_recollapse(struct ps_tracker *tr, bool on)
+{
+	tr->hs.recollapse_off = !on;
+}
+
+const struct ps_huge_stats *ps_tracker_huge(const struct ps_tracker *tr)
+{
+	return &tr->hs;
+}
+
+#ifndef MADV_COLLAPSE
+#define MADV_COLLAPSE 25
+#endif
+
+static uint64_t thread_cpu_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* After disarm: MADV_COLLAPSE, from here, over each 2 MiB page that was
+ * PMD-mapped when armed, was split while tracked and is still mapped and
+ * split. The kernel collapses synchronously in the caller's context:
+ * pagescan pays the CPU time (copying up to 2 MiB per page), the target
+ * only waits on the page-table lock of the range being collapsed. */
+static void recollapse(struct ps_tracker *tr)
+{
+	struct ps_regions h = { 0 };
+	struct ps_err e;
+
+	if (tr->hs.recollapse_off || tr->split.n == 0 || tr->t->pidfd < 0) {
+		ps_rangeset_clear(&tr->split);
+		return;
+	}
+	uint64_t w0 = ps_now_ns(), c0 = thread_cpu_ns();
+	for (size_t i = 0; i < tr->split.n; i++) {
+		for (uint64_t a = tr->split.r[i].start; a < tr->split.r[i].end; a += PS_HUGE_SIZE) {
+			ps_regions_clear(&h);
+			if (huge_in(tr, a, a + PS_HUGE_SIZE, &h, &e) < 0) {
+				if (e.code == ESRCH || e.code == ENOMEM)
+					goto done; /* the target is gone */
+				continue; /* unmapped since */
+			}
+			if (h.n)
+				continue; /* huge again already (khugepaged) */
+			struct iovec iov = { .iov_base = (void *)(uintptr_t)a, .iov_len = PS_HUGE_SIZE };
+			tr->hs.recollapse_asked++;
+			long r = syscall(SYS_process_madvise, tr->t->pidfd, &iov, 1, MADV_COLLAPSE, 0);
+			if (r < 0) {
+				int en = errno;
+				if (!tr->hs.recollapse_errno)
+					tr->hs.recollapse_errno = en;
+				if (en == ESRCH || en == EPERM || en == ENOSYS)
+					goto done; /* gone, not allowed, or no process_madvise: no use going on */
+				continue;
+			}
+			ps_regions_clear(&h);
+			if (huge_in(tr, a, a + PS_HUGE_SIZE, &h, &e) == 0 && h.n)
+				tr->hs.recollapsed++;
+		}
+	}
+done:
+	tr->hs.recollapse_wall_ns = ps_now_ns() - w0;
+	tr->hs.recollapse_cpu_ns = thread_cpu_ns() - c0;
+	ps_regions_free(&h);
+	ps_rangeset_clear(&tr->split);
+}
+
 int ps_tracker_sync(struct ps_tracker *tr, const struct ps_maps *maps, bool count_prewritten,
                     struct ps_sync_result *res, struct ps_err *err)
 {
@@ -408,6 +837,9 @@ int ps_tracker_sync(struct ps_tracker *tr, const struct ps_maps *maps, bool coun
 		i++;
 	}
 
+	footprint_update(tr, maps);
+	for (size_t i = 0; i < tr->ntails; i++)
+		tr->tails[i].seen = false;
 	tr->readonly_vmas = 0;
 	size_t k = 0;
 	for (size_t i = 0; i < maps->n; i++) {
@@ -442,11 +874,20 @@ int ps_tracker_sync(struct ps_tracker *tr, const struct ps_maps *maps, bool coun
 				counted = true;
 				continue;
 			}
-			r = engage_uncovered(tr, v, s, e, count_prewritten, res, err);
+			r = engage_writable(tr, maps, i, s, e, count_prewritten, res, err);
 			if (r < 0)
 				goto out;
 		}
 	}
+	/* Tails not found again (unmapped, shrunk, closed) are forgotten. */
+	size_t nt = 0;
+	for (size_t i = 0; i < tr->ntails; i++)
+		if (tr->tails[i].seen)
+			tr->tails[nt++] = tr->tails[i];
+	tr->ntails = nt;
+	r = huge_check(tr, maps, res, err);
+	if (r < 0)
+		goto out;
 	/* Remember what was mapped, to tell new mappings at the next sync. An
 	 * anonymous mapping nobody can write that holds no data (a PROT_NONE
 	 * reservation: malloc arenas and JIT heaps grow by mprotect) is left
@@ -461,6 +902,13 @@ int ps_tracker_sync(struct ps_tracker *tr, const struct ps_maps *maps, bool coun
 			break;
 		}
 	}
+	/* A tail page without data is not "known": what it holds when engaged
+	 * was written since. One with data was reported and is compared by its
+	 * bytes instead. */
+	for (size_t i = 0; i < tr->ntails && r == 0; i++)
+		if (!tr->tails[i].had_data &&
+		    ps_rangeset_remove(&tr->known, tr->tails[i].start, tr->tails[i].end_seen) < 0)
+			r = ps_errf(err, ENOMEM, "out of memory");
 out:
 	ps_rangeset_free(&wantall);
 	return r;
@@ -471,37 +919,16 @@ out:
 int ps_tracker_harvest(struct ps_tracker *tr, bool clear, struct ps_regions *out,
                        struct ps_scan_stats *stats, struct ps_err *err)
 {
-	struct ps_scan_stats total = { 0 }, st;
-	int r = 0;
+	/* The WRITTEN fast path per armed range finds candidates, one generic
+	 * pass over just those classifies them and (clear) re-protects the
+	 * populated ones: the zero page, zapped entries, holes and KSM merges
+	 * are not writes (docs/kernel-interfaces.md#classifying-the-harvest). */
+	return ps_classify_harvest(&tr->cls, &tr->armed, clear, out, stats, err);
+}
 
-	if (tr->armed.n == 0)
-		goto done;
-	if (clear) {
-		/* One get-and-clear over the whole span on the WRITTEN fast path;
-		 * WP_MATCHING skips every mapping not registered for asynchronous
-		 * write-protect (docs/kernel-interfaces.md#harvesting). */
-		struct ps_scan_req req = {
-			.start = tr->armed.r[0].start, .end = tr->armed.r[tr->armed.n - 1].end,
-			.mask = PAGE_IS_WRITTEN, .ret = PAGE_IS_WRITTEN, .wp = true,
-		};
-		r = ps_scan(tr->t->pagemap_fd, &req, out, &total, err);
-	} else {
-		/* Without WP_MATCHING the kernel reports unarmed mappings as written:
-		 * scan only what we armed. */
-		for (size_t i = 0; i < tr->armed.n && r == 0; i++) {
-			struct ps_scan_req req = {
-				.start = tr->armed.r[i].start, .end = tr->armed.r[i].end,
-				.mask = PAGE_IS_WRITTEN, .ret = PAGE_IS_WRITTEN,
-			};
-			r = ps_scan(tr->t->pagemap_fd, &req, out, &st, err);
-			total.calls += st.calls;
-			total.pages += st.pages;
-		}
-	}
-done:
-	if (stats)
-		*stats = total;
-	return r;
+const struct ps_harvest_class *ps_tracker_last_class(const struct ps_tracker *tr)
+{
+	return &tr->cls.last;
 }
 
 /* ---- the session's source ------------------------------------------------ */
@@ -533,13 +960,26 @@ static uint64_t source_now_ns(void *ctx)
 	return ps_now_ns();
 }
 
+static void source_harvest_counts(void *ctx, struct ps_harvest_counts *ret)
+{
+	const struct ps_harvest_class *c = ps_tracker_last_class(ctx);
+	*ret = (struct ps_harvest_counts){
+		.discarded_pages = c->discarded,
+		.zero_read_pages = c->zero,
+		.ksm_merged_pages = c->ksm,
+		.thp_filled_pages = c->thp_filled,
+	};
+}
+
 void ps_tracker_source(struct ps_tracker *tr, struct ps_session_source *ret)
 {
+	tr->holes_unarmed = true; /* the session's harvest classifies */
 	*ret = (struct ps_session_source){
 		.harvest = source_harvest,
 		.follow = source_follow,
 		.tracked = source_tracked,
 		.now_ns = source_now_ns,
+		.harvest_counts = source_harvest_counts,
 		.ctx = tr,
 	};
 }

@@ -75,5 +75,14 @@ struct ps_release {
 };
 int ps_release(const struct ps_target *t, int want, struct ps_release *ret, struct ps_notes *notes,
                struct ps_err *err);
+/* After release: collapse again the transparent huge pages that tracking
+ * split. release cannot know what was huge when engage armed it; it takes
+ * every 2 MiB-aligned range of a private anonymous mapping that is one
+ * whole transparent huge page (its first 4 KiB page is the head of a THP in
+ * /proc/kpageflags, the last is 511 frames on) mapped by 4 KiB entries: a
+ * PMD mapping that a write split. Fills ret (split: such ranges found; the
+ * recollapse_* fields: what MADV_COLLAPSE did and cost). 0, or -errno when
+ * the frames cannot be read (not root: /proc/kpageflags). */
+int ps_release_recollapse(struct ps_target *t, struct ps_huge_stats *ret);
 
 #endif

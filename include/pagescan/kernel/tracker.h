@@ -37,7 +37,8 @@ const struct ps_rangeset *ps_tracker_armed(const struct ps_tracker *tr);
 /* Read-only mappings left out at the last sync. */
 uint64_t ps_tracker_readonly_vmas(const struct ps_tracker *tr);
 /* End tracking without stalling the target: unregister the armed ranges a
- * little at a time (see ps_uffd_unregister_gently). Only when this
+ * little at a time (see ps_uffd_unregister_gently), then give back the huge
+ * pages tracking split (see ps_huge_stats; unless turned off). Only when this
  * userfaultfd's tracking ends (not after engage, whose copy lives on in the
  * target); ps_tracker_free still closes it. */
 void ps_tracker_disarm(struct ps_tracker *tr);
@@ -64,11 +65,59 @@ int ps_tracker_sync(struct ps_tracker *tr, const struct ps_maps *maps, bool coun
  * re-protect them (one get-and-clear). Regions are appended to out. */
 int ps_tracker_harvest(struct ps_tracker *tr, bool clear, struct ps_regions *out,
                        struct ps_scan_stats *stats, struct ps_err *err);
+/* What the last harvest found besides written pages: zero-page reads,
+ * discarded (zapped) pages, KSM merges (kernel/classify.h). */
+struct ps_harvest_class;
+const struct ps_harvest_class *ps_tracker_last_class(const struct ps_tracker *tr);
 
 /* The tracker as the source of a watch session (model/session.h): harvest,
  * and follow = read a maps snapshot + ps_tracker_sync. */
 struct ps_session_source;
 void ps_tracker_source(struct ps_tracker *tr, struct ps_session_source *ret);
+
+/* ---- footprint on the target's address space (docs/kernel-interfaces.md#merging) ----
+ *
+ * The heap grows by brk while tracked: its last page stays unregistered (a
+ * "tail"), so that the kernel extends that unregistered piece in place; it
+ * shares the registered part's anon_vma, and registering all but the new
+ * last page at the next sync merges the growth into the registered part.
+ * The tail page is followed by its bytes instead of write-protection.
+ * Near vm.max_map_count nothing new is engaged. */
+struct ps_footprint {
+	uint64_t map_count;          /* the target's mappings at the last sync */
+	uint64_t map_count_first;    /* at the first sync */
+	uint64_t map_count_max;      /* the most seen at a sync */
+	uint64_t max_map_count;      /* vm.max_map_count (0: unknown) */
+	uint64_t hold_at;            /* nothing new is engaged from this many mappings on */
+	uint64_t tails;              /* open tails now */
+	uint64_t held_syncs;         /* syncs that engaged nothing new because of the limit */
+	bool held;                   /* the last sync was held */
+};
+void ps_tracker_footprint(const struct ps_tracker *tr, struct ps_footprint *ret);
+/* Move the notes the tracker made since the last call (the map-count
+ * limit reached and left) to out. */
+void ps_tracker_take_notes(struct ps_tracker *tr, struct ps_notes *out);
+
+/* ---- transparent huge pages ----
+ * A write to a write-protected PMD-mapped THP splits the PMD (async
+ * write-protect resolves faults per page); the kernel does not put it back
+ * while the range is registered. The tracker notes which 2 MiB ranges were
+ * PMD-mapped when armed, which of those were split since (per sync, in
+ * ps_sync_result.split), and at disarm asks the kernel to collapse them
+ * again (process_madvise MADV_COLLAPSE, in pagescan's context and time). */
+struct ps_huge_stats {
+	uint64_t huge_armed;         /* PMD-mapped 2 MiB pages in ranges when they were armed */
+	uint64_t split;              /* of those, split since */
+	uint64_t recollapse_asked;   /* split ones still mapped at disarm, given to MADV_COLLAPSE */
+	uint64_t recollapsed;        /* of those, PMD-mapped again afterwards */
+	int recollapse_errno;        /* first MADV_COLLAPSE failure (0: none) */
+	uint64_t recollapse_wall_ns; /* wall time of the MADV_COLLAPSE calls */
+	uint64_t recollapse_cpu_ns;  /* pagescan's CPU time in them (the collapse runs in its context) */
+	bool recollapse_off;         /* --no-recollapse */
+};
+/* on = false: leave split huge pages as they are at disarm. Default on. */
+void ps_tracker_set_recollapse(struct ps_tracker *tr, bool on);
+const struct ps_huge_stats *ps_tracker_huge(const struct ps_tracker *tr);
 
 /* Is any page of the target's mappings already write-protect tracked (by anyone)? */
 int ps_tracked_anywhere(int pagemap_fd, const struct ps_maps *maps, bool *ret, struct ps_err *err);

@@ -1,0 +1,333 @@
+/* SPDX-License-Identifier: MIT */
+/* The harvest with its classification pass; see
+ * include/pagescan/kernel/classify.h and docs/kernel-interfaces.md#classifying-the-harvest. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "pagescan/kernel/classify.h"
+#include "pagescan/kernel/compat.h"
+#include "pagescan/kernel/sys.h"
+#include "pagescan/kernel/target.h"
+#include "pagescan/model/category.h"
+#include "pagescan/model/util.h"
+
+/* Candidates closer than this are classified in one call. A bridged gap
+ * costs the generic walk ~50 ns per populated entry (holes: nothing, and
+ * they are never protected); a call of its own costs an ioctl, a TLB flush
+ * and an mmu notifier round. Measured (1 GiB, one write per 100 pages,
+ * docs/kernel-interfaces.md#classifying-the-harvest): 64 pages 3.9x the
+ * old harvest, 512 pages 1.2x, no limit 0.9x but unbounded walking. */
+#define GAP_PAGES 512
+
+/* /proc/kpageflags bit of KSM pages (include/uapi/linux/kernel-page-flags.h). */
+#define KPF_KSM 21
+#define PM_PFN_MASK ((1ull << 55) - 1)
+#define PM_PRESENT_BIT (1ull << 63)
+
+/* Does /proc/kpageflags tell KSM pages apart? Some kernels (6.9 to 6.12 at
+ * least: "mapping & PAGE_MAPPING_KSM" in stable_page_flags()) set KPF_KSM on
+ * every anonymous page, which would make every write look like a merge.
+ * Checked on a page of our own that is certainly not a KSM page. */
+static bool kpageflags_ksm_sane(int kpageflags_fd)
+{
+	static uint64_t own[PS_PAGE_SIZE / sizeof(uint64_t)] __attribute__((aligned(PS_PAGE_SIZE)));
+	uint64_t pme = 0, flags = 0;
+	bool ok = false;
+	int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+
+	own[0] = (uint64_t)getpid() | 1; /* populate it: an anonymous page of ours */
+	if (fd >= 0 && pread(fd, &pme, sizeof(pme), (off_t)(((uintptr_t)own >> PS_PAGE_SHIFT) * 8)) == sizeof(pme) &&
+	    (pme & PM_PRESENT_BIT) && (pme & PM_PFN_MASK) &&
+	    pread(kpageflags_fd, &flags, sizeof(flags), (off_t)((pme & PM_PFN_MASK) * 8)) == sizeof(flags))
+		ok = !((flags >> KPF_KSM) & 1);
+	if (fd >= 0)
+		close(fd);
+	return ok;
+}
+
+void ps_classify_init(struct ps_classify *c, int pagemap_fd, int procfd)
+{
+	memset(c, 0, sizeof(*c));
+	c->pagemap_fd = pagemap_fd;
+	c->procfd = procfd;
+	c->kpageflags_fd = open("/proc/kpageflags", O_RDONLY | O_CLOEXEC);
+	if (c->kpageflags_fd >= 0 && !kpageflags_ksm_sane(c->kpageflags_fd)) {
+		/* KSM merges then read as writes, as without root. */
+		close(c->kpageflags_fd);
+		c->kpageflags_fd = -1;
+	}
+	/* The guard category (6.16+): a zero-length scan that names it fails
+	 * with EINVAL on kernels that do not know it. */
+	struct pm_scan_arg a = {
+		.size = sizeof(a), .start = 0x10000, .end = 0x10000,
+		.category_mask = PAGE_IS_GUARD, .return_mask = PAGE_IS_GUARD,
+	};
+	if (ioctl(pagemap_fd, PAGEMAP_SCAN, &a) == 0)
+		c->guard_bit = PAGE_IS_GUARD;
+}
+
+void ps_classify_free(struct ps_classify *c)
+{
+	if (c->kpageflags_fd >= 0)
+		close(c->kpageflags_fd);
+	c->kpageflags_fd = -1;
+	ps_rangeset_free(&c->holes);
+	ps_regions_free(&c->cand);
+	ps_regions_free(&c->got);
+	ps_regions_free(&c->cand2);
+}
+
+bool ps_classify_needs_markers(bool private_anon)
+{
+	return !private_anon;
+}
+
+static int add_holes(void *ctx, const struct page_region *vec, size_t n, struct ps_err *err)
+{
+	struct ps_rangeset *h = ctx;
+	for (size_t i = 0; i < n; i++)
+		if (ps_rangeset_add(h, vec[i].start, vec[i].end) < 0)
+			return ps_errf(err, ENOMEM, "out of memory");
+	return 0;
+}
+
+static int discard_batch(void *ctx, const struct page_region *vec, size_t n, struct ps_err *err)
+{
+	(void)ctx, (void)vec, (void)n, (void)err;
+	return 0;
+}
+
+int ps_classify_arm(struct ps_classify *c, uint64_t start, uint64_t end, bool markers, struct ps_err *err)
+{
+	if (markers) {
+		/* Every entry, holes included: a uffd-wp marker per page. */
+		struct ps_scan_req req = {
+			.start = start, .end = end,
+			.mask = PAGE_IS_WRITTEN, .ret = PAGE_IS_WRITTEN, .wp = true,
+		};
+		return ps_scan_each(c->pagemap_fd, &req, discard_batch, NULL, NULL, err);
+	}
+	/* Populated pages only (a vector is passed: without one the kernel
+	 * protects every entry of a page table whatever the masks say). */
+	struct ps_scan_req req = {
+		.start = start, .end = end,
+		.anyof = PAGE_IS_PRESENT | PAGE_IS_SWAPPED, .ret = PAGE_IS_PRESENT, .wp = true,
+	};
+	int r = ps_scan_each(c->pagemap_fd, &req, discard_batch, NULL, NULL, err);
+	if (r < 0)
+		return r;
+	/* What still reads written now is empty (or written this instant:
+	 * then the next harvest finds it present and reports it). */
+	struct ps_scan_req get = {
+		.start = start, .end = end, .mask = PAGE_IS_WRITTEN, .ret = PAGE_IS_WRITTEN,
+	};
+	return ps_scan_each(c->pagemap_fd, &get, add_holes, &c->holes, NULL, err);
+}
+
+/* Pages of [s,e) covered by the rangeset h. */
+static uint64_t covered(const struct ps_rangeset *h, uint64_t s, uint64_t e)
+{
+	size_t lo = 0, hi = h->n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (h->r[mid].end <= s)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	uint64_t n = 0;
+	for (size_t i = lo; i < h->n && h->r[i].start < e; i++) {
+		uint64_t a = h->r[i].start > s ? h->r[i].start : s;
+		uint64_t b = h->r[i].end < e ? h->r[i].end : e;
+		if (a < b)
+			n += (b - a) >> PS_PAGE_SHIFT;
+	}
+	return n;
+}
+
+/* Can KSM have merged pages of the target? /proc/PID/ksm_stat (6.1+,
+ * lines "ksm_merging_pages N") counts them; unreadable or without that
+ * line: no (every kernel pagescan runs on has it). */
+static bool ksm_possible(struct ps_classify *c)
+{
+	static const char key[] = "ksm_merging_pages";
+	char *buf = NULL;
+	size_t len = 0;
+	bool any = false;
+
+	if (c->kpageflags_fd < 0 || ps_read_file_at(c->procfd, "ksm_stat", 4096, &buf, &len) < 0)
+		return false;
+	for (const char *p = buf; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
+		if (strncmp(p, key, sizeof(key) - 1) == 0 && (p[sizeof(key) - 1] == ' ' || p[sizeof(key) - 1] == ':')) {
+			any = strtoull(p + sizeof(key), NULL, 10) > 0;
+			break;
+		}
+	}
+	free(buf);
+	return any;
+}
+
+/* Is the page at addr (present) a KSM page? Errors: no. */
+static bool is_ksm(struct ps_classify *c, uint64_t addr)
+{
+	uint64_t pme, flags;
+	if (pread(c->pagemap_fd, &pme, sizeof(pme), (off_t)((addr >> PS_PAGE_SHIFT) * 8)) != sizeof(pme) ||
+	    !(pme & PM_PRESENT_BIT) || (pme & PM_PFN_MASK) == 0)
+		return false;
+	if (pread(c->kpageflags_fd, &flags, sizeof(flags), (off_t)((pme & PM_PFN_MASK) * 8)) != sizeof(flags))
+		return false;
+	return (flags >> KPF_KSM) & 1;
+}
+
+/* Append the written pages of one classified region to out, leaving out
+ * KSM pages when KSM may be involved. */
+static int emit_written(struct ps_classify *c, uint64_t s, uint64_t e, bool ksm, struct ps_regions *out,
+                        struct ps_err *err)
+{
+	if (!ksm) {
+		c->last.written += (e - s) >> PS_PAGE_SHIFT;
+		if (ps_regions_push(out, s, e, PS_CAT_WRITTEN) < 0)
+			return ps_errf(err, ENOMEM, "out of memory");
+		return 0;
+	}
+	for (uint64_t a = s; a < e; a += PS_PAGE_SIZE) {
+		if (is_ksm(c, a)) {
+			c->last.ksm++;
+			continue;
+		}
+		c->last.written++;
+		if (ps_regions_push(out, a, a + PS_PAGE_SIZE, PS_CAT_WRITTEN) < 0)
+			return ps_errf(err, ENOMEM, "out of memory");
+	}
+	return 0;
+}
+
+int ps_classify_harvest(struct ps_classify *c, const struct ps_rangeset *armed, bool clear,
+                        struct ps_regions *out, struct ps_scan_stats *stats, struct ps_err *err)
+{
+	struct ps_scan_stats total = { 0 }, st;
+	struct ps_rangeset holes = { 0 };
+	bool ksm = false;
+	int r = 0;
+
+	memset(&c->last, 0, sizeof(c->last));
+	for (size_t i = 0; i < armed->n && r == 0; i++) {
+		uint64_t as = armed->r[i].start, ae = armed->r[i].end;
+		/* 1. Candidates: the WRITTEN fast path, nothing re-protected.
+		 * Per armed range: outside them every present page reads written. */
+		uint64_t t0 = ps_now_ns();
+		ps_regions_clear(&c->cand);
+		struct ps_scan_req get = { .start = as, .end = ae, .mask = PAGE_IS_WRITTEN, .ret = PAGE_IS_WRITTEN };
+		r = ps_scan(c->pagemap_fd, &get, &c->cand, &st, err);
+		total.calls += st.calls;
+		uint64_t t1 = ps_now_ns();
+		c->last.get_ns += t1 - t0;
+		if (r < 0 || c->cand.n == 0)
+			continue;
+		c->last.candidates += ps_regions_pages(&c->cand);
+		if (!ksm && c->last.candidates)
+			ksm = ksm_possible(c);
+		/* 2. Classify the candidates (and re-protect the populated ones):
+		 * generic path, only over candidate runs. Empty entries are
+		 * neither matched nor protected: no marker, no page table. */
+		ps_regions_clear(&c->got);
+		for (size_t k = 0; k < c->cand.n && r == 0;) {
+			uint64_t s = c->cand.r[k].start, e = c->cand.r[k].end;
+			size_t j = k + 1;
+			while (j < c->cand.n && c->cand.r[j].start - e <= GAP_PAGES * PS_PAGE_SIZE)
+				e = c->cand.r[j++].end;
+			struct ps_scan_req req = {
+				.start = s, .end = e,
+				.mask = PAGE_IS_WRITTEN | c->guard_bit, .inverted = c->guard_bit,
+				.anyof = PAGE_IS_PRESENT | PAGE_IS_SWAPPED,
+				.ret = PAGE_IS_PRESENT | PAGE_IS_SWAPPED | PAGE_IS_PFNZERO | PAGE_IS_HUGE,
+				.wp = clear,
+			};
+			r = ps_scan(c->pagemap_fd, &req, &c->got, &st, err);
+			total.calls += st.calls;
+			k = j;
+		}
+		if (r < 0)
+			break;
+		/* 3. Populated: written unless the zero page (or a KSM page). A
+		 * huge page where the last harvest saw a hole was allocated whole
+		 * by a fault (or khugepaged) into unarmed memory: the kernel does
+		 * not say which 4 KiB were stored to. Report it whole (no write is
+		 * lost) and arm this range's holes from now on, so that it never
+		 * happens there again (docs/memory-events.md#thp). */
+		struct ps_rangeset wr = { 0 };
+		bool thp_fill = false;
+		for (size_t k = 0; k < c->got.n && r == 0; k++) {
+			const struct ps_region *g = &c->got.r[k];
+			if (g->cats & PAGE_IS_PFNZERO) {
+				c->last.zero += (g->end - g->start) >> PS_PAGE_SHIFT;
+				continue;
+			}
+			if ((g->cats & PAGE_IS_HUGE) && covered(&c->holes, g->start, g->end)) {
+				c->last.thp_filled += (g->end - g->start) >> PS_PAGE_SHIFT;
+				thp_fill = true;
+			}
+			if (ps_rangeset_add(&wr, g->start, g->end) < 0)
+				r = ps_errf(err, ENOMEM, "out of memory");
+		}
+		if (r == 0 && thp_fill && clear) {
+			/* The marker pass: every entry of the range protected; what
+			 * it finds populated and not yet protected was written since
+			 * the classification. */
+			ps_regions_clear(&c->cand2);
+			struct ps_scan_req req = {
+				.start = as, .end = ae, .mask = PAGE_IS_WRITTEN, .wp = true,
+				.ret = PAGE_IS_WRITTEN | PAGE_IS_PRESENT | PAGE_IS_SWAPPED | PAGE_IS_PFNZERO,
+			};
+			r = ps_scan(c->pagemap_fd, &req, &c->cand2, &st, err);
+			total.calls += st.calls;
+			for (size_t k = 0; k < c->cand2.n && r == 0; k++) {
+				const struct ps_region *g = &c->cand2.r[k];
+				if ((g->cats & (PAGE_IS_PRESENT | PAGE_IS_SWAPPED)) && !(g->cats & PAGE_IS_PFNZERO) &&
+				    ps_rangeset_add(&wr, g->start, g->end) < 0)
+					r = ps_errf(err, ENOMEM, "out of memory");
+			}
+		}
+		for (size_t k = 0; k < wr.n && r == 0; k++)
+			r = emit_written(c, wr.r[k].start, wr.r[k].end, ksm, out, err);
+		ps_rangeset_free(&wr);
+		/* 4. Candidates that were not populated are empty: unpopulated
+		 * (unarmed holes) or zapped. New since the last clearing
+		 * harvest: discarded. */
+		for (size_t k = 0, g = 0; k < c->cand.n && r == 0; k++) {
+			uint64_t a = c->cand.r[k].start, e = c->cand.r[k].end;
+			while (a < e) {
+				while (g < c->got.n && c->got.r[g].end <= a)
+					g++;
+				uint64_t b = e;
+				if (g < c->got.n && c->got.r[g].start <= a) {
+					a = c->got.r[g].end < e ? c->got.r[g].end : e;
+					continue;
+				}
+				if (g < c->got.n && c->got.r[g].start < b)
+					b = c->got.r[g].start;
+				c->last.discarded += ((b - a) >> PS_PAGE_SHIFT) - covered(&c->holes, a, b);
+				if (ps_rangeset_add(&holes, a, b) < 0)
+					r = ps_errf(err, ENOMEM, "out of memory");
+				a = b;
+			}
+		}
+		c->last.classify_ns += ps_now_ns() - t1;
+	}
+	if (r == 0 && clear) {
+		/* What is empty now is the baseline of the next harvest. */
+		ps_rangeset_free(&c->holes);
+		c->holes = holes;
+	} else {
+		ps_rangeset_free(&holes);
+	}
+	total.pages = c->last.written;
+	if (stats)
+		*stats = total;
+	return r;
+}
