@@ -61,20 +61,55 @@ static int emit(struct dump_ctx *c, const struct ps_region *r, struct ps_err *er
 
 /* The categories of a region as reported: "written" outside
  * write-protect-tracked ranges is meaningless (the kernel reports every
- * present page there as written). */
-static uint64_t region_cats(const struct page_region *r)
+ * present page there as written). When the mask asks about "written", the
+ * zero page (a read of a hole) and empty entries (zapped by
+ * MADV_DONTNEED and the like) are not writes either, though the kernel
+ * reports them written (docs/memory-events.md); the scan returns PRESENT,
+ * SWAPPED and PFNZERO to tell. */
+static uint64_t region_cats(const struct page_region *r, const struct ps_mask *m)
 {
 	uint64_t cats = r->categories;
 	if (!(cats & PS_CAT_WPALLOWED))
 		cats &= ~(uint64_t)PS_CAT_WRITTEN;
+	if ((cats & PS_CAT_WRITTEN) && (ps_mask_bits(m) & PS_CAT_WRITTEN) &&
+	    ((cats & PS_CAT_PFNZERO) || !(cats & (PS_CAT_PRESENT | PS_CAT_SWAPPED))))
+		cats &= ~(uint64_t)PS_CAT_WRITTEN;
 	return cats;
+}
+
+/* Categories only a populated entry (present, or a swap entry or marker)
+ * can have. */
+#define POPULATED_ONLY \
+	((uint64_t)(PS_CAT_PRESENT | PS_CAT_SWAPPED | PS_CAT_FILE | PS_CAT_PFNZERO | PS_CAT_HUGE | PS_CAT_GUARD))
+
+/* --clear write-protects what the scan matches: never an empty entry (that
+ * would allocate page tables and install markers in holes). Unless the mask
+ * already excludes empty entries, restrict it to populated ones with the
+ * any-of group; a group of the user's that may match holes cannot be
+ * combined with it (the kernel has one any-of mask). */
+static int clear_populated_only(struct ps_mask *m, struct ps_err *err)
+{
+	if (m->mask & ~m->inverted & POPULATED_ONLY)
+		return 0;
+	/* An inverted bit is inverted in the any-of group too: "!present"
+	 * leaves "swapped" to tell a page from a hole. */
+	uint64_t populated = (PS_CAT_PRESENT | PS_CAT_SWAPPED) & ~m->inverted;
+	if (!m->anyof && populated) {
+		m->anyof = populated;
+		return 0;
+	}
+	if (m->anyof && !(m->anyof & m->inverted) && !(m->anyof & ~POPULATED_ONLY))
+		return 0;
+	return ps_errf(err, EINVAL, "--clear with this mask could write-protect empty entries (holes): add present or "
+	                            "swapped to it, or make its any-of group (A|B) one of present, swapped, file, "
+	                            "pfnzero, huge and guard");
 }
 
 static int dump_batch(void *ctx, const struct page_region *vec, size_t n, struct ps_err *err)
 {
 	struct dump_ctx *c = ctx;
 	for (size_t i = 0; i < n; i++) {
-		uint64_t cats = region_cats(&vec[i]);
+		uint64_t cats = region_cats(&vec[i], &c->m);
 		if (!ps_mask_match(&c->m, cats))
 			continue;
 		if (c->have && c->cur.end == vec[i].start && c->cur.cats == cats) {
@@ -103,7 +138,7 @@ static int probe_batch(void *ctx, const struct page_region *vec, size_t n, struc
 	const struct probe_ctx *p = ctx;
 	(void)err;
 	for (size_t i = 0; i < n; i++)
-		if (ps_mask_match(p->m, region_cats(&vec[i])))
+		if (ps_mask_match(p->m, region_cats(&vec[i], p->m)))
 			*p->found = true;
 	return 0;
 }
@@ -114,6 +149,26 @@ struct dump_seg {
 	bool file;
 };
 
+/* Is any page of the runs under write-protect tracking (engaged)? Errors
+ * count as yes: then no hint is given. */
+static bool any_tracked(const struct ps_target *t, const struct dump_seg *segs, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct ps_scan_req req = {
+			.start = segs[i].start, .end = segs[i].end,
+			.mask = PS_CAT_WPALLOWED, .ret = PS_CAT_WPALLOWED, .max_pages = 1,
+		};
+		struct ps_scan_stats s1;
+		struct ps_err e;
+		bool found = false;
+		struct ps_mask m = { .mask = PS_CAT_WPALLOWED };
+		if (ps_scan_each(t->pagemap_fd, &req, probe_batch, &(struct probe_ctx){ .m = &m, .found = &found }, &s1,
+		                 &e) < 0 || found)
+			return true;
+	}
+	return false;
+}
+
 int ps_cmd_dump(const struct ps_dump_args *a, struct ps_err *err)
 {
 	struct dump_seg *segs = NULL;
@@ -122,6 +177,7 @@ int ps_cmd_dump(const struct ps_dump_args *a, struct ps_err *err)
 	struct ps_rangeset sel = { 0 };
 	struct ps_out out;
 	struct ps_scan_stats st = { 0 };
+	struct ps_notes notes = { 0 };
 	int rc = PS_EXIT_FAIL, r;
 
 	struct ps_mask m = a->have_mask ? a->mask : (struct ps_mask){ .anyof = PS_CAT_PRESENT | PS_CAT_SWAPPED };
@@ -130,6 +186,8 @@ int ps_cmd_dump(const struct ps_dump_args *a, struct ps_err *err)
 		m.mask |= PS_CAT_WPALLOWED;
 		m.inverted &= ~(uint64_t)PS_CAT_WPALLOWED;
 	}
+	if (a->clear && clear_populated_only(&m, err) < 0)
+		return PS_EXIT_FAIL;
 
 	ps_out_init(&out, STDOUT_FILENO);
 	if (ps_target_open(&t, a->pid, err) < 0)
@@ -143,6 +201,9 @@ int ps_cmd_dump(const struct ps_dump_args *a, struct ps_err *err)
 		ps_errf(err, -r, "out of memory");
 		goto out;
 	}
+	/* An empty answer explains itself: a -r that selects nothing says so
+	 * (and what the process has instead). */
+	ps_rangespec_note_unmatched(a->ranges.v, a->ranges.n, &maps, &notes);
 	struct dump_ctx c = { .f = { .o = &out, .kind = a->format }, .m = m, .maps = &maps };
 	r = 0;
 	/* One scan per run of mappings of the same kind, in address order.
@@ -210,6 +271,11 @@ int ps_cmd_dump(const struct ps_dump_args *a, struct ps_err *err)
 	}
 	if (c.have && (r = emit(&c, &c.cur, err)) < 0 && r != -EPIPE)
 		goto done;
+	if (r != -EPIPE && !st.pages && (ps_mask_bits(&m) & PS_CAT_WRITTEN) && !any_tracked(&t, segs, nsegs))
+		ps_note(&notes, "no page of process %d is tracked for writes, so \"written\" matches nothing: "
+		                "engage it first (pagescan engage %d), and dump -m written then shows the pages "
+		                "written since; or follow it live with pagescan watch %d",
+		        a->pid, a->pid, a->pid);
 	if (r != -EPIPE) {
 		ps_fmt_dump_summary(&c.f, st.truncated);
 		r = ps_out_flush(&out);
@@ -221,6 +287,7 @@ int ps_cmd_dump(const struct ps_dump_args *a, struct ps_err *err)
 	rc = PS_EXIT_OK;
 done:
 	ps_fmt_dump_done(&c.f);
+	ps_warn_notes(&notes);
 	free(segs);
 out:
 	ps_out_free(&out);

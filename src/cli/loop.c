@@ -14,6 +14,7 @@
 #include "loop.h"
 #include "sinks.h"
 #include "pagescan/kernel/engage.h"
+#include "pagescan/kernel/kwarn.h"
 #include "pagescan/kernel/sys.h"
 #include "pagescan/render/fmt.h"
 #include "pagescan/render/heat_frame.h"
@@ -77,6 +78,7 @@ static int begin_session(struct ps_loop *l, struct ps_tracker *tr, struct ps_err
 		.interval_ns = l->a->interval_ns,
 		.accumulate = l->a->accumulate,
 	};
+	ps_tracker_set_recollapse(tr, !l->a->no_recollapse);
 	ps_tracker_source(tr, &src);
 	l->session = ps_session_new(&src, &so);
 	if (!l->session)
@@ -109,6 +111,11 @@ static int armed(void *ctx, struct ps_tracker *tr, struct ps_err *err)
 
 int ps_loop_launched(struct ps_loop *l, struct ps_err *err)
 {
+	/* The kernel's known bugs, as attach warns (ps_engage_launched takes
+	 * no notes). */
+	struct ps_notes notes = { 0 };
+	ps_note_kernel_bugs(&notes);
+	ps_warn_notes(&notes);
 	struct ps_tracker *tr = ps_engage_launched(l->launch, &l->t, l->a->ranges.v, l->a->ranges.n, armed, l, err);
 	if (!tr) {
 		l->tr = NULL; /* freed by the failing engage */
@@ -146,11 +153,32 @@ static int start_sinks(struct ps_loop *l, struct ps_err *err)
 	return 0;
 }
 
+/* What the harvest classified that needs saying, once per watch
+ * (docs/memory-events.md). */
+static void note_counts(struct ps_loop *l, const struct ps_harvest_counts *c, struct ps_notes *notes)
+{
+	if (c->ksm_merged_pages && !l->noted_ksm) {
+		l->noted_ksm = true;
+		ps_note(notes, "KSM merged %llu page%s of process %d: a merge replaces the page without the write-protect bit, so the kernel reports it written; pagescan leaves merged pages out (counted as ksm_merged_pages), and a later write to one is reported (docs/memory-events.md)",
+		        (unsigned long long)c->ksm_merged_pages, c->ksm_merged_pages == 1 ? "" : "s", l->t.pid);
+	}
+	if (c->thp_filled_pages && !l->noted_thp) {
+		l->noted_thp = true;
+		ps_note(notes, "writes into empty 2 MiB ranges of process %d allocated whole huge pages (%llu pages): the kernel does not say which 4 KiB were stored to, so pagescan reports them all written (counted as thp_filled_pages) and arms those mappings' holes from now on (docs/memory-events.md)",
+		        l->t.pid, (unsigned long long)c->thp_filled_pages);
+	}
+}
+
 /* One interval: harvest, follow the mappings, report. */
 static int tick(struct ps_loop *l, struct ps_err *err)
 {
 	struct ps_interval iv;
+	struct ps_notes notes = { 0 };
 	int r = ps_session_tick(l->session, &iv, err);
+	ps_tracker_take_notes(l->tr, &notes); /* the map-count limit */
+	if (r == 0)
+		note_counts(l, &iv.counts, &notes);
+	ps_warn_notes(&notes);
 	if (r < 0)
 		return r;
 	for (size_t i = 0; i < l->nsinks; i++) {
@@ -354,6 +382,26 @@ int ps_loop_run(struct ps_loop *l, struct ps_err *err)
 	return 0;
 }
 
+/* After disarm: the huge pages tracking split, and what giving them back cost. */
+static void report_huge(struct ps_loop *l)
+{
+	struct ps_notes notes = { 0 };
+	const struct ps_huge_stats *h = l->tr ? ps_tracker_huge(l->tr) : NULL;
+	if (!h || !h->split)
+		return;
+	if (h->recollapse_off)
+		ps_note(&notes, "tracking split %llu of the %llu huge pages (2 MiB) of process %d; left split (--no-recollapse): khugepaged may collapse them again, slowly",
+		        (unsigned long long)h->split, (unsigned long long)h->huge_armed, l->t.pid);
+	else
+		ps_note(&notes, "tracking split %llu of the %llu huge pages (2 MiB) of process %d; MADV_COLLAPSE gave %llu of %llu back in %.1f ms (pagescan's CPU time: %.1f ms)%s%s",
+		        (unsigned long long)h->split, (unsigned long long)h->huge_armed, l->t.pid,
+		        (unsigned long long)h->recollapsed, (unsigned long long)h->recollapse_asked,
+		        (double)h->recollapse_wall_ns / 1e6, (double)h->recollapse_cpu_ns / 1e6,
+		        h->recollapse_errno ? "; the kernel refused some: " : "",
+		        h->recollapse_errno ? strerror(h->recollapse_errno) : "");
+	ps_warn_notes(&notes);
+}
+
 void ps_loop_free(struct ps_loop *l)
 {
 	for (size_t i = 0; i < l->nsinks; i++)
@@ -361,6 +409,7 @@ void ps_loop_free(struct ps_loop *l)
 			l->sinks[i]->destroy(l->sinks[i]);
 	l->nsinks = 0;
 	ps_tracker_disarm(l->tr);
+	report_huge(l);
 	ps_session_free(l->session);
 	l->session = NULL;
 	ps_tracker_free(l->tr);

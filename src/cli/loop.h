@@ -30,6 +30,7 @@ struct ps_loop {
 	size_t nsinks;
 	bool ended;
 	bool epipe;                        /* the output's reader went away */
+	bool noted_ksm, noted_thp;         /* the harvest notes, once each */
 };
 
 /* Open the output (-o FILE or standard output). */

@@ -66,6 +66,10 @@ static int prom_interval(struct ps_sink *s, const struct ps_interval *iv)
 	st->tracked_pages = iv->tracked_pages;
 	st->harvest_us = iv->harvest_us;
 	st->harvest_us_total += iv->harvest_us;
+	st->discarded_pages = iv->counts.discarded_pages;
+	st->zero_read_pages = iv->counts.zero_read_pages;
+	st->ksm_merged_pages = iv->counts.ksm_merged_pages;
+	st->thp_filled_pages = iv->counts.thp_filled_pages;
 	return publish(ps);
 }
 

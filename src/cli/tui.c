@@ -48,6 +48,7 @@ struct tui {
 	struct ps_heat live, frozen;
 	struct ps_heat_view v;
 	struct ps_heat_frame f;
+	const char *hold;           /* the target is gone: this replaces the key line */
 };
 
 static struct tui *current; /* the view in curses mode, for atexit */
@@ -127,6 +128,17 @@ static void draw(struct tui *t)
 		t->line_cap = t->f.w + 1;
 	}
 	ps_heat_render(t->v.paused ? &t->frozen : &t->live, &t->v, &t->f);
+	if (t->hold && t->f.h > 0) {
+		/* The last line: how to leave, then the summary (cut at the edge). */
+		char *ch = t->f.ch + (size_t)(t->f.h - 1) * (size_t)t->f.w;
+		unsigned char *st = t->f.st + (size_t)(t->f.h - 1) * (size_t)t->f.w;
+		size_t n = strlen(t->hold);
+		for (int x = 0; x < t->f.w; x++) {
+			unsigned char c = (size_t)x < n ? (unsigned char)t->hold[x] : ' ';
+			ch[x] = (char)(c < 0x20 || c > 0x7e ? '?' : c);
+			st[x] = PS_HS_ALERT;
+		}
+	}
 	for (int y = 0; y < t->f.h; y++) {
 		const char *ch = t->f.ch + y * t->f.w;
 		const unsigned char *st = t->f.st + y * t->f.w;
@@ -286,6 +298,7 @@ static int key(struct tui *t, int ch)
 	case KEY_BTAB: case KEY_LEFT: a = PS_HA_FOCUS_PREV; break;
 	case KEY_ESC: a = PS_HA_UNFOCUS; break;
 	case 'c': case 'C': a = PS_HA_TOGGLE_MODE; break;
+	case 'o': case 'O': a = PS_HA_TOGGLE_ORDER; break;
 	case '?': case 'h': case KEY_F(1): a = PS_HA_HELP; break;
 	default:
 		return 0;
@@ -325,12 +338,79 @@ static int tui_input(struct ps_sink *s)
 	return 0;
 }
 
+/* The target is gone: keep the last frame, with the summary in the key
+ * line, until q (or Ctrl-C, SIGINT/SIGTERM/SIGHUP, or the terminal going
+ * away). The other keys still scroll, zoom and focus the last picture. */
+static void hold_last_frame(struct tui *t, const struct ps_watch_end *e)
+{
+	struct ps_out o;
+	sigset_t stop;
+	int sfd;
+
+	ps_out_init(&o, -1);
+	ps_out_str(&o, "press q to quit | ");
+	ps_heat_summary(&o, e);
+	if (o.len && o.buf[o.len - 1] == '\n')
+		o.len--;
+	ps_out_chr(&o, '\0');
+	t->hold = o.error ? NULL : o.buf;
+	/* The loop blocks these and reads them from its own signalfd; it is
+	 * not polling now, so this wait reads them. */
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGINT);
+	sigaddset(&stop, SIGTERM);
+	sigaddset(&stop, SIGHUP);
+	sigaddset(&stop, SIGQUIT);
+	sfd = signalfd(-1, &stop, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (sfd >= 0) {
+		struct epoll_event ev = { .events = EPOLLIN, .data.fd = sfd };
+		epoll_ctl(t->ep_fd, EPOLL_CTL_ADD, sfd, &ev);
+	}
+	raw(); /* Ctrl-C arrives as a key here */
+	if (t->v.paused)
+		toggle_pause(t);
+	t->v.help = false;
+	draw(t);
+	for (bool done = false; !done && t->active;) {
+		struct epoll_event ev[4];
+		int n = epoll_wait(t->ep_fd, ev, 4, -1);
+		if (n < 0 && errno != EINTR)
+			break;
+		for (int i = 0; i < n; i++) {
+			if (ev[i].data.fd == sfd) {
+				done = true;
+			} else if (ev[i].data.fd == t->sig_fd) {
+				struct signalfd_siginfo si;
+				while (read(t->sig_fd, &si, sizeof(si)) == (ssize_t)sizeof(si))
+					;
+				resize(t);
+			} else if (ev[i].events & (EPOLLHUP | EPOLLERR)) {
+				done = true; /* the terminal went away */
+			}
+		}
+		int ch;
+		while (!done && (ch = getch()) != ERR) {
+			if (ch == 3) /* Ctrl-C */
+				done = true;
+			else if (ch != ' ') /* nothing to pause: the picture is the last one */
+				done = key(t, ch) == PS_SINK_QUIT;
+		}
+		if (!done)
+			draw(t);
+	}
+	if (sfd >= 0)
+		close(sfd); /* a signal that ended the wait has done its job */
+	t->hold = NULL;
+	ps_out_free(&o);
+}
+
 static int tui_end(struct ps_sink *s, const struct ps_watch_end *e)
 {
 	struct tui *t = (struct tui *)s;
 	struct ps_out o;
-
 	ps_heat_end(&t->live, e);
+	if (t->active && (e->reason == PS_END_TARGET_EXIT || e->reason == PS_END_TARGET_EXEC))
+		hold_last_frame(t, e);
 	leave(t);
 	/* Back on the normal screen: the summary stays visible. */
 	ps_out_init(&o, t->out_fd);
@@ -356,6 +436,7 @@ static void tui_destroy(struct ps_sink *s)
 	ps_close(&t->ep_fd);
 	ps_heat_free(&t->live);
 	ps_heat_free(&t->frozen);
+	ps_heat_view_free(&t->v);
 	ps_heat_frame_free(&t->f);
 	free(t->line);
 	free(t);

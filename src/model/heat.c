@@ -471,11 +471,101 @@ uint64_t ps_heat_seg_rows(const struct ps_heat_seg *s, unsigned z, int wc)
 	return c ? (c + (uint64_t)wc - 1) / (uint64_t)wc : 1;
 }
 
-static uint64_t total_rows(const struct ps_heat *h, unsigned z, int wc)
+/* ---- bands: the display order ----------------------------------------------------- */
+
+struct band_key {
+	long i;
+	uint64_t ever, now, start;
+};
+
+static int cmp_busiest(const void *a, const void *b)
+{
+	const struct band_key *x = a, *y = b;
+	if (x->ever != y->ever)
+		return x->ever < y->ever ? 1 : -1;
+	if (x->now != y->now)
+		return x->now < y->now ? 1 : -1;
+	return (x->start > y->start) - (x->start < y->start);
+}
+
+/* Idle and small; the focused mapping keeps its band. */
+static bool foldable(const struct ps_heat_seg *s, const struct ps_heat_view *v)
+{
+	return !s->ever_pages && !s->now_pages && s->pages <= PS_HEAT_FOLD_PAGES &&
+	       !(v->has_focus && v->focus == s->start);
+}
+
+int ps_heat_view_order(const struct ps_heat *h, struct ps_heat_view *v)
+{
+	struct band_key *k = NULL;
+	size_t nfold = 0;
+
+	v->nbands = 0;
+	v->nfolded = 0;
+	v->folded_pages = 0;
+	if (ps_grow((void **)&v->band, &v->band_cap, h->nseg + 1, sizeof(*v->band)) < 0)
+		goto fail;
+	if (v->by_address) {
+		for (size_t i = 0; i < h->nseg; i++)
+			v->band[v->nbands++] = (long)i;
+		return 0;
+	}
+	for (size_t i = 0; i < h->nseg; i++)
+		nfold += foldable(&h->seg[i], v);
+	if (nfold < 2)
+		nfold = 0; /* folding one row into one row gains nothing */
+	if (h->nseg && !(k = malloc(h->nseg * sizeof(*k))))
+		goto fail;
+	size_t n = 0;
+	for (size_t i = 0; i < h->nseg; i++) {
+		const struct ps_heat_seg *s = &h->seg[i];
+		if (nfold && foldable(s, v)) {
+			v->nfolded++;
+			v->folded_pages += s->pages;
+			continue;
+		}
+		k[n++] = (struct band_key){ (long)i, s->ever_pages, s->now_pages, s->start };
+	}
+	if (n)
+		qsort(k, n, sizeof(*k), cmp_busiest);
+	for (size_t i = 0; i < n; i++)
+		v->band[v->nbands++] = k[i].i;
+	if (v->nfolded)
+		v->band[v->nbands++] = PS_HEAT_BAND_FOLD;
+	free(k);
+	return 0;
+fail:
+	free(v->band);
+	v->band = NULL;
+	v->band_cap = v->nbands = v->nfolded = 0;
+	v->folded_pages = 0;
+	return -ENOMEM;
+}
+
+size_t ps_heat_view_nbands(const struct ps_heat *h, const struct ps_heat_view *v)
+{
+	return v->band ? v->nbands : h->nseg;
+}
+
+long ps_heat_view_band(const struct ps_heat_view *v, size_t k)
+{
+	return v->band ? v->band[k] : (long)k;
+}
+
+uint64_t ps_heat_band_rows(const struct ps_heat *h, const struct ps_heat_view *v, size_t k, unsigned z, int wc)
+{
+	long si = ps_heat_view_band(v, k);
+	if (si < 0 || (size_t)si >= h->nseg)
+		return 1; /* the fold row */
+	return ps_heat_seg_rows(&h->seg[si], z, wc);
+}
+
+static uint64_t total_rows(const struct ps_heat *h, const struct ps_heat_view *v, unsigned z, int wc)
 {
 	uint64_t n = 0;
-	for (size_t i = 0; i < h->nseg; i++)
-		n += ps_heat_seg_rows(&h->seg[i], z, wc);
+	size_t nb = ps_heat_view_nbands(h, v);
+	for (size_t k = 0; k < nb; k++)
+		n += ps_heat_band_rows(h, v, k, z, wc);
 	return n;
 }
 
@@ -489,11 +579,11 @@ static unsigned max_zoom(const struct ps_heat *h, int wc)
 	return z;
 }
 
-static unsigned auto_zoom(const struct ps_heat *h, int wc, int G)
+static unsigned auto_zoom(const struct ps_heat *h, const struct ps_heat_view *v, int wc, int G)
 {
 	unsigned zmax = max_zoom(h, wc);
 	for (unsigned z = h->bin_shift; z < zmax; z++)
-		if (total_rows(h, z, wc) <= (uint64_t)G)
+		if (total_rows(h, v, z, wc) <= (uint64_t)G)
 			return z;
 	return zmax;
 }
@@ -504,39 +594,51 @@ static unsigned clamp_zoom(const struct ps_heat *h, unsigned z, int wc)
 	return z < h->bin_shift ? h->bin_shift : z > zmax ? zmax : z;
 }
 
-/* First grid row of segment si. */
-static uint64_t row_of_seg(const struct ps_heat *h, size_t si, unsigned z, int wc)
+/* First grid row of segment si (0 when it is not shown). */
+static uint64_t row_of_seg(const struct ps_heat *h, const struct ps_heat_view *v, size_t si, unsigned z, int wc)
 {
 	uint64_t row = 0;
-	for (size_t i = 0; i < si && i < h->nseg; i++)
-		row += ps_heat_seg_rows(&h->seg[i], z, wc);
-	return row;
-}
-
-/* The row showing address addr (or the next mapping's first row). */
-static uint64_t row_of_addr(const struct ps_heat *h, uint64_t addr, unsigned z, int wc)
-{
-	uint64_t row = 0;
-	for (size_t i = 0; i < h->nseg; i++) {
-		const struct ps_heat_seg *s = &h->seg[i];
-		if (addr < s->end) {
-			if (addr <= s->start)
-				return row;
-			uint64_t cell = ((addr - s->start) >> PS_PAGE_SHIFT) >> z;
-			return row + cell / (uint64_t)wc;
-		}
-		row += ps_heat_seg_rows(s, z, wc);
+	size_t nb = ps_heat_view_nbands(h, v);
+	for (size_t k = 0; k < nb; k++) {
+		if (ps_heat_view_band(v, k) == (long)si)
+			return row;
+		row += ps_heat_band_rows(h, v, k, z, wc);
 	}
-	return row;
+	return 0;
 }
 
-/* Start address of grid row `row`. */
-static uint64_t addr_of_row(const struct ps_heat *h, uint64_t row, unsigned z, int wc)
+/* The row showing address addr (or its band's first row; 0 when no band
+ * shows it). */
+static uint64_t row_of_addr(const struct ps_heat *h, const struct ps_heat_view *v, uint64_t addr, unsigned z, int wc)
 {
-	for (size_t i = 0; i < h->nseg; i++) {
-		uint64_t n = ps_heat_seg_rows(&h->seg[i], z, wc);
-		if (row < n)
-			return h->seg[i].start + ((row * (uint64_t)wc) << z) * PS_PAGE_SIZE;
+	uint64_t row = 0;
+	size_t nb = ps_heat_view_nbands(h, v);
+	for (size_t k = 0; k < nb; k++) {
+		long si = ps_heat_view_band(v, k);
+		if (si >= 0 && (size_t)si < h->nseg) {
+			const struct ps_heat_seg *s = &h->seg[si];
+			if (s->start <= addr && addr < s->end) {
+				uint64_t cell = ((addr - s->start) >> PS_PAGE_SHIFT) >> z;
+				return row + cell / (uint64_t)wc;
+			}
+		}
+		row += ps_heat_band_rows(h, v, k, z, wc);
+	}
+	return 0;
+}
+
+/* Start address of grid row `row` (UINT64_MAX: none, or the fold row). */
+static uint64_t addr_of_row(const struct ps_heat *h, const struct ps_heat_view *v, uint64_t row, unsigned z, int wc)
+{
+	size_t nb = ps_heat_view_nbands(h, v);
+	for (size_t k = 0; k < nb; k++) {
+		uint64_t n = ps_heat_band_rows(h, v, k, z, wc);
+		if (row < n) {
+			long si = ps_heat_view_band(v, k);
+			if (si < 0 || (size_t)si >= h->nseg)
+				return UINT64_MAX;
+			return h->seg[si].start + ((row * (uint64_t)wc) << z) * PS_PAGE_SIZE;
+		}
 		row -= n;
 	}
 	return UINT64_MAX;
@@ -558,6 +660,13 @@ void ps_heat_view_init(struct ps_heat_view *v, bool interactive)
 	v->mode = PS_HEAT_INTERVAL;
 	v->zoom_auto = true;
 	v->interactive = interactive;
+}
+
+void ps_heat_view_free(struct ps_heat_view *v)
+{
+	free(v->band);
+	v->band = NULL;
+	v->band_cap = v->nbands = 0;
 }
 
 static uint64_t max_top(const struct ps_heat_view *v)
@@ -584,8 +693,9 @@ void ps_heat_view_fit(const struct ps_heat *h, struct ps_heat_view *v, int cells
 	v->too_small = false;
 	v->cells = cells;
 	v->grid_rows = grid_rows;
-	v->shown_zoom = v->zoom_auto ? auto_zoom(h, cells, grid_rows) : clamp_zoom(h, v->zoom, cells);
-	v->rows = total_rows(h, v->shown_zoom, cells);
+	ps_heat_view_order(h, v); /* out of memory: address order */
+	v->shown_zoom = v->zoom_auto ? auto_zoom(h, v, cells, grid_rows) : clamp_zoom(h, v->zoom, cells);
+	v->rows = total_rows(h, v, v->shown_zoom, cells);
 	if (v->top > max_top(v))
 		v->top = max_top(v);
 	if (v->has_focus && ps_heat_seg_index(h, v->focus) < 0)
@@ -604,18 +714,38 @@ bool ps_heat_action(const struct ps_heat *h, struct ps_heat_view *v, enum ps_hea
 		v->mode = v->mode == PS_HEAT_INTERVAL ? PS_HEAT_CUMULATIVE : PS_HEAT_INTERVAL;
 		return true;
 	}
-	if (v->cells <= 0 || v->too_small)
+	if (v->cells <= 0 || v->too_small) {
+		if (a == PS_HA_TOGGLE_ORDER) {
+			v->by_address = !v->by_address;
+			return true;
+		}
 		return false; /* nothing drawn yet: no geometry to act on */
+	}
+	/* The bands of this h (the last fit may have seen another picture). */
+	ps_heat_view_order(h, v);
+	if (a == PS_HA_TOGGLE_ORDER) {
+		/* Keep the focused mapping in view, else start at the top. */
+		v->by_address = !v->by_address;
+		ps_heat_view_order(h, v);
+		if (v->zoom_auto)
+			v->shown_zoom = auto_zoom(h, v, v->cells, v->grid_rows);
+		v->rows = total_rows(h, v, v->shown_zoom, v->cells);
+		v->top = 0;
+		long fi = v->has_focus ? ps_heat_seg_index(h, v->focus) : -1;
+		if (fi >= 0)
+			show_row(v, row_of_seg(h, v, (size_t)fi, v->shown_zoom, v->cells));
+		return true;
+	}
 	switch (a) {
 	case PS_HA_ZOOM_IN:
 	case PS_HA_ZOOM_OUT:
 	case PS_HA_ZOOM_AUTO: {
 		/* Keep the focused mapping, else the top row's address, in view. */
-		uint64_t anchor = v->has_focus ? v->focus : addr_of_row(h, v->top, v->shown_zoom, v->cells);
+		uint64_t anchor = v->has_focus ? v->focus : addr_of_row(h, v, v->top, v->shown_zoom, v->cells);
 		unsigned z = v->shown_zoom;
 		if (a == PS_HA_ZOOM_AUTO) {
 			v->zoom_auto = true;
-			z = auto_zoom(h, v->cells, v->grid_rows);
+			z = auto_zoom(h, v, v->cells, v->grid_rows);
 		} else {
 			if (a == PS_HA_ZOOM_IN && z > 0)
 				z--;
@@ -626,10 +756,10 @@ bool ps_heat_action(const struct ps_heat *h, struct ps_heat_view *v, enum ps_hea
 			v->zoom = z;
 		}
 		v->shown_zoom = z;
-		v->rows = total_rows(h, z, v->cells);
+		v->rows = total_rows(h, v, z, v->cells);
 		v->top = 0;
 		if (anchor != UINT64_MAX)
-			show_row(v, row_of_addr(h, anchor, z, v->cells));
+			show_row(v, row_of_addr(h, v, anchor, z, v->cells));
 		return true;
 	}
 	case PS_HA_UP:
@@ -654,16 +784,39 @@ bool ps_heat_action(const struct ps_heat *h, struct ps_heat_view *v, enum ps_hea
 		return true;
 	case PS_HA_FOCUS_NEXT:
 	case PS_HA_FOCUS_PREV: {
-		if (!h->nseg)
+		/* In display order, over the bands that show a mapping. */
+		size_t nb = ps_heat_view_nbands(h, v), cur = SIZE_MAX, nseg = 0;
+		long fi = v->has_focus ? ps_heat_seg_index(h, v->focus) : -1;
+		for (size_t k = 0; k < nb; k++) {
+			long si = ps_heat_view_band(v, k);
+			if (si < 0)
+				continue;
+			if (si == fi)
+				cur = nseg;
+			nseg++;
+		}
+		if (!nseg)
 			return false;
-		long i = v->has_focus ? ps_heat_seg_index(h, v->focus) : -1;
+		size_t want;
 		if (a == PS_HA_FOCUS_NEXT)
-			i = i < 0 ? 0 : (i + 1) % (long)h->nseg;
+			want = cur == SIZE_MAX ? 0 : (cur + 1) % nseg;
 		else
-			i = i <= 0 ? (long)h->nseg - 1 : i - 1;
+			want = cur == SIZE_MAX || cur == 0 ? nseg - 1 : cur - 1;
+		long si = -1;
+		for (size_t k = 0, j = 0; k < nb; k++) {
+			long b = ps_heat_view_band(v, k);
+			if (b < 0)
+				continue;
+			if (j++ == want) {
+				si = b;
+				break;
+			}
+		}
+		if (si < 0)
+			return false;
 		v->has_focus = true;
-		v->focus = h->seg[i].start;
-		show_row(v, row_of_seg(h, (size_t)i, v->shown_zoom, v->cells));
+		v->focus = h->seg[si].start;
+		show_row(v, row_of_seg(h, v, (size_t)si, v->shown_zoom, v->cells));
 		return true;
 	}
 	case PS_HA_UNFOCUS:

@@ -15,6 +15,8 @@
  *    an error.
  *  - selectors are 1..255 bytes, kept verbatim. */
 #include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -306,4 +308,115 @@ int ps_rangespec_resolve(const struct ps_rangespec *specs, size_t nspecs,
 			return r;
 	}
 	return 0;
+}
+
+/* ---- selectors that match nothing ---------------------------------------------- */
+
+/* The name v goes by for a selector like want (see ps_vma_match()). */
+static const char *selector_name(const struct ps_vma *v, const char *want)
+{
+	if (v->kind == PS_VMA_ANON)
+		return "anon";
+	if (!v->name[0])
+		return NULL;
+	if (want[0] == '/' || v->name[0] == '[')
+		return v->name;
+	if (v->kind != PS_VMA_FILE && v->kind != PS_VMA_SHMEM)
+		return NULL;
+	const char *base = strrchr(v->name, '/');
+	return base ? base + 1 : v->name;
+}
+
+/* Levenshtein distance of a and b (each cut at 255 bytes). */
+static unsigned edit_distance(const char *a, const char *b)
+{
+	size_t n = strnlen(a, 255), m = strnlen(b, 255);
+	unsigned row[256];
+	for (size_t j = 0; j <= m; j++)
+		row[j] = (unsigned)j;
+	for (size_t i = 1; i <= n; i++) {
+		unsigned diag = row[0];
+		row[0] = (unsigned)i;
+		for (size_t j = 1; j <= m; j++) {
+			unsigned up = row[j];
+			unsigned best = diag + (a[i - 1] != b[j - 1]);
+			if (up + 1 < best)
+				best = up + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			row[j] = best;
+			diag = up;
+		}
+	}
+	return row[m];
+}
+
+size_t ps_closest_names(const char *want, const struct ps_maps *maps, const char **out, size_t max)
+{
+	unsigned dist[16];
+	size_t n = 0;
+
+	if (max > 16)
+		max = 16;
+	for (size_t i = 0; i < maps->n && max; i++) {
+		const char *name = selector_name(&maps->v[i], want);
+		if (!name)
+			continue;
+		bool seen = false;
+		for (size_t k = 0; k < n && !seen; k++)
+			seen = strcmp(out[k], name) == 0;
+		if (seen)
+			continue;
+		unsigned d = edit_distance(want, name);
+		/* insert into out[0..n) by (distance, name), keeping max */
+		size_t at = n;
+		while (at > 0 && (d < dist[at - 1] || (d == dist[at - 1] && strcmp(name, out[at - 1]) < 0)))
+			at--;
+		if (at >= max)
+			continue;
+		size_t last = n < max ? n : max - 1;
+		for (size_t k = last; k > at; k--) {
+			out[k] = out[k - 1];
+			dist[k] = dist[k - 1];
+		}
+		out[at] = name;
+		dist[at] = d;
+		if (n < max)
+			n++;
+	}
+	return n;
+}
+
+size_t ps_rangespec_note_unmatched(const struct ps_rangespec *specs, size_t nspecs, const struct ps_maps *maps,
+                                   struct ps_notes *notes)
+{
+	size_t bad = 0;
+	for (size_t k = 0; k < nspecs; k++) {
+		const struct ps_rangespec *sp = &specs[k];
+		bool hit = false;
+		if (sp->kind == PS_RANGE_SELECTOR) {
+			for (size_t i = 0; i < maps->n && !hit; i++)
+				hit = ps_vma_match(&maps->v[i], sp->selector);
+		} else {
+			size_t i = ps_maps_lower_bound(maps, sp->start);
+			hit = i < maps->n && maps->v[i].start < sp->end;
+		}
+		if (hit)
+			continue;
+		bad++;
+		if (sp->kind != PS_RANGE_SELECTOR) {
+			ps_note(notes, "-r 0x%llx-0x%llx covers no mapping of the process",
+			        (unsigned long long)sp->start, (unsigned long long)sp->end);
+			continue;
+		}
+		const char *near[3];
+		size_t nn = ps_closest_names(sp->selector, maps, near, 3);
+		char list[400] = "";
+		size_t len = 0;
+		for (size_t i = 0; i < nn && len < sizeof(list); i++)
+			len += (size_t)snprintf(list + len, sizeof(list) - len, "%s%s", i ? ", " : "", near[i]);
+		ps_note(notes, "-r %s matches no mapping of the process%s%s", sp->selector,
+		        nn ? "; closest names it has: " : "", list);
+	}
+	return bad;
 }

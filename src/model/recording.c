@@ -184,7 +184,9 @@ static char *dup_str(const struct ps_json *j, uint32_t n, const char *dflt)
 
 static const char *const span_keys[] = { "start", "end", "pages", "mapping", "reason", NULL };
 
-static int add_spans(struct ps_rec_reader *r, uint32_t arr, uint64_t seq, bool dropped, const char *ctx,
+enum span_kind { SPAN_ENGAGED, SPAN_DROPPED, SPAN_READONLY_WRITTEN };
+
+static int add_spans(struct ps_rec_reader *r, uint32_t arr, uint64_t seq, enum span_kind kind, const char *ctx,
                      struct ps_warnings *w, struct ps_err *err)
 {
 	struct ps_recording *rec = r->rec;
@@ -205,7 +207,7 @@ static int add_spans(struct ps_rec_reader *r, uint32_t arr, uint64_t seq, bool d
 		}
 		check_keys(r, c, span_keys, ctx, w);
 		if (rec->nspans >= PS_REC_MAX_SPANS)
-			return ps_errf(err, E2BIG, "line %zu: more than %zu engaged or dropped ranges", r->lineno,
+			return ps_errf(err, E2BIG, "line %zu: more than %zu engaged, dropped or read-only ranges", r->lineno,
 			               PS_REC_MAX_SPANS);
 		if (ps_grow((void **)&rec->spans, &rec->spans_cap, rec->nspans + 1, sizeof(*rec->spans)) < 0)
 			return ps_errf(err, ENOMEM, "out of memory");
@@ -213,7 +215,8 @@ static int add_spans(struct ps_rec_reader *r, uint32_t arr, uint64_t seq, bool d
 		if (!m)
 			return ps_errf(err, ENOMEM, "out of memory");
 		rec->spans[rec->nspans++] = (struct ps_rec_span){ .start = s, .end = e, .mapping = m, .seq = seq,
-		                                                  .dropped = dropped };
+		                                                  .dropped = kind == SPAN_DROPPED,
+		                                                  .readonly_written = kind == SPAN_READONLY_WRITTEN };
 	}
 	return 0;
 }
@@ -280,7 +283,7 @@ static int rec_start(struct ps_rec_reader *r, uint32_t root, struct ps_warnings 
 	n = ps_json_get(j, root, "skipped");
 	if (n && j->node[n].type == PS_JSON_ARRAY)
 		rec->nskipped = j->node[n].b;
-	return add_spans(r, ps_json_get(j, root, "engaged"), 0, false, "engaged", w, err);
+	return add_spans(r, ps_json_get(j, root, "engaged"), 0, SPAN_ENGAGED, "engaged", w, err);
 }
 
 static int cmp_run(const void *a, const void *b)
@@ -391,7 +394,8 @@ oom:
 static const char *const interval_keys[] = { "type", "seq", "time_s", "elapsed_s", "written_pages",
                                              "written_bytes", "rate_pages_s", "rate_mib_s", "harvest_us",
                                              "tracked_pages", "wss_pages", "regions", "mappings", "engaged",
-                                             "dropped", NULL };
+                                             "dropped", "readonly_written", "discarded_pages",
+                                             "zero_read_pages", "ksm_merged_pages", "thp_filled_pages", NULL };
 static const char *const region_keys[] = { "start", "end", "pages", "mapping", NULL };
 
 static int rec_interval(struct ps_rec_reader *r, uint32_t root, struct ps_warnings *w, struct ps_err *err)
@@ -492,8 +496,10 @@ static int rec_interval(struct ps_rec_reader *r, uint32_t root, struct ps_warnin
 		ps_warnings_add(w, "line %zu: intervals %llu to %llu are missing from the recording", r->lineno,
 		                (unsigned long long)r->last_seq + 1, (unsigned long long)iv.seq - 1);
 
-	if ((ret = add_spans(r, ps_json_get(j, root, "engaged"), iv.seq, false, "engaged", w, err)) < 0 ||
-	    (ret = add_spans(r, ps_json_get(j, root, "dropped"), iv.seq, true, "dropped", w, err)) < 0)
+	if ((ret = add_spans(r, ps_json_get(j, root, "engaged"), iv.seq, SPAN_ENGAGED, "engaged", w, err)) < 0 ||
+	    (ret = add_spans(r, ps_json_get(j, root, "dropped"), iv.seq, SPAN_DROPPED, "dropped", w, err)) < 0 ||
+	    (ret = add_spans(r, ps_json_get(j, root, "readonly_written"), iv.seq, SPAN_READONLY_WRITTEN,
+	                     "readonly_written", w, err)) < 0)
 		return ret;
 	if (ps_grow((void **)&rec->iv, &rec->iv_cap, rec->niv + 1, sizeof(*rec->iv)) < 0)
 		return ps_errf(err, ENOMEM, "out of memory");
@@ -504,7 +510,9 @@ static int rec_interval(struct ps_rec_reader *r, uint32_t root, struct ps_warnin
 }
 
 static const char *const end_keys[] = { "type", "reason", "detail", "intervals", "duration_s", "wss_pages",
-                                        "wss_bytes", "rate_pages_s", "hottest", "exit_status", NULL };
+                                        "wss_bytes", "rate_pages_s", "hottest", "hottest_by", "exit_status",
+                                        "discarded_pages", "zero_read_pages", "ksm_merged_pages",
+                                        "thp_filled_pages", NULL };
 
 static int rec_end(struct ps_rec_reader *r, uint32_t root, struct ps_warnings *w, struct ps_err *err)
 {

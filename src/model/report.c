@@ -105,6 +105,7 @@ static size_t gallop(const uint64_t *e, size_t n, size_t lo, uint64_t x)
 struct row {
 	uint64_t start, end;
 	const char *label;
+	bool readonly;
 };
 
 static int cmp_row_label(const void *a, const void *b)
@@ -113,6 +114,8 @@ static int cmp_row_label(const void *a, const void *b)
 	int c = strcmp(x->label, y->label);
 	if (c)
 		return c;
+	if (x->readonly != y->readonly)
+		return x->readonly ? 1 : -1;
 	return x->start < y->start ? -1 : x->start > y->start;
 }
 
@@ -124,7 +127,9 @@ static int cmp_map_addr(const void *a, const void *b)
 	return strcmp(x->mapping, y->mapping);
 }
 
-/* Mappings: engaged ranges merged per name when they touch or overlap. */
+/* Mappings: engaged ranges merged per name when they touch or overlap; and
+ * the read-only mappings whose early writes were counted (the loader's
+ * relocations under RELRO), merged the same way among themselves. */
 static int build_mappings(const struct ps_recording *rec, struct ps_report *rep)
 {
 	struct row *rows = NULL;
@@ -140,12 +145,14 @@ static int build_mappings(const struct ps_recording *rec, struct ps_report *rep)
 	n = 0;
 	for (size_t i = 0; i < rec->nspans; i++)
 		if (!rec->spans[i].dropped)
-			rows[n++] = (struct row){ rec->spans[i].start, rec->spans[i].end, rec->spans[i].mapping };
+			rows[n++] = (struct row){ rec->spans[i].start, rec->spans[i].end, rec->spans[i].mapping,
+			                          rec->spans[i].readonly_written };
 	if (n)
 		qsort(rows, n, sizeof(*rows), cmp_row_label);
 	size_t k = 0;
 	for (size_t i = 0; i < n; i++) {
-		if (k && strcmp(rows[k - 1].label, rows[i].label) == 0 && rows[i].start <= rows[k - 1].end) {
+		if (k && strcmp(rows[k - 1].label, rows[i].label) == 0 && rows[k - 1].readonly == rows[i].readonly &&
+		    rows[i].start <= rows[k - 1].end) {
 			if (rows[i].end > rows[k - 1].end)
 				rows[k - 1].end = rows[i].end;
 		} else {
@@ -160,7 +167,8 @@ static int build_mappings(const struct ps_recording *rec, struct ps_report *rep)
 	for (size_t i = 0; i < k; i++)
 		rep->map[i] = (struct ps_report_mapping){ .start = rows[i].start, .end = rows[i].end,
 		                                          .mapping = rows[i].label,
-		                                          .tracked_pages = rows[i].end - rows[i].start };
+		                                          .tracked_pages = rows[i].readonly ? 0 : rows[i].end - rows[i].start,
+		                                          .readonly_written = rows[i].readonly };
 	rep->nmap = k;
 	free(rows);
 	if (rep->nmap)
@@ -295,7 +303,8 @@ static int paint(const struct ps_recording *rec, struct ps_report *rep, struct p
 	}
 	if (outside)
 		ps_warnings_add(w, "%llu written pages lie outside every engaged range of the recording "
-		                "(counted in the totals, not per mapping)", (unsigned long long)outside);
+		                "(and outside every read-only mapping it lists as written before it was protected; "
+		                "counted in the totals, not per mapping)", (unsigned long long)outside);
 	r = 0;
 out:
 	free(e);

@@ -19,7 +19,8 @@
 struct total {
 	uint64_t start, end;
 	char *label;
-	uint64_t pages;
+	uint64_t writes;    /* page-writes: summed over the intervals */
+	uint64_t distinct;  /* distinct pages */
 };
 
 struct ps_session {
@@ -29,12 +30,16 @@ struct ps_session {
 	struct ps_maps prev_maps;           /* the previous one (records of the last tick may point into it) */
 	struct ps_sync_result sync;         /* this tick's engaged/skipped/dropped */
 	struct ps_regions harvest, interval, wss, tmp;
+	struct ps_regions fresh;            /* this interval's pages not written before in the watch */
+	struct ps_spans readonly_written;   /* this tick's new read-only mappings holding written pages */
 	struct ps_samples rates;
 	struct total *totals;               /* per mapping over the watch, by start */
 	size_t ntotals, totals_cap;
 	struct ps_mapping_count *counts;    /* per mapping this interval */
 	size_t ncounts, counts_cap;
 	struct ps_mapping_count hot[NHOT];
+	struct ps_harvest_counts hc;        /* this interval's harvest counts */
+	struct ps_harvest_counts hc_total;  /* summed over the intervals */
 	uint64_t seq, t0_ns, last_ns;
 };
 
@@ -59,6 +64,8 @@ void ps_session_free(struct ps_session *s)
 	ps_regions_free(&s->interval);
 	ps_regions_free(&s->wss);
 	ps_regions_free(&s->tmp);
+	ps_regions_free(&s->fresh);
+	ps_spans_free(&s->readonly_written);
 	ps_samples_free(&s->rates);
 	for (size_t i = 0; i < s->ntotals; i++)
 		free(s->totals[i].label);
@@ -69,7 +76,7 @@ void ps_session_free(struct ps_session *s)
 
 /* ---- per-mapping totals over the whole watch ------------------------------- */
 
-static int totals_add(struct ps_session *s, const struct ps_mapping_count *c)
+static int totals_add(struct ps_session *s, const struct ps_mapping_count *c, uint64_t writes, uint64_t distinct)
 {
 	/* Keyed by mapping start and name; sorted by start. */
 	size_t lo = 0, hi = s->ntotals;
@@ -82,8 +89,10 @@ static int totals_add(struct ps_session *s, const struct ps_mapping_count *c)
 	}
 	for (size_t i = lo; i < s->ntotals && s->totals[i].start == c->start; i++) {
 		if (strcmp(s->totals[i].label, c->mapping) == 0) {
-			s->totals[i].pages += c->written_pages;
-			s->totals[i].end = c->end;
+			s->totals[i].writes += writes;
+			s->totals[i].distinct += distinct;
+			if (c->end > s->totals[i].end)
+				s->totals[i].end = c->end;
 			return 0;
 		}
 	}
@@ -95,7 +104,8 @@ static int totals_add(struct ps_session *s, const struct ps_mapping_count *c)
 	if (!l)
 		return -ENOMEM;
 	memmove(&s->totals[lo + 1], &s->totals[lo], (s->ntotals - lo) * sizeof(*s->totals));
-	s->totals[lo] = (struct total){ .start = c->start, .end = c->end, .label = l, .pages = c->written_pages };
+	s->totals[lo] = (struct total){ .start = c->start, .end = c->end, .label = l, .writes = writes,
+	                                .distinct = distinct };
 	s->ntotals++;
 	return 0;
 }
@@ -103,8 +113,10 @@ static int totals_add(struct ps_session *s, const struct ps_mapping_count *c)
 static int cmp_total(const void *a, const void *b)
 {
 	const struct total *x = a, *y = b;
-	if (x->pages != y->pages)
-		return x->pages < y->pages ? 1 : -1;
+	if (x->distinct != y->distinct)
+		return x->distinct < y->distinct ? 1 : -1;
+	if (x->writes != y->writes)
+		return x->writes < y->writes ? 1 : -1;
 	return x->start < y->start ? -1 : x->start > y->start;
 }
 
@@ -127,6 +139,27 @@ static int regions_union(const struct ps_regions *a, const struct ps_regions *b,
 			continue;
 		}
 		if (ps_regions_push(out, r->start, r->end, PS_CAT_WRITTEN) < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+/* out = a \ b (both sorted and merged). */
+static int regions_diff(const struct ps_regions *a, const struct ps_regions *b, struct ps_regions *out)
+{
+	size_t j = 0;
+	ps_regions_clear(out);
+	for (size_t i = 0; i < a->n; i++) {
+		uint64_t s = a->r[i].start, e = a->r[i].end;
+		while (j < b->n && b->r[j].end <= s)
+			j++;
+		for (size_t k = j; k < b->n && b->r[k].start < e; k++) {
+			if (b->r[k].start > s && ps_regions_push(out, s, b->r[k].start, PS_CAT_WRITTEN) < 0)
+				return -ENOMEM;
+			if (b->r[k].end > s)
+				s = b->r[k].end;
+		}
+		if (s < e && ps_regions_push(out, s, e, PS_CAT_WRITTEN) < 0)
 			return -ENOMEM;
 	}
 	return 0;
@@ -160,6 +193,30 @@ static int count_by_mapping(struct ps_session *s, const struct ps_regions *set)
 {
 	s->ncounts = 0;
 	return ps_regions_walk(set, &s->maps, count_piece, s) < 0 ? -ENOMEM : 0;
+}
+
+/* s->readonly_written = the mappings of this snapshot that are not writable
+ * yet hold pages counted as already written (a new mapping the loader wrote
+ * before making it read-only: RELRO), so that a reader of the records knows
+ * those pages lie in no tracked range by design. */
+static int readonly_written(struct ps_session *s)
+{
+	const struct ps_regions *pw = &s->sync.prewritten;
+	ps_spans_clear(&s->readonly_written);
+	for (size_t i = 0; i < pw->n; i++) {
+		for (uint64_t a = pw->r[i].start; a < pw->r[i].end;) {
+			size_t k = ps_maps_lower_bound(&s->maps, a);
+			if (k >= s->maps.n || s->maps.v[k].start >= pw->r[i].end)
+				break;
+			const struct ps_vma *v = &s->maps.v[k];
+			if (!(v->prot & PS_VMA_WRITE) &&
+			    !(s->readonly_written.n && s->readonly_written.v[s->readonly_written.n - 1].start == v->start) &&
+			    ps_spans_add(&s->readonly_written, v->start, v->end, ps_vma_label(v), NULL) < 0)
+				return -ENOMEM;
+			a = v->end;
+		}
+	}
+	return 0;
 }
 
 /* ---- the session ---------------------------------------------------------------- */
@@ -214,6 +271,20 @@ int ps_session_tick(struct ps_session *s, struct ps_interval *ret, struct ps_err
 	if (r < 0)
 		return r;
 	uint64_t harvest_us = (now - now0) / 1000;
+	/* What the harvest classified besides writes. With accumulate
+	 * nothing is cleared, so each harvest counts against the start: the
+	 * last one is the total. */
+	s->hc = (struct ps_harvest_counts){ 0 };
+	if (s->src.harvest_counts)
+		s->src.harvest_counts(s->src.ctx, &s->hc);
+	if (s->o.accumulate) {
+		s->hc_total = s->hc;
+	} else {
+		s->hc_total.discarded_pages += s->hc.discarded_pages;
+		s->hc_total.zero_read_pages += s->hc.zero_read_pages;
+		s->hc_total.ksm_merged_pages += s->hc.ksm_merged_pages;
+		s->hc_total.thp_filled_pages += s->hc.thp_filled_pages;
+	}
 
 	/* New mappings since the last tick, and vanished ones. */
 	ps_maps_free(&s->prev_maps);
@@ -227,9 +298,18 @@ int ps_session_tick(struct ps_session *s, struct ps_interval *ret, struct ps_err
 
 	/* This interval's written set: the harvest plus pages already written in
 	 * mappings engaged just now. */
-	if (regions_union(&s->harvest, &s->sync.prewritten, &s->interval) < 0)
+	if (regions_union(&s->harvest, &s->sync.prewritten, &s->interval) < 0 ||
+	    readonly_written(s) < 0)
 		return ps_errf(err, ENOMEM, "out of memory");
 	uint64_t before = ps_regions_pages(&s->wss);
+	/* Distinct pages per mapping over the watch: the pages new to the
+	 * write working set, counted where they are now. */
+	if (regions_diff(&s->interval, &s->wss, &s->fresh) < 0 || count_by_mapping(s, &s->fresh) < 0)
+		return ps_errf(err, ENOMEM, "out of memory");
+	for (size_t i = 0; i < s->ncounts; i++)
+		if (totals_add(s, &s->counts[i], s->o.accumulate ? s->counts[i].written_pages : 0,
+		               s->counts[i].written_pages) < 0)
+			return ps_errf(err, ENOMEM, "out of memory");
 	if (regions_union(&s->wss, &s->interval, &s->tmp) < 0)
 		return ps_errf(err, ENOMEM, "out of memory");
 	struct ps_regions swap = s->wss;
@@ -248,15 +328,15 @@ int ps_session_tick(struct ps_session *s, struct ps_interval *ret, struct ps_err
 		return ps_errf(err, ENOMEM, "out of memory");
 
 	if (s->o.accumulate) {
-		/* Per-mapping counts of the cumulative set; the watch totals are
-		 * taken from it at the end (adding them up would count twice). */
+		/* Per-mapping counts of the cumulative set; the watch totals
+		 * took its new pages above (adding these up would count twice). */
 		if (count_by_mapping(s, &s->wss) < 0)
 			return ps_errf(err, ENOMEM, "out of memory");
 	} else {
 		if (count_by_mapping(s, &s->interval) < 0)
 			return ps_errf(err, ENOMEM, "out of memory");
 		for (size_t i = 0; i < s->ncounts; i++)
-			if (totals_add(s, &s->counts[i]) < 0)
+			if (totals_add(s, &s->counts[i], s->counts[i].written_pages, 0) < 0)
 				return ps_errf(err, ENOMEM, "out of memory");
 	}
 
@@ -274,8 +354,10 @@ int ps_session_tick(struct ps_session *s, struct ps_interval *ret, struct ps_err
 		.tracked = tracked,
 		.written = shown,
 		.per_mapping = s->counts, .nper_mapping = s->ncounts,
+		.counts = s->hc,
 		.engaged = s->sync.engaged.v, .nengaged = s->sync.engaged.n,
 		.dropped = s->sync.dropped.v, .ndropped = s->sync.dropped.n,
+		.readonly_written = s->readonly_written.v, .nreadonly_written = s->readonly_written.n,
 	};
 	return 0;
 }
@@ -285,20 +367,15 @@ void ps_session_end(struct ps_session *s, enum ps_end_reason reason, const char 
 {
 	size_t nhot = 0;
 
-	if (s->o.accumulate && count_by_mapping(s, &s->wss) == 0) {
-		/* Distinct pages per mapping over the whole watch. Out of memory
-		 * here only shortens the hottest list. */
-		for (size_t i = 0; i < s->ncounts; i++)
-			totals_add(s, &s->counts[i]);
-	}
 	if (s->ntotals)
 		qsort(s->totals, s->ntotals, sizeof(*s->totals), cmp_total);
 	for (size_t i = 0; i < s->ntotals && nhot < NHOT; i++) {
-		if (!s->totals[i].pages)
+		const struct total *t = &s->totals[i];
+		if (!t->distinct && !t->writes)
 			break;
-		s->hot[nhot++] = (struct ps_mapping_count){ .start = s->totals[i].start, .end = s->totals[i].end,
-		                                            .mapping = s->totals[i].label,
-		                                            .written_pages = s->totals[i].pages };
+		s->hot[nhot++] = (struct ps_mapping_count){ .start = t->start, .end = t->end, .mapping = t->label,
+		                                            .written_pages = t->writes, .distinct_pages = t->distinct,
+		                                            .page_writes = s->o.accumulate ? 0 : t->writes };
 	}
 	*ret = (struct ps_watch_end){
 		.reason = reason,
@@ -306,7 +383,9 @@ void ps_session_end(struct ps_session *s, enum ps_end_reason reason, const char 
 		.intervals = s->seq,
 		.duration_s = (double)(s->src.now_ns(s->src.ctx) - s->t0_ns) / 1e9,
 		.wss_pages = ps_regions_pages(&s->wss),
+		.counts = s->hc_total,
 		.hottest = s->hot, .nhottest = nhot,
+		.accumulate = s->o.accumulate,
 		.has_exit_status = exit_status >= 0,
 		.exit_status = exit_status >= 0 ? exit_status : 0,
 	};

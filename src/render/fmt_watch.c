@@ -17,6 +17,11 @@ struct fsink {
 	struct ps_out *o;
 	bool quiet;                  /* no region lists */
 	struct ps_label_cache label; /* valid during one interval call (one maps snapshot) */
+	/* Text per-mapping line: repeated[i] when per_mapping[i]'s name occurs
+	 * more than once in the interval (then its address is shown). */
+	bool *repeated;
+	size_t *order;
+	size_t rep_cap;
 	/* Text region sizes ("4.0K"): humanize_number() is a printf, and most
 	 * regions have one of a few sizes. Direct-mapped by page count. */
 	struct {
@@ -42,6 +47,19 @@ static void json_str(struct ps_out *o, const char *s)
 }
 
 /* ---- JSON ------------------------------------------------------------------ */
+
+/* ,"discarded_pages":N,"zero_read_pages":N,"ksm_merged_pages":N,"thp_filled_pages":N */
+static void json_counts(struct ps_out *o, const struct ps_harvest_counts *c)
+{
+	ps_out_str(o, ",\"discarded_pages\":");
+	ps_out_u64(o, c->discarded_pages);
+	ps_out_str(o, ",\"zero_read_pages\":");
+	ps_out_u64(o, c->zero_read_pages);
+	ps_out_str(o, ",\"ksm_merged_pages\":");
+	ps_out_u64(o, c->ksm_merged_pages);
+	ps_out_str(o, ",\"thp_filled_pages\":");
+	ps_out_u64(o, c->thp_filled_pages);
+}
 
 static int json_start(struct ps_sink *s, const struct ps_watch_start *w)
 {
@@ -124,6 +142,7 @@ static int json_interval(struct ps_sink *s, const struct ps_interval *iv)
 	ps_out_u64(o, iv->tracked_pages);
 	ps_out_str(o, ",\"wss_pages\":");
 	ps_out_u64(o, iv->wss_pages);
+	json_counts(o, &iv->counts);
 	if (!f->quiet) {
 		ps_out_str(o, ",\"regions\":[");
 		struct json_walk j = { .f = f, .first = true };
@@ -148,6 +167,8 @@ static int json_interval(struct ps_sink *s, const struct ps_interval *iv)
 	ps_fmt_spans_json(o, iv->engaged, iv->nengaged, false);
 	ps_out_str(o, ",\"dropped\":");
 	ps_fmt_spans_json(o, iv->dropped, iv->ndropped, false);
+	ps_out_str(o, ",\"readonly_written\":");
+	ps_fmt_spans_json(o, iv->readonly_written, iv->nreadonly_written, false);
 	ps_out_str(o, "}\n");
 	return flush(f);
 }
@@ -171,6 +192,7 @@ static int json_end(struct ps_sink *s, const struct ps_watch_end *e)
 	ps_out_u64(o, e->wss_pages);
 	ps_out_str(o, ",\"wss_bytes\":");
 	ps_out_u64(o, e->wss_pages * PS_PAGE_SIZE);
+	json_counts(o, &e->counts);
 	ps_out_str(o, ",\"rate_pages_s\":{\"mean\":");
 	ps_out_fixed(o, e->rate.mean, 1);
 	ps_out_str(o, ",\"p50\":");
@@ -189,9 +211,15 @@ static int json_end(struct ps_sink *s, const struct ps_watch_end *e)
 		ps_out_hex(o, e->hottest[i].start);
 		ps_out_str(o, "\",\"written_pages\":");
 		ps_out_u64(o, e->hottest[i].written_pages);
+		ps_out_str(o, ",\"distinct_pages\":");
+		ps_out_u64(o, e->hottest[i].distinct_pages);
+		if (!e->accumulate) {
+			ps_out_str(o, ",\"page_writes\":");
+			ps_out_u64(o, e->hottest[i].page_writes);
+		}
 		ps_out_chr(o, '}');
 	}
-	ps_out_chr(o, ']');
+	ps_out_str(o, "],\"hottest_by\":\"distinct_pages\"");
 	if (e->has_exit_status) {
 		ps_out_str(o, ",\"exit_status\":");
 		ps_out_i64(o, e->exit_status);
@@ -207,7 +235,8 @@ static int csv_start(struct ps_sink *s, const struct ps_watch_start *w)
 	struct fsink *f = (struct fsink *)s;
 	(void)w;
 	ps_out_str(f->o, "seq,time_s,elapsed_s,written_pages,written_bytes,rate_pages_s,rate_mib_s,harvest_us,"
-	                 "tracked_pages,wss_pages,regions,top_mapping,top_mapping_pages\n");
+	                 "tracked_pages,wss_pages,regions,top_mapping,top_mapping_pages,"
+	                 "discarded_pages,zero_read_pages,ksm_merged_pages,thp_filled_pages\n");
 	return flush(f);
 }
 
@@ -266,6 +295,14 @@ static int csv_interval(struct ps_sink *s, const struct ps_interval *iv)
 		ps_out_csv_str(o, top->mapping, strlen(top->mapping));
 	ps_out_chr(o, ',');
 	ps_out_u64(o, top ? top->written_pages : 0);
+	ps_out_chr(o, ',');
+	ps_out_u64(o, iv->counts.discarded_pages);
+	ps_out_chr(o, ',');
+	ps_out_u64(o, iv->counts.zero_read_pages);
+	ps_out_chr(o, ',');
+	ps_out_u64(o, iv->counts.ksm_merged_pages);
+	ps_out_chr(o, ',');
+	ps_out_u64(o, iv->counts.thp_filled_pages);
 	ps_out_chr(o, '\n');
 	return flush(f);
 }
@@ -278,6 +315,30 @@ static int csv_end(struct ps_sink *s, const struct ps_watch_end *e)
 }
 
 /* ---- text --------------------------------------------------------------------- */
+
+/* "  discarded N  zero-read N  ksm-merged N  thp-filled N", the non-zero
+ * ones only; returns whether any was. */
+static bool text_counts(struct ps_out *o, const struct ps_harvest_counts *c)
+{
+	static const char *const name[] = { "discarded", "zero-read", "ksm-merged", "thp-filled" };
+	const uint64_t v[] = { c->discarded_pages, c->zero_read_pages, c->ksm_merged_pages, c->thp_filled_pages };
+	bool any = false;
+	for (size_t i = 0; i < 4; i++) {
+		if (!v[i])
+			continue;
+		ps_out_str(o, "  ");
+		ps_out_str(o, name[i]);
+		ps_out_chr(o, ' ');
+		ps_out_u64(o, v[i]);
+		any = true;
+	}
+	return any;
+}
+
+static bool counts_any(const struct ps_harvest_counts *c)
+{
+	return c->discarded_pages || c->zero_read_pages || c->ksm_merged_pages || c->thp_filled_pages;
+}
 
 static int text_start(struct ps_sink *s, const struct ps_watch_start *w)
 {
@@ -319,6 +380,41 @@ static int text_region(void *ctx, const struct ps_region *piece, const struct ps
 	return 0;
 }
 
+static int cmp_pm_name(const void *a, const void *b, void *ctx)
+{
+	const struct ps_mapping_count *pm = ctx;
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+	int c = strcmp(pm[x].mapping, pm[y].mapping);
+	return c ? c : (x > y) - (x < y);
+}
+
+/* f->repeated[i]: the name of per_mapping[i] is not unique in iv. */
+static int mark_repeated(struct fsink *f, const struct ps_interval *iv)
+{
+	size_t n = iv->nper_mapping;
+	if (n > f->rep_cap) {
+		bool *r = realloc(f->repeated, n * sizeof(*r));
+		if (!r)
+			return -ENOMEM;
+		f->repeated = r;
+		size_t *o = realloc(f->order, n * sizeof(*o));
+		if (!o)
+			return -ENOMEM;
+		f->order = o;
+		f->rep_cap = n;
+	}
+	for (size_t i = 0; i < n; i++) {
+		f->order[i] = i;
+		f->repeated[i] = false;
+	}
+	qsort_r(f->order, n, sizeof(*f->order), cmp_pm_name, (void *)iv->per_mapping);
+	for (size_t i = 1; i < n; i++) {
+		if (strcmp(iv->per_mapping[f->order[i - 1]].mapping, iv->per_mapping[f->order[i]].mapping) == 0)
+			f->repeated[f->order[i - 1]] = f->repeated[f->order[i]] = true;
+	}
+	return 0;
+}
+
 static int text_interval(struct ps_sink *s, const struct ps_interval *iv)
 {
 	struct fsink *f = (struct fsink *)s;
@@ -326,23 +422,34 @@ static int text_interval(struct ps_sink *s, const struct ps_interval *iv)
 	ps_out_printf(o, "#%llu %8.3fs  written %llu page%s (", (unsigned long long)iv->seq, iv->time_s,
 	              (unsigned long long)iv->written_pages, iv->written_pages == 1 ? "" : "s");
 	ps_out_human(o, iv->written_pages * PS_PAGE_SIZE);
-	ps_out_printf(o, ")  %.0f pages/s  %.2f MiB/s  wss %llu page%s  harvest %lluus\n", iv->rate_pages_s,
+	ps_out_printf(o, ")  %.0f pages/s  %.2f MiB/s  wss %llu page%s  harvest %lluus", iv->rate_pages_s,
 	              rate_mib(iv->rate_pages_s), (unsigned long long)iv->wss_pages, iv->wss_pages == 1 ? "" : "s",
 	              (unsigned long long)iv->harvest_us);
+	text_counts(o, &iv->counts);
+	ps_out_chr(o, '\n');
 	if (!f->quiet) {
 		for (size_t i = 0; i < iv->nengaged; i++)
 			ps_fmt_span_text(o, "  + tracking  ", &iv->engaged[i]);
 		for (size_t i = 0; i < iv->ndropped; i++)
 			ps_fmt_span_text(o, "  - unmapped  ", &iv->dropped[i]);
+		for (size_t i = 0; i < iv->nreadonly_written; i++)
+			ps_fmt_span_text(o, "  = written before it was made read-only (not tracked)  ",
+			                 &iv->readonly_written[i]);
 	}
 	if (!f->quiet) {
 		ps_label_cache_reset(&f->label);
 		ps_regions_walk(iv->written, iv->maps, text_region, f);
 		if (iv->nper_mapping > 1) {
 			ps_out_str(o, "  per mapping:");
+			if (mark_repeated(f, iv) < 0)
+				return -ENOMEM;
 			for (size_t i = 0; i < iv->nper_mapping; i++) {
 				ps_out_chr(o, ' ');
 				ps_fmt_label_text(o, iv->per_mapping[i].mapping);
+				if (f->repeated[i]) {
+					ps_out_chr(o, '@');
+					ps_out_hex(o, iv->per_mapping[i].start);
+				}
 				ps_out_chr(o, '=');
 				ps_out_u64(o, iv->per_mapping[i].written_pages);
 			}
@@ -367,10 +474,22 @@ static int text_end(struct ps_sink *s, const struct ps_watch_end *e)
 	if (e->intervals)
 		ps_out_printf(o, "dirty rate (pages/s): mean %.0f  p50 %.0f  p95 %.0f  max %.0f  (mean %.2f MiB/s)\n",
 		              e->rate.mean, e->rate.p50, e->rate.p95, e->rate.max, rate_mib(e->rate.mean));
+	if (counts_any(&e->counts)) {
+		/* Pages the harvests classified (docs/memory-events.md). */
+		ps_out_str(o, "classified pages:");
+		text_counts(o, &e->counts);
+		ps_out_chr(o, '\n');
+	}
 	if (e->nhottest) {
-		ps_out_str(o, "hottest mappings:\n");
+		/* Say what is counted: distinct pages (the size written), and,
+		 * apart, page-writes (a page written in k intervals counts k times). */
+		ps_out_str(o, e->accumulate ? "hottest mappings (distinct pages written):\n"
+		                            : "hottest mappings (distinct pages written; page-writes summed over the "
+		                              "intervals):\n");
 		for (size_t i = 0; i < e->nhottest; i++) {
-			ps_out_printf(o, "  %10llu pages  ", (unsigned long long)e->hottest[i].written_pages);
+			ps_out_printf(o, "  %10llu pages  ", (unsigned long long)e->hottest[i].distinct_pages);
+			if (!e->accumulate)
+				ps_out_printf(o, "%10llu page-writes  ", (unsigned long long)e->hottest[i].page_writes);
 			ps_out_hex(o, e->hottest[i].start);
 			ps_out_chr(o, ' ');
 			ps_fmt_label_text(o, e->hottest[i].mapping);
@@ -384,7 +503,10 @@ static int text_end(struct ps_sink *s, const struct ps_watch_end *e)
 
 static void fsink_destroy(struct ps_sink *s)
 {
-	ps_label_cache_free(&((struct fsink *)s)->label);
+	struct fsink *f = (struct fsink *)s;
+	ps_label_cache_free(&f->label);
+	free(f->repeated);
+	free(f->order);
 	free(s);
 }
 

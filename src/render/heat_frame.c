@@ -418,6 +418,18 @@ static void render_row(const struct ps_heat *h, const struct ps_heat_view *v, co
 		putc_(f, x, y, PS_HS_DIM, ']');
 }
 
+/* The fold row: idle small mappings, counted, not drawn. */
+static void render_fold(const struct ps_heat_view *v, const struct geom *g, struct ps_heat_frame *f, int y)
+{
+	char a[32], t[2][160];
+	pages_h(v->folded_pages, a, sizeof(a));
+	snprintf(t[0], sizeof(t[0]), "%*s ... %zu idle mappings of <= %d pages folded (%" PRIu64 " pages, %s; o: all)",
+	         g->aw, "", v->nfolded, PS_HEAT_FOLD_PAGES, v->folded_pages, a);
+	snprintf(t[1], sizeof(t[1]), "%*s ... %zu idle mappings folded (o: all)", g->aw, "", v->nfolded);
+	const char *cand[] = { t[0], t[1] };
+	put_fit(f, 1, y, PS_HS_DIM, cand, 2);
+}
+
 static void render_grid(const struct ps_heat *h, const struct ps_heat_view *v, const struct geom *g,
                         struct ps_heat_frame *f)
 {
@@ -425,19 +437,24 @@ static void render_grid(const struct ps_heat *h, const struct ps_heat_view *v, c
 		put(f, 1, g->gy, PS_HS_DIM, h->started ? "no tracked mappings" : "starting...");
 		return;
 	}
+	/* Bands in the view's order (busiest first, or by address). */
+	size_t nb = ps_heat_view_nbands(h, v), k = 0;
 	uint64_t row = 0;
-	size_t si = 0;
-	for (; si < h->nseg; si++) {
-		uint64_t n = ps_heat_seg_rows(&h->seg[si], v->shown_zoom, g->wc);
+	for (; k < nb; k++) {
+		uint64_t n = ps_heat_band_rows(h, v, k, v->shown_zoom, g->wc);
 		if (row + n > v->top)
 			break;
 		row += n;
 	}
 	uint64_t rin = v->top - row;
-	for (int y = 0; y < g->G && si < h->nseg; y++) {
-		render_row(h, v, g, f, g->gy + y, si, rin);
-		if (++rin >= ps_heat_seg_rows(&h->seg[si], v->shown_zoom, g->wc)) {
-			si++;
+	for (int y = 0; y < g->G && k < nb; y++) {
+		long si = ps_heat_view_band(v, k);
+		if (si < 0)
+			render_fold(v, g, f, g->gy + y);
+		else
+			render_row(h, v, g, f, g->gy + y, (size_t)si, rin);
+		if (++rin >= ps_heat_band_rows(h, v, k, v->shown_zoom, g->wc)) {
+			k++;
 			rin = 0;
 		}
 	}
@@ -485,11 +502,17 @@ static void render_table(const struct ps_heat *h, const struct ps_heat_view *v, 
 	const char *since = h->reset ? "since reset" : "since start";
 	char hx[24], nm[64], r[32];
 
+	/* Say what the list counts: "now" is pages written in the last
+	 * interval, "since start/reset" distinct pages; the ranking follows
+	 * the view (interval: now; cumulative: distinct pages). */
+	bool cum = v->mode == PS_HEAT_CUMULATIVE;
 	if (wide)
 		putf(f, 0, y, PS_HS_TITLE, " %9s %9s %10s %12s %8s  %-*s %s", "pages/s", "MiB/s", "now", since,
-		     "% of map", g->aw, "address", "hottest mappings");
+		     "% of map", g->aw, "address",
+		     cum ? "hottest mappings (distinct)" : "hottest mappings (pages now)");
 	else
-		putf(f, 0, y, PS_HS_TITLE, " %8s %11s  %-*s %s", "pages/s", since, g->aw, "address", "hottest");
+		putf(f, 0, y, PS_HS_TITLE, " %8s %11s  %-*s %s", "pages/s", since, g->aw, "address",
+		     cum ? "hottest (distinct)" : "hottest (now)");
 
 	/* The focused mapping first, then the hottest. */
 	struct rank top[8];
@@ -541,9 +564,12 @@ static void render_table(const struct ps_heat *h, const struct ps_heat_view *v, 
 static void render_keys(struct ps_heat_frame *f, int y)
 {
 	put(f, 0, y, PS_HS_DIM,
-	    f->w >= 100 ? "q quit  space pause  +/- zoom  a fit  arrows/PgUp/PgDn scroll  Tab focus  c view  r reset"
-	                  "  ? help"
-	               : "q quit  space pause  +/- zoom  arrows scroll  Tab focus  ? help");
+	    f->w >= 107 ? "q quit  space pause  +/- zoom  a fit  arrows/PgUp/PgDn scroll  Tab focus  c view  o order"
+	                  "  r reset  ? help"
+	    : f->w >= 100 ? "q quit  space pause  +/- zoom  a fit  arrows/PgUp/PgDn scroll  Tab focus  c view  o order"
+	                    "  ? help"
+	    : f->w >= 72  ? "q quit  space pause  +/- zoom  arrows scroll  Tab focus  o order  ? help"
+	                  : "q quit  space pause  +/- zoom  arrows scroll  Tab focus  ? help");
 }
 
 static void render_help(struct ps_heat_frame *f)
@@ -560,11 +586,15 @@ static void render_help(struct ps_heat_frame *f)
 		"Tab        focus the next mapping (Shift-Tab, Left:",
 		"           previous; Right: next; Esc: no focus)",
 		"c          interval view (fading) / cumulative view",
+		"o          order: busiest mappings first (idle small ones",
+		"           folded) / every mapping in address order",
 		"r          reset the history and the cumulative counts",
 		"?          this help; any key closes it",
 		"",
 		"A cell covers a run of pages; its glyph and colour show",
-		"the share of them written. Each row starts at its address.",
+		"the share of them written. Each row starts at its address;",
+		"\"now\" counts pages written in the last interval, \"since",
+		"start\" distinct pages written since the start (or reset).",
 	};
 	int n = (int)(sizeof(lines) / sizeof(lines[0]));
 	int bw = MIN(f->w, 62), bh = MIN(f->h, n + 2);
@@ -666,7 +696,8 @@ void ps_heat_summary(struct ps_out *o, const struct ps_watch_end *e)
 	if (e->nhottest) {
 		ps_out_str(o, "; hottest ");
 		out_name(o, e->hottest[0].mapping);
-		ps_out_printf(o, " (%" PRIu64 " pages)", e->hottest[0].written_pages);
+		ps_out_printf(o, " (%" PRIu64 " distinct page%s written)", e->hottest[0].distinct_pages,
+		              e->hottest[0].distinct_pages == 1 ? "" : "s");
 	}
 	if (e->has_exit_status)
 		ps_out_printf(o, "; exit status %d", e->exit_status);
@@ -710,6 +741,7 @@ static void ht_destroy(struct ps_sink *s)
 {
 	struct heattext *t = (struct heattext *)s;
 	ps_heat_free(&t->h);
+	ps_heat_view_free(&t->v);
 	ps_heat_frame_free(&t->f);
 	free(t);
 }

@@ -113,4 +113,15 @@ void ps_prom_render(struct ps_out *o, const struct ps_prom_state *st)
 	metric_dbl(o, st, "pagescan_harvest_seconds_total", "counter",
 	           "Time spent harvesting written pages since the watch started.",
 	           (double)st->harvest_us_total / 1e6, 6);
+	metric_u64(o, st, "pagescan_discarded_pages", "gauge",
+	           "Pages the last harvest found discarded (MADV_DONTNEED, MADV_FREE, MADV_REMOVE): not writes.",
+	           st->discarded_pages);
+	metric_u64(o, st, "pagescan_zero_read_pages", "gauge",
+	           "Pages the last harvest found mapped to the zero page by a read: not writes.",
+	           st->zero_read_pages);
+	metric_u64(o, st, "pagescan_ksm_merged_pages", "gauge",
+	           "Pages the last harvest found merged by KSM: not writes.", st->ksm_merged_pages);
+	metric_u64(o, st, "pagescan_thp_filled_pages", "gauge",
+	           "Written pages of huge pages a fault allocated whole in the last interval (reported whole).",
+	           st->thp_filled_pages);
 }

@@ -244,6 +244,8 @@ static void text_mappings(struct ps_out *o, const struct ps_report *r)
 		ps_out_str(o, m->mapping);
 		if (m->dropped)
 			ps_out_str(o, " (unmapped during the watch)");
+		if (m->readonly_written)
+			ps_out_str(o, " (read-only: written before it was protected, not tracked)");
 		ps_out_chr(o, '\n');
 	}
 	if (n > TEXT_MAPPINGS) {
@@ -483,7 +485,8 @@ void ps_report_json(struct ps_out *o, const struct ps_recording *rec, const stru
 		ps_out_chr(o, ',');
 		jnum(o, "mean_intervals_per_page",
 		     m->written_pages ? (double)m->page_writes / (double)m->written_pages : 0, 3);
-		ps_out_str(o, m->dropped ? ",\"dropped\":true}" : ",\"dropped\":false}");
+		ps_out_str(o, m->dropped ? ",\"dropped\":true" : ",\"dropped\":false");
+		ps_out_str(o, m->readonly_written ? ",\"readonly_written\":true}" : ",\"readonly_written\":false}");
 	}
 	ps_out_str(o, "],\"warnings\":[");
 	for (size_t i = 0; w && i < w->n; i++) {

@@ -331,3 +331,42 @@ dump_selector() {
     assert_output "$(printf '%s %s present\n%s %s present,pfnzero\n%s %s present,file\n' \
         "$(vaddr a 0)" "$(vaddr a 2)" "$(vaddr a 4)" "$(vaddr a 6)" "${MSTART[f]}" "${MEND[f]}" | sort)"
 }
+
+@test "dump -m written of a process that is not engaged: 0 regions, exit 0, and stderr says how to engage" {
+    victim_start
+    vmap a anon 16
+    vcmd "write a 0-3"
+    run --separate-stderr "$PAGESCAN" dump "$VPID" -m written
+    assert_equal "$status" 0
+    assert_equal "$output" "0 regions, 0 pages (0B)"
+    assert_equal "$stderr" "pagescan: warning: no page of process $VPID is tracked for writes, so \"written\" matches nothing: engage it first (pagescan engage $VPID), and dump -m written then shows the pages written since; or follow it live with pagescan watch $VPID"
+    # engaged: the pages written since, and no hint
+    ps_ok "$BATS_TEST_TMPDIR/engage.out" engage "$VPID"
+    vcmd "write a 5-6"
+    run --separate-stderr "$PAGESCAN" dump "$VPID" -m written -r "${MSTART[a]}-${MEND[a]}" -f json
+    assert_equal "$status" 0
+    assert_equal "$stderr" ""
+    assert_equal "$(ps_regions_to_ranges <<<"$output")" "$(printf '0x%x 0x%x' $((MSTART[a] + 5 * PAGE_SIZE)) $((MSTART[a] + 7 * PAGE_SIZE)))"
+    # engaged, nothing written in the selection: a valid empty answer, no hint
+    run --separate-stderr "$PAGESCAN" dump "$VPID" -m written -r "${MSTART[a]}+16K"
+    assert_equal "$status" 0
+    assert_equal "$output" "0 regions, 0 pages (0B)"
+    assert_equal "$stderr" ""
+    ps_ok "$BATS_TEST_TMPDIR/release.out" release "$VPID"
+}
+
+@test "-r that selects nothing: 0 regions, exit 0, and stderr names the closest mappings (libc.so -> libc.so.6)" {
+    victim_start
+    grep -q '/libc\.so\.6$' "/proc/$VPID/maps" || skip "the victim does not map libc.so.6"
+    run --separate-stderr "$PAGESCAN" dump "$VPID" -r libc.so
+    assert_equal "$status" 0
+    assert_equal "$output" "0 regions, 0 pages (0B)"
+    assert_regex "$stderr" "^pagescan: warning: -r libc\\.so matches no mapping of the process; closest names it has: libc\\.so\\.6, [^,]+, [^,]+\$"
+    run --separate-stderr "$PAGESCAN" dump "$VPID" -r nosuchlib.so -r '[heap]'
+    assert_equal "$status" 0
+    assert_regex "$stderr" "^pagescan: warning: -r nosuchlib\\.so matches no mapping of the process; closest names it has: "
+    # a selector that matches says nothing
+    run --separate-stderr "$PAGESCAN" dump "$VPID" -r libc.so.6
+    assert_equal "$status" 0
+    assert_equal "$stderr" ""
+}

@@ -11,6 +11,7 @@
 # shellcheck disable=SC2154 # status/output/stderr are set by bats' run
 # shellcheck disable=SC2030,SC2031 # each @test runs in its own subshell: SCREEN is per test
 load common
+load shape
 
 setup_file() {
     kernel_supports
@@ -28,6 +29,7 @@ setup() {
 
 teardown() {
     TM kill-server 2>/dev/null || true
+    shape_cleanup
     common_teardown
 }
 
@@ -89,6 +91,12 @@ tm_wait() {
         sleep 0.1
     done
     fail "$(printf 'the screen never matched /%s/; it shows:\n%s' "$re" "$SCREEN")"
+}
+
+# seq_at N (N < 10): a regex for the header of interval N or a later one (at
+# 200 ms an interval is on screen too briefly to wait for that one only).
+seq_at() {
+    echo "#([$1-9]|[1-9][0-9]+) at "
 }
 
 # tm_wait_not REGEX: until the screen no longer matches (30 s).
@@ -167,7 +175,7 @@ COLOR_SGR=$'\e\\[([0-9]*;)*(3[0-7]|4[0-7]|9[0-7]|10[0-7]|[34]8;[25];[0-9;]+)(;[0
     target_start
     tm_start 100 30
     tm_pagescan "TERM=screen-256color $PAGESCAN watch $TPID --heatmap -i 200ms"
-    tm_wait '#3 at '
+    tm_wait "$(seq_at 3)"
     assert_regex "$SCREEN" "pagescan heatmap  pid $TPID \\(heat_target\\)  every 200ms"
     assert_regex "$SCREEN" "written [0-9]+ pages \\([^)]+\\)  [0-9.k]+ pages/s  [0-9.]+ MiB/s \\| wss [0-9]+ pages"
     assert_regex "$SCREEN" "harvest [0-9.]+(us|ms) \\([0-9.]+%\\)"
@@ -175,8 +183,11 @@ COLOR_SGR=$'\e\\[([0-9]*;)*(3[0-7]|4[0-7]|9[0-7]|10[0-7]|[34]8;[25];[0-9;]+)(;[0
     assert_regex "$SCREEN" '\. 0%  : >0%  - >12\.5%  = >25%  \+ >37\.5%  \* >50%  # >62\.5%  % >75%  @ >87\.5% of a cell written'
     assert_regex "$SCREEN" "hottest mappings"
     assert_regex "$SCREEN" "q quit  space pause"
-    # every row is labelled: the target's own data and its two areas
-    assert_regex "$SCREEN" $'\n'" +0x[0-9a-f]+ heat_target +\\["
+    # every row is labelled: the target's own data (small and idle: folded
+    # by default, its own row in address order) and its two areas
+    TM send-keys -t t o
+    tm_wait $'\n'" +0x[0-9a-f]+ heat_target +\\["
+    TM send-keys -t t o
     assert_regex "$SCREEN" $'\n'" +$HOT \\[anon\\] +\\[@"
     assert_regex "$SCREEN" $'\n'" +$COLD \\[anon\\] +\\[\\."
     check_hot_cold
@@ -197,8 +208,12 @@ COLOR_SGR=$'\e\\[([0-9]*;)*(3[0-7]|4[0-7]|9[0-7]|10[0-7]|[34]8;[25];[0-9;]+)(;[0
     target_start
     tm_start 100 30
     tm_pagescan "$PAGESCAN watch $TPID --heatmap -i 200ms"
-    tm_wait '#2 at '
+    tm_wait "$(seq_at 2)"
+    # address order: the target's own small data mapping gets its row
+    TM send-keys -t t o
     # 100 columns: 16 for names
+    tm_wait ' heat_target +\['
+
     assert_regex "$SCREEN" " heat_target +\\["
     check_hot_cold
 
@@ -228,7 +243,7 @@ COLOR_SGR=$'\e\\[([0-9]*;)*(3[0-7]|4[0-7]|9[0-7]|10[0-7]|[34]8;[25];[0-9;]+)(;[0
     target_start
     tm_start 100 30
     tm_pagescan "NO_COLOR=1 TERM=screen-256color $PAGESCAN watch $TPID --heatmap -i 200ms"
-    tm_wait '#2 at '
+    tm_wait "$(seq_at 2)"
     check_hot_cold
     local esc
     esc=$(TM capture-pane -e -p -t t)
@@ -246,7 +261,7 @@ COLOR_SGR=$'\e\\[([0-9]*;)*(3[0-7]|4[0-7]|9[0-7]|10[0-7]|[34]8;[25];[0-9;]+)(;[0
     target_start
     tm_start 100 30
     tm_pagescan "TERM=screen $PAGESCAN watch $TPID --heatmap -i 200ms"
-    tm_wait '#2 at '
+    tm_wait "$(seq_at 2)"
     check_hot_cold
     local esc
     esc=$(TM capture-pane -e -p -t t)
@@ -263,7 +278,7 @@ COLOR_SGR=$'\e\\[([0-9]*;)*(3[0-7]|4[0-7]|9[0-7]|10[0-7]|[34]8;[25];[0-9;]+)(;[0
     target_start
     tm_start 100 30
     tm_pagescan "$PAGESCAN watch $TPID --heatmap -i 200ms"
-    tm_wait '#2 at '
+    tm_wait "$(seq_at 2)"
     TM send-keys -t t '?'
     tm_wait 'pagescan heatmap keys'
     assert_regex "$SCREEN" "r          reset the history"
@@ -325,14 +340,14 @@ COLOR_SGR=$'\e\\[([0-9]*;)*(3[0-7]|4[0-7]|9[0-7]|10[0-7]|[34]8;[25];[0-9;]+)(;[0
     target_start
     tm_start 100 30
     tm_pagescan "$PAGESCAN watch $TPID --heatmap -i 200ms"
-    tm_wait '#2 at '
+    tm_wait "$(seq_at 2)"
     TM send-keys -t t C-c
     tm_wait_exit
     assert_equal "$RC" 0
     assert_regex "$(tm_screen)" "end: signal"
 
     tm_pagescan "$PAGESCAN watch $TPID --heatmap -i 200ms"
-    tm_wait '#2 at '
+    tm_wait "$(seq_at 2)"
     local shell ps
     shell=$(TM display -p -t t '#{pane_pid}')
     ps=$(pgrep -P "$shell" -x pagescan)
@@ -343,11 +358,89 @@ COLOR_SGR=$'\e\\[([0-9]*;)*(3[0-7]|4[0-7]|9[0-7]|10[0-7]|[34]8;[25];[0-9;]+)(;[0
     assert_regex "$(tm_screen)" "end: signal \\(Terminated\\)"
 
     tm_pagescan "$PAGESCAN watch $TPID --heatmap -i 200ms"
-    tm_wait '#2 at '
+    tm_wait "$(seq_at 2)"
     kill -KILL "$TPID"
+    # the last frame stays until q (the test below looks closer)
+    tm_wait 'press q to quit \| end: target-exit'
+    TM send-keys -t t q
     tm_wait_exit
     assert_equal "$RC" 0
     assert_regex "$(tm_screen)" "end: target-exit"
+}
+
+# first_grid_row: line 4 of $SCREEN (the header takes 3).
+first_grid_row() {
+    sed -n 4p <<<"$SCREEN"
+}
+
+@test "heatmap: the busiest mapping is on the first screen, 30 idle small mappings folded; o: address order" {
+    shape_start
+    # the hot mapping first (mmap goes down: it lies above the small ones)
+    smap hot 256
+    local i n nl=$'\n'
+    for ((i = 0; i < 30; i++)); do
+        smap "s$i" 1 || return 1
+    done
+    scmd "churn hot on"
+    tm_start 100 30
+    tm_pagescan "$PAGESCAN watch $SPID --heatmap -i 200ms"
+    tm_wait "$(seq_at 3)"
+    # the first grid row is the hot mapping's, drawn written (the churn
+    # writes 64 of its 256 pages over and over)
+    tm_wait "$nl +${SSTART[hot]} \\[anon\\] +\\[[.:=+*#%@-]*[:=+*#%@-]"
+    assert_regex "$(first_grid_row)" "^ +${SSTART[hot]} \\[anon\\] +\\[[.:=+*#%@-]*[:=+*#%@-]"
+    # the idle small ones share one row
+    assert_regex "$SCREEN" "\\.\\.\\. [0-9]+ idle mappings of <= 64 pages folded"
+    n=$(grep -oE '\.\.\. [0-9]+ idle mappings' <<<"$SCREEN" | grep -oE '[0-9]+')
+    ((n >= 30)) || fail "only $n mappings folded: $SCREEN"
+    for ((i = 0; i < 30; i++)); do
+        ! grep -qE "^[ >]+${SSTART[s$i]} " <<<"$SCREEN" || fail "idle mapping s$i has a row of its own: $SCREEN"
+    done
+    assert_regex "$SCREEN" "o order"
+
+    # o: every mapping in address order; the small ones (below the hot one)
+    # now push it off the first screen
+    TM send-keys -t t o
+    tm_wait "$nl +${SSTART[s29]} \\[anon\\] +\\[\\.\\]"
+    ! grep -qE "^[ >]+${SSTART[hot]} " <<<"$SCREEN" || fail "$(printf 'the hot mapping is still on the first screen in address order:\n%s' "$SCREEN")"
+    assert_regex "$SCREEN" "rows 1-[0-9]+ of [0-9]+"
+    # o again: busiest first
+    TM send-keys -t t o
+    tm_wait "$nl +${SSTART[hot]} \\[anon\\] +\\["
+    assert_regex "$(first_grid_row)" "^ +${SSTART[hot]} \\[anon\\]"
+    TM send-keys -t t q
+    tm_wait_exit
+    assert_equal "$RC" 0
+    scmd "churn hot off"
+}
+
+@test "heatmap: when the target exits, the last frame and the summary stay until q" {
+    shape_start
+    smap hot 256
+    scmd "churn hot on"
+    tm_start 100 30
+    tm_pagescan "$PAGESCAN watch $SPID --heatmap -i 200ms"
+    tm_wait "$(seq_at 3)"
+    scmd "exit 0"
+    local st=0
+    wait "$SPID" || st=$?
+    SPID=
+    assert_equal "$st" 0
+    tm_wait 'ended: target-exit'
+    tm_wait 'press q to quit \| end: target-exit after [0-9]+ intervals'
+    # the last picture: the hot mapping drawn written, the alternate screen on
+    assert_regex "$SCREEN" " ${SSTART[hot]} \\[anon\\] +\\[[.:=+*#%@-]*[:=+*#%@-]"
+    [[ $(TM display -p -t t '#{alternate_on}') == 1 ]] || fail "the heatmap left the screen when the target exited"
+    [[ ! -e $RCF ]] || fail "pagescan exited without q"
+    # still answering keys: the cumulative view of the last picture
+    TM send-keys -t t c
+    tm_wait 'cumulative view, since start'
+    assert_regex "$SCREEN" 'press q to quit'
+    [[ ! -e $RCF ]] || fail "pagescan exited on a key other than q"
+    TM send-keys -t t q
+    tm_wait_exit
+    assert_equal "$RC" 0
+    assert_regex "$(tm_screen)" "end: target-exit after [0-9]+ intervals"
 }
 
 @test "--heatmap is refused when standard output is not a terminal" {
@@ -388,7 +481,7 @@ COLOR_SGR=$'\e\\[([0-9]*;)*(3[0-7]|4[0-7]|9[0-7]|10[0-7]|[34]8;[25];[0-9;]+)(;[0
     assert_regex "$output" $'\n''#3 '
     assert_regex "$output" "end: count after 3 intervals"
     # the workload writes
-    assert_regex "$output" "hottest mappings:"
+    assert_regex "$output" "hottest mappings \\(distinct pages written; page-writes summed over the intervals\\):"
     local pid
     pid=$(head -n 1 <<<"$output" | grep -oE 'process [0-9]+' | grep -oE '[0-9]+')
     [[ ! -e /proc/$pid ]] || fail "the demo workload $pid still runs"
@@ -419,7 +512,7 @@ COLOR_SGR=$'\e\\[([0-9]*;)*(3[0-7]|4[0-7]|9[0-7]|10[0-7]|[34]8;[25];[0-9;]+)(;[0
 @test "demo in a terminal: the heatmap of the workload; q exits 0" {
     tm_start 100 30
     tm_pagescan "$PAGESCAN demo -i 200ms"
-    tm_wait '#3 at '
+    tm_wait "$(seq_at 3)"
     assert_regex "$SCREEN" "pagescan heatmap  pid [0-9]+ \\(pagescan-demo\\)  every 200ms"
     assert_regex "$SCREEN" " \\[anon\\] +\\["
     assert_regex "$SCREEN" "hottest mappings"

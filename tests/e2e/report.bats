@@ -257,7 +257,8 @@ PROM_METRICS="pagescan_watch_running pagescan_intervals_total pagescan_interval_
 pagescan_written_pages pagescan_written_bytes pagescan_written_pages_total
 pagescan_dirty_rate_pages_per_second pagescan_dirty_rate_bytes_per_second
 pagescan_write_working_set_pages pagescan_write_working_set_bytes pagescan_tracked_pages
-pagescan_tracked_bytes pagescan_harvest_seconds pagescan_harvest_seconds_total"
+pagescan_tracked_bytes pagescan_harvest_seconds pagescan_harvest_seconds_total
+pagescan_discarded_pages pagescan_zero_read_pages pagescan_ksm_merged_pages pagescan_thp_filled_pages"
 prom_check() {
     if [[ ! -s $1 ]]; then
         echo "empty file"
@@ -349,4 +350,56 @@ prom_check() {
     assert_failure 1
     [[ $stderr == *"/nonexistent/dir/x.prom"* ]] || fail "$stderr"
     no_uffd_left "$VPID"
+}
+
+@test "report of a run of a dynamically linked program: no warning; the loader's early writes into read-only libc are listed as such" {
+    local rec=$BATS_TEST_TMPDIR/run.jsonl truth=$BATS_TEST_TMPDIR/truth
+    [[ $(readelf -l "$TARGETS/runprog" 2>/dev/null) == *GNU_RELRO* && $(readelf -d "$TARGETS/runprog") == *NEEDED* ]] ||
+        skip "runprog is not dynamically linked with RELRO"
+    run --separate-stderr "$PAGESCAN" run -f json -o "$rec" -- "$TARGETS/runprog" "$truth" 64
+    assert_equal "$status" 0
+    # libc's RELRO pages: written by the loader, then made read-only before
+    # the first tick; counted in an interval and named in its readonly_written
+    jq -e -s '[.[] | select(.type == "interval") | .readonly_written[] | select(.mapping | test("/libc\\.so\\.6$"))] | length > 0' \
+        "$rec" >/dev/null || fail "$(printf 'no readonly_written libc mapping in the recording:\n%s' "$(cat "$rec")")"
+    # each readonly_written range holds written pages of its interval
+    jq -e -s '[.[] | select(.type == "interval") | . as $iv | .readonly_written[] | . as $ro |
+               [$iv.regions[] | select(.start == $ro.start or (.mapping == $ro.mapping and .start >= $ro.start))] | length > 0] | all' \
+        "$rec" >/dev/null || fail "a readonly_written range without written pages"
+    run --separate-stderr "$PAGESCAN" report "$rec"
+    assert_equal "$status" 0
+    assert_equal "$stderr" ""
+    assert_regex "$output" "libc\\.so\\.6 \\(read-only: written before it was protected, not tracked\\)"
+    run --separate-stderr "$PAGESCAN" report "$rec" -f json
+    assert_equal "$status" 0
+    assert_equal "$(jq -c '.warnings' <<<"$output")" "[]"
+    assert_equal "$(jq '[.mappings[] | select(.readonly_written)] | length > 0' <<<"$output")" true
+    # every page the program wrote is in the report's unique pages
+    assert_equal "$(jq '.summary.unique_pages' <<<"$output")" "$(jq -s '.[-1].wss_pages' "$rec")"
+    # and what the program says it wrote is all in the recording
+    jq -r 'select(.type == "interval") | .regions[] | "\(.start) \(.end)"' "$rec" | ranges_merge >"$BATS_TEST_TMPDIR/got"
+    local s e
+    assert_equal "$(wc -l <"$truth")" 22
+    while read -r s e; do
+        [[ $(ranges_clip "$s" "$e" <"$BATS_TEST_TMPDIR/got") == "$s $e" ]] ||
+            fail "the program wrote $s-$e; the recording misses it"
+    done <"$truth"
+}
+
+@test "report: a doctored recording with written pages outside every engaged range still warns" {
+    local rec=$BATS_TEST_TMPDIR/run.jsonl truth=$BATS_TEST_TMPDIR/truth doc=$BATS_TEST_TMPDIR/doctored.jsonl
+    run --separate-stderr "$PAGESCAN" run -f json -o "$rec" -- "$TARGETS/runprog" "$truth" 64
+    assert_equal "$status" 0
+    # two pages at 0x10000, where nothing was engaged or listed read-only
+    jq -c 'if .type == "interval" and .seq == 1 then
+             .regions = [{"start":"0x10000","end":"0x12000","pages":2,"mapping":"[anon]"}] + .regions |
+             .written_pages += 2 else . end' "$rec" >"$doc"
+    run --separate-stderr "$PAGESCAN" report "$doc"
+    assert_equal "$status" 0
+    assert_regex "$stderr" "warning: 2 written pages lie outside every engaged range of the recording"
+    # so does one whose read-only list was removed (the loader's pages are then unexplained)
+    jq -c 'del(.readonly_written)' "$rec" >"$doc"
+    run --separate-stderr "$PAGESCAN" report "$doc"
+    assert_equal "$status" 0
+    assert_regex "$stderr" "warning: [0-9]+ written pages lie outside every engaged range of the recording"
 }

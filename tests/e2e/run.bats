@@ -136,3 +136,14 @@ run_exact() {
     assert_equal "$WSTATUS" 5
     w_check --untracked-ok --reason count
 }
+
+@test "run: warns about a kernel with known bugs, once, like watch" {
+    local twin=$BUILD_DIR/test-hooks/pagescan
+    [[ -x $twin ]] || skip "no test twin at $twin (configure with -DPAGESCAN_TEST_HOOKS=ON)"
+    PAGESCAN_TEST_KERNEL_RELEASE=6.8.9-300.fc40.x86_64 run -0 --separate-stderr "$twin" run -i 100ms -q -- true
+    [[ $stderr == *"Linux 6.8.9-300.fc40.x86_64 has a known kernel bug: closing the userfaultfd"* ]] ||
+        fail "no warning about the close bug on 6.8.9: $stderr"
+    assert_equal "$(grep -c 'closing the userfaultfd' <<<"$stderr")" 1
+    PAGESCAN_TEST_KERNEL_RELEASE=6.8.10 run -0 --separate-stderr "$twin" run -i 100ms -q -- true
+    [[ $stderr != *"known kernel bug"* ]] || fail "warned on a fixed kernel: $stderr"
+}

@@ -57,11 +57,12 @@ static void test_json(void)
 	is_str(str(&o),
 	       "{\"type\":\"interval\",\"seq\":3,\"time_s\":0.300000,\"elapsed_s\":0.100000,\"written_pages\":5,"
 	       "\"written_bytes\":20480,\"rate_pages_s\":50.0,\"rate_mib_s\":0.195,\"harvest_us\":7,"
-	       "\"tracked_pages\":64,\"wss_pages\":9,\"regions\":["
+	       "\"tracked_pages\":64,\"wss_pages\":9,\"discarded_pages\":0,\"zero_read_pages\":0,"
+	       "\"ksm_merged_pages\":0,\"thp_filled_pages\":0,\"regions\":["
 	       "{\"start\":\"0x11000\",\"end\":\"0x12000\",\"pages\":1,\"mapping\":\"[anon]\"},"
 	       "{\"start\":\"0x1f000\",\"end\":\"0x20000\",\"pages\":1,\"mapping\":\"[anon]\"},"
 	       "{\"start\":\"0x20000\",\"end\":\"0x22000\",\"pages\":2,\"mapping\":\"/dev/shm/a\\\"b\"}"
-	       "],\"mappings\":[],\"engaged\":[],\"dropped\":[]}\n",
+	       "],\"mappings\":[],\"engaged\":[],\"dropped\":[],\"readonly_written\":[]}\n",
 	       "JSON interval: regions split at the mapping, names escaped");
 
 	/* The next interval's snapshot has another mapping at the same VMA
@@ -81,7 +82,7 @@ static void test_json(void)
 	s = ps_sink_json_new(&o, true);
 	s->interval(s, &iv);
 	ok(strstr(str(&o), "regions") == NULL, "quiet JSON has no regions key");
-	ok(strstr(str(&o), "\"wss_pages\":9,\"mappings\":[]") != NULL, "quiet JSON keeps the counts");
+	ok(strstr(str(&o), "\"thp_filled_pages\":0,\"mappings\":[]") != NULL, "quiet JSON keeps the counts");
 	o.len = 0;
 	struct ps_watch_start ws = { .pid = 42, .command = "x", .interval_ns = 100000000 };
 	s->start(s, &ws);
@@ -173,6 +174,7 @@ static const struct ps_mapping_count rec_per_mapping[] = {
 };
 static const struct ps_span rec_new[] = { { 0x50000, 0x58000, "[heap]", NULL } };
 static const struct ps_span rec_gone[] = { { 0x60000, 0x61000, "(unmapped)", NULL } };
+static const struct ps_span rec_relro[] = { { 0x70000, 0x74000, "/lib/libc.so.6", NULL } };
 
 /* 37 pages in 3 pieces: 2 + 1 in [anon], 34 in /x"y. */
 static struct ps_interval rec_interval(const struct ps_maps *m, const struct ps_regions *w)
@@ -180,13 +182,16 @@ static struct ps_interval rec_interval(const struct ps_maps *m, const struct ps_
 	return (struct ps_interval){ .seq = 7, .time_s = 1.75, .elapsed_s = 0.2504, .written_pages = 37,
 	                             .rate_pages_s = 147.8, .harvest_us = 123, .tracked_pages = 1040,
 	                             .wss_pages = 512, .maps = m, .written = w,
+	                             .counts = { .discarded_pages = 12, .zero_read_pages = 4 },
 	                             .per_mapping = rec_per_mapping, .nper_mapping = 2,
-	                             .engaged = rec_new, .nengaged = 1, .dropped = rec_gone, .ndropped = 1 };
+	                             .engaged = rec_new, .nengaged = 1, .dropped = rec_gone, .ndropped = 1,
+	                             .readonly_written = rec_relro, .nreadonly_written = 1 };
 }
 
+/* written_pages (the old measure: page-writes), distinct pages, page-writes */
 static const struct ps_mapping_count rec_hottest[] = {
-	{ 0x7f0000000000, 0x7f0000400000, "/x\"y", 90 },
-	{ 0x10000, 0x20000, "[anon]", 21 },
+	{ 0x7f0000000000, 0x7f0000400000, "/x\"y", 90, 34, 90 },
+	{ 0x10000, 0x20000, "[anon]", 21, 16, 21 },
 };
 
 /* Every statistic different, each one unlike the others after rounding
@@ -196,6 +201,7 @@ static struct ps_watch_end rec_end(void)
 	return (struct ps_watch_end){
 		.reason = PS_END_SIGNAL, .detail = "Interrupt", .intervals = 7, .duration_s = 1.750123,
 		.wss_pages = 512,
+		.counts = { .discarded_pages = 30, .zero_read_pages = 8, .ksm_merged_pages = 3, .thp_filled_pages = 512 },
 		.rate = { .n = 7, .mean = 150.3, .stddev = 33.3, .min = 12.2, .max = 201.4,
 		          .p50 = 140.6, .p95 = 190.8, .p99 = 199.1 },
 		.hottest = rec_hottest, .nhottest = 2, .has_exit_status = true, .exit_status = 3,
@@ -267,26 +273,32 @@ static void test_records_json(void)
 	is_str(rec_run(&f, s, 1, &iv),
 	       "{\"type\":\"interval\",\"seq\":7,\"time_s\":1.750000,\"elapsed_s\":0.250400,\"written_pages\":37,"
 	       "\"written_bytes\":151552,\"rate_pages_s\":147.8,\"rate_mib_s\":0.577,\"harvest_us\":123,"
-	       "\"tracked_pages\":1040,\"wss_pages\":512,\"regions\":["
+	       "\"tracked_pages\":1040,\"wss_pages\":512,\"discarded_pages\":12,\"zero_read_pages\":4,"
+	       "\"ksm_merged_pages\":0,\"thp_filled_pages\":0,\"regions\":["
 	       "{\"start\":\"0x10000\",\"end\":\"0x12000\",\"pages\":2,\"mapping\":\"[anon]\"},"
 	       "{\"start\":\"0x13000\",\"end\":\"0x14000\",\"pages\":1,\"mapping\":\"[anon]\"},"
 	       "{\"start\":\"0x7f0000000000\",\"end\":\"0x7f0000022000\",\"pages\":34,\"mapping\":\"/x\\\"y\"}],"
 	       "\"mappings\":[{\"mapping\":\"[anon]\",\"start\":\"0x10000\",\"written_pages\":3},"
 	       "{\"mapping\":\"/x\\\"y\",\"start\":\"0x7f0000000000\",\"written_pages\":34}],"
 	       "\"engaged\":[{\"start\":\"0x50000\",\"end\":\"0x58000\",\"pages\":8,\"mapping\":\"[heap]\"}],"
-	       "\"dropped\":[{\"start\":\"0x60000\",\"end\":\"0x61000\",\"pages\":1,\"mapping\":\"(unmapped)\"}]}\n",
+	       "\"dropped\":[{\"start\":\"0x60000\",\"end\":\"0x61000\",\"pages\":1,\"mapping\":\"(unmapped)\"}],"
+	       "\"readonly_written\":[{\"start\":\"0x70000\",\"end\":\"0x74000\",\"pages\":4,\"mapping\":\"/lib/libc.so.6\"}]}\n",
 	       "JSON interval record, whole");
 	is_str(rec_run(&f, s, 2, &we),
 	       "{\"type\":\"end\",\"reason\":\"signal\",\"detail\":\"Interrupt\",\"intervals\":7,"
 	       "\"duration_s\":1.750123,\"wss_pages\":512,\"wss_bytes\":2097152,"
+	       "\"discarded_pages\":30,\"zero_read_pages\":8,\"ksm_merged_pages\":3,\"thp_filled_pages\":512,"
 	       "\"rate_pages_s\":{\"mean\":150.3,\"p50\":140.6,\"p95\":190.8,\"max\":201.4},"
-	       "\"hottest\":[{\"mapping\":\"/x\\\"y\",\"start\":\"0x7f0000000000\",\"written_pages\":90},"
-	       "{\"mapping\":\"[anon]\",\"start\":\"0x10000\",\"written_pages\":21}],\"exit_status\":3}\n",
+	       "\"hottest\":[{\"mapping\":\"/x\\\"y\",\"start\":\"0x7f0000000000\",\"written_pages\":90,"
+	       "\"distinct_pages\":34,\"page_writes\":90},"
+	       "{\"mapping\":\"[anon]\",\"start\":\"0x10000\",\"written_pages\":21,\"distinct_pages\":16,"
+	       "\"page_writes\":21}],\"hottest_by\":\"distinct_pages\",\"exit_status\":3}\n",
 	       "JSON end record, whole: each statistic in its own field");
 	is_str(rec_run(&f, s, 2, &small),
 	       "{\"type\":\"end\",\"reason\":\"count\",\"intervals\":1,\"duration_s\":0.250000,\"wss_pages\":1,"
-	       "\"wss_bytes\":4096,\"rate_pages_s\":{\"mean\":4.4,\"p50\":4.4,\"p95\":4.4,\"max\":4.4},"
-	       "\"hottest\":[]}\n",
+	       "\"wss_bytes\":4096,\"discarded_pages\":0,\"zero_read_pages\":0,\"ksm_merged_pages\":0,"
+	       "\"thp_filled_pages\":0,\"rate_pages_s\":{\"mean\":4.4,\"p50\":4.4,\"p95\":4.4,\"max\":4.4},"
+	       "\"hottest\":[],\"hottest_by\":\"distinct_pages\"}\n",
 	       "JSON end record without detail, hottest or exit status");
 	s->destroy(s);
 
@@ -308,11 +320,13 @@ static void test_records_json(void)
 	is_str(rec_run(&f, s, 1, &iv),
 	       "{\"type\":\"interval\",\"seq\":7,\"time_s\":1.750000,\"elapsed_s\":0.250400,\"written_pages\":37,"
 	       "\"written_bytes\":151552,\"rate_pages_s\":147.8,\"rate_mib_s\":0.577,\"harvest_us\":123,"
-	       "\"tracked_pages\":1040,\"wss_pages\":512,"
+	       "\"tracked_pages\":1040,\"wss_pages\":512,\"discarded_pages\":12,\"zero_read_pages\":4,"
+	       "\"ksm_merged_pages\":0,\"thp_filled_pages\":0,"
 	       "\"mappings\":[{\"mapping\":\"[anon]\",\"start\":\"0x10000\",\"written_pages\":3},"
 	       "{\"mapping\":\"/x\\\"y\",\"start\":\"0x7f0000000000\",\"written_pages\":34}],"
 	       "\"engaged\":[{\"start\":\"0x50000\",\"end\":\"0x58000\",\"pages\":8,\"mapping\":\"[heap]\"}],"
-	       "\"dropped\":[{\"start\":\"0x60000\",\"end\":\"0x61000\",\"pages\":1,\"mapping\":\"(unmapped)\"}]}\n",
+	       "\"dropped\":[{\"start\":\"0x60000\",\"end\":\"0x61000\",\"pages\":1,\"mapping\":\"(unmapped)\"}],"
+	       "\"readonly_written\":[{\"start\":\"0x70000\",\"end\":\"0x74000\",\"pages\":4,\"mapping\":\"/lib/libc.so.6\"}]}\n",
 	       "quiet JSON interval record, whole");
 	s->destroy(s);
 	rec_teardown(&f);
@@ -329,15 +343,16 @@ static void test_records_csv(void)
 
 	is_str(rec_run(&f, s, 0, &ws),
 	       "seq,time_s,elapsed_s,written_pages,written_bytes,rate_pages_s,rate_mib_s,harvest_us,"
-	       "tracked_pages,wss_pages,regions,top_mapping,top_mapping_pages\n",
+	       "tracked_pages,wss_pages,regions,top_mapping,top_mapping_pages,"
+	       "discarded_pages,zero_read_pages,ksm_merged_pages,thp_filled_pages\n",
 	       "CSV start: the header");
-	is_str(rec_run(&f, s, 1, &iv), "7,1.750000,0.250400,37,151552,147.8,0.577,123,1040,512,3,\"/x\"\"y\",34\n",
+	is_str(rec_run(&f, s, 1, &iv), "7,1.750000,0.250400,37,151552,147.8,0.577,123,1040,512,3,\"/x\"\"y\",34,12,4,0,0\n",
 	       "CSV interval row, whole (top mapping quoted)");
 	iv.nper_mapping = 0;
 	ps_regions_clear(&f.w);
 	iv.written_pages = 0;
 	iv.rate_pages_s = 0;
-	is_str(rec_run(&f, s, 1, &iv), "7,1.750000,0.250400,0,0,0.0,0.000,123,1040,512,0,,0\n",
+	is_str(rec_run(&f, s, 1, &iv), "7,1.750000,0.250400,0,0,0.0,0.000,123,1040,512,0,,0,12,4,0,0\n",
 	       "CSV interval row with nothing written");
 	is_str(rec_run(&f, s, 2, &we), "", "CSV end: nothing");
 	s->destroy(s);
@@ -359,9 +374,11 @@ static void test_records_text(void)
 	       "  skipped  0x000000040000-0x000000042000  8.0K  /dev/dri: the kernel cannot write-protect this kind of mapping (EINVAL)\n",
 	       "text start, whole");
 	is_str(rec_run(&f, s, 1, &iv),
-	       "#7    1.750s  written 37 pages (148K)  148 pages/s  0.58 MiB/s  wss 512 pages  harvest 123us\n"
+	       "#7    1.750s  written 37 pages (148K)  148 pages/s  0.58 MiB/s  wss 512 pages  harvest 123us"
+	       "  discarded 12  zero-read 4\n"
 	       "  + tracking  0x000000050000-0x000000058000  32K  [heap]\n"
 	       "  - unmapped  0x000000060000-0x000000061000  4.0K  (unmapped)\n"
+	       "  = written before it was made read-only (not tracked)  0x000000070000-0x000000074000  16K  /lib/libc.so.6\n"
 	       "    0x000000010000-0x000000012000  8.0K  [anon]\n"
 	       "    0x000000013000-0x000000014000  4.0K  [anon]\n"
 	       "    0x7f0000000000-0x7f0000022000  136K  /x\"y\n"
@@ -371,9 +388,10 @@ static void test_records_text(void)
 	       "end: signal (Interrupt) after 7 intervals, 1.750s\n"
 	       "write working set: 512 pages (2.0M)\n"
 	       "dirty rate (pages/s): mean 150  p50 141  p95 191  max 201  (mean 0.59 MiB/s)\n"
-	       "hottest mappings:\n"
-	       "          90 pages  0x7f0000000000 /x\"y\n"
-	       "          21 pages  0x10000 [anon]\n"
+	       "classified pages:  discarded 30  zero-read 8  ksm-merged 3  thp-filled 512\n"
+	       "hottest mappings (distinct pages written; page-writes summed over the intervals):\n"
+	       "          34 pages          90 page-writes  0x7f0000000000 /x\"y\n"
+	       "          16 pages          21 page-writes  0x10000 [anon]\n"
 	       "command exit status: 3\n",
 	       "text end, whole: each statistic in its place");
 	is_str(rec_run(&f, s, 2, &small),
@@ -392,10 +410,68 @@ static void test_records_text(void)
 	       "  skipped  0x000000040000-0x000000042000  8.0K  /dev/dri: the kernel cannot write-protect this kind of mapping (EINVAL)\n",
 	       "text start, cumulative");
 	is_str(rec_run(&f, s, 1, &iv),
-	       "#7    1.750s  written 37 pages (148K)  148 pages/s  0.58 MiB/s  wss 512 pages  harvest 123us\n",
+	       "#7    1.750s  written 37 pages (148K)  148 pages/s  0.58 MiB/s  wss 512 pages  harvest 123us"
+	       "  discarded 12  zero-read 4\n",
 	       "quiet text interval: one line");
+	iv.counts = (struct ps_harvest_counts){ .thp_filled_pages = 512 };
+	is_str(rec_run(&f, s, 1, &iv),
+	       "#7    1.750s  written 37 pages (148K)  148 pages/s  0.58 MiB/s  wss 512 pages  harvest 123us"
+	       "  thp-filled 512\n",
+	       "text interval: only the counts that are not zero");
+	iv.counts = (struct ps_harvest_counts){ 0 };
+	is_str(rec_run(&f, s, 1, &iv),
+	       "#7    1.750s  written 37 pages (148K)  148 pages/s  0.58 MiB/s  wss 512 pages  harvest 123us\n",
+	       "text interval: no counts when all are zero");
+	/* accumulate: page-writes are not seen, so only distinct pages */
+	we.accumulate = true;
+	is_str(rec_run(&f, s, 2, &we),
+	       "end: signal (Interrupt) after 7 intervals, 1.750s\n"
+	       "write working set: 512 pages (2.0M)\n"
+	       "dirty rate (pages/s): mean 150  p50 141  p95 191  max 201  (mean 0.59 MiB/s)\n"
+	       "classified pages:  discarded 30  zero-read 8  ksm-merged 3  thp-filled 512\n"
+	       "hottest mappings (distinct pages written):\n"
+	       "          34 pages  0x7f0000000000 /x\"y\n"
+	       "          16 pages  0x10000 [anon]\n"
+	       "command exit status: 3\n",
+	       "text end, cumulative: distinct pages only, said so");
+	s->destroy(s);
+	s = ps_sink_json_new(&f.o, false);
+	ok(strstr(rec_run(&f, s, 2, &we),
+	          "\"written_pages\":90,\"distinct_pages\":34},") != NULL,
+	   "JSON end, cumulative: no page_writes field");
 	s->destroy(s);
 	rec_teardown(&f);
+}
+
+/* Names that repeat in the per-mapping line carry the mapping's address;
+ * unique names do not. */
+static void test_per_mapping_repeated(void)
+{
+	struct ps_maps m = maps_of("10000-20000 rw-p 00000000 00:00 0 [heap]\n"
+	                           "30000-40000 rw-p 00000000 00:00 0 [heap]\n"
+	                           "50000-60000 rw-p 00000000 00:00 0 \n"
+	                           "7f0000000000-7f0000400000 rw-p 00000000 08:01 5 /x\n");
+	struct ps_regions w = { 0 };
+	ps_regions_push(&w, 0x10000, 0x11000, 0);
+	static const struct ps_mapping_count pm[] = {
+		{ 0x10000, 0x20000, "[heap]", 17 },
+		{ 0x30000, 0x40000, "[heap]", 36 },
+		{ 0x50000, 0x60000, "[anon]", 2 },
+		{ 0x7f0000000000, 0x7f0000400000, "/x", 5 },
+	};
+	struct ps_out o;
+	ps_out_init(&o, -1);
+	struct ps_interval iv = interval(&m, &w);
+	iv.per_mapping = pm;
+	iv.nper_mapping = 4;
+	struct ps_sink *s = ps_sink_text_new(&o, false);
+	s->interval(s, &iv);
+	ok(strstr(str(&o), "\n  per mapping: [heap]@0x10000=17 [heap]@0x30000=36 [anon]=2 /x=5\n") != NULL,
+	   "repeated names carry their address, unique ones do not");
+	s->destroy(s);
+	ps_maps_free(&m);
+	ps_regions_free(&w);
+	ps_out_free(&o);
 }
 
 int main(void)
@@ -406,5 +482,6 @@ int main(void)
 	test_records_json();
 	test_records_csv();
 	test_records_text();
+	test_per_mapping_repeated();
 	return tap_done();
 }

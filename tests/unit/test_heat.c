@@ -54,6 +54,10 @@ static void fx_init(struct fx *x, const char *maps, bool interactive)
 	fx_maps(x, maps);
 	ps_heat_init(&x->h);
 	ps_heat_view_init(&x->v, interactive);
+	/* The drawing tests below read frames in address order (key o); the
+	 * default order, busiest first with idle small mappings folded, has
+	 * its own tests (test_order). */
+	x->v.by_address = true;
 	struct ps_watch_start ws = { .pid = 42, .command = "prog", .interval_ns = 1000000000ull,
 	                             .tracked_pages = ps_rangeset_total(&x->t) / P, .maps = &x->m, .tracked = &x->t };
 	is_int(ps_heat_start(&x->h, &ws), 0, "start");
@@ -62,6 +66,7 @@ static void fx_init(struct fx *x, const char *maps, bool interactive)
 static void fx_free(struct fx *x)
 {
 	ps_heat_free(&x->h);
+	ps_heat_view_free(&x->v);
 	ps_heat_frame_free(&x->f);
 	ps_maps_free(&x->m);
 	ps_rangeset_free(&x->t);
@@ -243,7 +248,7 @@ static void test_layout(void)
 		"",
 		"",
 		".:-=+*#%@ = 0 to 100% of a cell written",
-		"  pages/s since start  address        hottest",
+		"  pages/s since start  address        hottest (now)",
 		"",
 	};
 	/* Header line 0 carries "waiting ..." on the right at this width? */
@@ -308,7 +313,7 @@ static void test_bucketing(void)
 		" 0x7f000003e000 [anon]      ...............................",
 		" 0x7f000005d000 [anon]      .......@]",
 		".:-=+*#%@ = 0 to 100% of a cell written",
-		"  pages/s since start  address        hottest",
+		"  pages/s since start  address        hottest (now)",
 		"       11          11  0x7f0000000000 [anon]",
 	};
 	is_frame(&x.f, want1, 12, "60x12, 1 page per cell: rows wrap, each labelled with its address");
@@ -623,9 +628,9 @@ static void test_actions(void)
 		"     0x101c7000 [anon]     [................@@@@@@@@@@@@@@@@]",
 		"",
 		".:-=+*#%@ = 0 to 100% of a cell written",
-		"  pages/s since start  address        hottest",
+		"  pages/s since start  address        hottest (now)",
 		"       64          64      0x10000000 [anon]",
-		"q quit  space pause  +/- zoom  arrows scroll  Tab focus  ? help",
+		"q quit  space pause  +/- zoom  arrows scroll  Tab focus  o order  ? help",
 	};
 	is_frame(&x.f, want, 16, "80x16 interactive, paused");
 	is_int(x.f.st[0 * 80 + 70], PS_HS_ALERT, "PAUSED in alert style");
@@ -721,7 +726,7 @@ static void test_wide_frame(void)
 		" 0x7f0000041000 [anon]            ...................................+]",
 		"", "", "", "", "", "", "", "", "", "", "", "", "", "", "", "",
 		". 0%  : >0%  - >12.5%  = >25%  + >37.5%  * >50%  # >62.5%  % >75%  @ >87.5% of a cell written",
-		"   pages/s     MiB/s        now  since start % of map  address        hottest mappings",
+		"   pages/s     MiB/s        now  since start % of map  address        hottest mappings (pages now)",
 		"         4      0.02          4            8    50.0%       0x1000000 [heap]",
 		"         1      0.00          1           12    11.9%  0x7f0000000000 [anon]",
 		"", "", "",
@@ -754,7 +759,8 @@ static void test_sink(void)
 	iv.seq = 2;
 	iv.time_s = 0.5;
 	is_int(s->interval(s, &iv), 0, "sink interval 2");
-	struct ps_mapping_count hot = { .start = HEAP, .end = HEAP + 16 * P, .mapping = "[heap]", .written_pages = 32 };
+	struct ps_mapping_count hot = { .start = HEAP, .end = HEAP + 16 * P, .mapping = "[heap]", .written_pages = 32,
+	                             .distinct_pages = 16, .page_writes = 32 };
 	struct ps_watch_end e = { .reason = PS_END_COUNT, .intervals = 2, .duration_s = 0.5, .wss_pages = 16,
 	                          .rate = { .n = 2, .mean = 64, .p50 = 64, .p95 = 64, .max = 64 },
 	                          .hottest = &hot, .nhottest = 1 };
@@ -774,7 +780,7 @@ static void test_sink(void)
 	is_int(frames, 2, "one frame per interval");
 	is_int(lines, 2 * 12 + 1, "COLUMNS x LINES frames (12 lines) and a summary line");
 	is_str(last, "end: count after 2 intervals (0.5s); write working set 16 pages (64K); dirty rate mean 64 p95 64 "
-	             "max 64 pages/s; hottest [heap] (32 pages)\n",
+	             "max 64 pages/s; hottest [heap] (16 distinct pages written)\n",
 	       "summary line");
 	ok(strstr(o.buf, "      0x1000000 [heap]     [@@@@@@@@@@@@@@@@]\n") != NULL, "frame shows the heap written");
 	ps_out_free(&o);
@@ -812,14 +818,105 @@ static void test_sink(void)
 	       "summary with detail and exit status");
 	ps_out_free(&o);
 	/* control bytes in a mapping name cannot reach the terminal raw */
-	struct ps_mapping_count bad = { .start = HEAP, .mapping = "/tmp/a\033[2Jb\tc", .written_pages = 1 };
+	struct ps_mapping_count bad = { .start = HEAP, .mapping = "/tmp/a\033[2Jb\tc", .written_pages = 1,
+	                                .distinct_pages = 1 };
 	struct ps_watch_end e3 = { .reason = PS_END_QUIT, .hottest = &bad, .nhottest = 1 };
 	ps_out_init(&o, -1);
 	ps_heat_summary(&o, &e3);
 	ps_out_chr(&o, 0);
-	ok(strstr(o.buf, "; hottest /tmp/a\\033[2Jb\\011c (1 pages)\n") != NULL, "summary escapes control bytes: %s", o.buf);
+	ok(strstr(o.buf, "; hottest /tmp/a\\033[2Jb\\011c (1 distinct page written)\n") != NULL, "summary escapes control bytes: %s", o.buf);
 	ps_out_free(&o);
 	ps_regions_free(&w);
+	fx_free(&x);
+}
+
+/* The default order: busiest first, idle small mappings folded into one
+ * row at the end; o (by_address) shows every mapping in address order. A
+ * process like node: 30 small idle mappings below one big buffer that takes
+ * all the writes. */
+static void test_order(void)
+{
+	struct fx x;
+	char maps[64 * 80], *p = maps, buf[256];
+	for (int i = 0; i < 30; i++) /* 30 idle mappings of 4 pages, 64K apart */
+		p += sprintf(p, "%llx-%llx rw-p 00000000 00:00 0 \n", 0x10000000ull + (uint64_t)i * 0x10000,
+		             0x10000000ull + (uint64_t)i * 0x10000 + 4 * P);
+	p += sprintf(p, "20000000-20400000 rw-p 00000000 00:00 0 \n");            /* 1024 pages: the buffer */
+	p += sprintf(p, "30000000-30041000 rw-p 00000000 00:00 0 \n");            /* 65 pages, idle, not small */
+	sprintf(p, "40000000-40001000 rw-p 00000000 08:01 3 /lib/libsmall.so\n"); /* 1 page, written once */
+	fx_init(&x, maps, true);
+	x.v.by_address = false; /* the default */
+	fx_interval(&x, PG(0x20000000, 0, 1024), PG(0x40000000, 0, 1), END);
+	fx_interval(&x, PG(0x20000000, 0, 1024), END);
+
+	is_int(ps_heat_view_order(&x.h, &x.v), 0, "order");
+	is_u64(ps_heat_view_nbands(&x.h, &x.v), 4, "4 bands: buffer, libsmall, the idle big one, the fold row");
+	long b0 = ps_heat_view_band(&x.v, 0), b1 = ps_heat_view_band(&x.v, 1), b2 = ps_heat_view_band(&x.v, 2);
+	ok(b0 >= 0 && x.h.seg[b0].start == 0x20000000, "the busiest mapping (the buffer) is the first band");
+	ok(b1 >= 0 && x.h.seg[b1].start == 0x40000000, "then the one written less");
+	ok(b2 >= 0 && x.h.seg[b2].start == 0x30000000, "then the idle mapping too big to fold");
+	is_int((int)ps_heat_view_band(&x.v, 3), (int)PS_HEAT_BAND_FOLD, "the fold row last");
+	ok(x.v.nfolded == 30 && x.v.folded_pages == 120, "30 idle small mappings folded, 120 pages");
+
+	/* On screen: the buffer's band right under the header, the fold row at the end. */
+	render(&x, 100, 30);
+	ok(strncmp(ps_heat_frame_line(&x.f, 3, buf), " 0x20000000 [anon]", 18) == 0 ||
+	   strstr(ps_heat_frame_line(&x.f, 3, buf), "0x20000000 [anon]") != NULL,
+	   "the first grid row is the buffer: %s", ps_heat_frame_line(&x.f, 3, buf));
+	ok(x.v.rows <= (uint64_t)x.v.grid_rows, "everything fits one screen (%llu rows)", (unsigned long long)x.v.rows);
+	bool fold = false;
+	for (int y = 3; y < x.f.h; y++)
+		fold |= strstr(ps_heat_frame_line(&x.f, y, buf), "... 30 idle mappings of <= 64 pages folded (120 pages, 480K; o: all)") != NULL;
+	if (!ok(fold, "the fold row says how many mappings it holds"))
+		for (int y = 0; y < x.f.h; y++)
+			printf("#   %s\n", ps_heat_frame_line(&x.f, y, buf));
+	ok(strstr(ps_heat_frame_line(&x.f, 29, buf), "o order") != NULL, "the key line names o");
+
+	/* Tab walks the bands in display order: the buffer first. */
+	ps_heat_action(&x.h, &x.v, PS_HA_FOCUS_NEXT);
+	ok(x.v.has_focus && x.v.focus == 0x20000000, "Tab: the busiest mapping first");
+	ps_heat_action(&x.h, &x.v, PS_HA_FOCUS_PREV);
+	ok(x.v.focus == 0x30000000, "Shift-Tab from the first: the last shown band (the fold row is skipped)");
+
+	/* o: address order, nothing folded; the focused mapping stays in view. */
+	ps_heat_action(&x.h, &x.v, PS_HA_TOGGLE_ORDER);
+	ok(x.v.by_address, "o: address order");
+	is_u64(ps_heat_view_nbands(&x.h, &x.v), 33, "o: every mapping has its band");
+	ok(ps_heat_view_band(&x.v, 0) == 0 && ps_heat_view_band(&x.v, 32) == 32, "o: bands by address");
+	is_u64(x.v.nfolded, 0, "o: nothing folded");
+	render(&x, 100, 30);
+	bool shown = false;
+	for (int y = 3; y < 3 + x.v.grid_rows; y++)
+		shown |= strncmp(ps_heat_frame_line(&x.f, y, buf), ">", 1) == 0 && strstr(buf, "0x30000000") != NULL;
+	ok(shown, "o: the focused mapping stays on screen");
+	ps_heat_action(&x.h, &x.v, PS_HA_UNFOCUS);
+	ps_heat_action(&x.h, &x.v, PS_HA_HOME);
+	render(&x, 100, 30);
+	ok(strstr(ps_heat_frame_line(&x.f, 3, buf), "0x10000000 [anon]") != NULL, "o: the lowest address first");
+	ps_heat_action(&x.h, &x.v, PS_HA_TOGGLE_ORDER);
+	ok(!x.v.by_address, "o again: busiest first");
+
+	/* The focused mapping keeps its band even when idle and small. */
+	x.v.has_focus = true;
+	x.v.focus = 0x10000000;
+	ps_heat_view_order(&x.h, &x.v);
+	ok(x.v.nfolded == 29 && ps_heat_view_band(&x.v, 2) >= 0 && x.h.seg[ps_heat_view_band(&x.v, 2)].start == 0x10000000,
+	   "focused: not folded (29 folded), its band after the written ones, by address");
+	x.v.has_focus = false;
+
+	/* A folded mapping that gets written leaves the fold. */
+	fx_interval(&x, PG(0x10050000, 0, 1), END);
+	ps_heat_view_order(&x.h, &x.v);
+	ok(x.v.nfolded == 29, "written: no longer folded (29 left)");
+	fx_free(&x);
+
+	/* One idle small mapping alone is not folded (a row for a row). */
+	fx_init(&x, "10000000-10001000 rw-p 00000000 00:00 0 \n20000000-20010000 rw-p 00000000 00:00 0 \n", false);
+	x.v.by_address = false;
+	fx_interval(&x, PG(0x20000000, 0, 2), END);
+	ps_heat_view_order(&x.h, &x.v);
+	ok(x.v.nfolded == 0 && ps_heat_view_nbands(&x.h, &x.v) == 2 && x.h.seg[ps_heat_view_band(&x.v, 0)].start == 0x20000000,
+	   "a single idle mapping keeps its band, after the busy one");
 	fx_free(&x);
 }
 
@@ -839,5 +936,6 @@ int main(void)
 	test_too_small();
 	test_wide_frame();
 	test_sink();
+	test_order();
 	return tap_done();
 }

@@ -27,7 +27,8 @@ static void test_prom(void)
 	struct ps_prom_state st = { .pid = 12, .command = "a\"b\\c\nd\xff", .running = true, .intervals = 3,
 	                            .interval_s = 0.5, .written_pages = 10, .rate_pages_s = 20,
 	                            .written_pages_total = 25, .wss_pages = 15, .tracked_pages = 100,
-	                            .harvest_us = 250, .harvest_us_total = 700 };
+	                            .harvest_us = 250, .harvest_us_total = 700, .discarded_pages = 6,
+	                            .zero_read_pages = 5, .ksm_merged_pages = 4, .thp_filled_pages = 512 };
 
 	ps_out_init(&out, -1);
 	ps_prom_label_value(&out, st.command);
@@ -55,6 +56,11 @@ static void test_prom(void)
 	ok(strstr(out.buf, "pagescan_harvest_seconds_total{pid=\"12\"") != NULL, "prom: harvest cost total");
 	ok(strstr(out.buf, "} 0.000700\n") != NULL, "prom: 700 us = 0.0007 s");
 	ok(strstr(out.buf, "pagescan_intervals_total{pid=\"12\"") != NULL, "prom: intervals total");
+	ok(strstr(out.buf, "# TYPE pagescan_discarded_pages gauge\npagescan_discarded_pages{pid=\"12\"") != NULL &&
+	   strstr(out.buf, "\"} 6\n# HELP pagescan_zero_read_pages ") != NULL, "prom: discarded pages gauge");
+	ok(strstr(out.buf, "pagescan_zero_read_pages{") != NULL && strstr(out.buf, "pagescan_ksm_merged_pages{") != NULL &&
+	   strstr(out.buf, "pagescan_thp_filled_pages{") != NULL && strstr(out.buf, "\"} 512\n") != NULL,
+	   "prom: zero-read, KSM-merged and THP-filled gauges");
 	is_u64(lines_starting(out.buf, "# HELP "), lines_starting(out.buf, "# TYPE "), "prom: HELP and TYPE for each metric");
 	ok(lines_starting(out.buf, "# TYPE ") >= 10, "prom: at least 10 metrics");
 	ok(out.len > 1 && out.buf[out.len - 2] == '\n', "prom: ends with a newline");

@@ -634,6 +634,45 @@ static void test_resolve_random(void)
 	ok(bad == 0, "%d random maps/spec sets resolve like the page bitmap (%d wrong)", rounds, bad);
 }
 
+/* Selectors that match nothing: the closest names, and the notes. */
+static void test_unmatched(void)
+{
+	struct ps_maps maps = { .v = fake_vmas, .n = sizeof(fake_vmas) / sizeof(fake_vmas[0]), .text = NULL };
+	const char *near[3];
+
+	size_t n = ps_closest_names("libc.so", &maps, near, 3);
+	ok(n == 3 && strcmp(near[0], "libc.so.6") == 0, "libc.so: libc.so.6 first (%s)", n ? near[0] : "-");
+	bool distinct = true;
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = i + 1; j < n; j++)
+			distinct &= strcmp(near[i], near[j]) != 0;
+	ok(distinct, "each name once (libc has two mappings)");
+	n = ps_closest_names("[heep]", &maps, near, 1);
+	ok(n == 1 && strcmp(near[0], "[heap]") == 0, "[heep]: [heap]");
+	n = ps_closest_names("/usr/lib/x86_64-linux-gnu/libc.so", &maps, near, 1);
+	ok(n == 1 && strcmp(near[0], LIBC) == 0, "a path: the closest full path");
+	n = ps_closest_names("cat", &maps, near, 3);
+	ok(n == 3 && strcmp(near[0], "cat") == 0, "an exact name is closest (distance 0)");
+	n = ps_closest_names("x", &(struct ps_maps){ 0 }, near, 3);
+	is_int((int)n, 0, "no mappings: no names");
+
+	struct ps_rangespec specs[4];
+	const char *strs[] = { "libc.so", "libc.so.6", "nosuchlib.so", "0x1000-0x2000" };
+	for (size_t i = 0; i < 4; i++)
+		ps_rangespec_parse(strs[i], &specs[i], NULL);
+	struct ps_notes notes = { 0 };
+	is_int((int)ps_rangespec_note_unmatched(specs, 4, &maps, &notes), 3, "three of four select nothing");
+	is_int((int)notes.n, 3, "one note each");
+	static const char w0[] = "-r libc.so matches no mapping of the process; closest names it has: libc.so.6, ";
+	static const char w1[] = "-r nosuchlib.so matches no mapping of the process; closest names it has: ";
+	ok(strncmp(notes.msg[0], w0, sizeof(w0) - 1) == 0, "note: %s", notes.msg[0]);
+	ok(strncmp(notes.msg[1], w1, sizeof(w1) - 1) == 0, "note: %s", notes.msg[1]);
+	is_str(notes.msg[2], "-r 0x1000-0x2000 covers no mapping of the process", "address range note");
+	notes.n = 0;
+	is_int((int)ps_rangespec_note_unmatched(specs + 1, 1, &maps, &notes), 0, "libc.so.6 matches: no note");
+	is_int((int)notes.n, 0, "no note");
+}
+
 int main(void)
 {
 	test_parse_addr_forms();
@@ -644,5 +683,6 @@ int main(void)
 	test_rangeset_scale();
 	test_resolve();
 	test_resolve_random();
+	test_unmatched();
 	return tap_done();
 }

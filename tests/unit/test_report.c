@@ -525,6 +525,63 @@ static void test_accumulate_and_mappings(void)
 	ps_warnings_free(&w);
 }
 
+/* The loader's early writes: pages in a mapping the recording lists as
+ * readonly_written are explained (no warning; a mapping of their own, not
+ * tracked, never merged with the engaged one next to it); pages in neither
+ * an engaged nor such a range are warned about. */
+static void test_readonly_written(void)
+{
+#define RO_START \
+	"{\"type\":\"start\",\"format_version\":1,\"pid\":1,\"command\":\"t\",\"interval_s\":1,\"mode\":\"interval\"," \
+	"\"tracked_pages\":2,\"engaged\":[{\"start\":\"0x1000\",\"end\":\"0x3000\",\"pages\":2,\"mapping\":\"/bin/t\"}]," \
+	"\"skipped\":[]}\n"
+#define RO_IV(extra, ro) \
+	"{\"type\":\"interval\",\"seq\":1,\"time_s\":1,\"elapsed_s\":1,\"tracked_pages\":4,\"regions\":[" \
+	"{\"start\":\"0x1000\",\"end\":\"0x2000\",\"pages\":1,\"mapping\":\"/bin/t\"}," \
+	"{\"start\":\"0x10000\",\"end\":\"0x14000\",\"pages\":4,\"mapping\":\"/lib/libc.so.6\"}," \
+	"{\"start\":\"0x14000\",\"end\":\"0x15000\",\"pages\":1,\"mapping\":\"/lib/libc.so.6\"}" extra "]," \
+	"\"engaged\":[{\"start\":\"0x14000\",\"end\":\"0x16000\",\"pages\":2,\"mapping\":\"/lib/libc.so.6\"}]," \
+	"\"dropped\":[]" ro "}\n"
+#define RO_LIST ",\"readonly_written\":[{\"start\":\"0x10000\",\"end\":\"0x14000\",\"pages\":4,\"mapping\":\"/lib/libc.so.6\"}]"
+#define RO_END "{\"type\":\"end\",\"reason\":\"target-exit\",\"intervals\":1,\"duration_s\":1.0,\"wss_pages\":6}\n"
+	static const char clean[] = RO_START RO_IV("", RO_LIST) RO_END;
+	static const char doctored[] =
+		RO_START RO_IV(",{\"start\":\"0x30000\",\"end\":\"0x32000\",\"pages\":2,\"mapping\":\"[anon]\"}", RO_LIST) RO_END;
+	static const char old[] = RO_START RO_IV("", "") RO_END;
+	struct ps_recording *rec;
+	struct ps_report *r;
+	struct ps_warnings w = { 0 };
+
+	if (ok(load(clean, sizeof(clean) - 1, &rec, &r, NULL, &w) == 0, "readonly_written: loads") && r) {
+		is_u64(w.n, 0, "readonly_written: no warning");
+		dump_warnings(&w);
+		is_u64(r->unique_pages, 6, "readonly_written: 6 pages written in all");
+		ok(r->nmap == 3 && r->map[1].start == 0x10 && r->map[1].end == 0x14 && r->map[1].readonly_written &&
+		   r->map[1].tracked_pages == 0 && r->map[1].written_pages == 4,
+		   "the read-only libc piece: its own mapping, 4 pages written, none tracked");
+		ok(r->nmap == 3 && r->map[2].start == 0x14 && !r->map[2].readonly_written && r->map[2].tracked_pages == 2 &&
+		   r->map[2].written_pages == 1, "the writable libc piece next to it: engaged, not merged");
+		ps_report_free(r);
+		ps_recording_free(rec);
+	}
+	ps_warnings_free(&w);
+	w = (struct ps_warnings){ 0 };
+	if (ok(load(doctored, sizeof(doctored) - 1, &rec, &r, NULL, &w) == 0, "doctored: loads") && r) {
+		ok(has_warning(&w, "2 written pages lie outside every engaged range"), "doctored: 2 pages warned about");
+		is_u64(r->unique_pages, 8, "doctored: counted in the totals");
+		ps_report_free(r);
+		ps_recording_free(rec);
+	}
+	ps_warnings_free(&w);
+	w = (struct ps_warnings){ 0 };
+	if (ok(load(old, sizeof(old) - 1, &rec, &r, NULL, &w) == 0, "no readonly_written key: loads") && r) {
+		ok(has_warning(&w, "4 written pages lie outside every engaged range"), "no list: the 4 loader pages warned about");
+		ps_report_free(r);
+		ps_recording_free(rec);
+	}
+	ps_warnings_free(&w);
+}
+
 /* ---- output ------------------------------------------------------------------------------ */
 
 static size_t count(const char *s, const char *needle)
@@ -607,6 +664,7 @@ int main(void)
 	test_cut_and_unknown();
 	test_refused();
 	test_accumulate_and_mappings();
+	test_readonly_written();
 	test_output();
 	return tap_done();
 }

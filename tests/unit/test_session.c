@@ -43,6 +43,7 @@ struct step {
 	struct range prewritten[2];
 	uint64_t t_before, t_after;     /* the clock around the harvest */
 	int harvest_err;                /* negative errno, or 0 */
+	struct ps_harvest_counts counts; /* what the harvest classified (a counting source) */
 };
 
 struct fake {
@@ -72,6 +73,12 @@ static int fake_harvest(void *ctx, bool clear, struct ps_regions *out, struct ps
 		return ps_errf(err, -s->harvest_err, "harvest failed");
 	push_all(out, s->harvest, 4);
 	return 0;
+}
+
+static void fake_counts(void *ctx, struct ps_harvest_counts *ret)
+{
+	struct fake *f = ctx;
+	*ret = f->steps[f->cur].counts;
 }
 
 static const char *label_at(const struct ps_maps *m, uint64_t a)
@@ -129,14 +136,22 @@ static uint64_t fake_now(void *ctx)
 	return f->nclock++ == 0 ? f->steps[f->cur].t_before : f->steps[f->cur].t_after;
 }
 
-static struct ps_session *make(struct fake *f, const struct step *steps, size_t n, bool accumulate)
+/* counting: the source has the optional harvest_counts callback. */
+static struct ps_session *make_src(struct fake *f, const struct step *steps, size_t n, bool accumulate,
+                                   bool counting)
 {
 	*f = (struct fake){ .steps = steps, .nsteps = n };
 	struct ps_session_source src = {
-		.harvest = fake_harvest, .follow = fake_follow, .tracked = fake_tracked, .now_ns = fake_now, .ctx = f,
+		.harvest = fake_harvest, .follow = fake_follow, .tracked = fake_tracked, .now_ns = fake_now,
+		.harvest_counts = counting ? fake_counts : NULL, .ctx = f,
 	};
 	struct ps_session_opts o = { .pid = 42, .command = "victim", .interval_ns = MS(1000), .accumulate = accumulate };
 	return ps_session_new(&src, &o);
+}
+
+static struct ps_session *make(struct fake *f, const struct step *steps, size_t n, bool accumulate)
+{
+	return make_src(f, steps, n, accumulate, false);
 }
 
 /* A session past begin (A and B engaged) and time zero; NULL on failure. */
@@ -215,6 +230,8 @@ static void test_intervals(void)
 	   iv.per_mapping[1].written_pages == 2 && strcmp(iv.per_mapping[1].mapping, "[anon]") == 0,
 	   "#1: per mapping [heap] 3, [anon] 2");
 	ok(iv.nengaged == 0 && iv.ndropped == 0, "#1: no mapping engaged or dropped");
+	ok(iv.counts.discarded_pages == 0 && iv.counts.zero_read_pages == 0 && iv.counts.ksm_merged_pages == 0 &&
+	   iv.counts.thp_filled_pages == 0, "#1: a source without harvest counts: all 0");
 
 	is_int(tick(s, &f, 1, &iv, &err), 0, "#2 (late)");
 	is_dbl(iv.elapsed_s, 2.49975, 1e-9, "#2: elapsed is the true length, not the interval");
@@ -241,7 +258,10 @@ static void test_intervals(void)
 	is_dbl(e.rate.min, 0, 1e-9, "end: min rate");
 	ok(e.nhottest == 2 && e.hottest[0].start == A && e.hottest[0].written_pages == 6 &&
 	   e.hottest[1].start == B && e.hottest[1].written_pages == 2,
-	   "end: hottest [heap] 6 (3+3, summed over intervals), [anon] 2");
+	   "end: hottest [heap] written_pages 6 (3+3, the old measure), [anon] 2");
+	ok(e.hottest[0].distinct_pages == 4 && e.hottest[0].page_writes == 6 && e.hottest[1].distinct_pages == 2 &&
+	   e.hottest[1].page_writes == 2 && !e.accumulate,
+	   "end: hottest [heap] 4 distinct pages, 6 page-writes; [anon] 2 and 2");
 	finish(s, &f);
 }
 
@@ -320,6 +340,8 @@ static void test_accumulate(void)
 	ps_session_end(s, PS_END_TARGET_EXIT, NULL, 3, &e);
 	ok(e.nhottest == 2 && e.hottest[0].written_pages == 4 && e.hottest[1].written_pages == 2,
 	   "accumulate: hottest by distinct pages (A 4, not 8)");
+	ok(e.accumulate && e.hottest[0].distinct_pages == 4 && e.hottest[0].page_writes == 0 &&
+	   e.hottest[1].distinct_pages == 2, "accumulate: distinct pages, page-writes unknown (0)");
 	ok(e.has_exit_status && e.exit_status == 3, "end: the exit status of a run");
 	finish(s, &f);
 }
@@ -362,6 +384,129 @@ static void test_hottest(void)
 	finish(s, &f);
 }
 
+/* A mapping written whole in 5 intervals is as hot as its size in distinct
+ * pages (16), not 80 page-writes; B (a 2-page piece written 3 times, then
+ * 6 other pages) has 8 distinct pages and 12 page-writes. */
+static void test_hottest_distinct(void)
+{
+	static const struct step steps[] = {
+		{ .harvest = { { A, A + P(16) }, { B, B + P(2) } }, .maps = MAPS_AB, .t_before = MS(1000), .t_after = MS(1000) },
+		{ .harvest = { { A, A + P(16) }, { B, B + P(2) } }, .maps = MAPS_AB, .t_before = MS(2000), .t_after = MS(2000) },
+		{ .harvest = { { A, A + P(16) }, { B, B + P(2) } }, .maps = MAPS_AB, .t_before = MS(3000), .t_after = MS(3000) },
+		{ .harvest = { { A, A + P(16) }, { B + P(2), B + P(8) } }, .maps = MAPS_AB, .t_before = MS(4000), .t_after = MS(4000) },
+		{ .harvest = { { A, A + P(16) } }, .maps = MAPS_AB, .t_before = MS(5000), .t_after = MS(5000) },
+	};
+	struct fake f;
+	struct ps_err err = { 0 };
+	struct ps_session *s = started(&f, steps, 5);
+	if (!s)
+		return;
+	struct ps_interval iv;
+	for (size_t i = 0; i < 5; i++)
+		tick(s, &f, i, &iv, &err);
+	struct ps_watch_end e;
+	f.t_end = MS(5000);
+	ps_session_end(s, PS_END_COUNT, NULL, -1, &e);
+	ok(e.nhottest == 2 && e.hottest[0].start == A && e.hottest[0].distinct_pages == 16 &&
+	   e.hottest[0].page_writes == 80, "whole mapping written 5 times: 16 distinct pages (80 page-writes)");
+	ok(e.nhottest == 2 && e.hottest[1].start == B && e.hottest[1].distinct_pages == 8 &&
+	   e.hottest[1].page_writes == 12, "B: 8 distinct pages, 12 page-writes");
+	finish(s, &f);
+
+	/* The order follows distinct pages, not page-writes: A 3 pages written
+	 * 5 times (15 page-writes) ranks below B's 10 pages written once. */
+	static const struct step steps2[] = {
+		{ .harvest = { { A, A + P(3) }, { B, B + P(10) } }, .maps = MAPS_AB, .t_before = MS(1000), .t_after = MS(1000) },
+		{ .harvest = { { A, A + P(3) } }, .maps = MAPS_AB, .t_before = MS(2000), .t_after = MS(2000) },
+		{ .harvest = { { A, A + P(3) } }, .maps = MAPS_AB, .t_before = MS(3000), .t_after = MS(3000) },
+		{ .harvest = { { A, A + P(3) } }, .maps = MAPS_AB, .t_before = MS(4000), .t_after = MS(4000) },
+		{ .harvest = { { A, A + P(3) } }, .maps = MAPS_AB, .t_before = MS(5000), .t_after = MS(5000) },
+	};
+	s = started(&f, steps2, 5);
+	if (!s)
+		return;
+	for (size_t i = 0; i < 5; i++)
+		tick(s, &f, i, &iv, &err);
+	ps_session_end(s, PS_END_COUNT, NULL, -1, &e);
+	ok(e.nhottest == 2 && e.hottest[0].start == B && e.hottest[0].distinct_pages == 10 &&
+	   e.hottest[0].page_writes == 10 && e.hottest[1].start == A && e.hottest[1].distinct_pages == 3 &&
+	   e.hottest[1].page_writes == 15, "by distinct pages: B (10, 10 page-writes) before A (3, 15 page-writes)");
+	finish(s, &f);
+}
+
+/* A new read-only mapping holding pages written before it was protected
+ * (RELRO): its pages are in the interval, and the record names it. */
+static void test_readonly_written(void)
+{
+	static const char maps_relro[] =
+		"00010000-00020000 rw-p 00000000 00:00 0                          [heap]\n"
+		"00040000-00050000 rw-p 00000000 00:00 0 \n"
+		"00080000-00084000 r--p 00010000 08:01 99                         /lib/libc.so.6\n"
+		"00084000-00086000 rw-p 00014000 08:01 99                         /lib/libc.so.6\n";
+	static const struct step steps[] = {
+		{ .harvest = { { A, A + P(1) } }, .maps = maps_relro, .engaged = { { C + P(4), C + P(6) } },
+		  .prewritten = { { C, C + P(5) } }, .t_before = MS(1000), .t_after = MS(1000) },
+		{ .harvest = { { A, A + P(1) } }, .maps = maps_relro, .t_before = MS(2000), .t_after = MS(2000) },
+	};
+	struct fake f;
+	struct ps_err err = { 0 };
+	struct ps_session *s = started(&f, steps, 2);
+	if (!s)
+		return;
+	struct ps_interval iv;
+	is_int(tick(s, &f, 0, &iv, &err), 0, "relro: tick");
+	is_u64(iv.written_pages, 6, "relro: A 1 + 4 read-only + 1 writable written before");
+	ok(iv.nreadonly_written == 1 && iv.readonly_written[0].start == C && iv.readonly_written[0].end == C + P(4) &&
+	   strcmp(iv.readonly_written[0].mapping, "/lib/libc.so.6") == 0,
+	   "relro: the read-only mapping is listed whole, once; the writable one is not");
+	ok(iv.nengaged == 1 && iv.engaged[0].start == C + P(4), "relro: only the writable part engaged");
+	is_int(tick(s, &f, 1, &iv, &err), 0, "relro: next tick");
+	is_u64(iv.nreadonly_written, 0, "relro: listed in the interval that counted it only");
+	finish(s, &f);
+}
+
+/* A classifying source: each interval carries its harvest's counts, the end
+ * their sum; with accumulate (nothing cleared) the last harvest's. */
+static void test_harvest_counts(void)
+{
+	static const struct step steps[] = {
+		{ .harvest = { { A, A + P(2) } }, .maps = MAPS_AB, .t_before = MS(1000), .t_after = MS(1000),
+		  .counts = { .discarded_pages = 4, .zero_read_pages = 3 } },
+		{ .maps = MAPS_AB, .t_before = MS(2000), .t_after = MS(2000),
+		  .counts = { .zero_read_pages = 2, .ksm_merged_pages = 7 } },
+		{ .harvest = { { B, B + P(16) } }, .maps = MAPS_AB, .t_before = MS(3000), .t_after = MS(3000),
+		  .counts = { .thp_filled_pages = 16 } },
+	};
+	for (int acc = 0; acc < 2; acc++) {
+		struct fake f;
+		struct ps_err err = { 0 };
+		struct ps_session *s = make_src(&f, steps, 3, acc, true);
+		if (!ok(s != NULL, "session created"))
+			return;
+		is_int(ps_session_begin(s, &err), 2, "begin: two mappings engaged");
+		ps_session_clock_start(s);
+		struct ps_interval iv;
+		is_int(tick(s, &f, 0, &iv, &err), 0, "#1");
+		ok(iv.counts.discarded_pages == 4 && iv.counts.zero_read_pages == 3 && iv.counts.ksm_merged_pages == 0 &&
+		   iv.counts.thp_filled_pages == 0, "#1: discarded 4, zero-read 3");
+		is_int(tick(s, &f, 1, &iv, &err), 0, "#2");
+		ok(iv.counts.discarded_pages == 0 && iv.counts.zero_read_pages == 2 && iv.counts.ksm_merged_pages == 7,
+		   "#2: this harvest's counts, not the sum");
+		is_int(tick(s, &f, 2, &iv, &err), 0, "#3");
+		ok(iv.counts.thp_filled_pages == 16 && iv.counts.zero_read_pages == 0, "#3: thp-filled 16");
+		f.t_end = MS(3000);
+		struct ps_watch_end e;
+		ps_session_end(s, PS_END_COUNT, NULL, -1, &e);
+		if (acc)
+			ok(e.counts.discarded_pages == 0 && e.counts.zero_read_pages == 0 && e.counts.ksm_merged_pages == 0 &&
+			   e.counts.thp_filled_pages == 16, "end, accumulate: the last harvest's counts");
+		else
+			ok(e.counts.discarded_pages == 4 && e.counts.zero_read_pages == 5 && e.counts.ksm_merged_pages == 7 &&
+			   e.counts.thp_filled_pages == 16, "end: the counts summed over the intervals");
+		finish(s, &f);
+	}
+}
+
 /* Errors pass through unchanged: -ESRCH tells the caller the mm is gone. */
 static void test_errors(void)
 {
@@ -385,6 +530,9 @@ int main(void)
 	test_new_and_dropped();
 	test_accumulate();
 	test_hottest();
+	test_hottest_distinct();
+	test_readonly_written();
 	test_errors();
+	test_harvest_counts();
 	return tap_done();
 }

@@ -5,9 +5,14 @@
  * pagescan/render/heat_frame.h draws it into a character frame.
  *
  * Layout. Each tracked mapping (a tracked range inside one VMA) is a
- * "segment"; segments are laid out in address order, each starting a new
- * grid row, so a row never mixes two mappings. A segment takes as many rows
- * as its cells need at the view's cells per row.
+ * "segment" and is drawn as a band of grid rows, each band starting a new
+ * row, so a row never mixes two mappings. A band takes as many rows as its
+ * segment's cells need at the view's cells per row. By default the bands
+ * are ordered busiest first (distinct pages written since the start or
+ * reset, then pages written in the last interval, then address), and idle
+ * small mappings (nothing written, at most PS_HEAT_FOLD_PAGES pages) are
+ * folded into one row at the end when there are two or more; the view's
+ * by_address puts every band in address order, none folded.
  *
  * Cells aggregate, never sample: a cell covers a run of 2^zoom pages (the
  * last cell of a mapping may be shorter) and its value is the share of those
@@ -118,8 +123,14 @@ long ps_heat_seg_index(const struct ps_heat *h, uint64_t start);
 
 /* ---- the view ---------------------------------------------------------------------- */
 
+/* Idle mappings of at most this many pages (256 KiB) are folded. */
+#define PS_HEAT_FOLD_PAGES 64
+/* The band of the fold row in ps_heat_view_band(). */
+#define PS_HEAT_BAND_FOLD (-1L)
+
 struct ps_heat_view {
 	enum ps_heat_mode mode;
+	bool by_address;          /* bands in address order, none folded (key o) */
 	bool zoom_auto;           /* fit the grid (default) */
 	unsigned zoom;            /* log2(pages per cell) when !zoom_auto */
 	uint64_t top;             /* first grid row shown */
@@ -134,9 +145,26 @@ struct ps_heat_view {
 	uint64_t rows;            /* grid rows in total */
 	int grid_rows, cells;     /* grid rows on screen, cells per row */
 	bool too_small;
+	/* set by ps_heat_view_order (fit and action call it): the bands in
+	 * display order; NULL (no memory): address order */
+	long *band;               /* segment index, or PS_HEAT_BAND_FOLD */
+	size_t nbands, band_cap;
+	size_t nfolded;           /* idle small mappings in the fold row */
+	uint64_t folded_pages;
 };
 
 void ps_heat_view_init(struct ps_heat_view *v, bool interactive);
+void ps_heat_view_free(struct ps_heat_view *v);
+
+/* Order the bands of h for v (see Layout). 0, or -ENOMEM (then address
+ * order, nothing folded). */
+int ps_heat_view_order(const struct ps_heat *h, struct ps_heat_view *v);
+/* The k-th band as ordered by the last ps_heat_view_order: a segment index
+ * or PS_HEAT_BAND_FOLD; and the number of bands. */
+size_t ps_heat_view_nbands(const struct ps_heat *h, const struct ps_heat_view *v);
+long ps_heat_view_band(const struct ps_heat_view *v, size_t k);
+/* Grid rows of band k at 2^z pages per cell, wc cells per row. */
+uint64_t ps_heat_band_rows(const struct ps_heat *h, const struct ps_heat_view *v, size_t k, unsigned z, int wc);
 
 /* Fit the view to a grid of grid_rows rows of `cells` cells (0, 0: too
  * small for a grid): picks the zoom shown (automatic, or the chosen one
@@ -149,6 +177,7 @@ enum ps_heat_action {
 	PS_HA_UP, PS_HA_DOWN, PS_HA_PGUP, PS_HA_PGDN, PS_HA_HOME, PS_HA_END,
 	PS_HA_FOCUS_NEXT, PS_HA_FOCUS_PREV, PS_HA_UNFOCUS,
 	PS_HA_TOGGLE_MODE, PS_HA_HELP,
+	PS_HA_TOGGLE_ORDER,       /* busiest first / address order */
 };
 
 /* Apply a key's action to the view, using the geometry of the last fit.

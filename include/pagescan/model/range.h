@@ -40,4 +40,16 @@ void ps_rangeset_free(struct ps_rangeset *s);
 int ps_rangespec_resolve(const struct ps_rangespec *specs, size_t nspecs,
                          const struct ps_maps *maps, struct ps_rangeset *ret);
 
+/* The names of maps a selector could use (a file's basename, or its path
+ * when want starts with '/'; "[heap]", "[stack]"...; "anon") closest to
+ * want by edit distance (ties by name), distinct, best first: up to max of
+ * them into out (pointers into maps, or static strings). Returns how many. */
+size_t ps_closest_names(const char *want, const struct ps_maps *maps, const char **out, size_t max);
+
+/* For each spec that selects nothing in maps (a selector no mapping
+ * matches, an address range that covers no mapping), a note saying so and,
+ * for a selector, the closest names the process has. Returns how many. */
+size_t ps_rangespec_note_unmatched(const struct ps_rangespec *specs, size_t nspecs, const struct ps_maps *maps,
+                                   struct ps_notes *notes);
+
 #endif

@@ -42,12 +42,15 @@ struct ps_rec_interval {
 	size_t run0, nruns;      /* its set: runs[run0 .. run0 + nruns) */
 };
 
-/* A tracked range engaged (at the start or later) or dropped. */
+/* A tracked range engaged (at the start or later) or dropped, or a mapping
+ * found read-only that already held written pages (readonly_written: its
+ * early writes are in the interval's set; it was never tracked). */
 struct ps_rec_span {
 	uint64_t start, end;     /* pages */
 	char *mapping;
 	uint64_t seq;            /* interval that reported it, 0 = the start record */
 	bool dropped;
+	bool readonly_written;
 };
 
 struct ps_recording {

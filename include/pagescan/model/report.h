@@ -46,6 +46,7 @@ struct ps_report_mapping {
 	uint64_t page_writes;    /* sum over intervals of its pages written */
 	uint64_t once_pages;     /* pages written in exactly one interval */
 	bool dropped;            /* (partly) unmapped during the watch */
+	bool readonly_written;   /* found read-only, holding pages written before (RELRO): never tracked */
 };
 
 struct ps_precopy_round {

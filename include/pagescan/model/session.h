@@ -41,6 +41,9 @@ struct ps_session_source {
 	const struct ps_rangeset *(*tracked)(void *ctx);
 	/* Monotonic nanoseconds. */
 	uint64_t (*now_ns)(void *ctx);
+	/* Optional (NULL: all 0): what the last harvest classified besides
+	 * writes (zero-page reads, discarded pages, KSM merges, THP fills). */
+	void (*harvest_counts)(void *ctx, struct ps_harvest_counts *ret);
 	void *ctx;
 };
 

@@ -16,6 +16,17 @@
 #include "pagescan/model/region.h"
 #include "pagescan/model/stats.h"
 
+/* What one harvest found besides writes (kernel/classify.h), in pages. Only
+ * thp_filled is part of written_pages; the others are not writes. */
+struct ps_harvest_counts {
+	uint64_t discarded_pages;  /* newly empty: zapped (MADV_DONTNEED/FREE/REMOVE) */
+	uint64_t zero_read_pages;  /* the zero page, mapped by a read of a hole */
+	uint64_t ksm_merged_pages; /* merged by KSM, never stored to (root only) */
+	uint64_t thp_filled_pages; /* written, in huge pages a fault allocated whole into
+	                            * a hole: reported whole (which 4 KiB were stored to
+	                            * is unknown) */
+};
+
 struct ps_watch_start {
 	pid_t pid;
 	const char *command;       /* comm */
@@ -32,7 +43,15 @@ struct ps_watch_start {
 struct ps_mapping_count {
 	uint64_t start, end;       /* the mapping */
 	const char *mapping;
+	/* An interval: pages written in it (cumulative with accumulate). The
+	 * hottest list: summed over the intervals, a page written in three
+	 * intervals counting three times (accumulate: distinct pages). */
 	uint64_t written_pages;
+	/* The hottest list only (0 elsewhere): distinct pages written over the
+	 * watch, and page-writes (sum over intervals; 0 with accumulate, where
+	 * re-writes are not seen). More measures go here. */
+	uint64_t distinct_pages;
+	uint64_t page_writes;
 };
 
 struct ps_interval {
@@ -48,8 +67,16 @@ struct ps_interval {
 	const struct ps_rangeset *tracked;   /* armed byte ranges */
 	const struct ps_regions *written;    /* written regions (bytes), sorted, merged */
 	const struct ps_mapping_count *per_mapping; size_t nper_mapping; /* by address, written > 0 only */
+	/* What this interval's harvest classified (with accumulate: against the
+	 * state at the start, like written_pages; all 0 from a source that does
+	 * not classify). */
+	struct ps_harvest_counts counts;
 	const struct ps_span *engaged; size_t nengaged;   /* new this tick */
 	const struct ps_span *dropped; size_t ndropped;   /* vanished this tick */
+	/* New mappings found read-only that already held written pages (the
+	 * loader's relocations, written before RELRO's mprotect): those pages
+	 * are in written; the mappings are not tracked. */
+	const struct ps_span *readonly_written; size_t nreadonly_written;
 };
 
 enum ps_end_reason { PS_END_COUNT, PS_END_DURATION, PS_END_SIGNAL, PS_END_TARGET_EXIT,
@@ -62,8 +89,12 @@ struct ps_watch_end {
 	uint64_t intervals;
 	double duration_s;
 	uint64_t wss_pages;
+	/* Summed over the intervals (with accumulate: the last interval's). */
+	struct ps_harvest_counts counts;
 	struct ps_summary rate;    /* of rate_pages_s over intervals */
-	const struct ps_mapping_count *hottest; size_t nhottest; /* <= 5, by written pages over the watch */
+	/* <= 5, by distinct pages written over the watch (then page-writes) */
+	const struct ps_mapping_count *hottest; size_t nhottest;
+	bool accumulate;           /* page-writes unknown (hottest[].page_writes 0) */
 	bool has_exit_status;
 	int exit_status;           /* run: 0..255, 128+N for signal N */
 };

@@ -23,6 +23,8 @@ struct ps_prom_state {
 	uint64_t tracked_pages;
 	uint64_t harvest_us;       /* last interval */
 	uint64_t harvest_us_total;
+	/* What the last harvest classified (model/watch.h) */
+	uint64_t discarded_pages, zero_read_pages, ksm_merged_pages, thp_filled_pages;
 };
 
 /* The whole file for one state (HELP and TYPE lines included). */
