@@ -272,7 +272,7 @@ int ps_target_open_pagemap(struct ps_target *t, struct ps_err *err)
 	if (t->pagemap_fd < 0) {
 		int r = errno;
 		if (r == EACCES || r == EPERM)
-			return ps_errf(err, r, "cannot read the page tables of process %d: permission denied; run as root, as its owner with CAP_SYS_PTRACE, or check that it is dumpable", t->pid);
+			return ps_errf(err, r, "cannot read the page tables of process %d: permission denied; run pagescan as root or with CAP_SYS_PTRACE, or as the user who owns the process (this works only while the process is dumpable)", t->pid);
 		if (r == ESRCH || r == ENOENT)
 			return ps_errf(err, ESRCH, "process %d exited", t->pid);
 		return ps_errf(err, r, "cannot open /proc/%d/pagemap: %s", t->pid, strerror(r));
