@@ -20,15 +20,26 @@ static void label_json(struct ps_out *o, const char *label)
 	ps_out_json_str(o, label, strlen(label));
 }
 
-/* Mapping names are printed as the kernel shows them; control bytes could
- * still garble a terminal, so text output escapes them (\ooo, like /proc). */
+static void octal_escape(struct ps_out *o, unsigned char c)
+{
+	char b[5] = { '\\', (char)('0' + (c >> 6)), (char)('0' + ((c >> 3) & 7)), (char)('0' + (c & 7)), 0 };
+	ps_out_str(o, b);
+}
+
+/* Names the target controls are printed as the kernel shows them; control
+ * characters could still drive a terminal, so text output escapes them
+ * (\ooo, like /proc): C0 and DEL, and the C1 controls U+0080..U+009F in
+ * their UTF-8 form (c2 80..c2 9f; a lone 0x9b is no UTF-8 and a UTF-8
+ * terminal does not take it as CSI). */
 void ps_fmt_label_text(struct ps_out *o, const char *s)
 {
 	for (; *s; s++) {
 		unsigned char c = (unsigned char)*s;
 		if (c < 0x20 || c == 0x7f) {
-			char b[5] = { '\\', (char)('0' + (c >> 6)), (char)('0' + ((c >> 3) & 7)), (char)('0' + (c & 7)), 0 };
-			ps_out_str(o, b);
+			octal_escape(o, c);
+		} else if (c == 0xc2 && (unsigned char)s[1] >= 0x80 && (unsigned char)s[1] <= 0x9f) {
+			octal_escape(o, c);
+			octal_escape(o, (unsigned char)*++s);
 		} else {
 			ps_out_chr(o, (char)c);
 		}

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "pagescan/model/util.h"
+#include "pagescan/render/fmt.h"
 #include "pagescan/render/report_fmt.h"
 
 #define MIB (1024.0 * 1024.0)
@@ -75,13 +76,16 @@ static double pct(uint64_t part, uint64_t whole)
 
 static void text_summary(struct ps_out *o, const struct ps_recording *rec, const struct ps_report *r)
 {
-	ps_out_printf(o, "recording: process %" PRId64 " (%s), %" PRIu64 " interval%s of %.3f s (seq %" PRIu64
-	              "-%" PRIu64 "), ", rec->pid, rec->command, r->intervals, r->intervals == 1 ? "" : "s",
-	              rec->interval_s, r->first_seq, r->last_seq);
+	/* Names come from the recording (and so from the target): escaped. */
+	ps_out_printf(o, "recording: process %" PRId64 " (", rec->pid);
+	ps_fmt_label_text(o, rec->command);
+	ps_out_printf(o, "), %" PRIu64 " interval%s of %.3f s (seq %" PRIu64 "-%" PRIu64 "), ",
+	              r->intervals, r->intervals == 1 ? "" : "s", rec->interval_s, r->first_seq, r->last_seq);
 	duration(o, r->duration_s);
-	if (rec->has_end)
-		ps_out_printf(o, ", ended: %s", rec->end_reason);
-	else
+	if (rec->has_end) {
+		ps_out_str(o, ", ended: ");
+		ps_fmt_label_text(o, rec->end_reason);
+	} else
 		ps_out_str(o, ", no end record");
 	ps_out_str(o, rec->accumulate ? ", recorded with --accumulate\n" : "\n");
 	ps_out_printf(o, "tracked: %" PRIu64 " pages (", r->tracked_pages);
@@ -241,7 +245,7 @@ static void text_mappings(struct ps_out *o, const struct ps_report *r)
 		ps_out_chr(o, '-');
 		ps_out_hex(o, m->end * PS_PAGE_SIZE);
 		ps_out_chr(o, ' ');
-		ps_out_str(o, m->mapping);
+		ps_fmt_label_text(o, m->mapping);
 		if (m->dropped)
 			ps_out_str(o, " (unmapped during the watch)");
 		if (m->readonly_written)
