@@ -25,11 +25,16 @@ load /usr/lib/bats/bats-file/load.bash
 export PAGESCAN TARGETS BUILD_DIR BATS_TEST_TIMEOUT
 
 PAGE_SIZE=4096
-# Syscall numbers the tests read from /proc/PID/syscall.
+# Syscall numbers the tests read from /proc/PID/syscall, by name (ps_nr).
+# aarch64 has no poll or epoll_wait: its libc uses ppoll and epoll_pwait.
+declare -gA PS_NR
 case $(uname -m) in
-aarch64) PS_NR_POLL=none PS_NR_PPOLL=73 ;;
-*) PS_NR_POLL=7 PS_NR_PPOLL=271 ;;
+aarch64) PS_NR=([read]=63 [nanosleep]=101 [clock_nanosleep]=115 [poll]=73 [ppoll]=73
+    [restart_syscall]=128 [futex]=98 [epoll_wait]=22 [accept]=202 [accept4]=242) ;;
+*) PS_NR=([read]=0 [nanosleep]=35 [clock_nanosleep]=230 [poll]=7 [ppoll]=271
+    [restart_syscall]=219 [futex]=202 [epoll_wait]=232 [accept]=43 [accept4]=288 [vfork]=58) ;;
 esac
+PS_NR_POLL=${PS_NR[poll]} PS_NR_PPOLL=${PS_NR[ppoll]}
 # Category names in the order of ps_categories[] (src/model/category.c).
 PS_CATEGORIES="written present swapped file pfnzero huge soft-dirty guard wpallowed"
 
@@ -224,14 +229,17 @@ common_teardown() {
 }
 
 # wait_syscall PID NR...: wait (up to 10 s) until PID's main thread is
+# (NR: a number, or a name in PS_NR)
 # blocked in one of the syscalls NR (x86-64 numbers, /proc/PID/syscall).
 wait_syscall() {
-    local pid=$1 i f
+    local pid=$1 i f nr nrs=()
     shift
+    for nr in "$@"; do
+        nrs+=("${PS_NR[$nr]:-$nr}") # a name (PS_NR) or a number
+    done
     for ((i = 0; i < 1000; i++)); do
         read -r f _ <"/proc/$pid/syscall" 2>/dev/null || f=
-        local nr
-        for nr in "$@"; do
+        for nr in "${nrs[@]}"; do
             [[ $f == "$nr" ]] && return 0
         done
         sleep 0.01

@@ -212,10 +212,10 @@ exact_kind() {
     vmap a anon 32
     mkfifo "$BATS_TEST_TMPDIR/data"
     vsend "readfifo $BATS_TEST_TMPDIR/data"
-    wait_syscall "$VPID" 0
+    wait_syscall "$VPID" read
     engage_ok
     # still blocked in read after the injection
-    wait_syscall "$VPID" 0
+    wait_syscall "$VPID" read
     printf 'exactly-these-27-bytes-here' >"$BATS_TEST_TMPDIR/data"
     vreply
     assert_equal "$REPLY_LINE" "ok read 27 exactly-these-27-bytes-here"
@@ -251,7 +251,7 @@ timed_engage() {
 @test "engage into a target in nanosleep(5 s): it sleeps 5 s in total" {
     victim_start
     vmap a anon 32
-    timed_engage "sleep 5" 35 230
+    timed_engage "sleep 5" nanosleep clock_nanosleep
     vcmd mark
     vcmd "write a 0,31"
     written_equals_truth
@@ -260,7 +260,7 @@ timed_engage() {
 @test "engage into a target in poll(timeout 5 s): the timeout stays 5 s" {
     victim_start
     vmap a anon 32
-    timed_engage "poll 5" 7 271
+    timed_engage "poll 5" poll ppoll
     vcmd mark
     vcmd "write a 1-2"
     written_equals_truth
@@ -405,7 +405,7 @@ unregister_pieces() {
     engage_ok
     mkfifo "$BATS_TEST_TMPDIR/data"
     vsend "readfifo $BATS_TEST_TMPDIR/data"
-    wait_syscall "$VPID" 0
+    wait_syscall "$VPID" read
     ps_ok "$BATS_TEST_TMPDIR/release.out" release "$VPID"
     no_uffd_left "$VPID"
     printf 'after-release' >"$BATS_TEST_TMPDIR/data"

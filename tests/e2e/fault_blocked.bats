@@ -152,7 +152,7 @@ wait_read_on() {
     for ((i = 0; i < 1000; i++)); do
         if fd=$(fd_of "$pid" "$path"); then
             read -r line <"/proc/$pid/syscall" 2>/dev/null || line=
-            [[ $line == "0 $(printf '0x%x' "$fd") "* ]] && return 0
+            [[ $line == "${PS_NR[read]} $(printf '0x%x' "$fd") "* ]] && return 0
         fi
         sleep 0.01
     done
@@ -268,10 +268,10 @@ held_timeout() {
     engage_held 500
     assert_equal "$(uffd_count "$VPID")" 1
     # still asleep (unless a slow machine took 4 s to get here): in the call
-    # again, or in restart_syscall (219) when the kernel continues it from
+    # again, or in restart_syscall when the kernel continues it from
     # its restart block
     e=$(ms_since "$t0")
-    ((e > 3700)) || wait_syscall "$VPID" "$@" 219
+    ((e > 3700)) || wait_syscall "$VPID" "$@" restart_syscall
     release_held 500
     held=$(ms_since "$t0")
     ((held >= 2000)) || fail "test premise: the target was held only $held ms into the call"
@@ -333,19 +333,19 @@ watch_close() {
 }
 
 @test "blocked in nanosleep(4 s), held 2 x 0.5 s: it sleeps 4 s in total" {
-    held_timeout "sleep 4" 35
+    held_timeout "sleep 4" nanosleep
 }
 
 @test "blocked in clock_nanosleep(CLOCK_MONOTONIC, 4 s), held 2 x 0.5 s: 4 s in total" {
-    held_timeout "clocksleep 4" 230
+    held_timeout "clocksleep 4" clock_nanosleep
 }
 
 @test "blocked in clock_nanosleep(TIMER_ABSTIME, now + 4 s), held 2 x 0.5 s: 4 s in total" {
-    held_timeout "clocksleep 4 abs" 230
+    held_timeout "clocksleep 4 abs" clock_nanosleep
 }
 
 @test "blocked in poll(timeout 4 s), held 2 x 0.5 s: the timeout stays 4 s" {
-    held_timeout "poll 4" 7
+    held_timeout "poll 4" poll
 }
 
 @test "blocked in futex wait (untimed and timed): still waiting after engage/release, woken once, no spurious return" {
@@ -354,12 +354,12 @@ watch_close() {
     mkfifo "$w"
     for spec in "" " 30"; do
         vsend "futex $w$spec"
-        wait_syscall "$VPID" 202
+        wait_syscall "$VPID" futex
         engage_held 500
         # a timed wait continues in restart_syscall (219)
-        wait_syscall "$VPID" 202 219
+        wait_syscall "$VPID" futex restart_syscall
         release_held 500
-        wait_syscall "$VPID" 202 219
+        wait_syscall "$VPID" futex restart_syscall
         fifo_put "$w" x
         vreply
         # exactly one FUTEX_WAIT call, which returned 0 (woken)
@@ -375,7 +375,7 @@ watch_close() {
     local e=$BATS_TEST_TMPDIR/ev
     mkfifo "$e"
     vsend "epoll $e"
-    wait_syscall "$VPID" 232
+    wait_syscall "$VPID" epoll_wait
     ps_ok "$BATS_TEST_TMPDIR/engage.out" engage "$VPID"
     [[ $stderr == *warning* && $stderr == *epoll_wait* && $stderr == *EINTR* ]] ||
         fail "engage of a thread blocked in epoll_wait printed no warning naming epoll_wait and EINTR; stderr: '$stderr'"
@@ -394,14 +394,14 @@ watch_close() {
     local e=$BATS_TEST_TMPDIR/ev
     mkfifo "$e"
     vsend "epoll $e"
-    wait_syscall "$VPID" 232
+    wait_syscall "$VPID" epoll_wait
     engage_held 200
     [[ $stderr != *EINTR* && $stderr != *warning* ]] || fail "unexpected warning: $stderr"
     assert_equal "$(uffd_count "$VPID")" 1
-    wait_syscall "$VPID" 232
+    wait_syscall "$VPID" epoll_wait
     release_held 200
     [[ $stderr != *warning* ]] || fail "unexpected warning: $stderr"
-    wait_syscall "$VPID" 232
+    wait_syscall "$VPID" epoll_wait
     fifo_put "$e" 'event'
     vreply
     assert_equal "$REPLY_LINE" "ok epoll 1 event"
@@ -413,11 +413,11 @@ watch_close() {
     vcmd listen
     local port=${REPLY_LINE#ok } s
     vsend accept
-    wait_syscall "$VPID" 288
+    wait_syscall "$VPID" accept4
     engage_held 500
-    wait_syscall "$VPID" 288
+    wait_syscall "$VPID" accept4
     release_held 500
-    wait_syscall "$VPID" 288
+    wait_syscall "$VPID" accept4
     exec {s}<>"/dev/tcp/127.0.0.1/$port"
     printf 'hello-accept' >&"$s"
     exec {s}>&-

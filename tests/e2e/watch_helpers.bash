@@ -121,18 +121,26 @@ w_drain() {
 # interval WPAUSED (= WSEQ) or earlier, and all of it until w_resume is in
 # interval WPAUSED+1 or later.
 w_pause() {
-    local i nr
+    local i nr f idle_pc= pc
     for ((i = 0; i < 100; i++)); do
+        if [[ $(uname -m) == aarch64 ]]; then
+            # arm64 forgets the syscall of a thread that a signal stops in
+            # it (the number reads -1, pc is moved back onto its svc):
+            # remember where pagescan blocks in ppoll while it runs.
+            read -r -a f <"/proc/$WPID/syscall" 2>/dev/null || f=()
+            [[ ${f[0]:-} == "$PS_NR_PPOLL" ]] && idle_pc=$(printf '0x%x' $((f[8] - 4)))
+        fi
         w_kill STOP || {
             fail "pagescan is gone: $(cat "$WDIR/stderr")"
             return 1
         }
         w_wait_stopped "$WPID" || return 1
-        nr=
-        read -r nr _ <"/proc/$WPID/syscall" 2>/dev/null || true
-        # poll and ppoll (x86-64 7 and 271, aarch64 ppoll 73): all of the
-        # last tick's output is written
-        if [[ $nr == "$PS_NR_POLL" || $nr == "$PS_NR_PPOLL" ]]; then
+        nr= pc=
+        read -r -a f <"/proc/$WPID/syscall" 2>/dev/null || f=()
+        nr=${f[0]:-}
+        [[ $nr == -1 ]] && pc=${f[2]:-}
+        # in poll or ppoll (PS_NR): all of the last tick's output is written
+        if [[ $nr == "$PS_NR_POLL" || $nr == "$PS_NR_PPOLL" || (-n $idle_pc && $pc == "$idle_pc") ]]; then
             w_drain
             if [[ -n $WEND || -n $WEOF ]]; then
                 fail "pagescan ended while being paused: $(tail -n 1 "$WLOG")"

@@ -105,5 +105,5 @@ vm_boot() {
     timeout "${PAGESCAN_VM_TIMEOUT:-1500}" "$qemu" -accel tcg "${machine[@]}" -m 2048 -smp 2 \
         -nographic -no-reboot -kernel "$kernel" -initrd "$initrd" "${share[@]}" \
         -append "console=$console quiet panic=-1 transparent_hugepage=madvise" </dev/null 2>&1 |
-        tr -d '\r'
+        sed -u 's/\r$//'
 }
