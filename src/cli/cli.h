@@ -12,6 +12,8 @@
 #include "pagescan/model/range.h"
 #include "pagescan/render/fmt.h"
 
+struct ps_target;
+
 #define PS_EXIT_OK 0
 #define PS_EXIT_FAIL 1
 #define PS_EXIT_USAGE 64
@@ -91,5 +93,8 @@ int ps_cmd_report(const struct ps_report_args *o, struct ps_err *err);
 void ps_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Every note collected by a lower layer, through ps_warn. */
 void ps_warn_notes(const struct ps_notes *notes);
+/* A -r that selects nothing in the process says so, with the closest names
+ * it has (libc.so -> libc.so.6). */
+void ps_warn_unmatched(const struct ps_target *t, const struct ps_rangespec *specs, size_t nspecs);
 
 #endif

@@ -30,6 +30,7 @@ int ps_cmd_engage(const struct ps_engage_args *a, struct ps_err *err)
 		return PS_EXIT_FAIL;
 	int r = ps_engage_persistent(&t, a->ranges.v, a->ranges.n, &e, &notes, err);
 	ps_warn_notes(&notes);
+	ps_warn_unmatched(&t, a->ranges.v, a->ranges.n);
 	if (r < 0) {
 		ps_target_close(&t);
 		return PS_EXIT_FAIL;

@@ -13,6 +13,8 @@
 
 #include "cli.h"
 #include "help.h"
+#include "pagescan/kernel/sys.h"
+#include "pagescan/kernel/target.h"
 #include "pagescan/model/util.h"
 
 const char *argp_program_version = "pagescan " PAGESCAN_VERSION;
@@ -50,6 +52,19 @@ void ps_warn_notes(const struct ps_notes *notes)
 		ps_warn("%s", notes->msg[i]);
 	if (notes->n > shown)
 		ps_warn("%zu more warnings left out", notes->n - shown);
+}
+
+void ps_warn_unmatched(const struct ps_target *t, const struct ps_rangespec *specs, size_t nspecs)
+{
+	struct ps_maps maps = { 0 };
+	struct ps_notes notes = { 0 };
+	struct ps_err err = { 0 };
+
+	if (!nspecs || ps_maps_read(t->mmfd, &maps, &err) < 0)
+		return;
+	ps_rangespec_note_unmatched(specs, nspecs, &maps, &notes);
+	ps_maps_free(&maps);
+	ps_warn_notes(&notes);
 }
 
 /* ---- option parsing shared by the commands ------------------------------ */

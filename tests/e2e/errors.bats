@@ -183,3 +183,16 @@ gone_pid() {
     assert_regex "$stderr" '[Zz]ombie|exited|defunct'
     runtime_error release "$z"
 }
+
+@test "a -r that selects nothing: engage and watch say so and name the closest mappings; nothing is left behind" {
+    victim_start
+    run --separate-stderr "$PAGESCAN" engage -r libc.so "$VPID"
+    [[ $status == 1 ]] || fail "engage -r libc.so exited $status; stderr: $stderr"
+    assert_regex "$stderr" "-r libc\.so matches no mapping of the process; closest names it has: libc\.so\.6"
+    assert_regex "$stderr" "nothing in process $VPID could be tracked"
+    assert_equal "$(uffd_count "$VPID")" 0
+    run --separate-stderr "$PAGESCAN" watch -n 1 -i 100ms -r 0x1000+4K "$VPID"
+    [[ $status == 1 ]] || fail "watch -r 0x1000+4K exited $status; stderr: $stderr"
+    assert_regex "$stderr" "-r 0x1000-0x2000 covers no mapping of the process"
+    assert_equal "$(uffd_count "$VPID")" 0
+}
