@@ -92,6 +92,19 @@ static int begin_session(struct ps_loop *l, struct ps_tracker *tr, struct ps_err
 	return 0;
 }
 
+void ps_warn_unmatched(const struct ps_target *t, const struct ps_rangespec *specs, size_t nspecs)
+{
+	struct ps_maps maps = { 0 };
+	struct ps_notes notes = { 0 };
+	struct ps_err err = { 0 };
+
+	if (!nspecs || ps_maps_read(t->mmfd, &maps, &err) < 0)
+		return;
+	ps_rangespec_note_unmatched(specs, nspecs, &maps, &notes);
+	ps_maps_free(&maps);
+	ps_warn_notes(&notes);
+}
+
 int ps_loop_attach(struct ps_loop *l, struct ps_err *err)
 {
 	struct ps_notes notes = { 0 };

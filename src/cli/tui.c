@@ -377,15 +377,13 @@ static void hold_last_frame(struct tui *t, const struct ps_watch_end *e)
 		if (n < 0 && errno != EINTR)
 			break;
 		for (int i = 0; i < n; i++) {
-			if (ev[i].data.fd == sfd) {
-				done = true;
-			} else if (ev[i].data.fd == t->sig_fd) {
+			if (ev[i].data.fd == t->sig_fd && ev[i].data.fd != sfd) {
 				struct signalfd_siginfo si;
 				while (read(t->sig_fd, &si, sizeof(si)) == (ssize_t)sizeof(si))
 					;
 				resize(t);
-			} else if (ev[i].events & (EPOLLHUP | EPOLLERR)) {
-				done = true; /* the terminal went away */
+			} else if (ev[i].data.fd == sfd || (ev[i].events & (EPOLLHUP | EPOLLERR))) {
+				done = true; /* a signal to end, or the terminal went away */
 			}
 		}
 		int ch;
