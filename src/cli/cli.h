@@ -67,6 +67,7 @@ struct ps_watch_args {
 	const char *prom_file;
 	bool no_recollapse;        /* leave huge pages split by tracking as they are */
 	bool no_heatmap;           /* demo */
+	bool ranges_internal;      /* demo: ranges of pagescan's choosing ([heap] may come later): no hint */
 };
 
 struct ps_report_args {

@@ -269,6 +269,7 @@ int ps_cmd_demo(const struct ps_watch_args *args, struct ps_err *err)
 	                                       .end = (uintptr_t)arena + ARENA_PAGES * PAGE };
 	a.ranges.v[1] = (struct ps_rangespec){ .kind = PS_RANGE_SELECTOR, .selector = "[heap]" };
 	a.ranges.n = 2;
+	a.ranges_internal = true;
 	if (pipe2(go, O_CLOEXEC) < 0) {
 		ps_errf(err, errno, "pipe: %s", strerror(errno));
 		goto out;

@@ -110,7 +110,8 @@ int ps_loop_attach(struct ps_loop *l, struct ps_err *err)
 	struct ps_notes notes = { 0 };
 	l->tr = ps_engage_attach(&l->t, l->a->ranges.v, l->a->ranges.n, &notes, err);
 	ps_warn_notes(&notes);
-	ps_warn_unmatched(&l->t, l->a->ranges.v, l->a->ranges.n);
+	if (!l->a->ranges_internal)
+		ps_warn_unmatched(&l->t, l->a->ranges.v, l->a->ranges.n);
 	if (!l->tr)
 		return -err->code;
 	return begin_session(l, l->tr, err);

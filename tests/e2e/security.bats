@@ -127,8 +127,9 @@ runprog_window() {
     mkdir -p "$d"
     victim_start
     vmap a anon 16
-    # -f: pagescan's injection thread too (the victim is not our child)
-    strace -f -qq -o "$log" -e trace=open,openat,openat2,creat,rename,renameat,renameat2,link,linkat,unlink,unlinkat,symlink,symlinkat \
+    # -f: pagescan's injection thread too (the victim is not our child).
+    # LeakSanitizer cannot run under ptrace: off for an ASan build.
+    ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 strace -f -qq -o "$log" -e trace=open,openat,openat2,creat,rename,renameat,renameat2,link,linkat,unlink,unlinkat,symlink,symlinkat \
         "$PAGESCAN" watch "$VPID" -i 20ms -n 3 -q --prom-file "$d/m.prom" >"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err" ||
         fail "pagescan under strace failed: $(cat "$BATS_TEST_TMPDIR/err")"
     prom_ok "$d/m.prom" "$VPID"
