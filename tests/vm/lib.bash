@@ -59,8 +59,6 @@ mount -t devtmpfs dev /dev
 for m in \$(cat /modules/order); do insmod /modules/\$m.ko || echo "=== vm: insmod \$m failed"; done
 r=/root
 mount -t 9p -o trans=virtio,version=9p2000.L,ro,cache=loose,msize=262144 root \$r || echo "=== vm: no root share"
-mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=262144 src \$r$src
-mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=262144 build \$r$build
 mount -t proc proc \$r/proc
 mount -t sysfs sys \$r/sys
 mount -t devtmpfs dev \$r/dev
@@ -75,6 +73,10 @@ mount -t tmpfs tmpfs \$r/tmp
 mount -t tmpfs tmpfs \$r/run
 mount -t tmpfs tmpfs \$r/root
 [ -d \$r/var/tmp ] && mount -t tmpfs tmpfs \$r/var/tmp
+# The trees last, over the tmpfs mounts (a checkout under /tmp stays visible).
+mkdir -p \$r$src \$r$build 2>/dev/null
+mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=262144 src \$r$src
+mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=262144 build \$r$build
 hostname pagescan-vm
 echo "=== vm: begin $kernel \$(uname -r) \$(uname -m) page size \$(getconf PAGESIZE 2>/dev/null)"
 chroot \$r /usr/bin/bash /proc/1/root/cmd.sh
