@@ -155,19 +155,13 @@ static uint64_t covered(const struct ps_rangeset *h, uint64_t s, uint64_t e)
  * line: no (every kernel pagescan runs on has it). */
 static bool ksm_possible(struct ps_classify *c)
 {
-	static const char key[] = "ksm_merging_pages";
-	char *buf = NULL;
+	char *buf = NULL, v[32] = "";
 	size_t len = 0;
-	bool any = false;
+	bool any;
 
 	if (c->kpageflags_fd < 0 || ps_read_file_at(c->procfd, "ksm_stat", 4096, &buf, &len) < 0)
 		return false;
-	for (const char *p = buf; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
-		if (strncmp(p, key, sizeof(key) - 1) == 0 && (p[sizeof(key) - 1] == ' ' || p[sizeof(key) - 1] == ':')) {
-			any = strtoull(p + sizeof(key), NULL, 10) > 0;
-			break;
-		}
-	}
+	any = ps_status_field(buf, "ksm_merging_pages", v, sizeof(v)) == 0 && strtoull(v, NULL, 10) > 0;
 	free(buf);
 	return any;
 }

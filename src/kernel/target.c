@@ -33,7 +33,8 @@ int ps_status_field(const char *status, const char *key, char *out, size_t n)
 	const char *p = status;
 
 	while (p && *p) {
-		if (strncmp(p, key, kl) == 0 && p[kl] == ':') {
+		/* "Key:\tvalue" (status, fdinfo) or "key value" (ksm_stat) */
+		if (strncmp(p, key, kl) == 0 && (p[kl] == ':' || p[kl] == ' ')) {
 			const char *v = p + kl + 1;
 			while (*v == ' ' || *v == '\t')
 				v++;

@@ -80,6 +80,7 @@ setup() {
 
 # victim_start: start tests/targets/victim with its fifos in
 # $BATS_TEST_TMPDIR; sets VPID, VDIR. Its files go to $VDIR.
+# VICTIM_PROG=NAME: another target of the same fifo protocol (memevents).
 victim_start() {
     VDIR=$BATS_TEST_TMPDIR/victim
     mkdir -p "$VDIR"
@@ -95,7 +96,7 @@ victim_start() {
     [[ -z ${VICTIM_OWN_PGRP:-} ]] ||
         wrap=(python3 -c 'import os, sys; os.setpgid(0, 0); os.execv(sys.argv[1], sys.argv[1:])')
     # 3>&-: bats waits for fd 3 to close; the victim must not hold it.
-    TMPDIR=$VDIR "${wrap[@]}" "$TARGETS/victim" "$VDIR/cmd" "$VDIR/reply" \
+    TMPDIR=$VDIR "${wrap[@]}" "$TARGETS/${VICTIM_PROG:-victim}" "$VDIR/cmd" "$VDIR/reply" \
         </dev/null >"$VDIR/stdout" 2>"$VDIR/stderr" 3>&- &
     VPID=$!
     # Opened read-write: never blocks, even if the victim died at start;

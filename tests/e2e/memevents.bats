@@ -37,17 +37,7 @@ teardown() {
 # mev_start: start tests/targets/memevents in place of the victim (same
 # line protocol: vcmd, vmap, victim_truth work on it).
 mev_start() {
-    VDIR=$BATS_TEST_TMPDIR/victim
-    mkdir -p "$VDIR"
-    rm -f "$VDIR/cmd" "$VDIR/reply"
-    mkfifo "$VDIR/cmd" "$VDIR/reply"
-    TMPDIR=$VDIR "$TARGETS/memevents" "$VDIR/cmd" "$VDIR/reply" \
-        </dev/null >"$VDIR/stdout" 2>"$VDIR/stderr" 3>&- &
-    VPID=$!
-    exec {VCMD_FD}<>"$VDIR/cmd"
-    exec {VREPLY_FD}<>"$VDIR/reply"
-    declare -gA MSTART=() MEND=() MPATH=()
-    VLAST=
+    VICTIM_PROG=memevents victim_start
 }
 
 # vtry CMD: send CMD; REPLY_LINE is the reply, "ok" or "err" (no failure).
