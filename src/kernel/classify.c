@@ -132,22 +132,7 @@ int ps_classify_arm(struct ps_classify *c, uint64_t start, uint64_t end, bool ma
 /* Pages of [s,e) covered by the rangeset h. */
 static uint64_t covered(const struct ps_rangeset *h, uint64_t s, uint64_t e)
 {
-	size_t lo = 0, hi = h->n;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (h->r[mid].end <= s)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	uint64_t n = 0;
-	for (size_t i = lo; i < h->n && h->r[i].start < e; i++) {
-		uint64_t a = h->r[i].start > s ? h->r[i].start : s;
-		uint64_t b = h->r[i].end < e ? h->r[i].end : e;
-		if (a < b)
-			n += (b - a) >> PS_PAGE_SHIFT;
-	}
-	return n;
+	return ps_rangeset_overlap(h, s, e) >> PS_PAGE_SHIFT;
 }
 
 /* Can KSM have merged pages of the target? /proc/PID/ksm_stat (6.1+,

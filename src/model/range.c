@@ -225,6 +225,18 @@ int ps_rangeset_remove(struct ps_rangeset *s, uint64_t start, uint64_t end)
 	return 0;
 }
 
+uint64_t ps_rangeset_overlap(const struct ps_rangeset *s, uint64_t start, uint64_t end)
+{
+	uint64_t n = 0;
+
+	for (size_t i = first_end_from(s, start, true); i < s->n && s->r[i].start < end; i++) {
+		uint64_t a = s->r[i].start > start ? s->r[i].start : start;
+		uint64_t b = s->r[i].end < end ? s->r[i].end : end;
+		n += b - a;
+	}
+	return n;
+}
+
 int ps_rangeset_contains(const struct ps_rangeset *s, uint64_t start, uint64_t end)
 {
 	size_t i;

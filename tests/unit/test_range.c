@@ -673,8 +673,30 @@ static void test_unmatched(void)
 	is_int((int)notes.n, 0, "no note");
 }
 
+/* ps_rangeset_overlap against a byte-by-byte count. */
+static void test_overlap(void)
+{
+	struct ps_rangeset s = { 0 };
+	is_u64(ps_rangeset_overlap(&s, 0, 100), 0, "overlap: empty set");
+	ps_rangeset_add(&s, 10, 20);
+	ps_rangeset_add(&s, 30, 40);
+	ps_rangeset_add(&s, 50, 60);
+	int bad = 0;
+	for (uint64_t a = 0; a < 70; a++)
+		for (uint64_t b = a; b < 70; b++) {
+			uint64_t want = 0;
+			for (uint64_t x = a; x < b; x++)
+				want += (x >= 10 && x < 20) || (x >= 30 && x < 40) || (x >= 50 && x < 60);
+			bad += ps_rangeset_overlap(&s, a, b) != want;
+		}
+	is_int(bad, 0, "overlap equals the naive count for every [a, b) in [0, 70)");
+	is_u64(ps_rangeset_overlap(&s, 15, 55), 5 + 10 + 5, "overlap across three intervals, cut at both ends");
+	ps_rangeset_free(&s);
+}
+
 int main(void)
 {
+	test_overlap();
 	test_parse_addr_forms();
 	test_parse_selectors();
 	test_parse_errors();

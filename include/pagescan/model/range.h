@@ -30,6 +30,8 @@ struct ps_rangeset {
 
 int ps_rangeset_add(struct ps_rangeset *s, uint64_t start, uint64_t end); /* union; merges neighbours */
 int ps_rangeset_remove(struct ps_rangeset *s, uint64_t start, uint64_t end);
+/* Bytes of [start, end) that s covers. */
+uint64_t ps_rangeset_overlap(const struct ps_rangeset *s, uint64_t start, uint64_t end);
 int ps_rangeset_contains(const struct ps_rangeset *s, uint64_t start, uint64_t end); /* fully covered: 1, else 0 */
 uint64_t ps_rangeset_total(const struct ps_rangeset *s); /* sum of lengths */
 void ps_rangeset_clear(struct ps_rangeset *s);
