@@ -479,37 +479,6 @@ static bool tail_read(struct ps_tracker *tr, uint64_t a, unsigned char *buf)
 	return process_vm_readv(tr->t->pid, &l, 1, &r, 1, 0) == (ssize_t)PS_PAGE_SIZE;
 }
 
-/* Insert the page [a, a+PAGE) into the sorted regions out, merging it with
- * touching written neighbours as ps_regions_push() would. */
-static int regions_insert_page(struct ps_regions *out, uint64_t a)
-{
-	uint64_t e = a + PS_PAGE_SIZE;
-	size_t k = out->n;
-	while (k > 0 && out->r[k - 1].start > a)
-		k--;
-	if (k > 0 && out->r[k - 1].end > a)
-		return 0; /* already there */
-	if (k == out->n)
-		return ps_regions_push(out, a, e, PS_CAT_WRITTEN) < 0 ? -ENOMEM : 0;
-	bool left = k > 0 && out->r[k - 1].end == a && out->r[k - 1].cats == PS_CAT_WRITTEN;
-	bool right = out->r[k].start == e && out->r[k].cats == PS_CAT_WRITTEN;
-	if (left && right) {
-		out->r[k - 1].end = out->r[k].end;
-		memmove(&out->r[k], &out->r[k + 1], (out->n - k - 1) * sizeof(out->r[0]));
-		out->n--;
-	} else if (left) {
-		out->r[k - 1].end = e;
-	} else if (right) {
-		out->r[k].start = a;
-	} else {
-		if (ps_grow((void **)&out->r, &out->cap, out->n + 1, sizeof(*out->r)) < 0)
-			return -ENOMEM;
-		memmove(&out->r[k + 1], &out->r[k], (out->n - k) * sizeof(out->r[0]));
-		out->r[k] = (struct ps_region){ .start = a, .end = e, .cats = PS_CAT_WRITTEN };
-		out->n++;
-	}
-	return 0;
-}
 
 static bool all_zero(const unsigned char *p, size_t n)
 {
@@ -528,7 +497,7 @@ static int tail_changed(struct ps_tracker *tr, struct ps_tail *t, uint64_t a, st
 	if (!tail_read(tr, a, now) || memcmp(now, t->snap, sizeof(now)) == 0)
 		return 0;
 	memcpy(t->snap, now, sizeof(now));
-	return regions_insert_page(out, a);
+	return ps_regions_insert(out, a, a + PS_PAGE_SIZE, PS_CAT_WRITTEN);
 }
 
 /* Engage the writable piece [s,e) of maps->v[i], keeping or moving the
@@ -595,7 +564,7 @@ static int engage_writable(struct ps_tracker *tr, const struct ps_maps *maps, si
 		 * yet (mapped by the fault, stored after it): left for the next
 		 * sync, or counted with the new pages when the heap grows past it. */
 		t->had_data = true;
-		if (count_prewritten && regions_insert_page(&res->prewritten, t->start) < 0)
+		if (count_prewritten && ps_regions_insert(&res->prewritten, t->start, t->start + PS_PAGE_SIZE, PS_CAT_WRITTEN) < 0)
 			return ps_errf(err, ENOMEM, "out of memory");
 	}
 	return 0;

@@ -2,7 +2,9 @@
 /* Region vectors: merging on append, splitting at mapping boundaries. */
 #include <assert.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "pagescan/model/region.h"
 #include "pagescan/model/util.h"
@@ -26,6 +28,38 @@ int ps_regions_push(struct ps_regions *v, uint64_t start, uint64_t end, uint64_t
 	if (r < 0)
 		return r;
 	v->r[v->n++] = (struct ps_region){ .start = start, .end = end, .cats = cats };
+	return 0;
+}
+
+int ps_regions_insert(struct ps_regions *v, uint64_t start, uint64_t end, uint64_t cats)
+{
+	size_t k = v->n;
+	while (k > 0 && v->r[k - 1].start > start)
+		k--;
+	if (k > 0 && v->r[k - 1].end > start)
+		return 0; /* already covered */
+	if (k == v->n)
+		return ps_regions_push(v, start, end, cats);
+	if (end > v->r[k].start)
+		return -EINVAL; /* would overlap its right neighbour */
+	bool left = k > 0 && v->r[k - 1].end == start && v->r[k - 1].cats == cats;
+	bool right = v->r[k].start == end && v->r[k].cats == cats;
+	if (left && right) {
+		v->r[k - 1].end = v->r[k].end;
+		memmove(&v->r[k], &v->r[k + 1], (v->n - k - 1) * sizeof(v->r[0]));
+		v->n--;
+	} else if (left) {
+		v->r[k - 1].end = end;
+	} else if (right) {
+		v->r[k].start = start;
+	} else {
+		int r = ps_grow((void **)&v->r, &v->cap, v->n + 1, sizeof(*v->r));
+		if (r < 0)
+			return r;
+		memmove(&v->r[k + 1], &v->r[k], (v->n - k) * sizeof(v->r[0]));
+		v->r[k] = (struct ps_region){ .start = start, .end = end, .cats = cats };
+		v->n++;
+	}
 	return 0;
 }
 

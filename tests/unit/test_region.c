@@ -298,8 +298,34 @@ static void test_walk_random(void)
 	free(r);
 }
 
+/* ps_regions_insert: every position, merging, keeping order. */
+static void test_insert(void)
+{
+	struct ps_regions v = { 0 };
+	const uint64_t W = 2, P = 8;
+	is_int(ps_regions_insert(&v, 10 * 4096, 11 * 4096, W), 0, "insert into empty");
+	is_int(ps_regions_insert(&v, 20 * 4096, 21 * 4096, W), 0, "insert at the end");
+	is_int(ps_regions_insert(&v, 2 * 4096, 3 * 4096, W), 0, "insert at the front");
+	is_int(ps_regions_insert(&v, 15 * 4096, 16 * 4096, P), 0, "insert in the middle, other cats");
+	is_int((int)v.n, 4, "four separate regions");
+	is_int(ps_regions_insert(&v, 11 * 4096, 12 * 4096, W), 0, "touching the left neighbour");
+	is_int(ps_regions_insert(&v, 19 * 4096, 20 * 4096, W), 0, "touching the right neighbour");
+	is_int((int)v.n, 4, "both merged into their neighbours");
+	is_int(ps_regions_insert(&v, 12 * 4096, 15 * 4096, P), 0, "bridging to an equal-cats right neighbour");
+	is_int((int)v.n, 4, "merged right only (left cats differ)");
+	is_int(ps_regions_insert(&v, 10 * 4096, 11 * 4096, W), 0, "a page already there");
+	is_int(ps_regions_insert(&v, 16 * 4096, 20 * 4096, P), -EINVAL, "overlapping the next region is refused");
+	bool sorted = true;
+	for (size_t i = 1; i < v.n; i++)
+		sorted = sorted && v.r[i - 1].end <= v.r[i].start;
+	is_int(sorted, 1, "still sorted and disjoint");
+	is_u64(ps_regions_pages(&v), 1 + 2 + 4 + 2, "pages: 2-3, 10-12, 12-16, 19-21");
+	ps_regions_free(&v);
+}
+
 int main(void)
 {
+	test_insert();
 	test_push();
 	test_push_order();
 	test_walk();

@@ -23,6 +23,10 @@ struct ps_regions {
 /* Append; merges with the last region when contiguous with equal cats.
  * Regions must be appended in address order (asserted: start >= last end). */
 int ps_regions_push(struct ps_regions *v, uint64_t start, uint64_t end, uint64_t cats);
+/* Insert [start, end) into sorted regions anywhere, merging with touching
+ * neighbours of equal cats; a range already started by a region is left
+ * as it is. -EINVAL if it would overlap the next region. */
+int ps_regions_insert(struct ps_regions *v, uint64_t start, uint64_t end, uint64_t cats);
 uint64_t ps_regions_pages(const struct ps_regions *v); /* total pages */
 void ps_regions_clear(struct ps_regions *v);
 void ps_regions_free(struct ps_regions *v);
