@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Remote system calls through ptrace; see include/pagescan/kernel/inject.h
  * and docs/remote-syscalls.md for the algorithm and its pitfalls. */
+#include <dirent.h>
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -966,14 +967,68 @@ static int uffd_fn(struct ps_inject *s, void *ctx, struct ps_err *err)
 	return ps_inject_userfaultfd(s, j->keep, &j->local, &j->remote, err);
 }
 
+/* Another thread of the target may fork between the injected userfaultfd()
+ * and close(): the child then holds a copy, which keeps the userfaultfd and
+ * every registration made through pagescan's copy alive after pagescan has
+ * gone (docs/remote-syscalls.md#forks-during-the-injection). Find such
+ * copies among the target's descendants (the same file: kcmp) and close
+ * them there; what cannot be closed is said in warning. */
+#define FORKED_MAX 1024
+static void close_forked_copies(const struct ps_target *t, const struct ps_inject_opts *o, int local,
+                                char *warning, size_t nwarning)
+{
+	pid_t kids[FORKED_MAX];
+	struct stat st;
+
+	if (fstat(local, &st) < 0)
+		return;
+	size_t n = ps_target_descendants(t, kids, FORKED_MAX);
+	for (size_t i = 0; i < n && i < FORKED_MAX; i++) {
+		char path[32], link[64];
+		snprintf(path, sizeof(path), "/proc/%d/fd", (int)kids[i]);
+		int dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
+		struct dirent *de;
+		if (!d) {
+			ps_close(&dfd);
+			continue;
+		}
+		while ((de = readdir(d))) {
+			long long fd;
+			ssize_t l;
+			if (ps_parse_int(de->d_name, 0, INT32_MAX, &fd, NULL) < 0 ||
+			    (l = readlinkat(dirfd(d), de->d_name, link, sizeof(link) - 1)) < 0)
+				continue;
+			link[l] = 0;
+			if (strcmp(link, "anon_inode:[userfaultfd]") != 0 || !kcmp_same(getpid(), local, kids[i], (int)fd))
+				continue;
+			struct ps_target ct = PS_TARGET_INIT;
+			struct ps_err e2 = { 0 };
+			if ((ps_target_open(&ct, kids[i], &e2) < 0 ||
+			     ps_remote_close(&ct, o, (int)fd, (uint64_t)st.st_ino, NULL, 0, &e2) < 0) && nwarning) {
+				size_t used = strlen(warning);
+				snprintf(warning + used, nwarning - used,
+				         "%sprocess %d, forked by process %d during the injection, keeps a copy of pagescan's userfaultfd (fd %lld): %s",
+				         used ? "; " : "", (int)kids[i], t->pid, fd, e2.msg);
+			}
+			ps_target_close(&ct);
+		}
+		closedir(d);
+	}
+}
+
 int ps_remote_userfaultfd(const struct ps_target *t, const struct ps_inject_opts *o,
                           bool keep_remote, int *ret_local, int *ret_remote,
                           char *warning, size_t nwarning, struct ps_err *err)
 {
 	struct uffd_job j = { .keep = keep_remote, .local = -1, .remote = -1 };
+	/* Nothing forked anywhere meanwhile (the usual case): no copies to hunt. */
+	uint64_t forks = ps_forks_since_boot();
 	int r = ps_inject_in_thread(t, o, uffd_fn, &j, warning, nwarning, err);
 	if (r < 0)
 		return r;
+	if (!keep_remote && ps_forks_since_boot() != forks)
+		close_forked_copies(t, o, j.local, warning, nwarning);
 	*ret_local = j.local;
 	if (ret_remote)
 		*ret_remote = j.remote;

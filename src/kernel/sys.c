@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* Small system helpers: the monotonic clock, closing, reading a /proc file
- * whole, and the maps snapshot read from it. */
+ * whole, the maps snapshot read from it, the system's fork counter. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -115,4 +115,19 @@ int ps_maps_read(int procfd, struct ps_maps *ret, struct ps_err *err)
 		return ps_errf(err, -r, "cannot read maps: %s (needs ptrace access to the process: same user and kernel.yama.ptrace_scope, or root)",
 			       strerror(-r));
 	return ps_errf(err, -r, "cannot read maps: %s", strerror(-r));
+}
+
+uint64_t ps_forks_since_boot(void)
+{
+	char *buf = NULL, *p;
+	size_t len;
+	uint64_t v = 0;
+
+	if (ps_read_file_at(AT_FDCWD, "/proc/stat", 1 << 20, &buf, &len) < 0)
+		return 0;
+	p = strstr(buf, "\nprocesses ");
+	if (p)
+		v = strtoull(p + 11, NULL, 10);
+	free(buf);
+	return v;
 }

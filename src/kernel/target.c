@@ -283,6 +283,55 @@ int ps_target_open_pagemap(struct ps_target *t, struct ps_err *err)
 	return 0;
 }
 
+/* Append to pids (n found so far) the children of every thread of the
+ * process whose /proc directory is dfd. */
+static size_t add_children(int dfd, pid_t *pids, size_t max, size_t n)
+{
+	int fd = openat(dfd, "task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	struct dirent *de;
+
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return n;
+	}
+	while ((de = readdir(d))) {
+		char path[300], *buf = NULL, *e;
+		size_t len;
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "task/%s/children", de->d_name);
+		if (ps_read_file_at(dfd, path, 1 << 20, &buf, &len) < 0)
+			continue;
+		for (char *p = buf;; p = e) {
+			long v = strtol(p, &e, 10);
+			if (e == p)
+				break;
+			if (v > 0 && n++ < max)
+				pids[n - 1] = (pid_t)v;
+		}
+		free(buf);
+	}
+	closedir(d);
+	return n;
+}
+
+size_t ps_target_descendants(const struct ps_target *t, pid_t *pids, size_t max)
+{
+	size_t n = add_children(t->procfd, pids, max, 0);
+	for (size_t i = 0; i < n && i < max; i++) {
+		char path[32];
+		snprintf(path, sizeof(path), "/proc/%d", (int)pids[i]);
+		int dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (dfd < 0)
+			continue;
+		n = add_children(dfd, pids, max, n);
+		close(dfd);
+	}
+	return n;
+}
+
 void ps_target_close(struct ps_target *t)
 {
 	ps_close(&t->pagemap_fd);

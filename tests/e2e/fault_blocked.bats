@@ -45,6 +45,13 @@
 #   EXITKILL kill the target. A target killed while watched (even when its
 #   address space vanishes before its pidfd turns readable) ends the watch
 #   with target-exit, never target-exec.
+#   Another thread forks while the injection thread is held between the
+#   injected userfaultfd() and close(): the child's copy of the descriptor
+#   is closed in the child (it would keep the userfaultfd alive). Another
+#   thread execs while pagescan holds the injection thread (before
+#   userfaultfd(), or between it and close()): that thread dies with the
+#   exec, pagescan exits 1 saying the process exec'd, and the new program
+#   runs untraced, with no userfaultfd.
 
 # The hook is compiled only into the test twin of pagescan,
 # BUILD/test-hooks/pagescan (CMake option PAGESCAN_TEST_HOOKS, ON in a tree
@@ -674,6 +681,81 @@ target_killed_in_injection() {
 
 @test "SIGKILL to the target during the injection: it dies of SIGKILL, pagescan reports it and exits 1" {
     target_killed_in_injection KILL 137
+}
+
+# --- another thread forks or execs during the injection --------------------
+
+# victim_children: the pids of the victim's children (forked by any thread).
+victim_children() {
+    cat /proc/"$VPID"/task/*/children 2>/dev/null | tr ' ' '\n' | grep .
+}
+
+# wait_uffd_window: wait (up to 10 s) until the victim holds a userfaultfd
+# while pagescan sits in its hook: between the injected userfaultfd() and
+# the injected close() of the target's copy.
+wait_uffd_window() {
+    local i
+    for ((i = 0; i < 1000; i++)); do
+        if [[ $(uffd_count "$VPID") == 1 ]]; then
+            wait_hook
+            return
+        fi
+        kill -0 "$PSPID" 2>/dev/null || { fail "pagescan ended before the window: $(cat "$PSOUT.err")"; return 1; }
+        sleep 0.01
+    done
+    fail "victim $VPID never held pagescan's userfaultfd"
+}
+
+@test "another thread forks between the injected userfaultfd() and close(): the child is left no copy of it" {
+    local d=$BATS_TEST_TMPDIR/trigger child= i
+    fb_start
+    mkfifo "$d"
+    vcmd "trigger $d fork"
+    PAGESCAN_TEST_INJECT_HOOK=delay:2000 ps_bg "$BATS_TEST_TMPDIR/watch.out" watch "$VPID" -n 1 -i 100ms -f json
+    wait_uffd_window
+    fifo_put "$d" x
+    for ((i = 0; i < 1000; i++)); do
+        child=$(victim_children) && break
+        sleep 0.01
+    done
+    [[ -n $child ]] || fail "the victim's thread did not fork"
+    ps_reap
+    assert_equal "$status" 0
+    [[ -d /proc/$child ]] || fail "the child $child is gone"
+    no_uffd_left "$child"
+    no_uffd_left "$VPID"
+    kill -KILL "$child"
+    vcmd "check a"
+}
+
+# exec_in_injection STEP: another thread of the victim execs sleep(1) while
+# pagescan holds the main thread before its first injected call (1) or
+# between userfaultfd() and close() (2).
+exec_in_injection() {
+    local d=$BATS_TEST_TMPDIR/trigger$1 exe
+    fb_start
+    mkfifo "$d"
+    vcmd "trigger $d exec /bin/sleep 600"
+    PAGESCAN_TEST_INJECT_HOOK=delay:2000 ps_bg "$BATS_TEST_TMPDIR/watch.out" watch "$VPID" -n 1 -i 100ms -f json
+    if (($1 == 1)); then wait_hook; else wait_uffd_window; fi
+    fifo_put "$d" x
+    ps_reap
+    assert_equal "$status" 1
+    [[ $stderr == *"process $VPID"* && $stderr == *exec* ]] ||
+        fail "pagescan did not say the target exec'd: '$stderr'"
+    [[ $stderr != *Sanitizer* && $stderr != *"runtime error"* ]] || fail "pagescan: $stderr"
+    exe=$(readlink "/proc/$VPID/exe")
+    assert_equal "$exe" "$(readlink -f /bin/sleep)"
+    assert_equal "$(awk '$1 == "TracerPid:" { print $2 }' "/proc/$VPID/status")" 0
+    no_uffd_left "$VPID"
+}
+
+@test "another thread execs while pagescan holds the target before userfaultfd(): exit 1 naming the exec; the new program runs untraced, no userfaultfd" {
+    exec_in_injection 1
+}
+
+@test "another thread execs while pagescan holds the target between userfaultfd() and close(): exit 1 naming the exec; the new program runs untraced, no userfaultfd" {
+    exec_in_injection 2
 }
 
 # target_killed_in_watch SIG CODE: SIG to the target while a watch runs

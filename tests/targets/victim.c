@@ -124,6 +124,13 @@
  *                                           NAME's start (/proc/self/smaps)
  *   zombie                   -> ok PID      forks a child that exits at once
  *                                           and is never reaped
+ *   trigger FIFO fork        -> ok armed
+ *   trigger FIFO exec PROG [ARG...] -> ok armed
+ *       A helper thread blocks in read() on FIFO (opened O_RDWR); when a
+ *       byte arrives it forks a child that waits in pause() until killed,
+ *       or execs PROG with the ARGs (at most 4), from that thread: another
+ *       thread than the one pagescan stops (the main thread blocks in
+ *       read() on CMDFIFO). One trigger per victim.
  *   exit CODE                -> ok          then exit(CODE)
  *
  * SPEC: "all"; a list "0,3,5-9" (inclusive ranges); "every:N[:OFF]" (pages
@@ -1872,6 +1879,51 @@ static int cmd_zombie(int ac)
 	return reply("ok %d", (int)pid);
 }
 
+/* ---- fork or exec from another thread ---- */
+
+static struct stopper trigger;
+static int trigger_fired;
+static bool trigger_exec;
+static char *trigger_argv[6];
+
+static void trigger_fire(void)
+{
+	if (trigger_exec) {
+		execv(trigger_argv[0], trigger_argv);
+		_exit(127);
+	}
+	if (fork() == 0) {
+		/* gone with the victim, even when a test fails */
+		prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+		for (;;)
+			pause();
+	}
+	/* PR_SET_PDEATHSIG acts when this thread ends: it never does. */
+	for (;;)
+		pause();
+}
+
+static int cmd_trigger(char **av, int ac)
+{
+	bool exec = ac >= 4 && ac <= 7 && !strcmp(av[2], "exec");
+	int r;
+
+	if (trigger.th)
+		return reply("err trigger already armed");
+	if (!exec && !(ac == 3 && !strcmp(av[2], "fork")))
+		return reply("err usage: trigger FIFO fork | trigger FIFO exec PROG [ARG...]");
+	trigger_exec = exec;
+	for (int i = 3; exec && i < ac; i++) {
+		trigger_argv[i - 3] = strdup(av[i]);
+		if (!trigger_argv[i - 3])
+			return reply("err out of memory");
+	}
+	r = stopper_start(&trigger, av[1], &trigger_fired, trigger_fire);
+	if (r < 0)
+		return reply("err trigger %s: %s", av[1], strerror(-r));
+	return reply("ok armed");
+}
+
 /* ---- main loop ---- */
 
 static void *noop_main(void *arg)
@@ -2007,6 +2059,8 @@ int main(int argc, char **argv)
 			cmd_thp(av, ac);
 		else if (!strcmp(av[0], "zombie"))
 			cmd_zombie(ac);
+		else if (!strcmp(av[0], "trigger"))
+			cmd_trigger(av, ac);
 		else if (!strcmp(av[0], "exit")) {
 			uint64_t code;
 

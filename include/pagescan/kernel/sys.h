@@ -23,4 +23,8 @@ int ps_read_file_at(int dirfd, const char *path, size_t max, char **ret_buf, siz
  * the target changed its mappings during the read). */
 int ps_maps_read(int procfd, struct ps_maps *ret, struct ps_err *err);
 
+/* Processes created since boot ("processes" in /proc/stat): a cheap way to
+ * tell whether anything forked during a window. 0 when unreadable. */
+uint64_t ps_forks_since_boot(void);
+
 #endif

@@ -48,6 +48,12 @@ int ps_status_field(const char *status, const char *key, char *out, size_t n);
  * *ret is allocated (free it); may be empty. */
 int ps_target_threads(const struct ps_target *t, pid_t **ret, size_t *ret_n, struct ps_err *err);
 
+/* The descendants of the process (children of any of its threads, theirs,
+ * ...; /proc/PID/task/TID/children), at most max of them into pids.
+ * Returns how many were found (may exceed max), or 0 when none or
+ * unreadable: best effort, for finding what a fork copied. */
+size_t ps_target_descendants(const struct ps_target *t, pid_t *pids, size_t max);
+
 void ps_target_close(struct ps_target *t);
 
 #endif
