@@ -341,6 +341,53 @@ runprog_window() {
     vcmd "exit 0"
 }
 
+@test "target in PID and mount namespaces of its own (pid 1 there, its own /proc): engage and dump are exact, watch works, release leaves nothing" {
+    command -v unshare >/dev/null || skip "unshare (util-linux) is not installed"
+    local u i
+    VDIR=$BATS_TEST_TMPDIR/ns
+    mkdir -p "$VDIR"
+    mkfifo "$VDIR/cmd" "$VDIR/reply"
+    # unshare forks the victim into the new namespaces and waits for it;
+    # --kill-child: it dies with unshare (the teardown kills unshare)
+    TMPDIR=$VDIR unshare --pid --fork --kill-child --mount --mount-proc \
+        "$TARGETS/victim" "$VDIR/cmd" "$VDIR/reply" </dev/null >/dev/null 2>"$BATS_TEST_TMPDIR/victim.err" 3>&- &
+    u=$!
+    bg_track "$u"
+    exec {VCMD_FD}<>"$VDIR/cmd"
+    exec {VREPLY_FD}<>"$VDIR/reply"
+    declare -gA MSTART=() MEND=() MPATH=()
+    vmap a anon 64
+    # the victim answered, so unshare has forked it: its host pid
+    VPID=$(<"/proc/$u/task/$u/children")
+    VPID=${VPID//[^0-9]/}
+    [[ $VPID =~ ^[0-9]+$ ]] || fail "no victim under unshare $u ('$VPID')"
+    [[ $(readlink "/proc/$VPID/ns/pid") != "$(readlink /proc/self/ns/pid)" ]] || fail "the victim is in our PID namespace"
+    [[ $(readlink "/proc/$VPID/ns/mnt") != "$(readlink /proc/self/ns/mnt)" ]] || fail "the victim is in our mount namespace"
+    assert_equal "$(awk '/^NSpid:/ { print $3 }' "/proc/$VPID/status")" 1
+    vmap f file 16
+    vcmd "write a 0-9"
+    ps_ok "$BATS_TEST_TMPDIR/engage.out" engage "$VPID"
+    vcmd mark
+    vcmd "write a 5,20-29,63"
+    vcmd "write f 3"
+    vcmd "truth $VDIR/truth"
+    ps_ok "$BATS_TEST_TMPDIR/written.json" dump "$VPID" -m written -f json
+    victim_ranges <"$BATS_TEST_TMPDIR/written.json" >"$BATS_TEST_TMPDIR/got"
+    assert_ranges_equal "$VDIR/truth" "$BATS_TEST_TMPDIR/got"
+    ps_ok "$BATS_TEST_TMPDIR/release.out" release "$VPID"
+    no_uffd_left "$VPID"
+    ps_ok "$BATS_TEST_TMPDIR/watch.json" watch "$VPID" -i 20ms -n 2 -f json
+    w_jq_lines "$BATS_TEST_TMPDIR/watch.json"
+    run jq -r 'select(.type == "start") | .pid' "$BATS_TEST_TMPDIR/watch.json"
+    assert_output "$VPID"
+    no_uffd_left "$VPID"
+    vcmd "check a"
+    vcmd "check f"
+    vcmd "exit 0"
+    wait "$u" || true
+    VPID=
+}
+
 # ---- very long mapping names -------------------------------------------------------
 
 @test "very long mapping names (a 3.7 KiB path of 255-byte components with escapes): shown whole in dump JSON and text, watch JSON" {
