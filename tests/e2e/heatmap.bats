@@ -12,6 +12,7 @@
 # shellcheck disable=SC2030,SC2031 # each @test runs in its own subshell: SCREEN is per test
 load common
 load shape
+load hostile
 
 setup_file() {
     kernel_supports
@@ -255,6 +256,37 @@ COLOR_SGR=$'\e\\[([0-9]*;)*(3[0-7]|4[0-7]|9[0-7]|10[0-7]|[34]8;[25];[0-9;]+)(;[0
     TM send-keys -t t q
     tm_wait_exit
     assert_equal "$RC" 0
+}
+
+@test "heatmap: hostile mapping and command names (terminal escapes, invalid UTF-8, newline) are drawn escaped: the terminal's title, screen and colours stay pagescan's" {
+    local i title esc
+    hostile_start
+    tm_start 160 40
+    title=$(TM display -p -t t '#{pane_title}')
+    # monochrome, so that any colour on the screen came from a name
+    tm_pagescan "NO_COLOR=1 TERM=screen-256color $PAGESCAN watch $VPID --heatmap -i 200ms"
+    tm_wait "$(seq_at 1)"
+    # written during the watch: every hostile mapping in the hottest table
+    for i in "${!HOSTILE[@]}"; do
+        vcmd "write $i"
+    done
+    # the last one written is on screen, so all are
+    tm_wait 'nl\\012esc'
+    # the header names the command, escaped; the screen was not cleared
+    # under it (CSI 2J) and no escape of a name set the title (OSC 0)
+    # (each control byte shows as "?")
+    assert_regex "$SCREEN" "pagescan heatmap  pid $VPID \\(n\\?\\]0;x\\?\\?\\[1m\"\\)"
+    assert_regex "$SCREEN" "csi\\?\\[2J\\?\\[31mred"
+    assert_equal "$(TM display -p -t t '#{pane_title}')" "$title"
+    esc=$(TM capture-pane -e -p -t t)
+    if grep -qP "$COLOR_SGR" <<<"$esc"; then
+        fail "$(printf 'colour from a name on a NO_COLOR screen:\n%s' "$(grep -oP "$COLOR_SGR" <<<"$esc" | sort -u | cat -v | head)")"
+    fi
+    grep -q 'owned' <<<"$SCREEN" || fail "the OSC name is not on the screen at all"
+    TM send-keys -t t q
+    tm_wait_exit
+    assert_equal "$RC" 0
+    vcmd exit
 }
 
 @test "heatmap: an 8-colour terminal gets the 8-colour ramp" {
