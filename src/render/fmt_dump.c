@@ -4,6 +4,7 @@
 
 #include "pagescan/model/category.h"
 #include "pagescan/render/fmt.h"
+#include "pagescan/model/utf8.h"
 #include "pagescan/model/util.h"
 #include "line.h"
 
@@ -29,20 +30,30 @@ static void octal_escape(struct ps_out *o, unsigned char c)
 /* Names the target controls are printed as the kernel shows them; control
  * characters could still drive a terminal, so text output escapes them
  * (\ooo, like /proc): C0 and DEL, and the C1 controls U+0080..U+009F in
- * their UTF-8 form (c2 80..c2 9f; a lone 0x9b is no UTF-8 and a UTF-8
- * terminal does not take it as CSI). */
+ * their UTF-8 form (c2 80..c2 9f). Bytes that are not valid UTF-8 are
+ * escaped the same way, so that text output is always valid UTF-8 and a
+ * reader can tell the bytes apart (a terminal would show each as U+FFFD). */
 void ps_fmt_label_text(struct ps_out *o, const char *s)
 {
-	for (; *s; s++) {
+	while (*s) {
 		unsigned char c = (unsigned char)*s;
-		if (c < 0x20 || c == 0x7f) {
-			octal_escape(o, c);
-		} else if (c == 0xc2 && (unsigned char)s[1] >= 0x80 && (unsigned char)s[1] <= 0x9f) {
-			octal_escape(o, c);
-			octal_escape(o, (unsigned char)*++s);
-		} else {
-			ps_out_chr(o, (char)c);
+		if (c < 0x80) {
+			if (c < 0x20 || c == 0x7f)
+				octal_escape(o, c);
+			else
+				ps_out_chr(o, (char)c);
+			s++;
+			continue;
 		}
+		size_t n = ps_utf8_seq((const unsigned char *)s, strnlen(s, 4));
+		if (n == 0 || (c == 0xc2 && (unsigned char)s[1] <= 0x9f)) {
+			/* invalid: this byte; C1: both */
+			for (size_t k = n ? n : 1; k--; s++)
+				octal_escape(o, (unsigned char)*s);
+			continue;
+		}
+		ps_out_mem(o, s, n);
+		s += n;
 	}
 }
 

@@ -484,8 +484,9 @@ hostile_watch() {
     for f in dump.text dump.json watch.text watch.json heat.text report.json report.svg; do
         no_raw_controls "$d/$f" "$f"
     done
-    # what parsers read: valid UTF-8, well formed
-    for f in dump.json watch.json watch.csv m.prom report.json report.svg; do
+    # what parsers read, and the text a terminal shows: valid UTF-8 (text
+    # shows invalid bytes as \ooo), well formed
+    for f in dump.text watch.text heat.text dump.json watch.json watch.csv m.prom report.json report.svg; do
         valid_utf8 "$d/$f" "$f"
     done
     w_jq_lines "$d/watch.json"

@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "pagescan/render/fmt.h"
 #include "pagescan/render/outbuf.h"
 #include "tap.h"
 
@@ -711,8 +712,39 @@ static void test_write_all(void)
 	is_int(ps_write_all(-1, "", 0), 0, "write_all of nothing: 0, no write");
 }
 
+/* Names in text output: controls and bytes that are not UTF-8 as \ooo,
+ * valid UTF-8 (but the C1 controls) as it is. */
+#define LABEL_IS(in, want, what)                \
+	do {                                    \
+		reset(&o);                      \
+		ps_fmt_label_text(&o, in);      \
+		is_str(str(&o), want, what);    \
+	} while (0)
+
+static void test_label_text(void)
+{
+	struct ps_out o;
+
+	ps_out_init(&o, -1);
+	LABEL_IS("", "", "label empty");
+	LABEL_IS("/usr/lib/libc.so.6", "/usr/lib/libc.so.6", "label plain");
+	LABEL_IS("a\tb\nc\x7f", "a\\011b\\012c\\177", "label C0 and DEL");
+	LABEL_IS("osc\x1b]0;x\a", "osc\\033]0;x\\007", "label OSC");
+	LABEL_IS("c1\xc2\x9b" "31m", "c1\\302\\23331m", "label C1 CSI (UTF-8)");
+	LABEL_IS("\xc2\xa0nbsp \xc3\xa9t\xc3\xa9", "\xc2\xa0nbsp \xc3\xa9t\xc3\xa9", "label valid 2-byte UTF-8");
+	LABEL_IS("\xe2\x82\xac \xf0\x9f\x98\x80", "\xe2\x82\xac \xf0\x9f\x98\x80", "label valid 3- and 4-byte UTF-8");
+	LABEL_IS("bad\xff\xfe\xc0", "bad\\377\\376\\300", "label invalid bytes");
+	LABEL_IS("lone\x9b", "lone\\233", "label lone C1 byte");
+	LABEL_IS("cut\xe2\x82", "cut\\342\\202", "label sequence cut by the end");
+	LABEL_IS("over\xc0\xaf", "over\\300\\257", "label overlong");
+	LABEL_IS("sur\xed\xa0\x80", "sur\\355\\240\\200", "label surrogate");
+	LABEL_IS("mix\xe2\x82x", "mix\\342\\202x", "label sequence cut by ASCII");
+	ps_out_free(&o);
+}
+
 int main(void)
 {
+	test_label_text();
 	test_numbers();
 	test_fixed();
 	test_printf_pad();
