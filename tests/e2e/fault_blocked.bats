@@ -658,13 +658,15 @@ signals_to_pagescan() {
     fb_intact
 }
 
-# target_killed_in_injection SIG CODE: SIG to the target while pagescan
-# holds it with injection registers: pagescan exits 1 naming the death,
-# no crash; the target died of SIG (wait status CODE), nothing else.
+# target_killed_in_injection SIG CODE [window]: SIG to the target while
+# pagescan holds it with injection registers, before its first injected
+# call (or, with "window", between the injected userfaultfd() and close()):
+# pagescan exits 1 naming the death, no crash; the target died of SIG (wait
+# status CODE), nothing else.
 target_killed_in_injection() {
     fb_start
-    PAGESCAN_TEST_INJECT_HOOK=delay:1000 ps_bg "$BATS_TEST_TMPDIR/engage.out" engage "$VPID"
-    wait_hook
+    PAGESCAN_TEST_INJECT_HOOK=delay:2000 ps_bg "$BATS_TEST_TMPDIR/engage.out" watch "$VPID" -n 1 -i 100ms
+    if [[ ${3:-} == window ]]; then wait_uffd_window; else wait_hook; fi
     kill "-$1" "$VPID"
     ps_reap
     assert_equal "$status" 1
@@ -681,6 +683,10 @@ target_killed_in_injection() {
 
 @test "SIGKILL to the target during the injection: it dies of SIGKILL, pagescan reports it and exits 1" {
     target_killed_in_injection KILL 137
+}
+
+@test "SIGKILL to the target between the injected userfaultfd() and close(): it dies of SIGKILL, pagescan reports it and exits 1" {
+    target_killed_in_injection KILL 137 window
 }
 
 # --- another thread forks or execs during the injection --------------------
