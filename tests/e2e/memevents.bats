@@ -551,6 +551,57 @@ swap_setup() {
     assert_equal "$(round_counts 2)" "discarded 0 zero 10 ksm 0 thp 0"
 }
 
+# memcg_cap BYTES: move the victim into a memory cgroup of its own limited
+# to BYTES (cgroup v2 memory.max, or v1 memory.limit_in_bytes); removed in
+# teardown. Page tables are charged to it, so a regression that armed holes
+# again would end the victim, not the machine. Skips without a memory
+# controller.
+memcg_cap() {
+    local root= d
+    root=$(awk '$9 == "cgroup2" { print $5; exit }' /proc/self/mountinfo)
+    if [[ -n $root && -w $root && " $(cat "$root/cgroup.subtree_control" 2>/dev/null) " == *" memory "* ]]; then
+        d=$root/pagescan-memcg-$$-$BATS_TEST_NUMBER
+        mkdir "$d" && RESTORE+=("rmdir $d")
+        echo "$1" >"$d/memory.max"
+    else
+        root=$(awk '$9 == "cgroup" && $NF ~ /(^|,)memory(,|$)/ { print $5; exit }' /proc/self/mountinfo)
+        [[ -n $root && -w $root ]] || skip "no memory cgroup controller to cap the target with"
+        d=$root/pagescan-memcg-$$-$BATS_TEST_NUMBER
+        mkdir "$d" && RESTORE+=("rmdir $d")
+        echo "$1" >"$d/memory.limit_in_bytes"
+    fi
+    echo "$VPID" >"$d/cgroup.procs"
+}
+
+@test "an AddressSanitizer-built program (14 TiB of writable shadow reserved): watched exactly, page tables bounded while watched and after" {
+    [[ -x $TARGETS/victim_asan ]] || skip "the compiler cannot build with -fsanitize=address (no victim_asan)"
+    ASAN_OPTIONS=detect_leaks=0 VICTIM_PROG=victim_asan victim_start
+    memcg_cap $((1 << 30))
+    vmap a anon 256
+    vcmd "write a 0-9"
+    # the premise: a writable reservation of terabytes (ASan's shadow)
+    local big
+    big=$(python3 -S -c 'import sys
+print(max(int(b, 16) - int(a, 16) for a, b in (l.split()[0].split("-") for l in open(sys.argv[1]) if l.split()[1].startswith("rw"))))' "/proc/$VPID/maps")
+    ((big >= 1 << 40)) || fail "victim_asan has no writable reservation of 1 TiB or more (largest: $big bytes)"
+    local before during after
+    before=$(status_kb "$VPID" VmPTE)
+    # each harvest walks the 14 TiB (tens of ms): room to catch it idle
+    watch_json -i 300ms
+    w_round 1 "write a 5,20-29" "read a 100-109"
+    w_round 2 "write a 255" "threads 4 a 30-99"
+    during=$(status_kb "$VPID" VmPTE)
+    w_done
+    after=$(status_kb "$VPID" VmPTE)
+    local harvest
+    harvest=$(jq -r 'select(.type == "interval") | .harvest_us' "$WLOG" | sort -n | tail -n 1)
+    echo "VmPTE before $before during $during after $after kB; slowest harvest $harvest us" >&3
+    # arming the shadow would need about 28 GiB of page tables
+    ((during - before < 2048)) || fail "VmPTE grew by $((during - before)) kB while watched"
+    ((after - before < 2048)) || fail "VmPTE grew by $((after - before)) kB after the watch"
+    vcmd "check a"
+}
+
 # ---------------------------------------------------------------------------
 # 11. known kernel bugs
 
