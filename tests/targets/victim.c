@@ -1606,6 +1606,122 @@ static __attribute__((noinline)) unsigned long spin_chunk(unsigned long n,
 	return done;
 }
 
+#elif defined(__aarch64__)
+#define K_X1 3000
+#define K_X2 1000
+#define K_X3 1100
+#define K_X4 1200
+#define K_X5 2900
+#define K_X6 1300
+#define K_X7 1400
+#define K_X8 1500
+#define K_X16 1600
+#define K_X17 1700
+/*
+ * The same on aarch64, where the kernel keeps every register but x0 across
+ * svc, so an injection must give back all of them: x0 counts the
+ * iterations i; x1 = K - i, x2 = K + 2i, x3 = K + 3i, x4 = K + 8i,
+ * x5 = K - 5i, x6 = K + 7i, x7 = K + 11i, x8 (the syscall number) = K + 13i,
+ * x16 and x17 (the linker's scratch registers) = K + 17i and K + 19i, and
+ * d0 = i as a double (the FP/SIMD registers). AAPCS64 has no red zone.
+ */
+static __attribute__((noinline)) unsigned long spin_chunk(unsigned long n,
+							   int *bad)
+{
+	register unsigned long cnt __asm__("x15") = n;
+	register unsigned long flag __asm__("x9");
+	register unsigned long done __asm__("x0");
+
+	__asm__ volatile(
+		"mov x0, #0\n\t"
+		"mov x1, #" STR(K_X1) "\n\t"
+		"mov x2, #" STR(K_X2) "\n\t"
+		"mov x3, #" STR(K_X3) "\n\t"
+		"mov x4, #" STR(K_X4) "\n\t"
+		"mov x5, #" STR(K_X5) "\n\t"
+		"mov x6, #" STR(K_X6) "\n\t"
+		"mov x7, #" STR(K_X7) "\n\t"
+		"mov x8, #" STR(K_X8) "\n\t"
+		"mov x16, #" STR(K_X16) "\n\t"
+		"mov x17, #" STR(K_X17) "\n\t"
+		"fmov d0, xzr\n\t"
+		"fmov d1, #1.0\n\t"
+		"1:\n\t"
+		"add x0, x0, #1\n\t"
+		"sub x1, x1, #1\n\t"
+		"add x2, x2, #2\n\t"
+		"add x3, x3, #3\n\t"
+		"add x4, x4, #8\n\t"
+		"sub x5, x5, #5\n\t"
+		"add x6, x6, #7\n\t"
+		"add x7, x7, #11\n\t"
+		"add x8, x8, #13\n\t"
+		"add x16, x16, #17\n\t"
+		"add x17, x17, #19\n\t"
+		"fadd d0, d0, d1\n\t"
+		"add x9, x0, x1\n\t"
+		"cmp x9, #" STR(K_X1) "\n\t"
+		"b.ne 2f\n\t"
+		"add x9, x0, x0\n\t"
+		"add x9, x9, #" STR(K_X2) "\n\t"
+		"cmp x2, x9\n\t"
+		"b.ne 2f\n\t"
+		"add x9, x0, x0, lsl #1\n\t"
+		"add x9, x9, #" STR(K_X3) "\n\t"
+		"cmp x3, x9\n\t"
+		"b.ne 2f\n\t"
+		"lsl x9, x0, #3\n\t"
+		"add x9, x9, #" STR(K_X4) "\n\t"
+		"cmp x4, x9\n\t"
+		"b.ne 2f\n\t"
+		"add x9, x0, x0, lsl #2\n\t"
+		"add x9, x9, x5\n\t"
+		"cmp x9, #" STR(K_X5) "\n\t"
+		"b.ne 2f\n\t"
+		"lsl x9, x0, #3\n\t"
+		"sub x9, x9, x0\n\t"
+		"add x9, x9, #" STR(K_X6) "\n\t"
+		"cmp x6, x9\n\t"
+		"b.ne 2f\n\t"
+		"mov x10, #11\n\t"
+		"madd x9, x0, x10, xzr\n\t"
+		"add x9, x9, #" STR(K_X7) "\n\t"
+		"cmp x7, x9\n\t"
+		"b.ne 2f\n\t"
+		"mov x10, #13\n\t"
+		"madd x9, x0, x10, xzr\n\t"
+		"add x9, x9, #" STR(K_X8) "\n\t"
+		"cmp x8, x9\n\t"
+		"b.ne 2f\n\t"
+		"mov x10, #17\n\t"
+		"madd x9, x0, x10, xzr\n\t"
+		"add x9, x9, #" STR(K_X16) "\n\t"
+		"cmp x16, x9\n\t"
+		"b.ne 2f\n\t"
+		"mov x10, #19\n\t"
+		"madd x9, x0, x10, xzr\n\t"
+		"add x9, x9, #" STR(K_X17) "\n\t"
+		"cmp x17, x9\n\t"
+		"b.ne 2f\n\t"
+		"ucvtf d2, x0\n\t"
+		"fcmp d0, d2\n\t"
+		"b.ne 2f\n\t"
+		"subs x15, x15, #1\n\t"
+		"b.ne 1b\n\t"
+		"mov x9, #0\n\t"
+		"b 3f\n\t"
+		"2:\n\t"
+		"mov x9, #1\n\t"
+		"3:\n\t"
+		: "=&r"(done), "+r"(cnt), "=&r"(flag)
+		:
+		: "x1", "x2", "x3", "x4", "x5", "x6", "x7", "x8", "x10", "x16",
+		  "x17", "d0", "d1", "d2", "cc", "memory");
+	*bad = flag != 0 || (!flag && done != n);
+	return done;
+}
+#endif
+
 static int spin_stop;
 
 static int cmd_spin(char **av, int ac)
@@ -1660,6 +1776,7 @@ static int cmd_spin(char **av, int ac)
  * rseq_cs cleared inside the section (the kernel only clears it outside a
  * section or when it aborts one: the section continued without its abort).
  */
+#if defined(__x86_64__)
 static __attribute__((noinline)) int rseq_pass(uint64_t *cs_field,
 					       uint64_t *commits,
 					       unsigned long inner)
@@ -1702,6 +1819,53 @@ static __attribute__((noinline)) int rseq_pass(uint64_t *cs_field,
 	return ret;
 }
 
+#elif defined(__aarch64__)
+static __attribute__((noinline)) int rseq_pass(uint64_t *cs_field,
+					       uint64_t *commits,
+					       unsigned long inner)
+{
+	register unsigned long ret __asm__("x0");
+
+	__asm__ volatile(
+		".pushsection __rseq_cs, \"aw\"\n\t"
+		".balign 32\n\t"
+		"3:\n\t"
+		".long 0, 0\n\t"	/* version, flags */
+		".quad 1f, (2f - 1f), 4f\n\t"	/* start, length, abort */
+		".popsection\n\t"
+		"adrp x9, 3b\n\t"
+		"add x9, x9, :lo12:3b\n\t"
+		"str x9, [%[csf]]\n\t"
+		"1:\n\t"
+		"mov x10, %[inner]\n\t"
+		"5:\n\t"
+		"ldr x11, [%[csf]]\n\t"
+		"cmp x11, x9\n\t"
+		"b.ne 6f\n\t"
+		"subs x10, x10, #1\n\t"
+		"b.ne 5b\n\t"
+		"ldr x11, [%[commits]]\n\t"
+		"add x11, x11, #1\n\t"
+		"str x11, [%[commits]]\n\t"	/* the commit */
+		"2:\n\t"
+		"mov x0, #0\n\t"
+		"b 7f\n\t"
+		"6:\n\t"
+		"mov x0, #2\n\t"
+		"b 7f\n\t"
+		/* the signature right before the abort handler */
+		".long " STR(RSEQ_SIG) "\n\t"
+		"4:\n\t"
+		"mov x0, #1\n\t"
+		"7:\n\t"
+		: "=&r"(ret)
+		: [csf] "r"(cs_field), [commits] "r"(commits),
+		  [inner] "r"(inner)
+		: "x9", "x10", "x11", "cc", "memory");
+	return (int)ret;
+}
+#endif
+
 static int rseq_stop;
 
 static int cmd_rseq(char **av, int ac)
@@ -1742,23 +1906,6 @@ static int cmd_rseq(char **av, int ac)
 	return reply("ok rseq commits %" PRIu64 " aborts %" PRIu64
 		     " violations %" PRIu64, commits, aborts, violations);
 }
-#else
-/* The register and rseq checks are x86-64 assembly (an aarch64 variant is
- * still to be written): say so instead of passing. */
-static int cmd_spin(char **av, int ac)
-{
-	(void)av;
-	(void)ac;
-	return reply("err spin: x86-64 only");
-}
-
-static int cmd_rseq(char **av, int ac)
-{
-	(void)av;
-	(void)ac;
-	return reply("err rseq: x86-64 only");
-}
-#endif
 
 /* ---- process state ---- */
 
