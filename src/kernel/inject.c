@@ -173,6 +173,24 @@ static int set_regs(struct ps_inject *s, const ps_regs_t *r, struct ps_err *err)
 	return 0;
 }
 
+/* Save R0's companion state (ps_arch_extra_save) after R0 itself. */
+static int save_extra(struct ps_inject *s, struct ps_err *err)
+{
+	free(s->saved_extra);
+	int r = ps_arch_extra_save(s->tid, &s->saved_extra, &s->saved_extra_len);
+	if (r < 0)
+		return ps_errf(err, -r, "cannot save the vector registers of thread %d: %s", s->tid, strerror(-r));
+	return 0;
+}
+
+/* Put R0 back, with its companion state. */
+static int restore_saved(struct ps_inject *s, struct ps_err *err)
+{
+	if (ps_arch_extra_restore(s->tid, s->saved_extra, s->saved_extra_len) < 0)
+		return ptrace_fail(s, "PTRACE_SETREGSET (vector registers)", err);
+	return set_regs(s, &s->saved, err);
+}
+
 static int set_options(struct ps_inject *s, unsigned long opts, struct ps_err *err)
 {
 	if (opts == s->options)
@@ -449,7 +467,7 @@ static int after_stop(struct ps_inject *s, long blocked_nr, struct ps_err *err)
 {
 	unsigned char insn[PS_ARCH_SYSCALL_LEN];
 	int r = get_regs(s, &s->saved, err);
-	if (r < 0)
+	if (r < 0 || (r = save_extra(s, err)) < 0)
 		return r;
 	if (blocked_nr >= 0 && mem_read(s, ps_arch_ip(&s->saved), insn, sizeof(insn)) == 0)
 		ps_arch_fix_saved(&s->saved, blocked_nr, insn);
@@ -641,10 +659,10 @@ static int deliver_pending(struct ps_inject *s, int sig, struct ps_err *err)
 
 	if (sig == SIGSYS && pt(PTRACE_GETSIGINFO, s->tid, NULL, &si) == 0 && (si.si_code == 1 || si.si_code == 2)) {
 		/* Our own call was trapped by seccomp (1) or syscall user dispatch (2): never deliver it. */
-		set_regs(s, &s->saved, err);
+		restore_saved(s, err);
 		return ps_errf(err, EPERM, "process %d blocks userfaultfd() with a seccomp filter or syscall user dispatch; run pagescan as root so it can suspend seccomp, or track it from inside", s->t->pid);
 	}
-	r = set_regs(s, &s->saved, err);
+	r = restore_saved(s, err);
 	if (r < 0)
 		return r;
 	if (pt(PTRACE_INTERRUPT, s->tid, NULL, NULL) < 0 ||
@@ -654,7 +672,14 @@ static int deliver_pending(struct ps_inject *s, int sig, struct ps_err *err)
 	r = wait_interrupt_stop(s, err);
 	if (r < 0)
 		return r;
-	return get_regs(s, &s->saved, err) < 0 ? -ESRCH : (rseq_fixup(s), 0);
+	if (get_regs(s, &s->saved, err) < 0)
+		return -ESRCH;
+	/* at the handler's entry: what the signal frame left live */
+	r = save_extra(s, err);
+	if (r < 0)
+		return r;
+	rseq_fixup(s);
+	return 0;
 }
 
 int ps_inject_syscall(struct ps_inject *s, long nr, const uint64_t args[6], long *ret,
@@ -783,7 +808,7 @@ int ps_inject_finish(struct ps_inject *s, bool detach, struct ps_err *err)
 			goto out;
 		}
 	}
-	r = set_regs(s, &s->saved, err);
+	r = restore_saved(s, err);
 	if (r < 0)
 		goto out;
 	r = set_options(s, s->options & ~(unsigned long)PTRACE_O_EXITKILL, err);
@@ -807,6 +832,8 @@ out:
 	if (s->getfd_pidfd >= 0 && s->getfd_pidfd != s->t->pidfd)
 		close(s->getfd_pidfd);
 	s->getfd_pidfd = -1;
+	free(s->saved_extra);
+	s->saved_extra = NULL;
 	return r;
 }
 

@@ -211,7 +211,7 @@ wait_hook() {
     for ((i = 0; i < 1000; i++)); do
         for f in /proc/"$PSPID"/task/*/syscall; do
             read -r nr _ <"$f" 2>/dev/null || continue
-            if [[ $nr == 230 || $nr == 35 ]]; then
+            if [[ $nr == "${PS_NR[clock_nanosleep]}" || $nr == "${PS_NR[nanosleep]}" ]]; then
                 # traced by pagescan's injection thread
                 local tracer
                 tracer=$(awk '$1 == "TracerPid:" { print $2 }' "/proc/$VPID/status")
@@ -461,6 +461,30 @@ fb_cycles() {
     fifo_put "$s" x
     vreply
     [[ $REPLY_LINE == "ok spin clean "* ]] || fail "spin loop: $REPLY_LINE"
+    exec {nfd}>&-
+    fb_intact
+}
+
+@test "SVE registers live in a user-mode loop (aarch64): 25 engage/release cycles, no corruption" {
+    fb_start
+    local n=$BATS_TEST_TMPDIR/notify s=$BATS_TEST_TMPDIR/stop nfd line i
+    # a zero-length loop: whether this CPU has SVE state to lose
+    vsend "sve 0"
+    IFS= read -r -t 60 REPLY_LINE <&"$VREPLY_FD" || fail "victim: no reply to 'sve 0'"
+    [[ $REPLY_LINE == "err sve unusable: "* ]] && skip "${REPLY_LINE#err sve unusable: }"
+    [[ $REPLY_LINE == "ok sve clean "* ]] || fail "sve 0: $REPLY_LINE"
+    mkfifo "$n" "$s"
+    exec {nfd}<>"$n"
+    vsend "sve 900 $n $s"
+    read -r -t 20 line <&"$nfd" || fail "sve loop never started"
+    assert_equal "$line" spinning
+    for ((i = 0; i < $(fb_cycles 25); i++)); do
+        ps_ok "$BATS_TEST_TMPDIR/engage.out" engage "$VPID"
+        ps_ok "$BATS_TEST_TMPDIR/release.out" release "$VPID"
+    done
+    fifo_put "$s" x
+    vreply
+    [[ $REPLY_LINE == "ok sve clean "* ]] || fail "SVE loop: $REPLY_LINE"
     exec {nfd}>&-
     fb_intact
 }

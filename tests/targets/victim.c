@@ -107,6 +107,11 @@
  *       the loop starts. It stops after SECS, or, with STOPFIFO, as soon as
  *       a byte arrives there (a helper thread blocks in read() on it,
  *       opened O_RDWR).
+ *   sve SECS [NOTIFYFIFO [STOPFIFO]]
+ *                            -> ok sve clean ITER | err sve corrupted ...
+ *                            |  err sve unusable: REASON
+ *       The same with live SVE state (aarch64 with SVE and a vector length
+ *       above 128 bits): z0 and p0 hold known values across the loop.
  *   rseq NOTIFYFIFO STOPFIFO -> ok rseq commits C aborts A violations V
  *       Loops through an rseq critical section (on the struct rseq glibc
  *       registered for the main thread) until a byte arrives on STOPFIFO
@@ -158,6 +163,9 @@
 #include <sys/epoll.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#if defined(__aarch64__)
+#include <sys/auxv.h>
+#endif
 #include <sys/rseq.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -1722,9 +1730,78 @@ static __attribute__((noinline)) unsigned long spin_chunk(unsigned long n,
 }
 #endif
 
+#if defined(__aarch64__)
+#ifndef HWCAP_SVE
+#define HWCAP_SVE (1 << 22)
+#endif
+/*
+ * The SVE registers: a syscall discards everything beyond the 128-bit
+ * FPSIMD part, so an injection into a thread with live SVE state must give
+ * it back. z0 holds 1, 2, 3, ... in its 64-bit lanes and p0 is all true; each
+ * iteration compares them with freshly computed ones (lanes 3 and up, and
+ * p0, would read 0 after a discard).
+ */
+static __attribute__((noinline)) unsigned long sve_chunk(unsigned long n,
+							  int *bad)
+{
+	register unsigned long cnt __asm__("x15") = n;
+	register unsigned long flag __asm__("x9");
+
+	__asm__ volatile(
+		".arch_extension sve\n\t"
+		"ptrue p0.d\n\t"
+		"index z0.d, #1, #1\n\t"
+		"1:\n\t"
+		"ptrue p2.d\n\t"
+		"index z1.d, #1, #1\n\t"
+		"cmpne p1.d, p2/z, z0.d, z1.d\n\t"
+		"b.any 2f\n\t"
+		"cntp x10, p2, p0.d\n\t"
+		"cntd x11\n\t"
+		"cmp x10, x11\n\t"
+		"b.ne 2f\n\t"
+		"subs x15, x15, #1\n\t"
+		"b.ne 1b\n\t"
+		"mov x9, #0\n\t"
+		"b 3f\n\t"
+		"2:\n\t"
+		"mov x9, #1\n\t"
+		"3:\n\t"
+		: "+r"(cnt), "=&r"(flag)
+		:
+		: "x10", "x11", "v0", "v1", "cc", "memory");
+	*bad = flag != 0;
+	return flag ? n - cnt : n;
+}
+
+/* Why the sve command cannot check anything here, or NULL. */
+static const char *sve_unusable(void)
+{
+	if (!(getauxval(AT_HWCAP) & HWCAP_SVE))
+		return "this CPU has no SVE";
+	if (prctl(PR_SVE_GET_VL) < 0 || (prctl(PR_SVE_GET_VL) & 0xffff) <= 16)
+		return "the SVE vector length is 128 bits: nothing beyond FPSIMD to lose";
+	return NULL;
+}
+#else
+static unsigned long sve_chunk(unsigned long n, int *bad)
+{
+	(void)n;
+	*bad = 1;
+	return 0;
+}
+
+static const char *sve_unusable(void)
+{
+	return "SVE is an aarch64 feature";
+}
+#endif
+
 static int spin_stop;
 
-static int cmd_spin(char **av, int ac)
+/* spin and sve: run chunk until SECS pass or a byte arrives on STOPFIFO. */
+static int spin_loop(char **av, int ac,
+		     unsigned long (*chunk)(unsigned long, int *))
 {
 	unsigned long total = 0;
 	struct stopper st = { 0 };
@@ -1732,7 +1809,7 @@ static int cmd_spin(char **av, int ac)
 	int r;
 
 	if (ac < 2 || ac > 4 || parse_secs(av[1], &secs))
-		return reply("err usage: spin SECS [NOTIFYFIFO [STOPFIFO]]");
+		return reply("err usage: %s SECS [NOTIFYFIFO [STOPFIFO]]", av[0]);
 	__atomic_store_n(&spin_stop, 0, __ATOMIC_SEQ_CST);
 	if (ac == 4) {
 		r = stopper_start(&st, av[3], &spin_stop, NULL);
@@ -1750,20 +1827,34 @@ static int cmd_spin(char **av, int ac)
 	t0 = now_mono();
 	do {
 		int bad;
-		unsigned long done = spin_chunk(1UL << 20, &bad);
+		unsigned long done = chunk(1UL << 20, &bad);
 
 		total += done;
 		if (bad) {
 			if (ac == 4)
 				stopper_end(&st);
-			return reply("err spin corrupted after %lu iterations",
-				     total);
+			return reply("err %s corrupted after %lu iterations",
+				     av[0], total);
 		}
 	} while (now_mono() - t0 < secs &&
 		 !__atomic_load_n(&spin_stop, __ATOMIC_SEQ_CST));
 	if (ac == 4)
 		stopper_end(&st);
-	return reply("ok spin clean %lu", total);
+	return reply("ok %s clean %lu", av[0], total);
+}
+
+static int cmd_spin(char **av, int ac)
+{
+	return spin_loop(av, ac, spin_chunk);
+}
+
+static int cmd_sve(char **av, int ac)
+{
+	const char *why = sve_unusable();
+
+	if (why)
+		return reply("err sve unusable: %s", why);
+	return spin_loop(av, ac, sve_chunk);
 }
 
 /* ---- rseq ---- */
@@ -2200,6 +2291,8 @@ int main(int argc, char **argv)
 			cmd_readfifo(av, ac);
 		else if (!strcmp(av[0], "spin"))
 			cmd_spin(av, ac);
+		else if (!strcmp(av[0], "sve"))
+			cmd_sve(av, ac);
 		else if (!strcmp(av[0], "status"))
 			cmd_status(ac);
 		else if (!strcmp(av[0], "thp"))

@@ -40,6 +40,8 @@ struct ps_inject {
 	bool in_call;              /* running our call (registers not its own) */
 	unsigned long options;     /* current PTRACE_SETOPTIONS value */
 	struct user_regs_struct saved; /* R0 */
+	void *saved_extra;         /* with R0: state a syscall would destroy (arch: live SVE), or NULL */
+	size_t saved_extra_len;
 	uint64_t gadget;           /* address of a syscall instruction */
 	int deliver_sig;           /* signal to hand back at detach */
 	char warning[256];         /* non-fatal note for the user ("" if none) */

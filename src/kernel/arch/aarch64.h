@@ -4,6 +4,8 @@
 #define PAGESCAN_ARCH_AARCH64_H
 
 #include <elf.h>
+#include <errno.h>
+#include <stdlib.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/ptrace.h>
@@ -15,6 +17,9 @@
 
 #ifndef NT_ARM_SYSTEM_CALL
 #define NT_ARM_SYSTEM_CALL 0x404
+#endif
+#ifndef NT_ARM_SVE
+#define NT_ARM_SVE 0x405
 #endif
 
 /* x0-x30, sp, pc, pstate */
@@ -85,6 +90,53 @@ static inline void ps_arch_fix_saved(ps_regs_t *r, long blocked_nr, const unsign
 		return;
 	if (nr == SYS_nanosleep || (nr == SYS_clock_nanosleep && !(r->regs[1] & TIMER_ABSTIME)))
 		r->regs[8] = SYS_restart_syscall;
+}
+
+/* The head of the NT_ARM_SVE register set (struct user_sve_header). */
+struct ps_sve_header {
+	uint32_t size;      /* bytes of the whole set in its current form */
+	uint32_t max_size;
+	uint16_t vl, max_vl, flags, reserved;
+};
+#define PS_SVE_PT_REGS_SVE 1 /* flags: Z/P/FFR follow (else the FPSIMD form) */
+
+/* A syscall discards the SVE state beyond the 128-bit FPSIMD registers; a
+ * thread stopped in user mode may hold live SVE state, which an injected
+ * call would destroy. Save it (NT_ARM_SVE) when it is live; *buf is
+ * allocated then (NULL otherwise: a kernel or CPU without SVE, or only the
+ * FPSIMD form, which syscalls keep). docs/porting.md#aarch64-bti-sve-and-sme */
+static inline int ps_arch_extra_save(pid_t tid, void **buf, size_t *len)
+{
+	struct ps_sve_header h;
+	struct iovec iov = { .iov_base = &h, .iov_len = sizeof(h) };
+	void *b;
+
+	*buf = NULL;
+	*len = 0;
+	if (ptrace(PTRACE_GETREGSET, tid, (void *)NT_ARM_SVE, &iov) < 0 || iov.iov_len < sizeof(h) ||
+	    !(h.flags & PS_SVE_PT_REGS_SVE) || h.size <= sizeof(h))
+		return 0;
+	b = malloc(h.size);
+	if (!b)
+		return -ENOMEM;
+	iov = (struct iovec){ .iov_base = b, .iov_len = h.size };
+	if (ptrace(PTRACE_GETREGSET, tid, (void *)NT_ARM_SVE, &iov) < 0) {
+		int e = errno;
+		free(b);
+		return -e;
+	}
+	*buf = b;
+	*len = iov.iov_len;
+	return 0;
+}
+
+static inline int ps_arch_extra_restore(pid_t tid, const void *buf, size_t len)
+{
+	struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
+
+	if (!buf)
+		return 0;
+	return ptrace(PTRACE_SETREGSET, tid, (void *)NT_ARM_SVE, &iov) < 0 ? -errno : 0;
 }
 
 #endif

@@ -60,4 +60,22 @@ static inline void ps_arch_fix_saved(ps_regs_t *r, long blocked_nr, const unsign
 	(void)insn_at_ip;
 }
 
+/* A syscall keeps every vector register (SSE, AVX, AVX-512): nothing beyond
+ * ps_regs_t to save. */
+static inline int ps_arch_extra_save(pid_t tid, void **buf, size_t *len)
+{
+	(void)tid;
+	*buf = NULL;
+	*len = 0;
+	return 0;
+}
+
+static inline int ps_arch_extra_restore(pid_t tid, const void *buf, size_t len)
+{
+	(void)tid;
+	(void)buf;
+	(void)len;
+	return 0;
+}
+
 #endif
