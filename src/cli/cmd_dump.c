@@ -151,12 +151,12 @@ struct dump_seg {
 
 /* Is any page of the runs under write-protect tracking (engaged)? Errors
  * count as yes: then no hint is given. */
-static bool any_tracked(const struct ps_target *t, const struct dump_seg *segs, size_t n)
+static bool any_tracked(const struct ps_target *t, const struct ps_maps *maps, const struct dump_seg *segs, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		struct ps_scan_req req = {
 			.start = segs[i].start, .end = segs[i].end,
-			.mask = PS_CAT_WPALLOWED, .ret = PS_CAT_WPALLOWED, .max_pages = 1,
+			.mask = PS_CAT_WPALLOWED, .ret = PS_CAT_WPALLOWED, .max_pages = 1, .maps = maps,
 		};
 		struct ps_scan_stats s1;
 		struct ps_err e;
@@ -245,6 +245,7 @@ int ps_cmd_dump(const struct ps_dump_args *a, struct ps_err *err)
 			.ret = supported & keep,
 			.wp = a->clear,
 			.max_pages = a->max_pages ? a->max_pages - st.pages : 0,
+			.maps = &maps, /* a run spans holes: pieces count mapped bytes */
 		};
 		struct ps_scan_stats s1;
 		if (a->max_pages && st.pages >= a->max_pages) {
@@ -271,7 +272,7 @@ int ps_cmd_dump(const struct ps_dump_args *a, struct ps_err *err)
 	}
 	if (c.have && (r = emit(&c, &c.cur, err)) < 0 && r != -EPIPE)
 		goto done;
-	if (r != -EPIPE && !st.pages && (ps_mask_bits(&m) & PS_CAT_WRITTEN) && !any_tracked(&t, segs, nsegs))
+	if (r != -EPIPE && !st.pages && (ps_mask_bits(&m) & PS_CAT_WRITTEN) && !any_tracked(&t, &maps, segs, nsegs))
 		ps_note(&notes, "no page of process %d is tracked for writes, so \"written\" matches nothing: "
 		                "engage it first (pagescan engage %d), and dump -m written then shows the pages "
 		                "written since; or follow it live with pagescan watch %d",

@@ -6,14 +6,17 @@
  *    walk_end at a stale restart point; a smaller vector never refills.
  *  - resume at walk_end only after success; on error walk_end is meaningless.
  *  - a call that returned fewer regions than asked for, without reaching
- *    max_pages, walked to the end.
+ *    max_pages, walked to the end of its range.
  *  - regions are merged across call boundaries (the kernel may cut one at
- *    max_pages or when the vector is full). */
+ *    max_pages, when the vector is full, or at a piece boundary).
+ *  - no call covers more than a piece (#scanning-in-pieces): the target's
+ *    mmap, munmap, mprotect and brk wait for a call's whole walk. */
 #include <errno.h>
 #include <string.h>
 #include <sys/ioctl.h>
 
 #include "pagescan/kernel/scan.h"
+#include "pagescan/kernel/sys.h"
 #include "pagescan/model/category.h"
 #include "pagescan/model/util.h"
 
@@ -43,24 +46,96 @@ static int scan_error(struct ps_err *err, int e)
 	}
 }
 
+/* The address at which [start, ...) holds piece bytes of memory: of the
+ * mappings of m, holes not counted (the walk skips them for free), or of
+ * any kind without m. end if the rest holds less. */
+static uint64_t piece_span(const struct ps_maps *m, uint64_t start, uint64_t piece, uint64_t end)
+{
+	if (!m)
+		return end - start <= piece ? end : start + piece;
+	for (size_t i = ps_maps_lower_bound(m, start); i < m->n && m->v[i].start < end; i++) {
+		uint64_t a = m->v[i].start > start ? m->v[i].start : start;
+		uint64_t b = m->v[i].end < end ? m->v[i].end : end;
+		if (b - a >= piece)
+			return b - a == piece ? b : a + piece;
+		piece -= b - a;
+	}
+	return end;
+}
+
+/* End of a call's range from start: a piece, ending on a PMD boundary. */
+static uint64_t piece_end(const struct ps_maps *m, uint64_t start, uint64_t piece, uint64_t end)
+{
+	uint64_t e = piece_span(m, start, piece, end);
+	if (e >= end)
+		return end;
+	e &= ~(PS_SCAN_PIECE_MIN - 1);
+	if (e <= start)
+		e = (start | (PS_SCAN_PIECE_MIN - 1)) + 1;
+	return e < end ? e : end;
+}
+
+/* Bytes of [a, b) a call walked: of m's mappings, or all without m. */
+static uint64_t walked(const struct ps_maps *m, uint64_t a, uint64_t b)
+{
+	if (!m)
+		return b - a;
+	uint64_t n = 0;
+	for (size_t i = ps_maps_lower_bound(m, a); i < m->n && m->v[i].start < b; i++)
+		n += (m->v[i].end < b ? m->v[i].end : b) - (m->v[i].start > a ? m->v[i].start : a);
+	return n;
+}
+
+/* Resize the piece after a call that walked bytes in ns: aim at
+ * PS_SCAN_PIECE_NS, shrink at once, grow at most PS_SCAN_PIECE_GROWTH times
+ * per call (the memory ahead may cost more per page than what was
+ * measured), within [MIN, MAX].
+ * Only a call that walked at least half a piece or took at least half the
+ * aim teaches anything: a short cheap one (the end of a range, a small
+ * mapping, a full vector) is mostly the fixed cost of a call. */
+static void pace_learn(struct ps_scan_pace *p, uint64_t bytes, uint64_t ns)
+{
+	if (bytes < p->piece / 2 && ns < PS_SCAN_PIECE_NS / 2)
+		return;
+	uint64_t want = ns ? bytes / ns * PS_SCAN_PIECE_NS + bytes % ns * PS_SCAN_PIECE_NS / ns : UINT64_MAX;
+	if (want / PS_SCAN_PIECE_GROWTH > p->piece)
+		want = PS_SCAN_PIECE_GROWTH * p->piece;
+	if (want > PS_SCAN_PIECE_MAX)
+		want = PS_SCAN_PIECE_MAX;
+	want &= ~(PS_SCAN_PIECE_MIN - 1);
+	p->piece = want > PS_SCAN_PIECE_MIN ? want : PS_SCAN_PIECE_MIN;
+}
+
+/* The calls are timed in this thread's CPU time: the kernel's work per
+ * page, not the machine's load (a call preempted midway would otherwise
+ * shrink the piece for no gain: preemption strikes any piece alike). */
+static uint64_t pace_now(const struct ps_scan_pace *p)
+{
+	return p->clock ? p->clock(p->clock_ctx) : ps_thread_cpu_ns();
+}
+
 int ps_scan_each_with(ps_scan_ioctl_fn fn, void *ctx, int fd, const struct ps_scan_req *req,
                       ps_scan_batch_fn batch, void *bctx, struct ps_scan_stats *stats, struct ps_err *err)
 {
 	struct page_region vec[PS_SCAN_VEC_MAX];
 	struct ps_scan_stats st = { 0 };
+	struct ps_scan_pace fresh = { 0 }, *pace = req->pace ? req->pace : &fresh;
 	uint64_t start = req->start;
 	int r = 0;
 
 	if (req->start & (PS_PAGE_SIZE - 1))
 		return ps_errf(err, EINVAL, "scan start 0x%llx is not page aligned", (unsigned long long)req->start);
+	if (pace->piece < PS_SCAN_PIECE_MIN)
+		pace->piece = PS_SCAN_PIECE_START;
 
 	while (start < req->end) {
-		uint64_t left = 0;
+		uint64_t left = 0, end = piece_end(req->maps, start, pace->piece, req->end);
+		bool probe = false;
 		struct pm_scan_arg arg = {
 			.size = sizeof(arg),
 			.flags = req->wp ? PM_SCAN_WP_MATCHING : 0,
 			.start = start,
-			.end = req->end,
+			.end = end,
 			.vec = (uintptr_t)vec,
 			.vec_len = PS_SCAN_VEC_MAX,
 			.category_inverted = req->inverted,
@@ -70,14 +145,21 @@ int ps_scan_each_with(ps_scan_ioctl_fn fn, void *ctx, int fd, const struct ps_sc
 		};
 		if (req->max_pages) {
 			left = req->max_pages - st.pages;
-			if (left == 0) {
-				st.truncated = true;
-				break;
-			}
-			arg.max_pages = left;
+			/* The limit was met exactly at a piece boundary. One call
+			 * would have walked on to the next match to tell whether
+			 * pages were left out; ask the rest the same, piece by
+			 * piece, reporting and re-protecting nothing. */
+			probe = left == 0;
+			arg.max_pages = probe ? 1 : left;
+			if (probe)
+				arg.flags = 0;
 		}
 		st.calls++;
+		uint64_t t0 = pace_now(pace);
 		int n = fn(fd, &arg, ctx);
+		uint64_t ns = pace_now(pace) - t0;
+		if (ns > st.longest_ns)
+			st.longest_ns = ns;
 		if (n < 0) {
 			r = scan_error(err, errno);
 			break;
@@ -88,13 +170,22 @@ int ps_scan_each_with(ps_scan_ioctl_fn fn, void *ctx, int fd, const struct ps_sc
 		}
 		uint64_t got = 0, prev_end = start;
 		for (int i = 0; i < n; i++) {
-			if (vec[i].end <= vec[i].start || vec[i].start < prev_end || vec[i].end > req->end) {
+			if (vec[i].end <= vec[i].start || vec[i].start < prev_end || vec[i].end > end) {
 				r = ps_errf(err, EPROTO, "kernel returned an invalid region 0x%llx-0x%llx",
 				            (unsigned long long)vec[i].start, (unsigned long long)vec[i].end);
 				goto out;
 			}
 			prev_end = vec[i].end;
 			got += (vec[i].end - vec[i].start) >> PS_PAGE_SHIFT;
+		}
+		if (probe) {
+			if (n > 0) {
+				st.truncated = true;
+				break;
+			}
+			pace_learn(pace, walked(req->maps, start, end), ns);
+			start = end;
+			continue;
 		}
 		if (n > 0) {
 			r = batch(bctx, vec, (size_t)n, err);
@@ -103,16 +194,28 @@ int ps_scan_each_with(ps_scan_ioctl_fn fn, void *ctx, int fd, const struct ps_sc
 		}
 		st.pages += got;
 		if (req->max_pages && got >= left) {
-			/* max_pages reached: the kernel cut the walk here. */
-			st.truncated = arg.walk_end < req->end;
-			break;
+			/* max_pages reached. The kernel walked on to the next match
+			 * in this call's range (walk_end there: pages were left out)
+			 * or to its end (then the next piece probes). */
+			if (arg.walk_end < end) {
+				st.truncated = true;
+				break;
+			}
+			pace_learn(pace, walked(req->maps, start, end), ns);
+			start = end;
+			continue;
 		}
-		if ((size_t)n < PS_SCAN_VEC_MAX)
-			break; /* the walk reached the end */
-		if (arg.walk_end <= start || arg.walk_end > req->end) {
+		if ((size_t)n < PS_SCAN_VEC_MAX) {
+			/* The walk reached the end of this call's range. */
+			pace_learn(pace, walked(req->maps, start, end), ns);
+			start = end;
+			continue;
+		}
+		if (arg.walk_end <= start || arg.walk_end > end) {
 			r = ps_errf(err, EPROTO, "kernel made no progress (walk_end 0x%llx)", (unsigned long long)arg.walk_end);
 			break;
 		}
+		pace_learn(pace, walked(req->maps, start, arg.walk_end), ns);
 		start = arg.walk_end;
 	}
 out:

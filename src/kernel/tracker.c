@@ -706,13 +706,6 @@ const struct ps_huge_stats *ps_tracker_huge(const struct ps_tracker *tr)
 #define MADV_COLLAPSE 25
 #endif
 
-static uint64_t thread_cpu_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 /* After disarm: MADV_COLLAPSE, from here, over each 2 MiB page that was
  * PMD-mapped when armed, was split while tracked and is still mapped and
  * split. The kernel collapses synchronously in the caller's context:
@@ -727,7 +720,7 @@ static void recollapse(struct ps_tracker *tr)
 		ps_rangeset_clear(&tr->split);
 		return;
 	}
-	uint64_t w0 = ps_now_ns(), c0 = thread_cpu_ns();
+	uint64_t w0 = ps_now_ns(), c0 = ps_thread_cpu_ns();
 	for (size_t i = 0; i < tr->split.n; i++) {
 		for (uint64_t a = tr->split.r[i].start; a < tr->split.r[i].end; a += PS_HUGE_SIZE) {
 			ps_regions_clear(&h);
@@ -756,7 +749,7 @@ static void recollapse(struct ps_tracker *tr)
 	}
 done:
 	tr->hs.recollapse_wall_ns = ps_now_ns() - w0;
-	tr->hs.recollapse_cpu_ns = thread_cpu_ns() - c0;
+	tr->hs.recollapse_cpu_ns = ps_thread_cpu_ns() - c0;
 	ps_regions_free(&h);
 	ps_rangeset_clear(&tr->split);
 }
@@ -969,7 +962,7 @@ int ps_tracked_anywhere(int pagemap_fd, const struct ps_maps *maps, bool *ret, s
 		return 0;
 	struct ps_scan_req req = {
 		.start = maps->v[0].start, .end = ps_maps_user_end(maps),
-		.mask = PAGE_IS_WPALLOWED, .ret = PAGE_IS_WPALLOWED, .max_pages = 1,
+		.mask = PAGE_IS_WPALLOWED, .ret = PAGE_IS_WPALLOWED, .max_pages = 1, .maps = maps,
 	};
 	int r = ps_scan(pagemap_fd, &req, &v, NULL, err);
 	*ret = v.n > 0;

@@ -16,7 +16,11 @@
  *    end leaves the stale refill point (also after max_pages was reached).
  *
  * The loop must be exact whatever the layout, never ask for more than 512
- * regions per call, and say truncated only when pages were left out. */
+ * regions per call, and say truncated only when pages were left out.
+ *
+ * The fake also keeps a clock that each call advances by a cost per page
+ * walked, so that the piece sizing (docs/kernel-interfaces.md#scanning-in-pieces)
+ * can be checked without a live process. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,11 +34,22 @@
 #define NPAGES 48200         /* the e2e check's mapping: 24,100 one-page regions */
 #define KERNEL_BOUNCE 512    /* PAGEMAP_WALK_SIZE >> PAGE_SHIFT with 4 KiB pages */
 
+#define MAX_LOG 8192
+
+/* One call as the fake saw it. */
+struct call {
+	uint64_t start, end, walk_end, ns;
+	int n;
+};
+
 struct fake {
 	uint64_t cats[NPAGES];
 	int calls;
 	uint64_t min_vec_seen, max_vec_seen;
 	int fail_after_calls;   /* return EPERM on this call (1-based), after output */
+	uint64_t clock;         /* fake ns, advanced by each call */
+	uint64_t cost_ns;       /* per page walked */
+	struct call log[MAX_LOG];
 };
 
 static uint64_t addr(size_t page)
@@ -100,10 +115,13 @@ static int fake_walk(struct fake *f, struct pm_scan_arg *a)
 	b.len = vec_len < KERNEL_BOUNCE ? vec_len : KERNEL_BOUNCE;
 	for (uint64_t walk_start = a->start; walk_start < end; walk_start = a->walk_end) {
 		bool enospc = false;
-		for (uint64_t p = walk_start; p < end && !enospc; p += PS_PAGE_SIZE) {
+		/* Outside [BASE, NPAGES) nothing is mapped: skipped, as the
+		 * kernel skips holes. */
+		uint64_t from = walk_start > BASE ? walk_start : BASE, to = end < addr(NPAGES) ? end : addr(NPAGES);
+		for (uint64_t p = from; p < to && !enospc; p += PS_PAGE_SIZE) {
 			size_t i = (p - BASE) / PS_PAGE_SIZE;
-			if (p < BASE || i >= NPAGES || !match(a, f->cats[i]))
-				continue; /* unmapped, or no match */
+			if (!match(a, f->cats[i]))
+				continue; /* no match */
 			uint64_t c = f->cats[i], rc = c & a->return_mask, e = p + PS_PAGE_SIZE;
 			/* pagemap_scan_output() */
 			if (found + 1 > max) {
@@ -144,6 +162,15 @@ static int fake_ioctl(int fd, struct pm_scan_arg *a, void *ctx)
 	struct fake *f = ctx;
 	(void)fd;
 	int n = fake_walk(f, a);
+	if (n >= 0) {
+		/* Only mapped pages cost: the kernel skips holes. */
+		uint64_t ws = a->start > addr(0) ? a->start : addr(0);
+		uint64_t we = a->walk_end < addr(NPAGES) ? a->walk_end : addr(NPAGES);
+		uint64_t ns = we > ws ? f->cost_ns * ((we - ws) / PS_PAGE_SIZE) : 0;
+		f->clock += ns;
+		if (f->calls <= MAX_LOG)
+			f->log[f->calls - 1] = (struct call){ a->start, a->end, a->walk_end, ns, n };
+	}
 	if (n >= 0 && f->fail_after_calls && f->calls == f->fail_after_calls) {
 		/* Regions were copied out, yet the call fails (EPERM is not atomic). */
 		a->walk_end = a->end;
@@ -196,6 +223,17 @@ static void reset(struct fake *f)
 {
 	memset(f, 0, sizeof(*f));
 	f->min_vec_seen = UINT64_MAX;
+}
+
+static uint64_t fake_clock(void *ctx)
+{
+	return ((struct fake *)ctx)->clock;
+}
+
+/* A pace on the fake's clock starting with the given piece (0: the default). */
+static struct ps_scan_pace pace_on(struct fake *f, uint64_t piece)
+{
+	return (struct ps_scan_pace){ .piece = piece, .clock = fake_clock, .clock_ctx = f };
 }
 
 static void layout(struct fake *f, unsigned seed, int kind)
@@ -285,8 +323,11 @@ static void test_region_counts(void)
 	for (size_t c = 0; c < sizeof(counts) / sizeof(counts[0]); c++) {
 		size_t k = counts[c];
 		layout_regions(&f, k);
+		/* One piece for the whole range (it costs nothing on the fake's
+		 * clock): the calls counted are the vector's. */
+		struct ps_scan_pace whole = pace_on(&f, PS_SCAN_PIECE_MAX);
 		struct ps_scan_req q = { .start = addr(0), .end = addr(NPAGES), .mask = PAGE_IS_PRESENT,
-		                         .ret = PAGE_IS_PRESENT };
+		                         .ret = PAGE_IS_PRESENT, .pace = &whole };
 		struct ps_regions got = { 0 }, want = { 0 };
 		struct ps_scan_stats st;
 		is_int(ps_scan_with(fake_ioctl, &f, -1, &q, &got, &st, &err), 0, "%zu regions: scan succeeds", k);
@@ -412,6 +453,254 @@ static void test_fake_reproduces_quirk(void)
 	is_u64(a.walk_end, addr(20), "fake: walk_end at the first page past the limit");
 }
 
+/* ---- pieces (docs/kernel-interfaces.md#scanning-in-pieces) ---- */
+
+/* The calls of the last scan tile [start, end) exactly: each one starts
+ * where the one before stopped (its end, or walk_end after a full vector),
+ * no call covers more than max_piece bytes, and every inner piece boundary
+ * is on a PMD boundary. */
+static bool calls_tile(const struct fake *f, uint64_t start, uint64_t end, uint64_t max_piece, const char *what)
+{
+	uint64_t at = start;
+	for (int i = 0; i < f->calls && i < MAX_LOG; i++) {
+		const struct call *c = &f->log[i];
+		if (c->start != at || c->end > end || c->end - c->start > max_piece ||
+		    (c->end != end && c->end % PS_SCAN_PIECE_MIN)) {
+			printf("# %s: call %d covers 0x%llx-0x%llx, expected a start at 0x%llx", what, i,
+			     (unsigned long long)c->start, (unsigned long long)c->end, (unsigned long long)at);
+			return false;
+		}
+		at = c->n == PS_SCAN_VEC_MAX ? c->walk_end : c->end;
+	}
+	return at == end;
+}
+
+static int count_batch(void *ctx, const struct page_region *vec, size_t n, struct ps_err *err)
+{
+	(void)vec, (void)err;
+	*(size_t *)ctx += n;
+	return 0;
+}
+
+/* Exact whatever the cost per page, with the calls tiling the range; the
+ * piece follows the cost: about 1 ms per call once measured, the minimum
+ * when even that costs more, growing at most PS_SCAN_PIECE_GROWTH times per
+ * call. */
+static void test_pieces_exact(void)
+{
+	static struct fake f;
+	struct ps_err err;
+	static const uint64_t costs[] = { 0, 5, 100, 100000 };
+	for (int kind = 0; kind < 3; kind++) {
+		for (size_t c = 0; c < sizeof(costs) / sizeof(costs[0]); c++) {
+			layout(&f, 11 + (unsigned)kind, kind);
+			f.cost_ns = costs[c];
+			struct ps_scan_pace pace = pace_on(&f, 0);
+			struct ps_scan_req q = { .start = addr(3), .end = addr(NPAGES - 5), .mask = PAGE_IS_PRESENT,
+			                         .ret = PS_CAT_ALL, .wp = kind == 1, .pace = &pace };
+			struct ps_regions got = { 0 }, want = { 0 };
+			struct ps_scan_stats st;
+			truth(&f, &q, &want);
+			is_int(ps_scan_with(fake_ioctl, &f, -1, &q, &got, &st, &err), 0,
+			       "layout %d, %llu ns/page: scan succeeds", kind, (unsigned long long)costs[c]);
+			ok(same(&got, &want), "layout %d, %llu ns/page: exactly the truth (%zu regions, %llu calls)", kind,
+			   (unsigned long long)costs[c], got.n, (unsigned long long)st.calls);
+			char what[64];
+			snprintf(what, sizeof(what), "layout %d, %llu ns/page", kind, (unsigned long long)costs[c]);
+			ok(calls_tile(&f, q.start, q.end, PS_SCAN_PIECE_MAX, what), "%s: the calls tile the range", what);
+			vec_is_512(&f, what);
+			/* The first piece is the conservative start; the rest stay
+			 * near the aim (the fake's cost is exact: at most the aim). */
+			is_u64(f.log[0].end - f.log[0].start, PS_SCAN_PIECE_START - 3 * PS_PAGE_SIZE,
+			       "%s: the first call covers the start piece (to a PMD boundary)", what);
+			uint64_t longest = 0, widest = 0;
+			bool grew_at_most = true;
+			for (int i = 0; i < f.calls; i++) {
+				uint64_t w = f.log[i].end - f.log[i].start;
+				longest = f.log[i].ns > longest ? f.log[i].ns : longest;
+				widest = i > 0 && w > widest ? w : widest;
+				if (i > 0 && w > PS_SCAN_PIECE_GROWTH * (f.log[i - 1].end - f.log[i - 1].start) + PS_SCAN_PIECE_MIN)
+					grew_at_most = false;
+			}
+			ok(grew_at_most, "%s: a call covers at most %d times the one before", what, PS_SCAN_PIECE_GROWTH);
+			if (costs[c] == 100000)
+				is_u64(widest, PS_SCAN_PIECE_MIN, "%s: too costly for 1 ms: every call after the first one PMD",
+				       what);
+			else
+				ok(longest <= PS_SCAN_PIECE_NS, "%s: no call over the aim (longest %llu ns)", what,
+				   (unsigned long long)longest);
+			is_u64(st.longest_ns, longest, "%s: stats.longest_ns is the longest call", what);
+			ps_regions_free(&got);
+			ps_regions_free(&want);
+		}
+	}
+
+	/* 100 ns per page: 1 ms is 10,000 pages; the piece settles on the
+	 * largest PMD multiple below (38 MiB) and stays there. */
+	layout(&f, 1, 2);
+	f.cost_ns = 100;
+	struct ps_scan_pace pace = pace_on(&f, 0);
+	struct ps_scan_req q = { .start = addr(0), .end = addr(NPAGES), .mask = PAGE_IS_WRITTEN, .ret = PAGE_IS_WRITTEN,
+	                         .pace = &pace };
+	struct ps_scan_stats st;
+	size_t nreg = 0;
+	ps_scan_each_with(fake_ioctl, &f, -1, &q, count_batch, &nreg, &st, &err);
+	is_u64(pace.piece, 38ull << 20, "100 ns/page: the piece settles at 38 MiB (got %llu KiB)",
+	       (unsigned long long)(pace.piece >> 10));
+
+	/* A kept pace starts the next scan where the last one ended. */
+	f.calls = 0;
+	ps_scan_each_with(fake_ioctl, &f, -1, &q, count_batch, &nreg, &st, &err);
+	ok(f.log[0].end - f.log[0].start == 38ull << 20 || f.log[0].n == PS_SCAN_VEC_MAX,
+	   "a kept pace: the next scan's first call covers the learned piece");
+}
+
+/* Free memory (cost 0) grows the piece PS_SCAN_PIECE_GROWTH times per call
+ * up to the maximum, never beyond; an expensive stretch after it shrinks it
+ * at once. */
+static void test_pieces_bounds(void)
+{
+	static struct fake f;
+	struct ps_err err;
+	layout_regions(&f, 0); /* nothing matches anywhere */
+	struct ps_scan_pace pace = pace_on(&f, 0);
+	struct ps_scan_req q = { .start = addr(0), .end = addr(0) + (4ull << 40), .mask = PAGE_IS_PRESENT,
+	                         .ret = PAGE_IS_PRESENT, .pace = &pace };
+	struct ps_regions got = { 0 };
+	struct ps_scan_stats st;
+	is_int(ps_scan_with(fake_ioctl, &f, -1, &q, &got, &st, &err), 0, "4 TiB of nothing: scan succeeds");
+	ok(calls_tile(&f, q.start, q.end, PS_SCAN_PIECE_MAX, "4 TiB"), "4 TiB: the calls tile the range");
+	uint64_t expect = PS_SCAN_PIECE_START;
+	bool grew = true;
+	for (int i = 0; i < f.calls - 1; i++) {
+		if (f.log[i].end - f.log[i].start != expect)
+			grew = false;
+		expect = expect * PS_SCAN_PIECE_GROWTH < PS_SCAN_PIECE_MAX ? expect * PS_SCAN_PIECE_GROWTH : PS_SCAN_PIECE_MAX;
+	}
+	ok(grew, "4 TiB: 16 MiB, then %d times per call up to 1 TiB (%llu calls)", PS_SCAN_PIECE_GROWTH,
+	   (unsigned long long)st.calls);
+	is_u64(pace.piece, PS_SCAN_PIECE_MAX, "4 TiB: the piece ends at the maximum");
+
+	/* Then a costly range (1 us per page) smaller than half the piece: its
+	 * one call runs long (the bound is the piece), but it took long enough
+	 * to teach the cost, and the next scan stays near the aim. */
+	layout(&f, 2, 0);
+	f.cost_ns = 1000;
+	q.end = addr(NPAGES);
+	is_int(ps_scan_with(fake_ioctl, &f, -1, &q, &got, &st, &err), 0, "costly after cheap: scan succeeds");
+	ok(pace.piece <= 4ull << 20, "costly after cheap: the piece shrank at once (%llu KiB)",
+	   (unsigned long long)(pace.piece >> 10));
+	f.calls = 0;
+	ps_regions_clear(&got);
+	is_int(ps_scan_with(fake_ioctl, &f, -1, &q, &got, &st, &err), 0, "costly again: scan succeeds");
+	bool near = true;
+	for (int i = 0; i < f.calls; i++)
+		if (f.log[i].ns > PS_SCAN_PIECE_NS && f.log[i].end - f.log[i].start > PS_SCAN_PIECE_MIN)
+			near = false;
+	ok(near, "costly again: no call over the aim but a minimal piece (%llu calls)", (unsigned long long)st.calls);
+	ps_regions_free(&got);
+}
+
+/* Regions across piece boundaries: cut by the pieces, merged by ps_scan(). */
+static void test_pieces_merge(void)
+{
+	static struct fake f;
+	struct ps_err err;
+	layout(&f, 3, 2); /* 700-page runs: every 2 MiB piece boundary cuts one */
+	f.cost_ns = 100000;
+	struct ps_scan_pace pace = pace_on(&f, PS_SCAN_PIECE_MIN);
+	struct ps_scan_req q = { .start = addr(0), .end = addr(NPAGES), .mask = PAGE_IS_PRESENT, .ret = PAGE_IS_PRESENT,
+	                         .pace = &pace };
+	struct ps_regions got = { 0 }, want = { 0 };
+	size_t delivered = 0;
+	truth(&f, &q, &want);
+	ps_scan_each_with(fake_ioctl, &f, -1, &q, count_batch, &delivered, NULL, &err);
+	ok(delivered > want.n, "runs across pieces: the calls return them cut (%zu pieces of %zu runs)", delivered,
+	   want.n);
+	is_int(ps_scan_with(fake_ioctl, &f, -1, &q, &got, NULL, &err), 0, "runs across pieces: scan succeeds");
+	ok(same(&got, &want), "runs across pieces: merged back, exactly the truth (%zu regions)", got.n);
+	ps_regions_free(&got);
+	ps_regions_free(&want);
+}
+
+/* max_pages over pieces of one PMD (256 matches each, every other page):
+ * exact, and truncated only when pages were left out, also when the limit
+ * is met exactly at a piece boundary (the loop then asks the rest without
+ * reporting or re-protecting anything). */
+static void test_pieces_max_pages(void)
+{
+	static struct fake f;
+	struct ps_err err;
+	const uint64_t total = NPAGES / 2, per = PS_SCAN_PIECE_MIN / PS_PAGE_SIZE / 2;
+	const uint64_t limits[] = { 1, per - 1, per, per + 1, 2 * per, 1000, total - per, total - 1, total, total + 1 };
+	for (size_t l = 0; l < sizeof(limits) / sizeof(limits[0]); l++) {
+		uint64_t max = limits[l];
+		layout(&f, 7, 0);
+		f.cost_ns = 100000;
+		struct ps_scan_pace pace = pace_on(&f, PS_SCAN_PIECE_MIN);
+		struct ps_scan_req q = { .start = addr(0), .end = addr(NPAGES), .mask = PAGE_IS_WRITTEN,
+		                         .ret = PAGE_IS_WRITTEN, .max_pages = max, .wp = true, .pace = &pace };
+		struct ps_regions got = { 0 }, want = { 0 };
+		struct ps_scan_stats st;
+		truth(&f, &q, &want);
+		truth_head(&want, max);
+		is_int(ps_scan_with(fake_ioctl, &f, -1, &q, &got, &st, &err), 0, "pieces, max_pages %llu: scan succeeds",
+		       (unsigned long long)max);
+		uint64_t expect = max < total ? max : total;
+		ok(same(&got, &want), "pieces, max_pages %llu: exactly the first %llu pages", (unsigned long long)max,
+		   (unsigned long long)expect);
+		is_int(st.truncated, max < total, "pieces, max_pages %llu: truncated only when pages were left out",
+		       (unsigned long long)max);
+		uint64_t still = 0;
+		for (size_t i = 0; i < NPAGES; i++)
+			still += (f.cats[i] & PAGE_IS_WRITTEN) != 0;
+		is_u64(still, total - expect, "pieces, max_pages %llu: only the reported pages were re-protected",
+		       (unsigned long long)max);
+		ps_regions_free(&got);
+		ps_regions_free(&want);
+	}
+}
+
+/* A range across a 2 TiB hole, with the maps: only mapped bytes count
+ * toward a piece, so the hole costs no calls; exact as ever. */
+static void test_pieces_holes(void)
+{
+	static struct fake f;
+	struct ps_err err;
+	const uint64_t far = BASE + (2ull << 40);
+	struct ps_vma v[2] = { { .start = addr(0), .end = addr(NPAGES) }, { .start = far, .end = far + (16ull << 20) } };
+	struct ps_maps maps = { .v = v, .n = 2 };
+	layout(&f, 4, 1);
+	struct ps_scan_pace pace = pace_on(&f, 0);
+	struct ps_scan_req q = { .start = addr(0), .end = far + (16ull << 20), .mask = PAGE_IS_PRESENT,
+	                         .ret = PS_CAT_ALL, .pace = &pace, .maps = &maps };
+	struct ps_regions got = { 0 }, want = { 0 };
+	struct ps_scan_stats st;
+	truth(&f, &q, &want);
+	is_int(ps_scan_with(fake_ioctl, &f, -1, &q, &got, &st, &err), 0, "across a 2 TiB hole: scan succeeds");
+	ok(same(&got, &want), "across a 2 TiB hole: exactly the truth (%zu regions)", got.n);
+	ok(calls_tile(&f, q.start, q.end, q.end - q.start, "hole"), "across a 2 TiB hole: the calls tile the range");
+	uint64_t vec_calls = 0;
+	for (int i = 0; i < f.calls; i++)
+		vec_calls += f.log[i].n == PS_SCAN_VEC_MAX;
+	ok(st.calls - vec_calls <= 6, "across a 2 TiB hole: %llu calls (%llu for full vectors), not ~1,000",
+	   (unsigned long long)st.calls, (unsigned long long)vec_calls);
+	ps_regions_free(&got);
+	ps_regions_free(&want);
+
+	/* Costly memory: each call holds at most a piece of mapped bytes. */
+	layout(&f, 4, 2);
+	f.cost_ns = 100;
+	pace = pace_on(&f, 0);
+	is_int(ps_scan_with(fake_ioctl, &f, -1, &q, &got, &st, &err), 0, "costly, across a hole: scan succeeds");
+	bool bounded = true;
+	for (int i = 0; i < f.calls; i++)
+		if (f.log[i].ns > PS_SCAN_PIECE_NS)
+			bounded = false;
+	ok(bounded, "costly, across a hole: no call over the aim (%llu calls)", (unsigned long long)st.calls);
+	ps_regions_free(&got);
+}
+
 static void test_clear_and_errors(void)
 {
 	static struct fake f;
@@ -467,5 +756,10 @@ int main(void)
 	test_max_pages();
 	test_fake_reproduces_quirk();
 	test_clear_and_errors();
+	test_pieces_exact();
+	test_pieces_bounds();
+	test_pieces_merge();
+	test_pieces_max_pages();
+	test_pieces_holes();
 	return tap_done();
 }

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* The PAGEMAP_SCAN loop: exact over any range (no region lost or reported
- * twice across calls, stale walk_end quirk avoided by vec_len <= 512). */
+ * twice across calls, stale walk_end quirk avoided by vec_len <= 512), in
+ * pieces of bounded address range so that no call holds the target's mmap
+ * lock much longer than a millisecond. */
 #ifndef PAGESCAN_SCAN_H
 #define PAGESCAN_SCAN_H
 
@@ -9,6 +11,7 @@
 
 #include "pagescan/kernel/compat.h"
 #include "pagescan/model/error.h"
+#include "pagescan/model/maps.h"
 #include "pagescan/model/region.h"
 
 /* The kernel's bounce buffer holds 512 regions (PAGEMAP_WALK_SIZE >> PAGE_SHIFT);
@@ -16,23 +19,48 @@
  * so never ask for more per call. */
 #define PS_SCAN_VEC_MAX 512
 
+/* Scanning in pieces (docs/kernel-interfaces.md#scanning-in-pieces): every
+ * call holds the target's mmap lock for its whole walk, so no call covers
+ * more than a piece of the range. The piece is sized from the measured cost
+ * per page of the calls before it, aiming at PS_SCAN_PIECE_NS per call.
+ * Pieces end on 2 MiB boundaries (one PMD with 4 KiB pages): a range that
+ * covers a THP only in part splits it when write-protecting. */
+#define PS_SCAN_PIECE_NS 1000000ull         /* aim per call */
+#define PS_SCAN_PIECE_MIN (2ull << 20)      /* one PMD: also the alignment */
+#define PS_SCAN_PIECE_START (16ull << 20)   /* 4,096 pages: ~0.2 ms at the costliest rate seen */
+#define PS_SCAN_PIECE_GROWTH 4              /* at most this much larger than the last piece */
+#define PS_SCAN_PIECE_MAX (1ull << 40)      /* 1 TiB: ASan's shadow is tens of TiB, nearly all empty */
+
+/* The piece size of a scan (a fresh one per scan unless the caller keeps
+ * one; the unit tests pass theirs, with a fake clock). */
+struct ps_scan_pace {
+	uint64_t piece;                  /* bytes the next call may cover; 0: PS_SCAN_PIECE_START */
+	uint64_t (*clock)(void *ctx);    /* NULL: ps_thread_cpu_ns(); the unit tests pass a fake one */
+	void *clock_ctx;
+};
+
 struct ps_scan_req {
 	uint64_t start, end;   /* bytes; start page aligned */
 	uint64_t mask, inverted, anyof, ret; /* kernel masks */
 	uint64_t max_pages;    /* 0 = no limit */
 	bool wp;               /* PM_SCAN_WP_MATCHING: re-protect matched pages */
+	struct ps_scan_pace *pace; /* NULL: a fresh one, for this scan only */
+	const struct ps_maps *maps; /* optional, for a range that spans holes: only
+	                             * mapped bytes count toward a piece (the walk
+	                             * skips holes for free) */
 };
 
 struct ps_scan_stats {
 	uint64_t calls;        /* ioctls issued */
 	uint64_t pages;        /* pages reported */
 	bool truncated;        /* stopped by max_pages */
+	uint64_t longest_ns;   /* the longest single call (the pace's clock: CPU time) */
 };
 
 /* The ioctl, replaceable for unit tests (returns like ioctl(2): >=0 or -1+errno). */
 typedef int (*ps_scan_ioctl_fn)(int fd, struct pm_scan_arg *arg, void *ctx);
 
-/* Run the loop, appending regions (merged across call boundaries) to *out.
+/* Run the loop, appending regions (merged across call and piece boundaries) to *out.
  * On error the regions found so far stay in *out and err names the cause:
  * ENOTTY "kernel lacks PAGEMAP_SCAN (needs Linux 6.7+)", ESRCH target gone. */
 int ps_scan(int pagemap_fd, const struct ps_scan_req *req, struct ps_regions *out,

@@ -11,6 +11,9 @@
 
 /* Monotonic clock in nanoseconds. */
 uint64_t ps_now_ns(void);
+/* CPU time of the calling thread (user + system) in nanoseconds: what a
+ * system call cost, without the time it was preempted. */
+uint64_t ps_thread_cpu_ns(void);
 
 /* Close *fd if >= 0 and set it to -1 (errno preserved). */
 void ps_close(int *fd);
