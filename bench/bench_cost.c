@@ -10,13 +10,24 @@
  *   bench_cost --bin DIR --pagescan PATH --workload W --size SIZE
  *              --seconds D --rounds N [--modes none,watch:1s,...]
  *
+ * Modes: none (untracked), watch:I and watchr:I (exact, no budget:
+ * --max-overhead off; watchr with region lists), budget:I (exact, the
+ * default --max-overhead: the window is then as long in time, not in
+ * intervals, since the budget stretches them), inproc:I, mprot:I.
+ *
  * Raw rows on stdout: <mode> (throughput), <mode>_min100ms, <mode>_rel (per
  * round, / none), <mode>_percpu and <mode>_percpu_rel (per second of the
  * workload thread's CPU time: immune to other load on the machine),
- * watch_vs_inproc_<interval>[_percpu] (per round), pagescan CPU. */
+ * watch_vs_inproc_<interval>[_percpu] (per round), pagescan CPU; for the
+ * pagescan modes, <mode>_est and <mode>_estcpu (pagescan's own estimates of
+ * the target's loss over the window, target_overhead's share and mean
+ * cpu_share: docs/overhead.md) and <mode>_loss (1 - <mode>_rel, the loss
+ * measured), to compare. */
 #include <getopt.h>
 
 #include "bench_common.h"
+
+#define MAX(a, b) ((a) > (b) ? (a) : (b))
 
 struct mode {
 	char name[32];   /* none, watch_1s, inproc_100ms, ... */
@@ -24,6 +35,8 @@ struct mode {
 	char interval[16];
 	uint64_t interval_ns;
 	double rate, minrate, percpu;
+	double est;      /* pagescan's estimate over the window: fault_s / elapsed_s */
+	double estcpu;   /* the mean of its cpu_share over the window (-1: none) */
 };
 
 static char *pagescan, *bin_dir;
@@ -87,7 +100,9 @@ static double measure_watch(struct mode *m, uint64_t ms)
 	/* watch: totals and per-mapping counts, as the in-process tracker
 	 * produces (-q); watchr: every written region too. */
 	bool lists = strcmp(m->kind, "watchr") == 0;
-	char *argv[] = { pagescan, "watch", pid, "-i", m->interval, "-f", "json", lists ? NULL : "-q", NULL };
+	bool budget = strcmp(m->kind, "budget") == 0;
+	char *argv[] = { pagescan, "watch", pid, "-i", m->interval, "-f", "json", "--max-overhead",
+		         budget ? "10" : "off", lists ? NULL : "-q", NULL };
 	int p[2];
 	make_pipe(p);
 	uint64_t t0 = now_ns();
@@ -98,6 +113,8 @@ static double measure_watch(struct mode *m, uint64_t ms)
 		die("out of memory");
 	lr_init(lr, p[0]);
 	uint64_t n = intervals_in(m, ms), seen = 0;
+	double fault_s = 0, elapsed_s = 0, cpu_share = 0;
+	uint64_t ncpu = 0;
 	struct snap a = { 0 };
 	const char *l;
 	while ((l = lr_next(lr, true))) {
@@ -106,11 +123,21 @@ static double measure_watch(struct mode *m, uint64_t ms)
 		seen++;
 		if (seen == 1) {
 			a = parse_mark(ask("mark\n"));
-		} else if (seen == 1 + n) {
+			continue;
+		}
+		fault_s += MAX(json_num(l, "fault_s"), 0);
+		elapsed_s += MAX(json_num(l, "elapsed_s"), 0);
+		if (strstr(l, "\"cpu_share\":") && !strstr(l, "\"cpu_share\":null")) {
+			cpu_share += json_num(l, "cpu_share");
+			ncpu++;
+		}
+		if (budget ? elapsed_s * 1e3 >= (double)ms : seen == 1 + n) {
 			set_rates(m, a, parse_mark(ask("mark\n")));
 			break;
 		}
 	}
+	m->est = elapsed_s > 0 ? fault_s / elapsed_s : 0;
+	m->estcpu = ncpu ? cpu_share / (double)ncpu : -1;
 	if (!l)
 		die("pagescan watch ended early");
 	kill(ps, SIGINT);
@@ -196,7 +223,8 @@ int main(int argc, char **argv)
 		snprintf(m->kind, sizeof(m->kind), "%s", t);
 		if (strcmp(t, "none") == 0)
 			none = nm;
-		else if (strcmp(t, "watch") && strcmp(t, "watchr") && strcmp(t, "inproc") && strcmp(t, "mprot"))
+		else if (strcmp(t, "watch") && strcmp(t, "watchr") && strcmp(t, "budget") && strcmp(t, "inproc") &&
+		         strcmp(t, "mprot"))
 			die("unknown mode %s", t);
 		else if (!colon)
 			die("mode %s needs an interval (e.g. %s:1s)", t, t);
@@ -234,7 +262,7 @@ int main(int argc, char **argv)
 			struct mode *m = &mv[(i + r) % nm];
 			if (strcmp(m->kind, "none") == 0) {
 				measure(m, ms);
-			} else if (strncmp(m->kind, "watch", 5) == 0) {
+			} else if (strncmp(m->kind, "watch", 5) == 0 || strcmp(m->kind, "budget") == 0) {
 				double cpu = measure_watch(m, ms);
 				char name[64];
 				snprintf(name, sizeof(name), "%.31s_pagescan_cpu", m->name);
@@ -255,6 +283,14 @@ int main(int argc, char **argv)
 				emit("cost", work, name, "x", r, mv[i].rate / mv[none].rate);
 				snprintf(name, sizeof(name), "%.31s_percpu_rel", mv[i].name);
 				emit("cost", work, name, "x", r, mv[i].percpu / mv[none].percpu);
+			}
+			if (strncmp(mv[i].kind, "watch", 5) == 0 || strcmp(mv[i].kind, "budget") == 0) {
+				snprintf(name, sizeof(name), "%.31s_est", mv[i].name);
+				emit("cost", work, name, "x", r, mv[i].est);
+				snprintf(name, sizeof(name), "%.31s_estcpu", mv[i].name);
+				emit("cost", work, name, "x", r, mv[i].estcpu);
+				snprintf(name, sizeof(name), "%.31s_loss", mv[i].name);
+				emit("cost", work, name, "x", r, 1 - mv[i].rate / mv[none].rate);
 			}
 		}
 		/* What the cost target judges (≥ 0.95, see bench_report.c): the

@@ -8,14 +8,26 @@
  *              --permille P --run R [--rotate] [--threads N]
  *              [--interval DUR|auto] (--duration DUR | --intervals K)
  *              [--round N]
+ *   bench_self --bin DIR --pagescan PATH --case NAME --size SIZE
+ *              --pattern random|seq|hot --rate PAGES_S [--interval DUR]
+ *              --duration DUR [--round N]
  *
  * With --duration: CPU time (whole life and steady state between the first
  * and last interval record), peak RSS (VmHWM) and RSS growth of pagescan.
  * With --intervals: harvest_us of K intervals that saw a complete write set.
- * Raw rows on stdout. */
+ * With --pattern (bench "pattern"): `watch -q` on a fully populated target
+ * that writes PAGES_S pages a second by itself, not in step with the ticks
+ * (bench_target pattern): the --duration figures, and pagescan's user CPU
+ * against the kernel time it spends (nearly all of it harvesting) and
+ * against the harvests' wall time. Raw rows on stdout. */
 #include <getopt.h>
 
 #include "bench_common.h"
+
+static double tv_s(const struct timeval *tv)
+{
+	return (double)tv->tv_sec + (double)tv->tv_usec / 1e6;
+}
 
 int main(int argc, char **argv)
 {
@@ -26,10 +38,11 @@ int main(int argc, char **argv)
 		{ "rotate", no_argument, NULL, 'R' },         { "threads", required_argument, NULL, 't' },
 		{ "interval", required_argument, NULL, 'i' }, { "duration", required_argument, NULL, 'd' },
 		{ "intervals", required_argument, NULL, 'k' }, { "round", required_argument, NULL, 'n' },
+		{ "pattern", required_argument, NULL, 'P' },  { "rate", required_argument, NULL, 'w' },
 		{ 0 },
 	};
 	char *bin_dir = NULL, *pagescan = NULL, *cas = "self", *size_s = "4G", *permille_s = "100", *run_s = "16";
-	char *interval = "1s", *duration = NULL, threads_s[32] = "threads=1";
+	char *interval = "1s", *duration = NULL, threads_s[32] = "threads=1", *pattern = NULL, *rate_s = "72000";
 	bool rotate = false;
 	uint64_t want = 0, threads = 1;
 	int round = 1, c;
@@ -49,11 +62,16 @@ int main(int argc, char **argv)
 		case 'd': duration = optarg; break;
 		case 'k': want = parse_u64(optarg, 1, 100000, "intervals"); break;
 		case 'n': round = (int)parse_u64(optarg, 1, 100000, "round"); break;
+		case 'P': pattern = optarg; break;
+		case 'w': rate_s = optarg; break;
 		default: die("usage: see the comment at the top of bench_self.c");
 		}
 	}
 	if (!bin_dir || !pagescan || (!duration && !want) || (duration && want))
 		die("--bin, --pagescan and one of --duration or --intervals are required");
+	if (pattern && !duration)
+		die("--pattern needs --duration");
+	const char *bench = pattern ? "pattern" : "self";
 	snprintf(threads_s, sizeof(threads_s), "threads=%" PRIu64, threads);
 	uint64_t size = parse_size(size_s, "size");
 	uint64_t permille = parse_u64(permille_s, 0, 1000, "permille");
@@ -61,12 +79,12 @@ int main(int argc, char **argv)
 	uint64_t wpages = (size >> BPAGE_SHIFT) * permille / 1000;
 
 	/* Memory the target really needs: all of it when rotating, else the set. */
-	uint64_t need_kib = (rotate ? size : wpages << BPAGE_SHIFT) >> 10;
+	uint64_t need_kib = (rotate || pattern ? size : wpages << BPAGE_SHIFT) >> 10;
 	long avail = mem_available_kib();
 	if (avail >= 0 && need_kib + (2u << 20) > (uint64_t)avail) {
 		fprintf(stderr, "bench_self: %s skipped: needs %" PRIu64 " MiB, %ld MiB available\n", cas, need_kib >> 10,
 		        avail >> 10);
-		emit("self", cas, "skipped_low_memory", "flag", round, 1);
+		emit(bench, cas, "skipped_low_memory", "flag", round, 1);
 		return 0;
 	}
 
@@ -82,7 +100,9 @@ int main(int argc, char **argv)
 
 	char tpath[4096];
 	snprintf(tpath, sizeof(tpath), "%s/bench_target", bin_dir);
-	char *targv[] = { tpath, "writer", size_s, permille_s, run_s, rotate ? "rotate" : threads_s, threads_s, NULL };
+	char *wargv[] = { tpath, "writer", size_s, permille_s, run_s, rotate ? "rotate" : threads_s, threads_s, NULL };
+	char *pargv_t[] = { tpath, "pattern", size_s, pattern, rate_s, NULL };
+	char **targv = pattern ? pargv_t : wargv;
 	int tin[2], tout[2];
 	make_pipe(tin);
 	make_pipe(tout);
@@ -101,6 +121,8 @@ int main(int argc, char **argv)
 	snprintf(pid, sizeof(pid), "%d", (int)tpid);
 	char *pargv[12] = { pagescan, "watch", pid, "-i", interval, "-f", "json" };
 	int pn = 7;
+	if (pattern)
+		pargv[pn++] = "-q";
 	if (duration) {
 		pargv[pn++] = "-d";
 		pargv[pn++] = duration;
@@ -124,6 +146,7 @@ int main(int argc, char **argv)
 	double ut_first = 0, st_first = 0, ut_last = 0, st_last = 0;
 	long rss_first = -1, rss_last = -1, rss_max = -1, hwm = -1, rss_5 = -1;
 	uint64_t short_sets = 0;
+	double harvest_sum_us = 0; /* pattern: the harvests after the first record */
 
 	while (!pl->eof) {
 		struct pollfd pf[2] = { { .fd = pp[0], .events = POLLIN }, { .fd = tout[0], .events = POLLIN } };
@@ -148,9 +171,17 @@ int main(int argc, char **argv)
 				continue;
 			if (is_iv) {
 				line++;
-				/* Valid: the set was asked for right after the previous
-				 * record and finished before this harvest. */
-				if (!pending && sent_at == line - 1 && nvalid < 100000) {
+				if (pattern) {
+					/* Free-running writes: every harvest but the
+					 * first (it follows the arming) counts. */
+					if (line > 1 && nvalid < 100000) {
+						harvest[nvalid] = json_num(l, "harvest_us");
+						written[nvalid] = json_num(l, "written_pages");
+						harvest_sum_us += harvest[nvalid++];
+					}
+				} else if (!pending && sent_at == line - 1 && nvalid < 100000) {
+					/* Valid: the set was asked for right after the
+					 * previous record and finished before this harvest. */
 					harvest[nvalid] = json_num(l, "harvest_us");
 					written[nvalid] = json_num(l, "written_pages");
 					/* The answer can arrive while the harvest runs: a
@@ -191,7 +222,7 @@ int main(int argc, char **argv)
 				}
 			}
 			started = true;
-			if (!pending) {
+			if (!pending && !pattern) {
 				put(tin[1], "w\n");
 				pending = true;
 				sent_at = line;
@@ -211,31 +242,44 @@ int main(int argc, char **argv)
 
 	if (duration) {
 		double wall = (double)(t1 - t0) / 1e9, span = (double)(tcpu_last - tcpu_first) / 1e9;
-		emit("self", cas, "cpu_total", "%", round, rusage_cpu_s(&ru) / wall * 100);
+		emit(bench, cas, "cpu_total", "%", round, rusage_cpu_s(&ru) / wall * 100);
 		/* The one-off costs, mostly the kernel's: write-protecting the whole
 		 * target when tracking starts (up to the first record, which
 		 * includes one harvest), and un-protecting it when the userfaultfd
 		 * is closed (after the last record). */
 		if (cpu_first >= 0) {
-			emit("self", cas, "cpu_to_first_interval", "ms", round, cpu_first / 1e6);
-			emit("self", cas, "cpu_after_last_interval", "ms", round, rusage_cpu_s(&ru) * 1e3 - cpu_last / 1e6);
+			emit(bench, cas, "cpu_to_first_interval", "ms", round, cpu_first / 1e6);
+			emit(bench, cas, "cpu_after_last_interval", "ms", round, rusage_cpu_s(&ru) * 1e3 - cpu_last / 1e6);
 		}
 		if (span > 0) {
-			emit("self", cas, "cpu_steady", "%", round, (cpu_last - cpu_first) / 1e9 / span * 100);
-			emit("self", cas, "utime_steady", "%", round, (ut_last - ut_first) / span * 100);
-			emit("self", cas, "stime_steady", "%", round, (st_last - st_first) / span * 100);
+			emit(bench, cas, "cpu_steady", "%", round, (cpu_last - cpu_first) / 1e9 / span * 100);
+			emit(bench, cas, "utime_steady", "%", round, (ut_last - ut_first) / span * 100);
+			emit(bench, cas, "stime_steady", "%", round, (st_last - st_first) / span * 100);
 		}
 		/* Peak RSS: VmHWM as last seen, or the kernel's figure at exit. */
-		emit("self", cas, "vmhwm", "KiB", round, (double)(hwm > ru.ru_maxrss ? hwm : ru.ru_maxrss));
-		emit("self", cas, "rss_first_interval", "KiB", round, (double)rss_first);
+		emit(bench, cas, "vmhwm", "KiB", round, (double)(hwm > ru.ru_maxrss ? hwm : ru.ru_maxrss));
+		emit(bench, cas, "rss_first_interval", "KiB", round, (double)rss_first);
 		/* Buffers reach their working size in the first intervals; growth
 		 * after that would be a leak. */
-		emit("self", cas, "rss_growth_from_first", "KiB", round, (double)(rss_last - rss_first));
-		emit("self", cas, "rss_growth_after_5", "KiB", round, (double)(rss_last - rss_5));
-		emit("self", cas, "rss_max", "KiB", round, (double)rss_max);
-		emit("self", cas, "harvest_us", "us", round, median(harvest, nvalid));
-		emit("self", cas, "written_pages", "pages", round, median(written, nvalid));
-		emit("self", cas, "intervals_complete", "count", round, (double)nvalid);
+		emit(bench, cas, "rss_growth_from_first", "KiB", round, (double)(rss_last - rss_first));
+		emit(bench, cas, "rss_growth_after_5", "KiB", round, (double)(rss_last - rss_5));
+		emit(bench, cas, "rss_max", "KiB", round, (double)rss_max);
+		if (pattern) {
+			/* The user time pagescan spends per unit of kernel time
+			 * (harvests, and reading the maps), and per harvest
+			 * wall time, between the first and the last record. */
+			double ut = ut_last - ut_first, kt = st_last - st_first;
+			emit(bench, cas, "cpu_user_s", "s", round, tv_s(&ru.ru_utime));
+			emit(bench, cas, "cpu_sys_s", "s", round, tv_s(&ru.ru_stime));
+			if (kt > 0)
+				emit(bench, cas, "user_vs_kernel", "%", round, ut / kt * 100);
+			if (harvest_sum_us > 0)
+				emit(bench, cas, "user_vs_harvest", "%", round, ut / (harvest_sum_us / 1e6) * 100);
+			emit(bench, cas, "harvest_us_total", "us", round, harvest_sum_us);
+		}
+		emit(bench, cas, "harvest_us", "us", round, median(harvest, nvalid));
+		emit(bench, cas, "written_pages", "pages", round, median(written, nvalid));
+		emit(bench, cas, "intervals_complete", "count", round, (double)nvalid);
 	} else {
 		for (size_t i = 0; i < nvalid; i++) {
 			emit("harvest", cas, "harvest_us", "us", (int)i + 1, harvest[i]);

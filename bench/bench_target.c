@@ -10,6 +10,11 @@
  *       rotate the set moves by RUN pages each time and the whole mapping is
  *       populated first; without, only the set is populated (so a 16 GiB
  *       MAP_NORESERVE mapping costs only what the fraction needs).
+ *   bench_target pattern SIZE random|seq|hot RATE
+ *       populate SIZE, print "ready", then write RATE pages per second (one
+ *       byte per page, paced every millisecond) until stdin closes: random
+ *       pages of the whole mapping (scattered: the worst case for a list of
+ *       ranges), a sequential sweep, or random pages of a hot 64 MiB.
  *   bench_target spin SIZE
  *       populate SIZE, then the main thread spins writing one random page
  *       and reading clock_gettime per turn, and
@@ -18,6 +23,14 @@
  *       or was only preempted. Control thread: "g T0 T1" (CLOCK_MONOTONIC
  *       ns) answers "gap SLEPT_NS PREEMPTED_NS", the longest gaps of each
  *       kind that overlap [T0, T1].
+ *   bench_target mapper SIZE
+ *       populate SIZE, then a thread maps, touches and unmaps 1 MiB
+ *       in a loop (a runtime's allocation path) and logs each mmap+munmap
+ *       pair's time, the touching left out. The main thread: "m T0 T1"
+ *       answers "pair LONGEST_NS SLEPT_NS COUNT": the longest pair that
+ *       overlaps [T0, T1], the longest of those in which the thread slept
+ *       (a wait for the mmap lock; the others were only preempted), and
+ *       how many there were.
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -200,6 +213,43 @@ static int do_writer(int argc, char **argv)
 	return 0;
 }
 
+/* ---- pattern ----------------------------------------------------------------- */
+
+static int do_pattern(int argc, char **argv)
+{
+	if (argc != 3)
+		die("usage: bench_target pattern SIZE random|seq|hot RATE");
+	uint64_t size = parse_size(argv[0], "size");
+	const char *kind = argv[1];
+	uint64_t rate = parse_u64(argv[2], 1, 100000000, "rate");
+	uint64_t pages = size >> BPAGE_SHIFT, hot = (64u << 20) >> BPAGE_SHIFT;
+	if (strcmp(kind, "random") && strcmp(kind, "seq") && strcmp(kind, "hot"))
+		die("pattern: unknown kind %s (random, seq or hot)", kind);
+	if (hot > pages)
+		hot = pages;
+	char *p = map_anon(size);
+	for (uint64_t i = 0; i < size; i += BPAGE)
+		p[i] = 1;
+	reply("ready %p\n", (void *)p);
+
+	/* Pace by the clock: the writes due so far, then wait 1 ms for stdin
+	 * (its end stops the writer). */
+	uint64_t t0 = now_ns(), done = 0, next = 0, x = 0x9e3779b97f4a7c15ull;
+	for (;;) {
+		uint64_t due = (now_ns() - t0) * rate / 1000000000ull;
+		for (; done < due; done++) {
+			x ^= x << 13;
+			x ^= x >> 7;
+			x ^= x << 17;
+			uint64_t pg = kind[0] == 'r' ? x % pages : kind[0] == 'h' ? x % hot : next++ % pages;
+			p[pg << BPAGE_SHIFT]++;
+		}
+		struct pollfd pf = { .fd = STDIN_FILENO, .events = POLLIN };
+		if (poll(&pf, 1, 1) > 0)
+			return 0; /* a line or the end: either way, stop */
+	}
+}
+
 /* ---- spin ------------------------------------------------------------------ */
 
 /* Every gap longer than 5 us in the spinner's clock readings, with its
@@ -298,16 +348,105 @@ static int do_spin(int argc, char **argv)
 	}
 }
 
+/* ---- mapper ---------------------------------------------------------------- */
+
+/* mmap and munmap take the address space's lock for writing, so they wait
+ * for whatever holds it for reading: a PAGEMAP_SCAN call walks under it. */
+#define NPAIRS 65536 /* several seconds of pairs */
+#define MAPPER_CHUNK (1u << 20)
+struct pair {
+	_Atomic uint64_t start, end, ns;
+	_Atomic int slept;
+};
+static struct pair pairs[NPAIRS];
+static _Atomic uint64_t npairs;
+
+/* The pairs in a thread of their own: injected system calls stop the
+ * thread-group leader (docs/remote-syscalls.md#choosing-the-thread), which
+ * answers the commands, so a stop for an injection is not counted as a
+ * wait for the lock. */
+static void *mapper_loop(void *arg)
+{
+	(void)arg;
+	for (;;) {
+		long v0, i0, v1, i1, v2, i2, v3, i3;
+		switches(&v0, &i0);
+		uint64_t t0 = now_ns();
+		char *m = mmap(NULL, MAPPER_CHUNK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		uint64_t t1 = now_ns();
+		switches(&v1, &i1);
+		if (m == MAP_FAILED)
+			die("mapper: mmap: %s", strerror(errno));
+		for (uint64_t i = 0; i < MAPPER_CHUNK; i += BPAGE)
+			m[i] = 1;
+		switches(&v2, &i2);
+		uint64_t t2 = now_ns();
+		munmap(m, MAPPER_CHUNK);
+		uint64_t t3 = now_ns();
+		switches(&v3, &i3);
+		/* Slept: a voluntary switch inside mmap or munmap (a wait for
+		 * the lock), not one in the touching between them. */
+		struct pair *q = &pairs[atomic_load_explicit(&npairs, memory_order_relaxed) % NPAIRS];
+		atomic_store(&q->start, t0);
+		atomic_store(&q->end, t3);
+		atomic_store(&q->ns, (t1 - t0) + (t3 - t2));
+		atomic_store(&q->slept, v1 != v0 || v3 != v2);
+		atomic_fetch_add(&npairs, 1);
+	}
+	return NULL;
+}
+
+static int do_mapper(int argc, char **argv)
+{
+	if (argc != 1)
+		die("usage: bench_target mapper SIZE");
+	uint64_t size = parse_size(argv[0], "size");
+	char *p = map_anon(size);
+	for (uint64_t i = 0; i < size; i += BPAGE)
+		p[i] = 1;
+	pthread_t th;
+	if (pthread_create(&th, NULL, mapper_loop, NULL))
+		die("pthread_create failed");
+	reply("ready %p\n", (void *)p);
+	char cmd[96];
+	while (read_cmd(cmd, sizeof(cmd))) {
+		unsigned long long t0, t1;
+		if (sscanf(cmd, "m %llu %llu", &t0, &t1) != 2)
+			die("mapper: unknown command \"%s\"", cmd);
+		/* A pair still waiting is not logged yet: wait for the next one. */
+		uint64_t n0 = atomic_load(&npairs);
+		while (atomic_load(&npairs) == n0)
+			sched_yield();
+		uint64_t n = atomic_load(&npairs), longest = 0, slept = 0, count = 0;
+		for (uint64_t i = n > NPAIRS ? n - NPAIRS : 0; i < n; i++) {
+			struct pair *q = &pairs[i % NPAIRS];
+			uint64_t s = atomic_load(&q->start), e = atomic_load(&q->end), ns = atomic_load(&q->ns);
+			if (e < t0 || s > t1)
+				continue;
+			count++;
+			longest = ns > longest ? ns : longest;
+			if (atomic_load(&q->slept))
+				slept = ns > slept ? ns : slept;
+		}
+		reply("pair %" PRIu64 " %" PRIu64 " %" PRIu64 "\n", longest, slept, count);
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	signal(SIGPIPE, SIG_IGN);
 	if (argc < 2)
-		die("usage: bench_target hold|writer|spin ARGS...");
+		die("usage: bench_target hold|writer|pattern|spin|mapper ARGS...");
 	if (strcmp(argv[1], "hold") == 0)
 		return do_hold(argc - 2, argv + 2);
 	if (strcmp(argv[1], "writer") == 0)
 		return do_writer(argc - 2, argv + 2);
+	if (strcmp(argv[1], "pattern") == 0)
+		return do_pattern(argc - 2, argv + 2);
 	if (strcmp(argv[1], "spin") == 0)
 		return do_spin(argc - 2, argv + 2);
+	if (strcmp(argv[1], "mapper") == 0)
+		return do_mapper(argc - 2, argv + 2);
 	die("unknown mode %s", argv[1]);
 }

@@ -14,8 +14,8 @@ usage: $0 [--smoke] [--pagescan PATH] [--bin DIR] [--out DIR] [--self-duration D
   --pagescan PATH    the pagescan binary (default BUILD/src/pagescan)
   --bin DIR          where the bench_* programs are (default BUILD/bench)
   --out DIR          results directory (default bench/results)
-  --self-duration D  length of the pagescan CPU/RSS watch (default 60s, smoke 2s)
-  --only LIST        comma-separated subset of: dump,cost,self,harvest,attach
+  --self-duration D  length of the pagescan CPU/RSS watches, self and pattern (default 60s, smoke 2s)
+  --only LIST        comma-separated subset of: dump,cost,self,pattern,harvest,attach,lock
   --no-nice          do not raise the priority of the run (nice -20 when root)
 EOF
 	exit 64
@@ -28,7 +28,7 @@ pagescan=""
 bin=""
 out=""
 self_duration=""
-only="dump,cost,self,harvest,attach"
+only="dump,cost,self,pattern,harvest,attach,lock"
 nice_it=1
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -47,7 +47,7 @@ done
 pagescan=${pagescan:-$build_dir/src/pagescan}
 bin=${bin:-$build_dir/bench}
 out=${out:-$src_dir/results}
-for p in "$pagescan" "$bin/bench_dump" "$bin/bench_cost" "$bin/bench_self" "$bin/bench_attach" "$bin/bench_report"; do
+for p in "$pagescan" "$bin/bench_dump" "$bin/bench_cost" "$bin/bench_self" "$bin/bench_attach" "$bin/bench_lock" "$bin/bench_report"; do
 	[ -x "$p" ] || { echo "run.sh: $p is missing; build first (cmake --build BUILD)" >&2; exit 1; }
 done
 mkdir -p "$out"
@@ -64,8 +64,10 @@ if [ $smoke = 1 ]; then
 	cost_modes=none,watch:100ms,watchr:100ms,inproc:100ms,mprot:100ms
 	self_size=64M self_rounds=1
 	self_duration=${self_duration:-2s}
+	pattern_kinds=(random) pattern_size=64M
 	harvest_sizes=(16M) harvest_intervals=2
 	attach_size=16M attach_rounds=3
+	lock_size=64M lock_rounds=1 lock_harvests=2
 else
 	mode=full
 	dump_cases=("sparse_4G 4G 16 64" "dense_1G 1G 1 1")
@@ -75,8 +77,10 @@ else
 	cost_modes=none,watch:1s,watch:100ms,watchr:100ms,inproc:1s,inproc:100ms,mprot:1s,mprot:100ms
 	self_size=4G self_rounds=3
 	self_duration=${self_duration:-60s}
+	pattern_kinds=(random seq hot) pattern_size=4G
 	harvest_sizes=(1G 4G 16G) harvest_intervals=5
 	attach_size=1G attach_rounds=20
+	lock_size=8G lock_rounds=3 lock_harvests=5
 fi
 
 # Shield the measurements from other work on the machine (everything we
@@ -147,6 +151,18 @@ if want self; then
 	done
 fi
 
+# Write patterns the target runs by itself, not in step with the ticks, at
+# 72,000 pages/s (random: ~7 % of 4 GiB a second, scattered).
+if want pattern; then
+	for k in "${pattern_kinds[@]}"; do
+		for iv in 1s 100ms; do
+			log "pattern: watch -q -i $iv $pattern_size, $k writes at 72,000 pages/s, $self_duration"
+			"$bin/bench_self" "${common[@]}" --case "${k}_${pattern_size}_${iv}" --size "$pattern_size" \
+				--pattern "$k" --rate 72000 --interval "$iv" --duration "$self_duration" >>"$tmp"
+		done
+	done
+fi
+
 if want harvest; then
 	for s in "${harvest_sizes[@]}"; do
 		for f in 0 100 1000; do
@@ -160,6 +176,13 @@ fi
 if want attach; then
 	log "attach: $attach_rounds rounds"
 	"$bin/bench_attach" "${common[@]}" --size "$attach_size" --rounds "$attach_rounds" >>"$tmp"
+fi
+
+# The target's mmap+munmap while pagescan scans it (bench_lock shrinks the
+# size to half of MemAvailable when memory is short).
+if want lock; then
+	log "lock: $lock_size mapper, $lock_rounds rounds of engage, dump, release, watch"
+	"$bin/bench_lock" "${common[@]}" --size "$lock_size" --rounds "$lock_rounds" --harvests "$lock_harvests" >>"$tmp"
 fi
 
 t_end=$(date +%s)
