@@ -33,12 +33,13 @@ V version flag'
 		printf '%s\n' 'r range range' 'i interval value' 'n count value' \
 			'd duration value' 'f format format' '- accumulate flag' \
 			'o output file' 'q quiet flag' '- heatmap heatmap' \
-			'- prom-file file' '- no-recollapse flag'
-		[[ $1 != run ]] || printf '%s\n' '- user value' '- preserve-env flag'
+			'- prom-file file' '- no-recollapse flag' '- max-overhead value'
+		[[ $1 != run ]] || printf '%s\n' '- user value' '- preserve-env flag' '- no-follow-exec flag'
 		;;
 	demo)
 		printf '%s\n' '- no-heatmap flag' 'i interval value' 'n count value' \
-			'd duration value' 'f format format' 'q quiet flag'
+			'd duration value' 'f format format' 'q quiet flag' \
+			'- max-overhead value'
 		;;
 	report)
 		printf '%s\n' 'f format format' '- bandwidth value' '- downtime value' \

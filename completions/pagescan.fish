@@ -6,7 +6,7 @@
 
 # Options whose value is the next token (any command).
 set -g __pagescan_argopts -m --mask -r --range -M --max-pages -f --format --fd \
-    -i --interval -n --count -d --duration -o --output --prom-file --user \
+    -i --interval -n --count -d --duration -o --output --prom-file --max-overhead --user \
     --bandwidth --downtime --max-rounds --svg
 
 # The command (first token after pagescan that is not an option).
@@ -256,8 +256,10 @@ complete -c pagescan -n $wr -s q -l quiet -d 'Totals only, no region lists (text
 complete -c pagescan -n $wr -l heatmap -a 'tui text' -d 'Live ncurses heatmap, or text frames (--heatmap=MODE)'
 complete -c pagescan -n $wr -l prom-file -r -F -d 'Rewrite PATH with Prometheus metrics'
 complete -c pagescan -n $wr -l no-recollapse -d 'Leave the huge pages tracking split as they are'
+complete -c pagescan -n $wr -l max-overhead -x -a 'off 5 10 20' -d 'Keep the estimated loss to write faults under PCT % (default 10)'
 complete -c pagescan -n '__pagescan_using run; and not __pagescan_in_run_cmd' -l user -x -a '(__fish_complete_users)' -d 'Run the command as USER[:GROUP]'
 complete -c pagescan -n '__pagescan_using run; and not __pagescan_in_run_cmd' -l preserve-env -d 'With --user: keep HOME, USER, LOGNAME and SHELL'
+complete -c pagescan -n '__pagescan_using run; and not __pagescan_in_run_cmd' -l no-follow-exec -d 'End the watch when the command execs another program'
 complete -c pagescan -n '__pagescan_using run; and not __pagescan_in_run_cmd' -a -- -d 'End of options: the command follows'
 complete -c pagescan -n '__pagescan_using run; and not __pagescan_in_run_cmd' -a '(__fish_complete_command)'
 complete -c pagescan -n __pagescan_in_run_cmd -x -a '(__fish_complete_subcommand --commandline (__pagescan_run_words) (commandline -ct))'
@@ -269,6 +271,7 @@ complete -c pagescan -n '__pagescan_using demo' -s n -l count -x -d 'Stop after 
 complete -c pagescan -n '__pagescan_using demo' -s d -l duration -x -d 'Stop after DURATION'
 complete -c pagescan -n '__pagescan_using demo' -s f -l format -x -a 'text json csv' -d 'Output format (with --no-heatmap)'
 complete -c pagescan -n '__pagescan_using demo' -s q -l quiet -d 'Totals only, no region lists (text and JSON)'
+complete -c pagescan -n '__pagescan_using demo' -l max-overhead -x -a 'off 5 10 20' -d 'Keep the estimated loss to write faults under PCT % (default 10)'
 
 # report
 complete -c pagescan -n '__pagescan_using report' -s f -l format -x -a 'text json' -d 'Output format'

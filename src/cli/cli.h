@@ -54,6 +54,7 @@ struct ps_watch_args {
 	char **argv;               /* run: the command */
 	const char *user;          /* run --user USER[:GROUP], or NULL */
 	bool preserve_env;         /* run --preserve-env: keep HOME, USER, LOGNAME, SHELL */
+	bool no_follow_exec;       /* run --no-follow-exec: an exec ends the watch */
 	struct ps_selection ranges;
 	uint64_t interval_ns;
 	uint64_t count;            /* 0 = unlimited */
@@ -66,6 +67,7 @@ struct ps_watch_args {
 	const char *heatmap;       /* NULL, "tui" or "text" */
 	const char *prom_file;
 	bool no_recollapse;        /* leave huge pages split by tracking as they are */
+	double max_overhead;       /* --max-overhead: budget, a share of the interval; 0 = off */
 	bool no_heatmap;           /* demo */
 	bool ranges_internal;      /* demo: ranges of pagescan's choosing ([heap] may come later): no hint */
 };

@@ -67,6 +67,22 @@ int ps_loop_make_sinks(struct ps_loop *l, const char *heatmap, struct ps_err *er
 
 /* ---- engaging ------------------------------------------------------------------ */
 
+/* The session's source: the tracker. */
+static void tracker_source(struct ps_loop *l, struct ps_tracker *tr, struct ps_session_source *src)
+{
+	ps_tracker_set_recollapse(tr, !l->a->no_recollapse);
+	ps_tracker_source(tr, src);
+}
+
+/* n: the mappings engaged by an image's first snapshot; none is an error. */
+static int engaged_some(struct ps_loop *l, int n, struct ps_err *err)
+{
+	if (n == 0)
+		return ps_errf(err, ENOENT, "nothing in process %d could be tracked (%zu mappings refused)%s",
+		               l->t.pid, ps_session_skipped(l->session), l->a->ranges.n ? "; check the -r ranges" : "");
+	return n < 0 ? n : 0;
+}
+
 /* The session on the tracker, and its first snapshot: every selected
  * mapping engaged. */
 static int begin_session(struct ps_loop *l, struct ps_tracker *tr, struct ps_err *err)
@@ -78,18 +94,11 @@ static int begin_session(struct ps_loop *l, struct ps_tracker *tr, struct ps_err
 		.interval_ns = l->a->interval_ns,
 		.accumulate = l->a->accumulate,
 	};
-	ps_tracker_set_recollapse(tr, !l->a->no_recollapse);
-	ps_tracker_source(tr, &src);
+	tracker_source(l, tr, &src);
 	l->session = ps_session_new(&src, &so);
 	if (!l->session)
 		return ps_errf(err, ENOMEM, "out of memory");
-	int n = ps_session_begin(l->session, err);
-	if (n < 0)
-		return n;
-	if (n == 0)
-		return ps_errf(err, ENOENT, "nothing in process %d could be tracked (%zu mappings refused)%s",
-		               l->t.pid, ps_session_skipped(l->session), l->a->ranges.n ? "; check the -r ranges" : "");
-	return 0;
+	return engaged_some(l, ps_session_begin(l->session, err), err);
 }
 
 void ps_warn_unmatched(const struct ps_target *t, const struct ps_rangespec *specs, size_t nspecs)
@@ -140,6 +149,41 @@ int ps_loop_launched(struct ps_loop *l, struct ps_err *err)
 	return 0;
 }
 
+/* run: the command exec'd, and the new image is engaged (armed, still
+ * stopped): the session goes on with it. */
+static int exec_armed(void *ctx, struct ps_tracker *tr, struct ps_err *err)
+{
+	struct ps_loop *l = ctx;
+	struct ps_session_source src;
+	tracker_source(l, tr, &src);
+	return engaged_some(l, ps_session_exec(l->session, &src, l->t.pid, l->t.comm, err), err);
+}
+
+/* run: the command, stopped at an exec before the new program's first
+ * instruction. The old image's tracking went with its address space (what
+ * it wrote since the last tick is lost: docs/remote-syscalls.md#following-exec);
+ * engage the new one the way the first was. 1 when engaged; when it cannot
+ * be, the watch ends (target-exec, with the reason) and the command runs on
+ * untracked. */
+static int follow_exec(struct ps_loop *l)
+{
+	struct ps_notes notes = { 0 };
+	struct ps_err e = { 0 };
+
+	ps_tracker_free(l->tr); /* nothing to disarm: its address space is gone */
+	l->tr = NULL;
+	ps_target_close(&l->t);
+	l->t = (struct ps_target)PS_TARGET_INIT;
+	l->tr = ps_engage_launched(l->launch, &l->t, l->a->ranges.v, l->a->ranges.n, exec_armed, l, &e);
+	if (l->tr)
+		return 1;
+	ps_note(&notes, "cannot track process %d after its exec (%s): %s; it runs on untracked", l->launch->child,
+	        l->t.comm[0] ? l->t.comm : "?", e.msg);
+	ps_warn_notes(&notes);
+	ps_loop_end(l, PS_END_TARGET_EXEC, e.msg);
+	return 0;
+}
+
 /* ---- records to the sinks ---------------------------------------------------------- */
 
 /* What a sink answered: 1 when the reader went away (-EPIPE, `| head`),
@@ -160,6 +204,9 @@ static int start_sinks(struct ps_loop *l, struct ps_err *err)
 {
 	struct ps_watch_start ws;
 	ps_session_start(l->session, &ws);
+	ws.wp_fault_ns = l->wpcost.fault_ns;
+	ws.wp_fault_calibrated = l->wpcost.calibrated;
+	ws.max_overhead = l->budget.budget;
 	for (size_t i = 0; i < l->nsinks; i++) {
 		int r = sink_answer(l, l->sinks[i]->start(l->sinks[i], &ws), "start", err);
 		if (r)
@@ -184,6 +231,55 @@ static void note_counts(struct ps_loop *l, const struct ps_harvest_counts *c, st
 	}
 }
 
+/* The timer: the first expiry after ns, then every ns. */
+static int set_timer(int fd, uint64_t ns)
+{
+	struct timespec ts = { .tv_sec = (time_t)(ns / 1000000000ull), .tv_nsec = (long)(ns % 1000000000ull) };
+	struct itimerspec its = { .it_interval = ts, .it_value = ts };
+	return timerfd_settime(fd, 0, &its, NULL);
+}
+
+/* The observer effect before the first interval: the fault cost on this
+ * machine, the budget, the target's counters (docs/overhead.md). */
+static void overhead_begin(struct ps_loop *l)
+{
+	ps_wpcost_calibrate(&l->wpcost);
+	ps_budget_init(&l->budget, l->a->max_overhead, l->a->interval_ns);
+	l->tick_s = ps_wpcost_tick_s();
+	l->overhead = (struct ps_overhead_summary){ .fault_ns = l->wpcost.fault_ns,
+	                                            .calibrated = l->wpcost.calibrated,
+	                                            .budget = l->budget.budget, .cpu_share = -1 };
+	ps_wpcost_sample(&l->t, &l->last_stat);
+}
+
+/* This interval's estimate, then the next interval's length: when the budget
+ * changes it, the timer is re-armed from now (the session measures elapsed_s
+ * itself, and the next harvest gets every page written meanwhile). */
+static int overhead_tick(struct ps_loop *l, struct ps_interval *iv, struct ps_err *err)
+{
+	struct ps_proc_sample now;
+	ps_wpcost_sample(&l->t, &now);
+	uint64_t fresh = iv->written_pages;
+	if (l->a->accumulate) {
+		/* No re-protection: only the pages new to the set faulted. */
+		fresh = iv->written_pages > l->prev_written ? iv->written_pages - l->prev_written : 0;
+		l->prev_written = iv->written_pages;
+	}
+	struct ps_overhead_in in = { .elapsed_s = iv->elapsed_s, .written_pages = fresh,
+	                             .fault_ns = l->wpcost.fault_ns, .before = l->last_stat, .after = now,
+	                             .tick_s = l->tick_s };
+	ps_overhead_estimate(&in, &iv->overhead);
+	l->last_stat = now;
+	uint64_t asked = l->budget.cur_ns;
+	iv->interval_s = (double)asked / 1e9;
+	iv->stretched = asked > l->budget.base_ns;
+	ps_overhead_add(&l->overhead, &iv->overhead, iv->elapsed_s, asked, l->budget.base_ns);
+	uint64_t next = ps_budget_next(&l->budget, &iv->overhead);
+	if (next != asked && l->tfd >= 0 && set_timer(l->tfd, next) < 0)
+		return ps_errf(err, errno, "cannot set the timer: %s", strerror(errno));
+	return 0;
+}
+
 /* One interval: harvest, follow the mappings, report. */
 static int tick(struct ps_loop *l, struct ps_err *err)
 {
@@ -194,6 +290,9 @@ static int tick(struct ps_loop *l, struct ps_err *err)
 	if (r == 0)
 		note_counts(l, &iv.counts, &notes);
 	ps_warn_notes(&notes);
+	if (r < 0)
+		return r;
+	r = overhead_tick(l, &iv, err);
 	if (r < 0)
 		return r;
 	for (size_t i = 0; i < l->nsinks; i++) {
@@ -215,6 +314,7 @@ void ps_loop_end(struct ps_loop *l, enum ps_end_reason reason, const char *detai
 		return;
 	int status = l->launch && l->launch->exited ? l->launch->exit_status : -1;
 	ps_session_end(l->session, reason, detail, status, &e);
+	e.overhead = l->overhead;
 	for (size_t i = 0; i < l->nsinks; i++)
 		l->sinks[i]->end(l->sinks[i], &e);
 }
@@ -224,12 +324,8 @@ void ps_loop_end(struct ps_loop *l, enum ps_end_reason reason, const char *detai
 static int arm_timers(struct ps_loop *l, struct ps_err *err)
 {
 	const struct ps_watch_args *a = l->a;
-	struct itimerspec its = {
-		.it_interval = { .tv_sec = (time_t)(a->interval_ns / 1000000000ull), .tv_nsec = (long)(a->interval_ns % 1000000000ull) },
-	};
-	its.it_value = its.it_interval;
 	l->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
-	if (l->tfd < 0 || timerfd_settime(l->tfd, 0, &its, NULL) < 0)
+	if (l->tfd < 0 || set_timer(l->tfd, a->interval_ns) < 0)
 		return ps_errf(err, errno, "cannot create a timer: %s", strerror(errno));
 	if (a->duration_ns) {
 		struct itimerspec d = { .it_value = { .tv_sec = (time_t)(a->duration_ns / 1000000000ull),
@@ -288,6 +384,8 @@ static int on_launch_event(void *ctx, enum ps_launch_event ev, struct ps_err *er
 		return 0;
 	case PS_LAUNCH_EXEC:
 		/* A new program image: the old mm and its tracking are gone. */
+		if (!l->ended && !l->a->no_follow_exec)
+			return follow_exec(l);
 		ps_loop_end(l, PS_END_TARGET_EXEC, NULL);
 		return 0;
 	case PS_LAUNCH_EXITED:
@@ -324,6 +422,7 @@ static int on_signals(struct ps_loop *l, struct ps_err *err)
 
 int ps_loop_run(struct ps_loop *l, struct ps_err *err)
 {
+	overhead_begin(l);
 	int r = arm_timers(l, err);
 	if (r < 0)
 		return r;

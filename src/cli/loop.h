@@ -13,6 +13,8 @@
 #include "pagescan/kernel/launch.h"
 #include "pagescan/kernel/target.h"
 #include "pagescan/kernel/tracker.h"
+#include "pagescan/kernel/wpcost.h"
+#include "pagescan/model/overhead.h"
 #include "pagescan/model/session.h"
 #include "pagescan/render/outbuf.h"
 
@@ -31,6 +33,15 @@ struct ps_loop {
 	bool ended;
 	bool epipe;                        /* the output's reader went away */
 	bool noted_ksm, noted_thp;         /* the harvest notes, once each */
+	/* The observer effect (docs/overhead.md): the calibrated fault cost, the
+	 * budget that times the intervals, the target's counters at the last
+	 * tick, the sums for the end record. */
+	struct ps_wpcost wpcost;
+	struct ps_budget budget;
+	struct ps_proc_sample last_stat;
+	double tick_s;
+	uint64_t prev_written;             /* accumulate: the last cumulative count */
+	struct ps_overhead_summary overhead;
 };
 
 /* Open the output (-o FILE or standard output). */

@@ -13,6 +13,7 @@
 
 #include "cli.h"
 #include "help.h"
+#include "pagescan/model/overhead.h"
 #include "pagescan/model/util.h"
 
 const char *argp_program_version = "pagescan " PAGESCAN_VERSION;
@@ -31,6 +32,8 @@ enum {
 	OPT_USER,
 	OPT_PRESERVE_ENV,
 	OPT_NO_RECOLLAPSE,
+	OPT_MAX_OVERHEAD,
+	OPT_NO_FOLLOW_EXEC,
 };
 
 void ps_warn(const char *fmt, ...)
@@ -258,13 +261,32 @@ static const struct argp release_argp = {
 	{ "quiet", 'q', NULL, 0, "Totals only, no region lists (text and JSON formats)", 0 }, \
 	{ "heatmap", OPT_HEATMAP, "MODE", OPTION_ARG_OPTIONAL, "Live ncurses heatmap (MODE tui, the default), or text frames (MODE text)", 0 }, \
 	{ "prom-file", OPT_PROM_FILE, "PATH", 0, "After every interval, atomically rewrite PATH with Prometheus metrics", 0 }, \
-	{ "no-recollapse", OPT_NO_RECOLLAPSE, NULL, 0, "Leave the huge pages tracking split as they are (default: collapse them again at the end, in pagescan's time)", 0 }
+	{ "no-recollapse", OPT_NO_RECOLLAPSE, NULL, 0, "Leave the huge pages tracking split as they are (default: collapse them again at the end, in pagescan's time)", 0 }, \
+	MAX_OVERHEAD_OPTION
+
+#define MAX_OVERHEAD_OPTION \
+	{ "max-overhead", OPT_MAX_OVERHEAD, "PCT", 0, "Keep the estimated time the target loses to write-protect faults under PCT % of each interval by stretching the interval (default 10; off: fixed intervals)", 0 }
 
 static const struct argp_option watch_options[] = {
 	{ "range", 'r', "RANGE", 0, "Only track this range or mapping (repeatable; default: every writable mapping)", 0 },
 	WATCH_OPTIONS,
 	{ 0 }
 };
+
+/* --max-overhead PCT: a percentage in (0, 100] ("10", "2.5", "10%"), or off. */
+static double parse_max_overhead(struct argp_state *state, const char *arg)
+{
+	if (strcmp(arg, "off") == 0)
+		return 0;
+	char *end;
+	errno = 0;
+	double v = strtod(arg, &end);
+	if (end != arg && *end == '%')
+		end++;
+	if (errno || end == arg || *end || !(v > 0 && v <= 100))
+		argp_error(state, "invalid --max-overhead \"%s\": give a percentage of the interval above 0 and up to 100 (e.g. 10), or off", arg);
+	return v / 100;
+}
 
 static error_t watch_common(int key, char *arg, struct argp_state *state)
 {
@@ -315,11 +337,15 @@ static error_t watch_common(int key, char *arg, struct argp_state *state)
 	case OPT_NO_RECOLLAPSE:
 		o->no_recollapse = true;
 		break;
+	case OPT_MAX_OVERHEAD:
+		o->max_overhead = parse_max_overhead(state, arg);
+		break;
 	case 'r':
 		parse_range(state, &o->ranges, arg);
 		break;
 	case ARGP_KEY_INIT:
 		o->interval_ns = 1000000000ull;
+		o->max_overhead = PS_OVERHEAD_DEFAULT_BUDGET;
 		break;
 	default:
 		return ARGP_ERR_UNKNOWN;
@@ -366,6 +392,7 @@ static const struct argp_option run_options[] = {
 	WATCH_OPTIONS,
 	{ "user", OPT_USER, "USER[:GROUP]", 0, "Run CMD as USER (name or uid): its uid, primary group (or GROUP), supplementary groups, and HOME, USER, LOGNAME, SHELL; pagescan keeps its privileges", 0 },
 	{ "preserve-env", OPT_PRESERVE_ENV, NULL, 0, "With --user: keep HOME, USER, LOGNAME and SHELL as they are", 0 },
+	{ "no-follow-exec", OPT_NO_FOLLOW_EXEC, NULL, 0, "End the watch when the command execs another program (default: track the new program from its first instruction)", 0 },
 	{ 0 }
 };
 
@@ -385,6 +412,9 @@ static error_t run_parse(int key, char *arg, struct argp_state *state)
 	case OPT_PRESERVE_ENV:
 		o->preserve_env = true;
 		return 0;
+	case OPT_NO_FOLLOW_EXEC:
+		o->no_follow_exec = true;
+		return 0;
 	case ARGP_KEY_END:
 		if (!o->argv)
 			argp_error(state, "missing command (pagescan run [OPTION...] -- CMD [ARG...])");
@@ -401,7 +431,9 @@ static const struct argp run_argp = {
 	run_options, run_parse, "-- CMD [ARG...]",
 	"Run CMD with write tracking engaged before its first instruction, watch it until it exits, "
 	"and exit with its status (128+N when killed by signal N).\v"
-	"Its standard input, output and error stay yours; use -o FILE to keep the report apart.",
+	"Its standard input, output and error stay yours; use -o FILE to keep the report apart. When the "
+	"command execs another program (env, sh -c 'exec ...', a shebang script), the new program is "
+	"tracked from its first instruction; --no-follow-exec ends the watch there instead.",
 	NULL, NULL, NULL
 };
 
@@ -412,6 +444,7 @@ static const struct argp_option demo_options[] = {
 	{ "duration", 'd', "DURATION", 0, "Stop after DURATION", 0 },
 	{ "format", 'f', "FORMAT", 0, "With --no-heatmap: text, json or csv", 0 },
 	{ "quiet", 'q', NULL, 0, "Totals only, no region lists (text and JSON formats)", 0 },
+	MAX_OVERHEAD_OPTION,
 	{ 0 }
 };
 

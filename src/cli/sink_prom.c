@@ -55,6 +55,15 @@ static int prom_interval(struct ps_sink *s, const struct ps_interval *iv)
 	struct prom_sink *ps = (struct prom_sink *)s;
 	struct ps_prom_state *st = &ps->st;
 
+	if (iv->exec_command) {
+		/* run followed an exec: the series are labelled with the program
+		 * now running (a new series, as after a restart). */
+		char *c = strdup(iv->exec_command);
+		if (!c)
+			return -ENOMEM;
+		free(ps->command);
+		st->command = ps->command = c;
+	}
 	st->intervals = iv->seq;
 	st->interval_s = iv->elapsed_s;
 	st->written_pages = iv->written_pages;
@@ -70,6 +79,10 @@ static int prom_interval(struct ps_sink *s, const struct ps_interval *iv)
 	st->zero_read_pages = iv->counts.zero_read_pages;
 	st->ksm_merged_pages = iv->counts.ksm_merged_pages;
 	st->thp_filled_pages = iv->counts.thp_filled_pages;
+	st->overhead_share = iv->overhead.known ? iv->overhead.share : 0;
+	st->overhead_s_total += iv->overhead.known ? iv->overhead.fault_s : 0;
+	st->asked_interval_s = iv->interval_s;
+	st->stretched = iv->stretched;
 	return publish(ps);
 }
 

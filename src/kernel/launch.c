@@ -198,9 +198,13 @@ int ps_launch_reap(struct ps_launch *l, ps_launch_fn fn, void *ctx, struct ps_er
 				return r;
 			ptrace(PTRACE_CONT, l->child, NULL, NULL);
 		} else if (event == PTRACE_EVENT_EXEC) {
+			/* fn answers 1 when it engaged the new image and let it go on
+			 * under trace; else it is released here. A detach that fails
+			 * (ESRCH: fn resumed it under trace before it failed) leaves it
+			 * traced for ps_launch_wait to release. */
 			int r = fn(ctx, PS_LAUNCH_EXEC, err);
-			ptrace(PTRACE_DETACH, l->child, NULL, NULL);
-			l->traced = false;
+			if (r != 1 && ptrace(PTRACE_DETACH, l->child, NULL, NULL) == 0)
+				l->traced = false;
 			if (r < 0)
 				return r;
 		} else if (event == PTRACE_EVENT_STOP) {

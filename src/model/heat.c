@@ -414,6 +414,17 @@ int ps_heat_start(struct ps_heat *h, const struct ps_watch_start *w)
 
 int ps_heat_interval(struct ps_heat *h, const struct ps_interval *iv)
 {
+	if (iv->exec_command) {
+		/* A new program, a new address space: nothing of the old map
+		 * carries over, even where a mapping of the same name sits at the
+		 * same address. */
+		segs_free(h->seg, h->nseg);
+		h->seg = NULL;
+		h->nseg = 0;
+		ps_regions_clear(&h->seen);
+		h->pid = iv->exec_pid;
+		snprintf(h->command, sizeof(h->command), "%s", iv->exec_command);
+	}
 	int r = ps_heat_layout(h, iv->tracked, iv->maps);
 	if (r < 0)
 		return r;
@@ -428,6 +439,8 @@ int ps_heat_interval(struct ps_heat *h, const struct ps_interval *iv)
 	h->harvest_us = iv->harvest_us;
 	h->tracked_pages = iv->tracked_pages;
 	h->wss_pages = iv->wss_pages;
+	h->overhead = iv->overhead;
+	h->asked_ns = (uint64_t)(iv->interval_s * 1e9 + 0.5);
 	return 0;
 }
 

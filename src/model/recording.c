@@ -223,7 +223,8 @@ static int add_spans(struct ps_rec_reader *r, uint32_t arr, uint64_t seq, enum s
 
 static const char *const start_keys[] = { "type", "format_version", "pagescan", "pid", "command", "interval_s",
                                           "page_size", "mode", "region_lists", "tracked_pages", "engaged",
-                                          "skipped", NULL };
+                                          "skipped", "max_overhead", "wp_fault_ns", "wp_fault_calibrated",
+                                          NULL };
 
 static int rec_start(struct ps_rec_reader *r, uint32_t root, struct ps_warnings *w, struct ps_err *err)
 {
@@ -395,7 +396,8 @@ static const char *const interval_keys[] = { "type", "seq", "time_s", "elapsed_s
                                              "written_bytes", "rate_pages_s", "rate_mib_s", "harvest_us",
                                              "tracked_pages", "wss_pages", "regions", "mappings", "engaged",
                                              "dropped", "readonly_written", "discarded_pages",
-                                             "zero_read_pages", "ksm_merged_pages", "thp_filled_pages", NULL };
+                                             "zero_read_pages", "ksm_merged_pages", "thp_filled_pages", "exec",
+                                             "interval_s", "stretched", "target_overhead", NULL };
 static const char *const region_keys[] = { "start", "end", "pages", "mapping", NULL };
 
 static int rec_interval(struct ps_rec_reader *r, uint32_t root, struct ps_warnings *w, struct ps_err *err)
@@ -501,6 +503,15 @@ static int rec_interval(struct ps_rec_reader *r, uint32_t root, struct ps_warnin
 	    (ret = add_spans(r, ps_json_get(j, root, "readonly_written"), iv.seq, SPAN_READONLY_WRITTEN,
 	                     "readonly_written", w, err)) < 0)
 		return ret;
+	/* run followed an exec: the new program's ranges are engaged from here
+	 * on, in another address space that this report does not tell apart. */
+	uint32_t ex = ps_json_get(j, root, "exec");
+	if (ex) {
+		if ((ret = add_spans(r, ps_json_get(j, ex, "engaged"), iv.seq, SPAN_ENGAGED, "exec engaged", w, err)) < 0)
+			return ret;
+		ps_warnings_add(w, "line %zu: the command exec'd another program during interval %llu: the report treats the programs' address spaces as one (a page at the same address in both counts once); the recording's wss_pages counts them apart",
+		                r->lineno, (unsigned long long)iv.seq);
+	}
 	if (ps_grow((void **)&rec->iv, &rec->iv_cap, rec->niv + 1, sizeof(*rec->iv)) < 0)
 		return ps_errf(err, ENOMEM, "out of memory");
 	rec->iv[rec->niv++] = iv;
@@ -512,7 +523,7 @@ static int rec_interval(struct ps_rec_reader *r, uint32_t root, struct ps_warnin
 static const char *const end_keys[] = { "type", "reason", "detail", "intervals", "duration_s", "wss_pages",
                                         "wss_bytes", "rate_pages_s", "hottest", "hottest_by", "exit_status",
                                         "discarded_pages", "zero_read_pages", "ksm_merged_pages",
-                                        "thp_filled_pages", NULL };
+                                        "thp_filled_pages", "target_overhead", NULL };
 
 static int rec_end(struct ps_rec_reader *r, uint32_t root, struct ps_warnings *w, struct ps_err *err)
 {

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "pagescan/model/category.h"
+#include "pagescan/model/pageset.h"
 #include "pagescan/model/session.h"
 #include "pagescan/model/stats.h"
 #include "pagescan/model/util.h"
@@ -14,6 +15,9 @@
  * no longer added (the hottest list stays right for all but pathological
  * churn). */
 #define TOTALS_MAX (1u << 20)
+/* Pages new to the write working set are counted per mapping in batches of
+ * this many regions, so no list as long as the harvest is built for them. */
+#define FRESH_BATCH 1024
 
 /* Written pages of one mapping over the whole watch. */
 struct total {
@@ -29,8 +33,12 @@ struct ps_session {
 	struct ps_maps maps;                /* this tick's snapshot */
 	struct ps_maps prev_maps;           /* the previous one (records of the last tick may point into it) */
 	struct ps_sync_result sync;         /* this tick's engaged/skipped/dropped */
-	struct ps_regions harvest, interval, wss, tmp;
-	struct ps_regions fresh;            /* this interval's pages not written before in the watch */
+	struct ps_regions harvest, interval;
+	/* The write working set: a page set, so that neither its memory nor a
+	 * tick's work grows with how scattered the writes are. */
+	struct ps_pageset wss;
+	struct ps_regions wss_regions;      /* accumulate: the wss as regions (the written set shown) */
+	struct ps_regions fresh;            /* pages new to the watch, counted FRESH_BATCH regions at a time */
 	struct ps_spans readonly_written;   /* this tick's new read-only mappings holding written pages */
 	struct ps_samples rates;
 	struct total *totals;               /* per mapping over the watch, by start */
@@ -41,6 +49,14 @@ struct ps_session {
 	struct ps_harvest_counts hc;        /* this interval's harvest counts */
 	struct ps_harvest_counts hc_total;  /* summed over the intervals */
 	uint64_t seq, t0_ns, last_ns;
+	/* run: pages written in the images before the last exec (their address
+	 * spaces are gone; the wss above is the current image's), and the exec
+	 * the next interval record reports (ps_session_exec). */
+	uint64_t base_wss_pages;
+	struct ps_sync_result exec_sync;    /* the last exec's first snapshot, in the record after it */
+	const char *exec_command;
+	pid_t exec_pid;
+	uint64_t execs;
 };
 
 struct ps_session *ps_session_new(const struct ps_session_source *src, const struct ps_session_opts *opts)
@@ -58,12 +74,13 @@ void ps_session_free(struct ps_session *s)
 	if (!s)
 		return;
 	ps_sync_result_free(&s->sync);
+	ps_sync_result_free(&s->exec_sync);
 	ps_maps_free(&s->maps);
 	ps_maps_free(&s->prev_maps);
 	ps_regions_free(&s->harvest);
 	ps_regions_free(&s->interval);
-	ps_regions_free(&s->wss);
-	ps_regions_free(&s->tmp);
+	ps_pageset_free(&s->wss);
+	ps_regions_free(&s->wss_regions);
 	ps_regions_free(&s->fresh);
 	ps_spans_free(&s->readonly_written);
 	ps_samples_free(&s->rates);
@@ -144,25 +161,20 @@ static int regions_union(const struct ps_regions *a, const struct ps_regions *b,
 	return 0;
 }
 
-/* out = a \ b (both sorted and merged). */
-static int regions_diff(const struct ps_regions *a, const struct ps_regions *b, struct ps_regions *out)
+/* v = v with touching regions merged, categories dropped to WRITTEN: what
+ * regions_union(v, nothing) gives, without a copy. */
+static void regions_merge_written(struct ps_regions *v)
 {
-	size_t j = 0;
-	ps_regions_clear(out);
-	for (size_t i = 0; i < a->n; i++) {
-		uint64_t s = a->r[i].start, e = a->r[i].end;
-		while (j < b->n && b->r[j].end <= s)
-			j++;
-		for (size_t k = j; k < b->n && b->r[k].start < e; k++) {
-			if (b->r[k].start > s && ps_regions_push(out, s, b->r[k].start, PS_CAT_WRITTEN) < 0)
-				return -ENOMEM;
-			if (b->r[k].end > s)
-				s = b->r[k].end;
+	size_t w = 0;
+	for (size_t i = 0; i < v->n; i++) {
+		if (w && v->r[i].start <= v->r[w - 1].end) {
+			if (v->r[i].end > v->r[w - 1].end)
+				v->r[w - 1].end = v->r[i].end;
+			continue;
 		}
-		if (s < e && ps_regions_push(out, s, e, PS_CAT_WRITTEN) < 0)
-			return -ENOMEM;
+		v->r[w++] = (struct ps_region){ .start = v->r[i].start, .end = v->r[i].end, .cats = PS_CAT_WRITTEN };
 	}
-	return 0;
+	v->n = w;
 }
 
 /* ---- per-mapping counts -------------------------------------------------------- */
@@ -188,11 +200,35 @@ static int count_piece(void *ctx, const struct ps_region *piece, const struct ps
 	return 0;
 }
 
+/* s->counts += the pages of set (above any counted so far) per mapping of
+ * the current snapshot. */
+static int count_more(struct ps_session *s, const struct ps_regions *set)
+{
+	return ps_regions_walk(set, &s->maps, count_piece, s) < 0 ? -ENOMEM : 0;
+}
+
 /* s->counts = the pages of set per mapping of the current snapshot. */
 static int count_by_mapping(struct ps_session *s, const struct ps_regions *set)
 {
 	s->ncounts = 0;
-	return ps_regions_walk(set, &s->maps, count_piece, s) < 0 ? -ENOMEM : 0;
+	return count_more(s, set);
+}
+
+/* Count the batch of fresh pages, and start a new one. */
+static int count_fresh(struct ps_session *s)
+{
+	int r = count_more(s, &s->fresh);
+	ps_regions_clear(&s->fresh);
+	return r;
+}
+
+/* ps_pageset_fresh_fn: one more run of pages new to the watch. */
+static int fresh_run(void *ctx, uint64_t start, uint64_t end)
+{
+	struct ps_session *s = ctx;
+	if (ps_regions_push(&s->fresh, start, end, PS_CAT_WRITTEN) < 0)
+		return -ENOMEM;
+	return s->fresh.n >= FRESH_BATCH ? count_fresh(s) : 0;
 }
 
 /* s->readonly_written = the mappings of this snapshot that are not writable
@@ -290,35 +326,49 @@ int ps_session_tick(struct ps_session *s, struct ps_interval *ret, struct ps_err
 	ps_maps_free(&s->prev_maps);
 	s->prev_maps = s->maps;
 	s->maps = (struct ps_maps){ 0 };
-	ps_sync_result_free(&s->sync);
+	/* After an exec, this record reports the new image's first snapshot. */
+	ps_sync_result_free(&s->exec_sync);
+	s->exec_sync = (struct ps_sync_result){ 0 };
+	if (s->exec_command)
+		s->exec_sync = s->sync;
+	else
+		ps_sync_result_free(&s->sync);
 	s->sync = (struct ps_sync_result){ 0 };
 	r = s->src.follow(s->src.ctx, true, &s->maps, &s->sync, err);
 	if (r < 0)
 		return r;
 
 	/* This interval's written set: the harvest plus pages already written in
-	 * mappings engaged just now. */
-	if (regions_union(&s->harvest, &s->sync.prewritten, &s->interval) < 0 ||
-	    readonly_written(s) < 0)
+	 * mappings engaged just now (the harvest itself, merged in place, when
+	 * there are none: no copy as long as the harvest). */
+	const struct ps_regions *iv = &s->harvest;
+	regions_merge_written(&s->harvest);
+	if (s->sync.prewritten.n) {
+		if (regions_union(&s->harvest, &s->sync.prewritten, &s->interval) < 0)
+			return ps_errf(err, ENOMEM, "out of memory");
+		iv = &s->interval;
+	}
+	if (readonly_written(s) < 0)
 		return ps_errf(err, ENOMEM, "out of memory");
-	uint64_t before = ps_regions_pages(&s->wss);
+	uint64_t before = ps_pageset_pages(&s->wss);
 	/* Distinct pages per mapping over the watch: the pages new to the
 	 * write working set, counted where they are now. */
-	if (regions_diff(&s->interval, &s->wss, &s->fresh) < 0 || count_by_mapping(s, &s->fresh) < 0)
+	s->ncounts = 0;
+	ps_regions_clear(&s->fresh);
+	if (ps_pageset_add(&s->wss, iv, fresh_run, s) < 0 || count_fresh(s) < 0)
 		return ps_errf(err, ENOMEM, "out of memory");
 	for (size_t i = 0; i < s->ncounts; i++)
 		if (totals_add(s, &s->counts[i], s->o.accumulate ? s->counts[i].written_pages : 0,
 		               s->counts[i].written_pages) < 0)
 			return ps_errf(err, ENOMEM, "out of memory");
-	if (regions_union(&s->wss, &s->interval, &s->tmp) < 0)
-		return ps_errf(err, ENOMEM, "out of memory");
-	struct ps_regions swap = s->wss;
-	s->wss = s->tmp;
-	s->tmp = swap;
-	uint64_t wss_pages = ps_regions_pages(&s->wss);
+	uint64_t wss_pages = ps_pageset_pages(&s->wss);
 
-	const struct ps_regions *shown = s->o.accumulate ? &s->wss : &s->interval;
-	uint64_t written = ps_regions_pages(shown);
+	/* With accumulate the records show the whole set: only then is it
+	 * turned back into regions (the one per-tick cost of its size). */
+	if (s->o.accumulate && ps_pageset_regions(&s->wss, &s->wss_regions) < 0)
+		return ps_errf(err, ENOMEM, "out of memory");
+	const struct ps_regions *shown = s->o.accumulate ? &s->wss_regions : iv;
+	uint64_t written = s->o.accumulate ? wss_pages : ps_regions_pages(shown);
 	double elapsed = (double)(now - s->last_ns) / 1e9;
 	uint64_t fresh = s->o.accumulate ? wss_pages - before : written;
 	double rate = elapsed > 0 ? (double)fresh / elapsed : 0;
@@ -330,10 +380,10 @@ int ps_session_tick(struct ps_session *s, struct ps_interval *ret, struct ps_err
 	if (s->o.accumulate) {
 		/* Per-mapping counts of the cumulative set; the watch totals
 		 * took its new pages above (adding these up would count twice). */
-		if (count_by_mapping(s, &s->wss) < 0)
+		if (count_by_mapping(s, &s->wss_regions) < 0)
 			return ps_errf(err, ENOMEM, "out of memory");
 	} else {
-		if (count_by_mapping(s, &s->interval) < 0)
+		if (count_by_mapping(s, iv) < 0)
 			return ps_errf(err, ENOMEM, "out of memory");
 		for (size_t i = 0; i < s->ncounts; i++)
 			if (totals_add(s, &s->counts[i], s->counts[i].written_pages, 0) < 0)
@@ -349,7 +399,7 @@ int ps_session_tick(struct ps_session *s, struct ps_interval *ret, struct ps_err
 		.rate_pages_s = rate,
 		.harvest_us = harvest_us,
 		.tracked_pages = ps_rangeset_total(tracked) >> PS_PAGE_SHIFT,
-		.wss_pages = wss_pages,
+		.wss_pages = s->base_wss_pages + wss_pages,
 		.maps = &s->maps,
 		.tracked = tracked,
 		.written = shown,
@@ -358,7 +408,12 @@ int ps_session_tick(struct ps_session *s, struct ps_interval *ret, struct ps_err
 		.engaged = s->sync.engaged.v, .nengaged = s->sync.engaged.n,
 		.dropped = s->sync.dropped.v, .ndropped = s->sync.dropped.n,
 		.readonly_written = s->readonly_written.v, .nreadonly_written = s->readonly_written.n,
+		.exec_command = s->exec_command, .exec_pid = s->exec_pid, .execs = s->execs,
+		.exec_engaged = s->exec_sync.engaged.v, .nexec_engaged = s->exec_sync.engaged.n,
+		.exec_skipped = s->exec_sync.skipped.v, .nexec_skipped = s->exec_sync.skipped.n,
 	};
+	s->exec_command = NULL;
+	s->execs = 0;
 	return 0;
 }
 
@@ -382,7 +437,7 @@ void ps_session_end(struct ps_session *s, enum ps_end_reason reason, const char 
 		.detail = detail,
 		.intervals = s->seq,
 		.duration_s = (double)(s->src.now_ns(s->src.ctx) - s->t0_ns) / 1e9,
-		.wss_pages = ps_regions_pages(&s->wss),
+		.wss_pages = s->base_wss_pages + ps_pageset_pages(&s->wss),
 		.counts = s->hc_total,
 		.hottest = s->hot, .nhottest = nhot,
 		.accumulate = s->o.accumulate,
@@ -390,4 +445,26 @@ void ps_session_end(struct ps_session *s, enum ps_end_reason reason, const char 
 		.exit_status = exit_status >= 0 ? exit_status : 0,
 	};
 	ps_summarize(&s->rates, &ret->rate);
+}
+
+/* ---- exec --------------------------------------------------------------------- */
+
+int ps_session_exec(struct ps_session *s, const struct ps_session_source *src, pid_t pid, const char *command,
+                    struct ps_err *err)
+{
+	/* The old image's pages are the old address space's: carried over as
+	 * a count, and the current image's set starts empty. */
+	s->base_wss_pages += ps_pageset_pages(&s->wss);
+	ps_pageset_free(&s->wss);
+	s->src = *src;
+	s->exec_command = command;
+	s->exec_pid = pid;
+	s->execs++;
+	/* The records of the last tick may still point into the old snapshot. */
+	ps_maps_free(&s->prev_maps);
+	s->prev_maps = s->maps;
+	s->maps = (struct ps_maps){ 0 };
+	ps_sync_result_free(&s->sync);
+	s->sync = (struct ps_sync_result){ 0 };
+	return ps_session_begin(s, err);
 }

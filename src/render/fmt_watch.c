@@ -61,6 +61,57 @@ static void json_counts(struct ps_out *o, const struct ps_harvest_counts *c)
 	ps_out_u64(o, c->thp_filled_pages);
 }
 
+/* A share as a fraction (0.0421), or null when unknown (negative). */
+static void json_share(struct ps_out *o, double v)
+{
+	if (v < 0)
+		ps_out_str(o, "null");
+	else
+		ps_out_fixed(o, v, 4);
+}
+
+/* ,"interval_s":I,"stretched":B,"target_overhead":{"faults":N,"fault_s":F,
+ * "share":S,"cpu_share":C|null}|null (docs/overhead.md) */
+static void json_overhead(struct ps_out *o, const struct ps_interval *iv)
+{
+	const struct ps_overhead *t = &iv->overhead;
+	ps_out_str(o, ",\"interval_s\":");
+	ps_out_fixed(o, iv->interval_s, 3);
+	ps_out_str(o, iv->stretched ? ",\"stretched\":true" : ",\"stretched\":false");
+	ps_out_str(o, ",\"target_overhead\":");
+	if (!t->known) {
+		ps_out_str(o, "null");
+		return;
+	}
+	ps_out_str(o, "{\"faults\":");
+	ps_out_u64(o, t->faults);
+	ps_out_str(o, ",\"fault_s\":");
+	ps_out_fixed(o, t->fault_s, 6);
+	ps_out_str(o, ",\"share\":");
+	json_share(o, t->share);
+	ps_out_str(o, ",\"cpu_share\":");
+	json_share(o, t->cpu_share);
+	ps_out_chr(o, '}');
+}
+
+/* The end record's ,"target_overhead":{...} */
+static void json_overhead_end(struct ps_out *o, const struct ps_overhead_summary *t)
+{
+	ps_out_str(o, ",\"target_overhead\":{\"fault_s\":");
+	ps_out_fixed(o, t->fault_s, 6);
+	ps_out_str(o, ",\"share\":");
+	json_share(o, t->known ? t->share : -1);
+	ps_out_str(o, ",\"max_share\":");
+	json_share(o, t->known ? t->max_share : -1);
+	ps_out_str(o, ",\"cpu_share\":");
+	json_share(o, t->known ? t->cpu_share : -1);
+	ps_out_str(o, ",\"stretched_intervals\":");
+	ps_out_u64(o, t->stretched);
+	ps_out_str(o, ",\"longest_interval_s\":");
+	ps_out_fixed(o, t->longest_s, 3);
+	ps_out_chr(o, '}');
+}
+
 static int json_start(struct ps_sink *s, const struct ps_watch_start *w)
 {
 	struct fsink *f = (struct fsink *)s;
@@ -76,6 +127,11 @@ static int json_start(struct ps_sink *s, const struct ps_watch_start *w)
 	ps_out_str(o, f->quiet ? ",\"region_lists\":false" : ",\"region_lists\":true");
 	ps_out_str(o, ",\"tracked_pages\":");
 	ps_out_u64(o, w->tracked_pages);
+	ps_out_str(o, ",\"max_overhead\":");
+	json_share(o, w->max_overhead > 0 ? w->max_overhead : -1);
+	ps_out_str(o, ",\"wp_fault_ns\":");
+	ps_out_fixed(o, w->wp_fault_ns, 1);
+	ps_out_str(o, w->wp_fault_calibrated ? ",\"wp_fault_calibrated\":true" : ",\"wp_fault_calibrated\":false");
 	ps_out_str(o, ",\"engaged\":");
 	ps_fmt_spans_json(o, w->engaged, w->nengaged, false);
 	ps_out_str(o, ",\"skipped\":");
@@ -143,6 +199,7 @@ static int json_interval(struct ps_sink *s, const struct ps_interval *iv)
 	ps_out_str(o, ",\"wss_pages\":");
 	ps_out_u64(o, iv->wss_pages);
 	json_counts(o, &iv->counts);
+	json_overhead(o, iv);
 	if (!f->quiet) {
 		ps_out_str(o, ",\"regions\":[");
 		struct json_walk j = { .f = f, .first = true };
@@ -169,6 +226,19 @@ static int json_interval(struct ps_sink *s, const struct ps_interval *iv)
 	ps_fmt_spans_json(o, iv->dropped, iv->ndropped, false);
 	ps_out_str(o, ",\"readonly_written\":");
 	ps_fmt_spans_json(o, iv->readonly_written, iv->nreadonly_written, false);
+	if (iv->exec_command) {
+		ps_out_str(o, ",\"exec\":{\"pid\":");
+		ps_out_u64(o, (uint64_t)iv->exec_pid);
+		ps_out_str(o, ",\"command\":");
+		json_str(o, iv->exec_command);
+		ps_out_str(o, ",\"execs\":");
+		ps_out_u64(o, iv->execs);
+		ps_out_str(o, ",\"engaged\":");
+		ps_fmt_spans_json(o, iv->exec_engaged, iv->nexec_engaged, false);
+		ps_out_str(o, ",\"skipped\":");
+		ps_fmt_spans_json(o, iv->exec_skipped, iv->nexec_skipped, true);
+		ps_out_chr(o, '}');
+	}
 	ps_out_str(o, "}\n");
 	return flush(f);
 }
@@ -193,6 +263,7 @@ static int json_end(struct ps_sink *s, const struct ps_watch_end *e)
 	ps_out_str(o, ",\"wss_bytes\":");
 	ps_out_u64(o, e->wss_pages * PS_PAGE_SIZE);
 	json_counts(o, &e->counts);
+	json_overhead_end(o, &e->overhead);
 	ps_out_str(o, ",\"rate_pages_s\":{\"mean\":");
 	ps_out_fixed(o, e->rate.mean, 1);
 	ps_out_str(o, ",\"p50\":");
@@ -236,7 +307,8 @@ static int csv_start(struct ps_sink *s, const struct ps_watch_start *w)
 	(void)w;
 	ps_out_str(f->o, "seq,time_s,elapsed_s,written_pages,written_bytes,rate_pages_s,rate_mib_s,harvest_us,"
 	                 "tracked_pages,wss_pages,regions,top_mapping,top_mapping_pages,"
-	                 "discarded_pages,zero_read_pages,ksm_merged_pages,thp_filled_pages\n");
+	                 "discarded_pages,zero_read_pages,ksm_merged_pages,thp_filled_pages,"
+	                 "interval_s,stretched,overhead_faults,overhead_fault_s,overhead_share,overhead_cpu_share\n");
 	return flush(f);
 }
 
@@ -259,6 +331,29 @@ static const struct ps_mapping_count *top_mapping(const struct ps_interval *iv)
 		if (!top || iv->per_mapping[i].written_pages > top->written_pages)
 			top = &iv->per_mapping[i];
 	return top;
+}
+
+/* ,interval_s,stretched(0/1),overhead_faults,overhead_fault_s,overhead_share,
+ * overhead_cpu_share: the last four empty when unknown (the share fields as
+ * fractions, like JSON's). */
+static void csv_overhead(struct ps_out *o, const struct ps_interval *iv)
+{
+	const struct ps_overhead *t = &iv->overhead;
+	ps_out_chr(o, ',');
+	ps_out_fixed(o, iv->interval_s, 3);
+	ps_out_str(o, iv->stretched ? ",1," : ",0,");
+	if (t->known) {
+		ps_out_u64(o, t->faults);
+		ps_out_chr(o, ',');
+		ps_out_fixed(o, t->fault_s, 6);
+		ps_out_chr(o, ',');
+		ps_out_fixed(o, t->share, 4);
+	} else {
+		ps_out_str(o, ",,");
+	}
+	ps_out_chr(o, ',');
+	if (t->known && t->cpu_share >= 0)
+		ps_out_fixed(o, t->cpu_share, 4);
 }
 
 static int csv_interval(struct ps_sink *s, const struct ps_interval *iv)
@@ -303,6 +398,7 @@ static int csv_interval(struct ps_sink *s, const struct ps_interval *iv)
 	ps_out_u64(o, iv->counts.ksm_merged_pages);
 	ps_out_chr(o, ',');
 	ps_out_u64(o, iv->counts.thp_filled_pages);
+	csv_overhead(o, iv);
 	ps_out_chr(o, '\n');
 	return flush(f);
 }
@@ -338,6 +434,35 @@ static bool text_counts(struct ps_out *o, const struct ps_harvest_counts *c)
 static bool counts_any(const struct ps_harvest_counts *c)
 {
 	return c->discarded_pages || c->zero_read_pages || c->ksm_merged_pages || c->thp_filled_pages;
+}
+
+/* "  overhead ~4.2% (17% of its CPU)  stretched to 0.400s": the estimated
+ * time the target lost to write-protect faults, and the budget's interval. */
+static void text_overhead(struct ps_out *o, const struct ps_interval *iv)
+{
+	const struct ps_overhead *t = &iv->overhead;
+	if (t->known) {
+		ps_out_printf(o, "  overhead ~%.1f%%", t->share * 100);
+		if (t->cpu_share >= 0)
+			ps_out_printf(o, " (%.0f%% of its CPU)", t->cpu_share * 100);
+	}
+	if (iv->stretched)
+		ps_out_printf(o, "  stretched to %.3fs", iv->interval_s);
+}
+
+/* The end summary's estimate line (docs/overhead.md). */
+static void text_overhead_end(struct ps_out *o, const struct ps_overhead_summary *t)
+{
+	if (!t->known)
+		return;
+	ps_out_printf(o, "target overhead (estimated): %.1f%% of the time, worst interval %.1f%%", t->share * 100,
+	              t->max_share * 100);
+	if (t->cpu_share >= 0)
+		ps_out_printf(o, ", %.0f%% of its CPU time", t->cpu_share * 100);
+	ps_out_printf(o, " (%.2fus a fault, %s)\n", t->fault_ns / 1e3, t->calibrated ? "calibrated" : "default");
+	if (t->budget > 0)
+		ps_out_printf(o, "budget %g%%: %llu interval%s stretched, the longest %.3fs\n", t->budget * 100,
+		              (unsigned long long)t->stretched, t->stretched == 1 ? "" : "s", t->longest_s);
 }
 
 static int text_start(struct ps_sink *s, const struct ps_watch_start *w)
@@ -426,8 +551,16 @@ static int text_interval(struct ps_sink *s, const struct ps_interval *iv)
 	              rate_mib(iv->rate_pages_s), (unsigned long long)iv->wss_pages, iv->wss_pages == 1 ? "" : "s",
 	              (unsigned long long)iv->harvest_us);
 	text_counts(o, &iv->counts);
+	text_overhead(o, iv);
 	ps_out_chr(o, '\n');
+	if (iv->exec_command) {
+		ps_out_printf(o, "exec: %d now runs ", (int)iv->exec_pid);
+		ps_fmt_label_text(o, iv->exec_command);
+		ps_out_chr(o, '\n');
+	}
 	if (!f->quiet) {
+		for (size_t i = 0; i < iv->nexec_engaged; i++)
+			ps_fmt_span_text(o, "  + tracking  ", &iv->exec_engaged[i]);
 		for (size_t i = 0; i < iv->nengaged; i++)
 			ps_fmt_span_text(o, "  + tracking  ", &iv->engaged[i]);
 		for (size_t i = 0; i < iv->ndropped; i++)
@@ -474,6 +607,7 @@ static int text_end(struct ps_sink *s, const struct ps_watch_end *e)
 	if (e->intervals)
 		ps_out_printf(o, "dirty rate (pages/s): mean %.0f  p50 %.0f  p95 %.0f  max %.0f  (mean %.2f MiB/s)\n",
 		              e->rate.mean, e->rate.p50, e->rate.p95, e->rate.max, rate_mib(e->rate.mean));
+	text_overhead_end(o, &e->overhead);
 	if (counts_any(&e->counts)) {
 		/* Pages the harvests classified (docs/memory-events.md). */
 		ps_out_str(o, "classified pages:");

@@ -308,7 +308,7 @@ static int put_fit(struct ps_heat_frame *f, int x, int y, enum ps_heat_style st,
 
 static void render_header(const struct ps_heat *h, const struct ps_heat_view *v, struct ps_heat_frame *f)
 {
-	char iv[32], a[32], b[32], c[32], d[32], sb[64], t[3][256];
+	char iv[80], a[32], b[32], c[32], d[32], sb[64], t[3][256], to[2][288];
 	const char *state = NULL;
 	enum ps_heat_style sst = PS_HS_ALERT;
 
@@ -325,6 +325,13 @@ static void render_header(const struct ps_heat *h, const struct ps_heat_view *v,
 	int room = f->w - (state ? (int)strlen(state) + 2 : 0);
 
 	fmt_interval(h->interval_ns, iv, sizeof(iv));
+	if (h->asked_ns > h->interval_ns) {
+		/* --max-overhead stretched it (docs/overhead.md) */
+		char st[24];
+		fmt_interval(h->asked_ns, st, sizeof(st));
+		size_t len = strlen(iv);
+		snprintf(iv + len, sizeof(iv) - len, ", now %s", st);
+	}
 	char at[64] = "";
 	if (h->seq)
 		snprintf(at, sizeof(at), "  #%" PRIu64 " at %.1fs", h->seq, h->time_s);
@@ -354,8 +361,15 @@ static void render_header(const struct ps_heat *h, const struct ps_heat_view *v,
 	snprintf(t[1], sizeof(t[1]), "written %s%s  %s pages/s  %.1f MiB/s | wss %s | harvest %s (%.2f%%)", a, all, b,
 	         mib, d, c, pct);
 	snprintf(t[2], sizeof(t[2]), "written %s%s %.1f MiB/s | wss %s | harvest %s", a, all, mib, d, c);
-	const char *cand[] = { t[0], t[1], t[2] };
-	put_fit(f, 0, 1, PS_HS_TEXT, cand, 3);
+	/* The target's estimated loss to the faults (docs/overhead.md), where
+	 * the line has room for it. */
+	char ov[32] = "";
+	if (h->overhead.known)
+		snprintf(ov, sizeof(ov), " | overhead ~%.1f%%", h->overhead.share * 100);
+	for (int i = 0; i < 2; i++)
+		snprintf(to[i], sizeof(to[i]), "%s%s", t[i], ov);
+	const char *cand[] = { to[0], t[0], to[1], t[1], t[2] };
+	put_fit(f, 0, 1, PS_HS_TEXT, cand, 5);
 }
 
 static void render_scale(const struct ps_heat *h, const struct ps_heat_view *v, const struct geom *g,

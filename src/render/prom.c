@@ -124,4 +124,15 @@ void ps_prom_render(struct ps_out *o, const struct ps_prom_state *st)
 	metric_u64(o, st, "pagescan_thp_filled_pages", "gauge",
 	           "Written pages of huge pages a fault allocated whole in the last interval (reported whole).",
 	           st->thp_filled_pages);
+	metric_dbl(o, st, "pagescan_target_overhead_ratio", "gauge",
+	           "Estimated share of the last interval the target spent in write-protect faults (docs/overhead.md).",
+	           st->overhead_share, 4);
+	metric_dbl(o, st, "pagescan_target_overhead_seconds_total", "counter",
+	           "Estimated time the target spent in write-protect faults since the watch started.",
+	           st->overhead_s_total, 6);
+	metric_dbl(o, st, "pagescan_interval_target_seconds", "gauge",
+	           "The interval asked for the last interval: -i, or longer when --max-overhead stretched it.",
+	           st->asked_interval_s, 3);
+	metric_u64(o, st, "pagescan_interval_stretched", "gauge",
+	           "1 when --max-overhead stretched the last interval beyond -i.", st->stretched);
 }

@@ -147,3 +147,97 @@ run_exact() {
     PAGESCAN_TEST_KERNEL_RELEASE=6.8.10 run -0 --separate-stderr "$twin" run -i 100ms -q -- true
     [[ $stderr != *"known kernel bug"* ]] || fail "warned on a fixed kernel: $stderr"
 }
+
+# ---- exec: the command's last program is tracked from its first instruction ----
+
+# follow_exact EXECS CMD...: `run -- CMD... runprog TRUTH 300 3`, where CMD
+# ends in an exec of its arguments (EXECS execs after the first): runprog's
+# writes are exact from its first instruction, the interval record names it
+# and counts the execs, and its status 3 is passed on.
+follow_exact() {
+    local d=$BATS_TEST_TMPDIR execs=$1
+    shift
+    ps_to "$d/stdout" run -i 1h -f json -o "$d/out.json" -- "$@" "$TARGETS/runprog" "$d/truth" 300 3
+    # shellcheck disable=SC2031 # set by ps_to, in this shell
+    [[ $status == 3 ]] || fail "pagescan run exited $status, want 3 (stderr: $stderr)"
+    w_check --log "$d/out.json" --windows "$(runprog_window "$d/truth" 300)" --union "$d/truth" --once \
+        --untracked-ok --reason target-exit
+    assert_equal "$(w_end_field exit_status "$d/out.json")" 3
+    # one interval (-i 1h): the one harvested at runprog's exit
+    assert_equal "$(jq -r --argjson pid "$(jq 'select(.type == "start") | .pid' "$d/out.json")" \
+        'select(.type == "interval") | .exec | "\(.command) \(.execs) \(.pid == $pid) \(.engaged | length > 0)"' \
+        "$d/out.json")" "runprog $execs true true"
+}
+
+@test "run: sh -c 'exec PROG': PROG's writes are exact from its first instruction" {
+    # shellcheck disable=SC2016 # "$@" is the inner shell's
+    follow_exact 1 sh -c 'exec "$@"' sh
+}
+
+@test "run: env PROG: PROG's writes are exact" {
+    follow_exact 1 env
+}
+
+@test "run: a shebang script that execs PROG: PROG's writes are exact" {
+    printf '#!/bin/sh\nexec "$@"\n' >"$BATS_TEST_TMPDIR/wrap"
+    chmod +x "$BATS_TEST_TMPDIR/wrap"
+    follow_exact 1 "$BATS_TEST_TMPDIR/wrap"
+}
+
+@test "run: an exec of an exec (env sh -c 'exec PROG'): PROG's writes are exact" {
+    # shellcheck disable=SC2016
+    follow_exact 2 env sh -c 'exec "$@"' sh
+}
+
+@test "run: an exec after some intervals: tracking starts again in the new image, the wss adds up" {
+    local d=$BATS_TEST_TMPDIR
+    mkfifo "$d/go"
+    # shellcheck disable=SC2016 # the inner shell's
+    w_start run -i 100ms -f json -- sh -c 'read x <"$0"; exec "$@"' "$d/go" "$TARGETS/runprog" "$d/truth" 200 6
+    w_until_seq 2
+    echo go >"$d/go"
+    w_finish
+    assert_equal "$WSTATUS" 6
+    # w_check follows the exec: tracked ranges from its snapshot on, the wss
+    # as the shell's plus runprog's
+    w_check --windows "$(runprog_window "$d/truth" 200)" --union "$d/truth" --once --untracked-ok \
+        --reason target-exit
+    assert_equal "$(jq -r 'select(.type == "start") | .command' "$WLOG")" sh
+    assert_equal "$(jq -r 'select(.exec) | "\(.seq > 2) \(.exec.command)"' "$WLOG")" "true runprog"
+    assert_equal "$(w_end_field exit_status)" 6
+}
+
+@test "run: the text report and the metrics say which program the command now runs; the heatmap shows it" {
+    local d=$BATS_TEST_TMPDIR
+    ps_ok "$d/text" run -q -i 1h --prom-file "$d/metrics.prom" -- env "$TARGETS/runprog" "$d/truth" 30
+    grep -Eq '^exec: [0-9]+ now runs runprog$' "$d/text" || fail "no exec line in: $(cat "$d/text")"
+    grep -q '^end: target-exit' "$d/text" || fail "no end line in: $(cat "$d/text")"
+    grep -Eq '^pagescan_intervals_total\{pid="[0-9]+",command="runprog"\} 1$' "$d/metrics.prom" ||
+        fail "the metrics are not labelled runprog: $(head -3 "$d/metrics.prom")"
+    # shellcheck disable=SC2016
+    ps_ok "$d/heat" run -i 1h --heatmap=text -- sh -c 'exec "$@"' sh "$TARGETS/runprog" "$d/truth" 300
+    grep -Eq '^pagescan heatmap  pid [0-9]+ \(runprog\)' "$d/heat" || fail "the heatmap does not name runprog: $(head -3 "$d/heat")"
+    # runprog's every third page, one page per cell
+    grep -q '@\.\.@\.\.@\.\.@' "$d/heat" || fail "runprog's pages are not in the heatmap: $(head -8 "$d/heat")"
+}
+
+@test "run --no-follow-exec: the watch ends at the exec (target-exec); the command runs on and its status passes on" {
+    local d=$BATS_TEST_TMPDIR
+    ps_to "$d/stdout" run --no-follow-exec -i 1h -f json -o "$d/out.json" -- env "$TARGETS/runprog" "$d/truth" 30 4
+    [[ $status == 4 ]] || fail "pagescan run exited $status, want 4 (stderr: $stderr)"
+    w_check --log "$d/out.json" --reason target-exec
+    assert_equal "$(wc -l <"$d/truth")" 10
+    [[ $(jq 'select(.exec)' "$d/out.json") == "" ]] || fail "an exec reported with --no-follow-exec"
+}
+
+@test "run: a new program that cannot be tracked ends the watch (target-exec, with the reason); it runs on, its status passes on" {
+    local d=$BATS_TEST_TMPDIR
+    # -r selects env's own mapping: nothing of the same name in runprog
+    ps_to "$d/stdout" run -r "$(command -v env)" -i 1h -f json -o "$d/out.json" -- env "$TARGETS/runprog" "$d/truth" 30 5
+    [[ $status == 5 ]] || fail "pagescan run exited $status, want 5 (stderr: $stderr)"
+    [[ $stderr == *"cannot track process "*" after its exec (runprog): nothing in process"*"it runs on untracked"* ]] ||
+        fail "no clear warning: $stderr"
+    w_check --log "$d/out.json" --reason target-exec
+    [[ $(w_end_field detail "$d/out.json") == *"could be tracked"* ]] || fail "no reason in the end record"
+    assert_equal "$(wc -l <"$d/truth")" 10
+}

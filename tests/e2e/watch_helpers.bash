@@ -473,6 +473,7 @@ if start.get("tracked_pages") != pages(tracked):
 
 wins = merge(windows)
 wss = []
+wss_base = 0  # run: pages of the images before the last exec (other address spaces)
 prev_time = 0.0
 prev_wss = 0
 prev_regs = []
@@ -534,6 +535,19 @@ for j, o in enumerate(ivs, 1):
         totals[key] = totals.get(key, 0) + m["written_pages"]
     if msum != wp:
         bad("%s: mappings add up to %d pages, written_pages is %d" % (w, msum, wp))
+    ex = o.get("exec")
+    if ex is not None:
+        if not isinstance(ex, dict) or not isint(ex.get("pid")) or ex["pid"] <= 0 or \
+           not isinstance(ex.get("command"), str) or not isint(ex.get("execs")) or ex["execs"] < 1:
+            bad("%s: bad exec %r" % (w, ex))
+        else:
+            # a new address space: tracking starts again from its first
+            # snapshot, and the wss goes on as a sum over the images
+            tracked = merge(spans(ex.get("engaged"), w + " exec engaged", True, False))
+            spans(ex.get("skipped"), w + " exec skipped", True, True)
+            ever = list(tracked)
+            wss_base += pages(wss)
+            wss, prev_regs = [], []
     eng = spans(o.get("engaged"), w + " engaged", True, False)
     drop = spans(o.get("dropped"), w + " dropped", False, False)
     # what may be reported: tracked before this tick, or engaged at it
@@ -550,14 +564,14 @@ for j, o in enumerate(ivs, 1):
     if accumulate:
         if subtract(prev_regs, regs):
             bad("%s: the cumulative set lost pages: %s" % (w, fmt(subtract(prev_regs, regs))))
-        if o["wss_pages"] != wp:
-            bad("%s: accumulate: wss_pages %d != written_pages %d" % (w, o["wss_pages"], wp))
+        if o["wss_pages"] != wss_base + wp:
+            bad("%s: accumulate: wss_pages %d != written_pages %d (+ %d before the last exec)" % (w, o["wss_pages"], wp, wss_base))
         fresh = o["wss_pages"] - prev_wss
         wss = regs
     else:
         wss = merge(wss + regs)
-        if o["wss_pages"] != pages(wss):
-            bad("%s: wss_pages %d, the union of all intervals so far holds %d" % (w, o["wss_pages"], pages(wss)))
+        if o["wss_pages"] != wss_base + pages(wss):
+            bad("%s: wss_pages %d, the union of all intervals so far holds %d (+ %d before the last exec)" % (w, o["wss_pages"], pages(wss), wss_base))
         fresh = wp
     if o["wss_pages"] < prev_wss:
         bad("%s: wss_pages decreased (%d -> %d)" % (w, prev_wss, o["wss_pages"]))
@@ -585,8 +599,8 @@ if want_reason and end.get("reason") != want_reason:
 if end.get("intervals") != n: bad("end: intervals %r, %d interval records" % (end.get("intervals"), n))
 if not isnum(end.get("duration_s")) or end["duration_s"] + 1e-6 < prev_time:
     bad("end: duration_s %r shorter than the last time_s %.6f" % (end.get("duration_s"), prev_time))
-if not isint(end.get("wss_pages")) or end["wss_pages"] != pages(wss):
-    bad("end: wss_pages %r, the union of all intervals holds %d" % (end.get("wss_pages"), pages(wss)))
+if not isint(end.get("wss_pages")) or end["wss_pages"] != wss_base + pages(wss):
+    bad("end: wss_pages %r, the union of all intervals holds %d (+ %d before the last exec)" % (end.get("wss_pages"), pages(wss), wss_base))
 elif end.get("wss_bytes") != end["wss_pages"] * PAGE:
     bad("end: wss_bytes %r" % end.get("wss_bytes"))
 rs = end.get("rate_pages_s")
@@ -685,7 +699,7 @@ w_check_csv() {
 import csv, sys
 f = sys.argv[1]
 problems = []
-hdr = "seq,time_s,elapsed_s,written_pages,written_bytes,rate_pages_s,rate_mib_s,harvest_us,tracked_pages,wss_pages,regions,top_mapping,top_mapping_pages,discarded_pages,zero_read_pages,ksm_merged_pages,thp_filled_pages".split(",")
+hdr = "seq,time_s,elapsed_s,written_pages,written_bytes,rate_pages_s,rate_mib_s,harvest_us,tracked_pages,wss_pages,regions,top_mapping,top_mapping_pages,discarded_pages,zero_read_pages,ksm_merged_pages,thp_filled_pages,interval_s,stretched,overhead_faults,overhead_fault_s,overhead_share,overhead_cpu_share".split(",")
 with open(f, encoding="utf-8", errors="strict", newline="") as fh:
     try:
         rows = list(csv.reader(fh, strict=True))
@@ -735,7 +749,7 @@ w_check_text() {
         NR == 1 { if ($0 !~ /^watching process [0-9]+ \(.*\): [0-9]+ ranges?, [0-9]+ pages? \(.*\) tracked, every [0-9]+\.[0-9][0-9][0-9]s(, cumulative)?$/) bad("bad header"); next }
         /^#[0-9]+ / {
             if (ended) bad("interval after the end")
-            if ($0 !~ /^#[0-9]+ +[0-9]+\.[0-9][0-9][0-9]s  written [0-9]+ pages? \([^)]*\)  [0-9]+ pages\/s  [0-9]+\.[0-9][0-9] MiB\/s  wss [0-9]+ pages?  harvest [0-9]+us(  discarded [1-9][0-9]*)?(  zero-read [1-9][0-9]*)?(  ksm-merged [1-9][0-9]*)?(  thp-filled [1-9][0-9]*)?$/) bad("bad interval line")
+            if ($0 !~ /^#[0-9]+ +[0-9]+\.[0-9][0-9][0-9]s  written [0-9]+ pages? \([^)]*\)  [0-9]+ pages\/s  [0-9]+\.[0-9][0-9] MiB\/s  wss [0-9]+ pages?  harvest [0-9]+us(  discarded [1-9][0-9]*)?(  zero-read [1-9][0-9]*)?(  ksm-merged [1-9][0-9]*)?(  thp-filled [1-9][0-9]*)?(  overhead ~[0-9]+\.[0-9]%( \([0-9]+% of its CPU\))?)?(  stretched to [0-9]+\.[0-9][0-9][0-9]s)?$/) bad("bad interval line")
             n++; if (substr($1, 2) + 0 != n) bad("seq " substr($1, 2) " is not " n)
             next
         }
@@ -753,6 +767,8 @@ w_check_text() {
                 $0 ~ /^ +[0-9]+ pages  ( *[0-9]+ page-writes  )?0x[0-9a-f]+ .+$/) next
             if ($0 ~ /^classified pages:(  discarded [1-9][0-9]*)?(  zero-read [1-9][0-9]*)?(  ksm-merged [1-9][0-9]*)?(  thp-filled [1-9][0-9]*)?$/) next
             if ($0 ~ /^command exit status: [0-9]+$/) next
+            if ($0 ~ /^target overhead \(estimated\): [0-9]+\.[0-9]% of the time, worst interval [0-9]+\.[0-9]%(, [0-9]+% of its CPU time)? \([0-9]+\.[0-9][0-9]us a fault, (calibrated|default)\)$/ ||
+                $0 ~ /^budget [0-9.]+%: [0-9]+ intervals? stretched, the longest [0-9]+\.[0-9][0-9][0-9]s$/) next
             bad("unexpected summary line")
             next
         }

@@ -58,7 +58,8 @@ static void test_json(void)
 	       "{\"type\":\"interval\",\"seq\":3,\"time_s\":0.300000,\"elapsed_s\":0.100000,\"written_pages\":5,"
 	       "\"written_bytes\":20480,\"rate_pages_s\":50.0,\"rate_mib_s\":0.195,\"harvest_us\":7,"
 	       "\"tracked_pages\":64,\"wss_pages\":9,\"discarded_pages\":0,\"zero_read_pages\":0,"
-	       "\"ksm_merged_pages\":0,\"thp_filled_pages\":0,\"regions\":["
+	       "\"ksm_merged_pages\":0,\"thp_filled_pages\":0,"
+	       "\"interval_s\":0.000,\"stretched\":false,\"target_overhead\":null,\"regions\":["
 	       "{\"start\":\"0x11000\",\"end\":\"0x12000\",\"pages\":1,\"mapping\":\"[anon]\"},"
 	       "{\"start\":\"0x1f000\",\"end\":\"0x20000\",\"pages\":1,\"mapping\":\"[anon]\"},"
 	       "{\"start\":\"0x20000\",\"end\":\"0x22000\",\"pages\":2,\"mapping\":\"/dev/shm/a\\\"b\"}"
@@ -82,7 +83,7 @@ static void test_json(void)
 	s = ps_sink_json_new(&o, true);
 	s->interval(s, &iv);
 	ok(strstr(str(&o), "regions") == NULL, "quiet JSON has no regions key");
-	ok(strstr(str(&o), "\"thp_filled_pages\":0,\"mappings\":[]") != NULL, "quiet JSON keeps the counts");
+	ok(strstr(str(&o), "\"target_overhead\":null,\"mappings\":[]") != NULL, "quiet JSON keeps the counts");
 	o.len = 0;
 	struct ps_watch_start ws = { .pid = 42, .command = "x", .interval_ns = 100000000 };
 	s->start(s, &ws);
@@ -165,7 +166,9 @@ static struct ps_watch_start rec_start(bool accumulate)
 	return (struct ps_watch_start){ .pid = 4242, .command = "wr\"it", .interval_ns = 250000000,
 	                                .accumulate = accumulate, .tracked_pages = 1040,
 	                                .engaged = rec_engaged, .nengaged = 2,
-	                                .skipped = rec_skipped, .nskipped = 2 };
+	                                .skipped = rec_skipped, .nskipped = 2,
+	                                .wp_fault_ns = 1234.5, .wp_fault_calibrated = true,
+	                                .max_overhead = accumulate ? 0 : 0.1 };
 }
 
 static const struct ps_mapping_count rec_per_mapping[] = {
@@ -185,7 +188,10 @@ static struct ps_interval rec_interval(const struct ps_maps *m, const struct ps_
 	                             .counts = { .discarded_pages = 12, .zero_read_pages = 4 },
 	                             .per_mapping = rec_per_mapping, .nper_mapping = 2,
 	                             .engaged = rec_new, .nengaged = 1, .dropped = rec_gone, .ndropped = 1,
-	                             .readonly_written = rec_relro, .nreadonly_written = 1 };
+	                             .readonly_written = rec_relro, .nreadonly_written = 1,
+	                             .overhead = { .known = true, .faults = 37, .fault_s = 0.010541, .share = 0.0421,
+	                                           .cpu_share = 0.1734, .cpu_s = 0.0608 },
+	                             .interval_s = 0.25 };
 }
 
 /* written_pages (the old measure: page-writes), distinct pages, page-writes */
@@ -205,6 +211,8 @@ static struct ps_watch_end rec_end(void)
 		.rate = { .n = 7, .mean = 150.3, .stddev = 33.3, .min = 12.2, .max = 201.4,
 		          .p50 = 140.6, .p95 = 190.8, .p99 = 199.1 },
 		.hottest = rec_hottest, .nhottest = 2, .has_exit_status = true, .exit_status = 3,
+		.overhead = { .known = true, .fault_s = 0.07375, .share = 0.0421, .max_share = 0.1266, .cpu_share = 0.2,
+		              .stretched = 3, .longest_s = 1.0, .fault_ns = 1234.5, .calibrated = true, .budget = 0.1 },
 	};
 }
 
@@ -261,7 +269,8 @@ static void test_records_json(void)
 	is_str(rec_run(&f, s, 0, &ws),
 	       "{\"type\":\"start\",\"format_version\":1,\"pagescan\":\"" PAGESCAN_VERSION "\",\"pid\":4242,"
 	       "\"command\":\"wr\\\"it\",\"interval_s\":0.250,\"page_size\":4096,\"mode\":\"interval\","
-	       "\"region_lists\":true,\"tracked_pages\":1040,\"engaged\":["
+	       "\"region_lists\":true,\"tracked_pages\":1040,"
+	       "\"max_overhead\":0.1000,\"wp_fault_ns\":1234.5,\"wp_fault_calibrated\":true,\"engaged\":["
 	       "{\"start\":\"0x10000\",\"end\":\"0x20000\",\"pages\":16,\"mapping\":\"[anon]\"},"
 	       "{\"start\":\"0x7f0000000000\",\"end\":\"0x7f0000400000\",\"pages\":1024,\"mapping\":\"/x\\\"y\"}],"
 	       "\"skipped\":["
@@ -274,7 +283,9 @@ static void test_records_json(void)
 	       "{\"type\":\"interval\",\"seq\":7,\"time_s\":1.750000,\"elapsed_s\":0.250400,\"written_pages\":37,"
 	       "\"written_bytes\":151552,\"rate_pages_s\":147.8,\"rate_mib_s\":0.577,\"harvest_us\":123,"
 	       "\"tracked_pages\":1040,\"wss_pages\":512,\"discarded_pages\":12,\"zero_read_pages\":4,"
-	       "\"ksm_merged_pages\":0,\"thp_filled_pages\":0,\"regions\":["
+	       "\"ksm_merged_pages\":0,\"thp_filled_pages\":0,"
+	       "\"interval_s\":0.250,\"stretched\":false,\"target_overhead\":{\"faults\":37,\"fault_s\":0.010541,"
+	       "\"share\":0.0421,\"cpu_share\":0.1734},\"regions\":["
 	       "{\"start\":\"0x10000\",\"end\":\"0x12000\",\"pages\":2,\"mapping\":\"[anon]\"},"
 	       "{\"start\":\"0x13000\",\"end\":\"0x14000\",\"pages\":1,\"mapping\":\"[anon]\"},"
 	       "{\"start\":\"0x7f0000000000\",\"end\":\"0x7f0000022000\",\"pages\":34,\"mapping\":\"/x\\\"y\"}],"
@@ -288,6 +299,8 @@ static void test_records_json(void)
 	       "{\"type\":\"end\",\"reason\":\"signal\",\"detail\":\"Interrupt\",\"intervals\":7,"
 	       "\"duration_s\":1.750123,\"wss_pages\":512,\"wss_bytes\":2097152,"
 	       "\"discarded_pages\":30,\"zero_read_pages\":8,\"ksm_merged_pages\":3,\"thp_filled_pages\":512,"
+	       "\"target_overhead\":{\"fault_s\":0.073750,\"share\":0.0421,\"max_share\":0.1266,\"cpu_share\":0.2000,"
+	       "\"stretched_intervals\":3,\"longest_interval_s\":1.000},"
 	       "\"rate_pages_s\":{\"mean\":150.3,\"p50\":140.6,\"p95\":190.8,\"max\":201.4},"
 	       "\"hottest\":[{\"mapping\":\"/x\\\"y\",\"start\":\"0x7f0000000000\",\"written_pages\":90,"
 	       "\"distinct_pages\":34,\"page_writes\":90},"
@@ -297,7 +310,9 @@ static void test_records_json(void)
 	is_str(rec_run(&f, s, 2, &small),
 	       "{\"type\":\"end\",\"reason\":\"count\",\"intervals\":1,\"duration_s\":0.250000,\"wss_pages\":1,"
 	       "\"wss_bytes\":4096,\"discarded_pages\":0,\"zero_read_pages\":0,\"ksm_merged_pages\":0,"
-	       "\"thp_filled_pages\":0,\"rate_pages_s\":{\"mean\":4.4,\"p50\":4.4,\"p95\":4.4,\"max\":4.4},"
+	       "\"thp_filled_pages\":0,"
+	       "\"target_overhead\":{\"fault_s\":0.000000,\"share\":null,\"max_share\":null,\"cpu_share\":null,"
+	       "\"stretched_intervals\":0,\"longest_interval_s\":0.000},\"rate_pages_s\":{\"mean\":4.4,\"p50\":4.4,\"p95\":4.4,\"max\":4.4},"
 	       "\"hottest\":[],\"hottest_by\":\"distinct_pages\"}\n",
 	       "JSON end record without detail, hottest or exit status");
 	s->destroy(s);
@@ -308,7 +323,8 @@ static void test_records_json(void)
 	is_str(rec_run(&f, s, 0, &ws),
 	       "{\"type\":\"start\",\"format_version\":1,\"pagescan\":\"" PAGESCAN_VERSION "\",\"pid\":4242,"
 	       "\"command\":\"wr\\\"it\",\"interval_s\":0.250,\"page_size\":4096,\"mode\":\"accumulate\","
-	       "\"region_lists\":false,\"tracked_pages\":1040,\"engaged\":["
+	       "\"region_lists\":false,\"tracked_pages\":1040,"
+	       "\"max_overhead\":null,\"wp_fault_ns\":1234.5,\"wp_fault_calibrated\":true,\"engaged\":["
 	       "{\"start\":\"0x10000\",\"end\":\"0x20000\",\"pages\":16,\"mapping\":\"[anon]\"},"
 	       "{\"start\":\"0x7f0000000000\",\"end\":\"0x7f0000400000\",\"pages\":1024,\"mapping\":\"/x\\\"y\"}],"
 	       "\"skipped\":["
@@ -322,6 +338,8 @@ static void test_records_json(void)
 	       "\"written_bytes\":151552,\"rate_pages_s\":147.8,\"rate_mib_s\":0.577,\"harvest_us\":123,"
 	       "\"tracked_pages\":1040,\"wss_pages\":512,\"discarded_pages\":12,\"zero_read_pages\":4,"
 	       "\"ksm_merged_pages\":0,\"thp_filled_pages\":0,"
+	       "\"interval_s\":0.250,\"stretched\":false,\"target_overhead\":{\"faults\":37,\"fault_s\":0.010541,"
+	       "\"share\":0.0421,\"cpu_share\":0.1734},"
 	       "\"mappings\":[{\"mapping\":\"[anon]\",\"start\":\"0x10000\",\"written_pages\":3},"
 	       "{\"mapping\":\"/x\\\"y\",\"start\":\"0x7f0000000000\",\"written_pages\":34}],"
 	       "\"engaged\":[{\"start\":\"0x50000\",\"end\":\"0x58000\",\"pages\":8,\"mapping\":\"[heap]\"}],"
@@ -344,16 +362,24 @@ static void test_records_csv(void)
 	is_str(rec_run(&f, s, 0, &ws),
 	       "seq,time_s,elapsed_s,written_pages,written_bytes,rate_pages_s,rate_mib_s,harvest_us,"
 	       "tracked_pages,wss_pages,regions,top_mapping,top_mapping_pages,"
-	       "discarded_pages,zero_read_pages,ksm_merged_pages,thp_filled_pages\n",
+	       "discarded_pages,zero_read_pages,ksm_merged_pages,thp_filled_pages,"
+	       "interval_s,stretched,overhead_faults,overhead_fault_s,overhead_share,overhead_cpu_share\n",
 	       "CSV start: the header");
-	is_str(rec_run(&f, s, 1, &iv), "7,1.750000,0.250400,37,151552,147.8,0.577,123,1040,512,3,\"/x\"\"y\",34,12,4,0,0\n",
+	is_str(rec_run(&f, s, 1, &iv), "7,1.750000,0.250400,37,151552,147.8,0.577,123,1040,512,3,\"/x\"\"y\",34,12,4,0,0,"
+	       "0.250,0,37,0.010541,0.0421,0.1734\n",
 	       "CSV interval row, whole (top mapping quoted)");
 	iv.nper_mapping = 0;
 	ps_regions_clear(&f.w);
 	iv.written_pages = 0;
 	iv.rate_pages_s = 0;
-	is_str(rec_run(&f, s, 1, &iv), "7,1.750000,0.250400,0,0,0.0,0.000,123,1040,512,0,,0,12,4,0,0\n",
-	       "CSV interval row with nothing written");
+	iv.overhead = (struct ps_overhead){ .known = true, .cpu_share = -1, .cpu_s = -1 };
+	iv.stretched = true;
+	iv.interval_s = 0.5;
+	is_str(rec_run(&f, s, 1, &iv), "7,1.750000,0.250400,0,0,0.0,0.000,123,1040,512,0,,0,12,4,0,0,0.500,1,0,0.000000,0.0000,\n",
+	       "CSV interval row with nothing written, stretched, no CPU share");
+	iv.overhead.known = false;
+	is_str(rec_run(&f, s, 1, &iv), "7,1.750000,0.250400,0,0,0.0,0.000,123,1040,512,0,,0,12,4,0,0,0.500,1,,,,\n",
+	       "CSV interval row without an estimate: empty columns");
 	is_str(rec_run(&f, s, 2, &we), "", "CSV end: nothing");
 	s->destroy(s);
 	rec_teardown(&f);
@@ -375,7 +401,7 @@ static void test_records_text(void)
 	       "text start, whole");
 	is_str(rec_run(&f, s, 1, &iv),
 	       "#7    1.750s  written 37 pages (148K)  148 pages/s  0.58 MiB/s  wss 512 pages  harvest 123us"
-	       "  discarded 12  zero-read 4\n"
+	       "  discarded 12  zero-read 4  overhead ~4.2% (17% of its CPU)\n"
 	       "  + tracking  0x000000050000-0x000000058000  32K  [heap]\n"
 	       "  - unmapped  0x000000060000-0x000000061000  4.0K  (unmapped)\n"
 	       "  = written before it was made read-only (not tracked)  0x000000070000-0x000000074000  16K  /lib/libc.so.6\n"
@@ -388,6 +414,8 @@ static void test_records_text(void)
 	       "end: signal (Interrupt) after 7 intervals, 1.750s\n"
 	       "write working set: 512 pages (2.0M)\n"
 	       "dirty rate (pages/s): mean 150  p50 141  p95 191  max 201  (mean 0.59 MiB/s)\n"
+	       "target overhead (estimated): 4.2% of the time, worst interval 12.7%, 20% of its CPU time (1.23us a fault, calibrated)\n"
+	       "budget 10%: 3 intervals stretched, the longest 1.000s\n"
 	       "classified pages:  discarded 30  zero-read 8  ksm-merged 3  thp-filled 512\n"
 	       "hottest mappings (distinct pages written; page-writes summed over the intervals):\n"
 	       "          34 pages          90 page-writes  0x7f0000000000 /x\"y\n"
@@ -411,23 +439,39 @@ static void test_records_text(void)
 	       "text start, cumulative");
 	is_str(rec_run(&f, s, 1, &iv),
 	       "#7    1.750s  written 37 pages (148K)  148 pages/s  0.58 MiB/s  wss 512 pages  harvest 123us"
-	       "  discarded 12  zero-read 4\n",
+	       "  discarded 12  zero-read 4  overhead ~4.2% (17% of its CPU)\n",
 	       "quiet text interval: one line");
 	iv.counts = (struct ps_harvest_counts){ .thp_filled_pages = 512 };
 	is_str(rec_run(&f, s, 1, &iv),
 	       "#7    1.750s  written 37 pages (148K)  148 pages/s  0.58 MiB/s  wss 512 pages  harvest 123us"
-	       "  thp-filled 512\n",
+	       "  thp-filled 512  overhead ~4.2% (17% of its CPU)\n",
 	       "text interval: only the counts that are not zero");
 	iv.counts = (struct ps_harvest_counts){ 0 };
 	is_str(rec_run(&f, s, 1, &iv),
-	       "#7    1.750s  written 37 pages (148K)  148 pages/s  0.58 MiB/s  wss 512 pages  harvest 123us\n",
+	       "#7    1.750s  written 37 pages (148K)  148 pages/s  0.58 MiB/s  wss 512 pages  harvest 123us"
+	       "  overhead ~4.2% (17% of its CPU)\n",
 	       "text interval: no counts when all are zero");
+	/* the budget stretched it; the CPU share unknown, then the estimate */
+	iv.stretched = true;
+	iv.interval_s = 1.0;
+	iv.overhead.cpu_share = -1;
+	is_str(rec_run(&f, s, 1, &iv),
+	       "#7    1.750s  written 37 pages (148K)  148 pages/s  0.58 MiB/s  wss 512 pages  harvest 123us"
+	       "  overhead ~4.2%  stretched to 1.000s\n",
+	       "text interval: stretched, said so");
+	iv.overhead.known = false;
+	is_str(rec_run(&f, s, 1, &iv),
+	       "#7    1.750s  written 37 pages (148K)  148 pages/s  0.58 MiB/s  wss 512 pages  harvest 123us"
+	       "  stretched to 1.000s\n",
+	       "text interval: no estimate, nothing said of it");
 	/* accumulate: page-writes are not seen, so only distinct pages */
 	we.accumulate = true;
 	is_str(rec_run(&f, s, 2, &we),
 	       "end: signal (Interrupt) after 7 intervals, 1.750s\n"
 	       "write working set: 512 pages (2.0M)\n"
 	       "dirty rate (pages/s): mean 150  p50 141  p95 191  max 201  (mean 0.59 MiB/s)\n"
+	       "target overhead (estimated): 4.2% of the time, worst interval 12.7%, 20% of its CPU time (1.23us a fault, calibrated)\n"
+	       "budget 10%: 3 intervals stretched, the longest 1.000s\n"
 	       "classified pages:  discarded 30  zero-read 8  ksm-merged 3  thp-filled 512\n"
 	       "hottest mappings (distinct pages written):\n"
 	       "          34 pages  0x7f0000000000 /x\"y\n"

@@ -524,6 +524,54 @@ static void test_errors(void)
 	finish(s, &f);
 }
 
+/* run: the target exec'd. The new source takes over, the next record names
+ * the program and its first snapshot, and the wss is the sum over the
+ * images even where their addresses coincide (different address spaces). */
+static void test_exec(void)
+{
+	static const struct step before[] = {
+		{ .harvest = { { A, A + P(3) }, { B, B + P(2) } }, .maps = MAPS_AB, .t_before = MS(1000), .t_after = MS(1000) },
+	};
+	static const struct step after[] = {
+		{ .harvest = { { A + P(1), A + P(3) } }, .maps = MAPS_AB, .t_before = MS(2000), .t_after = MS(2000) },
+		{ .harvest = { { A + P(2), A + P(4) } }, .maps = MAPS_AB, .t_before = MS(3000), .t_after = MS(3000) },
+	};
+	struct fake f, g = { .steps = after, .nsteps = 2, .started = true, .t_end = MS(3500) };
+	struct ps_err err = { 0 };
+	struct ps_session *s = started(&f, before, 1);
+	if (!s)
+		return;
+	struct ps_interval iv;
+	is_int(tick(s, &f, 0, &iv, &err), 0, "exec: a tick before it");
+	ok(iv.exec_command == NULL && iv.nexec_engaged == 0, "exec: none reported before it");
+	is_u64(iv.wss_pages, 5, "exec: the old image's wss");
+
+	struct ps_session_source src = {
+		.harvest = fake_harvest, .follow = fake_follow, .tracked = fake_tracked, .now_ns = fake_now, .ctx = &g,
+	};
+	is_int(ps_session_exec(s, &src, 42, "newprog", &err), 2, "exec: the new image's mappings engaged");
+	is_int(f.harvests, 1, "exec: the old source is not asked again");
+	is_int(tick(s, &g, 0, &iv, &err), 0, "exec: tick on the new source");
+	is_int(g.harvests, 1, "exec: the new source harvested");
+	is_u64(iv.seq, 2, "exec: intervals keep counting");
+	ok(iv.exec_command && strcmp(iv.exec_command, "newprog") == 0 && iv.exec_pid == 42 && iv.execs == 1,
+	   "exec: the record names the new program");
+	ok(iv.nexec_engaged == 2 && iv.exec_engaged[0].start == A && strcmp(iv.exec_engaged[0].mapping, "[heap]") == 0 &&
+	   iv.nexec_skipped == 1, "exec: the record carries the new image's first snapshot");
+	is_u64(iv.written_pages, 2, "exec: the new image's pages");
+	is_u64(iv.wss_pages, 7, "exec: wss = old 5 + new 2, same addresses counted again");
+
+	is_int(tick(s, &g, 1, &iv, &err), 0, "exec: the next tick");
+	ok(iv.exec_command == NULL && iv.nexec_engaged == 0 && iv.execs == 0, "exec: reported once");
+	is_u64(iv.wss_pages, 8, "exec: the new image's union grows (1 new page)");
+	struct ps_watch_end e;
+	ps_session_end(s, PS_END_TARGET_EXIT, NULL, 0, &e);
+	is_u64(e.wss_pages, 8, "exec: end wss is the sum");
+	is_u64(e.intervals, 3, "exec: end counts every interval");
+	ps_rangeset_free(&g.tracked);
+	finish(s, &f);
+}
+
 int main(void)
 {
 	test_intervals();
@@ -534,5 +582,6 @@ int main(void)
 	test_readonly_written();
 	test_errors();
 	test_harvest_counts();
+	test_exec();
 	return tap_done();
 }

@@ -2,8 +2,10 @@
 /* Launching a command under pagescan's trace (`run`): fork, PTRACE_SEIZE,
  * exec, and a stop at PTRACE_EVENT_EXEC before the new program's first
  * instruction, where tracking is engaged (engage.h). pagescan stays the
- * tracer only for PTRACE_EVENT_EXIT, so the last interval is harvested while
- * the address space still exists, and passes every signal through untouched.
+ * tracer for every later exec (tracking engaged again in the new image, at
+ * the same stop) and for PTRACE_EVENT_EXIT, so the last interval is
+ * harvested while the address space still exists; it passes every signal
+ * through untouched.
  *
  * All calls from the thread that started the command (it is the tracer). */
 #ifndef PAGESCAN_LAUNCH_H
@@ -53,7 +55,9 @@ int ps_launch_start(struct ps_launch *l, char *const argv[], const struct ps_lau
 /* What the command did (ps_launch_reap). */
 enum ps_launch_event {
 	PS_LAUNCH_EXIT_STOP,  /* about to exit, its address space still there: harvest now */
-	PS_LAUNCH_EXEC,       /* a new program image: the old tracking is gone (detached after fn) */
+	PS_LAUNCH_EXEC,       /* a new program image, stopped before its first instruction: the old
+	                       * tracking is gone; fn returns 1 when it engaged the new image and
+	                       * resumed it under trace (ps_engage_launched), else it is detached */
 	PS_LAUNCH_EXITED,     /* gone; exit_status is set */
 };
 typedef int (*ps_launch_fn)(void *ctx, enum ps_launch_event ev, struct ps_err *err);

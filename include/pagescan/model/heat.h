@@ -76,6 +76,8 @@ struct ps_heat {
 	uint64_t seq;
 	double time_s, elapsed_s, rate_pages_s;
 	uint64_t written_pages, harvest_us, tracked_pages, wss_pages;
+	struct ps_overhead overhead; /* the estimate (model/overhead.h) */
+	uint64_t asked_ns;           /* the interval asked: interval_ns, or longer when stretched */
 	/* the grid */
 	struct ps_heat_seg *seg;     /* by address */
 	size_t nseg;

@@ -79,4 +79,14 @@ uint64_t ps_session_intervals(const struct ps_session *s);
 void ps_session_end(struct ps_session *s, enum ps_end_reason reason, const char *detail, int exit_status,
                     struct ps_watch_end *ret);
 
+/* run: the target exec'd (the same pid, a new address space). The old
+ * source is gone with the old image, src replaces it and its first snapshot
+ * is taken (every selected mapping engaged, as begin does). The write
+ * working set goes on as the sum over the images (different address spaces
+ * share no page); intervals keep counting; the next interval record names
+ * the new program (command borrowed, must outlive the session). Returns the
+ * number of mappings engaged, or a negative errno. */
+int ps_session_exec(struct ps_session *s, const struct ps_session_source *src, pid_t pid, const char *command,
+                    struct ps_err *err);
+
 #endif

@@ -11,6 +11,7 @@
 #include <sys/types.h>
 
 #include "pagescan/model/maps.h"
+#include "pagescan/model/overhead.h"
 #include "pagescan/model/spans.h"
 #include "pagescan/model/range.h"
 #include "pagescan/model/region.h"
@@ -37,6 +38,11 @@ struct ps_watch_start {
 	const struct ps_span *skipped; size_t nskipped;
 	const struct ps_maps *maps;
 	const struct ps_rangeset *tracked; /* armed byte ranges */
+	/* The observer effect (model/overhead.h): the cost of one write-protect
+	 * fault used by the estimate, and the budget (0 = --max-overhead off). */
+	double wp_fault_ns;
+	bool wp_fault_calibrated;
+	double max_overhead;
 };
 
 /* Per-mapping written pages in one interval (or over the watch). */
@@ -77,6 +83,23 @@ struct ps_interval {
 	 * loader's relocations, written before RELRO's mprotect): those pages
 	 * are in written; the mappings are not tracked. */
 	const struct ps_span *readonly_written; size_t nreadonly_written;
+	/* The observer effect, filled by the loop (model/overhead.h): the
+	 * estimate, and the interval asked (-i, or longer when the budget
+	 * stretched it: stretched; elapsed_s stays the true length). */
+	struct ps_overhead overhead;
+	double interval_s;
+	bool stretched;
+	/* run: the command exec'd during this interval (non-NULL: the last
+	 * program it now runs, exec_pid its pid, execs how many execs). Tracking
+	 * was engaged in the new image before its first instruction; what the old
+	 * image wrote since the previous tick is lost with its address space. */
+	const char *exec_command;
+	pid_t exec_pid;
+	uint64_t execs;
+	/* The new image's first snapshot (as in the start record): tracked_pages
+	 * and engaged/dropped of this record follow on from these. */
+	const struct ps_span *exec_engaged; size_t nexec_engaged;
+	const struct ps_span *exec_skipped; size_t nexec_skipped;
 };
 
 enum ps_end_reason { PS_END_COUNT, PS_END_DURATION, PS_END_SIGNAL, PS_END_TARGET_EXIT,
@@ -97,6 +120,7 @@ struct ps_watch_end {
 	bool accumulate;           /* page-writes unknown (hottest[].page_writes 0) */
 	bool has_exit_status;
 	int exit_status;           /* run: 0..255, 128+N for signal N */
+	struct ps_overhead_summary overhead; /* the loop's sums of the intervals' estimates */
 };
 
 #endif

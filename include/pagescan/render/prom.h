@@ -25,6 +25,12 @@ struct ps_prom_state {
 	uint64_t harvest_us_total;
 	/* What the last harvest classified (model/watch.h) */
 	uint64_t discarded_pages, zero_read_pages, ksm_merged_pages, thp_filled_pages;
+	/* The observer effect (model/overhead.h): the last interval's estimate,
+	 * the sum, and the interval the budget asked for. */
+	double overhead_share;     /* of the last interval */
+	double overhead_s_total;   /* estimated fault time since the start */
+	double asked_interval_s;   /* -i, or longer when stretched */
+	bool stretched;
 };
 
 /* The whole file for one state (HELP and TYPE lines included). */
