@@ -93,7 +93,7 @@ static uint64_t walked(const struct ps_maps *m, uint64_t a, uint64_t b)
  * Only a call that walked at least half a piece or took at least half the
  * aim teaches anything: a short cheap one (the end of a range, a small
  * mapping, a full vector) is mostly the fixed cost of a call. */
-static void pace_learn(struct ps_scan_pace *p, uint64_t bytes, uint64_t ns)
+void ps_scan_pace_learn(struct ps_scan_pace *p, uint64_t bytes, uint64_t ns)
 {
 	if (bytes < p->piece / 2 && ns < PS_SCAN_PIECE_NS / 2)
 		return;
@@ -109,7 +109,7 @@ static void pace_learn(struct ps_scan_pace *p, uint64_t bytes, uint64_t ns)
 /* The calls are timed in this thread's CPU time: the kernel's work per
  * page, not the machine's load (a call preempted midway would otherwise
  * shrink the piece for no gain: preemption strikes any piece alike). */
-static uint64_t pace_now(const struct ps_scan_pace *p)
+uint64_t ps_scan_pace_now(const struct ps_scan_pace *p)
 {
 	return p->clock ? p->clock(p->clock_ctx) : ps_thread_cpu_ns();
 }
@@ -155,9 +155,9 @@ int ps_scan_each_with(ps_scan_ioctl_fn fn, void *ctx, int fd, const struct ps_sc
 				arg.flags = 0;
 		}
 		st.calls++;
-		uint64_t t0 = pace_now(pace);
+		uint64_t t0 = ps_scan_pace_now(pace);
 		int n = fn(fd, &arg, ctx);
-		uint64_t ns = pace_now(pace) - t0;
+		uint64_t ns = ps_scan_pace_now(pace) - t0;
 		if (ns > st.longest_ns)
 			st.longest_ns = ns;
 		if (n < 0) {
@@ -183,7 +183,7 @@ int ps_scan_each_with(ps_scan_ioctl_fn fn, void *ctx, int fd, const struct ps_sc
 				st.truncated = true;
 				break;
 			}
-			pace_learn(pace, walked(req->maps, start, end), ns);
+			ps_scan_pace_learn(pace, walked(req->maps, start, end), ns);
 			start = end;
 			continue;
 		}
@@ -201,13 +201,13 @@ int ps_scan_each_with(ps_scan_ioctl_fn fn, void *ctx, int fd, const struct ps_sc
 				st.truncated = true;
 				break;
 			}
-			pace_learn(pace, walked(req->maps, start, end), ns);
+			ps_scan_pace_learn(pace, walked(req->maps, start, end), ns);
 			start = end;
 			continue;
 		}
 		if ((size_t)n < PS_SCAN_VEC_MAX) {
 			/* The walk reached the end of this call's range. */
-			pace_learn(pace, walked(req->maps, start, end), ns);
+			ps_scan_pace_learn(pace, walked(req->maps, start, end), ns);
 			start = end;
 			continue;
 		}
@@ -215,7 +215,7 @@ int ps_scan_each_with(ps_scan_ioctl_fn fn, void *ctx, int fd, const struct ps_sc
 			r = ps_errf(err, EPROTO, "kernel made no progress (walk_end 0x%llx)", (unsigned long long)arg.walk_end);
 			break;
 		}
-		pace_learn(pace, walked(req->maps, start, arg.walk_end), ns);
+		ps_scan_pace_learn(pace, walked(req->maps, start, arg.walk_end), ns);
 		start = arg.walk_end;
 	}
 out:

@@ -161,11 +161,17 @@ static bool never_trackable(const struct ps_vma *v)
 
 void ps_uffd_unregister_gently(int uffd, uint64_t start, uint64_t end)
 {
+	/* Paced like the scans: a piece of memory that was never populated
+	 * (ASan's terabytes of shadow) costs next to nothing, so the pieces
+	 * grow there instead of making hundreds of thousands of calls. */
+	struct ps_scan_pace pace = { .piece = UNREGISTER_CHUNK };
 	for (uint64_t s = start; s < end;) {
-		uint64_t e = end - s > UNREGISTER_CHUNK ? s + UNREGISTER_CHUNK : end;
+		uint64_t e = end - s > pace.piece ? s + pace.piece : end;
 		struct uffdio_range r = { .start = s, .len = e - s };
+		uint64_t t0 = ps_scan_pace_now(&pace);
 		if (ioctl(uffd, UFFDIO_UNREGISTER, &r) < 0 && errno == ESRCH)
 			return; /* the address space is gone: nothing to undo */
+		ps_scan_pace_learn(&pace, e - s, ps_scan_pace_now(&pace) - t0);
 		s = e;
 	}
 }

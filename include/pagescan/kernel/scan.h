@@ -39,6 +39,13 @@ struct ps_scan_pace {
 	void *clock_ctx;
 };
 
+/* After a call that covered bytes in ns (ps_scan_pace_now()'s clock), the
+ * next piece: aim at PS_SCAN_PIECE_NS, shrink at once, grow at most
+ * PS_SCAN_PIECE_GROWTH times, within [MIN, MAX]. UFFDIO_UNREGISTER's pieces
+ * (tracker.c) are sized the same way. */
+void ps_scan_pace_learn(struct ps_scan_pace *p, uint64_t bytes, uint64_t ns);
+uint64_t ps_scan_pace_now(const struct ps_scan_pace *p);
+
 struct ps_scan_req {
 	uint64_t start, end;   /* bytes; start page aligned */
 	uint64_t mask, inverted, anyof, ret; /* kernel masks */
