@@ -130,7 +130,7 @@ int main(int argc, char **argv)
 {
 	char *bin_dir = NULL, *pagescan = NULL, *size_s = NULL, *cas = NULL, *interval = "200ms";
 	int rounds = 3, harvests = 5;
-	for (int i = 1; i < argc; i++) {
+	for (int i = 1; i < argc; i += 2) {
 		const char *a = argv[i];
 		char *v = i + 1 < argc ? argv[i + 1] : NULL;
 		if (!v)
@@ -151,7 +151,6 @@ int main(int argc, char **argv)
 			cas = v;
 		else
 			die("unknown argument %s", a);
-		i++;
 	}
 	if (!bin_dir || !pagescan || !size_s)
 		die("usage: bench_lock --bin DIR --pagescan PATH --size SIZE [--rounds N] [--interval I] "

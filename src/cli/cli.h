@@ -48,26 +48,26 @@ struct ps_release_args {
 	bool no_recollapse;        /* leave huge pages split by tracking as they are */
 };
 
-/* watch, run and demo. */
+/* watch, run and demo (pointers and 8-byte fields first: no padding). */
 struct ps_watch_args {
-	pid_t pid;                 /* watch */
 	char **argv;               /* run: the command */
 	const char *user;          /* run --user USER[:GROUP], or NULL */
-	bool preserve_env;         /* run --preserve-env: keep HOME, USER, LOGNAME, SHELL */
-	bool no_follow_exec;       /* run --no-follow-exec: an exec ends the watch */
+	const char *output;        /* -o FILE */
+	const char *heatmap;       /* NULL, "tui" or "text" */
+	const char *prom_file;
 	struct ps_selection ranges;
 	uint64_t interval_ns;
 	uint64_t count;            /* 0 = unlimited */
 	uint64_t duration_ns;      /* 0 = unlimited */
-	bool accumulate;
-	bool quiet;
+	double max_overhead;       /* --max-overhead: budget, a share of the interval; 0 = off */
+	pid_t pid;                 /* watch */
 	enum ps_fmt_kind format;
 	bool have_format;
-	const char *output;        /* -o FILE */
-	const char *heatmap;       /* NULL, "tui" or "text" */
-	const char *prom_file;
+	bool preserve_env;         /* run --preserve-env: keep HOME, USER, LOGNAME, SHELL */
+	bool no_follow_exec;       /* run --no-follow-exec: an exec ends the watch */
+	bool accumulate;
+	bool quiet;
 	bool no_recollapse;        /* leave huge pages split by tracking as they are */
-	double max_overhead;       /* --max-overhead: budget, a share of the interval; 0 = off */
 	bool no_heatmap;           /* demo */
 	bool ranges_internal;      /* demo: ranges of pagescan's choosing ([heap] may come later): no hint */
 };

@@ -131,7 +131,7 @@ uint64_t ps_forks_since_boot(void)
 	size_t len;
 	uint64_t v = 0;
 
-	if (ps_read_file_at(AT_FDCWD, "/proc/stat", 1 << 20, &buf, &len) < 0)
+	if (ps_read_file_at(AT_FDCWD, "/proc/stat", 1 << 20, &buf, &len) < 0 || !buf)
 		return 0;
 	p = strstr(buf, "\nprocesses ");
 	if (p)
