@@ -151,7 +151,7 @@ uint64_t ps_tracker_readonly_vmas(const struct ps_tracker *tr)
  * only a millisecond or two at a time and leaves the close nothing to do.
  * Best effort: a piece the kernel refuses (a mapping that changed, or one
  * of another userfaultfd) is left to the close. */
-#define UNREGISTER_CHUNK (64ull << 20)
+#define UNREGISTER_CHUNK (64ull << 20) /* the first piece; then paced */
 
 static bool never_trackable(const struct ps_vma *v)
 {
