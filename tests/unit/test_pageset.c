@@ -9,6 +9,7 @@
 #include "pagescan/model/category.h"
 #include "pagescan/model/pageset.h"
 #include "pagescan/model/util.h"
+#include "helpers.h"
 #include "tap.h"
 
 #define CP PS_PAGESET_CHUNK_PAGES
@@ -37,16 +38,6 @@ static void regions_of(const struct naive *nv, const unsigned char *mark, struct
 		if (mark[i])
 			ps_regions_push(out, (nv->base + i) * PS_PAGE_SIZE, (nv->base + i + 1) * PS_PAGE_SIZE,
 			                PS_CAT_WRITTEN);
-}
-
-static bool same(const struct ps_regions *a, const struct ps_regions *b)
-{
-	if (a->n != b->n)
-		return false;
-	for (size_t i = 0; i < a->n; i++)
-		if (a->r[i].start != b->r[i].start || a->r[i].end != b->r[i].end || a->r[i].cats != b->r[i].cats)
-			return false;
-	return true;
 }
 
 /* The documented bound: a bit per page of the span, a partly used chunk at
@@ -81,10 +72,10 @@ static bool add_both(struct ps_pageset *set, struct naive *nv, const struct ps_r
 		}
 	good &= ps_pageset_add(set, in, ps_pageset_fresh_push, &fresh) == 0;
 	regions_of(nv, fresh_mark, &want);
-	good &= same(&fresh, &want);
+	good &= regions_same(&fresh, &want);
 	good &= ps_pageset_pages(set) == nv->pages;
 	regions_of(nv, nv->in, &want);
-	good &= ps_pageset_regions(set, &all) == 0 && same(&all, &want);
+	good &= ps_pageset_regions(set, &all) == 0 && regions_same(&all, &want);
 	if (nv->hi > nv->lo)
 		good &= ps_pageset_bytes(set) <= bound(nv->hi - nv->lo);
 	ps_regions_free(&fresh);

@@ -24,20 +24,11 @@
 #include "pagescan/model/recording.h"
 #include "pagescan/model/report.h"
 #include "pagescan/render/report_fmt.h"
+#include "helpers.h"
 #include "tap.h"
 
 /* tests/data/NAME, found from this file's path (CMake compiles it by its
  * absolute path). */
-static char *data_path(const char *name)
-{
-	const char *f = __FILE__;
-	const char *slash = strrchr(f, '/');
-	char *p = NULL;
-	if (!slash || asprintf(&p, "%.*s/../data/%s", (int)(slash - f), f, name) < 0)
-		return NULL;
-	return p;
-}
-
 static char *slurp(const char *name, size_t *len)
 {
 	char *path = data_path(name), *buf = NULL;

@@ -28,6 +28,7 @@
 #include "pagescan/model/category.h"
 #include "pagescan/kernel/scan.h"
 #include "pagescan/model/util.h"
+#include "helpers.h"
 #include "tap.h"
 
 #define BASE 0x100000000ull
@@ -209,16 +210,6 @@ static void truth_head(struct ps_regions *v, uint64_t max)
 	v->n = k;
 }
 
-static bool same(const struct ps_regions *a, const struct ps_regions *b)
-{
-	if (a->n != b->n)
-		return false;
-	for (size_t i = 0; i < a->n; i++)
-		if (a->r[i].start != b->r[i].start || a->r[i].end != b->r[i].end || a->r[i].cats != b->r[i].cats)
-			return false;
-	return true;
-}
-
 static void reset(struct fake *f)
 {
 	memset(f, 0, sizeof(*f));
@@ -301,7 +292,7 @@ static void test_exact_layouts(void)
 			int r = ps_scan_with(fake_ioctl, &f, -1, &q, &got, &st, &err);
 			truth(&f, &q, &want);
 			is_int(r, 0, "layout %d mask %zu: scan succeeds", kind, m);
-			ok(same(&got, &want), "layout %d mask %zu: %zu regions, exactly the truth (%zu)", kind, m, got.n, want.n);
+			ok(regions_same(&got, &want), "layout %d mask %zu: %zu regions, exactly the truth (%zu)", kind, m, got.n, want.n);
 			is_u64(st.pages, ps_regions_pages(&want), "layout %d mask %zu: page count", kind, m);
 			ok(!st.truncated, "layout %d mask %zu: not truncated", kind, m);
 			char what[64];
@@ -332,7 +323,7 @@ static void test_region_counts(void)
 		struct ps_scan_stats st;
 		is_int(ps_scan_with(fake_ioctl, &f, -1, &q, &got, &st, &err), 0, "%zu regions: scan succeeds", k);
 		truth(&f, &q, &want);
-		ok(same(&got, &want), "%zu regions: exactly the truth (got %zu)", k, got.n);
+		ok(regions_same(&got, &want), "%zu regions: exactly the truth (got %zu)", k, got.n);
 		is_u64(st.pages, k, "%zu regions: page count", k);
 		ok(!st.truncated, "%zu regions: not truncated", k);
 		is_u64(st.calls, (k + 511) / 512, "%zu regions: one call per 512 regions", k);
@@ -367,7 +358,7 @@ static void test_max_pages(void)
 		truth(&f, &q, &want);
 		truth_head(&want, max);
 		uint64_t expect = max < total ? max : total;
-		ok(same(&got, &want), "max_pages %llu: exactly the first %llu pages (got %zu regions)",
+		ok(regions_same(&got, &want), "max_pages %llu: exactly the first %llu pages (got %zu regions)",
 		   (unsigned long long)max, (unsigned long long)expect, got.n);
 		is_u64(st.pages, expect, "max_pages %llu: page count", (unsigned long long)max);
 		is_int(st.truncated, max < total, "max_pages %llu: truncated only when pages were left out (%llu match)",
@@ -503,7 +494,7 @@ static void test_pieces_exact(void)
 			truth(&f, &q, &want);
 			is_int(ps_scan_with(fake_ioctl, &f, -1, &q, &got, &st, &err), 0,
 			       "layout %d, %llu ns/page: scan succeeds", kind, (unsigned long long)costs[c]);
-			ok(same(&got, &want), "layout %d, %llu ns/page: exactly the truth (%zu regions, %llu calls)", kind,
+			ok(regions_same(&got, &want), "layout %d, %llu ns/page: exactly the truth (%zu regions, %llu calls)", kind,
 			   (unsigned long long)costs[c], got.n, (unsigned long long)st.calls);
 			char what[64];
 			snprintf(what, sizeof(what), "layout %d, %llu ns/page", kind, (unsigned long long)costs[c]);
@@ -618,7 +609,7 @@ static void test_pieces_merge(void)
 	ok(delivered > want.n, "runs across pieces: the calls return them cut (%zu pieces of %zu runs)", delivered,
 	   want.n);
 	is_int(ps_scan_with(fake_ioctl, &f, -1, &q, &got, NULL, &err), 0, "runs across pieces: scan succeeds");
-	ok(same(&got, &want), "runs across pieces: merged back, exactly the truth (%zu regions)", got.n);
+	ok(regions_same(&got, &want), "runs across pieces: merged back, exactly the truth (%zu regions)", got.n);
 	ps_regions_free(&got);
 	ps_regions_free(&want);
 }
@@ -647,7 +638,7 @@ static void test_pieces_max_pages(void)
 		is_int(ps_scan_with(fake_ioctl, &f, -1, &q, &got, &st, &err), 0, "pieces, max_pages %llu: scan succeeds",
 		       (unsigned long long)max);
 		uint64_t expect = max < total ? max : total;
-		ok(same(&got, &want), "pieces, max_pages %llu: exactly the first %llu pages", (unsigned long long)max,
+		ok(regions_same(&got, &want), "pieces, max_pages %llu: exactly the first %llu pages", (unsigned long long)max,
 		   (unsigned long long)expect);
 		is_int(st.truncated, max < total, "pieces, max_pages %llu: truncated only when pages were left out",
 		       (unsigned long long)max);
@@ -678,7 +669,7 @@ static void test_pieces_holes(void)
 	struct ps_scan_stats st;
 	truth(&f, &q, &want);
 	is_int(ps_scan_with(fake_ioctl, &f, -1, &q, &got, &st, &err), 0, "across a 2 TiB hole: scan succeeds");
-	ok(same(&got, &want), "across a 2 TiB hole: exactly the truth (%zu regions)", got.n);
+	ok(regions_same(&got, &want), "across a 2 TiB hole: exactly the truth (%zu regions)", got.n);
 	ok(calls_tile(&f, q.start, q.end, q.end - q.start, "hole"), "across a 2 TiB hole: the calls tile the range");
 	uint64_t vec_calls = 0;
 	for (int i = 0; i < f.calls; i++)
@@ -715,7 +706,7 @@ static void test_clear_and_errors(void)
 		truth(&f, &q, &want);
 		ps_scan_with(fake_ioctl, &f, -1, &q, &got, NULL, &err);
 		ok(got.n > 512, "clear pass found %zu regions (more than one vector)", got.n);
-		ok(same(&got, &want), "clear pass: exactly the written pages");
+		ok(regions_same(&got, &want), "clear pass: exactly the written pages");
 		ps_scan_with(fake_ioctl, &f, -1, &q, &again, NULL, &err);
 		is_int(again.n, 0, "second clear pass finds nothing");
 		ps_regions_free(&got);

@@ -22,6 +22,7 @@
 #include "pagescan/render/fmt.h"
 #include "pagescan/render/outbuf.h"
 #include "pagescan/render/sink.h"
+#include "helpers.h"
 #include "tap.h"
 
 #define NTICKS 24
@@ -186,16 +187,6 @@ static void unversion(struct ps_out *o)
 	}
 	ps_out_free(o);
 	*o = n;
-}
-
-static char *data_path(const char *name)
-{
-	const char *f = __FILE__;
-	const char *slash = strrchr(f, '/');
-	char *p = NULL;
-	if (!slash || asprintf(&p, "%.*s/../data/%s", (int)(slash - f), f, name) < 0)
-		return NULL;
-	return p;
 }
 
 int main(void)
