@@ -306,6 +306,30 @@ runprog_window() {
 
 # ---- a target in another user namespace ------------------------------------------
 
+# ns_cycle [CMD...]: on a victim in namespaces of its own with mapping "a":
+# engage, write (a 5,20-29,63 and CMDs), dump -m written equals the truth,
+# release leaves no userfaultfd, a short watch gives valid JSON
+# ($BATS_TEST_TMPDIR/watch.json) and leaves none either.
+ns_cycle() {
+    local c
+    vcmd "write a 0-9"
+    ps_ok "$BATS_TEST_TMPDIR/engage.out" engage "$VPID"
+    vcmd mark
+    vcmd "write a 5,20-29,63"
+    for c in "$@"; do
+        vcmd "$c"
+    done
+    vcmd "truth $VDIR/truth"
+    ps_ok "$BATS_TEST_TMPDIR/written.json" dump "$VPID" -m written -f json
+    victim_ranges <"$BATS_TEST_TMPDIR/written.json" >"$BATS_TEST_TMPDIR/got"
+    assert_ranges_equal "$VDIR/truth" "$BATS_TEST_TMPDIR/got"
+    ps_ok "$BATS_TEST_TMPDIR/release.out" release "$VPID"
+    no_uffd_left "$VPID"
+    ps_ok "$BATS_TEST_TMPDIR/watch.json" watch "$VPID" -i 20ms -n 2 -f json
+    w_jq_lines "$BATS_TEST_TMPDIR/watch.json"
+    no_uffd_left "$VPID"
+}
+
 @test "target in a user namespace of its own (uid 0 there, nobody outside): engage and dump are exact, watch works, release leaves nothing" {
     command -v unshare >/dev/null && command -v setpriv >/dev/null || skip "unshare/setpriv (util-linux) are not installed"
     nobody_dir
@@ -325,19 +349,7 @@ runprog_window() {
     vmap a anon 64
     [[ $(readlink "/proc/$VPID/ns/user") != "$(readlink /proc/self/ns/user)" ]] || fail "the victim is in our user namespace"
     assert_equal "$(awk '/^Uid:/ { print $2 }' "/proc/$VPID/status")" 65534
-    vcmd "write a 0-9"
-    ps_ok "$BATS_TEST_TMPDIR/engage.out" engage "$VPID"
-    vcmd mark
-    vcmd "write a 5,20-29,63"
-    vcmd "truth $VDIR/truth"
-    ps_ok "$BATS_TEST_TMPDIR/written.json" dump "$VPID" -m written -f json
-    victim_ranges <"$BATS_TEST_TMPDIR/written.json" >"$BATS_TEST_TMPDIR/got"
-    assert_ranges_equal "$VDIR/truth" "$BATS_TEST_TMPDIR/got"
-    ps_ok "$BATS_TEST_TMPDIR/release.out" release "$VPID"
-    no_uffd_left "$VPID"
-    ps_ok "$BATS_TEST_TMPDIR/watch.json" watch "$VPID" -i 20ms -n 2 -f json
-    w_jq_lines "$BATS_TEST_TMPDIR/watch.json"
-    no_uffd_left "$VPID"
+    ns_cycle
     vcmd "check a"
     vcmd "exit 0"
 }
@@ -366,19 +378,7 @@ runprog_window() {
     [[ $(readlink "/proc/$VPID/ns/mnt") != "$(readlink /proc/self/ns/mnt)" ]] || fail "the victim is in our mount namespace"
     assert_equal "$(awk '/^NSpid:/ { print $3 }' "/proc/$VPID/status")" 1
     vmap f file 16
-    vcmd "write a 0-9"
-    ps_ok "$BATS_TEST_TMPDIR/engage.out" engage "$VPID"
-    vcmd mark
-    vcmd "write a 5,20-29,63"
-    vcmd "write f 3"
-    vcmd "truth $VDIR/truth"
-    ps_ok "$BATS_TEST_TMPDIR/written.json" dump "$VPID" -m written -f json
-    victim_ranges <"$BATS_TEST_TMPDIR/written.json" >"$BATS_TEST_TMPDIR/got"
-    assert_ranges_equal "$VDIR/truth" "$BATS_TEST_TMPDIR/got"
-    ps_ok "$BATS_TEST_TMPDIR/release.out" release "$VPID"
-    no_uffd_left "$VPID"
-    ps_ok "$BATS_TEST_TMPDIR/watch.json" watch "$VPID" -i 20ms -n 2 -f json
-    w_jq_lines "$BATS_TEST_TMPDIR/watch.json"
+    ns_cycle "write f 3"
     run jq -r 'select(.type == "start") | .pid' "$BATS_TEST_TMPDIR/watch.json"
     assert_output "$VPID"
     no_uffd_left "$VPID"
