@@ -48,6 +48,15 @@ static char *map_anon(uint64_t size)
 	return p;
 }
 
+/* map_anon(), every page stored to once. */
+static char *map_populated(uint64_t size)
+{
+	char *p = map_anon(size);
+	for (uint64_t i = 0; i < size; i += BPAGE)
+		p[i] = 1;
+	return p;
+}
+
 /* Read one command line from stdin; false at EOF. */
 static bool read_cmd(char *buf, size_t n)
 {
@@ -227,9 +236,7 @@ static int do_pattern(int argc, char **argv)
 		die("pattern: unknown kind %s (random, seq or hot)", kind);
 	if (hot > pages)
 		hot = pages;
-	char *p = map_anon(size);
-	for (uint64_t i = 0; i < size; i += BPAGE)
-		p[i] = 1;
+	char *p = map_populated(size);
 	reply("ready %p\n", (void *)p);
 
 	/* Pace by the clock: the writes due so far, then wait 1 ms for stdin
@@ -308,9 +315,7 @@ static int do_spin(int argc, char **argv)
 	if (argc != 1)
 		die("usage: bench_target spin SIZE");
 	uint64_t size = parse_size(argv[0], "size");
-	char *p = map_anon(size);
-	for (uint64_t i = 0; i < size; i += BPAGE)
-		p[i] = 1;
+	char *p = map_populated(size);
 	pthread_t th;
 	if (pthread_create(&th, NULL, spin_control, NULL))
 		die("pthread_create failed");
@@ -401,9 +406,7 @@ static int do_mapper(int argc, char **argv)
 	if (argc != 1)
 		die("usage: bench_target mapper SIZE");
 	uint64_t size = parse_size(argv[0], "size");
-	char *p = map_anon(size);
-	for (uint64_t i = 0; i < size; i += BPAGE)
-		p[i] = 1;
+	char *p = map_populated(size);
 	pthread_t th;
 	if (pthread_create(&th, NULL, mapper_loop, NULL))
 		die("pthread_create failed");
