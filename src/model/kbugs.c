@@ -5,7 +5,9 @@
 #include "pagescan/model/kbugs.h"
 
 /* Sources: the commits named below (mainline and linux-stable), CVE-2024-36881
- * for the first; docs/memory-events.md#kernel-versions has the evidence. */
+ * for the first; docs/memory-events.md#kernel-versions has the evidence. A
+ * bug fixed on several stable lines has one entry per affected range (same
+ * id): a release is in at most one of them. */
 static const struct ps_kbug kbugs[] = {
 	{
 		.id = "uffd-close-leaves-wp",
@@ -30,6 +32,24 @@ static const struct ps_kbug kbugs[] = {
 		          "page table entries (a dirty file page can be treated as clean)",
 		.fix = "c70dce4982ce \"fs/proc/task_mmu: fix loss of young/dirty bits during pagemap scan\", "
 		       "in 6.9 and 6.8.10",
+	},
+#define HUGE_ZERO_EFFECT                                                                        \
+	"the huge zero page is not reported as the zero page (is_zero_pfn() on a PMD): a read "    \
+	"of an empty 2 MiB range of a THP mapping reads as 512 written pages"
+#define HUGE_ZERO_FIX                                                                           \
+	"4a5e85f4eb8f \"fs/proc/task_mmu: fix PAGE_IS_PFNZERO detection for the huge zero folio\", " \
+	"in 6.16, 6.15.5 and 6.12.36 (6.13 and 6.14 never got it)"
+	{
+		.id = "huge-zero-not-pfnzero",
+		.from = { 6, 7, 0 }, .fixed = { 6, 12, 36 },
+		.effect = HUGE_ZERO_EFFECT,
+		.fix = HUGE_ZERO_FIX,
+	},
+	{
+		.id = "huge-zero-not-pfnzero",
+		.from = { 6, 13, 0 }, .fixed = { 6, 15, 5 },
+		.effect = HUGE_ZERO_EFFECT,
+		.fix = HUGE_ZERO_FIX,
 	},
 };
 

@@ -43,15 +43,30 @@ static void test_ranges(void)
 	ok(!has("6.8.10", "uffd-close-leaves-wp"), "6.8.10 fixed");
 	ok(!has("6.9.0", "uffd-close-leaves-wp"), "6.9 fixed");
 	ok(!has("6.6.30", "uffd-close-leaves-wp"), "6.6 has no WP_ASYNC: not listed");
-	is_u64(affecting("6.8.9-arch1"), 3, "6.8.9: three known bugs");
-	is_u64(affecting("6.8.10"), 0, "6.8.10: none");
+	is_u64(affecting("6.8.9-arch1"), 4, "6.8.9: four known bugs");
+	is_u64(affecting("6.8.10"), 1, "6.8.10: the huge zero page one");
+	/* the huge zero page read as written: 6.7.0 .. 6.12.35, 6.13 and 6.14
+	 * (never fixed), 6.15.0 .. 6.15.4; fixed in 6.12.36, 6.15.5, 6.16 */
+	ok(has("6.7.0", "huge-zero-not-pfnzero"), "huge zero: 6.7.0 affected");
+	ok(has("6.11.11", "huge-zero-not-pfnzero"), "huge zero: 6.11 affected");
+	ok(has("6.12.35", "huge-zero-not-pfnzero"), "huge zero: 6.12.35 affected");
+	ok(!has("6.12.36", "huge-zero-not-pfnzero"), "huge zero: 6.12.36 fixed");
+	ok(!has("6.12.60-1-lts", "huge-zero-not-pfnzero"), "huge zero: later 6.12 fixed");
+	ok(has("6.13.0", "huge-zero-not-pfnzero"), "huge zero: 6.13.0 affected");
+	ok(has("6.14.11", "huge-zero-not-pfnzero"), "huge zero: 6.14.11 (last 6.14) affected");
+	ok(has("6.15.4-200.fc42.x86_64", "huge-zero-not-pfnzero"), "huge zero: 6.15.4 affected");
+	ok(!has("6.15.5", "huge-zero-not-pfnzero"), "huge zero: 6.15.5 fixed");
+	ok(!has("6.16.0", "huge-zero-not-pfnzero"), "huge zero: 6.16 fixed");
+	ok(!has("6.6.90", "huge-zero-not-pfnzero"), "huge zero: 6.6 has no PAGEMAP_SCAN");
+	is_u64(affecting("6.12.35"), 1, "6.12.35: one known bug");
+	is_u64(affecting("6.14.3"), 1, "6.14.3: one known bug");
 	is_u64(affecting("6.18.44"), 0, "6.18: none");
 	is_u64(affecting("7.0.1"), 0, "7.0: none");
 	is_u64(affecting("garbage"), 0, "unparsable: none");
 	is_u64(affecting(NULL), 0, "NULL: none");
 	/* more matches than room: the count is still right */
 	const struct ps_kbug *one[1];
-	is_u64(ps_kbugs_affecting("6.7.5", one, 1), 3, "count beyond max");
+	is_u64(ps_kbugs_affecting("6.7.5", one, 1), 4, "count beyond max");
 	size_t n;
 	const struct ps_kbug *t = ps_kbugs_table(&n);
 	for (size_t i = 0; i < n; i++)
