@@ -61,6 +61,9 @@ void ps_heat_free(struct ps_heat *h)
 	h->seg = NULL;
 	h->nseg = 0;
 	ps_regions_free(&h->seen);
+	free(h->proc);
+	h->proc = NULL;
+	h->nproc = h->proc_cap = 0;
 }
 
 int ps_heat_copy(struct ps_heat *dst, const struct ps_heat *src)
@@ -70,6 +73,15 @@ int ps_heat_copy(struct ps_heat *dst, const struct ps_heat *src)
 	dst->seg = NULL;
 	dst->nseg = 0;
 	dst->seen = (struct ps_regions){ 0 };
+	dst->proc = NULL;
+	dst->nproc = dst->proc_cap = 0;
+	if (src->nproc) {
+		dst->proc = malloc(src->nproc * sizeof(*dst->proc));
+		if (!dst->proc)
+			goto fail;
+		memcpy(dst->proc, src->proc, src->nproc * sizeof(*dst->proc));
+		dst->nproc = dst->proc_cap = src->nproc;
+	}
 	if (src->nseg) {
 		dst->seg = calloc(src->nseg, sizeof(*dst->seg));
 		if (!dst->seg)
@@ -409,11 +421,119 @@ int ps_heat_start(struct ps_heat *h, const struct ps_watch_start *w)
 	h->accumulate = w->accumulate;
 	h->tracked_pages = w->tracked_pages;
 	h->started = true;
+	h->workload = w->workload != NULL;
+	if (h->workload) {
+		/* Each process's ranges come with its first interval. */
+		h->nlive = (size_t)w->nprocesses;
+		return 0;
+	}
 	return ps_heat_layout(h, w->tracked, w->maps);
+}
+
+/* The slot of pid (added if new), or -1 (too many, or no memory). */
+static long proc_slot(struct ps_heat *h, pid_t pid)
+{
+	for (size_t i = h->nproc; i-- > 0;)
+		if (h->proc[i].pid == pid)
+			return (long)i;
+	if (h->nproc >= PS_HEAT_MAX_PROCS ||
+	    ps_grow((void **)&h->proc, &h->proc_cap, h->nproc + 1, sizeof(*h->proc)) < 0)
+		return -1;
+	h->proc[h->nproc] = (struct ps_heat_proc){ .pid = pid };
+	return (long)h->nproc++;
+}
+
+struct wl_item {
+	size_t slot;
+	const struct ps_process_interval *p;
+};
+
+static int cmp_item(const void *a, const void *b)
+{
+	const struct wl_item *x = a, *y = b;
+	return (x->slot > y->slot) - (x->slot < y->slot);
+}
+
+/* A workload's interval: every process's tracked ranges, maps and written
+ * regions moved to its keys, then laid out and applied as one. */
+static int workload_interval(struct ps_heat *h, const struct ps_interval *iv)
+{
+	const uint64_t lim = 1ull << PS_HEAT_KEY_SHIFT;
+	struct wl_item *it = calloc(iv->nprocesses ? iv->nprocesses : 1, sizeof(*it));
+	struct ps_rangeset tr = { 0 };
+	struct ps_maps mp = { 0 };
+	struct ps_regions wr = { 0 };
+	size_t n = 0, nv = 0;
+	int r = -ENOMEM;
+
+	if (!it)
+		return -ENOMEM;
+	for (size_t i = 0; i < h->nproc; i++)
+		h->proc[i].live = false;
+	for (size_t i = 0; i < iv->nprocesses; i++) {
+		const struct ps_process_interval *p = &iv->processes[i];
+		long k = proc_slot(h, p->pid);
+		if (k < 0)
+			continue; /* past PS_HEAT_MAX_PROCS: not drawn */
+		struct ps_heat_proc *hp = &h->proc[k];
+		snprintf(hp->command, sizeof(hp->command), "%s", p->command ? p->command : "");
+		hp->live = true;
+		hp->written_pages = p->written_pages;
+		hp->wss_pages = p->wss_pages;
+		it[n++] = (struct wl_item){ (size_t)k, p };
+		if (p->iv && p->iv->maps)
+			nv += p->iv->maps->n;
+	}
+	h->nlive = iv->nprocesses;
+	if (n)
+		qsort(it, n, sizeof(*it), cmp_item);
+	if (nv && !(mp.v = calloc(nv, sizeof(*mp.v))))
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		const struct ps_interval *pi = it[i].p->iv;
+		uint64_t base = (uint64_t)(it[i].slot + 1) << PS_HEAT_KEY_SHIFT;
+		if (!pi)
+			continue;
+		if (pi->tracked)
+			for (size_t q = 0; q < pi->tracked->n; q++)
+				if (pi->tracked->r[q].end <= lim &&
+				    ps_rangeset_add(&tr, base | pi->tracked->r[q].start, base | pi->tracked->r[q].end) < 0)
+					goto out;
+		if (pi->maps && mp.v)
+			for (size_t q = 0; q < pi->maps->n; q++) {
+				if (pi->maps->v[q].end > lim)
+					continue;
+				mp.v[mp.n] = pi->maps->v[q];
+				mp.v[mp.n].start |= base;
+				mp.v[mp.n].end |= base;
+				mp.n++;
+			}
+		if (pi->written)
+			for (size_t q = 0; q < pi->written->n; q++) {
+				const struct ps_region *g = &pi->written->r[q];
+				if (g->end <= lim && ps_regions_push(&wr, base | g->start, base | g->end, g->cats) < 0)
+					goto out;
+			}
+	}
+	if ((r = ps_heat_layout(h, &tr, &mp)) < 0)
+		goto out;
+	r = ps_heat_apply(h, &wr);
+out:
+	free(it);
+	free(mp.v);
+	ps_rangeset_free(&tr);
+	ps_regions_free(&wr);
+	return r;
 }
 
 int ps_heat_interval(struct ps_heat *h, const struct ps_interval *iv)
 {
+	if (h->workload) {
+		int r = workload_interval(h, iv);
+		if (r < 0)
+			return r;
+		goto figures;
+	}
 	if (iv->exec_command) {
 		/* A new program, a new address space: nothing of the old map
 		 * carries over, even where a mapping of the same name sits at the
@@ -431,6 +551,7 @@ int ps_heat_interval(struct ps_heat *h, const struct ps_interval *iv)
 	r = ps_heat_apply(h, iv->written);
 	if (r < 0)
 		return r;
+figures:
 	h->seq = iv->seq;
 	h->time_s = iv->time_s;
 	h->elapsed_s = iv->elapsed_s;
@@ -508,6 +629,70 @@ static bool foldable(const struct ps_heat_seg *s, const struct ps_heat_view *v)
 	       !(v->has_focus && v->focus == s->start);
 }
 
+struct proc_key {
+	size_t slot;
+	uint64_t ever, now;
+	size_t first, n;         /* its segments: seg[first .. first + n) (keys sort by slot) */
+};
+
+static int cmp_proc_busiest(const void *a, const void *b)
+{
+	const struct proc_key *x = a, *y = b;
+	if (x->ever != y->ever)
+		return x->ever < y->ever ? 1 : -1;
+	if (x->now != y->now)
+		return x->now < y->now ? 1 : -1;
+	return (x->slot > y->slot) - (x->slot < y->slot);
+}
+
+/* A workload: a header band per process in the last interval (or with
+ * segments), busiest first (distinct pages written since the start or
+ * reset, then in the last interval, then first seen); under it its
+ * mappings in the order of one process's view, none folded. by_address:
+ * processes as first seen, mappings by address. */
+static int workload_order(const struct ps_heat *h, struct ps_heat_view *v)
+{
+	struct proc_key *pk = calloc(h->nproc ? h->nproc : 1, sizeof(*pk));
+	struct band_key *k = calloc(h->nseg ? h->nseg : 1, sizeof(*k));
+	if (!pk || !k || ps_grow((void **)&v->band, &v->band_cap, h->nseg + h->nproc + 1, sizeof(*v->band)) < 0) {
+		free(pk);
+		free(k);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < h->nproc; i++)
+		pk[i] = (struct proc_key){ .slot = i };
+	for (size_t i = 0; i < h->nseg; i++) {
+		size_t slot = (size_t)(h->seg[i].start >> PS_HEAT_KEY_SHIFT) - 1;
+		if (slot >= h->nproc)
+			continue;
+		if (!pk[slot].n)
+			pk[slot].first = i;
+		pk[slot].n++;
+		pk[slot].ever += h->seg[i].ever_pages;
+		pk[slot].now += h->seg[i].now_pages;
+	}
+	size_t np = 0;
+	for (size_t i = 0; i < h->nproc; i++)
+		if (h->proc[i].live || pk[i].n)
+			pk[np++] = pk[i];
+	if (np && !v->by_address)
+		qsort(pk, np, sizeof(*pk), cmp_proc_busiest);
+	for (size_t i = 0; i < np; i++) {
+		v->band[v->nbands++] = PS_HEAT_BAND_PROC(pk[i].slot);
+		for (size_t q = 0; q < pk[i].n; q++) {
+			const struct ps_heat_seg *s = &h->seg[pk[i].first + q];
+			k[q] = (struct band_key){ (long)(pk[i].first + q), s->ever_pages, s->now_pages, s->start };
+		}
+		if (pk[i].n && !v->by_address)
+			qsort(k, pk[i].n, sizeof(*k), cmp_busiest);
+		for (size_t q = 0; q < pk[i].n; q++)
+			v->band[v->nbands++] = k[q].i;
+	}
+	free(pk);
+	free(k);
+	return 0;
+}
+
 int ps_heat_view_order(const struct ps_heat *h, struct ps_heat_view *v)
 {
 	struct band_key *k = NULL;
@@ -516,6 +701,11 @@ int ps_heat_view_order(const struct ps_heat *h, struct ps_heat_view *v)
 	v->nbands = 0;
 	v->nfolded = 0;
 	v->folded_pages = 0;
+	if (h->workload) {
+		if (workload_order(h, v) < 0)
+			goto fail;
+		return 0;
+	}
 	if (ps_grow((void **)&v->band, &v->band_cap, h->nseg + 1, sizeof(*v->band)) < 0)
 		goto fail;
 	if (v->by_address) {
@@ -569,7 +759,7 @@ uint64_t ps_heat_band_rows(const struct ps_heat *h, const struct ps_heat_view *v
 {
 	long si = ps_heat_view_band(v, k);
 	if (si < 0 || (size_t)si >= h->nseg)
-		return 1; /* the fold row */
+		return 1; /* the fold row, a process's header */
 	return ps_heat_seg_rows(&h->seg[si], z, wc);
 }
 

@@ -114,7 +114,10 @@ static int addr_width(const struct ps_heat *h)
 	int w = 14; /* "0x7fffffffffff" */
 	if (h->nseg) {
 		char b[24];
-		int n = snprintf(b, sizeof(b), "0x%" PRIx64, h->seg[h->nseg - 1].end);
+		uint64_t hi = 0; /* a workload's keys are not in address order */
+		for (size_t i = 0; i < h->nseg; i++)
+			hi = MAX(hi, PS_HEAT_ADDR(h->seg[i].end));
+		int n = snprintf(b, sizeof(b), "0x%" PRIx64, hi);
 		w = MAX(w, n);
 	}
 	return w;
@@ -335,7 +338,11 @@ static void render_header(const struct ps_heat *h, const struct ps_heat_view *v,
 	char at[64] = "";
 	if (h->seq)
 		snprintf(at, sizeof(at), "  #%" PRIu64 " at %.1fs", h->seq, h->time_s);
-	snprintf(t[0], sizeof(t[0]), "  pid %d (%s)  every %s%s", (int)h->pid, h->command, iv, at);
+	if (h->workload)
+		snprintf(t[0], sizeof(t[0]), "  %zu process%s (first %d %s)  every %s%s", h->nlive, h->nlive == 1 ? "" : "es",
+		         (int)h->pid, h->command, iv, at);
+	else
+		snprintf(t[0], sizeof(t[0]), "  pid %d (%s)  every %s%s", (int)h->pid, h->command, iv, at);
 	int x = 0;
 	if ((int)(strlen("pagescan heatmap") + strlen(t[0])) <= room)
 		x = put(f, 0, 0, PS_HS_TITLE, "pagescan heatmap");
@@ -416,7 +423,7 @@ static void render_row(const struct ps_heat *h, const struct ps_heat_view *v, co
 	char hex[24], name[64];
 
 	putc_(f, 0, y, focus ? PS_HS_FOCUS : PS_HS_TEXT, focus ? '>' : ' ');
-	snprintf(hex, sizeof(hex), "0x%" PRIx64, addr);
+	snprintf(hex, sizeof(hex), "0x%" PRIx64, PS_HEAT_ADDR(addr));
 	putf(f, 1, y, lst, "%*s", g->aw, hex);
 	name_of(s->label, g->nw, name, sizeof(name));
 	putf(f, 1 + g->aw, y, lst, " %-*s", g->nw, name);
@@ -430,6 +437,23 @@ static void render_row(const struct ps_heat *h, const struct ps_heat_view *v, co
 	}
 	if (cell0 + n == ncells)
 		putc_(f, x, y, PS_HS_DIM, ']');
+}
+
+/* A workload's process header: "pid 123 (cmd): written 5 pages, wss 40 pages". */
+static void render_proc(const struct ps_heat *h, struct ps_heat_frame *f, int y, size_t slot)
+{
+	if (slot >= h->nproc)
+		return;
+	const struct ps_heat_proc *p = &h->proc[slot];
+	char a[32], t[2][192];
+	pages_h(p->wss_pages, a, sizeof(a));
+	snprintf(t[0], sizeof(t[0]), "pid %d (%s): written %" PRIu64 " page%s, wss %" PRIu64 " pages (%s)%s",
+	         (int)p->pid, p->command, p->written_pages, p->written_pages == 1 ? "" : "s", p->wss_pages, a,
+	         p->live ? "" : ", gone");
+	snprintf(t[1], sizeof(t[1]), "pid %d (%s): %" PRIu64 "/%" PRIu64 "%s", (int)p->pid, p->command,
+	         p->written_pages, p->wss_pages, p->live ? "" : " gone");
+	const char *cand[] = { t[0], t[1] };
+	put_fit(f, 0, y, PS_HS_TITLE, cand, 2);
 }
 
 /* The fold row: idle small mappings, counted, not drawn. */
@@ -463,8 +487,10 @@ static void render_grid(const struct ps_heat *h, const struct ps_heat_view *v, c
 	uint64_t rin = v->top - row;
 	for (int y = 0; y < g->G && k < nb; y++) {
 		long si = ps_heat_view_band(v, k);
-		if (si < 0)
+		if (si == PS_HEAT_BAND_FOLD)
 			render_fold(v, g, f, g->gy + y);
+		else if (si < 0)
+			render_proc(h, f, g->gy + y, PS_HEAT_BAND_PROC_SLOT(si));
 		else
 			render_row(h, v, g, f, g->gy + y, (size_t)si, rin);
 		if (++rin >= ps_heat_band_rows(h, v, k, v->shown_zoom, g->wc)) {
@@ -560,7 +586,7 @@ static void render_table(const struct ps_heat *h, const struct ps_heat_view *v, 
 		bool focus = (long)top[k].i == fi;
 		enum ps_heat_style st = focus ? PS_HS_FOCUS : PS_HS_TEXT;
 		int yy = y + 1 + (int)k;
-		snprintf(hx, sizeof(hx), "0x%" PRIx64, s->start);
+		snprintf(hx, sizeof(hx), "0x%" PRIx64, PS_HEAT_ADDR(s->start));
 		fmt_count(rate, r, sizeof(r));
 		int x = putc_(f, 0, yy, st, focus ? '>' : ' ');
 		if (wide) {
@@ -569,6 +595,11 @@ static void render_table(const struct ps_heat *h, const struct ps_heat_view *v, 
 			         s->pages ? 100.0 * (double)s->ever_pages / (double)s->pages : 0.0, g->aw, hx);
 		} else {
 			x = putf(f, x, yy, st, "%8s %11" PRIu64 "  %*s ", r, s->ever_pages, g->aw, hx);
+		}
+		if (h->workload) { /* whose */
+			size_t slot = (size_t)(s->start >> PS_HEAT_KEY_SHIFT) - 1;
+			if (slot < h->nproc)
+				x = putf(f, x, yy, st, "%d ", (int)h->proc[slot].pid);
 		}
 		name_of(s->label, MAX(f->w - x, 1), nm, sizeof(nm));
 		put(f, x, yy, st, nm);

@@ -920,6 +920,92 @@ static void test_order(void)
 	fx_free(&x);
 }
 
+/* A workload: two processes at the same addresses (forked), each one's
+ * mappings in its own group under a header band, the busiest process
+ * first; ps_heat_copy keeps the processes. */
+static void test_workload(void)
+{
+	static const char mapsw[] = "01000000-01010000 rw-p 00000000 00:00 0 [heap]\n"
+	                            "7f0000000000-7f0000004000 rw-s 00000000 00:05 9 /memfd:m (deleted)\n";
+	struct ps_maps m = { 0 };
+	struct ps_rangeset t = { 0 };
+	struct ps_err e;
+	struct ps_heat h, c;
+	struct ps_heat_view v;
+	struct ps_heat_frame f = { 0 };
+	char buf[256];
+
+	if (ps_maps_parse(mapsw, strlen(mapsw), &m, &e) < 0) {
+		ok(false, "maps: %s", e.msg);
+		return;
+	}
+	for (size_t i = 0; i < m.n; i++)
+		ps_rangeset_add(&t, m.v[i].start, m.v[i].end);
+	ps_heat_init(&h);
+	ps_heat_init(&c);
+	ps_heat_view_init(&v, false);
+	struct ps_watch_start ws = { .pid = 10, .command = "par", .interval_ns = 1000000000ull, .tracked_pages = 40,
+	                             .workload = "tree", .nprocesses = 2 };
+	is_int(ps_heat_start(&h, &ws), 0, "workload start");
+	ok(h.workload && h.nseg == 0, "no segments before the first interval");
+
+	/* 10 wrote nothing; 11 wrote 3 heap pages and 2 memfd pages. */
+	struct ps_regions w10 = { 0 }, w11 = { 0 };
+	ps_regions_push(&w11, HEAP, HEAP + 3 * P, 0);
+	ps_regions_push(&w11, 0x7f0000000000ull, 0x7f0000000000ull + 2 * P, 0);
+	struct ps_interval i10 = { .seq = 1, .maps = &m, .tracked = &t, .written = &w10 };
+	struct ps_interval i11 = { .seq = 1, .written_pages = 5, .maps = &m, .tracked = &t, .written = &w11 };
+	struct ps_process_interval procs[] = { { .pid = 10, .command = "par", .iv = &i10 },
+	                                       { .pid = 11, .command = "kid", .written_pages = 5, .wss_pages = 5,
+	                                         .iv = &i11 } };
+	struct ps_interval iv = { .seq = 1, .time_s = 1, .elapsed_s = 1, .written_pages = 5, .tracked_pages = 40,
+	                          .wss_pages = 5, .processes = procs, .nprocesses = 2 };
+	is_int(ps_heat_interval(&h, &iv), 0, "workload interval");
+	is_u64(h.nseg, 4, "2 mappings x 2 processes");
+	is_u64(h.nproc, 2, "2 processes");
+
+	is_int(ps_heat_view_order(&h, &v), 0, "order");
+	is_u64(ps_heat_view_nbands(&h, &v), 6, "a header and 2 bands per process");
+	long b[6];
+	for (size_t k = 0; k < 6; k++)
+		b[k] = ps_heat_view_band(&v, k);
+	ok(b[0] < 0 && h.proc[PS_HEAT_BAND_PROC_SLOT(b[0])].pid == 11, "the busiest process (11) first");
+	ok(b[1] >= 0 && PS_HEAT_ADDR(h.seg[b[1]].start) == HEAP && h.seg[b[1]].ever_pages == 3,
+	   "its heap (3 pages) first");
+	ok(b[2] >= 0 && PS_HEAT_ADDR(h.seg[b[2]].start) == 0x7f0000000000ull && h.seg[b[2]].ever_pages == 2,
+	   "then its memfd (2)");
+	ok(b[3] < 0 && h.proc[PS_HEAT_BAND_PROC_SLOT(b[3])].pid == 10, "then process 10");
+	ok(b[4] >= 0 && b[5] >= 0 && !h.seg[b[4]].ever_pages && !h.seg[b[5]].ever_pages, "its idle bands");
+	is_u64(ps_heat_band_rows(&h, &v, 0, 0, 16), 1, "a header takes one row");
+
+	ps_heat_frame_size(&f, 80, 20);
+	ps_heat_render(&h, &v, &f);
+	ok(strstr(ps_heat_frame_line(&f, 3, buf), "pid 11 (kid): written 5 pages, wss 5 pages") == buf,
+	   "header row: %s", ps_heat_frame_line(&f, 3, buf));
+	ok(strstr(ps_heat_frame_line(&f, 4, buf), " 0x1000000 [heap]") != NULL, "its heap band at its address: %s",
+	   ps_heat_frame_line(&f, 4, buf));
+	ok(strstr(ps_heat_frame_line(&f, 6, buf), "pid 10 (par): written 0 pages") == buf, "then 10: %s",
+	   ps_heat_frame_line(&f, 6, buf));
+
+	is_int(ps_heat_copy(&c, &h), 0, "copy");
+	ok(c.nproc == 2 && c.proc != h.proc && c.proc[1].pid == 11, "the copy has its own processes");
+
+	/* 11 leaves: its bands go, its header too. */
+	struct ps_interval iv2 = { .seq = 2, .time_s = 2, .elapsed_s = 1, .processes = procs, .nprocesses = 1 };
+	is_int(ps_heat_interval(&h, &iv2), 0, "interval without 11");
+	ps_heat_view_order(&h, &v);
+	is_u64(ps_heat_view_nbands(&h, &v), 3, "only 10 left");
+
+	ps_heat_frame_free(&f);
+	ps_heat_view_free(&v);
+	ps_heat_free(&h);
+	ps_heat_free(&c);
+	ps_regions_free(&w10);
+	ps_regions_free(&w11);
+	ps_maps_free(&m);
+	ps_rangeset_free(&t);
+}
+
 int main(void)
 {
 	test_levels();
@@ -937,5 +1023,6 @@ int main(void)
 	test_wide_frame();
 	test_sink();
 	test_order();
+	test_workload();
 	return tap_done();
 }

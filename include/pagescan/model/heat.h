@@ -64,6 +64,24 @@ struct ps_heat_seg {
 	uint64_t now_pages, ever_pages; /* sums over the bins */
 };
 
+/* A workload (watch PID PID..., --tree, --cgroup): every process's tracked
+ * ranges in one grid, each at the key (slot + 1) << PS_HEAT_KEY_SHIFT |
+ * address, so that a process's segments sort together; slot indexes
+ * ps_heat.proc (one per pid seen, never reused). Ranges at or above
+ * 2^PS_HEAT_KEY_SHIFT are left out. The view groups the bands by process
+ * (busiest first), each under a header band. */
+#define PS_HEAT_KEY_SHIFT 48
+#define PS_HEAT_ADDR(key) ((uint64_t)(key) & (((uint64_t)1 << PS_HEAT_KEY_SHIFT) - 1))
+#define PS_HEAT_MAX_PROCS ((1u << 15) - 1)
+
+struct ps_heat_proc {
+	pid_t pid;
+	char command[64];
+	bool live;               /* in the last interval */
+	uint64_t written_pages;  /* in the last interval, as its record counts them */
+	uint64_t wss_pages;      /* its distinct pages since it joined */
+};
+
 struct ps_heat {
 	/* the watch */
 	pid_t pid;
@@ -85,6 +103,11 @@ struct ps_heat {
 	size_t max_bins;             /* cap on all bins (default 1 << 20; a bin holds <= 2^31 pages) */
 	double decay;                /* fade per interval (PS_HEAT_DECAY) */
 	struct ps_regions seen;      /* written since start/reset, inside segments (bytes) */
+	/* a workload: segments' addresses are keys (above) */
+	bool workload;
+	struct ps_heat_proc *proc;
+	size_t nproc, proc_cap;
+	size_t nlive;                /* processes in the last interval */
 };
 
 void ps_heat_init(struct ps_heat *h);
@@ -129,6 +152,9 @@ long ps_heat_seg_index(const struct ps_heat *h, uint64_t start);
 #define PS_HEAT_FOLD_PAGES 64
 /* The band of the fold row in ps_heat_view_band(). */
 #define PS_HEAT_BAND_FOLD (-1L)
+/* A workload: the header band of process slot k, and back. */
+#define PS_HEAT_BAND_PROC(k) (-2L - (long)(k))
+#define PS_HEAT_BAND_PROC_SLOT(b) ((size_t)(-2L - (b)))
 
 struct ps_heat_view {
 	enum ps_heat_mode mode;
