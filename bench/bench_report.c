@@ -357,7 +357,7 @@ int main(int argc, char **argv)
 	        "(stime is the kernel's page-table walk done for pagescan); `cpu_to_first_interval`: CPU time "
 	        "from the start to the first record (attach, arming: write-protecting every page, one harvest); "
 	        "`cpu_after_last_interval`: from the last record to the exit (the kernel un-protects every page "
-	        "as pagescan unregisters the mappings, 64 MiB at a time). `rss_growth_after_5`: VmRSS at the last "
+	        "as pagescan unregisters the mappings in pieces of about 1 ms). `rss_growth_after_5`: VmRSS at the last "
 	        "interval minus VmRSS at the 5th (buffers reach their working size in the first intervals).");
 	section(m, "pattern", "3a. pagescan's own cost by write pattern",
 	        "`pagescan watch -q -f json` at 1 s and 100 ms on a fully populated target that writes 72,000 "

@@ -22,7 +22,7 @@ usage: $0 --old PATH --new PATH [--bin DIR] [--rounds N] [--only LIST] [--out DI
   --old, --new       the two pagescan binaries (the same one twice: the noise)
   --bin DIR          where the bench_* programs are (default BUILD/bench)
   --rounds N         interleaved rounds per benchmark (default 7)
-  --only LIST        comma-separated subset of: dump,self,harvest,attach (default all);
+  --only LIST        comma-separated subset of: dump,self,harvest,attach,lock (default all);
                      harvest0, harvest10, harvest100: one fraction of harvest
   --out DIR          results directory (default a new temporary directory)
   --self-duration D  length of each self watch (default 20s)
@@ -31,7 +31,7 @@ EOF
 }
 
 src_dir=$(cd "$(dirname "$0")" && pwd)
-old="" new="" bin="${BUILD_DIR:-$src_dir/../build}/bench" rounds=7 only=dump,self,harvest,attach out="" self_dur=20s
+old="" new="" bin="${BUILD_DIR:-$src_dir/../build}/bench" rounds=7 only=dump,self,harvest,attach,lock out="" self_dur=20s
 while [ $# -gt 0 ]; do
 	case $1 in
 	--old) old=$2; shift ;;
@@ -47,7 +47,7 @@ while [ $# -gt 0 ]; do
 	shift
 done
 [ -n "$old" ] && [ -n "$new" ] && [[ $rounds =~ ^[1-9][0-9]*$ ]] || usage
-for p in "$old" "$new" "$bin"/bench_{dump,scan,self,attach,target,report}; do
+for p in "$old" "$new" "$bin"/bench_{dump,scan,self,attach,lock,target,report}; do
 	[ -x "$p" ] || { echo "compare.sh: $p is missing" >&2; exit 1; }
 done
 out=${out:-$(mktemp -d /tmp/pagescan-compare.XXXXXX)}
@@ -108,6 +108,8 @@ for f in 0 100 1000; do
 		--threads 2 --interval $iv --intervals 5
 done
 want attach && each "attach 1G" bench_attach --size 1G --rounds 3
+# 8 GiB (less when memory is short: bench_lock says so), one round per run.
+want lock && each "lock 8G" bench_lock --size 8G --rounds 1 --harvests 5
 t1=$(date +%s)
 echo "# run $run: $(date -u +%FT%TZ), --only $only --rounds $rounds, $(((t1 - t0) / 60)) min $(((t1 - t0) % 60)) s, load $load0 / $(cut -d' ' -f1-3 /proc/loadavg)" >>"$csv"
 

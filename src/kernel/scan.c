@@ -10,10 +10,13 @@
  *  - regions are merged across call boundaries (the kernel may cut one at
  *    max_pages, when the vector is full, or at a piece boundary).
  *  - no call covers more than a piece (#scanning-in-pieces): the target's
- *    mmap, munmap, mprotect and brk wait for a call's whole walk. */
+ *    mmap, munmap, mprotect and brk wait for a call's whole walk; and after
+ *    about a millisecond of calls back to back the lock is left free for a
+ *    moment (#leaving-the-lock-free). */
 #include <errno.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <time.h>
 
 #include "pagescan/kernel/scan.h"
 #include "pagescan/kernel/sys.h"
@@ -75,6 +78,11 @@ static uint64_t piece_end(const struct ps_maps *m, uint64_t start, uint64_t piec
 	return e < end ? e : end;
 }
 
+uint64_t ps_scan_piece_end(uint64_t start, uint64_t piece, uint64_t end)
+{
+	return piece_end(NULL, start, piece, end);
+}
+
 /* Bytes of [a, b) a call walked: of m's mappings, or all without m. */
 static uint64_t walked(const struct ps_maps *m, uint64_t a, uint64_t b)
 {
@@ -87,7 +95,7 @@ static uint64_t walked(const struct ps_maps *m, uint64_t a, uint64_t b)
 }
 
 /* Resize the piece after a call that walked bytes in ns: aim at
- * PS_SCAN_PIECE_NS, shrink at once, grow at most PS_SCAN_PIECE_GROWTH times
+ * PS_SCAN_PIECE_NS, shrink at once, grow at most p->growth times
  * per call (the memory ahead may cost more per page than what was
  * measured), within [MIN, MAX].
  * Only a call that walked at least half a piece or took at least half the
@@ -97,9 +105,10 @@ void ps_scan_pace_learn(struct ps_scan_pace *p, uint64_t bytes, uint64_t ns)
 {
 	if (bytes < p->piece / 2 && ns < PS_SCAN_PIECE_NS / 2)
 		return;
+	uint64_t growth = p->growth ? p->growth : PS_SCAN_PIECE_GROWTH;
 	uint64_t want = ns ? bytes / ns * PS_SCAN_PIECE_NS + bytes % ns * PS_SCAN_PIECE_NS / ns : UINT64_MAX;
-	if (want / PS_SCAN_PIECE_GROWTH > p->piece)
-		want = PS_SCAN_PIECE_GROWTH * p->piece;
+	if (want / growth > p->piece)
+		want = growth * p->piece;
 	if (want > PS_SCAN_PIECE_MAX)
 		want = PS_SCAN_PIECE_MAX;
 	want &= ~(PS_SCAN_PIECE_MIN - 1);
@@ -112,6 +121,22 @@ void ps_scan_pace_learn(struct ps_scan_pace *p, uint64_t bytes, uint64_t ns)
 uint64_t ps_scan_pace_now(const struct ps_scan_pace *p)
 {
 	return p->clock ? p->clock(p->clock_ctx) : ps_thread_cpu_ns();
+}
+
+/* The current run of calls without a gap: from run_start to run_end (0: none). */
+static _Thread_local uint64_t run_start, run_end;
+
+void ps_lock_breathe(uint64_t start_ns, uint64_t end_ns)
+{
+	if (!run_end || start_ns - run_end >= PS_LOCK_FREE_NS)
+		run_start = start_ns; /* the lock was free long enough before this call */
+	run_end = end_ns;
+	if (end_ns - run_start < PS_LOCK_RUN_NS)
+		return;
+	struct timespec ts = { .tv_nsec = (long)PS_LOCK_SLEEP_NS };
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+	run_end = 0;
 }
 
 int ps_scan_each_with(ps_scan_ioctl_fn fn, void *ctx, int fd, const struct ps_scan_req *req,
@@ -155,9 +180,12 @@ int ps_scan_each_with(ps_scan_ioctl_fn fn, void *ctx, int fd, const struct ps_sc
 				arg.flags = 0;
 		}
 		st.calls++;
-		uint64_t t0 = ps_scan_pace_now(pace);
+		uint64_t w0 = ps_now_ns(), t0 = ps_scan_pace_now(pace);
 		int n = fn(fd, &arg, ctx);
 		uint64_t ns = ps_scan_pace_now(pace) - t0;
+		int e = errno;
+		ps_lock_breathe(w0, ps_now_ns());
+		errno = e;
 		if (ns > st.longest_ns)
 			st.longest_ns = ns;
 		if (n < 0) {

@@ -148,10 +148,9 @@ uint64_t ps_tracker_readonly_vmas(const struct ps_tracker *tr)
  * in one pass under the target's mmap write lock (~25 ms per populated GiB
  * here, so seconds for a big process): its page faults and mmap calls wait
  * that long. Undoing the registration piece by piece first holds the lock
- * only a millisecond or two at a time and leaves the close nothing to do.
- * Best effort: a piece the kernel refuses (a mapping that changed, or one
- * of another userfaultfd) is left to the close. */
-#define UNREGISTER_CHUNK (64ull << 20) /* the first piece; then paced */
+ * about a millisecond at a time, leaves it free between pieces, and leaves
+ * the close nothing to do. Best effort: a piece the kernel refuses (a
+ * mapping that changed, or one of another userfaultfd) is left to the close. */
 
 static bool never_trackable(const struct ps_vma *v)
 {
@@ -161,17 +160,24 @@ static bool never_trackable(const struct ps_vma *v)
 
 void ps_uffd_unregister_gently(int uffd, uint64_t start, uint64_t end)
 {
-	/* Paced like the scans: a piece of memory that was never populated
-	 * (ASan's terabytes of shadow) costs next to nothing, so the pieces
-	 * grow there instead of making hundreds of thousands of calls. */
-	struct ps_scan_pace pace = { .piece = UNREGISTER_CHUNK };
+	/* Paced by time like the scans (docs/kernel-interfaces.md#unregistering-in-pieces):
+	 * from the smallest piece, each sized from the CPU time per byte of
+	 * the one before to take PS_SCAN_PIECE_NS, at most twice as large; on
+	 * PMD boundaries (a cut through a THP would split it). Memory that was
+	 * never populated (ASan's terabytes of shadow) costs next to nothing,
+	 * so the pieces grow there instead of making hundreds of thousands of
+	 * calls. */
+	struct ps_scan_pace pace = { .piece = PS_SCAN_PIECE_MIN, .growth = PS_UNREGISTER_GROWTH };
 	for (uint64_t s = start; s < end;) {
-		uint64_t e = end - s > pace.piece ? s + pace.piece : end;
+		uint64_t e = ps_scan_piece_end(s, pace.piece, end);
 		struct uffdio_range r = { .start = s, .len = e - s };
-		uint64_t t0 = ps_scan_pace_now(&pace);
-		if (ioctl(uffd, UFFDIO_UNREGISTER, &r) < 0 && errno == ESRCH)
+		uint64_t w0 = ps_now_ns(), t0 = ps_scan_pace_now(&pace);
+		int rc = ioctl(uffd, UFFDIO_UNREGISTER, &r), en = errno;
+		uint64_t ns = ps_scan_pace_now(&pace) - t0;
+		ps_lock_breathe(w0, ps_now_ns());
+		if (rc < 0 && en == ESRCH)
 			return; /* the address space is gone: nothing to undo */
-		ps_scan_pace_learn(&pace, e - s, ps_scan_pace_now(&pace) - t0);
+		ps_scan_pace_learn(&pace, e - s, ns);
 		s = e;
 	}
 }

@@ -35,16 +35,44 @@
  * one; the unit tests pass theirs, with a fake clock). */
 struct ps_scan_pace {
 	uint64_t piece;                  /* bytes the next call may cover; 0: PS_SCAN_PIECE_START */
+	uint64_t growth;                 /* at most this much larger per call; 0: PS_SCAN_PIECE_GROWTH */
 	uint64_t (*clock)(void *ctx);    /* NULL: ps_thread_cpu_ns(); the unit tests pass a fake one */
 	void *clock_ctx;
 };
 
 /* After a call that covered bytes in ns (ps_scan_pace_now()'s clock), the
  * next piece: aim at PS_SCAN_PIECE_NS, shrink at once, grow at most
- * PS_SCAN_PIECE_GROWTH times, within [MIN, MAX]. UFFDIO_UNREGISTER's pieces
- * (tracker.c) are sized the same way. */
+ * p->growth times, within [MIN, MAX]. UFFDIO_UNREGISTER's pieces
+ * (tracker.c) are sized the same way, from PS_SCAN_PIECE_MIN, growing at
+ * most twice per call (PS_UNREGISTER_GROWTH). */
 void ps_scan_pace_learn(struct ps_scan_pace *p, uint64_t bytes, uint64_t ns);
 uint64_t ps_scan_pace_now(const struct ps_scan_pace *p);
+/* The end of a call's range from start: piece bytes (of any kind), ending
+ * on a PS_SCAN_PIECE_MIN boundary unless it is end. */
+uint64_t ps_scan_piece_end(uint64_t start, uint64_t piece, uint64_t end);
+
+/* UFFDIO_UNREGISTER holds the lock for writing and costs 3-5x the arming
+ * scan per populated page, with jumps of 10x from one stretch to the next
+ * (docs/kernel-interfaces.md#unregistering-in-pieces): its piece starts at
+ * the minimum and at most doubles per call. */
+#define PS_UNREGISTER_GROWTH 2
+
+/* Leaving the lock free (docs/kernel-interfaces.md#leaving-the-lock-free).
+ * The kernel's rwsem lets a caller that comes back for the lock within
+ * microseconds take it ahead of a writer that is already waiting (optimistic
+ * lock stealing), until that writer has waited RWSEM_WAIT_TIMEOUT (4 ms) and
+ * claims a handoff. Calls issued back to back therefore hold the target's
+ * mmap lock like one long call: its mmap and munmap waited 5-12 ms behind
+ * pieces of 1 ms (observed). After PS_LOCK_RUN_NS of calls with no gap of
+ * PS_LOCK_FREE_NS between them, pagescan sleeps PS_LOCK_SLEEP_NS (with the
+ * default timer slack of 50 us, ~90 us here), and the writer that the last
+ * call's unlock woke takes the lock meanwhile. */
+#define PS_LOCK_RUN_NS PS_SCAN_PIECE_NS
+#define PS_LOCK_FREE_NS 100000ull
+#define PS_LOCK_SLEEP_NS 20000ull
+/* After a call that took the target's mmap lock from start_ns to end_ns
+ * (ps_now_ns()): sleep when the calls since the last gap add up to a run. */
+void ps_lock_breathe(uint64_t start_ns, uint64_t end_ns);
 
 struct ps_scan_req {
 	uint64_t start, end;   /* bytes; start page aligned */

@@ -42,8 +42,10 @@ uint64_t ps_tracker_readonly_vmas(const struct ps_tracker *tr);
  * userfaultfd's tracking ends (not after engage, whose copy lives on in the
  * target); ps_tracker_free still closes it. */
 void ps_tracker_disarm(struct ps_tracker *tr);
-/* UFFDIO_UNREGISTER [start, end) in pieces of about 1 ms (64 MiB first, paced
- * like the scans), errors ignored. */
+/* UFFDIO_UNREGISTER [start, end) in pieces of about 1 ms of CPU time (2 MiB
+ * first, then sized by the last piece's cost per byte, at most doubling, on
+ * 2 MiB boundaries), the lock left free between them (ps_lock_breathe()),
+ * errors ignored. */
 void ps_uffd_unregister_gently(int uffd, uint64_t start, uint64_t end);
 /* The same for a userfaultfd left in the target by engage (its fd remote_fd,
  * checked to still be inode expect_ino unless 0), over all its mappings,
