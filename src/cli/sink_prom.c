@@ -79,6 +79,7 @@ static int prom_interval(struct ps_sink *s, const struct ps_interval *iv)
 	st->zero_read_pages = iv->counts.zero_read_pages;
 	st->ksm_merged_pages = iv->counts.ksm_merged_pages;
 	st->thp_filled_pages = iv->counts.thp_filled_pages;
+	st->remapped_pages = iv->counts.remapped_pages;
 	st->overhead_share = iv->overhead.known ? iv->overhead.share : 0;
 	st->overhead_s_total += iv->overhead.known ? iv->overhead.fault_s : 0;
 	st->asked_interval_s = iv->interval_s;

@@ -77,6 +77,7 @@ void ps_classify_free(struct ps_classify *c)
 		close(c->kpageflags_fd);
 	c->kpageflags_fd = -1;
 	ps_rangeset_free(&c->holes);
+	ps_rangeset_free(&c->prev_holes);
 	ps_regions_free(&c->cand);
 	ps_regions_free(&c->got);
 	ps_regions_free(&c->cand2);
@@ -300,7 +301,8 @@ int ps_classify_harvest(struct ps_classify *c, const struct ps_rangeset *armed, 
 	}
 	if (r == 0 && clear) {
 		/* What is empty now is the baseline of the next harvest. */
-		ps_rangeset_free(&c->holes);
+		ps_rangeset_free(&c->prev_holes);
+		c->prev_holes = c->holes;
 		c->holes = holes;
 	} else {
 		ps_rangeset_free(&holes);

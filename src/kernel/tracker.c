@@ -46,6 +46,13 @@ struct ps_tracker {
 	struct ps_huge_stats hs;
 	struct ps_classify cls;         /* harvest classification (classify.h) */
 	bool holes_unarmed;             /* a session harvests: arm populated pages only */
+	/* mremap (docs/memory-events.md#mremap): the armed private anonymous
+	 * writable mappings at the last sync, and the present pages the last
+	 * sync found moved into a new mapping (not counted as written). */
+	struct ps_was { uint64_t start, end; unsigned prot; } *was;
+	size_t nwas, was_cap;
+	uint64_t remapped;
+	bool remap_noted;
 };
 
 /* ---- API ---------------------------------------------------------------- */
@@ -231,6 +238,7 @@ void ps_tracker_free(struct ps_tracker *tr)
 	ps_rangeset_free(&tr->huge);
 	ps_rangeset_free(&tr->split);
 	free(tr->tails);
+	free(tr->was);
 	ps_regions_free(&tr->scratch);
 	ps_classify_free(&tr->cls);
 	free(tr);
@@ -253,6 +261,15 @@ static const char *register_reason(int e, char *buf, size_t n)
 	}
 }
 
+/* Private anonymous memory: what arm() protects without markers, and what
+ * mremap detection follows. */
+static bool private_anon(const struct ps_vma *v)
+{
+	return !(v->prot & PS_VMA_SHARED) &&
+	       (v->kind == PS_VMA_ANON || v->kind == PS_VMA_HEAP || v->kind == PS_VMA_STACK ||
+	        (v->kind == PS_VMA_SPECIAL && strncmp(v->name, "[anon:", 6) == 0));
+}
+
 static int arm(struct ps_tracker *tr, const struct ps_vma *v, uint64_t start, uint64_t end, struct ps_err *err)
 {
 	/* REGISTER protects nothing. Private anonymous memory: protect the
@@ -262,10 +279,7 @@ static int arm(struct ps_tracker *tr, const struct ps_vma *v, uint64_t start, ui
 	 * (docs/kernel-interfaces.md#the-arming-pass). Only when the harvest
 	 * classifies (a session: ps_tracker_source); engage leaves markers
 	 * everywhere, as `dump -m written` reads the kernel's categories raw. */
-	bool private_anon = !(v->prot & PS_VMA_SHARED) &&
-	                    (v->kind == PS_VMA_ANON || v->kind == PS_VMA_HEAP || v->kind == PS_VMA_STACK ||
-	                     (v->kind == PS_VMA_SPECIAL && strncmp(v->name, "[anon:", 6) == 0));
-	bool markers = !tr->holes_unarmed || ps_classify_needs_markers(private_anon);
+	bool markers = !tr->holes_unarmed || ps_classify_needs_markers(private_anon(v));
 	return ps_classify_arm(&tr->cls, start, end, markers, err);
 }
 
@@ -766,6 +780,215 @@ done:
 	ps_rangeset_clear(&tr->split);
 }
 
+/* ---- mremap ---------------------------------------------------------------
+ *
+ * Without UFFD_FEATURE_EVENT_REMAP (which would make the program's mremap
+ * wait until pagescan read an event) the kernel's move clears the
+ * write-protect bit of every moved entry and drops the registration
+ * (mm/mremap.c move_ptes(), mremap_userfaultfd_prep()); the new mapping is
+ * engaged at the next sync like any new one, and its present pages would
+ * read as already written. A move is recognised when, in one sync, a
+ * tracked private anonymous mapping vanished (wholly or in part) and a new
+ * private anonymous mapping with the same protection, at least as long,
+ * holds a present (or swapped) page at every offset where the vanished one
+ * was populated at its last harvest. Those pages are "remapped": present
+ * when moved, whether written in this interval unknown; not counted as
+ * written. The other pages of the new mapping were holes before the move,
+ * or lie past the old length: present now, they were written (before or
+ * after the move) and stay counted. The kernel shows no trace of a move
+ * (an anonymous mapping's vm_pgoff, kept across the move, is printed as 0
+ * in /proc/PID/maps and PROCMAP_QUERY), hence the populated-offsets test:
+ * a fresh mmap in the same tick as an munmap is taken for a move only if
+ * the program wrote every page the unmapped one held. */
+
+/* v = v minus the byte ranges of cut; *removed += the pages taken out. */
+static int regions_subtract(struct ps_regions *v, const struct ps_rangeset *cut, uint64_t *removed)
+{
+	struct ps_regions out = { 0 };
+	size_t k = 0;
+	for (size_t i = 0; i < v->n; i++) {
+		uint64_t a = v->r[i].start, e = v->r[i].end;
+		while (k < cut->n && cut->r[k].end <= a)
+			k++;
+		for (size_t q = k; a < e; q++) {
+			uint64_t b = q < cut->n && cut->r[q].start < e ? cut->r[q].start : e;
+			if (b > a && ps_regions_push(&out, a, b, v->r[i].cats) < 0) {
+				ps_regions_free(&out);
+				return -ENOMEM;
+			}
+			if (q >= cut->n || cut->r[q].start >= e)
+				break;
+			uint64_t ce = cut->r[q].end < e ? cut->r[q].end : e;
+			uint64_t cs = cut->r[q].start > a ? cut->r[q].start : a;
+			*removed += (ce - cs) >> PS_PAGE_SHIFT;
+			a = ce;
+		}
+	}
+	ps_regions_free(v);
+	*v = out;
+	return 0;
+}
+
+/* Of the vanished [a,b), moved to start at to: the pages populated at the
+ * last harvest that saw it (all but that harvest's holes) into pop, moved
+ * too, given have, the present and swapped pages at the new place. The
+ * harvest in this tick ran after the move and found nothing there: the
+ * holes are those of the harvest before (and this one's, for a move
+ * between the harvest and the sync). Holes are the empty entries the
+ * WRITTEN fast path returns, in page tables only: a 2 MiB stretch that had
+ * no page table has none, and is taken as unpopulated when nothing is
+ * present at its new place either. */
+static int populated_then(struct ps_tracker *tr, uint64_t a, uint64_t b, uint64_t to,
+                          const struct ps_rangeset *have, struct ps_rangeset *pop)
+{
+	const struct ps_rangeset *h[2] = { &tr->cls.prev_holes, &tr->cls.holes };
+	int r = ps_rangeset_add(pop, to, to + (b - a));
+	for (int j = 0; j < 2 && r == 0; j++)
+		for (size_t i = 0; i < h[j]->n && r == 0; i++) {
+			uint64_t s = h[j]->r[i].start > a ? h[j]->r[i].start : a;
+			uint64_t e = h[j]->r[i].end < b ? h[j]->r[i].end : b;
+			if (s < e)
+				r = ps_rangeset_remove(pop, s - a + to, e - a + to);
+		}
+	for (uint64_t c = a & ~(PS_HUGE_SIZE - 1); c < b && r == 0; c += PS_HUGE_SIZE) {
+		uint64_t s = c > a ? c : a, e = c + PS_HUGE_SIZE < b ? c + PS_HUGE_SIZE : b;
+		if (!ps_rangeset_overlap(h[0], s, e) && !ps_rangeset_overlap(h[1], s, e) &&
+		    !ps_rangeset_overlap(have, s - a + to, e - a + to))
+			r = ps_rangeset_remove(pop, s - a + to, e - a + to);
+	}
+	return r;
+}
+
+/* have = the present and swapped pages of [s,e). */
+static int present_in(struct ps_tracker *tr, uint64_t s, uint64_t e, struct ps_rangeset *have, struct ps_err *err)
+{
+	struct ps_regions got = { 0 };
+	struct ps_scan_req req = {
+		.start = s, .end = e, .anyof = PAGE_IS_PRESENT | PAGE_IS_SWAPPED, .ret = PAGE_IS_PRESENT,
+	};
+	int r = ps_scan(tr->t->pagemap_fd, &req, &got, NULL, err);
+	for (size_t i = 0; i < got.n && r == 0; i++)
+		if (ps_rangeset_add(have, got.r[i].start, got.r[i].end) < 0)
+			r = ps_errf(err, ENOMEM, "out of memory");
+	ps_regions_free(&got);
+	return r;
+}
+
+/* The vanished piece [a,b) of a tracked private anonymous mapping with
+ * protection prot: find the one new mapping it moved to, and take its
+ * moved pages out of res->prewritten. */
+static int remap_piece(struct ps_tracker *tr, const struct ps_maps *maps, unsigned prot, uint64_t a, uint64_t b,
+                       struct ps_sync_result *res, struct ps_err *err)
+{
+	struct ps_rangeset pop = { 0 }, have = { 0 }, found = { 0 };
+	size_t matches = 0;
+	int r = 0;
+
+	for (size_t i = 0; i < maps->n && r == 0 && matches < 2; i++) {
+		const struct ps_vma *v = &maps->v[i];
+		if (!private_anon(v) || v->prot != prot || v->end - v->start < b - a ||
+		    ps_rangeset_overlap(&tr->known, v->start, v->end) ||
+		    !ps_rangeset_contains(&tr->armed, v->start, v->start + (b - a)))
+			continue; /* not a new tracked mapping of its kind, or too short */
+		ps_rangeset_clear(&pop);
+		ps_rangeset_clear(&have);
+		r = present_in(tr, v->start, v->start + (b - a), &have, err);
+		if (r == 0 && populated_then(tr, a, b, v->start, &have, &pop) < 0)
+			r = ps_errf(err, ENOMEM, "out of memory");
+		if (r < 0)
+			break;
+		if (pop.n == 0)
+			break; /* nothing was populated: whatever is present now was written */
+		bool all = true;
+		for (size_t k = 0; k < pop.n && all; k++)
+			all = ps_rangeset_contains(&have, pop.r[k].start, pop.r[k].end);
+		if (all) {
+			matches++;
+			ps_rangeset_free(&found);
+			found = pop;
+			pop = (struct ps_rangeset){ 0 };
+		}
+	}
+	/* Exactly one candidate: a move. None or several: counted as written
+	 * (several cannot be told apart). */
+	if (r == 0 && matches == 1 && regions_subtract(&res->prewritten, &found, &tr->remapped) < 0)
+		r = ps_errf(err, ENOMEM, "out of memory");
+	ps_rangeset_free(&pop);
+	ps_rangeset_free(&have);
+	ps_rangeset_free(&found);
+	return r;
+}
+
+/* After engaging: the vanished parts of the mappings of the last sync. */
+static int remap_detect(struct ps_tracker *tr, const struct ps_maps *maps, struct ps_sync_result *res,
+                        struct ps_err *err)
+{
+	for (size_t w = 0; w < tr->nwas && res->prewritten.n; w++) {
+		uint64_t a = tr->was[w].start, e = tr->was[w].end;
+		while (a < e) {
+			long k = ps_maps_find(maps, a);
+			if (k >= 0) {
+				a = maps->v[k].end < e ? maps->v[k].end : e;
+				continue;
+			}
+			size_t j = ps_maps_lower_bound(maps, a);
+			uint64_t b = j < maps->n && maps->v[j].start < e ? maps->v[j].start : e;
+			int r = remap_piece(tr, maps, tr->was[w].prot, a, b, res, err);
+			if (r < 0)
+				return r;
+			a = b;
+		}
+	}
+	return 0;
+}
+
+/* Remember the tracked private anonymous writable mappings of this sync. */
+static int remap_remember(struct ps_tracker *tr, const struct ps_maps *maps)
+{
+	tr->nwas = 0;
+	for (size_t i = 0; i < maps->n; i++) {
+		const struct ps_vma *v = &maps->v[i];
+		if (!private_anon(v) || !(v->prot & PS_VMA_WRITE) || !ps_rangeset_overlap(&tr->armed, v->start, v->end))
+			continue;
+		if (ps_grow((void **)&tr->was, &tr->was_cap, tr->nwas + 1, sizeof(*tr->was)) < 0)
+			return -ENOMEM;
+		tr->was[tr->nwas++] = (struct ps_was){ .start = v->start, .end = v->end, .prot = v->prot };
+	}
+	return 0;
+}
+
+/* Armed ranges whose registration is gone although they are mapped: a new
+ * mapping in the place of a tracked one (mmap MAP_FIXED over it, munmap and
+ * an mmap landing there between two syncs, mremap onto it). The kernel
+ * gives a new VMA no userfaultfd context: its pages would never be
+ * protected again, and its writes never seen. Found by PAGE_IS_WPALLOWED,
+ * a per-VMA category (the walk skips registered VMAs whole: one call per
+ * armed range). Forgotten here, also as known: engaged again below as new
+ * mappings, their pages counted as written since they appeared. */
+static int lost_registrations(struct ps_tracker *tr, const struct ps_maps *maps, struct ps_sync_result *res,
+                              struct ps_err *err)
+{
+	struct ps_regions lost = { 0 };
+	int r = 0;
+	for (size_t i = 0; i < tr->armed.n && r == 0; i++) {
+		struct ps_scan_req req = {
+			.start = tr->armed.r[i].start, .end = tr->armed.r[i].end,
+			.mask = PAGE_IS_WPALLOWED, .inverted = PAGE_IS_WPALLOWED, .ret = PAGE_IS_WPALLOWED,
+		};
+		r = ps_scan(tr->t->pagemap_fd, &req, &lost, NULL, err);
+	}
+	for (size_t i = 0; i < lost.n && r == 0; i++) {
+		uint64_t a = lost.r[i].start, b = lost.r[i].end;
+		long k = ps_maps_find(maps, a);
+		if (ps_rangeset_remove(&tr->armed, a, b) < 0 || ps_rangeset_remove(&tr->known, a, b) < 0 ||
+		    ps_spans_add(&res->dropped, a, b, k >= 0 ? ps_vma_label(&maps->v[k]) : "(unmapped)",
+		                 "replaced by a new mapping") < 0)
+			r = ps_errf(err, ENOMEM, "out of memory");
+	}
+	ps_regions_free(&lost);
+	return r;
+}
+
 int ps_tracker_sync(struct ps_tracker *tr, const struct ps_maps *maps, bool count_prewritten,
                     struct ps_sync_result *res, struct ps_err *err)
 {
@@ -776,6 +999,7 @@ int ps_tracker_sync(struct ps_tracker *tr, const struct ps_maps *maps, bool coun
 	r = ps_rangespec_resolve(tr->specs, tr->nspecs, maps, &wantall);
 	if (r < 0)
 		return ps_errf(err, -r, "out of memory");
+	tr->remapped = 0;
 
 	/* Forget armed ranges that are no longer mapped (munmap, mremap away). */
 	for (size_t i = 0; i < tr->armed.n;) {
@@ -800,6 +1024,9 @@ int ps_tracker_sync(struct ps_tracker *tr, const struct ps_maps *maps, bool coun
 		if (!changed)
 			i++;
 	}
+	r = lost_registrations(tr, maps, res, err);
+	if (r < 0)
+		goto out;
 	/* Forget refusals whose mapping went away, so a new mapping there is tried. */
 	for (size_t i = 0; i < tr->refused.n;) {
 		uint64_t s = tr->refused.r[i].start, e = tr->refused.r[i].end;
@@ -859,6 +1086,17 @@ int ps_tracker_sync(struct ps_tracker *tr, const struct ps_maps *maps, bool coun
 		if (tr->tails[i].seen)
 			tr->tails[nt++] = tr->tails[i];
 	tr->ntails = nt;
+	if (count_prewritten && tr->nwas) {
+		r = remap_detect(tr, maps, res, err);
+		if (r < 0)
+			goto out;
+	}
+	if (tr->remapped && !tr->remap_noted) {
+		tr->remap_noted = true;
+		ps_note(&tr->notes,
+		        "process %d moved a tracked mapping (mremap): the kernel drops its tracking and write-protection, so whether its %llu present page%s were written in this interval is unknown; pagescan counts them as remapped_pages, not written, and tracks the new place from now on (docs/memory-events.md)",
+		        tr->t->pid, (unsigned long long)tr->remapped, tr->remapped == 1 ? "" : "s");
+	}
 	r = huge_check(tr, maps, res, err);
 	if (r < 0)
 		goto out;
@@ -883,6 +1121,8 @@ int ps_tracker_sync(struct ps_tracker *tr, const struct ps_maps *maps, bool coun
 		if (!tr->tails[i].had_data &&
 		    ps_rangeset_remove(&tr->known, tr->tails[i].start, tr->tails[i].end_seen) < 0)
 			r = ps_errf(err, ENOMEM, "out of memory");
+	if (r == 0 && remap_remember(tr, maps) < 0)
+		r = ps_errf(err, ENOMEM, "out of memory");
 out:
 	ps_rangeset_free(&wantall);
 	return r;
@@ -942,6 +1182,7 @@ static void source_harvest_counts(void *ctx, struct ps_harvest_counts *ret)
 		.zero_read_pages = c->zero,
 		.ksm_merged_pages = c->ksm,
 		.thp_filled_pages = c->thp_filled,
+		.remapped_pages = ((const struct ps_tracker *)ctx)->remapped,
 	};
 }
 

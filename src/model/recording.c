@@ -396,9 +396,13 @@ static const char *const interval_keys[] = { "type", "seq", "time_s", "elapsed_s
                                              "written_bytes", "rate_pages_s", "rate_mib_s", "harvest_us",
                                              "tracked_pages", "wss_pages", "regions", "mappings", "engaged",
                                              "dropped", "readonly_written", "discarded_pages",
-                                             "zero_read_pages", "ksm_merged_pages", "thp_filled_pages", "exec",
+                                             "zero_read_pages", "ksm_merged_pages", "thp_filled_pages", "remapped_pages",
+                                             "exec",
                                              "interval_s", "stretched", "target_overhead", NULL };
-static const char *const region_keys[] = { "start", "end", "pages", "mapping", NULL };
+static const char *const region_keys[] = { "start", "end", "pages", "mapping", "shared", NULL };
+
+static int iv_body(struct ps_rec_reader *r, uint32_t root, uint32_t regs, struct ps_rec_interval *ivp, bool check_seq,
+                   struct ps_warnings *w, struct ps_err *err);
 
 static int rec_interval(struct ps_rec_reader *r, uint32_t root, struct ps_warnings *w, struct ps_err *err)
 {

@@ -48,6 +48,7 @@ struct ps_session {
 	struct ps_mapping_count hot[NHOT];
 	struct ps_harvest_counts hc;        /* this interval's harvest counts */
 	struct ps_harvest_counts hc_total;  /* summed over the intervals */
+	uint64_t remapped_total;            /* remapped_pages summed (also with accumulate) */
 	uint64_t seq, t0_ns, last_ns;
 	/* run: pages written in the images before the last exec (their address
 	 * spaces are gone; the wss above is the current image's), and the exec
@@ -337,6 +338,17 @@ int ps_session_tick(struct ps_session *s, struct ps_interval *ret, struct ps_err
 	r = s->src.follow(s->src.ctx, true, &s->maps, &s->sync, err);
 	if (r < 0)
 		return r;
+	/* Moved mappings (mremap) are found by the follow, after the harvest:
+	 * this interval's count, summed over the watch also with accumulate
+	 * (each move is counted once). */
+	s->hc.remapped_pages = 0;
+	if (s->src.harvest_counts) {
+		struct ps_harvest_counts c = { 0 };
+		s->src.harvest_counts(s->src.ctx, &c);
+		s->hc.remapped_pages = c.remapped_pages;
+	}
+	s->remapped_total += s->hc.remapped_pages;
+	s->hc_total.remapped_pages = s->remapped_total;
 
 	/* This interval's written set: the harvest plus pages already written in
 	 * mappings engaged just now (the harvest itself, merged in place, when

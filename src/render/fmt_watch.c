@@ -48,7 +48,8 @@ static void json_str(struct ps_out *o, const char *s)
 
 /* ---- JSON ------------------------------------------------------------------ */
 
-/* ,"discarded_pages":N,"zero_read_pages":N,"ksm_merged_pages":N,"thp_filled_pages":N */
+/* ,"discarded_pages":N,"zero_read_pages":N,"ksm_merged_pages":N,"thp_filled_pages":N,
+ * "remapped_pages":N */
 static void json_counts(struct ps_out *o, const struct ps_harvest_counts *c)
 {
 	ps_out_str(o, ",\"discarded_pages\":");
@@ -59,6 +60,8 @@ static void json_counts(struct ps_out *o, const struct ps_harvest_counts *c)
 	ps_out_u64(o, c->ksm_merged_pages);
 	ps_out_str(o, ",\"thp_filled_pages\":");
 	ps_out_u64(o, c->thp_filled_pages);
+	ps_out_str(o, ",\"remapped_pages\":");
+	ps_out_u64(o, c->remapped_pages);
 }
 
 /* A share as a fraction (0.0421), or null when unknown (negative). */
@@ -412,14 +415,15 @@ static int csv_end(struct ps_sink *s, const struct ps_watch_end *e)
 
 /* ---- text --------------------------------------------------------------------- */
 
-/* "  discarded N  zero-read N  ksm-merged N  thp-filled N", the non-zero
+/* "  discarded N  zero-read N  ksm-merged N  thp-filled N  remapped N", the non-zero
  * ones only; returns whether any was. */
 static bool text_counts(struct ps_out *o, const struct ps_harvest_counts *c)
 {
-	static const char *const name[] = { "discarded", "zero-read", "ksm-merged", "thp-filled" };
-	const uint64_t v[] = { c->discarded_pages, c->zero_read_pages, c->ksm_merged_pages, c->thp_filled_pages };
+	static const char *const name[] = { "discarded", "zero-read", "ksm-merged", "thp-filled", "remapped" };
+	const uint64_t v[] = { c->discarded_pages, c->zero_read_pages, c->ksm_merged_pages, c->thp_filled_pages,
+	                       c->remapped_pages };
 	bool any = false;
-	for (size_t i = 0; i < 4; i++) {
+	for (size_t i = 0; i < 5; i++) {
 		if (!v[i])
 			continue;
 		ps_out_str(o, "  ");
@@ -433,7 +437,8 @@ static bool text_counts(struct ps_out *o, const struct ps_harvest_counts *c)
 
 static bool counts_any(const struct ps_harvest_counts *c)
 {
-	return c->discarded_pages || c->zero_read_pages || c->ksm_merged_pages || c->thp_filled_pages;
+	return c->discarded_pages || c->zero_read_pages || c->ksm_merged_pages || c->thp_filled_pages ||
+	       c->remapped_pages;
 }
 
 /* "  overhead ~4.2% (17% of its CPU)  stretched to 0.400s": the estimated

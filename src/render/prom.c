@@ -124,6 +124,9 @@ void ps_prom_render(struct ps_out *o, const struct ps_prom_state *st)
 	metric_u64(o, st, "pagescan_thp_filled_pages", "gauge",
 	           "Written pages of huge pages a fault allocated whole in the last interval (reported whole).",
 	           st->thp_filled_pages);
+	metric_u64(o, st, "pagescan_remapped_pages", "gauge",
+	           "Present pages of mappings moved (mremap) in the last interval: written or not is unknown, not counted as written.",
+	           st->remapped_pages);
 	metric_dbl(o, st, "pagescan_target_overhead_ratio", "gauge",
 	           "Estimated share of the last interval the target spent in write-protect faults (docs/overhead.md).",
 	           st->overhead_share, 4);

@@ -124,7 +124,7 @@ jq_iv() {
                 '["cpu_share","fault_s","longest_interval_s","max_share","share","stretched_intervals"]'
             ;;
         csv)
-            assert_line --index 0 --partial ',thp_filled_pages,interval_s,stretched,overhead_faults,overhead_fault_s,overhead_share,overhead_cpu_share'
+            assert_line --index 0 --partial ',thp_filled_pages,remapped_pages,interval_s,stretched,overhead_faults,overhead_fault_s,overhead_share,overhead_cpu_share'
             assert_equal "$(grep -cE ',0\.020,0,[0-9]+,[0-9.]+,[0-9.]+,[0-9.]*$' <<<"$output")" 2
             ;;
         esac

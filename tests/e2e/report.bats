@@ -258,7 +258,8 @@ pagescan_written_pages pagescan_written_bytes pagescan_written_pages_total
 pagescan_dirty_rate_pages_per_second pagescan_dirty_rate_bytes_per_second
 pagescan_write_working_set_pages pagescan_write_working_set_bytes pagescan_tracked_pages
 pagescan_tracked_bytes pagescan_harvest_seconds pagescan_harvest_seconds_total
-pagescan_discarded_pages pagescan_zero_read_pages pagescan_ksm_merged_pages pagescan_thp_filled_pages"
+pagescan_discarded_pages pagescan_zero_read_pages pagescan_ksm_merged_pages pagescan_thp_filled_pages
+pagescan_remapped_pages"
 prom_check() {
     if [[ ! -s $1 ]]; then
         echo "empty file"

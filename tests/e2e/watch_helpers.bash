@@ -487,7 +487,8 @@ for j, o in enumerate(ivs, 1):
         bad("%s: seq is %r" % (w, o.get("seq"))); break
     typeok = True
     for k in ("written_pages", "written_bytes", "harvest_us", "tracked_pages", "wss_pages",
-              "discarded_pages", "zero_read_pages", "ksm_merged_pages", "thp_filled_pages"):
+              "discarded_pages", "zero_read_pages", "ksm_merged_pages", "thp_filled_pages",
+              "remapped_pages"):
         if not isint(o.get(k)) or o[k] < 0:
             bad("%s: %s = %r" % (w, k, o.get(k))); typeok = False
     for k in ("time_s", "elapsed_s", "rate_pages_s", "rate_mib_s"):
@@ -699,7 +700,7 @@ w_check_csv() {
 import csv, sys
 f = sys.argv[1]
 problems = []
-hdr = "seq,time_s,elapsed_s,written_pages,written_bytes,rate_pages_s,rate_mib_s,harvest_us,tracked_pages,wss_pages,regions,top_mapping,top_mapping_pages,discarded_pages,zero_read_pages,ksm_merged_pages,thp_filled_pages,interval_s,stretched,overhead_faults,overhead_fault_s,overhead_share,overhead_cpu_share".split(",")
+hdr = "seq,time_s,elapsed_s,written_pages,written_bytes,rate_pages_s,rate_mib_s,harvest_us,tracked_pages,wss_pages,regions,top_mapping,top_mapping_pages,discarded_pages,zero_read_pages,ksm_merged_pages,thp_filled_pages,remapped_pages,interval_s,stretched,overhead_faults,overhead_fault_s,overhead_share,overhead_cpu_share".split(",")
 with open(f, encoding="utf-8", errors="strict", newline="") as fh:
     try:
         rows = list(csv.reader(fh, strict=True))
@@ -715,7 +716,7 @@ for n, r in enumerate(rows[1:], 1):
     try:
         if int(d["seq"]) != n: problems.append("row %d: seq %s" % (n, d["seq"]))
         for k in ("written_pages", "written_bytes", "harvest_us", "tracked_pages", "wss_pages", "regions", "top_mapping_pages",
-                  "discarded_pages", "zero_read_pages", "ksm_merged_pages", "thp_filled_pages"):
+                  "discarded_pages", "zero_read_pages", "ksm_merged_pages", "thp_filled_pages", "remapped_pages"):
             if int(d[k]) < 0: problems.append("row %d: %s negative" % (n, k))
         for k in ("time_s", "elapsed_s", "rate_pages_s", "rate_mib_s"):
             float(d[k])
@@ -749,7 +750,7 @@ w_check_text() {
         NR == 1 { if ($0 !~ /^watching process [0-9]+ \(.*\): [0-9]+ ranges?, [0-9]+ pages? \(.*\) tracked, every [0-9]+\.[0-9][0-9][0-9]s(, cumulative)?$/) bad("bad header"); next }
         /^#[0-9]+ / {
             if (ended) bad("interval after the end")
-            if ($0 !~ /^#[0-9]+ +[0-9]+\.[0-9][0-9][0-9]s  written [0-9]+ pages? \([^)]*\)  [0-9]+ pages\/s  [0-9]+\.[0-9][0-9] MiB\/s  wss [0-9]+ pages?  harvest [0-9]+us(  discarded [1-9][0-9]*)?(  zero-read [1-9][0-9]*)?(  ksm-merged [1-9][0-9]*)?(  thp-filled [1-9][0-9]*)?(  overhead ~[0-9]+\.[0-9]%( \([0-9]+% of its CPU\))?)?(  stretched to [0-9]+\.[0-9][0-9][0-9]s)?$/) bad("bad interval line")
+            if ($0 !~ /^#[0-9]+ +[0-9]+\.[0-9][0-9][0-9]s  written [0-9]+ pages? \([^)]*\)  [0-9]+ pages\/s  [0-9]+\.[0-9][0-9] MiB\/s  wss [0-9]+ pages?  harvest [0-9]+us(  discarded [1-9][0-9]*)?(  zero-read [1-9][0-9]*)?(  ksm-merged [1-9][0-9]*)?(  thp-filled [1-9][0-9]*)?(  remapped [1-9][0-9]*)?(  overhead ~[0-9]+\.[0-9]%( \([0-9]+% of its CPU\))?)?(  stretched to [0-9]+\.[0-9][0-9][0-9]s)?$/) bad("bad interval line")
             n++; if (substr($1, 2) + 0 != n) bad("seq " substr($1, 2) " is not " n)
             next
         }
@@ -765,7 +766,7 @@ w_check_text() {
             if ($0 ~ /^dirty rate \(pages\/s\): mean [0-9]+  p50 [0-9]+  p95 [0-9]+  max [0-9]+  \(mean [0-9]+\.[0-9][0-9] MiB\/s\)$/) next
             if ($0 ~ /^hottest mappings \(distinct pages written(; page-writes summed over the intervals)?\):$/ ||
                 $0 ~ /^ +[0-9]+ pages  ( *[0-9]+ page-writes  )?0x[0-9a-f]+ .+$/) next
-            if ($0 ~ /^classified pages:(  discarded [1-9][0-9]*)?(  zero-read [1-9][0-9]*)?(  ksm-merged [1-9][0-9]*)?(  thp-filled [1-9][0-9]*)?$/) next
+            if ($0 ~ /^classified pages:(  discarded [1-9][0-9]*)?(  zero-read [1-9][0-9]*)?(  ksm-merged [1-9][0-9]*)?(  thp-filled [1-9][0-9]*)?(  remapped [1-9][0-9]*)?$/) next
             if ($0 ~ /^command exit status: [0-9]+$/) next
             if ($0 ~ /^target overhead \(estimated\): [0-9]+\.[0-9]% of the time, worst interval [0-9]+\.[0-9]%(, [0-9]+% of its CPU time)? \([0-9]+\.[0-9][0-9]us a fault, (calibrated|default)\)$/ ||
                 $0 ~ /^budget [0-9.]+%: [0-9]+ intervals? stretched, the longest [0-9]+\.[0-9][0-9][0-9]s$/) next

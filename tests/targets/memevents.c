@@ -36,6 +36,9 @@
  *   fadvise NAME         -> ok      posix_fadvise(DONTNEED) on the file
  *   protect NAME SPEC r|rw -> ok    mprotect
  *   unmap NAME SPEC      -> ok      munmap of part (or all) of a mapping
+ *   fresh NAME           -> ok      a new private anonymous mapping in place of
+ *                                   NAME (mmap MAP_FIXED over it: munmap and
+ *                                   mmap in one call), unpopulated
  *   mremap NAME PAGES    -> ok 0xSTART 0xEND   move (and grow/shrink) to a
  *                                   new place (MREMAP_MAYMOVE|MREMAP_FIXED);
  *                                   the truth moves with the pages
@@ -466,6 +469,16 @@ int main(int argc, char **argv)
 			m->addr = p;
 			m->pages = np;
 			ok("%#lx %#lx", (unsigned long)p, (unsigned long)(p + np * PAGE));
+			continue;
+		}
+		if (!strcmp(c, "fresh")) {
+			if (m->fd >= 0 || mmap(m->addr, m->pages * PAGE, PROT_READ | PROT_WRITE,
+			                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == MAP_FAILED) {
+				fail("fresh");
+				continue;
+			}
+			memset(m->truth, 0, m->pages);
+			ok0();
 			continue;
 		}
 		if (!strcmp(c, "fadvise")) {

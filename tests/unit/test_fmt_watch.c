@@ -58,7 +58,7 @@ static void test_json(void)
 	       "{\"type\":\"interval\",\"seq\":3,\"time_s\":0.300000,\"elapsed_s\":0.100000,\"written_pages\":5,"
 	       "\"written_bytes\":20480,\"rate_pages_s\":50.0,\"rate_mib_s\":0.195,\"harvest_us\":7,"
 	       "\"tracked_pages\":64,\"wss_pages\":9,\"discarded_pages\":0,\"zero_read_pages\":0,"
-	       "\"ksm_merged_pages\":0,\"thp_filled_pages\":0,"
+	       "\"ksm_merged_pages\":0,\"thp_filled_pages\":0,\"remapped_pages\":0,"
 	       "\"interval_s\":0.000,\"stretched\":false,\"target_overhead\":null,\"regions\":["
 	       "{\"start\":\"0x11000\",\"end\":\"0x12000\",\"pages\":1,\"mapping\":\"[anon]\"},"
 	       "{\"start\":\"0x1f000\",\"end\":\"0x20000\",\"pages\":1,\"mapping\":\"[anon]\"},"
@@ -283,7 +283,7 @@ static void test_records_json(void)
 	       "{\"type\":\"interval\",\"seq\":7,\"time_s\":1.750000,\"elapsed_s\":0.250400,\"written_pages\":37,"
 	       "\"written_bytes\":151552,\"rate_pages_s\":147.8,\"rate_mib_s\":0.577,\"harvest_us\":123,"
 	       "\"tracked_pages\":1040,\"wss_pages\":512,\"discarded_pages\":12,\"zero_read_pages\":4,"
-	       "\"ksm_merged_pages\":0,\"thp_filled_pages\":0,"
+	       "\"ksm_merged_pages\":0,\"thp_filled_pages\":0,\"remapped_pages\":0,"
 	       "\"interval_s\":0.250,\"stretched\":false,\"target_overhead\":{\"faults\":37,\"fault_s\":0.010541,"
 	       "\"share\":0.0421,\"cpu_share\":0.1734},\"regions\":["
 	       "{\"start\":\"0x10000\",\"end\":\"0x12000\",\"pages\":2,\"mapping\":\"[anon]\"},"
@@ -298,7 +298,7 @@ static void test_records_json(void)
 	is_str(rec_run(&f, s, 2, &we),
 	       "{\"type\":\"end\",\"reason\":\"signal\",\"detail\":\"Interrupt\",\"intervals\":7,"
 	       "\"duration_s\":1.750123,\"wss_pages\":512,\"wss_bytes\":2097152,"
-	       "\"discarded_pages\":30,\"zero_read_pages\":8,\"ksm_merged_pages\":3,\"thp_filled_pages\":512,"
+	       "\"discarded_pages\":30,\"zero_read_pages\":8,\"ksm_merged_pages\":3,\"thp_filled_pages\":512,\"remapped_pages\":0,"
 	       "\"target_overhead\":{\"fault_s\":0.073750,\"share\":0.0421,\"max_share\":0.1266,\"cpu_share\":0.2000,"
 	       "\"stretched_intervals\":3,\"longest_interval_s\":1.000},"
 	       "\"rate_pages_s\":{\"mean\":150.3,\"p50\":140.6,\"p95\":190.8,\"max\":201.4},"
@@ -310,7 +310,7 @@ static void test_records_json(void)
 	is_str(rec_run(&f, s, 2, &small),
 	       "{\"type\":\"end\",\"reason\":\"count\",\"intervals\":1,\"duration_s\":0.250000,\"wss_pages\":1,"
 	       "\"wss_bytes\":4096,\"discarded_pages\":0,\"zero_read_pages\":0,\"ksm_merged_pages\":0,"
-	       "\"thp_filled_pages\":0,"
+	       "\"thp_filled_pages\":0,\"remapped_pages\":0,"
 	       "\"target_overhead\":{\"fault_s\":0.000000,\"share\":null,\"max_share\":null,\"cpu_share\":null,"
 	       "\"stretched_intervals\":0,\"longest_interval_s\":0.000},\"rate_pages_s\":{\"mean\":4.4,\"p50\":4.4,\"p95\":4.4,\"max\":4.4},"
 	       "\"hottest\":[],\"hottest_by\":\"distinct_pages\"}\n",
@@ -337,7 +337,7 @@ static void test_records_json(void)
 	       "{\"type\":\"interval\",\"seq\":7,\"time_s\":1.750000,\"elapsed_s\":0.250400,\"written_pages\":37,"
 	       "\"written_bytes\":151552,\"rate_pages_s\":147.8,\"rate_mib_s\":0.577,\"harvest_us\":123,"
 	       "\"tracked_pages\":1040,\"wss_pages\":512,\"discarded_pages\":12,\"zero_read_pages\":4,"
-	       "\"ksm_merged_pages\":0,\"thp_filled_pages\":0,"
+	       "\"ksm_merged_pages\":0,\"thp_filled_pages\":0,\"remapped_pages\":0,"
 	       "\"interval_s\":0.250,\"stretched\":false,\"target_overhead\":{\"faults\":37,\"fault_s\":0.010541,"
 	       "\"share\":0.0421,\"cpu_share\":0.1734},"
 	       "\"mappings\":[{\"mapping\":\"[anon]\",\"start\":\"0x10000\",\"written_pages\":3},"
@@ -362,10 +362,10 @@ static void test_records_csv(void)
 	is_str(rec_run(&f, s, 0, &ws),
 	       "seq,time_s,elapsed_s,written_pages,written_bytes,rate_pages_s,rate_mib_s,harvest_us,"
 	       "tracked_pages,wss_pages,regions,top_mapping,top_mapping_pages,"
-	       "discarded_pages,zero_read_pages,ksm_merged_pages,thp_filled_pages,"
+	       "discarded_pages,zero_read_pages,ksm_merged_pages,thp_filled_pages,remapped_pages,"
 	       "interval_s,stretched,overhead_faults,overhead_fault_s,overhead_share,overhead_cpu_share\n",
 	       "CSV start: the header");
-	is_str(rec_run(&f, s, 1, &iv), "7,1.750000,0.250400,37,151552,147.8,0.577,123,1040,512,3,\"/x\"\"y\",34,12,4,0,0,"
+	is_str(rec_run(&f, s, 1, &iv), "7,1.750000,0.250400,37,151552,147.8,0.577,123,1040,512,3,\"/x\"\"y\",34,12,4,0,0,0,"
 	       "0.250,0,37,0.010541,0.0421,0.1734\n",
 	       "CSV interval row, whole (top mapping quoted)");
 	iv.nper_mapping = 0;
@@ -446,6 +446,11 @@ static void test_records_text(void)
 	       "#7    1.750s  written 37 pages (148K)  148 pages/s  0.58 MiB/s  wss 512 pages  harvest 123us"
 	       "  thp-filled 512  overhead ~4.2% (17% of its CPU)\n",
 	       "text interval: only the counts that are not zero");
+	iv.counts = (struct ps_harvest_counts){ .remapped_pages = 64 };
+	is_str(rec_run(&f, s, 1, &iv),
+	       "#7    1.750s  written 37 pages (148K)  148 pages/s  0.58 MiB/s  wss 512 pages  harvest 123us"
+	       "  remapped 64  overhead ~4.2% (17% of its CPU)\n",
+	       "text interval: remapped pages (mremap)");
 	iv.counts = (struct ps_harvest_counts){ 0 };
 	is_str(rec_run(&f, s, 1, &iv),
 	       "#7    1.750s  written 37 pages (148K)  148 pages/s  0.58 MiB/s  wss 512 pages  harvest 123us"

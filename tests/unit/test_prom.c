@@ -28,7 +28,8 @@ static void test_prom(void)
 	                            .interval_s = 0.5, .written_pages = 10, .rate_pages_s = 20,
 	                            .written_pages_total = 25, .wss_pages = 15, .tracked_pages = 100,
 	                            .harvest_us = 250, .harvest_us_total = 700, .discarded_pages = 6,
-	                            .zero_read_pages = 5, .ksm_merged_pages = 4, .thp_filled_pages = 512 };
+	                            .zero_read_pages = 5, .ksm_merged_pages = 4, .thp_filled_pages = 512,
+	                            .remapped_pages = 64 };
 
 	ps_out_init(&out, -1);
 	ps_prom_label_value(&out, st.command);
@@ -61,6 +62,9 @@ static void test_prom(void)
 	ok(strstr(out.buf, "pagescan_zero_read_pages{") != NULL && strstr(out.buf, "pagescan_ksm_merged_pages{") != NULL &&
 	   strstr(out.buf, "pagescan_thp_filled_pages{") != NULL && strstr(out.buf, "\"} 512\n") != NULL,
 	   "prom: zero-read, KSM-merged and THP-filled gauges");
+	ok(strstr(out.buf, "# TYPE pagescan_remapped_pages gauge\npagescan_remapped_pages{pid=\"12\"") != NULL &&
+	   strstr(out.buf, "\"} 64\n# HELP pagescan_target_overhead_ratio ") != NULL,
+	   "prom: remapped pages gauge");
 	is_u64(lines_starting(out.buf, "# HELP "), lines_starting(out.buf, "# TYPE "), "prom: HELP and TYPE for each metric");
 	ok(lines_starting(out.buf, "# TYPE ") >= 10, "prom: at least 10 metrics");
 	ok(out.len > 1 && out.buf[out.len - 2] == '\n', "prom: ends with a newline");

@@ -466,14 +466,15 @@ static void test_readonly_written(void)
 }
 
 /* A classifying source: each interval carries its harvest's counts, the end
- * their sum; with accumulate (nothing cleared) the last harvest's. */
+ * their sum; with accumulate (nothing cleared) the last harvest's, except
+ * remapped pages (found by the follow, once per move): summed in both. */
 static void test_harvest_counts(void)
 {
 	static const struct step steps[] = {
 		{ .harvest = { { A, A + P(2) } }, .maps = MAPS_AB, .t_before = MS(1000), .t_after = MS(1000),
 		  .counts = { .discarded_pages = 4, .zero_read_pages = 3 } },
 		{ .maps = MAPS_AB, .t_before = MS(2000), .t_after = MS(2000),
-		  .counts = { .zero_read_pages = 2, .ksm_merged_pages = 7 } },
+		  .counts = { .zero_read_pages = 2, .ksm_merged_pages = 7, .remapped_pages = 5 } },
 		{ .harvest = { { B, B + P(16) } }, .maps = MAPS_AB, .t_before = MS(3000), .t_after = MS(3000),
 		  .counts = { .thp_filled_pages = 16 } },
 	};
@@ -490,19 +491,22 @@ static void test_harvest_counts(void)
 		ok(iv.counts.discarded_pages == 4 && iv.counts.zero_read_pages == 3 && iv.counts.ksm_merged_pages == 0 &&
 		   iv.counts.thp_filled_pages == 0, "#1: discarded 4, zero-read 3");
 		is_int(tick(s, &f, 1, &iv, &err), 0, "#2");
-		ok(iv.counts.discarded_pages == 0 && iv.counts.zero_read_pages == 2 && iv.counts.ksm_merged_pages == 7,
-		   "#2: this harvest's counts, not the sum");
+		ok(iv.counts.discarded_pages == 0 && iv.counts.zero_read_pages == 2 && iv.counts.ksm_merged_pages == 7 &&
+		   iv.counts.remapped_pages == 5, "#2: this harvest's counts, not the sum");
 		is_int(tick(s, &f, 2, &iv, &err), 0, "#3");
-		ok(iv.counts.thp_filled_pages == 16 && iv.counts.zero_read_pages == 0, "#3: thp-filled 16");
+		ok(iv.counts.thp_filled_pages == 16 && iv.counts.zero_read_pages == 0 && iv.counts.remapped_pages == 0,
+		   "#3: thp-filled 16");
 		f.t_end = MS(3000);
 		struct ps_watch_end e;
 		ps_session_end(s, PS_END_COUNT, NULL, -1, &e);
 		if (acc)
 			ok(e.counts.discarded_pages == 0 && e.counts.zero_read_pages == 0 && e.counts.ksm_merged_pages == 0 &&
-			   e.counts.thp_filled_pages == 16, "end, accumulate: the last harvest's counts");
+			   e.counts.thp_filled_pages == 16 && e.counts.remapped_pages == 5,
+			   "end, accumulate: the last harvest's counts, the remapped pages summed");
 		else
 			ok(e.counts.discarded_pages == 4 && e.counts.zero_read_pages == 5 && e.counts.ksm_merged_pages == 7 &&
-			   e.counts.thp_filled_pages == 16, "end: the counts summed over the intervals");
+			   e.counts.thp_filled_pages == 16 && e.counts.remapped_pages == 5,
+			   "end: the counts summed over the intervals");
 		finish(s, &f);
 	}
 }

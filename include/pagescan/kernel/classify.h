@@ -41,6 +41,8 @@ struct ps_classify {
 	uint64_t guard_bit;          /* PAGE_IS_GUARD if the kernel knows it, else 0 */
 	int kpageflags_fd;           /* /proc/kpageflags (root), -1 if not readable */
 	struct ps_rangeset holes;    /* empty entries (unpopulated or zapped) at the last clearing harvest */
+	struct ps_rangeset prev_holes; /* the same at the clearing harvest before: a mapping moved
+	                              * (mremap) before the last harvest was not seen by it */
 	struct ps_regions cand, got, cand2; /* scratch */
 	struct ps_harvest_class last;
 };

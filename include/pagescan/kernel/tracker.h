@@ -56,11 +56,15 @@ int ps_remote_unregister_gently(const struct ps_target *t, int remote_fd, uint64
 
 
 /* Bring registrations in line with the maps snapshot: forget vanished
- * mappings, register and arm new ones (all selected writable mappings the
- * first time). count_prewritten: report present anonymous non-zero pages of
- * newly engaged mappings as already written (they were written after the
- * mapping appeared and before this call). Fails (ESRCH) only when the
- * target's mm is gone; refusals of single mappings are listed in skipped. */
+ * mappings and armed ranges whose registration is gone (a new mapping in
+ * their place), register and arm new ones (all selected writable mappings
+ * the first time). count_prewritten: report present anonymous non-zero
+ * pages of newly engaged mappings as already written (they were written
+ * after the mapping appeared and before this call), except the pages of a
+ * mapping found moved by mremap, which the session's harvest counts report
+ * as remapped_pages (docs/memory-events.md#mremap). Fails (ESRCH) only when
+ * the target's mm is gone; refusals of single mappings are listed in
+ * skipped. */
 int ps_tracker_sync(struct ps_tracker *tr, const struct ps_maps *maps, bool count_prewritten,
                     struct ps_sync_result *res, struct ps_err *err);
 

@@ -26,6 +26,9 @@ struct ps_harvest_counts {
 	uint64_t thp_filled_pages; /* written, in huge pages a fault allocated whole into
 	                            * a hole: reported whole (which 4 KiB were stored to
 	                            * is unknown) */
+	uint64_t remapped_pages;   /* present in a mapping the program moved (mremap) since
+	                            * the last tick: whether written in this interval is
+	                            * unknown, not counted as written */
 };
 
 struct ps_watch_start {

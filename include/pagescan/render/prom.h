@@ -24,7 +24,7 @@ struct ps_prom_state {
 	uint64_t harvest_us;       /* last interval */
 	uint64_t harvest_us_total;
 	/* What the last harvest classified (model/watch.h) */
-	uint64_t discarded_pages, zero_read_pages, ksm_merged_pages, thp_filled_pages;
+	uint64_t discarded_pages, zero_read_pages, ksm_merged_pages, thp_filled_pages, remapped_pages;
 	/* The observer effect (model/overhead.h): the last interval's estimate,
 	 * the sum, and the interval the budget asked for. */
 	double overhead_share;     /* of the last interval */
