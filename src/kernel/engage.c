@@ -109,7 +109,7 @@ struct ps_tracker *ps_engage_attach(struct ps_target *t, const struct ps_rangesp
 
 /* ---- launched ------------------------------------------------------------------- */
 
-struct ps_tracker *ps_engage_launched(const struct ps_launch *l, struct ps_target *t,
+struct ps_tracker *ps_engage_launched(const struct ps_launch *l, pid_t pid, struct ps_target *t,
                                       const struct ps_rangespec *specs, size_t nspecs,
                                       ps_engage_armed_fn armed, void *ctx, struct ps_err *err)
 {
@@ -118,15 +118,17 @@ struct ps_tracker *ps_engage_launched(const struct ps_launch *l, struct ps_targe
 	sigset_t all, old_mask;
 	int local = -1;
 
-	/* Stopped at the exec: new image loaded, not one instruction run yet. */
-	if (ps_target_open(t, l->child, err) < 0 || ps_target_open_pagemap(t, err) < 0 ||
+	/* Stopped at the exec (new image loaded) or at a new process's first
+	 * stop (its own copy of its parent's address space): not one
+	 * instruction run yet. */
+	if (ps_target_open(t, pid, err) < 0 || ps_target_open_pagemap(t, err) < 0 ||
 	    ps_check_kernel(t, err) < 0)
 		return NULL;
 	/* No signal may end pagescan while the command holds injection
 	 * registers (EXITKILL would kill it): block them until finished. */
 	sigfillset(&all);
 	sigprocmask(SIG_BLOCK, &all, &old_mask);
-	if (ps_inject_adopt(&s, t, l->child, PS_LAUNCH_PTRACE_OPTIONS, NULL, err) < 0)
+	if (ps_inject_adopt(&s, t, pid, l->options ? l->options : PS_LAUNCH_PTRACE_OPTIONS, NULL, err) < 0)
 		goto out;
 	if (ps_inject_userfaultfd(&s, false, &local, NULL, err) < 0)
 		goto fail;

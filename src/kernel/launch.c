@@ -4,12 +4,15 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ptrace.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "pagescan/kernel/launch.h"
+#include "pagescan/kernel/proctree.h"
 #include "pagescan/kernel/sys.h"
 
 int ps_wait_status_code(int status)
@@ -131,7 +134,9 @@ int ps_launch_start(struct ps_launch *l, char *const argv[], const struct ps_lau
 	int go[2] = { -1, -1 }, ep[2] = { -1, -1 };
 	int r = -1;
 
-	*l = (struct ps_launch){ 0 };
+	bool follow = l->follow_forks;
+	*l = (struct ps_launch){ .follow_forks = follow,
+	                         .options = follow ? PS_LAUNCH_PTRACE_FORK_OPTIONS : PS_LAUNCH_PTRACE_OPTIONS };
 	if (pipe2(go, O_CLOEXEC) < 0 || pipe2(ep, O_CLOEXEC) < 0) {
 		r = ps_errf(err, errno, "pipe: %s", strerror(errno));
 		goto out;
@@ -149,7 +154,7 @@ int ps_launch_start(struct ps_launch *l, char *const argv[], const struct ps_lau
 	}
 	ps_close(&go[0]);
 	ps_close(&ep[1]);
-	if (ptrace(PTRACE_SEIZE, l->child, NULL, (void *)(unsigned long)PS_LAUNCH_PTRACE_OPTIONS) < 0) {
+	if (ptrace(PTRACE_SEIZE, l->child, NULL, (void *)l->options) < 0) {
 		r = ps_errf(err, errno, "cannot trace the command: %s", strerror(errno));
 		ps_launch_kill(l);
 		goto out;
@@ -172,12 +177,89 @@ out:
 	return r;
 }
 
+/* ---- the tracees besides the command (following forks) ---- */
+
+static ssize_t tracee_index(const struct ps_launch *l, pid_t pid)
+{
+	for (size_t i = 0; i < l->ntracees; i++)
+		if (l->tracees[i] == pid)
+			return (ssize_t)i;
+	return -1;
+}
+
+/* 0, or -1 when out of memory (it is then detached: never left traced
+ * without pagescan knowing). */
+static int tracee_add(struct ps_launch *l, pid_t pid)
+{
+	if (tracee_index(l, pid) >= 0)
+		return 0;
+	if (l->ntracees == l->tracees_cap) {
+		size_t cap = l->tracees_cap ? l->tracees_cap * 2 : 16;
+		pid_t *v = realloc(l->tracees, cap * sizeof(*v));
+		if (!v)
+			return -1;
+		l->tracees = v;
+		l->tracees_cap = cap;
+	}
+	l->tracees[l->ntracees++] = pid;
+	return 0;
+}
+
+static void tracee_del(struct ps_launch *l, pid_t pid)
+{
+	ssize_t i = tracee_index(l, pid);
+	if (i >= 0)
+		l->tracees[i] = l->tracees[--l->ntracees];
+}
+
+/* Tgid and PPid of a task from /proc/TID/status: 0, or -1 when it is gone. */
+static int task_ids(pid_t tid, pid_t *tgid, pid_t *ppid)
+{
+	char path[64], line[256];
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)tid);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return -1;
+	*tgid = *ppid = 0;
+	while (fgets(line, sizeof(line), f)) {
+		if (strncmp(line, "Tgid:", 5) == 0)
+			*tgid = (pid_t)atoi(line + 5);
+		else if (strncmp(line, "PPid:", 5) == 0)
+			*ppid = (pid_t)atoi(line + 5);
+	}
+	fclose(f);
+	return *tgid > 0 ? 0 : -1;
+}
+
+/* A task pagescan did not know, at its first stop (auto-attached after a
+ * fork, vfork or clone, before its first instruction): a thread runs on; a
+ * process sharing its creator's address space runs on (its creator's
+ * tracking covers it; its exec comes later as an exec of a pid fn does not
+ * track); a process with its own address space is fn's to engage. */
+static int new_tracee(struct ps_launch *l, pid_t pid, ps_launch_fn fn, void *ctx, struct ps_err *err)
+{
+	pid_t tgid, ppid;
+	if (tracee_add(l, pid) < 0) {
+		ptrace(PTRACE_DETACH, pid, NULL, NULL);
+		return 0;
+	}
+	if (task_ids(pid, &tgid, &ppid) < 0 || tgid != pid || ps_proc_same_mm(pid, ppid) == 1) {
+		ptrace(PTRACE_CONT, pid, NULL, NULL);
+		return 0;
+	}
+	int r = fn(ctx, PS_LAUNCH_FORK, pid, err);
+	if (r != 1 && ptrace(PTRACE_DETACH, pid, NULL, NULL) == 0)
+		tracee_del(l, pid);
+	return r < 0 ? r : 0;
+}
+
 int ps_launch_reap(struct ps_launch *l, ps_launch_fn fn, void *ctx, struct ps_err *err)
 {
 	int status;
 
 	for (;;) {
-		pid_t p = waitpid(l->child, &status, __WALL | WNOHANG);
+		/* Following forks, any tracee (pagescan has no other child in run). */
+		pid_t p = waitpid(l->follow_forks ? -1 : l->child, &status, __WALL | WNOHANG);
 		if (p == 0)
 			return 0;
 		if (p < 0) {
@@ -185,39 +267,63 @@ int ps_launch_reap(struct ps_launch *l, ps_launch_fn fn, void *ctx, struct ps_er
 				continue;
 			return 0;
 		}
+		bool cmd = p == l->child;
 		if (WIFEXITED(status) || WIFSIGNALED(status)) {
-			mark_exited(l, status);
-			return fn(ctx, PS_LAUNCH_EXITED, err);
+			if (cmd)
+				mark_exited(l, status);
+			else
+				tracee_del(l, p);
+			int r = fn(ctx, PS_LAUNCH_EXITED, p, err);
+			if (r < 0)
+				return r;
+			continue;
 		}
 		if (!WIFSTOPPED(status))
 			continue;
 		int sig = WSTOPSIG(status), event = status >> 16;
-		if (event == PTRACE_EVENT_EXIT) {
-			int r = fn(ctx, PS_LAUNCH_EXIT_STOP, err);
+		if (!cmd && tracee_index(l, p) < 0) {
+			/* New: its first stop (PTRACE_EVENT_STOP). */
+			int r = new_tracee(l, p, fn, ctx, err);
 			if (r < 0)
 				return r;
-			ptrace(PTRACE_CONT, l->child, NULL, NULL);
+			continue;
+		}
+		if (event == PTRACE_EVENT_EXIT) {
+			int r = fn(ctx, PS_LAUNCH_EXIT_STOP, p, err);
+			ptrace(PTRACE_CONT, p, NULL, NULL);
+			if (r < 0)
+				return r;
 		} else if (event == PTRACE_EVENT_EXEC) {
 			/* fn answers 1 when it engaged the new image and let it go on
 			 * under trace; else it is released here. A detach that fails
 			 * (ESRCH: fn resumed it under trace before it failed) leaves it
-			 * traced for ps_launch_wait to release. */
-			int r = fn(ctx, PS_LAUNCH_EXEC, err);
-			if (r != 1 && ptrace(PTRACE_DETACH, l->child, NULL, NULL) == 0)
-				l->traced = false;
+			 * traced for ps_launch_wait to release. A thread that exec'd
+			 * took its process's pid: its own is gone. */
+			unsigned long former = 0;
+			if (!ptrace(PTRACE_GETEVENTMSG, p, NULL, &former) && (pid_t)former != p)
+				tracee_del(l, (pid_t)former);
+			int r = fn(ctx, PS_LAUNCH_EXEC, p, err);
+			if (r != 1 && ptrace(PTRACE_DETACH, p, NULL, NULL) == 0) {
+				if (cmd)
+					l->traced = false;
+				else
+					tracee_del(l, p);
+			}
 			if (r < 0)
 				return r;
 		} else if (event == PTRACE_EVENT_STOP) {
 			/* Group-stop (job control): keep it stopped, as without us. */
 			if (sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU)
-				ptrace(PTRACE_LISTEN, l->child, NULL, NULL);
+				ptrace(PTRACE_LISTEN, p, NULL, NULL);
 			else
-				ptrace(PTRACE_CONT, l->child, NULL, NULL);
+				ptrace(PTRACE_CONT, p, NULL, NULL);
 		} else if (event) {
-			ptrace(PTRACE_CONT, l->child, NULL, NULL);
+			/* fork, vfork, clone (the new task reports its own first
+			 * stop), vfork-done, ...: go on. */
+			ptrace(PTRACE_CONT, p, NULL, NULL);
 		} else {
 			/* Signal-delivery stop: deliver it unchanged. */
-			ptrace(PTRACE_CONT, l->child, NULL, (void *)(long)sig);
+			ptrace(PTRACE_CONT, p, NULL, (void *)(long)sig);
 		}
 	}
 }
@@ -231,10 +337,55 @@ bool ps_launch_forward(struct ps_launch *l, int signo, int code, pid_t sender)
 	return true;
 }
 
+/* Following forks: detach every tracee, the command too (each needs a stop
+ * first; one in a fork stop brings its new task, detached in turn, as is
+ * one found at its first stop). None is left stopped. */
+static void detach_tracees(struct ps_launch *l)
+{
+	struct ps_pids gone = { 0 }; /* detached already: not waited for again */
+	int status;
+
+	if (l->traced && !l->exited && tracee_add(l, l->child) == 0)
+		l->traced = false;
+	for (size_t i = 0; i < l->ntracees; i++)
+		ptrace(PTRACE_INTERRUPT, l->tracees[i], NULL, NULL);
+	while (l->ntracees) {
+		pid_t p = waitpid(-1, &status, __WALL);
+		if (p < 0 && errno == EINTR)
+			continue;
+		if (p < 0)
+			break;
+		if (WIFEXITED(status) || WIFSIGNALED(status)) {
+			if (p == l->child)
+				mark_exited(l, status);
+			tracee_del(l, p);
+			continue;
+		}
+		if (!WIFSTOPPED(status))
+			continue;
+		int event = status >> 16;
+		if (event == PTRACE_EVENT_FORK || event == PTRACE_EVENT_VFORK || event == PTRACE_EVENT_CLONE) {
+			unsigned long nw = 0;
+			if (!ptrace(PTRACE_GETEVENTMSG, p, NULL, &nw) && nw && !ps_pids_has(&gone, (pid_t)nw))
+				tracee_add(l, (pid_t)nw);
+		}
+		/* A signal-delivery stop hands its signal on. */
+		ptrace(PTRACE_DETACH, p, NULL, (void *)(long)(event ? 0 : WSTOPSIG(status)));
+		tracee_del(l, p);
+		ps_pids_add(&gone, p);
+	}
+	ps_pids_free(&gone);
+	free(l->tracees);
+	l->tracees = NULL;
+	l->ntracees = l->tracees_cap = 0;
+}
+
 int ps_launch_wait(struct ps_launch *l)
 {
 	int status;
 
+	if (l->follow_forks)
+		detach_tracees(l);
 	if (l->traced && !l->exited) {
 		/* Stop tracing: detach needs a stopped tracee. */
 		ptrace(PTRACE_INTERRUPT, l->child, NULL, NULL);
@@ -276,6 +427,13 @@ void ps_launch_kill(struct ps_launch *l)
 	if (l->child <= 0 || l->exited)
 		return;
 	kill(l->child, SIGKILL);
+	if (l->follow_forks) {
+		/* The processes it made run on, released; the command's end
+		 * is seen on the way. */
+		detach_tracees(l);
+		if (l->exited)
+			return;
+	}
 	int status;
 	pid_t p;
 	while ((p = waitpid(l->child, &status, __WALL)) < 0 && errno == EINTR)

@@ -38,14 +38,17 @@ struct ps_tracker *ps_engage_attach(struct ps_target *t, const struct ps_rangesp
                                     struct ps_notes *notes, struct ps_err *err);
 
 /* A command launched with ps_launch_start, stopped at its exec (the first,
- * or a later one: close t first, its pagemap is the old address space's):
- * open the target t for it, create the userfaultfd through the stopped
- * thread, and call armed(ctx, tracker) while the command is still stopped
- * (it registers and arms the mappings), then let it go on under trace. No
- * signal can end pagescan meanwhile. On failure the caller kills the
- * command (first exec) or releases it (a later one: run goes on untracked). */
+ * or a later one: close t first, its pagemap is the old address space's),
+ * or, following forks, process pid it made, stopped at its exec or at its
+ * first stop after fork/clone (its own address space: never a process that
+ * shares its creator's, which runs on its creator's stack): open the target
+ * t for pid, create the userfaultfd through the stopped thread, and call
+ * armed(ctx, tracker) while it is still stopped (it registers and arms the
+ * mappings), then let it go on under trace. No signal can end pagescan
+ * meanwhile. On failure the caller kills the command (first exec) or
+ * releases it (a later one: run goes on untracked). */
 typedef int (*ps_engage_armed_fn)(void *ctx, struct ps_tracker *tr, struct ps_err *err);
-struct ps_tracker *ps_engage_launched(const struct ps_launch *l, struct ps_target *t,
+struct ps_tracker *ps_engage_launched(const struct ps_launch *l, pid_t pid, struct ps_target *t,
                                       const struct ps_rangespec *specs, size_t nspecs,
                                       ps_engage_armed_fn armed, void *ctx, struct ps_err *err);
 
