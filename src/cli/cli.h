@@ -48,6 +48,11 @@ struct ps_release_args {
 	bool no_recollapse;        /* leave huge pages split by tracking as they are */
 };
 
+/* watch PID PID...: at most this many PIDs on the command line. */
+#define PS_MAX_PIDS 1024
+/* watch --max-processes default: a workload's processes tracked at once. */
+#define PS_MAX_PROCESSES_DEFAULT 64
+
 /* watch, run and demo (pointers and 8-byte fields first: no padding). */
 struct ps_watch_args {
 	char **argv;               /* run: the command */
@@ -55,7 +60,11 @@ struct ps_watch_args {
 	const char *output;        /* -o FILE */
 	const char *heatmap;       /* NULL, "tui" or "text" */
 	const char *prom_file;
+	const char *cgroup;        /* watch --cgroup PATH, or NULL */
 	struct ps_selection ranges;
+	pid_t pids[PS_MAX_PIDS];   /* watch: every PID given (pids[0] == pid) */
+	size_t npids;
+	uint64_t max_processes;    /* watch, run: --max-processes (a workload) */
 	uint64_t interval_ns;
 	uint64_t count;            /* 0 = unlimited */
 	uint64_t duration_ns;      /* 0 = unlimited */
@@ -65,6 +74,8 @@ struct ps_watch_args {
 	bool have_format;
 	bool preserve_env;         /* run --preserve-env: keep HOME, USER, LOGNAME, SHELL */
 	bool no_follow_exec;       /* run --no-follow-exec: an exec ends the watch */
+	bool no_follow_forks;      /* run --no-follow-forks: only the command is tracked */
+	bool tree;                 /* watch --tree: the PIDs and their descendants */
 	bool accumulate;
 	bool quiet;
 	bool no_recollapse;        /* leave huge pages split by tracking as they are */

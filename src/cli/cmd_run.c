@@ -229,6 +229,7 @@ int ps_cmd_run(const struct ps_watch_args *a, struct ps_err *err)
 		run_as_free(&ra);
 		return PS_EXIT_FAIL;
 	}
+	launch.follow_forks = !a->no_follow_forks;
 	if (ps_loop_make_sinks(&l, a->heatmap, err) < 0 ||
 	    ps_launch_start(&launch, a->argv, a->user ? &ra.o : NULL, err) < 0)
 		goto out;

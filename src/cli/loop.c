@@ -18,6 +18,7 @@
 #include "pagescan/kernel/sys.h"
 #include "pagescan/render/fmt.h"
 #include "pagescan/render/heat_frame.h"
+#include "pagescan/model/util.h"
 #include "pagescan/model/watch.h"
 #include "pagescan/render/sink.h"
 
@@ -66,6 +67,9 @@ int ps_loop_make_sinks(struct ps_loop *l, const char *heatmap, struct ps_err *er
 }
 
 /* ---- engaging ------------------------------------------------------------------ */
+
+static void report_huge(struct ps_tracker *tr, pid_t pid);
+static void workload_end(struct ps_loop *l, enum ps_end_reason reason, const char *detail);
 
 /* The session's source: the tracker. */
 static void tracker_source(struct ps_loop *l, struct ps_tracker *tr, struct ps_session_source *src)
@@ -140,12 +144,21 @@ int ps_loop_launched(struct ps_loop *l, struct ps_err *err)
 	struct ps_notes notes = { 0 };
 	ps_note_kernel_bugs(&notes);
 	ps_warn_notes(&notes);
-	struct ps_tracker *tr = ps_engage_launched(l->launch, &l->t, l->a->ranges.v, l->a->ranges.n, armed, l, err);
+	if (l->launch->follow_forks) {
+		l->follow_forks = true;
+		l->workload = ps_workload_new(l->a->accumulate);
+		if (!l->workload)
+			return ps_errf(err, ENOMEM, "out of memory");
+		l->cmd_id = ++l->next_id;
+	}
+	struct ps_tracker *tr = ps_engage_launched(l->launch, l->launch->child, &l->t, l->a->ranges.v,
+	                                           l->a->ranges.n, armed, l, err);
 	if (!tr) {
 		l->tr = NULL; /* freed by the failing engage */
 		return -err->code;
 	}
 	l->tr = tr;
+	l->tracked_total = 1;
 	return 0;
 }
 
@@ -174,9 +187,18 @@ static int follow_exec(struct ps_loop *l)
 	l->tr = NULL;
 	ps_target_close(&l->t);
 	l->t = (struct ps_target)PS_TARGET_INIT;
-	l->tr = ps_engage_launched(l->launch, &l->t, l->a->ranges.v, l->a->ranges.n, exec_armed, l, &e);
-	if (l->tr)
+	l->tr = ps_engage_launched(l->launch, l->launch->child, &l->t, l->a->ranges.v, l->a->ranges.n, exec_armed, l,
+	                           &e);
+	if (l->tr) {
+		if (l->workload) {
+			/* A new program: its pages are new ones of the workload
+			 * (the old image's stay counted). */
+			ps_workload_drop(l->workload, l->cmd_id);
+			l->cmd_id = ++l->next_id;
+		}
+		l->tracked_total++;
 		return 1;
+	}
 	ps_note(&notes, "cannot track process %d after its exec (%s): %s; it runs on untracked", l->launch->child,
 	        l->t.comm[0] ? l->t.comm : "?", e.msg);
 	ps_warn_notes(&notes);
@@ -217,17 +239,17 @@ static int start_sinks(struct ps_loop *l, struct ps_err *err)
 
 /* What the harvest classified that needs saying, once per watch
  * (docs/memory-events.md). */
-static void note_counts(struct ps_loop *l, const struct ps_harvest_counts *c, struct ps_notes *notes)
+static void note_counts(struct ps_loop *l, pid_t pid, const struct ps_harvest_counts *c, struct ps_notes *notes)
 {
 	if (c->ksm_merged_pages && !l->noted_ksm) {
 		l->noted_ksm = true;
 		ps_note(notes, "KSM merged %llu page%s of process %d: a merge replaces the page without the write-protect bit, so the kernel reports it written; pagescan leaves merged pages out (counted as ksm_merged_pages), and a later write to one is reported (docs/memory-events.md)",
-		        (unsigned long long)c->ksm_merged_pages, c->ksm_merged_pages == 1 ? "" : "s", l->t.pid);
+		        (unsigned long long)c->ksm_merged_pages, c->ksm_merged_pages == 1 ? "" : "s", (int)pid);
 	}
 	if (c->thp_filled_pages && !l->noted_thp) {
 		l->noted_thp = true;
 		ps_note(notes, "writes into empty 2 MiB ranges of process %d allocated whole huge pages (%llu pages): the kernel does not say which 4 KiB were stored to, so pagescan reports them all written (counted as thp_filled_pages) and arms those mappings' holes from now on (docs/memory-events.md)",
-		        l->t.pid, (unsigned long long)c->thp_filled_pages);
+		        (int)pid, (unsigned long long)c->thp_filled_pages);
 	}
 }
 
@@ -280,6 +302,31 @@ static int overhead_tick(struct ps_loop *l, struct ps_interval *iv, struct ps_er
 	return 0;
 }
 
+static void add_counts(struct ps_harvest_counts *to, const struct ps_harvest_counts *c);
+
+/* run following forks, one process so far: its record goes to the workload
+ * too (nothing is written from it), so that the totals are whole once a
+ * second process comes. */
+static int feed_workload(struct ps_loop *l, const struct ps_interval *iv, struct ps_err *err)
+{
+	struct ps_workload_member wm;
+	struct ps_workload_totals t;
+	ps_workload_begin_tick(l->workload);
+	if (ps_workload_add(l->workload, l->cmd_id, iv, &wm) < 0)
+		return ps_errf(err, ENOMEM, "out of memory");
+	ps_workload_end_tick(l->workload, &t);
+	l->wseq = iv->seq;
+	l->prev_wss = t.wss_pages;
+	l->w_last_ns = ps_now_ns();
+	if (l->a->accumulate)
+		l->wcounts = iv->counts;
+	else
+		add_counts(&l->wcounts, &iv->counts);
+	if (ps_samples_add(&l->wrates, iv->rate_pages_s) < 0)
+		return ps_errf(err, ENOMEM, "out of memory");
+	return 0;
+}
+
 /* One interval: harvest, follow the mappings, report. */
 static int tick(struct ps_loop *l, struct ps_err *err)
 {
@@ -288,13 +335,18 @@ static int tick(struct ps_loop *l, struct ps_err *err)
 	int r = ps_session_tick(l->session, &iv, err);
 	ps_tracker_take_notes(l->tr, &notes); /* the map-count limit */
 	if (r == 0)
-		note_counts(l, &iv.counts, &notes);
+		note_counts(l, l->t.pid, &iv.counts, &notes);
 	ps_warn_notes(&notes);
 	if (r < 0)
 		return r;
 	r = overhead_tick(l, &iv, err);
 	if (r < 0)
 		return r;
+	if (l->workload) {
+		r = feed_workload(l, &iv, err);
+		if (r < 0)
+			return r;
+	}
 	for (size_t i = 0; i < l->nsinks; i++) {
 		r = sink_answer(l, l->sinks[i]->interval(l->sinks[i], &iv), "write", err);
 		if (r)
@@ -310,6 +362,10 @@ void ps_loop_end(struct ps_loop *l, enum ps_end_reason reason, const char *detai
 	if (l->ended)
 		return;
 	l->ended = true;
+	if (l->multi && !l->epipe) {
+		workload_end(l, reason, detail);
+		return;
+	}
 	if (l->epipe || !l->session)
 		return;
 	int status = l->launch && l->launch->exited ? l->launch->exit_status : -1;
@@ -317,6 +373,525 @@ void ps_loop_end(struct ps_loop *l, enum ps_end_reason reason, const char *detai
 	e.overhead = l->overhead;
 	for (size_t i = 0; i < l->nsinks; i++)
 		l->sinks[i]->end(l->sinks[i], &e);
+}
+
+/* ---- a workload ------------------------------------------------------------------- */
+
+static struct ps_member *member_find(const struct ps_loop *l, pid_t pid)
+{
+	for (size_t i = 0; i < l->nm; i++)
+		if (l->m[i]->t.pid == pid)
+			return l->m[i];
+	return NULL;
+}
+
+static double workload_time_s(const struct ps_loop *l)
+{
+	return l->w_t0_ns ? (double)(ps_now_ns() - l->w_t0_ns) / 1e9 : 0;
+}
+
+/* Every sink that takes events gets ev. */
+static int send_event(struct ps_loop *l, const struct ps_process_event *ev, struct ps_err *err)
+{
+	for (size_t i = 0; i < l->nsinks; i++) {
+		if (!l->sinks[i]->event)
+			continue;
+		int r = sink_answer(l, l->sinks[i]->event(l->sinks[i], ev), "write", err);
+		if (r)
+			return r < 0 ? r : 0;
+	}
+	return 0;
+}
+
+/* pid is not tracked, for reason (warn: say so on standard error too). Its
+ * event goes out now, or after the start record. */
+static int skip_process(struct ps_loop *l, pid_t pid, const char *comm, const char *reason, bool warn,
+                        struct ps_err *err)
+{
+	if (ps_pids_add(&l->done, pid) < 0)
+		return ps_errf(err, ENOMEM, "out of memory");
+	if (warn)
+		ps_warn("process %d (%s) is not tracked: %s", (int)pid, comm && comm[0] ? comm : "?", reason);
+	if (!l->w_t0_ns) {
+		if (ps_grow((void **)&l->pending, &l->pending_cap, l->npending + 1, sizeof(*l->pending)) < 0)
+			return ps_errf(err, ENOMEM, "out of memory");
+		struct ps_pending_skip *p = &l->pending[l->npending++];
+		p->pid = pid;
+		snprintf(p->comm, sizeof(p->comm), "%s", comm ? comm : "");
+		snprintf(p->reason, sizeof(p->reason), "%s", reason);
+		return 0;
+	}
+	struct ps_process_event ev = { .kind = PS_PROCESS_SKIPPED, .pid = pid, .command = comm ? comm : "",
+	                               .reason = reason, .time_s = workload_time_s(l) };
+	return send_event(l, &ev, err);
+}
+
+/* /proc/PID/comm of a process not opened, for the messages. */
+static void comm_of(pid_t pid, char *buf, size_t n)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
+	buf[0] = 0;
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return;
+	if (fgets(buf, (int)n, f))
+		buf[strcspn(buf, "\n")] = 0;
+	fclose(f);
+}
+
+static void member_free(struct ps_member *m, bool disarm)
+{
+	if (disarm && m->tr) {
+		ps_tracker_disarm(m->tr);
+		report_huge(m->tr, m->t.pid);
+	}
+	ps_session_free(m->session);
+	ps_tracker_free(m->tr);
+	if (!m->borrowed)
+		ps_target_close(&m->t);
+	free(m);
+}
+
+static int member_start_event(struct ps_loop *l, const struct ps_member *m, struct ps_err *err)
+{
+	struct ps_watch_start ws;
+	ps_session_start(m->session, &ws);
+	struct ps_process_event ev = { .kind = PS_PROCESS_START, .pid = m->t.pid, .command = m->t.comm,
+	                               .time_s = workload_time_s(l), .tracked_pages = ws.tracked_pages,
+	                               .engaged = ws.engaged, .nengaged = ws.nengaged,
+	                               .skipped = ws.skipped, .nskipped = ws.nskipped };
+	return send_event(l, &ev, err);
+}
+
+/* Track pid as a new member: 1 when it is, 0 when it is skipped (said),
+ * negative on a failure that ends the watch. */
+static int member_engage(struct ps_loop *l, pid_t pid, struct ps_err *err)
+{
+	char comm[64], why[300];
+	struct ps_err e = { 0 };
+	struct ps_notes notes = { 0 };
+
+	if (ps_pids_has(&l->done, pid) || member_find(l, pid))
+		return 0;
+	if (l->nm >= l->a->max_processes) {
+		comm_of(pid, comm, sizeof(comm));
+		l->untracked++;
+		snprintf(why, sizeof(why), "over --max-processes %llu", (unsigned long long)l->a->max_processes);
+		if (!l->noted_limit)
+			ps_warn("the workload has more than %llu processes (--max-processes): process %d (%s) and any "
+			        "more are not tracked (the output lists them); raise --max-processes to track them",
+			        (unsigned long long)l->a->max_processes, (int)pid, comm[0] ? comm : "?");
+		l->noted_limit = true;
+		return skip_process(l, pid, comm, why, false, err);
+	}
+	struct ps_member *m = calloc(1, sizeof(*m));
+	// NOLINTNEXTLINE(bugprone-sizeof-expression): array of pointers
+	if (!m || ps_grow((void **)&l->m, &l->mcap, l->nm + 1, sizeof(*l->m)) < 0) {
+		free(m);
+		return ps_errf(err, ENOMEM, "out of memory");
+	}
+	m->t = (struct ps_target)PS_TARGET_INIT;
+	if (ps_target_open(&m->t, pid, &e) < 0)
+		goto skip;
+	for (size_t i = 0; i < l->nm; i++) {
+		if (ps_proc_same_mm(pid, l->m[i]->t.pid) == 1) {
+			snprintf(why, sizeof(why), "shares its address space with process %d (CLONE_VM), tracked once as %d",
+			         (int)l->m[i]->t.pid, (int)l->m[i]->t.pid);
+			snprintf(comm, sizeof(comm), "%s", m->t.comm);
+			member_free(m, false);
+			return skip_process(l, pid, comm, why, false, err);
+		}
+	}
+	m->tr = ps_engage_attach(&m->t, l->a->ranges.v, l->a->ranges.n, &notes, &e);
+	if (!l->tracked_total) {
+		/* The kernel's known bugs and the like: the same for every
+		 * process, said once. */
+		ps_warn_notes(&notes);
+		ps_warn_unmatched(&m->t, l->a->ranges.v, l->a->ranges.n);
+	}
+	if (!m->tr)
+		goto skip;
+	struct ps_session_source src;
+	tracker_source(l, m->tr, &src);
+	struct ps_session_opts so = { .pid = pid, .command = m->t.comm, .interval_ns = l->a->interval_ns,
+	                              .accumulate = l->a->accumulate };
+	m->session = ps_session_new(&src, &so);
+	if (!m->session) {
+		member_free(m, true);
+		return ps_errf(err, ENOMEM, "out of memory");
+	}
+	int n = ps_session_begin(m->session, &e);
+	if (n <= 0) {
+		if (n == 0)
+			ps_errf(&e, ENOENT, "nothing in it could be tracked (%zu mappings refused)",
+			        ps_session_skipped(m->session));
+		goto skip;
+	}
+	m->id = ++l->next_id;
+	ps_wpcost_sample(&m->t, &m->last_stat);
+	ps_session_clock_start(m->session);
+	l->m[l->nm++] = m;
+	l->tracked_total++;
+	if (l->w_t0_ns)
+		return member_start_event(l, m, err) < 0 ? -err->code : 1;
+	return 1;
+skip:
+	snprintf(comm, sizeof(comm), "%s", m->t.comm);
+	if (!comm[0])
+		comm_of(pid, comm, sizeof(comm));
+	member_free(m, true);
+	if (e.code == ENOMEM)
+		return ps_errf(err, ENOMEM, "out of memory");
+	/* One found during the watch that exited before it could be engaged
+	 * (a short-lived process, a zombie not reaped yet) is only listed. */
+	bool gone = e.code == ESRCH && l->w_t0_ns;
+	if (!gone)
+		l->untracked++;
+	return skip_process(l, pid, comm, e.msg[0] ? e.msg : strerror(e.code), !gone, err);
+}
+
+/* The processes the workload has now, into l->found. */
+static int discover(struct ps_loop *l, struct ps_err *err)
+{
+	const struct ps_watch_args *a = l->a;
+	size_t bound = a->max_processes * 4 + 64; /* a fork bomb: bounded work per tick */
+	l->found.n = 0;
+	if (a->cgroup)
+		return ps_cgroup_procs(a->cgroup, &l->found, err);
+	if (!a->tree) {
+		for (size_t i = 0; i < a->npids; i++)
+			if (ps_pids_add(&l->found, a->pids[i]) < 0)
+				return ps_errf(err, ENOMEM, "out of memory");
+		return 0;
+	}
+	/* The roots and every member: a member whose parent exited (now a
+	 * child of init or a subreaper) still brings its own children. */
+	struct ps_pids roots = { 0 };
+	int r = 0;
+	for (size_t i = 0; i < a->npids && r == 0; i++)
+		r = ps_pids_add(&roots, a->pids[i]);
+	for (size_t i = 0; i < l->nm && r == 0; i++)
+		r = ps_pids_add(&roots, l->m[i]->t.pid);
+	if (r == 0)
+		r = ps_proc_descendants(roots.v, roots.n, bound, &l->found);
+	ps_pids_free(&roots);
+	return r < 0 ? ps_errf(err, ENOMEM, "out of memory") : 0;
+}
+
+/* Engage what discovery found that is not tracked yet. */
+static int engage_found(struct ps_loop *l, struct ps_err *err)
+{
+	for (size_t i = 0; i < l->found.n && !l->ended; i++) {
+		int r = member_engage(l, l->found.v[i], err);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+int ps_loop_workload(struct ps_loop *l, struct ps_err *err)
+{
+	const struct ps_watch_args *a = l->a;
+	struct ps_notes notes = { 0 };
+
+	l->multi = true;
+	l->workload = ps_workload_new(a->accumulate);
+	if (!l->workload)
+		return ps_errf(err, ENOMEM, "out of memory");
+	if (a->cgroup && ps_cgroup_check(a->cgroup, err) < 0)
+		return -err->code;
+	ps_note_kernel_bugs(&notes);
+	ps_warn_notes(&notes);
+	int r = discover(l, err);
+	if (r < 0)
+		return r;
+	if (!l->found.n)
+		return ps_errf(err, ENOENT, "the cgroup %s has no process: start the workload first", a->cgroup);
+	r = engage_found(l, err);
+	if (r < 0)
+		return r;
+	if (!l->nm)
+		return ps_errf(err, ESRCH, "none of the %zu processes could be tracked (the warnings say why)",
+		               l->found.n);
+	return 0;
+}
+
+/* The start record of a workload, and the events of its first processes. */
+static int workload_start(struct ps_loop *l, struct ps_err *err)
+{
+	const struct ps_member *first = l->m[0];
+	uint64_t tracked = 0;
+	for (size_t i = 0; i < l->nm; i++) {
+		struct ps_watch_start one;
+		ps_session_start(l->m[i]->session, &one);
+		tracked += one.tracked_pages;
+	}
+	struct ps_watch_start ws = {
+		.pid = first->t.pid, .command = first->t.comm, .interval_ns = l->a->interval_ns,
+		.accumulate = l->a->accumulate, .tracked_pages = tracked,
+		.wp_fault_ns = l->wpcost.fault_ns, .wp_fault_calibrated = l->wpcost.calibrated,
+		.max_overhead = l->budget.budget,
+		.workload = l->a->cgroup ? "cgroup" : l->a->tree ? "tree" : "pids",
+		.cgroup = l->a->cgroup, .max_processes = l->a->max_processes, .nprocesses = l->nm,
+	};
+	for (size_t i = 0; i < l->nsinks; i++) {
+		int r = sink_answer(l, l->sinks[i]->start(l->sinks[i], &ws), "start", err);
+		if (r)
+			return r < 0 ? r : 0;
+	}
+	l->w_t0_ns = l->w_last_ns = ps_now_ns();
+	for (size_t i = 0; i < l->nm && !l->ended; i++) {
+		int r = member_start_event(l, l->m[i], err);
+		if (r < 0)
+			return r;
+	}
+	for (size_t i = 0; i < l->npending && !l->ended; i++) {
+		struct ps_process_event ev = { .kind = PS_PROCESS_SKIPPED, .pid = l->pending[i].pid,
+		                               .command = l->pending[i].comm, .reason = l->pending[i].reason };
+		int r = send_event(l, &ev, err);
+		if (r < 0)
+			return r;
+	}
+	l->npending = 0;
+	return 0;
+}
+
+static void add_counts(struct ps_harvest_counts *to, const struct ps_harvest_counts *c)
+{
+	to->discarded_pages += c->discarded_pages;
+	to->zero_read_pages += c->zero_read_pages;
+	to->ksm_merged_pages += c->ksm_merged_pages;
+	to->thp_filled_pages += c->thp_filled_pages;
+	to->remapped_pages += c->remapped_pages;
+}
+
+/* The observer effect of a workload's interval: the members' write faults
+ * and counters summed (the share may exceed 1 with several processes
+ * writing at once). */
+static int workload_overhead(struct ps_loop *l, struct ps_interval *iv, struct ps_err *err)
+{
+	struct ps_proc_sample before = { .valid = true }, after = { .valid = true };
+	for (size_t i = 0; i < l->nm; i++) {
+		struct ps_member *m = l->m[i];
+		struct ps_proc_sample now;
+		ps_wpcost_sample(&m->t, &now);
+		if (!now.valid || !m->last_stat.valid) {
+			before.valid = after.valid = false;
+		} else {
+			before.cpu_ticks += m->last_stat.cpu_ticks;
+			before.minflt += m->last_stat.minflt;
+			after.cpu_ticks += now.cpu_ticks;
+			after.minflt += now.minflt;
+		}
+		m->last_stat = now;
+	}
+	uint64_t fresh = iv->written_pages;
+	if (l->a->accumulate) {
+		fresh = iv->written_pages > l->prev_written ? iv->written_pages - l->prev_written : 0;
+		l->prev_written = iv->written_pages;
+	}
+	struct ps_overhead_in in = { .elapsed_s = iv->elapsed_s, .written_pages = fresh,
+	                             .fault_ns = l->wpcost.fault_ns, .before = before, .after = after,
+	                             .tick_s = l->tick_s };
+	ps_overhead_estimate(&in, &iv->overhead);
+	uint64_t asked = l->budget.cur_ns;
+	iv->interval_s = (double)asked / 1e9;
+	iv->stretched = asked > l->budget.base_ns;
+	ps_overhead_add(&l->overhead, &iv->overhead, iv->elapsed_s, asked, l->budget.base_ns);
+	uint64_t next = ps_budget_next(&l->budget, &iv->overhead);
+	if (next != asked && l->tfd >= 0 && set_timer(l->tfd, next) < 0)
+		return ps_errf(err, errno, "cannot set the timer: %s", strerror(errno));
+	return 0;
+}
+
+/* A member whose record could not be taken leaves: its exit event (what
+ * was harvested up to its last tick), then it is freed. */
+static int member_leave(struct ps_loop *l, size_t i, const char *reason, bool disarm, struct ps_err *err)
+{
+	struct ps_member *m = l->m[i];
+	struct ps_watch_end e;
+	ps_session_end(m->session, PS_END_TARGET_EXIT, NULL, -1, &e);
+	struct ps_process_event ev = { .kind = PS_PROCESS_EXIT, .pid = m->t.pid, .command = m->t.comm,
+	                               .reason = reason, .time_s = workload_time_s(l), .intervals = e.intervals,
+	                               .wss_pages = e.wss_pages };
+	int r = send_event(l, &ev, err);
+	/* One that exec'd or left the cgroup may come back as a new member
+	 * (its new image; moved back). */
+	bool final = strcmp(reason, "exit") == 0 || strcmp(reason, "error") == 0;
+	if (final && ps_pids_add(&l->done, m->t.pid) < 0)
+		r = ps_errf(err, ENOMEM, "out of memory");
+	ps_workload_drop(l->workload, m->id);
+	member_free(m, disarm);
+	memmove(&l->m[i], &l->m[i + 1], (l->nm - i - 1) * sizeof(*l->m)); // NOLINT(bugprone-sizeof-expression): array of pointers
+	l->nm--;
+	return r;
+}
+
+static int workload_tick(struct ps_loop *l, struct ps_err *err)
+{
+	struct ps_notes notes = { 0 };
+	struct ps_harvest_counts counts = { 0 };
+	uint64_t harvest_us = 0, tracked = 0;
+	size_t np = 0;
+	int r;
+
+	if (ps_grow((void **)&l->procs, &l->procs_cap, l->nm ? l->nm : 1, sizeof(*l->procs)) < 0)
+		return ps_errf(err, ENOMEM, "out of memory");
+	ps_workload_begin_tick(l->workload);
+	for (size_t i = 0; i < l->nm; i++) {
+		struct ps_member *m = l->m[i];
+		struct ps_err e = { 0 };
+		m->gone = NULL;
+		/* run: one harvested at its exit stop has its last record. */
+		r = m->final ? 0 : ps_session_tick(m->session, &m->iv, &e);
+		if (m->final)
+			m->gone = "exit";
+		ps_tracker_take_notes(m->tr, &notes);
+		if (r == -ENOMEM)
+			return ps_errf(err, ENOMEM, "out of memory");
+		if (r < 0) {
+			/* Its address space is gone: it exited, or exec'd (watch
+			 * engages the new image as a new member). */
+			m->gone = r == -ESRCH ? (ps_target_exiting(&m->t) ? "exit" : "exec") : "error";
+			if (r != -ESRCH)
+				ps_warn("process %d (%s) is dropped: %s", (int)m->t.pid, m->t.comm, e.msg);
+			continue;
+		}
+		note_counts(l, m->t.pid, &m->iv.counts, &notes);
+		struct ps_workload_member wm;
+		if (ps_workload_add(l->workload, m->id, &m->iv, &wm) < 0)
+			return ps_errf(err, ENOMEM, "out of memory");
+		add_counts(&counts, &m->iv.counts);
+		harvest_us += m->iv.harvest_us;
+		tracked += m->iv.tracked_pages;
+		l->procs[np++] = (struct ps_process_interval){ .pid = m->t.pid, .command = m->t.comm,
+		                                               .written_pages = wm.written_pages,
+		                                               .shared_written_pages = wm.shared_written_pages,
+		                                               .wss_pages = wm.wss_pages, .iv = &m->iv };
+	}
+	ps_warn_notes(&notes);
+	struct ps_workload_totals t;
+	ps_workload_end_tick(l->workload, &t);
+
+	/* The members that left, before the interval they are not in (one
+	 * harvested at its exit stop is in it: it leaves after it). */
+	for (size_t i = l->nm; i-- > 0;) {
+		if (!l->m[i]->gone || l->m[i]->final)
+			continue;
+		r = member_leave(l, i, l->m[i]->gone, strcmp(l->m[i]->gone, "error") == 0, err);
+		if (r < 0)
+			return r;
+	}
+	if (l->ended)
+		return 0;
+
+	uint64_t now = ps_now_ns();
+	double elapsed = (double)(now - l->w_last_ns) / 1e9;
+	uint64_t prev_wss = l->wseq ? l->prev_wss : 0;
+	uint64_t fresh = l->a->accumulate ? t.wss_pages - prev_wss : t.written_pages;
+	l->prev_wss = t.wss_pages;
+	double rate = elapsed > 0 ? (double)fresh / elapsed : 0;
+	l->w_last_ns = now;
+	l->wseq++;
+	if (l->a->accumulate)
+		l->wcounts = counts;
+	else
+		add_counts(&l->wcounts, &counts);
+	if (ps_samples_add(&l->wrates, rate) < 0)
+		return ps_errf(err, ENOMEM, "out of memory");
+	struct ps_interval iv = {
+		.seq = l->wseq,
+		.time_s = (double)(now - l->w_t0_ns) / 1e9,
+		.elapsed_s = elapsed,
+		.written_pages = t.written_pages,
+		.rate_pages_s = rate,
+		.harvest_us = harvest_us,
+		.tracked_pages = tracked,
+		.wss_pages = t.wss_pages,
+		.counts = counts,
+		.processes = l->procs, .nprocesses = np,
+		.shared_written_pages = t.shared_written_pages,
+		.shared_wss_pages = t.shared_wss_pages,
+	};
+	r = workload_overhead(l, &iv, err);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < l->nsinks; i++) {
+		r = sink_answer(l, l->sinks[i]->interval(l->sinks[i], &iv), "write", err);
+		if (r)
+			return r < 0 ? r : 0;
+	}
+
+	for (size_t i = l->nm; i-- > 0 && !l->ended;) {
+		if (!l->m[i]->final)
+			continue;
+		r = member_leave(l, i, "exit", false, err);
+		if (r < 0)
+			return r;
+	}
+	if (l->launch)
+		return 0; /* run: new processes come from their fork stops */
+	/* Who joined (and, for a cgroup, who left) since. */
+	r = discover(l, err);
+	if (r < 0)
+		return r;
+	if (l->a->cgroup) {
+		for (size_t i = l->nm; i-- > 0;) {
+			if (ps_pids_has(&l->found, l->m[i]->t.pid))
+				continue;
+			/* It may come back: then it is a new member. */
+			r = member_leave(l, i, "left the cgroup", true, err);
+			if (r < 0)
+				return r;
+		}
+	}
+	return engage_found(l, err);
+}
+
+static void workload_end(struct ps_loop *l, enum ps_end_reason reason, const char *detail)
+{
+	struct ps_watch_end e = {
+		.reason = reason,
+		.detail = detail,
+		.intervals = l->wseq,
+		.duration_s = l->w_t0_ns ? (double)(ps_now_ns() - l->w_t0_ns) / 1e9 : 0,
+		.wss_pages = ps_workload_wss_pages(l->workload),
+		.counts = l->wcounts,
+		.accumulate = l->a->accumulate,
+		.overhead = l->overhead,
+		.workload = true,
+		.processes = l->tracked_total,
+		.untracked_processes = l->untracked,
+	};
+	if (l->launch && l->launch->exited) {
+		e.has_exit_status = true;
+		e.exit_status = l->launch->exit_status;
+	}
+	struct ps_workload_totals t;
+	ps_workload_end_tick(l->workload, &t);
+	e.shared_wss_pages = t.shared_wss_pages;
+	ps_summarize(&l->wrates, &e.rate);
+	for (size_t i = 0; i < l->nsinks; i++)
+		l->sinks[i]->end(l->sinks[i], &e);
+}
+
+static void workload_free(struct ps_loop *l)
+{
+	for (size_t i = 0; i < l->nm; i++)
+		member_free(l->m[i], true);
+	free(l->m);
+	l->m = NULL;
+	l->nm = 0;
+	ps_workload_free(l->workload);
+	l->workload = NULL;
+	ps_pids_free(&l->done);
+	ps_pids_free(&l->found);
+	free(l->procs);
+	ps_samples_free(&l->wrates);
+	free(l->pending);
+	l->pending = NULL;
+	l->npending = l->pending_cap = 0;
 }
 
 /* ---- the loop ------------------------------------------------------------------- */
@@ -350,6 +925,20 @@ static int arm_timers(struct ps_loop *l, struct ps_err *err)
 /* A tick that may end the watch: 1 when it did. */
 static int tick_or_end(struct ps_loop *l, struct ps_err *err)
 {
+	if (l->multi) {
+		int r = workload_tick(l, err);
+		if (r < 0 || l->ended)
+			return r < 0 ? r : 1;
+		if (!l->nm) {
+			ps_loop_end(l, PS_END_TARGET_EXIT, "no process left");
+			return 1;
+		}
+		if (l->a->count && l->wseq >= l->a->count) {
+			ps_loop_end(l, PS_END_COUNT, NULL);
+			return 1;
+		}
+		return 0;
+	}
 	int r = tick(l, err);
 	if (r == -ESRCH) {
 		/* The mm is gone: exit, or exec (the process lives on with a new mm). */
@@ -368,11 +957,200 @@ static int tick_or_end(struct ps_loop *l, struct ps_err *err)
 	return 0;
 }
 
-/* run: what the command did. */
-static int on_launch_event(void *ctx, enum ps_launch_event ev, struct ps_err *err)
+/* ---- run following forks ------------------------------------------------------- */
+
+/* The first process the command made is tracked: the watch becomes a
+ * workload's, the command its first member (its session, tracker and
+ * target go on; the workload has had its records from the start). Its start
+ * event marks the switch in the output. */
+static int become_workload(struct ps_loop *l, struct ps_err *err)
+{
+	struct ps_member *m = calloc(1, sizeof(*m));
+	// NOLINTNEXTLINE(bugprone-sizeof-expression): array of pointers
+	if (!m || ps_grow((void **)&l->m, &l->mcap, l->nm + 1, sizeof(*l->m)) < 0) {
+		free(m);
+		return ps_errf(err, ENOMEM, "out of memory");
+	}
+	m->id = l->cmd_id;
+	m->t = l->t;
+	m->borrowed = true;
+	m->tr = l->tr;
+	m->session = l->session;
+	m->last_stat = l->last_stat;
+	l->tr = NULL;
+	l->session = NULL;
+	l->m[l->nm++] = m;
+	l->multi = true;
+	l->wseq = ps_session_intervals(m->session);
+	return member_start_event(l, m, err) < 0 ? -err->code : 0;
+}
+
+/* A member's first snapshot, while its process is still stopped. */
+struct launched_member {
+	struct ps_loop *l;
+	struct ps_member *m;
+};
+
+static int member_armed(void *ctx, struct ps_tracker *tr, struct ps_err *err)
+{
+	struct launched_member *lm = ctx;
+	struct ps_member *m = lm->m;
+	struct ps_session_source src;
+	m->tr = tr;
+	tracker_source(lm->l, tr, &src);
+	struct ps_session_opts so = { .pid = m->t.pid, .command = m->t.comm, .interval_ns = lm->l->a->interval_ns,
+	                              .accumulate = lm->l->a->accumulate };
+	m->session = ps_session_new(&src, &so);
+	if (!m->session)
+		return ps_errf(err, ENOMEM, "out of memory");
+	int n = ps_session_begin(m->session, err);
+	if (n == 0)
+		return ps_errf(err, ENOENT, "nothing in it could be tracked (%zu mappings refused)",
+		               ps_session_skipped(m->session));
+	return n < 0 ? n : 0;
+}
+
+/* run: process pid (a new one the command or a member made, stopped before
+ * its first instruction; or a new image after an exec) becomes a member.
+ * 1 when it is (it runs on under trace), 0 when it is skipped (said; the
+ * caller releases it), negative on a failure that ends the watch. */
+static int member_engage_launched(struct ps_loop *l, pid_t pid, struct ps_err *err)
+{
+	char comm[64], why[300];
+	struct ps_err e = { 0 };
+
+	size_t now = l->multi ? l->nm : 1;
+	if (now >= l->a->max_processes) {
+		comm_of(pid, comm, sizeof(comm));
+		l->untracked++;
+		snprintf(why, sizeof(why), "over --max-processes %llu", (unsigned long long)l->a->max_processes);
+		if (!l->noted_limit)
+			ps_warn("the command made more than %llu processes (--max-processes): process %d (%s) and any "
+			        "more run on untracked (the output lists them); raise --max-processes to track them",
+			        (unsigned long long)l->a->max_processes, (int)pid, comm[0] ? comm : "?");
+		l->noted_limit = true;
+		if (!l->multi) {
+			int r = become_workload(l, err);
+			if (r < 0)
+				return r;
+		}
+		return skip_process(l, pid, comm, why, false, err);
+	}
+	struct ps_member *m = calloc(1, sizeof(*m));
+	if (!m)
+		return ps_errf(err, ENOMEM, "out of memory");
+	m->t = (struct ps_target)PS_TARGET_INIT;
+	struct launched_member lm = { .l = l, .m = m };
+	struct ps_tracker *tr = ps_engage_launched(l->launch, pid, &m->t, l->a->ranges.v, l->a->ranges.n,
+	                                           member_armed, &lm, &e);
+	if (!tr) {
+		m->tr = NULL; /* freed by the failing engage */
+		snprintf(comm, sizeof(comm), "%s", m->t.comm);
+		if (!comm[0])
+			comm_of(pid, comm, sizeof(comm));
+		member_free(m, false);
+		if (e.code == ENOMEM)
+			return ps_errf(err, ENOMEM, "out of memory");
+		if (e.code == ESRCH)
+			return 0; /* gone already: nothing it wrote can be read */
+		l->untracked++;
+		if (!l->multi) {
+			int r = become_workload(l, err);
+			if (r < 0)
+				return r;
+		}
+		return skip_process(l, pid, comm, e.msg[0] ? e.msg : strerror(e.code), true, err) < 0 ? -err->code : 0;
+	}
+	m->tr = tr;
+	if (!l->multi) {
+		int r = become_workload(l, err);
+		if (r < 0) {
+			member_free(m, true);
+			return r;
+		}
+	}
+	// NOLINTNEXTLINE(bugprone-sizeof-expression): array of pointers
+	if (ps_grow((void **)&l->m, &l->mcap, l->nm + 1, sizeof(*l->m)) < 0) {
+		member_free(m, true);
+		return ps_errf(err, ENOMEM, "out of memory");
+	}
+	m->id = ++l->next_id;
+	ps_wpcost_sample(&m->t, &m->last_stat);
+	ps_session_clock_start(m->session);
+	l->m[l->nm++] = m;
+	l->tracked_total++;
+	return member_start_event(l, m, err) < 0 ? -err->code : 1;
+}
+
+static size_t member_index(const struct ps_loop *l, pid_t pid)
+{
+	for (size_t i = 0; i < l->nm; i++)
+		if (l->m[i]->t.pid == pid)
+			return i;
+	return (size_t)-1;
+}
+
+/* run, a workload: every member has exited (or is harvested at its exit
+ * stop): the last interval now, and the end. */
+static int maybe_all_gone(struct ps_loop *l, struct ps_err *err)
+{
+	for (size_t i = 0; i < l->nm; i++)
+		if (!l->m[i]->final && ps_target_alive(&l->m[i]->t) == 1)
+			return 0;
+	return tick_or_end(l, err) < 0 ? -err->code : 0;
+}
+
+/* run, a workload: what a process did. */
+static int on_member_event(struct ps_loop *l, enum ps_launch_event ev, pid_t pid, struct ps_err *err)
+{
+	size_t i = member_index(l, pid);
+	struct ps_member *m = i == (size_t)-1 ? NULL : l->m[i];
+
+	switch (ev) {
+	case PS_LAUNCH_EXIT_STOP:
+		/* Its mm still exists: its last record now, sent at the next tick. */
+		if (m && !m->final && !l->ended) {
+			struct ps_err e = { 0 };
+			if (ps_session_tick(m->session, &m->iv, &e) == 0)
+				m->final = true;
+			else if (e.code == ENOMEM)
+				return ps_errf(err, ENOMEM, "out of memory");
+		}
+		return 0;
+	case PS_LAUNCH_EXEC:
+		if (m) {
+			int r = member_leave(l, i, "exec", false, err);
+			if (r < 0)
+				return r;
+		}
+		if (l->ended || l->a->no_follow_exec)
+			return 0;
+		return member_engage_launched(l, pid, err);
+	case PS_LAUNCH_FORK:
+		return l->ended ? 0 : member_engage_launched(l, pid, err);
+	case PS_LAUNCH_EXITED:
+		if (!m || l->ended)
+			return 0;
+		return maybe_all_gone(l, err);
+	}
+	return 0;
+}
+
+/* run: what the command (or a process it made) did. */
+static int on_launch_event(void *ctx, enum ps_launch_event ev, pid_t pid, struct ps_err *err)
 {
 	struct ps_loop *l = ctx;
 
+	if (l->multi)
+		return on_member_event(l, ev, pid, err);
+	if (pid != l->launch->child) {
+		/* Following forks, the command alone tracked so far: a thread or
+		 * a process sharing its address space (nothing to do), or a
+		 * process to track. */
+		if (l->ended || (ev != PS_LAUNCH_FORK && (ev != PS_LAUNCH_EXEC || l->a->no_follow_exec)))
+			return 0;
+		return member_engage_launched(l, pid, err);
+	}
 	switch (ev) {
 	case PS_LAUNCH_EXIT_STOP:
 		/* Its mm still exists: harvest the last interval now. */
@@ -390,6 +1168,8 @@ static int on_launch_event(void *ctx, enum ps_launch_event ev, struct ps_err *er
 		return 0;
 	case PS_LAUNCH_EXITED:
 		ps_loop_end(l, PS_END_TARGET_EXIT, NULL);
+		return 0;
+	case PS_LAUNCH_FORK:
 		return 0;
 	}
 	return 0;
@@ -426,10 +1206,18 @@ int ps_loop_run(struct ps_loop *l, struct ps_err *err)
 	int r = arm_timers(l, err);
 	if (r < 0)
 		return r;
-	r = start_sinks(l, err);
-	if (r < 0)
-		return r;
-	ps_session_clock_start(l->session);
+	if (l->multi) {
+		r = workload_start(l, err);
+		if (r < 0)
+			return r;
+	} else {
+		r = start_sinks(l, err);
+		if (r < 0)
+			return r;
+		ps_session_clock_start(l->session);
+		if (l->follow_forks)
+			l->w_t0_ns = l->w_last_ns = ps_now_ns();
+	}
 
 	while (!l->ended) {
 		struct pollfd p[5];
@@ -437,7 +1225,7 @@ int ps_loop_run(struct ps_loop *l, struct ps_err *err)
 		p[n++] = (struct pollfd){ .fd = l->tfd, .events = POLLIN };
 		p[n++] = (struct pollfd){ .fd = l->sfd, .events = POLLIN };
 		int pid_i = -1, dur_i = -1, in_i = -1;
-		if (!l->launch) {
+		if (!l->launch && !l->multi) {
 			pid_i = n;
 			p[n++] = (struct pollfd){ .fd = l->t.pidfd, .events = POLLIN };
 		}
@@ -497,18 +1285,18 @@ int ps_loop_run(struct ps_loop *l, struct ps_err *err)
 }
 
 /* After disarm: the huge pages tracking split, and what giving them back cost. */
-static void report_huge(struct ps_loop *l)
+static void report_huge(struct ps_tracker *tr, pid_t pid)
 {
 	struct ps_notes notes = { 0 };
-	const struct ps_huge_stats *h = l->tr ? ps_tracker_huge(l->tr) : NULL;
+	const struct ps_huge_stats *h = tr ? ps_tracker_huge(tr) : NULL;
 	if (!h || !h->split)
 		return;
 	if (h->recollapse_off)
 		ps_note(&notes, "tracking split %llu of the %llu huge pages (2 MiB) of process %d; left split (--no-recollapse): khugepaged may collapse them again, slowly",
-		        (unsigned long long)h->split, (unsigned long long)h->huge_armed, l->t.pid);
+		        (unsigned long long)h->split, (unsigned long long)h->huge_armed, (int)pid);
 	else
 		ps_note(&notes, "tracking split %llu of the %llu huge pages (2 MiB) of process %d; MADV_COLLAPSE gave %llu of %llu back in %.1f ms (pagescan's CPU time: %.1f ms)%s%s",
-		        (unsigned long long)h->split, (unsigned long long)h->huge_armed, l->t.pid,
+		        (unsigned long long)h->split, (unsigned long long)h->huge_armed, (int)pid,
 		        (unsigned long long)h->recollapsed, (unsigned long long)h->recollapse_asked,
 		        (double)h->recollapse_wall_ns / 1e6, (double)h->recollapse_cpu_ns / 1e6,
 		        h->recollapse_errno ? "; the kernel refused some: " : "",
@@ -523,7 +1311,8 @@ void ps_loop_free(struct ps_loop *l)
 			l->sinks[i]->destroy(l->sinks[i]);
 	l->nsinks = 0;
 	ps_tracker_disarm(l->tr);
-	report_huge(l);
+	report_huge(l->tr, l->t.pid);
+	workload_free(l);
 	ps_session_free(l->session);
 	l->session = NULL;
 	ps_tracker_free(l->tr);

@@ -16,9 +16,37 @@
 #include "pagescan/kernel/wpcost.h"
 #include "pagescan/model/overhead.h"
 #include "pagescan/model/session.h"
+#include "pagescan/model/stats.h"
+#include "pagescan/model/workload.h"
+#include "pagescan/kernel/proctree.h"
 #include "pagescan/render/outbuf.h"
 
 struct ps_sink;
+
+/* A workload's process skipped before the start record was written: its
+ * event follows the start record. */
+struct ps_pending_skip {
+	pid_t pid;
+	char comm[64];
+	char reason[sizeof(((struct ps_err *)0)->msg)];
+};
+
+/* A process of a workload (watch PID PID..., --tree, --cgroup): its own
+ * target, tracker and session; allocated one by one (the tracker keeps a
+ * pointer to the target). */
+struct ps_member {
+	uint64_t id;                       /* the workload's name for it (pids may be reused) */
+	struct ps_target t;
+	struct ps_tracker *tr;
+	struct ps_session *session;
+	struct ps_interval iv;             /* this tick's record */
+	struct ps_proc_sample last_stat;
+	const char *gone;                  /* why it leaves at this tick, or NULL */
+	/* run following forks: */
+	bool borrowed;                     /* the command's first tracking: t is a copy of the
+	                                    * loop's (the tracker points there; closed with it) */
+	bool final;                        /* harvested at its exit stop: iv is its last record */
+};
 
 struct ps_loop {
 	const struct ps_watch_args *a;
@@ -42,6 +70,29 @@ struct ps_loop {
 	double tick_s;
 	uint64_t prev_written;             /* accumulate: the last cumulative count */
 	struct ps_overhead_summary overhead;
+	/* A workload (several PIDs, --tree, --cgroup): the members instead of
+	 * t, tr and session, and the workload's own totals. */
+	bool multi;
+	struct ps_member **m;
+	size_t nm, mcap;
+	struct ps_workload *workload;
+	struct ps_pids done;               /* never (again): exited, refused, over the limit */
+	struct ps_pids found;              /* discovery's scratch list */
+	struct ps_process_interval *procs;
+	size_t procs_cap;
+	struct ps_samples wrates;
+	uint64_t next_id, wseq, w_t0_ns, w_last_ns, prev_wss;
+	uint64_t tracked_total, untracked;
+	struct ps_harvest_counts wcounts;  /* summed over the intervals */
+	struct ps_pending_skip *pending;
+	size_t npending, pending_cap;
+	bool noted_limit;
+	/* run following forks: the command is fed to the workload from the
+	 * start (as cmd_id) so that, once it has made a process, the totals
+	 * include what it wrote before; until then the records are one
+	 * process's, as without following. */
+	bool follow_forks;
+	uint64_t cmd_id;
 };
 
 /* Open the output (-o FILE or standard output). */
@@ -50,7 +101,13 @@ int ps_loop_init(struct ps_loop *l, const struct ps_watch_args *a, struct ps_err
 int ps_loop_make_sinks(struct ps_loop *l, const char *heatmap, struct ps_err *err);
 /* Engage the target (l->t, open) by attaching, and begin the session. */
 int ps_loop_attach(struct ps_loop *l, struct ps_err *err);
-/* Engage a command stopped at its exec (l->launch), and begin the session. */
+/* A workload: find its processes (a->pids, --tree, --cgroup) and engage
+ * each; those that cannot be tracked are skipped with a warning. Fails when
+ * none could be. */
+int ps_loop_workload(struct ps_loop *l, struct ps_err *err);
+/* Engage a command stopped at its exec (l->launch), and begin the session.
+ * With l->launch->follow_forks, every process it makes is tracked too: the
+ * watch becomes a workload's (format_version 2 records) at the first. */
 int ps_loop_launched(struct ps_loop *l, struct ps_err *err);
 /* Watch until the end (count, duration, signal, the target's exit or exec,
  * q in the heatmap); the end record is written. On failure the caller ends

@@ -13,6 +13,7 @@
 
 #include "cli.h"
 #include "help.h"
+#include "pagescan/kernel/proctree.h"
 #include "pagescan/model/overhead.h"
 #include "pagescan/model/util.h"
 
@@ -34,6 +35,10 @@ enum {
 	OPT_NO_RECOLLAPSE,
 	OPT_MAX_OVERHEAD,
 	OPT_NO_FOLLOW_EXEC,
+	OPT_TREE,
+	OPT_CGROUP,
+	OPT_MAX_PROCESSES,
+	OPT_NO_FOLLOW_FORKS,
 };
 
 void ps_warn(const char *fmt, ...)
@@ -270,6 +275,9 @@ static const struct argp release_argp = {
 static const struct argp_option watch_options[] = {
 	{ "range", 'r', "RANGE", 0, "Only track this range or mapping (repeatable; default: every writable mapping)", 0 },
 	WATCH_OPTIONS,
+	{ "tree", OPT_TREE, NULL, 0, "Watch the PIDs and all their descendants; new ones are tracked from the next interval", 0 },
+	{ "cgroup", OPT_CGROUP, "PATH", 0, "Watch every process of the cgroup v2 directory PATH; processes joining are tracked from the next interval, those leaving dropped", 0 },
+	{ "max-processes", OPT_MAX_PROCESSES, "N", 0, "Track at most N processes at once in a workload (default 64); more are reported and not tracked", 0 },
 	{ 0 }
 };
 
@@ -362,13 +370,48 @@ static void watch_check(struct argp_state *state, const struct ps_watch_args *o)
 static error_t watch_parse(int key, char *arg, struct argp_state *state)
 {
 	struct ps_watch_args *o = state->input;
+	struct ps_err e = { 0 };
+	long long n;
 
 	switch (key) {
-	case ARGP_KEY_ARG:
-		parse_pid_arg(state, &o->pid, arg);
+	case ARGP_KEY_ARG: {
+		pid_t pid = 0;
+		if (o->npids >= PS_MAX_PIDS)
+			argp_error(state, "too many PIDs (at most %d); use --tree or --cgroup for large workloads",
+			           PS_MAX_PIDS);
+		parse_pid_arg(state, &pid, arg);
+		for (size_t i = 0; i < o->npids; i++)
+			if (o->pids[i] == pid)
+				argp_error(state, "PID %d given twice", (int)pid);
+		o->pids[o->npids++] = pid;
+		o->pid = o->pids[0];
+		return 0;
+	}
+	case OPT_TREE:
+		o->tree = true;
+		return 0;
+	case OPT_CGROUP:
+		o->cgroup = arg;
+		return 0;
+	case OPT_MAX_PROCESSES:
+		if (ps_parse_int(arg, 1, 1000000, &n, &e) < 0)
+			argp_error(state, "invalid --max-processes \"%s\": %s", arg, e.msg);
+		o->max_processes = (uint64_t)n;
 		return 0;
 	case ARGP_KEY_END:
-		need_pid(state, o->pid);
+		if (o->cgroup && o->npids)
+			argp_error(state, "--cgroup takes no PID: give either PIDs or --cgroup PATH");
+		if (o->cgroup && o->tree)
+			argp_error(state, "--tree and --cgroup cannot be combined");
+		if (o->cgroup && ps_cgroup_check(o->cgroup, &e) < 0)
+			ARG_ERR(state, e);
+		if (!o->cgroup)
+			need_pid(state, o->pid);
+		if (!o->max_processes)
+			o->max_processes = PS_MAX_PROCESSES_DEFAULT;
+		else if (o->npids > o->max_processes)
+			argp_error(state, "%zu PIDs given but --max-processes %llu: raise --max-processes", o->npids,
+			           (unsigned long long)o->max_processes);
 		watch_check(state, o);
 		return 0;
 	default:
@@ -377,13 +420,14 @@ static error_t watch_parse(int key, char *arg, struct argp_state *state)
 }
 
 static const struct argp watch_argp = {
-	watch_options, watch_parse, "PID",
-	"Watch a live process: every interval, report exactly which pages it wrote, "
-	"the dirty rate, and per-mapping counts; a summary at the end.\v"
+	watch_options, watch_parse, "PID [PID...]\n--tree PID [PID...]\n--cgroup PATH",
+	"Watch live processes: every interval, report exactly which pages they wrote, "
+	"the dirty rate, and per-mapping counts; a summary at the end. Several PIDs, --tree or --cgroup "
+	"watch a workload: totals with the pages of shared mappings counted once, and per process.\v"
 	"Tracking is transient: pagescan holds the only userfaultfd, so it ends however pagescan "
 	"exits. Mappings created later are tracked from the next interval. Children the target forks "
-	"are not tracked. The watch ends after --count or --duration, on SIGINT/SIGTERM, or when the "
-	"target exits or execs.",
+	"are not tracked unless --tree is given. The watch ends after --count or --duration, on "
+	"SIGINT/SIGTERM, or when the target (every process of a workload) exits or execs.",
 	NULL, NULL, NULL
 };
 
@@ -393,6 +437,8 @@ static const struct argp_option run_options[] = {
 	{ "user", OPT_USER, "USER[:GROUP]", 0, "Run CMD as USER (name or uid): its uid, primary group (or GROUP), supplementary groups, and HOME, USER, LOGNAME, SHELL; pagescan keeps its privileges", 0 },
 	{ "preserve-env", OPT_PRESERVE_ENV, NULL, 0, "With --user: keep HOME, USER, LOGNAME and SHELL as they are", 0 },
 	{ "no-follow-exec", OPT_NO_FOLLOW_EXEC, NULL, 0, "End the watch when the command execs another program (default: track the new program from its first instruction)", 0 },
+	{ "no-follow-forks", OPT_NO_FOLLOW_FORKS, NULL, 0, "Track the command only, not the processes it forks (default: track every process it and its children make, from its first instruction)", 0 },
+	{ "max-processes", OPT_MAX_PROCESSES, "N", 0, "Track at most N processes at once (default 64); more run on untracked and are reported", 0 },
 	{ 0 }
 };
 
@@ -415,7 +461,20 @@ static error_t run_parse(int key, char *arg, struct argp_state *state)
 	case OPT_NO_FOLLOW_EXEC:
 		o->no_follow_exec = true;
 		return 0;
+	case OPT_NO_FOLLOW_FORKS:
+		o->no_follow_forks = true;
+		return 0;
+	case OPT_MAX_PROCESSES: {
+		long long n;
+		struct ps_err e = { 0 };
+		if (ps_parse_int(arg, 1, 1000000, &n, &e) < 0)
+			argp_error(state, "invalid --max-processes \"%s\": %s", arg, e.msg);
+		o->max_processes = (uint64_t)n;
+		return 0;
+	}
 	case ARGP_KEY_END:
+		if (!o->max_processes)
+			o->max_processes = PS_MAX_PROCESSES_DEFAULT;
 		if (!o->argv)
 			argp_error(state, "missing command (pagescan run [OPTION...] -- CMD [ARG...])");
 		if (o->preserve_env && !o->user)
@@ -433,7 +492,10 @@ static const struct argp run_argp = {
 	"and exit with its status (128+N when killed by signal N).\v"
 	"Its standard input, output and error stay yours; use -o FILE to keep the report apart. When the "
 	"command execs another program (env, sh -c 'exec ...', a shebang script), the new program is "
-	"tracked from its first instruction; --no-follow-exec ends the watch there instead.",
+	"tracked from its first instruction; --no-follow-exec ends the watch there instead. Every process "
+	"the command (or one of its children) forks is tracked too, from its first instruction: the report "
+	"becomes a workload's (totals with shared pages once, and per process); --no-follow-forks tracks "
+	"the command alone.",
 	NULL, NULL, NULL
 };
 

@@ -13,9 +13,17 @@
 
 #include "files.h"
 #include "sinks.h"
+#include "pagescan/model/util.h"
 #include "pagescan/render/outbuf.h"
 #include "pagescan/render/prom.h"
 #include "pagescan/render/sink.h"
+
+/* A workload's process as of the last interval. */
+struct prom_proc {
+	int64_t pid;
+	char *command;
+	uint64_t written_pages, wss_pages;
+};
 
 struct prom_sink {
 	struct ps_sink s;
@@ -24,12 +32,74 @@ struct prom_sink {
 	bool accumulate;
 	struct ps_prom_state st;
 	struct ps_out out;
+	/* A workload: its processes, and the shared pages of its wss. */
+	bool workload;
+	struct prom_proc *procs;
+	size_t nprocs, procs_cap;
+	uint64_t shared_wss_pages;
 };
+
+static void procs_clear(struct prom_sink *ps)
+{
+	for (size_t i = 0; i < ps->nprocs; i++)
+		free(ps->procs[i].command);
+	ps->nprocs = 0;
+}
+
+/* A workload's series: the process count and shared pages (labelled like
+ * the totals), then written and wss pages per process, labelled with its
+ * own pid and command. */
+static void render_workload(struct prom_sink *ps)
+{
+	struct ps_out *o = &ps->out;
+	static const struct {
+		const char *name, *help;
+	} per[] = {
+		{ "pagescan_process_written_pages", "Pages this process wrote in the last interval (shared pages included)." },
+		{ "pagescan_process_wss_pages", "Distinct pages this process wrote since it joined the watch." },
+	};
+	ps_out_str(o, "# HELP pagescan_workload_processes Processes tracked in the last interval.\n"
+	              "# TYPE pagescan_workload_processes gauge\npagescan_workload_processes{pid=\"");
+	ps_out_i64(o, ps->st.pid);
+	ps_out_str(o, "\",command=\"");
+	ps_prom_label_value(o, ps->st.command ? ps->st.command : "");
+	ps_out_str(o, "\"} ");
+	ps_out_u64(o, ps->nprocs);
+	ps_out_str(o, "\n# HELP pagescan_workload_shared_wss_pages Pages of shared mappings in the write working set (counted once).\n"
+	              "# TYPE pagescan_workload_shared_wss_pages gauge\npagescan_workload_shared_wss_pages{pid=\"");
+	ps_out_i64(o, ps->st.pid);
+	ps_out_str(o, "\",command=\"");
+	ps_prom_label_value(o, ps->st.command ? ps->st.command : "");
+	ps_out_str(o, "\"} ");
+	ps_out_u64(o, ps->shared_wss_pages);
+	ps_out_chr(o, '\n');
+	for (size_t k = 0; k < 2; k++) {
+		ps_out_str(o, "# HELP ");
+		ps_out_str(o, per[k].name);
+		ps_out_chr(o, ' ');
+		ps_out_str(o, per[k].help);
+		ps_out_str(o, "\n# TYPE ");
+		ps_out_str(o, per[k].name);
+		ps_out_str(o, " gauge\n");
+		for (size_t i = 0; i < ps->nprocs; i++) {
+			ps_out_str(o, per[k].name);
+			ps_out_str(o, "{pid=\"");
+			ps_out_i64(o, ps->procs[i].pid);
+			ps_out_str(o, "\",command=\"");
+			ps_prom_label_value(o, ps->procs[i].command);
+			ps_out_str(o, "\"} ");
+			ps_out_u64(o, k ? ps->procs[i].wss_pages : ps->procs[i].written_pages);
+			ps_out_chr(o, '\n');
+		}
+	}
+}
 
 static int publish(struct prom_sink *ps)
 {
 	ps->out.len = 0;
 	ps_prom_render(&ps->out, &ps->st);
+	if (ps->workload)
+		render_workload(ps);
 	if (ps->out.error)
 		return -ps->out.error;
 	/* The watch loop words the error; only the code matters here. */
@@ -45,6 +115,7 @@ static int prom_start(struct ps_sink *s, const struct ps_watch_start *w)
 	if (!ps->command)
 		return -ENOMEM;
 	ps->accumulate = w->accumulate;
+	ps->workload = w->workload != NULL;
 	ps->st = (struct ps_prom_state){ .pid = w->pid, .command = ps->command, .running = true,
 	                                 .tracked_pages = w->tracked_pages };
 	return publish(ps);
@@ -63,6 +134,26 @@ static int prom_interval(struct ps_sink *s, const struct ps_interval *iv)
 			return -ENOMEM;
 		free(ps->command);
 		st->command = ps->command = c;
+	}
+	/* run turns into a workload at the command's first fork: from the
+	 * first interval that lists processes on. */
+	if (iv->nprocesses)
+		ps->workload = true;
+	if (ps->workload) {
+		procs_clear(ps);
+		if (ps_grow((void **)&ps->procs, &ps->procs_cap, iv->nprocesses ? iv->nprocesses : 1,
+		            sizeof(*ps->procs)) < 0)
+			return -ENOMEM;
+		for (size_t i = 0; i < iv->nprocesses; i++) {
+			const struct ps_process_interval *p = &iv->processes[i];
+			char *c = strdup(p->command ? p->command : "");
+			if (!c)
+				return -ENOMEM;
+			ps->procs[ps->nprocs++] = (struct prom_proc){ .pid = p->pid, .command = c,
+			                                              .written_pages = p->written_pages,
+			                                              .wss_pages = p->wss_pages };
+		}
+		ps->shared_wss_pages = iv->shared_wss_pages;
 	}
 	st->intervals = iv->seq;
 	st->interval_s = iv->elapsed_s;
@@ -102,6 +193,8 @@ static void prom_destroy(struct ps_sink *s)
 
 	ps_out_free(&ps->out);
 	ps_replace_close(&ps->file);
+	procs_clear(ps);
+	free(ps->procs);
 	free(ps->command);
 	free(ps);
 }

@@ -528,6 +528,16 @@ out:
 
 int ps_heat_interval(struct ps_heat *h, const struct ps_interval *iv)
 {
+	if (!h->workload && iv->nprocesses) {
+		/* run: the command's first fork made the watch a workload. From
+		 * here on, bands by process (the command's among them); the single
+		 * address space's layout goes. */
+		segs_free(h->seg, h->nseg);
+		h->seg = NULL;
+		h->nseg = 0;
+		ps_regions_clear(&h->seen);
+		h->workload = true;
+	}
 	if (h->workload) {
 		int r = workload_interval(h, iv);
 		if (r < 0)

@@ -16,6 +16,7 @@ struct fsink {
 	struct ps_sink s;
 	struct ps_out *o;
 	bool quiet;                  /* no region lists */
+	bool workload;               /* the start record was a workload's */
 	struct ps_label_cache label; /* valid during one interval call (one maps snapshot) */
 	/* Text per-mapping line: repeated[i] when per_mapping[i]'s name occurs
 	 * more than once in the interval (then its address is shown). */
@@ -119,10 +120,26 @@ static int json_start(struct ps_sink *s, const struct ps_watch_start *w)
 {
 	struct fsink *f = (struct fsink *)s;
 	struct ps_out *o = f->o;
-	ps_out_str(o, "{\"type\":\"start\",\"format_version\":1,\"pagescan\":\"" PAGESCAN_VERSION "\",\"pid\":");
+	f->workload = w->workload != NULL;
+	if (w->workload)
+		ps_out_str(o, "{\"type\":\"start\",\"format_version\":2,\"pagescan\":\"" PAGESCAN_VERSION "\",\"pid\":");
+	else
+		ps_out_str(o, "{\"type\":\"start\",\"format_version\":1,\"pagescan\":\"" PAGESCAN_VERSION "\",\"pid\":");
 	ps_out_i64(o, w->pid);
 	ps_out_str(o, ",\"command\":");
 	json_str(o, w->command);
+	if (w->workload) {
+		ps_out_str(o, ",\"workload\":");
+		json_str(o, w->workload);
+		if (w->cgroup) {
+			ps_out_str(o, ",\"cgroup\":");
+			json_str(o, w->cgroup);
+		}
+		ps_out_str(o, ",\"processes\":");
+		ps_out_u64(o, w->nprocesses);
+		ps_out_str(o, ",\"max_processes\":");
+		ps_out_u64(o, w->max_processes);
+	}
 	ps_out_str(o, ",\"interval_s\":");
 	ps_out_fixed(o, (double)w->interval_ns / 1e9, 3);
 	ps_out_str(o, ",\"page_size\":4096,\"mode\":");
@@ -135,10 +152,53 @@ static int json_start(struct ps_sink *s, const struct ps_watch_start *w)
 	ps_out_str(o, ",\"wp_fault_ns\":");
 	ps_out_fixed(o, w->wp_fault_ns, 1);
 	ps_out_str(o, w->wp_fault_calibrated ? ",\"wp_fault_calibrated\":true" : ",\"wp_fault_calibrated\":false");
-	ps_out_str(o, ",\"engaged\":");
-	ps_fmt_spans_json(o, w->engaged, w->nengaged, false);
-	ps_out_str(o, ",\"skipped\":");
-	ps_fmt_spans_json(o, w->skipped, w->nskipped, true);
+	if (!w->workload) {
+		/* A workload's are in each process's start event. */
+		ps_out_str(o, ",\"engaged\":");
+		ps_fmt_spans_json(o, w->engaged, w->nengaged, false);
+		ps_out_str(o, ",\"skipped\":");
+		ps_fmt_spans_json(o, w->skipped, w->nskipped, true);
+	}
+	ps_out_str(o, "}\n");
+	return flush(f);
+}
+
+/* {"type":"process","event":"start"|"exit"|"skipped","pid":N,"command":S,"time_s":T,...} */
+static int json_event(struct ps_sink *s, const struct ps_process_event *ev)
+{
+	struct fsink *f = (struct fsink *)s;
+	struct ps_out *o = f->o;
+	static const char *const kind[] = { "start", "exit", "skipped" };
+	ps_out_str(o, "{\"type\":\"process\",\"event\":\"");
+	ps_out_str(o, kind[ev->kind]);
+	ps_out_str(o, "\",\"pid\":");
+	ps_out_i64(o, ev->pid);
+	ps_out_str(o, ",\"command\":");
+	json_str(o, ev->command);
+	ps_out_str(o, ",\"time_s\":");
+	ps_out_fixed(o, ev->time_s, 6);
+	switch (ev->kind) {
+	case PS_PROCESS_START:
+		ps_out_str(o, ",\"tracked_pages\":");
+		ps_out_u64(o, ev->tracked_pages);
+		ps_out_str(o, ",\"engaged\":");
+		ps_fmt_spans_json(o, ev->engaged, ev->nengaged, false);
+		ps_out_str(o, ",\"skipped\":");
+		ps_fmt_spans_json(o, ev->skipped, ev->nskipped, true);
+		break;
+	case PS_PROCESS_EXIT:
+		ps_out_str(o, ",\"reason\":");
+		json_str(o, ev->reason);
+		ps_out_str(o, ",\"intervals\":");
+		ps_out_u64(o, ev->intervals);
+		ps_out_str(o, ",\"wss_pages\":");
+		ps_out_u64(o, ev->wss_pages);
+		break;
+	case PS_PROCESS_SKIPPED:
+		ps_out_str(o, ",\"reason\":");
+		json_str(o, ev->reason);
+		break;
+	}
 	ps_out_str(o, "}\n");
 	return flush(f);
 }
@@ -165,6 +225,17 @@ static int json_region(void *ctx, const struct ps_region *piece, const struct ps
 	p = PS_PUT_LIT(p, "\",\"pages\":");
 	p = ps_put_u64(p, (piece->end - piece->start) >> PS_PAGE_SHIFT, 0);
 	p = PS_PUT_LIT(p, ",\"mapping\":");
+	if (j->f->workload && vma && (vma->prot & PS_VMA_SHARED)) {
+		/* A workload's page of a shared mapping: what backs it (docs/FORMAT.md). */
+		ps_out_mem(j->f->o, line, (size_t)(p - line));
+		ps_out_mem(j->f->o, label->buf, label->len);
+		ps_out_printf(j->f->o, ",\"shared\":{\"dev\":\"%02x:%02x\",\"inode\":", vma->dev_major, vma->dev_minor);
+		ps_out_u64(j->f->o, vma->inode);
+		ps_out_str(j->f->o, ",\"offset\":\"");
+		ps_out_hex(j->f->o, vma->offset + (piece->start - vma->start));
+		ps_out_str(j->f->o, "\"}}");
+		return 0;
+	}
 	if (label->len < sizeof(line) - (size_t)(p - line) - 1) {
 		p = ps_put_mem(p, label->buf, label->len);
 		*p++ = '}';
@@ -176,6 +247,9 @@ static int json_region(void *ctx, const struct ps_region *piece, const struct ps
 	}
 	return 0;
 }
+
+static void json_body(struct fsink *f, const struct ps_interval *iv);
+static void json_workload(struct fsink *f, const struct ps_interval *iv);
 
 static int json_interval(struct ps_sink *s, const struct ps_interval *iv)
 {
@@ -203,6 +277,21 @@ static int json_interval(struct ps_sink *s, const struct ps_interval *iv)
 	ps_out_u64(o, iv->wss_pages);
 	json_counts(o, &iv->counts);
 	json_overhead(o, iv);
+	if (iv->nprocesses || iv->processes) {
+		json_workload(f, iv);
+		ps_out_str(o, "}\n");
+		return flush(f);
+	}
+	json_body(f, iv);
+	ps_out_str(o, "}\n");
+	return flush(f);
+}
+
+/* One process's lists: regions (unless quiet), mappings, engaged, dropped,
+ * readonly_written, exec. */
+static void json_body(struct fsink *f, const struct ps_interval *iv)
+{
+	struct ps_out *o = f->o;
 	if (!f->quiet) {
 		ps_out_str(o, ",\"regions\":[");
 		struct json_walk j = { .f = f, .first = true };
@@ -242,8 +331,41 @@ static int json_interval(struct ps_sink *s, const struct ps_interval *iv)
 		ps_fmt_spans_json(o, iv->exec_skipped, iv->nexec_skipped, true);
 		ps_out_chr(o, '}');
 	}
-	ps_out_str(o, "}\n");
-	return flush(f);
+}
+
+/* A workload's interval: ,"shared_written_pages":N,"shared_wss_pages":N,
+ * "processes":[{"pid":N,"command":S,"written_pages":N,...lists}] */
+static void json_workload(struct fsink *f, const struct ps_interval *iv)
+{
+	struct ps_out *o = f->o;
+	ps_out_str(o, ",\"shared_written_pages\":");
+	ps_out_u64(o, iv->shared_written_pages);
+	ps_out_str(o, ",\"shared_wss_pages\":");
+	ps_out_u64(o, iv->shared_wss_pages);
+	ps_out_str(o, ",\"processes\":[");
+	for (size_t i = 0; i < iv->nprocesses; i++) {
+		const struct ps_process_interval *p = &iv->processes[i];
+		if (i)
+			ps_out_chr(o, ',');
+		ps_out_str(o, "{\"pid\":");
+		ps_out_i64(o, p->pid);
+		ps_out_str(o, ",\"command\":");
+		json_str(o, p->command);
+		ps_out_str(o, ",\"written_pages\":");
+		ps_out_u64(o, p->written_pages);
+		ps_out_str(o, ",\"shared_written_pages\":");
+		ps_out_u64(o, p->shared_written_pages);
+		ps_out_str(o, ",\"wss_pages\":");
+		ps_out_u64(o, p->wss_pages);
+		ps_out_str(o, ",\"tracked_pages\":");
+		ps_out_u64(o, p->iv->tracked_pages);
+		ps_out_str(o, ",\"harvest_us\":");
+		ps_out_u64(o, p->iv->harvest_us);
+		json_counts(o, &p->iv->counts);
+		json_body(f, p->iv);
+		ps_out_chr(o, '}');
+	}
+	ps_out_chr(o, ']');
 }
 
 static int json_end(struct ps_sink *s, const struct ps_watch_end *e)
@@ -265,6 +387,14 @@ static int json_end(struct ps_sink *s, const struct ps_watch_end *e)
 	ps_out_u64(o, e->wss_pages);
 	ps_out_str(o, ",\"wss_bytes\":");
 	ps_out_u64(o, e->wss_pages * PS_PAGE_SIZE);
+	if (e->workload) {
+		ps_out_str(o, ",\"shared_wss_pages\":");
+		ps_out_u64(o, e->shared_wss_pages);
+		ps_out_str(o, ",\"processes\":");
+		ps_out_u64(o, e->processes);
+		ps_out_str(o, ",\"untracked_processes\":");
+		ps_out_u64(o, e->untracked_processes);
+	}
 	json_counts(o, &e->counts);
 	json_overhead_end(o, &e->overhead);
 	ps_out_str(o, ",\"rate_pages_s\":{\"mean\":");
@@ -307,11 +437,13 @@ static int json_end(struct ps_sink *s, const struct ps_watch_end *e)
 static int csv_start(struct ps_sink *s, const struct ps_watch_start *w)
 {
 	struct fsink *f = (struct fsink *)s;
-	(void)w;
+	f->workload = w->workload != NULL;
 	ps_out_str(f->o, "seq,time_s,elapsed_s,written_pages,written_bytes,rate_pages_s,rate_mib_s,harvest_us,"
 	                 "tracked_pages,wss_pages,regions,top_mapping,top_mapping_pages,"
-	                 "discarded_pages,zero_read_pages,ksm_merged_pages,thp_filled_pages,"
-	                 "interval_s,stretched,overhead_faults,overhead_fault_s,overhead_share,overhead_cpu_share\n");
+	                 "discarded_pages,zero_read_pages,ksm_merged_pages,thp_filled_pages,remapped_pages,"
+	                 "interval_s,stretched,overhead_faults,overhead_fault_s,overhead_share,overhead_cpu_share");
+	/* A workload: a row of totals (pid empty), then one per process. */
+	ps_out_str(f->o, f->workload ? ",pid,command\n" : "\n");
 	return flush(f);
 }
 
@@ -359,12 +491,34 @@ static void csv_overhead(struct ps_out *o, const struct ps_interval *iv)
 		ps_out_fixed(o, t->cpu_share, 4);
 }
 
+static void csv_row(struct fsink *f, const struct ps_interval *iv, const struct ps_process_interval *p);
+
 static int csv_interval(struct ps_sink *s, const struct ps_interval *iv)
 {
 	struct fsink *f = (struct fsink *)s;
+	csv_row(f, iv, NULL);
+	/* A run that became a workload when the command forked: its header
+	 * has no pid column, so its rows stay the totals (docs/FORMAT.md). */
+	for (size_t i = 0; f->workload && i < iv->nprocesses; i++) {
+		/* The process's own record, on the workload's clock. */
+		struct ps_interval one = *iv->processes[i].iv;
+		one.seq = iv->seq;
+		one.time_s = iv->time_s;
+		one.interval_s = iv->interval_s;
+		one.stretched = iv->stretched;
+		csv_row(f, &one, &iv->processes[i]);
+	}
+	return flush(f);
+}
+
+/* One row: the record's figures; p: a workload's process (its pid and
+ * command in the last columns). */
+static void csv_row(struct fsink *f, const struct ps_interval *iv, const struct ps_process_interval *p)
+{
 	struct ps_out *o = f->o;
 	struct count_walk cw = { 0 };
-	ps_regions_walk(iv->written, iv->maps, count_region, &cw);
+	if (iv->written)
+		ps_regions_walk(iv->written, iv->maps, count_region, &cw);
 	const struct ps_mapping_count *top = top_mapping(iv);
 
 	ps_out_u64(o, iv->seq);
@@ -401,9 +555,20 @@ static int csv_interval(struct ps_sink *s, const struct ps_interval *iv)
 	ps_out_u64(o, iv->counts.ksm_merged_pages);
 	ps_out_chr(o, ',');
 	ps_out_u64(o, iv->counts.thp_filled_pages);
+	ps_out_chr(o, ',');
+	ps_out_u64(o, iv->counts.remapped_pages);
 	csv_overhead(o, iv);
+	if (f->workload) {
+		ps_out_chr(o, ',');
+		if (p) {
+			ps_out_i64(o, p->pid);
+			ps_out_chr(o, ',');
+			ps_out_csv_str(o, p->command, strlen(p->command));
+		} else {
+			ps_out_chr(o, ',');
+		}
+	}
 	ps_out_chr(o, '\n');
-	return flush(f);
 }
 
 static int csv_end(struct ps_sink *s, const struct ps_watch_end *e)
@@ -470,10 +635,73 @@ static void text_overhead_end(struct ps_out *o, const struct ps_overhead_summary
 		              (unsigned long long)t->stretched, t->stretched == 1 ? "" : "s", t->longest_s);
 }
 
+/* "watching 3 processes (the tree of 123 (cmd)): 456 pages (1.8M) tracked, every 1.000s" */
+static int text_start_workload(struct fsink *f, const struct ps_watch_start *w)
+{
+	struct ps_out *o = f->o;
+	f->workload = true;
+	ps_out_printf(o, "watching %llu process%s (", (unsigned long long)w->nprocesses, w->nprocesses == 1 ? "" : "es");
+	if (w->cgroup) {
+		ps_out_str(o, "cgroup ");
+		ps_fmt_label_text(o, w->cgroup);
+	} else {
+		ps_out_str(o, strcmp(w->workload, "tree") == 0 ? "the tree of " : "from ");
+		ps_out_printf(o, "%d ", (int)w->pid);
+		ps_out_chr(o, '(');
+		ps_fmt_label_text(o, w->command);
+		ps_out_chr(o, ')');
+	}
+	ps_out_printf(o, "; at most %llu): %llu pages (", (unsigned long long)w->max_processes,
+	              (unsigned long long)w->tracked_pages);
+	ps_out_human(o, w->tracked_pages * PS_PAGE_SIZE);
+	ps_out_str(o, ") tracked, every ");
+	ps_out_fixed(o, (double)w->interval_ns / 1e9, 3);
+	ps_out_str(o, w->accumulate ? "s, cumulative\n" : "s\n");
+	return flush(f);
+}
+
+/* "+ process 124 (cmd): 5 ranges, 300 pages (1.2M) tracked",
+ * "- process 124 (cmd) exit after 3 intervals: wss 40 pages",
+ * "! process 125 (cmd) not tracked: why" */
+static int text_event(struct ps_sink *s, const struct ps_process_event *ev)
+{
+	struct fsink *f = (struct fsink *)s;
+	struct ps_out *o = f->o;
+	static const char mark[] = { '+', '-', '!' };
+	ps_out_printf(o, "%c process %d (", mark[ev->kind], (int)ev->pid);
+	ps_fmt_label_text(o, ev->command);
+	ps_out_chr(o, ')');
+	switch (ev->kind) {
+	case PS_PROCESS_START:
+		ps_out_printf(o, ": %zu range%s, %llu pages (", ev->nengaged, ev->nengaged == 1 ? "" : "s",
+		              (unsigned long long)ev->tracked_pages);
+		ps_out_human(o, ev->tracked_pages * PS_PAGE_SIZE);
+		ps_out_str(o, ") tracked\n");
+		if (!f->quiet)
+			ps_fmt_skipped_text(o, ev->skipped, ev->nskipped);
+		break;
+	case PS_PROCESS_EXIT:
+		ps_out_str(o, " gone (");
+		ps_fmt_label_text(o, ev->reason);
+		ps_out_printf(o, ") after %llu interval%s: wss %llu page%s\n", (unsigned long long)ev->intervals,
+		              ev->intervals == 1 ? "" : "s", (unsigned long long)ev->wss_pages,
+		              ev->wss_pages == 1 ? "" : "s");
+		break;
+	case PS_PROCESS_SKIPPED:
+		ps_out_str(o, " not tracked: ");
+		ps_fmt_label_text(o, ev->reason);
+		ps_out_chr(o, '\n');
+		break;
+	}
+	return flush(f);
+}
+
 static int text_start(struct ps_sink *s, const struct ps_watch_start *w)
 {
 	struct fsink *f = (struct fsink *)s;
 	struct ps_out *o = f->o;
+	if (w->workload)
+		return text_start_workload(f, w);
 	ps_out_printf(o, "watching process %d (", (int)w->pid);
 	ps_fmt_label_text(o, w->command);
 	ps_out_printf(o, "): %zu range%s, %llu pages (", w->nengaged, w->nengaged == 1 ? "" : "s",
@@ -545,10 +773,71 @@ static int mark_repeated(struct fsink *f, const struct ps_interval *iv)
 	return 0;
 }
 
+/* A workload's processes by written pages, most first (then by pid). */
+static int cmp_proc(const void *a, const void *b, void *ctx)
+{
+	const struct ps_process_interval *p = ctx;
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+	if (p[x].written_pages != p[y].written_pages)
+		return p[x].written_pages < p[y].written_pages ? 1 : -1;
+	return (p[x].pid > p[y].pid) - (p[x].pid < p[y].pid);
+}
+
+#define TOP_PROCESSES 3
+
+/* "  3 processes: 123 cmd 20, 124 cmd 10, 125 x 0 (+2)": the busiest. */
+static int text_top(struct fsink *f, const struct ps_interval *iv)
+{
+	struct ps_out *o = f->o;
+	size_t n = iv->nprocesses;
+	if (n > f->rep_cap) {
+		size_t *ord = realloc(f->order, n * sizeof(*ord));
+		if (!ord)
+			return -ENOMEM;
+		f->order = ord;
+		bool *r = realloc(f->repeated, n * sizeof(*r));
+		if (!r)
+			return -ENOMEM;
+		f->repeated = r;
+		f->rep_cap = n;
+	}
+	for (size_t i = 0; i < n; i++)
+		f->order[i] = i;
+	qsort_r(f->order, n, sizeof(*f->order), cmp_proc, (void *)iv->processes);
+	ps_out_printf(o, "  %zu process%s", n, n == 1 ? "" : "es");
+	for (size_t i = 0; i < n && i < TOP_PROCESSES; i++) {
+		const struct ps_process_interval *p = &iv->processes[f->order[i]];
+		ps_out_printf(o, "%s%d ", i ? ", " : ": ", (int)p->pid);
+		ps_fmt_label_text(o, p->command);
+		ps_out_printf(o, " %llu", (unsigned long long)p->written_pages);
+	}
+	if (n > TOP_PROCESSES)
+		ps_out_printf(o, " (+%zu)", n - TOP_PROCESSES);
+	return 0;
+}
+
 static int text_interval(struct ps_sink *s, const struct ps_interval *iv)
 {
 	struct fsink *f = (struct fsink *)s;
 	struct ps_out *o = f->o;
+	if (f->workload || iv->processes) {
+		/* One line: the totals and the busiest processes (also once a
+		 * run's command forked). */
+		ps_out_printf(o, "#%llu %8.3fs  written %llu page%s (", (unsigned long long)iv->seq, iv->time_s,
+		              (unsigned long long)iv->written_pages, iv->written_pages == 1 ? "" : "s");
+		ps_out_human(o, iv->written_pages * PS_PAGE_SIZE);
+		ps_out_printf(o, ")  %.0f pages/s  %.2f MiB/s  wss %llu page%s", iv->rate_pages_s,
+		              rate_mib(iv->rate_pages_s), (unsigned long long)iv->wss_pages, iv->wss_pages == 1 ? "" : "s");
+		if (iv->shared_wss_pages)
+			ps_out_printf(o, " (shared %llu)", (unsigned long long)iv->shared_wss_pages);
+		ps_out_printf(o, "  harvest %lluus", (unsigned long long)iv->harvest_us);
+		text_counts(o, &iv->counts);
+		text_overhead(o, iv);
+		if (text_top(f, iv) < 0)
+			return -ENOMEM;
+		ps_out_chr(o, '\n');
+		return flush(f);
+	}
 	ps_out_printf(o, "#%llu %8.3fs  written %llu page%s (", (unsigned long long)iv->seq, iv->time_s,
 	              (unsigned long long)iv->written_pages, iv->written_pages == 1 ? "" : "s");
 	ps_out_human(o, iv->written_pages * PS_PAGE_SIZE);
@@ -635,6 +924,13 @@ static int text_end(struct ps_sink *s, const struct ps_watch_end *e)
 			ps_out_chr(o, '\n');
 		}
 	}
+	if (e->workload) {
+		ps_out_printf(o, "processes: %llu tracked", (unsigned long long)e->processes);
+		if (e->untracked_processes)
+			ps_out_printf(o, ", %llu not tracked", (unsigned long long)e->untracked_processes);
+		ps_out_printf(o, "; shared pages in the write working set: %llu (counted once)\n",
+		              (unsigned long long)e->shared_wss_pages);
+	}
 	if (e->has_exit_status)
 		ps_out_printf(o, "command exit status: %d\n", e->exit_status);
 	return flush(f);
@@ -669,12 +965,18 @@ static struct ps_sink *fsink_new(struct ps_out *o, bool quiet,
 
 struct ps_sink *ps_sink_text_new(struct ps_out *o, bool quiet)
 {
-	return fsink_new(o, quiet, text_start, text_interval, text_end);
+	struct ps_sink *s = fsink_new(o, quiet, text_start, text_interval, text_end);
+	if (s)
+		s->event = text_event;
+	return s;
 }
 
 struct ps_sink *ps_sink_json_new(struct ps_out *o, bool quiet)
 {
-	return fsink_new(o, quiet, json_start, json_interval, json_end);
+	struct ps_sink *s = fsink_new(o, quiet, json_start, json_interval, json_end);
+	if (s)
+		s->event = json_event;
+	return s;
 }
 
 struct ps_sink *ps_sink_csv_new(struct ps_out *o)

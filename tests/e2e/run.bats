@@ -241,3 +241,273 @@ follow_exact() {
     [[ $(w_end_field detail "$d/out.json") == *"could be tracked"* ]] || fail "no reason in the end record"
     assert_equal "$(wc -l <"$d/truth")" 10
 }
+
+# ---------------------------------------------------------------------------
+# Following forks: every process the command (or one of its children)
+# makes is tracked from its first instruction.
+
+# run_regions LOG: every written region of every process and interval
+# (before the first fork the records are one process's), merged.
+run_regions() {
+    jq -r 'select(.type == "interval") | ((.regions // [])[], ((.processes // [])[] | .regions[])) |
+           "\(.start) \(.end)"' "$1" | ranges_merge
+}
+
+# run_prog_exact LOG TRUTH PAGES: what pagescan saw in runprog's mapping is
+# the truth runprog recorded (its mapping only: no other process maps there
+# -- each runprog's mapping is its own).
+run_prog_exact() {
+    local w
+    w=$(runprog_window "$2" "$3")
+    run_regions "$1" | ranges_clip "${w%-*}" "${w#*-}" >"$BATS_TEST_TMPDIR/got.$3"
+    assert_ranges_equal "$2" "$BATS_TEST_TMPDIR/got.$3"
+}
+
+# run_family_start PAGES ARGS...: pagescan run ARGS... -- family (the
+# workload tests' parent: forks children on command, tests/targets/family.c)
+# in the background; sets FPID, ANON, SHARED, KID=() as family_start does.
+run_family_start() {
+    local pages=$1
+    shift
+    FDIR=$BATS_TEST_TMPDIR/family
+    mkdir -p "$FDIR"
+    mkfifo "$FDIR/cmd" "$FDIR/reply"
+    w_start run "$@" -- "$TARGETS/family" "$FDIR/cmd" "$FDIR/reply" "$pages" || return 1
+    FPID=$(jq -r 'select(.type == "start") | .pid' "$WLOG")
+    exec {FCMD_FD}<>"$FDIR/cmd"
+    exec {FREPLY_FD}<>"$FDIR/reply"
+    KID=()
+    fcmd where || return 1
+    local -a w
+    read -r -a w <<<"$F_REPLY"
+    ANON=${w[1]} SHARED=${w[2]}
+}
+
+fcmd() {
+    printf '%s\n' "$1" >&"$FCMD_FD"
+    if ! IFS= read -r -t 30 F_REPLY <&"$FREPLY_FD"; then
+        fail "family: no reply to '$1' (pagescan stderr: $(cat "$WDIR/stderr"))"
+        return 1
+    fi
+    [[ $F_REPLY == ok* ]] || {
+        fail "family: '$1' -> '$F_REPLY'"
+        return 1
+    }
+}
+
+ffork() {
+    fcmd fork || return 1
+    local -a w
+    read -r -a w <<<"$F_REPLY"
+    KID[w[2]]=${w[1]}
+}
+
+# run_family_quit: the family's last command (its children exit, then it):
+# the run ends with it.
+run_family_quit() {
+    printf 'quit\n' >&"$FCMD_FD"
+    w_finish
+    run_family_cleanup
+}
+
+# pages_at BASE FIRST N: the range line of pages FIRST..FIRST+N-1 of BASE.
+pages_at() {
+    printf '0x%x 0x%x\n' $(($1 + $2 * PAGE_SIZE)) $(($1 + ($2 + $3) * PAGE_SIZE))
+}
+
+# no_uffd_anywhere PID...: none of the processes holds a userfaultfd.
+no_uffd_anywhere() {
+    local p
+    for p in "$@"; do
+        no_uffd_left "$p" || return 1
+    done
+}
+
+run_family_cleanup() {
+    [[ -z ${FCMD_FD:-} ]] || exec {FCMD_FD}>&- {FREPLY_FD}>&- 2>/dev/null || true
+    FCMD_FD='' FREPLY_FD=''
+}
+
+# proc_written PID BASE PAGES: the pages of the mapping at BASE that
+# process PID wrote over the whole run, merged (the command's, before its
+# first fork, are in the one-process records).
+proc_written() {
+    jq -r --argjson p "$1" --argjson c "$FPID" 'select(.type == "interval") |
+           if .processes then (.processes[] | select(.pid == $p) | .regions[])
+           elif $p == $c then .regions[] else empty end | "\(.start) \(.end)"' "$WLOG" |
+        ranges_merge | ranges_clip "$2" "$(printf '0x%x' $(($2 + $3 * PAGE_SIZE)))"
+}
+
+@test "run -- sh -c 'PROG; PROG': the shell forks both, each one's writes exact from its first instruction" {
+    local d=$BATS_TEST_TMPDIR
+    ps_to "$d/stdout" run -i 100ms -f json -o "$d/out.json" -- sh -c \
+        "\"$TARGETS/runprog\" \"$d/t1\" 50; \"$TARGETS/runprog\" \"$d/t2\" 70 3"
+    [[ $status == 3 ]] || fail "pagescan run exited $status, want 3 (stderr: $stderr)"
+    assert_equal "$(cat "$d/stdout")" ""
+    run_prog_exact "$d/out.json" "$d/t1" 50
+    run_prog_exact "$d/out.json" "$d/t2" 70
+    # format_version 1 until the first fork, then the workload's records
+    assert_equal "$(jq -r 'select(.type == "start") | "\(.format_version) \(.command)"' "$d/out.json")" "1 sh"
+    assert_equal "$(jq -r 'select(.type == "process" and .event == "start" and .command == "runprog") | .command' \
+        "$d/out.json" | tr '\n' ' ')" "runprog runprog "
+    assert_equal "$(jq -r 'select(.type == "end") | "\(.reason) \(.processes) \(.exit_status)"' "$d/out.json")" \
+        "target-exit 3 3"
+    # the total is every process's pages: nothing shared here
+    assert_equal "$(w_end_field wss_pages "$d/out.json")" \
+        "$(jq -s '[.[] | select(.type == "process" and .event == "exit") | .wss_pages] | add' "$d/out.json")"
+}
+
+@test "run -- sh -c 'PROG & PROG; wait' and a grandchild: fork, vfork+exec, a child's child, all exact" {
+    local d=$BATS_TEST_TMPDIR
+    ps_ok "$d/stdout" run -i 50ms -f json -o "$d/out.json" -- sh -c \
+        "\"$TARGETS/runprog\" \"$d/t1\" 40 & \"$TARGETS/runprog\" \"$d/t2\" 60; sh -c '\"$TARGETS/runprog\" \"$d/t3\" 80 & wait'; wait"
+    run_prog_exact "$d/out.json" "$d/t1" 40
+    run_prog_exact "$d/out.json" "$d/t2" 60
+    run_prog_exact "$d/out.json" "$d/t3" 80
+    assert_equal "$(jq -r 'select(.type == "process" and .event == "start") | .command' "$d/out.json" | grep -c runprog)" 3
+    assert_equal "$(w_end_field exit_status "$d/out.json")" 0
+}
+
+@test "run: a parent forking 1, then 8 children writing known pages (some exiting early): per process and total exact" {
+    run_family_start 64 -i 100ms -f json
+    assert_equal "$(jq -r 'select(.type == "start") | .format_version' "$WLOG")" 1
+    ffork
+    fcmd "write 1 anon 0 5"
+    fcmd "write 0 anon 10 2"
+    local k
+    for k in 2 3 4 5 6 7 8 9; do
+        ffork
+    done
+    for k in 2 3 4 5 6 7 8 9; do
+        fcmd "write $k anon $((k * 4)) $k"
+        fcmd "write $k shared $k 1"
+    done
+    # two exit early: their writes count, harvested at their exit stops
+    fcmd "exit 3"
+    fcmd "exit 6"
+    w_pause
+    w_resume
+    run_family_quit
+    assert_equal "$WSTATUS" 0
+    assert_equal "$(w_end_field reason) $(w_end_field exit_status)" "target-exit 0"
+    local want
+    pages_at "$ANON" 0 5 >"$BATS_TEST_TMPDIR/want"
+    proc_written "${KID[1]}" "$ANON" 64 >"$BATS_TEST_TMPDIR/got"
+    assert_ranges_equal "$BATS_TEST_TMPDIR/want" "$BATS_TEST_TMPDIR/got"
+    pages_at "$ANON" 10 2 >"$BATS_TEST_TMPDIR/want"
+    proc_written "$FPID" "$ANON" 64 >"$BATS_TEST_TMPDIR/got"
+    assert_ranges_equal "$BATS_TEST_TMPDIR/want" "$BATS_TEST_TMPDIR/got"
+    for k in 2 3 4 5 6 7 8 9; do
+        pages_at "$ANON" $((k * 4)) $k >"$BATS_TEST_TMPDIR/want"
+        proc_written "${KID[k]}" "$ANON" 64 >"$BATS_TEST_TMPDIR/got"
+        assert_ranges_equal "$BATS_TEST_TMPDIR/want" "$BATS_TEST_TMPDIR/got"
+        pages_at "$SHARED" $k 1 >"$BATS_TEST_TMPDIR/want"
+        proc_written "${KID[k]}" "$SHARED" 64 >"$BATS_TEST_TMPDIR/got"
+        assert_ranges_equal "$BATS_TEST_TMPDIR/want" "$BATS_TEST_TMPDIR/got"
+    done
+    # every child and the parent tracked; each left with reason exit, the
+    # two that exited early first
+    assert_equal "$(w_end_field processes)" 10
+    assert_equal "$(jq -r 'select(.type == "process" and .event == "exit") | "\(.pid) \(.reason)"' "$WLOG" | sort -n)" \
+        "$(printf '%s exit\n' "$FPID" "${KID[@]}" | sort -n)"
+    assert_equal "$(jq -r 'select(.type == "process" and .event == "exit") | .pid' "$WLOG" | head -n 2 | sort -n | tr '\n' ' ')" \
+        "$(printf '%s\n' "${KID[3]}" "${KID[6]}" | sort -n | tr '\n' ' ')"
+    # the workload's pages in the two test mappings: 5 + 2 + sum(k) private, 8 shared once
+    want=$((5 + 2 + 2 + 3 + 4 + 5 + 6 + 7 + 8 + 9 + 8))
+    local got
+    got=$(jq -r --arg a "$ANON" --arg s "$SHARED" 'select(.type == "interval") | (.processes // [])[] | .pid as $p |
+        .regions[] | "\($p) \(.start) \(.end)"' "$WLOG" | awk -v a="$ANON" -v s="$SHARED" "$PS_AWK_DEFS"'
+        { st = hex2n($2); en = hex2n($3); A = hex2n(a); S = hex2n(s)
+          for (x = st; x < en; x += 4096) {
+            if (x >= A && x < A + 64 * 4096) seen[$1 " " sprintf("%.0f", x)] = 1
+            if (x >= S && x < S + 64 * 4096) seen["s " sprintf("%.0f", x)] = 1 } }
+        END { n = 0; for (k in seen) n++; print n }')
+    [[ $got == "$want" ]] || fail "the test mappings' pages of the workload: $got, want $want"
+    assert_equal "$(jq -r 'select(.type == "end") | .shared_wss_pages' "$WLOG")" 8
+}
+
+@test "run: posix_spawn (vfork+exec): nothing engaged in the child before its exec, the new program exact" {
+    run_family_start 16 -i 100ms -f json
+    fcmd "write 0 anon 0 3"
+    fcmd "spawn $TARGETS/runprog $BATS_TEST_TMPDIR/t1 90 7"
+    assert_equal "$F_REPLY" "ok 7"
+    w_pause
+    w_resume
+    run_family_quit
+    assert_equal "$WSTATUS" 0
+    run_prog_exact "$WLOG" "$BATS_TEST_TMPDIR/t1" 90
+    # the child shared family's address space until its exec: tracked once,
+    # as family; its first start event is runprog's
+    assert_equal "$(jq -r 'select(.type == "process" and .event == "start") | .command' "$WLOG" | tr '\n' ' ')" \
+        "family runprog "
+    pages_at "$ANON" 0 3 >"$BATS_TEST_TMPDIR/want"
+    proc_written "$FPID" "$ANON" 16 >"$BATS_TEST_TMPDIR/got"
+    assert_ranges_equal "$BATS_TEST_TMPDIR/want" "$BATS_TEST_TMPDIR/got"
+}
+
+@test "run: SIGKILL to pagescan while it follows a tree: every process runs on, no userfaultfd left in any" {
+    run_family_start 16 -i 100ms -f json
+    ffork
+    ffork
+    fcmd "write 1 anon 0 2"
+    w_kill KILL
+    wait "$WPID" 2>/dev/null || true
+    WPID=
+    # the parent and both children still answer (none stopped, none killed)
+    fcmd "write 0 anon 1 1"
+    fcmd "write 1 anon 2 1"
+    fcmd "write 2 anon 3 1"
+    no_uffd_anywhere "$FPID" "${KID[1]}" "${KID[2]}"
+    local p
+    for p in "$FPID" "${KID[1]}" "${KID[2]}"; do
+        [[ $(awk '/^TracerPid:/ { print $2 }' "/proc/$p/status") == 0 ]] || fail "process $p is still traced"
+    done
+    printf 'quit\n' >&"$FCMD_FD"
+    run_family_cleanup
+}
+
+@test "run --no-follow-forks: only the command, its records as before" {
+    local d=$BATS_TEST_TMPDIR
+    ps_ok "$d/stdout" run --no-follow-forks -i 100ms -f json -o "$d/out.json" -- sh -c \
+        "\"$TARGETS/runprog\" \"$d/t1\" 50; true"
+    assert_equal "$(wc -l <"$d/t1")" 17
+    [[ -z $(jq 'select(.type == "process" or .processes)' "$d/out.json") ]] || fail "a child was tracked"
+    assert_equal "$(jq -r 'select(.type == "start") | .format_version' "$d/out.json")" 1
+    assert_equal "$(w_end_field reason "$d/out.json")" target-exit
+    assert_equal "$(w_end_field processes "$d/out.json")" null
+}
+
+@test "run --max-processes: a fork bomb's processes over the limit run on untracked, and the output says so" {
+    run_family_start 16 -i 100ms -f json --max-processes 3
+    local k
+    for k in 1 2 3 4 5; do
+        ffork
+    done
+    # the ones over the limit are not stopped: they answer
+    fcmd "write 5 anon 0 1"
+    fcmd "write 4 anon 0 1"
+    fcmd "write 2 anon 0 3"
+    w_pause
+    w_resume
+    run_family_quit
+    [[ $WSTDERR == *"more than 3 processes (--max-processes)"* ]] || fail "no warning: $WSTDERR"
+    assert_equal "$(jq -r 'select(.type == "process" and .event == "skipped") | "\(.pid) \(.reason)"' "$WLOG" | sort -n)" \
+        "$(printf '%s over --max-processes 3\n' "${KID[3]}" "${KID[4]}" "${KID[5]}" | sort -n)"
+    assert_equal "$(jq -r 'select(.type == "end") | "\(.processes) \(.untracked_processes)"' "$WLOG")" "3 3"
+    pages_at "$ANON" 0 3 >"$BATS_TEST_TMPDIR/want"
+    proc_written "${KID[2]}" "$ANON" 16 >"$BATS_TEST_TMPDIR/got"
+    assert_ranges_equal "$BATS_TEST_TMPDIR/want" "$BATS_TEST_TMPDIR/got"
+}
+
+@test "run -f csv and text: after the command forks, CSV rows stay the totals (same columns), text one line per interval" {
+    local d=$BATS_TEST_TMPDIR
+    ps_ok "$d/out.csv" run -i 1h -f csv -- sh -c "\"$TARGETS/runprog\" \"$d/t1\" 30; \"$TARGETS/runprog\" \"$d/t2\" 60"
+    # the header, then one row per interval (one: harvested at the exits), as many columns
+    assert_equal "$(wc -l <"$d/out.csv")" 2
+    assert_equal "$(awk -F, '{ print NF }' "$d/out.csv" | sort -u)" 24
+    ps_ok "$d/out.txt" run -q -i 1h -- sh -c "\"$TARGETS/runprog\" \"$d/t1\" 30; \"$TARGETS/runprog\" \"$d/t2\" 60"
+    grep -Eq '^#1 .* wss [0-9]+ pages .*  3 processes: [0-9]+ [a-z]+ [0-9]+, [0-9]+ [a-z]+ [0-9]+, [0-9]+ [a-z]+ [0-9]+$' "$d/out.txt" ||
+        fail "no workload line: $(cat "$d/out.txt")"
+    grep -q '^processes: 3 tracked' "$d/out.txt" || fail "no processes line: $(cat "$d/out.txt")"
+    grep -q '^command exit status: 0$' "$d/out.txt" || fail "no exit status: $(cat "$d/out.txt")"
+}

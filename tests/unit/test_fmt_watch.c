@@ -375,10 +375,10 @@ static void test_records_csv(void)
 	iv.overhead = (struct ps_overhead){ .known = true, .cpu_share = -1, .cpu_s = -1 };
 	iv.stretched = true;
 	iv.interval_s = 0.5;
-	is_str(rec_run(&f, s, 1, &iv), "7,1.750000,0.250400,0,0,0.0,0.000,123,1040,512,0,,0,12,4,0,0,0.500,1,0,0.000000,0.0000,\n",
+	is_str(rec_run(&f, s, 1, &iv), "7,1.750000,0.250400,0,0,0.0,0.000,123,1040,512,0,,0,12,4,0,0,0,0.500,1,0,0.000000,0.0000,\n",
 	       "CSV interval row with nothing written, stretched, no CPU share");
 	iv.overhead.known = false;
-	is_str(rec_run(&f, s, 1, &iv), "7,1.750000,0.250400,0,0,0.0,0.000,123,1040,512,0,,0,12,4,0,0,0.500,1,,,,\n",
+	is_str(rec_run(&f, s, 1, &iv), "7,1.750000,0.250400,0,0,0.0,0.000,123,1040,512,0,,0,12,4,0,0,0,0.500,1,,,,\n",
 	       "CSV interval row without an estimate: empty columns");
 	is_str(rec_run(&f, s, 2, &we), "", "CSV end: nothing");
 	s->destroy(s);

@@ -46,6 +46,44 @@ struct ps_watch_start {
 	double wp_fault_ns;
 	bool wp_fault_calibrated;
 	double max_overhead;
+	/* A workload (watch PID PID..., --tree, --cgroup; model/workload.h):
+	 * workload names how its processes are chosen ("pids", "tree" or
+	 * "cgroup"; NULL: one process, the record as before), cgroup the
+	 * directory. pid and command are the first process's; tracked_pages
+	 * the sum; engaged and skipped are in each process's start event. */
+	const char *workload;
+	const char *cgroup;
+	uint64_t max_processes;
+	uint64_t nprocesses;       /* tracked at the start */
+};
+
+/* A process of a workload in one interval. */
+struct ps_process_interval {
+	pid_t pid;
+	const char *command;
+	uint64_t written_pages;        /* in this interval, as this process wrote them
+	                                * (the pages of shared mappings included) */
+	uint64_t shared_written_pages; /* of those, pages of shared mappings */
+	uint64_t wss_pages;            /* its distinct pages since it joined (by address) */
+	const struct ps_interval *iv;  /* its own record: regions, mappings, engaged, dropped */
+};
+
+/* A process joining or leaving a workload, or one left out. */
+enum ps_process_event_kind { PS_PROCESS_START, PS_PROCESS_EXIT, PS_PROCESS_SKIPPED };
+struct ps_process_event {
+	enum ps_process_event_kind kind;
+	pid_t pid;
+	const char *command;
+	const char *reason;        /* exit: "exit", "exec", "left the cgroup", ...;
+	                            * skipped: why it is not tracked */
+	double time_s;             /* since the start of the watch */
+	/* start: its first snapshot */
+	uint64_t tracked_pages;
+	const struct ps_span *engaged; size_t nengaged;
+	const struct ps_span *skipped; size_t nskipped;
+	/* exit: what was harvested up to its last tick */
+	uint64_t intervals;
+	uint64_t wss_pages;
 };
 
 /* Per-mapping written pages in one interval (or over the watch). */
@@ -103,6 +141,14 @@ struct ps_interval {
 	 * and engaged/dropped of this record follow on from these. */
 	const struct ps_span *exec_engaged; size_t nexec_engaged;
 	const struct ps_span *exec_skipped; size_t nexec_skipped;
+	/* A workload (nprocesses > 0; NULL for one process): the fields above
+	 * are the workload's (written_pages and wss_pages with the pages of
+	 * shared mappings once; maps, tracked, written, per_mapping, engaged,
+	 * dropped, readonly_written empty: they are each process's, in
+	 * processes[].iv), with these beside them. */
+	const struct ps_process_interval *processes; size_t nprocesses;
+	uint64_t shared_written_pages;  /* distinct pages of shared mappings written */
+	uint64_t shared_wss_pages;      /* of wss_pages, pages of shared mappings */
 };
 
 enum ps_end_reason { PS_END_COUNT, PS_END_DURATION, PS_END_SIGNAL, PS_END_TARGET_EXIT,
@@ -124,6 +170,11 @@ struct ps_watch_end {
 	bool has_exit_status;
 	int exit_status;           /* run: 0..255, 128+N for signal N */
 	struct ps_overhead_summary overhead; /* the loop's sums of the intervals' estimates */
+	/* A workload: processes tracked over the watch, those left out (over
+	 * --max-processes, or that could not be tracked), shared pages of
+	 * wss_pages. */
+	bool workload;
+	uint64_t processes, untracked_processes, shared_wss_pages;
 };
 
 #endif

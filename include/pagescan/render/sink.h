@@ -13,6 +13,9 @@ struct ps_sink {
 	int (*start)(struct ps_sink *s, const struct ps_watch_start *w);
 	int (*interval)(struct ps_sink *s, const struct ps_interval *iv);
 	int (*end)(struct ps_sink *s, const struct ps_watch_end *e);
+	/* A workload's process joining, leaving or left out (NULL: ignored);
+	 * between the start record and the end record. */
+	int (*event)(struct ps_sink *s, const struct ps_process_event *ev);
 	void (*destroy)(struct ps_sink *s);
 	/* Interactive sinks only (NULL otherwise): an fd to poll for input and
 	 * its handler; the handler returns PS_SINK_QUIT to end the watch. */
