@@ -27,6 +27,11 @@ struct ps_rec_reader {
 	size_t nseen, seencap;
 	size_t bad_lines, replaced;
 	bool warned_after_end, warned_count, warned_shrink, warned_tracked;
+	/* format_version 2: the processes still running (indexes into rec->procs,
+	 * -1: gone) and the objects backing shared pages. */
+	struct rec_obj { char *dev; uint64_t inode; char *name; uint64_t lo, hi; } *obj;
+	size_t nobj, objcap;
+	bool warned_noshared, warned_wl_count, warned_key;
 };
 
 struct ps_rec_reader *ps_rec_reader_new(void)
@@ -43,10 +48,9 @@ struct ps_rec_reader *ps_rec_reader_new(void)
 	return r;
 }
 
-void ps_recording_free(struct ps_recording *rec)
+/* Everything but the processes (a process's own recording has none). */
+static void rec_free_fields(struct ps_recording *rec)
 {
-	if (!rec)
-		return;
 	free(rec->pagescan);
 	free(rec->command);
 	for (size_t i = 0; i < rec->nspans; i++)
@@ -55,7 +59,23 @@ void ps_recording_free(struct ps_recording *rec)
 	free(rec->iv);
 	free(rec->runs);
 	free(rec->end_reason);
+	free(rec->workload_kind);
+	free(rec->cgroup);
 	free(rec);
+}
+
+void ps_recording_free(struct ps_recording *rec)
+{
+	if (!rec)
+		return;
+	for (size_t i = 0; i < rec->nprocs; i++) {
+		free(rec->procs[i].command);
+		free(rec->procs[i].exit_reason);
+		if (rec->procs[i].rec)
+			rec_free_fields(rec->procs[i].rec);
+	}
+	free(rec->procs);
+	rec_free_fields(rec);
 }
 
 void ps_rec_reader_free(struct ps_rec_reader *r)
@@ -69,6 +89,11 @@ void ps_rec_reader_free(struct ps_rec_reader *r)
 	for (size_t i = 0; i < r->nseen; i++)
 		free(r->seen[i]);
 	free(r->seen);
+	for (size_t i = 0; i < r->nobj; i++) {
+		free(r->obj[i].dev);
+		free(r->obj[i].name);
+	}
+	free(r->obj);
 	free(r);
 }
 
@@ -224,7 +249,7 @@ static int add_spans(struct ps_rec_reader *r, uint32_t arr, uint64_t seq, enum s
 static const char *const start_keys[] = { "type", "format_version", "pagescan", "pid", "command", "interval_s",
                                           "page_size", "mode", "region_lists", "tracked_pages", "engaged",
                                           "skipped", "max_overhead", "wp_fault_ns", "wp_fault_calibrated",
-                                          NULL };
+                                          "workload", "cgroup", "processes", "max_processes", NULL };
 
 static int rec_start(struct ps_rec_reader *r, uint32_t root, struct ps_warnings *w, struct ps_err *err)
 {
@@ -243,6 +268,18 @@ static int rec_start(struct ps_rec_reader *r, uint32_t root, struct ps_warnings 
 		               (long long)v, PS_REC_FORMAT_VERSION);
 	rec->format_version = v;
 	check_keys(r, root, start_keys, "the start record", w);
+	if (v >= 2) {
+		rec->workload = true;
+		rec->workload_kind = dup_str(j, ps_json_get(j, root, "workload"), "pids");
+		if (!rec->workload_kind)
+			return ps_errf(err, ENOMEM, "out of memory");
+		if ((n = ps_json_get(j, root, "cgroup")) && !(rec->cgroup = dup_str(j, n, "?")))
+			return ps_errf(err, ENOMEM, "out of memory");
+		const char *m = ps_json_str(j, ps_json_get(j, root, "mode"), NULL);
+		if (m && strcmp(m, "accumulate") == 0)
+			return ps_errf(err, EINVAL, "the workload was recorded with --accumulate: report reads a "
+			               "workload's recording only without it; record again without --accumulate");
+	}
 
 	n = ps_json_get(j, root, "page_size");
 	uint64_t ps;
@@ -439,6 +476,28 @@ static int rec_interval(struct ps_rec_reader *r, uint32_t root, struct ps_warnin
 	if (rec->niv >= PS_REC_MAX_INTERVALS)
 		return ps_errf(err, E2BIG, "line %zu: more than %zu intervals", r->lineno, PS_REC_MAX_INTERVALS);
 	check_keys(r, root, interval_keys, "interval records", w);
+	ret = iv_body(r, root, regs, &iv, true, w, err);
+	if (ret)
+		return ret < 0 ? ret : 0;
+	if (ps_grow((void **)&rec->iv, &rec->iv_cap, rec->niv + 1, sizeof(*rec->iv)) < 0)
+		return ps_errf(err, ENOMEM, "out of memory");
+	rec->iv[rec->niv++] = iv;
+	r->last_seq = iv.seq;
+	r->last_time = iv.time_s;
+	return 0;
+}
+
+/* One process's record of an interval (root: the interval record, or a
+ * workload's processes entry) into r->rec: its page set, counts and spans;
+ * iv has seq, time_s, elapsed_s. 0: iv filled in (not yet appended), 1:
+ * ignored (warned), -errno. check_seq: warn about missing intervals. */
+static int iv_body(struct ps_rec_reader *r, uint32_t root, uint32_t regs, struct ps_rec_interval *ivp, bool check_seq,
+                   struct ps_warnings *w, struct ps_err *err)
+{
+	struct ps_recording *rec = r->rec;
+	const struct ps_json *j = &r->j;
+	struct ps_rec_interval iv = *ivp;
+	int ret;
 
 	/* The page set. */
 	size_t from = rec->nruns, nregs = j->node[regs].b;
@@ -456,7 +515,7 @@ static int rec_interval(struct ps_rec_reader *r, uint32_t root, struct ps_warnin
 			ps_warnings_add(w, "line %zu: interval %llu, region %zu: %s (interval ignored)", r->lineno,
 			                (unsigned long long)iv.seq, k + 1, msg);
 			rec->nruns = from;
-			return 0;
+			return 1;
 		}
 		if (k < 4) /* the same keys every time: look at a few */
 			check_keys(r, c, region_keys, "regions", w);
@@ -498,7 +557,7 @@ static int rec_interval(struct ps_rec_reader *r, uint32_t root, struct ps_warnin
 		ps_warnings_add(w, "line %zu: interval %llu has no valid tracked_pages", r->lineno,
 		                (unsigned long long)iv.seq);
 	}
-	if (r->last_seq && iv.seq != r->last_seq + 1)
+	if (check_seq && r->last_seq && iv.seq != r->last_seq + 1)
 		ps_warnings_add(w, "line %zu: intervals %llu to %llu are missing from the recording", r->lineno,
 		                (unsigned long long)r->last_seq + 1, (unsigned long long)iv.seq - 1);
 
@@ -516,6 +575,371 @@ static int rec_interval(struct ps_rec_reader *r, uint32_t root, struct ps_warnin
 		ps_warnings_add(w, "line %zu: the command exec'd another program during interval %llu: the report treats the programs' address spaces as one (a page at the same address in both counts once); the recording's wss_pages counts them apart",
 		                r->lineno, (unsigned long long)iv.seq);
 	}
+	*ivp = iv;
+	return 0;
+}
+
+
+/* ---- format_version 2: a workload ------------------------------------------ */
+
+/* The negative errno new_proc left in err. */
+static int err_ret(const struct ps_err *err)
+{
+	return err && err->code ? -err->code : -ENOMEM;
+}
+
+/* The process of pid still running in the recording, or NULL. */
+static struct ps_rec_process *find_active(struct ps_recording *rec, int64_t pid)
+{
+	for (size_t i = rec->nprocs; i-- > 0;)
+		if (rec->procs[i].pid == pid)
+			return rec->procs[i].exited ? NULL : &rec->procs[i];
+	return NULL;
+}
+
+static struct ps_rec_process *new_proc(struct ps_rec_reader *r, int64_t pid, const char *command, double time_s,
+                                       struct ps_err *err)
+{
+	struct ps_recording *rec = r->rec;
+	if (rec->nprocs >= PS_REC_MAX_PROCESSES) {
+		ps_errf(err, E2BIG, "line %zu: more than %zu processes", r->lineno, PS_REC_MAX_PROCESSES);
+		return NULL;
+	}
+	if (ps_grow((void **)&rec->procs, &rec->procs_cap, rec->nprocs + 1, sizeof(*rec->procs)) < 0)
+		goto oom;
+	struct ps_rec_process *p = &rec->procs[rec->nprocs];
+	*p = (struct ps_rec_process){ .pid = pid, .start_s = time_s };
+	p->command = strdup(command);
+	p->rec = calloc(1, sizeof(*p->rec));
+	if (!p->command || !p->rec)
+		goto oom_p;
+	p->rec->format_version = 1;
+	p->rec->pid = pid;
+	p->rec->interval_s = rec->interval_s;
+	p->rec->pagescan = strdup(rec->pagescan ? rec->pagescan : "?");
+	p->rec->command = strdup(command);
+	if (!p->rec->pagescan || !p->rec->command)
+		goto oom_p;
+	rec->nprocs++;
+	return p;
+oom_p:
+	free(p->command);
+	if (p->rec)
+		rec_free_fields(p->rec);
+oom:
+	ps_errf(err, ENOMEM, "out of memory");
+	return NULL;
+}
+
+static int key_spans(struct ps_rec_reader *r, const struct ps_rec_process *p, size_t from, struct ps_err *err);
+
+static const char *const process_keys[] = { "type", "event", "pid", "command", "time_s", "tracked_pages", "engaged",
+                                            "skipped", "reason", "intervals", "wss_pages", NULL };
+
+static int rec_process(struct ps_rec_reader *r, uint32_t root, struct ps_warnings *w, struct ps_err *err)
+{
+	struct ps_recording *rec = r->rec;
+	const struct ps_json *j = &r->j;
+	const char *ev = ps_json_str(j, ps_json_get(j, root, "event"), NULL);
+	const char *command = ps_json_str(j, ps_json_get(j, root, "command"), NULL);
+	int64_t pid;
+	double t = 0;
+
+	if (!rec->workload) {
+		if (first_time(r, "record types", "process"))
+			ps_warnings_add(w, "line %zu: a process event in a recording of one process (ignored)", r->lineno);
+		return 0;
+	}
+	check_keys(r, root, process_keys, "process events", w);
+	if (!ev || ps_json_i64(j, ps_json_get(j, root, "pid"), &pid) < 0) {
+		ps_warnings_add(w, "line %zu: a process event without a valid event or pid (ignored)", r->lineno);
+		return 0;
+	}
+	ps_json_double(j, ps_json_get(j, root, "time_s"), &t);
+	if (strcmp(ev, "start") == 0) {
+		struct ps_rec_process *p = find_active(rec, pid);
+		if (p) {
+			ps_warnings_add(w, "line %zu: process %lld starts again without an exit event (taken as a new "
+			                "program)", r->lineno, (long long)pid);
+			p->exited = true;
+			if (!(p->exit_reason = strdup("no exit event")))
+				return ps_errf(err, ENOMEM, "out of memory");
+		}
+		if (!(p = new_proc(r, pid, command ? command : "?", t, err)))
+			return err_ret(err);
+		if (ps_json_u64(j, ps_json_get(j, root, "tracked_pages"), &p->rec->tracked_pages) < 0 ||
+		    p->rec->tracked_pages > MAX_PAGES)
+			p->rec->tracked_pages = 0;
+		uint32_t n = ps_json_get(j, root, "skipped");
+		if (n && j->node[n].type == PS_JSON_ARRAY)
+			p->rec->nskipped = j->node[n].b;
+		r->rec = p->rec;
+		int ret = add_spans(r, ps_json_get(j, root, "engaged"), 0, SPAN_ENGAGED, "engaged", w, err);
+		r->rec = rec;
+		return ret < 0 ? ret : key_spans(r, p, 0, err);
+	}
+	if (strcmp(ev, "exit") == 0) {
+		struct ps_rec_process *p = find_active(rec, pid);
+		if (!p) {
+			ps_warnings_add(w, "line %zu: an exit event for process %lld, which is not running in the "
+			                "recording (ignored)", r->lineno, (long long)pid);
+			return 0;
+		}
+		p->exited = true;
+		p->exit_reason = dup_str(j, ps_json_get(j, root, "reason"), "?");
+		if (!p->exit_reason)
+			return ps_errf(err, ENOMEM, "out of memory");
+		ps_json_u64(j, ps_json_get(j, root, "wss_pages"), &p->recorded_wss_pages);
+		return 0;
+	}
+	if (strcmp(ev, "skipped") == 0) {
+		rec->skipped_processes++;
+		return 0;
+	}
+	if (first_time(r, "process events", ev))
+		ps_warnings_add(w, "line %zu: unknown process event \"%s\" (ignored; recorded by a newer pagescan?)",
+		                r->lineno, ev);
+	return 0;
+}
+
+/* The index of a shared object (dev, inode), added if new; -1: no memory. */
+static long obj_get(struct ps_rec_reader *r, const char *dev, uint64_t inode, const char *name)
+{
+	for (size_t i = 0; i < r->nobj; i++)
+		if (r->obj[i].inode == inode && strcmp(r->obj[i].dev, dev) == 0)
+			return (long)i;
+	if (ps_grow((void **)&r->obj, &r->objcap, r->nobj + 1, sizeof(*r->obj)) < 0)
+		return -1;
+	struct rec_obj *o = &r->obj[r->nobj];
+	*o = (struct rec_obj){ .inode = inode, .lo = UINT64_MAX };
+	o->dev = strdup(dev);
+	size_t nl = strlen(name);
+	o->name = malloc(nl + sizeof("shared "));
+	if (!o->dev || !o->name) {
+		free(o->dev);
+		free(o->name);
+		return -1;
+	}
+	memcpy(o->name, "shared ", sizeof("shared ") - 1);
+	memcpy(o->name + sizeof("shared ") - 1, name, nl + 1);
+	return (long)r->nobj++;
+}
+
+/* Copies of the process's spans sub->spans[from..] into the workload's,
+ * in the key space, named "PID NAME". */
+static int key_spans(struct ps_rec_reader *r, const struct ps_rec_process *p, size_t from, struct ps_err *err)
+{
+	struct ps_recording *rec = r->rec, *sub = p->rec;
+	uint64_t base = (uint64_t)(p - rec->procs + 1) << PS_REC_KEY_PROC_SHIFT;
+	char pid[24];
+	int pl = snprintf(pid, sizeof(pid), "%lld ", (long long)p->pid);
+
+	for (size_t i = from; i < sub->nspans; i++) {
+		const struct ps_rec_span *s = &sub->spans[i];
+		if (s->end > (uint64_t)1 << PS_REC_KEY_PROC_SHIFT)
+			continue;
+		if (rec->nspans >= PS_REC_MAX_SPANS)
+			return ps_errf(err, E2BIG, "line %zu: more than %zu engaged, dropped or read-only ranges",
+			               r->lineno, PS_REC_MAX_SPANS);
+		if (ps_grow((void **)&rec->spans, &rec->spans_cap, rec->nspans + 1, sizeof(*rec->spans)) < 0)
+			return ps_errf(err, ENOMEM, "out of memory");
+		char *m = malloc((size_t)pl + strlen(s->mapping) + 1);
+		if (!m)
+			return ps_errf(err, ENOMEM, "out of memory");
+		memcpy(m, pid, (size_t)pl);
+		memcpy(m + pl, s->mapping, strlen(s->mapping) + 1);
+		rec->spans[rec->nspans] = *s;
+		rec->spans[rec->nspans].start = base | s->start;
+		rec->spans[rec->nspans].end = base | s->end;
+		rec->spans[rec->nspans++].mapping = m;
+	}
+	return 0;
+}
+
+/* A process entry's regions into the workload's set, as keys (recording.h):
+ * a region with "shared" by what backs it, any other as the process's own. */
+static int add_keyed(struct ps_rec_reader *r, uint32_t regs, size_t pidx, struct ps_warnings *w, struct ps_err *err)
+{
+	struct ps_recording *rec = r->rec;
+	const struct ps_json *j = &r->j;
+
+	for (uint32_t c = j->node[regs].a; c; c = j->node[c].next) {
+		uint64_t s, e, ks, ke;
+		const char *msg;
+		if (parse_range(j, c, &s, &e, &msg) < 0)
+			continue; /* iv_body said so */
+		uint32_t sh = ps_json_get(j, c, "shared");
+		if (sh) {
+			const char *dev = ps_json_str(j, ps_json_get(j, sh, "dev"), NULL);
+			uint64_t inode, off;
+			long k;
+			if (!dev || ps_json_u64(j, ps_json_get(j, sh, "inode"), &inode) < 0 ||
+			    parse_hex(ps_json_str(j, ps_json_get(j, sh, "offset"), NULL), &off) < 0 ||
+			    (off & (PS_PAGE_SIZE - 1)) || (off >> PS_PAGE_SHIFT) + (e - s) >= (uint64_t)1 << 40) {
+				if (!r->warned_key) {
+					r->warned_key = true;
+					ps_warnings_add(w, "line %zu: a region's \"shared\" is not {dev, inode, offset} or "
+					                "out of range (counted as the process's own pages)", r->lineno);
+				}
+				goto own;
+			}
+			const char *name = ps_json_str(j, ps_json_get(j, c, "mapping"), NULL);
+			if ((k = obj_get(r, dev, inode, name ? name : "[unnamed]")) < 0)
+				return ps_errf(err, ENOMEM, "out of memory");
+			if ((uint64_t)k >= (uint64_t)1 << 23)
+				return ps_errf(err, E2BIG, "line %zu: more than %u shared files", r->lineno, 1u << 23);
+			ks = PS_REC_KEY_SHARED | (uint64_t)k << 40 | off >> PS_PAGE_SHIFT;
+			ke = ks + (e - s);
+			if (ks < r->obj[k].lo)
+				r->obj[k].lo = ks;
+			if (ke > r->obj[k].hi)
+				r->obj[k].hi = ke;
+		} else {
+own:
+			if (e > (uint64_t)1 << PS_REC_KEY_PROC_SHIFT) {
+				if (!r->warned_key) {
+					r->warned_key = true;
+					ps_warnings_add(w, "line %zu: a region beyond 2^56 (ignored in the workload's "
+					                "figures)", r->lineno);
+				}
+				continue;
+			}
+			ks = (uint64_t)(pidx + 1) << PS_REC_KEY_PROC_SHIFT | s;
+			ke = ks + (e - s);
+		}
+		if (rec->nruns >= PS_REC_MAX_RUNS)
+			return ps_errf(err, E2BIG, "line %zu: more than %zu regions in the recording", r->lineno,
+			               PS_REC_MAX_RUNS);
+		if (ps_grow((void **)&rec->runs, &rec->runs_cap, rec->nruns + 1, sizeof(*rec->runs)) < 0)
+			return ps_errf(err, ENOMEM, "out of memory");
+		rec->runs[rec->nruns++] = (struct ps_rec_run){ ks, ke };
+	}
+	return 0;
+}
+
+static const char *const wl_interval_keys[] = { "type", "seq", "time_s", "elapsed_s", "written_pages",
+                                                "written_bytes", "rate_pages_s", "rate_mib_s", "harvest_us",
+                                                "tracked_pages", "wss_pages", "discarded_pages",
+                                                "zero_read_pages", "ksm_merged_pages", "thp_filled_pages",
+                                                "remapped_pages", "interval_s", "stretched", "target_overhead",
+                                                "shared_written_pages", "shared_wss_pages", "processes", NULL };
+static const char *const proc_entry_keys[] = { "pid", "command", "written_pages", "shared_written_pages",
+                                               "wss_pages", "tracked_pages", "harvest_us", "discarded_pages",
+                                               "zero_read_pages", "ksm_merged_pages", "thp_filled_pages",
+                                               "remapped_pages", "regions", "mappings", "engaged", "dropped",
+                                               "readonly_written", "exec", "interval_s", "stretched",
+                                               "target_overhead", NULL };
+
+static int rec_interval_v2(struct ps_rec_reader *r, uint32_t root, struct ps_warnings *w, struct ps_err *err)
+{
+	struct ps_recording *rec = r->rec;
+	const struct ps_json *j = &r->j;
+	struct ps_rec_interval iv = { 0 };
+	uint32_t procs;
+	int ret;
+
+	if (ps_json_u64(j, ps_json_get(j, root, "seq"), &iv.seq) < 0 || iv.seq == 0 ||
+	    ps_json_double(j, ps_json_get(j, root, "time_s"), &iv.time_s) < 0 ||
+	    ps_json_double(j, ps_json_get(j, root, "elapsed_s"), &iv.elapsed_s) < 0 || iv.elapsed_s < 0 ||
+	    iv.time_s < 0) {
+		ps_warnings_add(w, "line %zu: interval record without a valid seq, time_s or elapsed_s (ignored)",
+		                r->lineno);
+		return 0;
+	}
+	procs = ps_json_get(j, root, "processes");
+	if (!procs || j->node[procs].type != PS_JSON_ARRAY) {
+		ps_warnings_add(w, "line %zu: interval %llu of a workload has no \"processes\" array (ignored)",
+		                r->lineno, (unsigned long long)iv.seq);
+		return 0;
+	}
+	if (iv.seq <= r->last_seq) {
+		ps_warnings_add(w, "line %zu: interval %llu does not follow interval %llu (ignored)", r->lineno,
+		                (unsigned long long)iv.seq, (unsigned long long)r->last_seq);
+		return 0;
+	}
+	if (iv.time_s + 1e-6 < r->last_time) {
+		ps_warnings_add(w, "line %zu: interval %llu ends at %.6fs, before the previous one (ignored)",
+		                r->lineno, (unsigned long long)iv.seq, iv.time_s);
+		return 0;
+	}
+	if (rec->niv >= PS_REC_MAX_INTERVALS)
+		return ps_errf(err, E2BIG, "line %zu: more than %zu intervals", r->lineno, PS_REC_MAX_INTERVALS);
+	check_keys(r, root, wl_interval_keys, "interval records", w);
+	if (r->last_seq && iv.seq != r->last_seq + 1)
+		ps_warnings_add(w, "line %zu: intervals %llu to %llu are missing from the recording", r->lineno,
+		                (unsigned long long)r->last_seq + 1, (unsigned long long)iv.seq - 1);
+
+	size_t from = rec->nruns;
+	for (uint32_t c = j->node[procs].a; c; c = j->node[c].next) {
+		int64_t pid;
+		if (j->node[c].type != PS_JSON_OBJECT || ps_json_i64(j, ps_json_get(j, c, "pid"), &pid) < 0) {
+			ps_warnings_add(w, "line %zu: interval %llu: a processes entry without a valid pid (ignored)",
+			                r->lineno, (unsigned long long)iv.seq);
+			continue;
+		}
+		check_keys(r, c, proc_entry_keys, "processes entries", w);
+		struct ps_rec_process *p = find_active(rec, pid);
+		if (!p) {
+			ps_warnings_add(w, "line %zu: interval %llu: process %lld without a start event (tracked from "
+			                "here)", r->lineno, (unsigned long long)iv.seq, (long long)pid);
+			const char *cmd = ps_json_str(j, ps_json_get(j, c, "command"), NULL);
+			if (!(p = new_proc(r, pid, cmd ? cmd : "?", iv.time_s - iv.elapsed_s, err)))
+				return err_ret(err);
+		}
+		size_t pidx = (size_t)(p - rec->procs);
+		uint32_t regs = ps_json_get(j, c, "regions");
+		if (!regs || j->node[regs].type != PS_JSON_ARRAY) {
+			ps_warnings_add(w, "line %zu: interval %llu: process %lld has no \"regions\" array (ignored)",
+			                r->lineno, (unsigned long long)iv.seq, (long long)pid);
+			continue;
+		}
+		struct ps_recording *sub = p->rec;
+		struct ps_rec_interval piv = { .seq = iv.seq, .time_s = iv.time_s, .elapsed_s = iv.elapsed_s };
+		size_t span0 = sub->nspans;
+		r->rec = sub;
+		ret = iv_body(r, c, regs, &piv, false, w, err);
+		if (ret == 0 && ps_grow((void **)&sub->iv, &sub->iv_cap, sub->niv + 1, sizeof(*sub->iv)) < 0)
+			ret = ps_errf(err, ENOMEM, "out of memory");
+		if (ret == 0)
+			sub->iv[sub->niv++] = piv;
+		r->rec = rec;
+		if (ret < 0 || (ret = key_spans(r, p, span0, err)) < 0)
+			return ret;
+		if (ret > 0)
+			continue;
+		uint64_t v;
+		if (ps_json_u64(j, ps_json_get(j, c, "written_pages"), &v) == 0)
+			p->written_pages += v;
+		if (ps_json_u64(j, ps_json_get(j, c, "shared_written_pages"), &v) == 0)
+			p->shared_written_pages += v;
+		ps_json_u64(j, ps_json_get(j, c, "wss_pages"), &p->recorded_wss_pages);
+		iv.nprocesses++;
+		if ((ret = add_keyed(r, regs, pidx, w, err)) < 0)
+			return ret;
+	}
+	if (rec->nruns > from)
+		rec->nruns = from + normalize_runs(rec->runs + from, rec->nruns - from);
+	iv.run0 = from;
+	iv.nruns = rec->nruns - from;
+	for (size_t i = from; i < rec->nruns; i++) {
+		iv.pages += rec->runs[i].end - rec->runs[i].start;
+		if (rec->runs[i].start & PS_REC_KEY_SHARED)
+			iv.shared_pages += rec->runs[i].end - rec->runs[i].start;
+	}
+	uint64_t wp;
+	if (ps_json_u64(j, ps_json_get(j, root, "written_pages"), &wp) == 0 && wp != iv.pages &&
+	    !r->warned_wl_count) {
+		r->warned_wl_count = true;
+		ps_warnings_add(w, "line %zu: interval %llu says the workload wrote %llu pages but its processes' "
+		                "regions hold %llu distinct pages (the regions are used%s)", r->lineno,
+		                (unsigned long long)iv.seq, (unsigned long long)wp, (unsigned long long)iv.pages,
+		                iv.shared_pages || r->nobj ? "" : "; recorded without \"shared\" on regions, so "
+		                "pages of shared mappings count once per process");
+	}
+	ps_json_u64(j, ps_json_get(j, root, "harvest_us"), &iv.harvest_us);
+	if (ps_json_u64(j, ps_json_get(j, root, "tracked_pages"), &iv.tracked_pages) < 0 ||
+	    iv.tracked_pages > MAX_PAGES)
+		iv.tracked_pages = 0;
 	if (ps_grow((void **)&rec->iv, &rec->iv_cap, rec->niv + 1, sizeof(*rec->iv)) < 0)
 		return ps_errf(err, ENOMEM, "out of memory");
 	rec->iv[rec->niv++] = iv;
@@ -527,7 +951,8 @@ static int rec_interval(struct ps_rec_reader *r, uint32_t root, struct ps_warnin
 static const char *const end_keys[] = { "type", "reason", "detail", "intervals", "duration_s", "wss_pages",
                                         "wss_bytes", "rate_pages_s", "hottest", "hottest_by", "exit_status",
                                         "discarded_pages", "zero_read_pages", "ksm_merged_pages",
-                                        "thp_filled_pages", "target_overhead", NULL };
+                                        "thp_filled_pages", "remapped_pages", "target_overhead",
+                                        "shared_wss_pages", "processes", "untracked_processes", NULL };
 
 static int rec_end(struct ps_rec_reader *r, uint32_t root, struct ps_warnings *w, struct ps_err *err)
 {
@@ -543,6 +968,8 @@ static int rec_end(struct ps_rec_reader *r, uint32_t root, struct ps_warnings *w
 	if (ps_json_double(j, ps_json_get(j, root, "duration_s"), &rec->end_duration_s) < 0)
 		rec->end_duration_s = -1;
 	rec->end_has_wss = ps_json_u64(j, ps_json_get(j, root, "wss_pages"), &rec->end_wss_pages) == 0;
+	if (rec->workload)
+		ps_json_u64(j, ps_json_get(j, root, "shared_wss_pages"), &rec->end_shared_wss_pages);
 	if (ps_json_u64(j, ps_json_get(j, root, "intervals"), &n) == 0 && n != r->last_seq)
 		ps_warnings_add(w, "line %zu: the end record counts %llu intervals, the last one read is %llu",
 		                r->lineno, (unsigned long long)n, (unsigned long long)r->last_seq);
@@ -616,7 +1043,9 @@ int ps_rec_reader_line(struct ps_rec_reader *r, const char *line, size_t len, bo
 		return 0;
 	}
 	if (strcmp(type, "interval") == 0)
-		return rec_interval(r, 0, w, err);
+		return r->rec->workload ? rec_interval_v2(r, 0, w, err) : rec_interval(r, 0, w, err);
+	if (strcmp(type, "process") == 0 && r->rec->workload)
+		return rec_process(r, 0, w, err);
 	if (strcmp(type, "end") == 0) {
 		r->ended = true;
 		return rec_end(r, 0, w, err);
@@ -641,6 +1070,27 @@ int ps_rec_reader_finish(struct ps_rec_reader *r, struct ps_recording **ret, str
 		                "reporting the %zu intervals it has", rec->niv);
 	if (rec->interval_s <= 0)
 		rec->interval_s = rec->iv[0].elapsed_s > 0 ? rec->iv[0].elapsed_s : 1;
+	/* The shared objects, as one range each: from the first to the last page written. */
+	for (size_t i = 0; i < r->nobj; i++) {
+		if (r->obj[i].lo >= r->obj[i].hi)
+			continue;
+		if (ps_grow((void **)&rec->spans, &rec->spans_cap, rec->nspans + 1, sizeof(*rec->spans)) < 0)
+			return ps_errf(err, ENOMEM, "out of memory");
+		rec->spans[rec->nspans++] = (struct ps_rec_span){ .start = r->obj[i].lo, .end = r->obj[i].hi,
+		                                                  .mapping = r->obj[i].name };
+		r->obj[i].name = NULL;
+	}
+	for (size_t i = 0; i < rec->nprocs; i++) {
+		struct ps_rec_process *p = &rec->procs[i];
+		struct ps_recording *sub = p->rec;
+		sub->interval_s = rec->interval_s;
+		sub->has_end = p->exited || rec->has_end;
+		sub->end_reason = strdup(p->exit_reason ? p->exit_reason : rec->has_end ? rec->end_reason : "?");
+		if (!sub->end_reason)
+			return ps_errf(err, ENOMEM, "out of memory");
+		sub->end_duration_s = -1;
+		sub->end_has_wss = false; /* the report compares recorded_wss_pages itself */
+	}
 	*ret = rec;
 	r->rec = NULL;
 	return 0;

@@ -288,6 +288,8 @@ static int paint(const struct ps_recording *rec, struct ps_report *rep, struct p
 			continue;
 		uint64_t len = e[k + 1] - e[k];
 		rep->unique_pages += len;
+		if (e[k] & PS_REC_KEY_SHARED)
+			rep->shared_unique_pages += len;
 		rep->page_writes += (uint64_t)c * len;
 		if (c == 1)
 			rep->once_pages += len;
@@ -301,7 +303,7 @@ static int paint(const struct ps_recording *rec, struct ps_report *rep, struct p
 		if (c == 1)
 			rep->map[m].once_pages += len;
 	}
-	if (outside)
+	if (outside && !rec->workload) /* a workload's ranges are per process */
 		ps_warnings_add(w, "%llu written pages lie outside every engaged range of the recording "
 		                "(and outside every read-only mapping it lists as written before it was protected; "
 		                "counted in the totals, not per mapping)", (unsigned long long)outside);
@@ -527,8 +529,65 @@ static int precopy(const struct ps_recording *rec, struct ps_report *r, const st
 	return 0;
 }
 
+static int cmp_proc(const void *a, const void *b)
+{
+	const struct ps_report_process *x = a, *y = b;
+	uint64_t xu = x->rep ? x->rep->unique_pages : 0, yu = y->rep ? y->rep->unique_pages : 0;
+	uint64_t xw = x->rep ? x->rep->page_writes : 0, yw = y->rep ? y->rep->page_writes : 0;
+	if (xu != yu)
+		return xu < yu ? 1 : -1;
+	if (xw != yw)
+		return xw < yw ? 1 : -1;
+	if (x->proc->pid != y->proc->pid)
+		return x->proc->pid < y->proc->pid ? -1 : 1;
+	return x->proc < y->proc ? -1 : x->proc > y->proc;
+}
+
+static int analyse(const struct ps_recording *rec, const struct ps_report_opts *o, struct ps_report **ret,
+                   struct ps_warnings *w, struct ps_err *err);
+static void report_free_fields(struct ps_report *r);
+
+/* A workload's processes: each one's own analysis, busiest first. */
+static int processes(const struct ps_recording *rec, struct ps_report *r, struct ps_warnings *w, struct ps_err *err)
+{
+	r->procs = calloc(rec->nprocs, sizeof(*r->procs));
+	if (!r->procs)
+		return ps_errf(err, ENOMEM, "out of memory");
+	for (size_t i = 0; i < rec->nprocs; i++) {
+		const struct ps_rec_process *p = &rec->procs[i];
+		r->procs[r->nprocs].proc = p;
+		if (p->rec->niv) {
+			int e = analyse(p->rec, NULL, &r->procs[r->nprocs].rep, w, err);
+			if (e < 0)
+				return e;
+			if (r->procs[r->nprocs].rep->unique_pages != p->recorded_wss_pages)
+				ps_warnings_add(w, "process %lld (%s) says it wrote %llu distinct pages, its intervals "
+				                "hold %llu", (long long)p->pid, p->command,
+				                (unsigned long long)p->recorded_wss_pages,
+				                (unsigned long long)r->procs[r->nprocs].rep->unique_pages);
+		}
+		r->nprocs++;
+	}
+	qsort(r->procs, r->nprocs, sizeof(*r->procs), cmp_proc);
+	return 0;
+}
+
 int ps_report_analyse(const struct ps_recording *rec, const struct ps_report_opts *o, struct ps_report **ret,
                       struct ps_warnings *w, struct ps_err *err)
+{
+	int e = analyse(rec, o, ret, w, err);
+	if (e < 0 || !rec->workload || !rec->nprocs)
+		return e;
+	if ((e = processes(rec, *ret, w, err)) < 0) {
+		ps_report_free(*ret);
+		*ret = NULL;
+	}
+	return e;
+}
+
+/* One recording's analysis (a workload's as a whole, or one process's). */
+static int analyse(const struct ps_recording *rec, const struct ps_report_opts *o, struct ps_report **ret,
+                   struct ps_warnings *w, struct ps_err *err)
 {
 	struct ps_report *r = calloc(1, sizeof(*r));
 	struct ps_samples rates = { 0 };
@@ -578,14 +637,13 @@ int ps_report_analyse(const struct ps_recording *rec, const struct ps_report_opt
 	return 0;
 oom:
 	ps_samples_free(&rates);
-	ps_report_free(r);
+	report_free_fields(r);
 	return ps_errf(err, ENOMEM, "out of memory");
 }
 
-void ps_report_free(struct ps_report *r)
+/* Everything but the processes (a process's own report has none). */
+static void report_free_fields(struct ps_report *r)
 {
-	if (!r)
-		return;
 	free(r->win);
 	free(r->map);
 	free(r->precopy.rounds);
@@ -594,4 +652,15 @@ void ps_report_free(struct ps_report *r)
 	free(r->iv_start);
 	free(r->iv_end);
 	free(r);
+}
+
+void ps_report_free(struct ps_report *r)
+{
+	if (!r)
+		return;
+	for (size_t i = 0; i < r->nprocs; i++)
+		if (r->procs[i].rep)
+			report_free_fields(r->procs[i].rep);
+	free(r->procs);
+	report_free_fields(r);
 }

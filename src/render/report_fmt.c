@@ -77,9 +77,22 @@ static double pct(uint64_t part, uint64_t whole)
 static void text_summary(struct ps_out *o, const struct ps_recording *rec, const struct ps_report *r)
 {
 	/* Names come from the recording (and so from the target): escaped. */
-	ps_out_printf(o, "recording: process %" PRId64 " (", rec->pid);
-	ps_fmt_label_text(o, rec->command);
-	ps_out_printf(o, "), %" PRIu64 " interval%s of %.3f s (seq %" PRIu64 "-%" PRIu64 "), ",
+	if (rec->workload && rec->cgroup) {
+		ps_out_printf(o, "recording: workload of %zu process%s (cgroup ", rec->nprocs, rec->nprocs == 1 ? "" : "es");
+		ps_fmt_label_text(o, rec->cgroup);
+		ps_out_chr(o, ')');
+	} else if (rec->workload) {
+		ps_out_printf(o, "recording: workload of %zu process%s (%s %" PRId64 " (", rec->nprocs,
+		              rec->nprocs == 1 ? "" : "es", strcmp(rec->workload_kind, "tree") == 0 ? "the tree of" : "from",
+		              rec->pid);
+		ps_fmt_label_text(o, rec->command);
+		ps_out_str(o, "))");
+	} else {
+		ps_out_printf(o, "recording: process %" PRId64 " (", rec->pid);
+		ps_fmt_label_text(o, rec->command);
+		ps_out_chr(o, ')');
+	}
+	ps_out_printf(o, ", %" PRIu64 " interval%s of %.3f s (seq %" PRIu64 "-%" PRIu64 "), ",
 	              r->intervals, r->intervals == 1 ? "" : "s", rec->interval_s, r->first_seq, r->last_seq);
 	duration(o, r->duration_s);
 	if (rec->has_end) {
@@ -103,6 +116,10 @@ static void text_summary(struct ps_out *o, const struct ps_recording *rec, const
 	human_pages(o, r->unique_pages);
 	ps_out_printf(o, "), %.1f%% of the tracked pages; %" PRIu64 " written in one interval only\n",
 	              pct(r->unique_pages, r->tracked_pages_max), r->once_pages);
+	if (rec->workload)
+		ps_out_printf(o, "of the workload, pages of shared mappings counted once: %" PRIu64
+		              " of them shared; %" PRIu64 " process%s not tracked\n", r->shared_unique_pages,
+		              rec->skipped_processes, rec->skipped_processes == 1 ? "" : "es");
 	ps_out_printf(o, "dirty rate (pages/s): mean %.0f  stddev %.0f  p50 %.0f  p95 %.0f  p99 %.0f  max %.0f"
 	              "  (mean %.2f MiB/s, max %.2f MiB/s)\n", r->rate.mean, r->rate.stddev, r->rate.p50,
 	              r->rate.p95, r->rate.p99, r->rate.max, r->rate.mean * PS_PAGE_SIZE / MIB,
@@ -268,12 +285,55 @@ static void text_mappings(struct ps_out *o, const struct ps_report *r)
 	free(v);
 }
 
+#define TEXT_PROCESS_MAPPINGS 8
+
+/* A workload's processes, busiest first, then each one's mappings. */
+static void text_processes(struct ps_out *o, const struct ps_report *r)
+{
+	ps_out_str(o, "\nper process, by distinct pages written (write working set):\n");
+	ps_out_str(o, "        pid  wss pages  page-writes  shared writes  intervals  mean pages/s  max pages/s  command\n");
+	for (size_t i = 0; i < r->nprocs; i++) {
+		const struct ps_report_process *p = &r->procs[i];
+		const struct ps_report *pr = p->rep;
+		ps_out_printf(o, "  %9" PRId64 "  %9" PRIu64 "  %11" PRIu64 "  %13" PRIu64 "  %9" PRIu64 "  %12.0f  %11.0f  ",
+		              p->proc->pid, pr ? pr->unique_pages : 0, pr ? pr->page_writes : 0,
+		              p->proc->shared_written_pages, pr ? pr->intervals : 0, pr ? pr->rate.mean : 0,
+		              pr ? pr->rate.max : 0);
+		ps_fmt_label_text(o, p->proc->command);
+		if (p->proc->exited) {
+			ps_out_str(o, " (gone: ");
+			ps_fmt_label_text(o, p->proc->exit_reason);
+			ps_out_chr(o, ')');
+		}
+		ps_out_chr(o, '\n');
+	}
+	/* The mappings of the busiest few (JSON has every process's). */
+	size_t shown = 0;
+	for (size_t i = 0; i < r->nprocs; i++) {
+		const struct ps_report_process *p = &r->procs[i];
+		if (!p->rep || !p->rep->unique_pages)
+			continue;
+		if (shown++ == TEXT_PROCESS_MAPPINGS) {
+			ps_out_printf(o, "\n(the mappings of the %zu busiest processes are shown; -f json lists all)\n",
+			              (size_t)TEXT_PROCESS_MAPPINGS);
+			break;
+		}
+		ps_out_printf(o, "\nprocess %" PRId64 " (", p->proc->pid);
+		ps_fmt_label_text(o, p->proc->command);
+		ps_out_chr(o, ')');
+		text_mappings(o, p->rep);
+	}
+}
+
 void ps_report_text(struct ps_out *o, const struct ps_recording *rec, const struct ps_report *r)
 {
 	text_summary(o, rec, r);
 	text_windows(o, r);
 	text_precopy(o, rec, r);
-	text_mappings(o, r);
+	if (rec->workload)
+		text_processes(o, r);
+	else
+		text_mappings(o, r);
 }
 
 /* ---- JSON --------------------------------------------------------------------------- */
@@ -390,6 +450,9 @@ static void json_precopy(struct ps_out *o, const struct ps_report *r)
 	ps_out_chr(o, '}');
 }
 
+static void json_mappings(struct ps_out *o, const struct ps_report *r);
+static void json_workload(struct ps_out *o, const struct ps_recording *rec, const struct ps_report *r);
+
 void ps_report_json(struct ps_out *o, const struct ps_recording *rec, const struct ps_report *r,
                     const struct ps_warnings *w)
 {
@@ -462,7 +525,27 @@ void ps_report_json(struct ps_out *o, const struct ps_recording *rec, const stru
 	ps_out_str(o, "],\"precopy\":");
 	json_precopy(o, r);
 
-	ps_out_str(o, ",\"mappings\":[");
+	ps_out_str(o, ",\"mappings\":");
+	if (rec->workload) /* per process, in "processes" */
+		ps_out_str(o, "[]");
+	else
+		json_mappings(o, r);
+	if (rec->workload)
+		json_workload(o, rec, r);
+	ps_out_str(o, ",\"warnings\":[");
+	for (size_t i = 0; w && i < w->n; i++) {
+		if (i)
+			ps_out_chr(o, ',');
+		jstr(o, w->msg[i]);
+	}
+	ps_out_str(o, "],\"warnings_suppressed\":");
+	ps_out_u64(o, w ? w->suppressed : 0);
+	ps_out_str(o, "}\n");
+}
+
+static void json_mappings(struct ps_out *o, const struct ps_report *r)
+{
+	ps_out_chr(o, '[');
 	for (size_t i = 0; i < r->nmap; i++) {
 		const struct ps_report_mapping *m = &r->map[i];
 		uint64_t nw = m->tracked_pages > m->written_pages ? m->tracked_pages - m->written_pages : 0;
@@ -492,13 +575,67 @@ void ps_report_json(struct ps_out *o, const struct ps_recording *rec, const stru
 		ps_out_str(o, m->dropped ? ",\"dropped\":true" : ",\"dropped\":false");
 		ps_out_str(o, m->readonly_written ? ",\"readonly_written\":true}" : ",\"readonly_written\":false}");
 	}
-	ps_out_str(o, "],\"warnings\":[");
-	for (size_t i = 0; w && i < w->n; i++) {
+	ps_out_chr(o, ']');
+}
+
+/* ,"workload":{...},"processes":[...] (docs/FORMAT.md) */
+static void json_workload(struct ps_out *o, const struct ps_recording *rec, const struct ps_report *r)
+{
+	ps_out_str(o, ",\"workload\":{\"kind\":");
+	jstr(o, rec->workload_kind);
+	if (rec->cgroup) {
+		ps_out_str(o, ",\"cgroup\":");
+		jstr(o, rec->cgroup);
+	}
+	ps_out_chr(o, ',');
+	ju64(o, "processes", rec->nprocs);
+	ps_out_chr(o, ',');
+	ju64(o, "untracked_processes", rec->skipped_processes);
+	ps_out_chr(o, ',');
+	ju64(o, "shared_unique_pages", r->shared_unique_pages);
+	ps_out_str(o, "},\"processes\":[");
+	for (size_t i = 0; i < r->nprocs; i++) {
+		const struct ps_report_process *p = &r->procs[i];
+		const struct ps_report *pr = p->rep;
 		if (i)
 			ps_out_chr(o, ',');
-		jstr(o, w->msg[i]);
+		ps_out_chr(o, '{');
+		jkey(o, "pid");
+		ps_out_i64(o, p->proc->pid);
+		ps_out_str(o, ",\"command\":");
+		jstr(o, p->proc->command);
+		ps_out_chr(o, ',');
+		jnum(o, "start_s", p->proc->start_s, 6);
+		ps_out_str(o, ",\"exit_reason\":");
+		if (p->proc->exited)
+			jstr(o, p->proc->exit_reason);
+		else
+			ps_out_str(o, "null");
+		ps_out_chr(o, ',');
+		ju64(o, "intervals", pr ? pr->intervals : 0);
+		ps_out_chr(o, ',');
+		ju64(o, "tracked_pages", pr ? pr->tracked_pages_max : p->proc->rec->tracked_pages);
+		ps_out_chr(o, ',');
+		ju64(o, "unique_pages", pr ? pr->unique_pages : 0);
+		ps_out_chr(o, ',');
+		ju64(o, "unique_bytes", pr ? pr->unique_pages * PS_PAGE_SIZE : 0);
+		ps_out_chr(o, ',');
+		ju64(o, "page_writes", pr ? pr->page_writes : 0);
+		ps_out_chr(o, ',');
+		ju64(o, "once_pages", pr ? pr->once_pages : 0);
+		ps_out_chr(o, ',');
+		ju64(o, "shared_page_writes", p->proc->shared_written_pages);
+		ps_out_str(o, ",\"rate_pages_s\":");
+		if (pr)
+			json_stats(o, &pr->rate, 1, 1);
+		else
+			ps_out_str(o, "null");
+		ps_out_str(o, ",\"mappings\":");
+		if (pr)
+			json_mappings(o, pr);
+		else
+			ps_out_str(o, "[]");
+		ps_out_chr(o, '}');
 	}
-	ps_out_str(o, "],\"warnings_suppressed\":");
-	ps_out_u64(o, w ? w->suppressed : 0);
-	ps_out_str(o, "}\n");
+	ps_out_chr(o, ']');
 }

@@ -407,7 +407,7 @@ void ps_report_svg(struct ps_out *o, const struct ps_recording *rec, const struc
 	ps_out_chr(o, ' ');
 	num(o, height);
 	ps_out_str(o, "\" font-family=\"sans-serif\" font-size=\"11\">\n");
-	ps_out_str(o, "<title>pagescan report: process ");
+	ps_out_str(o, rec->workload ? "<title>pagescan report: workload of process " : "<title>pagescan report: process ");
 	ps_out_i64(o, rec->pid);
 	ps_out_str(o, " (");
 	xml_text(o, rec->command, strlen(rec->command));
@@ -416,11 +416,20 @@ void ps_report_svg(struct ps_out *o, const struct ps_recording *rec, const struc
 
 	/* Title and subtitle. */
 	text_open(o, 12, 22, "font-size=\"15\" font-weight=\"bold\"");
-	ps_out_str(o, "pagescan: pages written by process ");
-	ps_out_i64(o, rec->pid);
-	ps_out_str(o, " (");
-	xml_text(o, rec->command, strlen(rec->command));
-	ps_out_str(o, ")</text>\n");
+	if (rec->workload) /* bands: each process's mappings (named "PID mapping"), then the shared files */
+		ps_out_printf(o, "pagescan: pages written by a workload of %zu process%s (%s ", rec->nprocs,
+		              rec->nprocs == 1 ? "" : "es", rec->cgroup ? "cgroup" : "first");
+	else
+		ps_out_str(o, "pagescan: pages written by process ");
+	if (rec->cgroup) {
+		xml_text(o, rec->cgroup, strlen(rec->cgroup));
+	} else {
+		ps_out_i64(o, rec->pid);
+		ps_out_str(o, " (");
+		xml_text(o, rec->command, strlen(rec->command));
+		ps_out_chr(o, ')');
+	}
+	ps_out_str(o, rec->workload ? ")</text>\n" : "</text>\n");
 	text_open(o, 12, 40, "fill=\"#333\"");
 	ps_out_u64(o, r->intervals);
 	ps_out_str(o, " intervals of ");
@@ -459,7 +468,12 @@ void ps_report_svg(struct ps_out *o, const struct ps_recording *rec, const struc
 		ps_out_str(o, "</text>\n");
 		if (two) {
 			text_open(o, PL - 8, b[i].y + 25, "text-anchor=\"end\" font-size=\"9\" fill=\"#555\"");
-			ps_out_hex(o, m->start * PS_PAGE_SIZE);
+			/* A workload's key (recording.h): the process's address, or the shared file's offset. */
+			if (m->start & PS_REC_KEY_SHARED)
+				ps_out_str(o, "offset ");
+			ps_out_hex(o, (m->start & (m->start & PS_REC_KEY_SHARED ? ((uint64_t)1 << 40) - 1
+			                                                       : ((uint64_t)1 << PS_REC_KEY_PROC_SHIFT) - 1)) *
+			                      PS_PAGE_SIZE);
 			ps_out_str(o, "  ");
 			ps_out_u64(o, m->written_pages);
 			ps_out_chr(o, '/');

@@ -13,6 +13,7 @@
 load common
 load shape
 load hostile
+load family
 
 setup_file() {
     kernel_supports
@@ -30,6 +31,7 @@ setup() {
 
 teardown() {
     TM kill-server 2>/dev/null || true
+    family_cleanup
     shape_cleanup
     common_teardown
 }
@@ -506,6 +508,26 @@ first_grid_row() {
     check_hot_cold
 }
 
+@test "run --heatmap=text: after the command's first fork the bands are grouped by process (each child's pages in its header)" {
+    local d=$BATS_TEST_TMPDIR
+    # The shell forks both programs; each writes every 3rd of its pages at once.
+    COLUMNS=100 LINES=40 run --separate-stderr "$PAGESCAN" run --heatmap=text -i 100ms -- \
+        sh -c "'$TARGETS/runprog' '$d/t1' 30 && '$TARGETS/runprog' '$d/t2' 90"
+    assert_equal "$status" 0
+    local out=$output p pid want s e
+    for p in 1 2; do
+        want=0
+        while read -r s e; do want=$((want + (e - s) / 4096)); done <"$d/t$p"
+        # the header of the process that ran runprog, its wss at least the truth's pages
+        pid=$(grep -oE "^pid [0-9]+ \\(runprog\\): written [0-9]+ pages?, wss [0-9]+" <<<"$out" |
+            awk -v w="$want" '$NF >= w { print $2 }' | sort -u)
+        [[ -n $pid ]] || fail "no runprog header with wss >= $want pages for t$p: $(grep '^pid ' <<<"$out" | sort -u)"
+    done
+    # two runprog processes, each with its own header
+    assert_equal "$(grep -oE '^pid [0-9]+ \(runprog\)' <<<"$out" | sort -u | wc -l)" 2
+    assert_regex "$(tail -n 1 <<<"$out")" "^end: target-exit"
+}
+
 @test "demo --no-heatmap -n 3: the text watch of the workload, exit 0, workload gone" {
     run --separate-stderr "$PAGESCAN" demo --no-heatmap -n 3 -i 200ms
     assert_equal "$status" 0
@@ -557,4 +579,125 @@ first_grid_row() {
     assert_equal "$RC" 0
     assert_regex "$(tm_screen)" "end: quit after"
     [[ ! -e /proc/$pid ]] || fail "the demo workload $pid still runs"
+}
+
+# ---- a workload: tests/targets/family (family.bash) ---------------------------------
+
+# heat_frame_until REGEX: read the text heatmap (fd HFD) frame by frame until
+# a frame has a line matching REGEX; that frame's lines in FRAME (array).
+heat_frame_until() {
+    local line n=0 hit=0
+    FRAME=()
+    while IFS= read -r -t 30 line <&"$HFD"; do
+        if [[ $line == "pagescan heatmap"* ]]; then
+            ((hit)) && return 0
+            FRAME=()
+            n=$((n + 1))
+            ((n < 200)) || break
+        fi
+        FRAME+=("$line")
+        [[ ! $line =~ $1 ]] || hit=1
+    done
+    ((hit)) && return 0
+    fail "no heatmap frame with a line matching '$1' (last frame: $(printf '%s\n' "${FRAME[@]}"); stderr: $(cat "$BATS_TEST_TMPDIR/heat.err"))"
+    return 1
+}
+
+# band_after HEADER_REGEX K: the K-th line (from 1) after the frame line
+# matching HEADER_REGEX.
+band_after() {
+    local i
+    for i in "${!FRAME[@]}"; do
+        if [[ ${FRAME[i]} =~ $1 ]]; then
+            printf '%s\n' "${FRAME[i + $2]}"
+            return 0
+        fi
+    done
+    return 1
+}
+
+# cells LINE: the glyphs between [ and ] of a band line.
+cells() {
+    local c=${1##*\[}
+    printf '%s\n' "${c%\]*}"
+}
+
+@test "--heatmap=text of watch --tree: bands grouped under a header per process, the busiest process first, its busiest mapping first" {
+    family_start 16
+    ffork
+    ffork
+    mkfifo "$BATS_TEST_TMPDIR/heat.out"
+    COLUMNS=100 LINES=30 "$PAGESCAN" watch --tree "$FPID" --heatmap=text -i 100ms "${RANGES[@]}" \
+        >"$BATS_TEST_TMPDIR/heat.out" 2>"$BATS_TEST_TMPDIR/heat.err" 3>&- &
+    local hpid=$!
+    bg_track "$hpid"
+    exec {HFD}<"$BATS_TEST_TMPDIR/heat.out"
+    # Every process has its header once the first interval is drawn.
+    heat_frame_until "^pid ${KID[2]} \\(family\\): "
+    # Child 1 writes 12 private pages, child 2 3 private and 5 memfd pages.
+    fcmd "write 1 anon 0 12"
+    fcmd "write 2 anon 0 3"
+    fcmd "write 2 shared 0 5"
+    heat_frame_until "^pid ${KID[1]} \\(family\\): written [0-9]+ pages?, wss 12 pages "
+    kill -INT "$hpid"
+    cat <&"$HFD" >/dev/null
+    exec {HFD}<&-
+    wait "$hpid" || fail "pagescan exit status $?: $(cat "$BATS_TEST_TMPDIR/heat.err")"
+
+    [[ ${FRAME[0]} == "pagescan heatmap  3 processes (first $FPID family)  every 100ms"* ]] || fail "title: ${FRAME[0]}"
+    # The headers, busiest first: child 1 (12 pages), child 2 (3 + 5), the parent (none).
+    local -a heads
+    mapfile -t heads < <(printf '%s\n' "${FRAME[@]}" | grep '^pid ')
+    assert_equal "${#heads[@]}" 3
+    [[ ${heads[0]} =~ ^pid\ ${KID[1]}\ \(family\):\ .*wss\ 12\ pages ]] || fail "first: ${heads[0]}"
+    [[ ${heads[1]} =~ ^pid\ ${KID[2]}\ \(family\):\ .*wss\ 8\ pages ]] || fail "second: ${heads[1]}"
+    [[ ${heads[2]} =~ ^pid\ $FPID\ \(family\):\ .*wss\ 0\ pages ]] || fail "third: ${heads[2]}"
+    # Under each header its two mappings, busiest first, 1 page per cell:
+    # child 1's [anon] with pages 0-11 written.
+    local b c
+    b=$(band_after "^pid ${KID[1]} " 1)
+    [[ $b == *"[anon]"* ]] || fail "child 1's first band: $b"
+    c=$(cells "$b")
+    assert_equal "${#c}" 16
+    [[ ${c:0:12} != *.* && ${c:12} == .... ]] || fail "child 1's [anon] cells: $c"
+    [[ $(band_after "^pid ${KID[1]} " 2) == *memfd:family* ]] || fail "child 1's second band"
+    # child 2: the memfd (5 pages) before [anon] (3 pages)
+    b=$(band_after "^pid ${KID[2]} " 1)
+    [[ $b == *memfd:family* ]] || fail "child 2's first band: $b"
+    c=$(cells "$b")
+    [[ ${c:0:5} != *.* && ${c:5} == ........... ]] || fail "child 2's memfd cells: $c"
+    b=$(band_after "^pid ${KID[2]} " 2)
+    [[ $b == *"[anon]"* ]] || fail "child 2's second band: $b"
+    c=$(cells "$b")
+    [[ ${c:0:3} != *.* && ${c:3} == ............. ]] || fail "child 2's [anon] cells: $c"
+    # the parent wrote nothing: both bands cold
+    c=$(cells "$(band_after "^pid $FPID " 1)")$(cells "$(band_after "^pid $FPID " 2)")
+    assert_equal "$c" "................................"
+    # the address column shows the processes' addresses (the same in all: forked)
+    [[ $(band_after "^pid ${KID[1]} " 1) == " $(printf '0x%x' "$ANON") "* ]] || fail "address: $(band_after "^pid ${KID[1]} " 1)"
+}
+
+@test "heatmap of watch --tree in a terminal: a header per process, the busiest first; o: as first seen; q exits 0" {
+    family_start 16
+    ffork
+    ffork
+    tm_start 100 30
+    tm_pagescan "TERM=screen-256color $PAGESCAN watch --tree $FPID --heatmap -i 100ms ${RANGES[*]}"
+    tm_wait $'\n'"pid ${KID[2]} \\(family\\): "
+    assert_regex "$SCREEN" "pagescan heatmap  3 processes \\(first $FPID family\\)  every 100ms"
+    fcmd "write 2 anon 0 12"
+    tm_wait $'\n'"pid ${KID[2]} \\(family\\): written [0-9]+ pages?, wss 12 pages"
+    local -a heads
+    mapfile -t heads < <(grep '^pid ' <<<"$SCREEN")
+    assert_equal "${#heads[@]}" 3
+    [[ ${heads[0]} == "pid ${KID[2]} (family): "* ]] || fail "the busiest process is not first: ${heads[*]}"
+    # its [anon] band right under its header, pages 0-11 written
+    assert_regex "$SCREEN" "pid ${KID[2]} \\(family\\): [^"$'\n'"]*"$'\n'" +$(printf '0x%x' "$ANON") \\[anon\\] +\\[[^.]{12}\\.{4}\\]"
+    # o: the processes as first seen (the parent first), mappings by address
+    TM send-keys -t t o
+    tm_wait $'\n'"pid $FPID \\(family\\): [^"$'\n'"]*"$'\n'" +0x[0-9a-f]+ [^"$'\n'"]*"$'\n'" +0x[0-9a-f]+ [^"$'\n'"]*"$'\n'"pid ${KID[1]} \\(family\\)"
+    TM send-keys -t t q
+    tm_wait_exit
+    assert_equal "$RC" 0
+    assert_regex "$(tm_screen)" "end: quit after [0-9]+ intervals"
 }

@@ -8,12 +8,14 @@
 
 # shellcheck disable=SC2154 # status/output/stderr are set by bats' run
 load common
+load family
 
 setup_file() {
     kernel_supports
 }
 
 teardown() {
+    family_cleanup
     common_teardown
 }
 
@@ -172,11 +174,11 @@ recorded_union() {
 
 @test "report: a recording from a newer format_version is refused clearly" {
     record_victim
-    sed '1s/"format_version":1,/"format_version":2,/' "$REC" >"$BATS_TEST_TMPDIR/v2.jsonl"
-    run --separate-stderr "$PAGESCAN" report "$BATS_TEST_TMPDIR/v2.jsonl"
+    sed '1s/"format_version":1,/"format_version":3,/' "$REC" >"$BATS_TEST_TMPDIR/v3.jsonl"
+    run --separate-stderr "$PAGESCAN" report "$BATS_TEST_TMPDIR/v3.jsonl"
     assert_failure 1
     [[ -z $output ]] || fail "a report was printed: $output"
-    [[ $stderr == "pagescan: "*"format_version 2"*"newer"* ]] || fail "unclear refusal: $stderr"
+    [[ $stderr == "pagescan: "*"format_version 3"*"newer"* ]] || fail "unclear refusal: $stderr"
     # not a recording at all
     printf 'hello\n' >"$BATS_TEST_TMPDIR/hello.txt"
     run --separate-stderr "$PAGESCAN" report "$BATS_TEST_TMPDIR/hello.txt"
@@ -403,4 +405,110 @@ prom_check() {
     run --separate-stderr "$PAGESCAN" report "$doc"
     assert_equal "$status" 0
     assert_regex "$stderr" "warning: [0-9]+ written pages lie outside every engaged range of the recording"
+}
+
+# ---- a workload: tests/targets/family (family.bash) under watch --tree ---------------
+
+# settle_workload: two more interval records (process events in between are
+# kept), so everything written before is harvested.
+settle_workload() {
+    local n=0
+    while ((n < 2)); do
+        next_record || return 1
+        [[ $LINE != '{"type":"interval"'* ]] || n=$((n + 1))
+    done
+}
+
+# rfield JQ: a field of the JSON report in $output.
+rfield() {
+    jq -r "$1" <<<"$output"
+}
+
+@test "report of a watch --tree recording: per-process and workload working sets as the family wrote them, shared pages once" {
+    family_start 16
+    ffork
+    ffork
+    watch_start --tree "$FPID" -i 50ms "${RANGES[@]}"
+    [[ $LINE == *'"format_version":2,'* ]] || fail "not a workload recording: $LINE"
+    # Round 1: private pages of three processes (each its own), memfd pages
+    # 0-4 by child 1, 3-7 by child 2, 7 by the parent (8 distinct).
+    fcmd "write 0 anon 0 4"
+    fcmd "write 1 anon 0 3"
+    fcmd "write 2 anon 10 2"
+    fcmd "write 1 shared 0 5"
+    fcmd "write 2 shared 3 5"
+    fcmd "write 0 shared 7 1"
+    settle_workload
+    # Child 2 exits; child 1 writes 2 new private pages and memfd page 0 again.
+    fcmd "exit 2"
+    settle_workload
+    fcmd "write 1 anon 5 2"
+    fcmd "write 1 shared 0 1"
+    settle_workload
+    watch_finish
+
+    # What the family wrote: parent 4 + 1 pages, child 1 5 + 5, child 2 2 + 5;
+    # the workload: private 4 + 5 + 2, the memfd's pages 0-7 once.
+    local p0=5 p1=10 p2=7 total=19 shared=8
+    # ... and what the records say.
+    assert_equal "$(jq -r 'select(.type == "end") | "\(.wss_pages) \(.shared_wss_pages)"' "$REC")" "$total $shared"
+    assert_equal "$(jq -r --argjson p "${KID[2]}" 'select(.type == "process" and .event == "exit" and .pid == $p) | .wss_pages' "$REC")" "$p2"
+
+    run --separate-stderr "$PAGESCAN" report "$REC" -f json --bandwidth 1M --downtime 10ms
+    assert_success
+    [[ -z $stderr ]] || fail "unexpected warnings: $stderr"
+    assert_equal "$(rfield '"\(.summary.unique_pages) \(.workload.shared_unique_pages) \(.workload.kind) \(.workload.processes)"')" \
+        "$total $shared tree 3"
+    # The workload's window of one interval: the largest interval record.
+    assert_equal "$(rfield '.windows[0].max_pages')" \
+        "$(jq -s '[.[] | select(.type == "interval") | .written_pages] | max' "$REC")"
+    # page-writes: the sum of the interval records' written_pages.
+    assert_equal "$(rfield '.summary.page_writes')" \
+        "$(jq -s '[.[] | select(.type == "interval") | .written_pages] | add' "$REC")"
+    # Per process, busiest first: child 1, child 2, the parent.
+    assert_equal "$(rfield '[.processes[] | "\(.pid):\(.unique_pages)"] | join(" ")')" \
+        "${KID[1]}:$p1 ${KID[2]}:$p2 $FPID:$p0"
+    assert_equal "$(jq -r --argjson p "${KID[2]}" '.processes[] | select(.pid == $p) | .exit_reason' <<<"$output")" exit
+    # each process's page-writes: the sum of its entries' written_pages
+    local pid
+    for pid in "$FPID" "${KID[1]}" "${KID[2]}"; do
+        assert_equal "$(jq -r --argjson p "$pid" '.processes[] | select(.pid == $p) | .page_writes' <<<"$output")" \
+            "$(jq -s --argjson p "$pid" '[.[] | select(.type == "interval") | .processes[] | select(.pid == $p) | .written_pages] | add' "$REC")"
+    done
+    # Pre-copy of the workload as a whole: round 0 sends every tracked page.
+    assert_equal "$(rfield '.precopy.rounds[0].pages')" "$(jq -r 'select(.type == "start") | .tracked_pages' "$REC")"
+
+    # The text report: the workload, then a line per process, busiest first.
+    run --separate-stderr "$PAGESCAN" report "$REC"
+    assert_success
+    assert_line --regexp "^recording: workload of 3 processes \\(the tree of $FPID \\(family\\)\\), "
+    assert_line --regexp "^unique pages written: $total \\("
+    assert_line --regexp "^of the workload, pages of shared mappings counted once: $shared of them shared"
+    local -a rows
+    mapfile -t rows < <(sed -n '/^per process/,/^$/p' <<<"$output" | sed -n '3,5p')
+    [[ ${rows[0]} =~ ^\ +${KID[1]}\ +$p1\ .*family$ ]] || fail "row 1: ${rows[0]}"
+    [[ ${rows[1]} =~ ^\ +${KID[2]}\ +$p2\ .*family\ \(gone:\ exit\)$ ]] || fail "row 2: ${rows[1]}"
+    [[ ${rows[2]} =~ ^\ +$FPID\ +$p0\ .*family$ ]] || fail "row 3: ${rows[2]}"
+    assert_line "process ${KID[1]} (family)"
+
+    # The SVG: well-formed, a band per process's mapping and the memfd once.
+    run --separate-stderr "$PAGESCAN" report "$REC" --svg "$BATS_TEST_TMPDIR/w.svg"
+    assert_success
+    if command -v xmllint >/dev/null; then
+        xmllint --noout "$BATS_TEST_TMPDIR/w.svg" || fail "SVG not well-formed"
+    fi
+    grep -q "pages written by a workload of 3 processes" "$BATS_TEST_TMPDIR/w.svg" || fail "SVG title"
+    assert_equal "$(grep -c '>shared /memfd:family (deleted)<' "$BATS_TEST_TMPDIR/w.svg")" 1
+}
+
+@test "report: a version-1 recording gives the same report with a workload-aware reader (no workload fields)" {
+    record_victim
+    run --separate-stderr "$PAGESCAN" report "$REC" -f json
+    assert_success
+    assert_equal "$(rfield '.recording.pid')" "$VPID"
+    assert_equal "$(rfield 'has("workload") or has("processes")')" false
+    run --separate-stderr "$PAGESCAN" report "$REC"
+    assert_success
+    assert_line --regexp "^recording: process $VPID \\("
+    refute_line --regexp "^per process"
 }

@@ -446,9 +446,9 @@ static void test_refused(void)
 	char *t = strdup(rec1);
 	char *v = strstr(t, "\"format_version\":1");
 
-	v[strlen("\"format_version\":")] = '2';
-	is_int(ps_recording_parse(t, strlen(t), &rec, &w, &err), -EPROTONOSUPPORT, "format_version 2 refused");
-	ok(strstr(err.msg, "format_version 2") && strstr(err.msg, "newer"), "... clearly: %s", err.msg);
+	v[strlen("\"format_version\":")] = '3';
+	is_int(ps_recording_parse(t, strlen(t), &rec, &w, &err), -EPROTONOSUPPORT, "format_version 3 refused");
+	ok(strstr(err.msg, "format_version 3") && strstr(err.msg, "newer"), "... clearly: %s", err.msg);
 	free(t);
 
 	is_int(ps_recording_parse("hello\n", 6, &rec, &w, &err), -EINVAL, "not JSON: refused");
@@ -655,6 +655,98 @@ static void test_output(void)
 	free(t);
 }
 
+/* A workload (format_version 2, tests/fuzz/corpus/fuzz_report/seed06): a
+ * parent 42 and a child 43 each write private pages 0-1 of [anon] (their
+ * own pages) and pages of one memfd (dev 00:01, inode 7) by file offset:
+ * 42 pages 0-1, 43 pages 1-2 in interval 1; 43 exits; 42 writes [anon] 1-2
+ * and memfd page 3 in interval 2. The workload: 7 pages in interval 1 (4
+ * own + 3 shared), 3 in interval 2, 9 distinct (5 own + 4 shared). */
+static const char recw[] =
+	"{\"type\":\"start\",\"format_version\":2,\"pagescan\":\"0.1.0\",\"pid\":42,\"command\":\"p\",\"workload\":\"tree\",\"processes\":2,\"max_processes\":64,\"interval_s\":1.000,\"page_size\":4096,\"mode\":\"interval\",\"region_lists\":true,\"tracked_pages\":48}\n"
+	"{\"type\":\"process\",\"event\":\"start\",\"pid\":42,\"command\":\"p\",\"time_s\":0.000001,\"tracked_pages\":24,\"engaged\":[{\"start\":\"0x10000000\",\"end\":\"0x10008000\",\"pages\":8,\"mapping\":\"[anon]\"},{\"start\":\"0x20000000\",\"end\":\"0x20010000\",\"pages\":16,\"mapping\":\"/memfd:m (deleted)\"}],\"skipped\":[]}\n"
+	"{\"type\":\"process\",\"event\":\"start\",\"pid\":43,\"command\":\"c\",\"time_s\":0.000002,\"tracked_pages\":24,\"engaged\":[{\"start\":\"0x10000000\",\"end\":\"0x10008000\",\"pages\":8,\"mapping\":\"[anon]\"},{\"start\":\"0x20000000\",\"end\":\"0x20010000\",\"pages\":16,\"mapping\":\"/memfd:m (deleted)\"}],\"skipped\":[]}\n"
+	"{\"type\":\"interval\",\"seq\":1,\"time_s\":1.000000,\"elapsed_s\":1.000000,\"written_pages\":7,\"harvest_us\":9,\"tracked_pages\":48,\"wss_pages\":7,\"shared_written_pages\":3,\"shared_wss_pages\":3,\"processes\":[{\"pid\":42,\"command\":\"p\",\"written_pages\":4,\"shared_written_pages\":2,\"wss_pages\":4,\"tracked_pages\":24,\"harvest_us\":5,\"regions\":[{\"start\":\"0x10000000\",\"end\":\"0x10002000\",\"pages\":2,\"mapping\":\"[anon]\"},{\"start\":\"0x20000000\",\"end\":\"0x20002000\",\"pages\":2,\"mapping\":\"/memfd:m (deleted)\",\"shared\":{\"dev\":\"00:01\",\"inode\":7,\"offset\":\"0x0\"}}],\"mappings\":[],\"engaged\":[],\"dropped\":[],\"readonly_written\":[]},{\"pid\":43,\"command\":\"c\",\"written_pages\":4,\"shared_written_pages\":2,\"wss_pages\":4,\"tracked_pages\":24,\"harvest_us\":4,\"regions\":[{\"start\":\"0x10000000\",\"end\":\"0x10002000\",\"pages\":2,\"mapping\":\"[anon]\"},{\"start\":\"0x20001000\",\"end\":\"0x20003000\",\"pages\":2,\"mapping\":\"/memfd:m (deleted)\",\"shared\":{\"dev\":\"00:01\",\"inode\":7,\"offset\":\"0x1000\"}}],\"mappings\":[],\"engaged\":[],\"dropped\":[],\"readonly_written\":[]}]}\n"
+	"{\"type\":\"process\",\"event\":\"exit\",\"pid\":43,\"command\":\"c\",\"time_s\":1.500000,\"reason\":\"exit\",\"intervals\":1,\"wss_pages\":4}\n"
+	"{\"type\":\"interval\",\"seq\":2,\"time_s\":2.000000,\"elapsed_s\":1.000000,\"written_pages\":3,\"harvest_us\":5,\"tracked_pages\":24,\"wss_pages\":9,\"shared_written_pages\":1,\"shared_wss_pages\":4,\"processes\":[{\"pid\":42,\"command\":\"p\",\"written_pages\":3,\"shared_written_pages\":1,\"wss_pages\":6,\"tracked_pages\":24,\"harvest_us\":5,\"regions\":[{\"start\":\"0x10001000\",\"end\":\"0x10003000\",\"pages\":2,\"mapping\":\"[anon]\"},{\"start\":\"0x20003000\",\"end\":\"0x20004000\",\"pages\":1,\"mapping\":\"/memfd:m (deleted)\",\"shared\":{\"dev\":\"00:01\",\"inode\":7,\"offset\":\"0x3000\"}}],\"mappings\":[],\"engaged\":[],\"dropped\":[],\"readonly_written\":[]}]}\n"
+	"{\"type\":\"end\",\"reason\":\"signal\",\"detail\":\"Interrupt\",\"intervals\":2,\"duration_s\":2.000000,\"wss_pages\":9,\"wss_bytes\":36864,\"shared_wss_pages\":4,\"processes\":2,\"untracked_processes\":0,\"hottest\":[],\"hottest_by\":\"distinct_pages\"}\n";
+
+static void test_workload(void)
+{
+	struct ps_recording *rec;
+	struct ps_report *rep;
+	struct ps_warnings w = { 0 };
+	struct ps_report_opts o = { .bandwidth = 4 * PAGE, .downtime_ns = 1000000000ull };
+
+	if (load(recw, sizeof(recw) - 1, &rec, &rep, &o, &w) < 0) {
+		ok(false, "workload recording loads");
+		return;
+	}
+	ok(rec->workload && rec->nprocs == 2 && strcmp(rec->workload_kind, "tree") == 0, "a workload of 2 processes");
+	is_int((long long)rec->iv[0].pages, 7, "interval 1: 7 pages of the workload (shared once)");
+	is_int((long long)rec->iv[0].shared_pages, 3, "... 3 of them shared");
+	is_int((long long)rec->iv[1].pages, 3, "interval 2: 3 pages");
+	is_int((long long)rep->unique_pages, 9, "write working set 9 = the end record's wss_pages");
+	is_int((long long)rep->shared_unique_pages, 4, "... 4 shared = shared_wss_pages");
+	is_int((long long)rep->page_writes, 10, "page-writes 10");
+	is_int((long long)ps_report_distinct(rep, 0, 0), 7, "window of interval 1: 7");
+	is_int((long long)rep->nprocs, 2, "2 processes");
+	ok(rep->nprocs == 2 && rep->procs[0].proc->pid == 42 && rep->procs[0].rep->unique_pages == 4 + 2,
+	   "busiest first: 42 with 6 distinct pages by address");
+	ok(rep->nprocs == 2 && rep->procs[1].proc->pid == 43 && rep->procs[1].rep->unique_pages == 4 &&
+	   rep->procs[1].proc->exited && strcmp(rep->procs[1].proc->exit_reason, "exit") == 0 &&
+	   rep->procs[1].rep->intervals == 1, "then 43: 4 pages, 1 interval, gone (exit)");
+	ok(rep->precopy.done && rep->precopy.nrounds >= 1 && rep->precopy.rounds[0].pages == 48,
+	   "pre-copy round 0 sends the workload's 48 tracked pages");
+	is_int((long long)w.n, 0, "no warnings");
+	dump_warnings(&w);
+
+	/* The renderings name each process. */
+	struct ps_out out;
+	ps_out_init(&out, -1);
+	ps_report_text(&out, rec, rep);
+	ps_out_chr(&out, '\0');
+	ok( strstr(out.buf, "recording: workload of 2 processes (the tree of 42 (p))") &&
+	   strstr(out.buf, "4 of them shared") && strstr(out.buf, "(gone: exit)") && strstr(out.buf, "\nprocess 43 (c)"),
+	   "text: the workload and its processes");
+	ps_out_free(&out);
+	ps_out_init(&out, -1);
+	ps_report_json(&out, rec, rep, &w);
+	struct ps_json j = { 0 };
+	ok(ps_json_parse(&j, out.buf, out.len) == 0, "JSON parses");
+	uint32_t procs = ps_json_get(&j, 0, "processes");
+	ok(procs && j.node[procs].b == 2, "JSON: 2 processes");
+	ps_json_free(&j);
+	ps_out_free(&out);
+	ps_out_init(&out, -1);
+	ps_report_svg(&out, rec, rep);
+	ps_out_chr(&out, '\0');
+	ok( strstr(out.buf, "a workload of 2 processes") && strstr(out.buf, "42 [anon]") &&
+	   strstr(out.buf, "shared /memfd:m (deleted)"), "SVG: bands by process, the shared file once");
+	ps_out_free(&out);
+	ps_report_free(rep);
+	ps_recording_free(rec);
+	ps_warnings_free(&w);
+
+	/* Without "shared" on regions (recorded by an earlier build), shared
+	 * pages count per process and the report says so. */
+	char *t = strdup(recw);
+	for (char *p; (p = strstr(t, ",\"shared\":{"));) {
+		char *e = strchr(p, '}');
+		memmove(p, e + 1, strlen(e + 1) + 1);
+	}
+	struct ps_warnings w2 = { 0 };
+	if (load(t, strlen(t), &rec, &rep, NULL, &w2) == 0) {
+		is_int((long long)rep->unique_pages, 10, "without \"shared\": memfd pages by address, 3 of 42 + 2 of 43");
+		ok(has_warning(&w2, "without \"shared\" on regions"), "... with a warning");
+		ps_report_free(rep);
+		ps_recording_free(rec);
+	} else {
+		ok(false, "loads without \"shared\"");
+	}
+	ps_warnings_free(&w2);
+	free(t);
+}
+
 int main(void)
 {
 	test_hand_made();
@@ -666,6 +758,7 @@ int main(void)
 	test_accumulate_and_mappings();
 	test_readonly_written();
 	test_output();
+	test_workload();
 	return tap_done();
 }
 

@@ -19,13 +19,24 @@
 #include "pagescan/model/error.h"
 #include "pagescan/model/warnings.h"
 
-/* The format_version this reader understands; newer recordings are refused. */
-#define PS_REC_FORMAT_VERSION 1
+/* The newest format_version this reader understands (1: one process, 2: a
+ * workload); newer recordings are refused. */
+#define PS_REC_FORMAT_VERSION 2
 /* Limits against runaway input. */
 #define PS_REC_MAX_LINE ((size_t)256 << 20)
 #define PS_REC_MAX_INTERVALS ((size_t)10 << 20)
 #define PS_REC_MAX_RUNS ((size_t)1 << 31)
 #define PS_REC_MAX_SPANS ((size_t)1 << 22)
+
+/* A workload recording (format_version 2) keeps the workload's interval
+ * sets in a page key space where a page is one page of the workload:
+ *   private page of process instance k (from 1):  k << PS_REC_KEY_PROC_SHIFT | page
+ *   shared page (a region with "shared"):          PS_REC_KEY_SHARED | object << 40 | file page
+ * (object: the index of its (dev, inode), from 0). Keys of one process
+ * keep its address order. */
+#define PS_REC_KEY_PROC_SHIFT 44
+#define PS_REC_KEY_SHARED ((uint64_t)1 << 63)
+#define PS_REC_MAX_PROCESSES (((size_t)1 << 19) - 1)
 
 /* A run of pages: page numbers (address / 4096), [start, end). */
 struct ps_rec_run {
@@ -40,6 +51,8 @@ struct ps_rec_interval {
 	uint64_t tracked_pages;  /* as recorded (0 when absent) */
 	uint64_t pages;          /* pages in its set */
 	size_t run0, nruns;      /* its set: runs[run0 .. run0 + nruns) */
+	uint64_t shared_pages;   /* a workload's: of pages, those of shared mappings */
+	uint64_t nprocesses;     /* a workload's: processes in the record */
 };
 
 /* A tracked range engaged (at the start or later) or dropped, or a mapping
@@ -53,8 +66,32 @@ struct ps_rec_span {
 	bool readonly_written;
 };
 
+struct ps_recording;
+
+/* A process of a workload recording: one program of one process, from its
+ * start event to its exit event (or the end of the recording). */
+struct ps_rec_process {
+	int64_t pid;
+	char *command;
+	double start_s;              /* its start event's time_s */
+	struct ps_recording *rec;    /* its own recording (by address, its intervals only) */
+	bool exited;                 /* an exit event was read */
+	char *exit_reason;           /* NULL unless exited */
+	uint64_t recorded_wss_pages; /* wss_pages of its last entry (or its exit event) */
+	uint64_t written_pages;      /* sum of its entries' written_pages as recorded */
+	uint64_t shared_written_pages; /* sum of its entries' shared_written_pages */
+};
+
 struct ps_recording {
 	int64_t format_version;
+	/* format_version 2: a workload. iv/runs are the workload's sets in the
+	 * key space above; spans are empty (each process has its own). */
+	bool workload;
+	char *workload_kind;     /* "pids", "tree", "cgroup" */
+	char *cgroup;            /* NULL unless "cgroup" */
+	struct ps_rec_process *procs; size_t nprocs, procs_cap;  /* in order of their start events */
+	uint64_t skipped_processes;  /* skipped events */
+	uint64_t end_shared_wss_pages; /* the end record's (when end_has_wss) */
 	char *pagescan;          /* version that recorded it */
 	int64_t pid;
 	char *command;

@@ -79,6 +79,13 @@ struct ps_precopy {
 };
 
 struct ps_report_pair;
+struct ps_report;
+
+/* A process of a workload recording and its own analysis. */
+struct ps_report_process {
+	const struct ps_rec_process *proc;  /* borrowed from the recording */
+	struct ps_report *rep;              /* its intervals (no pre-copy); NULL: in none */
+};
 
 struct ps_report {
 	double duration_s;
@@ -93,6 +100,11 @@ struct ps_report {
 	struct ps_report_window *win; size_t nwin;
 	struct ps_report_mapping *map; size_t nmap;  /* by address */
 	struct ps_precopy precopy;
+	/* A workload (format_version 2): the figures above are the workload's
+	 * (shared pages once); its processes, busiest first (most distinct
+	 * pages written, then page-writes, then pid). */
+	uint64_t shared_unique_pages;  /* of unique_pages, pages of shared mappings */
+	struct ps_report_process *procs; size_t nprocs;
 	/* Private: first-write-in-window index, see src/model/report.c. */
 	struct ps_report_pair *pair; size_t npair;
 	size_t *pair_at;             /* pairs of interval i: pair[pair_at[i] .. pair_at[i+1]) */
