@@ -456,6 +456,28 @@ PY
     no_uffd_left "$VPID"
 }
 
+@test "7 munmap: pages stored to and unmapped before the next tick are not reported (their memory is gone)" {
+    mev_start
+    vmap m anon 64
+    vcmd "write m all"
+    vcmd mark
+    watch_json
+    w_round 1 "write m 0-9"
+    # Round 2: pages 40-49 stored to and unmapped in one interval, page 20
+    # stored to: the interval holds page 20 alone (a work buffer that a
+    # program maps, fills and unmaps between two ticks is never seen).
+    w_pause
+    vcmd mark
+    vcmd "write m 40-49"
+    vcmd "unmap m 40-49"
+    vcmd "write m 20"
+    pages_file m 20 20 >"$WDIR/round.2"
+    echo "$((WPAUSED + 1)) $WDIR/round.2" >>"$WDIR/rounds"
+    w_resume
+    w_round 3 "write m 50" "write m 30"
+    w_done
+    no_uffd_left "$VPID"
+}
 
 # mremap_round K NAME PAGES EXPECTED-FIRST-LAST|- CMD...: round K moves NAME
 # to a new place with PAGES pages, then runs CMD...; the interval must be
