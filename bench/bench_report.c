@@ -158,6 +158,10 @@ static const struct target targets[] = {
 	  "the target's longest mmap+munmap wait during `engage` (the arming pass, in ~1 ms pieces) < 2 ms" },
 	{ "lock", "*", "harvest_wait_max", false, true, 2.0,
 	  "the same during the harvests of a `watch` (longest over 5 harvests) < 2 ms" },
+	{ "workload", "*", "harvest_vs_ioctl", false, true, 1.10,
+	  "harvesting N processes in one watch within 1.10× of the minimal PAGEMAP_SCAN loop over the same ranges" },
+	{ "workload", "*", "cpu_steady", false, true, 1.0, "pagescan CPU < 1 % of one CPU watching idle small processes at 1 s" },
+	{ "workload", "*", "vmhwm", false, true, 16384, "pagescan peak RSS < 16 MiB watching idle small processes" },
 };
 
 static void write_targets(FILE *f)
@@ -385,6 +389,14 @@ int main(int argc, char **argv)
 	        "written --clear`, `release`, and the harvests of a `watch -i 200ms` (the longest over 5); "
 	        "`<phase>_wait_max`: the longest pair in which the thread slept (a lock wait, not preemption). "
 	        "`engage_sys`, `dump_sys`: pagescan's system time (the scans); `harvest_us`: median harvest.");
+	section(m, "workload", "6. Workloads: several processes in one watch",
+	        "`harvest_<N>x<SIZE>`: N writer processes under `watch PID...`; after one record each writes "
+	        "10 % of its mapping and the next record's `harvest_us` is pagescan's harvest of all N "
+	        "(`pagescan_harvest_us`); then each writes again and the benchmark harvests them itself with "
+	        "the minimal loop, one PAGEMAP_SCAN get-and-protect of the written pages per writable mapping "
+	        "on the registration pagescan holds (`ioctl_harvest_us`). `harvest_vs_ioctl`: per-pair ratios. "
+	        "`idle_<N>x1M`: N idle populated processes under `watch -q -i 1s`: pagescan's CPU between its "
+	        "first and last record (`cpu_steady`) and its peak RSS.");
 	fclose(m);
 	return 0;
 }

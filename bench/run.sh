@@ -15,7 +15,7 @@ usage: $0 [--smoke] [--pagescan PATH] [--bin DIR] [--out DIR] [--self-duration D
   --bin DIR          where the bench_* programs are (default BUILD/bench)
   --out DIR          results directory (default bench/results)
   --self-duration D  length of the pagescan CPU/RSS watches, self and pattern (default 60s, smoke 2s)
-  --only LIST        comma-separated subset of: dump,cost,self,pattern,harvest,attach,lock
+  --only LIST        comma-separated subset of: dump,cost,self,pattern,harvest,attach,lock,workload
   --no-nice          do not raise the priority of the run (nice -20 when root)
 EOF
 	exit 64
@@ -28,7 +28,7 @@ pagescan=""
 bin=""
 out=""
 self_duration=""
-only="dump,cost,self,pattern,harvest,attach,lock"
+only="dump,cost,self,pattern,harvest,attach,lock,workload"
 nice_it=1
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -47,7 +47,7 @@ done
 pagescan=${pagescan:-$build_dir/src/pagescan}
 bin=${bin:-$build_dir/bench}
 out=${out:-$src_dir/results}
-for p in "$pagescan" "$bin/bench_dump" "$bin/bench_cost" "$bin/bench_self" "$bin/bench_attach" "$bin/bench_lock" "$bin/bench_report"; do
+for p in "$pagescan" "$bin/bench_dump" "$bin/bench_cost" "$bin/bench_self" "$bin/bench_attach" "$bin/bench_lock" "$bin/bench_workload" "$bin/bench_report"; do
 	[ -x "$p" ] || { echo "run.sh: $p is missing; build first (cmake --build BUILD)" >&2; exit 1; }
 done
 mkdir -p "$out"
@@ -68,6 +68,7 @@ if [ $smoke = 1 ]; then
 	harvest_sizes=(16M) harvest_intervals=2
 	attach_size=16M attach_rounds=3
 	lock_size=64M lock_rounds=1 lock_harvests=2
+	workload_procs=(1 3) workload_size=4M workload_pairs=3 workload_idle_procs=10 workload_idle_duration=3s workload_interval=300ms
 else
 	mode=full
 	dump_cases=("sparse_4G 4G 16 64" "dense_1G 1G 1 1")
@@ -81,6 +82,7 @@ else
 	harvest_sizes=(1G 4G 16G) harvest_intervals=5
 	attach_size=1G attach_rounds=20
 	lock_size=8G lock_rounds=3 lock_harvests=5
+	workload_procs=(1 10 100) workload_size=16M workload_pairs=15 workload_idle_procs=100 workload_idle_duration=30s workload_interval=1s
 fi
 
 # Shield the measurements from other work on the machine (everything we
@@ -183,6 +185,20 @@ fi
 if want lock; then
 	log "lock: $lock_size mapper, $lock_rounds rounds of engage, dump, release, watch"
 	"$bin/bench_lock" "${common[@]}" --size "$lock_size" --rounds "$lock_rounds" --harvests "$lock_harvests" >>"$tmp"
+fi
+
+# Several processes in one watch (`watch PID PID...`): the harvest of N
+# processes against the minimal loop over the same ranges, and N idle
+# small processes watched at 1 s (pagescan's CPU and RSS).
+if want workload; then
+	for n in "${workload_procs[@]}"; do
+		log "workload: $n x $workload_size writers, $workload_pairs harvests against the minimal loop"
+		"$bin/bench_workload" "${common[@]}" --procs "$n" --size "$workload_size" --permille 100 \
+			--pairs "$workload_pairs" --interval "$workload_interval" >>"$tmp"
+	done
+	log "workload: $workload_idle_procs idle 1 MiB processes, watch -i 1s for $workload_idle_duration"
+	"$bin/bench_workload" "${common[@]}" --procs "$workload_idle_procs" --size 1M --idle \
+		--duration "$workload_idle_duration" --interval 1s >>"$tmp"
 fi
 
 t_end=$(date +%s)
