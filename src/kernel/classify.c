@@ -136,6 +136,29 @@ static uint64_t covered(const struct ps_rangeset *h, uint64_t s, uint64_t e)
 	return ps_rangeset_overlap(h, s, e) >> PS_PAGE_SHIFT;
 }
 
+/* Is there a KSM page anywhere? /sys/kernel/mm/ksm/pages_shared, read at
+ * most every 10 ms for all the processes a watch harvests in a tick: 0 (KSM
+ * never ran, or unmerged everything) spares each of them its ksm_stat.
+ * Unreadable (no CONFIG_KSM): none. A first merge in the 10 ms after a read
+ * of 0 is missed as a merge that lands between a process's ksm_stat and its
+ * classification always is (the page then reads written). */
+static bool ksm_pages_anywhere(void)
+{
+	static uint64_t at;
+	static bool any;
+	uint64_t now = ps_now_ns();
+	char *buf = NULL;
+	size_t len = 0;
+
+	if (at && now - at < 10000000ull)
+		return any;
+	at = now;
+	any = ps_read_file_at(AT_FDCWD, "/sys/kernel/mm/ksm/pages_shared", 64, &buf, &len) == 0 &&
+	      strtoull(buf, NULL, 10) > 0;
+	free(buf);
+	return any;
+}
+
 /* Can KSM have merged pages of the target? /proc/PID/ksm_stat (6.1+,
  * lines "ksm_merging_pages N") counts them; unreadable or without that
  * line: no (every kernel pagescan runs on has it). */
@@ -145,7 +168,8 @@ static bool ksm_possible(struct ps_classify *c)
 	size_t len = 0;
 	bool any;
 
-	if (c->kpageflags_fd < 0 || ps_read_file_at(c->procfd, "ksm_stat", 4096, &buf, &len) < 0)
+	if (c->kpageflags_fd < 0 || !ksm_pages_anywhere() ||
+	    ps_read_file_at(c->procfd, "ksm_stat", 4096, &buf, &len) < 0)
 		return false;
 	any = ps_status_field(buf, "ksm_merging_pages", v, sizeof(v)) == 0 && strtoull(v, NULL, 10) > 0;
 	free(buf);
@@ -192,7 +216,7 @@ int ps_classify_harvest(struct ps_classify *c, const struct ps_rangeset *armed, 
 {
 	struct ps_scan_stats total = { 0 }, st;
 	struct ps_rangeset holes = { 0 };
-	bool ksm = false;
+	bool ksm = false, ksm_asked = false; /* ksm_stat read at most once a harvest */
 	int r = 0;
 
 	memset(&c->last, 0, sizeof(c->last));
@@ -210,8 +234,10 @@ int ps_classify_harvest(struct ps_classify *c, const struct ps_rangeset *armed, 
 		if (r < 0 || c->cand.n == 0)
 			continue;
 		c->last.candidates += ps_regions_pages(&c->cand);
-		if (!ksm && c->last.candidates)
+		if (!ksm_asked) {
 			ksm = ksm_possible(c);
+			ksm_asked = true;
+		}
 		/* 2. Classify the candidates (and re-protect the populated ones):
 		 * generic path, only over candidate runs. Empty entries are
 		 * neither matched nor protected: no marker, no page table. */
