@@ -34,7 +34,9 @@ V version flag'
 			'd duration value' 'f format format' '- accumulate flag' \
 			'o output file' 'q quiet flag' '- heatmap heatmap' \
 			'- prom-file file' '- no-recollapse flag' '- max-overhead value'
-		[[ $1 != run ]] || printf '%s\n' '- user value' '- preserve-env flag' '- no-follow-exec flag'
+		[[ $1 != run ]] || printf '%s\n' '- user value' '- preserve-env flag' '- no-follow-exec flag' \
+			'- no-follow-forks flag' '- max-processes value'
+		[[ $1 != watch ]] || printf '%s\n' '- tree flag' '- cgroup file' '- max-processes value'
 		;;
 	demo)
 		printf '%s\n' '- no-heatmap flag' 'i interval value' 'n count value' \

@@ -6,7 +6,7 @@
 
 # Options whose value is the next token (any command).
 set -g __pagescan_argopts -m --mask -r --range -M --max-pages -f --format --fd \
-    -i --interval -n --count -d --duration -o --output --prom-file --max-overhead --user \
+    -i --interval -n --count -d --duration -o --output --prom-file --max-overhead --user --cgroup --max-processes \
     --bandwidth --downtime --max-rounds --svg
 
 # The command (first token after pagescan that is not an option).
@@ -257,9 +257,14 @@ complete -c pagescan -n $wr -l heatmap -a 'tui text' -d 'Live ncurses heatmap, o
 complete -c pagescan -n $wr -l prom-file -r -F -d 'Rewrite PATH with Prometheus metrics'
 complete -c pagescan -n $wr -l no-recollapse -d 'Leave the huge pages tracking split as they are'
 complete -c pagescan -n $wr -l max-overhead -x -a 'off 5 10 20' -d 'Keep the estimated loss to write faults under PCT % (default 10)'
+complete -c pagescan -n '__pagescan_using watch' -l tree -d 'Watch the PIDs and all their descendants'
+complete -c pagescan -n '__pagescan_using watch' -l cgroup -x -a '(__fish_complete_directories)' -d 'Watch every process of a cgroup v2 directory'
+complete -c pagescan -n '__pagescan_using watch' -l max-processes -x -d 'Track at most N processes at once (default 64)'
 complete -c pagescan -n '__pagescan_using run; and not __pagescan_in_run_cmd' -l user -x -a '(__fish_complete_users)' -d 'Run the command as USER[:GROUP]'
 complete -c pagescan -n '__pagescan_using run; and not __pagescan_in_run_cmd' -l preserve-env -d 'With --user: keep HOME, USER, LOGNAME and SHELL'
 complete -c pagescan -n '__pagescan_using run; and not __pagescan_in_run_cmd' -l no-follow-exec -d 'End the watch when the command execs another program'
+complete -c pagescan -n '__pagescan_using run; and not __pagescan_in_run_cmd' -l no-follow-forks -d 'Track the command only, not the processes it forks'
+complete -c pagescan -n '__pagescan_using run; and not __pagescan_in_run_cmd' -l max-processes -x -d 'Track at most N processes at once (default 64)'
 complete -c pagescan -n '__pagescan_using run; and not __pagescan_in_run_cmd' -a -- -d 'End of options: the command follows'
 complete -c pagescan -n '__pagescan_using run; and not __pagescan_in_run_cmd' -a '(__fish_complete_command)'
 complete -c pagescan -n __pagescan_in_run_cmd -x -a '(__fish_complete_subcommand --commandline (__pagescan_run_words) (commandline -ct))'
