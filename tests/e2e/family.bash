@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: MIT
 # shellcheck shell=bash
-# tests/targets/family for report.bats and heatmap.bats: a parent that forks
+# tests/targets/family for the workload, run, report and heatmap tests: a parent that forks
 # children on command; every member writes what it is told into a private
 # anonymous mapping (each process's own pages) or a memfd mapped MAP_SHARED
 # (one page per file offset, whoever writes it). Commands and replies go
@@ -12,11 +12,24 @@
 # mapped MAP_SHARED, PAGES pages each). Sets FPID, ANON, SHARED, RANGES (-r
 # for both), KID=().
 family_start() {
+    family_fifos
+    "$TARGETS/family" "$FDIR/cmd" "$FDIR/reply" "$1" </dev/null >"$FDIR/stdout" 2>"$FDIR/stderr" 3>&- &
+    FPID=$!
+    family_connect "$1"
+}
+
+# family_fifos: FDIR with the command and reply fifos, for a family started
+# by the caller (family_start, or pagescan run).
+family_fifos() {
     FDIR=$BATS_TEST_TMPDIR/family
     mkdir -p "$FDIR"
     mkfifo "$FDIR/cmd" "$FDIR/reply"
-    "$TARGETS/family" "$FDIR/cmd" "$FDIR/reply" "$1" </dev/null >"$FDIR/stdout" 2>"$FDIR/stderr" 3>&- &
-    FPID=$!
+}
+
+# family_connect PAGES: open the fifos and ask the family where its mappings
+# are; sets ANON, SHARED, RANGES, KID=(). FAMILY_STDERR: the file its
+# failures are explained by (default: the family's own stderr).
+family_connect() {
     exec {FCMD_FD}<>"$FDIR/cmd"
     exec {FREPLY_FD}<>"$FDIR/reply"
     KID=()
@@ -31,7 +44,7 @@ family_start() {
 fcmd() {
     printf '%s\n' "$1" >&"$FCMD_FD"
     if ! IFS= read -r -t 30 F_REPLY <&"$FREPLY_FD"; then
-        fail "family: no reply to '$1' (stderr: $(cat "$FDIR/stderr"))"
+        fail "family: no reply to '$1' (stderr: $(cat "${FAMILY_STDERR:-$FDIR/stderr}"))"
         return 1
     fi
     [[ $F_REPLY == ok* ]] || {

@@ -8,6 +8,7 @@
 # shellcheck disable=SC2153,SC2154 # WDIR, WSEQ...: watch_helpers; status, stderr: bats
 load common
 load watch_helpers
+load family
 
 setup_file() {
     kernel_supports
@@ -269,37 +270,11 @@ run_prog_exact() {
 run_family_start() {
     local pages=$1
     shift
-    FDIR=$BATS_TEST_TMPDIR/family
-    mkdir -p "$FDIR"
-    mkfifo "$FDIR/cmd" "$FDIR/reply"
+    family_fifos
     w_start run "$@" -- "$TARGETS/family" "$FDIR/cmd" "$FDIR/reply" "$pages" || return 1
     FPID=$(jq -r 'select(.type == "start") | .pid' "$WLOG")
-    exec {FCMD_FD}<>"$FDIR/cmd"
-    exec {FREPLY_FD}<>"$FDIR/reply"
-    KID=()
-    fcmd where || return 1
-    local -a w
-    read -r -a w <<<"$F_REPLY"
-    ANON=${w[1]} SHARED=${w[2]}
-}
-
-fcmd() {
-    printf '%s\n' "$1" >&"$FCMD_FD"
-    if ! IFS= read -r -t 30 F_REPLY <&"$FREPLY_FD"; then
-        fail "family: no reply to '$1' (pagescan stderr: $(cat "$WDIR/stderr"))"
-        return 1
-    fi
-    [[ $F_REPLY == ok* ]] || {
-        fail "family: '$1' -> '$F_REPLY'"
-        return 1
-    }
-}
-
-ffork() {
-    fcmd fork || return 1
-    local -a w
-    read -r -a w <<<"$F_REPLY"
-    KID[w[2]]=${w[1]}
+    FAMILY_STDERR=$WDIR/stderr
+    family_connect "$pages"
 }
 
 # run_family_quit: the family's last command (its children exit, then it):

@@ -16,6 +16,7 @@
 # shellcheck disable=SC2153,SC2154 # WDIR, WSEQ...: watch_helpers; status, stderr: bats
 load common
 load watch_helpers
+load family
 
 setup_file() {
     kernel_supports
@@ -26,59 +27,6 @@ teardown() {
     family_cleanup
     cgroup_cleanup
     common_teardown
-}
-
-# ---------------------------------------------------------------------------
-# The family
-
-# family_start PAGES: start the family with PAGES-page mappings; sets FPID,
-# ANON, SHARED (their addresses), RANGES (-r options for both), KID=().
-family_start() {
-    FDIR=$BATS_TEST_TMPDIR/family
-    mkdir -p "$FDIR"
-    mkfifo "$FDIR/cmd" "$FDIR/reply"
-    "$TARGETS/family" "$FDIR/cmd" "$FDIR/reply" "$1" </dev/null >"$FDIR/stdout" 2>"$FDIR/stderr" 3>&- &
-    FPID=$!
-    exec {FCMD_FD}<>"$FDIR/cmd"
-    exec {FREPLY_FD}<>"$FDIR/reply"
-    KID=()
-    fcmd where || return 1
-    local -a w
-    read -r -a w <<<"$F_REPLY"
-    ANON=${w[1]} SHARED=${w[2]}
-    RANGES=(-r "$ANON+$(($1 * PAGE_SIZE))" -r "$SHARED+$(($1 * PAGE_SIZE))")
-}
-
-# fcmd CMD: one command, its reply in F_REPLY; fails unless "ok".
-fcmd() {
-    printf '%s\n' "$1" >&"$FCMD_FD"
-    if ! IFS= read -r -t 30 F_REPLY <&"$FREPLY_FD"; then
-        fail "family: no reply to '$1' (stderr: $(cat "$FDIR/stderr"))"
-        return 1
-    fi
-    [[ $F_REPLY == ok* ]] || {
-        fail "family: '$1' -> '$F_REPLY'"
-        return 1
-    }
-}
-
-# ffork: a new child; its pid in KID[K] (K from 1).
-ffork() {
-    fcmd fork || return 1
-    local -a w
-    read -r -a w <<<"$F_REPLY"
-    KID[w[2]]=${w[1]}
-}
-
-family_cleanup() {
-    if [[ -n ${FPID:-} ]]; then
-        # Its children die with it (PR_SET_PDEATHSIG).
-        is_our_child "$FPID" && kill -KILL "$FPID" 2>/dev/null || true
-        wait "$FPID" 2>/dev/null || true
-        FPID=
-    fi
-    [[ -z ${FCMD_FD:-} ]] || exec {FCMD_FD}>&- {FREPLY_FD}>&- 2>/dev/null || true
-    FCMD_FD='' FREPLY_FD=''
 }
 
 # ---------------------------------------------------------------------------
