@@ -464,6 +464,22 @@ static int member_start_event(struct ps_loop *l, const struct ps_member *m, stru
 	return send_event(l, &ev, err);
 }
 
+/* A process past --max-processes: its name in comm, the reason in why,
+ * counted, and one warning for the watch ("WHO more than N processes ...:
+ * process P (NAME) and any more FATE"). */
+static void over_limit(struct ps_loop *l, pid_t pid, const char *who, const char *fate, char *comm, size_t ncomm,
+                       char *why, size_t nwhy)
+{
+	comm_of(pid, comm, ncomm);
+	l->untracked++;
+	snprintf(why, nwhy, "over --max-processes %llu", (unsigned long long)l->a->max_processes);
+	if (!l->noted_limit)
+		ps_warn("%s more than %llu processes (--max-processes): process %d (%s) and any more %s (the output "
+		        "lists them); raise --max-processes to track them",
+		        who, (unsigned long long)l->a->max_processes, (int)pid, comm[0] ? comm : "?", fate);
+	l->noted_limit = true;
+}
+
 /* Track pid as a new member: 1 when it is, 0 when it is skipped (said),
  * negative on a failure that ends the watch. */
 static int member_engage(struct ps_loop *l, pid_t pid, struct ps_err *err)
@@ -475,14 +491,7 @@ static int member_engage(struct ps_loop *l, pid_t pid, struct ps_err *err)
 	if (ps_pids_has(&l->done, pid) || member_find(l, pid))
 		return 0;
 	if (l->nm >= l->a->max_processes) {
-		comm_of(pid, comm, sizeof(comm));
-		l->untracked++;
-		snprintf(why, sizeof(why), "over --max-processes %llu", (unsigned long long)l->a->max_processes);
-		if (!l->noted_limit)
-			ps_warn("the workload has more than %llu processes (--max-processes): process %d (%s) and any "
-			        "more are not tracked (the output lists them); raise --max-processes to track them",
-			        (unsigned long long)l->a->max_processes, (int)pid, comm[0] ? comm : "?");
-		l->noted_limit = true;
+		over_limit(l, pid, "the workload has", "are not tracked", comm, sizeof(comm), why, sizeof(why));
 		return skip_process(l, pid, comm, why, false, err);
 	}
 	struct ps_member *m = calloc(1, sizeof(*m));
@@ -1021,14 +1030,7 @@ static int member_engage_launched(struct ps_loop *l, pid_t pid, struct ps_err *e
 
 	size_t now = l->multi ? l->nm : 1;
 	if (now >= l->a->max_processes) {
-		comm_of(pid, comm, sizeof(comm));
-		l->untracked++;
-		snprintf(why, sizeof(why), "over --max-processes %llu", (unsigned long long)l->a->max_processes);
-		if (!l->noted_limit)
-			ps_warn("the command made more than %llu processes (--max-processes): process %d (%s) and any "
-			        "more run on untracked (the output lists them); raise --max-processes to track them",
-			        (unsigned long long)l->a->max_processes, (int)pid, comm[0] ? comm : "?");
-		l->noted_limit = true;
+		over_limit(l, pid, "the command made", "run on untracked", comm, sizeof(comm), why, sizeof(why));
 		if (!l->multi) {
 			int r = become_workload(l, err);
 			if (r < 0)

@@ -919,24 +919,32 @@ static int remap_piece(struct ps_tracker *tr, const struct ps_maps *maps, unsign
 	return r;
 }
 
+/* The next part of [*a, e) that no mapping of maps covers: true with it in
+ * [*a, *b), false when none is left. */
+static bool next_unmapped(const struct ps_maps *maps, uint64_t *a, uint64_t e, uint64_t *b)
+{
+	while (*a < e) {
+		long k = ps_maps_find(maps, *a);
+		if (k < 0) {
+			size_t j = ps_maps_lower_bound(maps, *a);
+			*b = j < maps->n && maps->v[j].start < e ? maps->v[j].start : e;
+			return true;
+		}
+		*a = maps->v[k].end < e ? maps->v[k].end : e;
+	}
+	return false;
+}
+
 /* After engaging: the vanished parts of the mappings of the last sync. */
 static int remap_detect(struct ps_tracker *tr, const struct ps_maps *maps, struct ps_sync_result *res,
                         struct ps_err *err)
 {
 	for (size_t w = 0; w < tr->nwas && res->prewritten.n; w++) {
-		uint64_t a = tr->was[w].start, e = tr->was[w].end;
-		while (a < e) {
-			long k = ps_maps_find(maps, a);
-			if (k >= 0) {
-				a = maps->v[k].end < e ? maps->v[k].end : e;
-				continue;
-			}
-			size_t j = ps_maps_lower_bound(maps, a);
-			uint64_t b = j < maps->n && maps->v[j].start < e ? maps->v[j].start : e;
+		uint64_t e = tr->was[w].end;
+		for (uint64_t a = tr->was[w].start, b; next_unmapped(maps, &a, e, &b); a = b) {
 			int r = remap_piece(tr, maps, tr->was[w].prot, a, b, res, err);
 			if (r < 0)
 				return r;
-			a = b;
 		}
 	}
 	return 0;
@@ -1003,23 +1011,14 @@ int ps_tracker_sync(struct ps_tracker *tr, const struct ps_maps *maps, bool coun
 
 	/* Forget armed ranges that are no longer mapped (munmap, mremap away). */
 	for (size_t i = 0; i < tr->armed.n;) {
-		uint64_t s = tr->armed.r[i].start, e = tr->armed.r[i].end;
-		uint64_t a = s;
+		uint64_t e = tr->armed.r[i].end;
 		bool changed = false;
-		while (a < e) {
-			long k = ps_maps_find(maps, a);
-			if (k >= 0) {
-				a = maps->v[k].end < e ? maps->v[k].end : e;
-				continue;
-			}
-			size_t j = ps_maps_lower_bound(maps, a);
-			uint64_t b = j < maps->n && maps->v[j].start < e ? maps->v[j].start : e;
+		for (uint64_t a = tr->armed.r[i].start, b; next_unmapped(maps, &a, e, &b); a = b) {
 			if (ps_rangeset_remove(&tr->armed, a, b) < 0 || ps_spans_add(&res->dropped, a, b, "(unmapped)", NULL) < 0) {
 				r = ps_errf(err, ENOMEM, "out of memory");
 				goto out;
 			}
 			changed = true;
-			a = b;
 		}
 		if (!changed)
 			i++;

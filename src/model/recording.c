@@ -441,6 +441,22 @@ static const char *const region_keys[] = { "start", "end", "pages", "mapping", "
 static int iv_body(struct ps_rec_reader *r, uint32_t root, uint32_t regs, struct ps_rec_interval *ivp, bool check_seq,
                    struct ps_warnings *w, struct ps_err *err);
 
+/* An interval record's seq, time_s and elapsed_s into iv; false (warned:
+ * the record is ignored) when one is missing or invalid. */
+static bool iv_clock(struct ps_rec_reader *r, uint32_t root, struct ps_rec_interval *iv, struct ps_warnings *w)
+{
+	const struct ps_json *j = &r->j;
+	if (ps_json_u64(j, ps_json_get(j, root, "seq"), &iv->seq) < 0 || iv->seq == 0 ||
+	    ps_json_double(j, ps_json_get(j, root, "time_s"), &iv->time_s) < 0 ||
+	    ps_json_double(j, ps_json_get(j, root, "elapsed_s"), &iv->elapsed_s) < 0 || iv->elapsed_s < 0 ||
+	    iv->time_s < 0) {
+		ps_warnings_add(w, "line %zu: interval record without a valid seq, time_s or elapsed_s (ignored)",
+		                r->lineno);
+		return false;
+	}
+	return true;
+}
+
 static int rec_interval(struct ps_rec_reader *r, uint32_t root, struct ps_warnings *w, struct ps_err *err)
 {
 	struct ps_recording *rec = r->rec;
@@ -449,14 +465,8 @@ static int rec_interval(struct ps_rec_reader *r, uint32_t root, struct ps_warnin
 	uint32_t regs;
 	int ret;
 
-	if (ps_json_u64(j, ps_json_get(j, root, "seq"), &iv.seq) < 0 || iv.seq == 0 ||
-	    ps_json_double(j, ps_json_get(j, root, "time_s"), &iv.time_s) < 0 ||
-	    ps_json_double(j, ps_json_get(j, root, "elapsed_s"), &iv.elapsed_s) < 0 || iv.elapsed_s < 0 ||
-	    iv.time_s < 0) {
-		ps_warnings_add(w, "line %zu: interval record without a valid seq, time_s or elapsed_s (ignored)",
-		                r->lineno);
+	if (!iv_clock(r, root, &iv, w))
 		return 0;
-	}
 	regs = ps_json_get(j, root, "regions");
 	if (!regs || j->node[regs].type != PS_JSON_ARRAY) {
 		ps_warnings_add(w, "line %zu: interval %llu has no \"regions\" array (ignored)", r->lineno,
@@ -838,14 +848,8 @@ static int rec_interval_v2(struct ps_rec_reader *r, uint32_t root, struct ps_war
 	uint32_t procs;
 	int ret;
 
-	if (ps_json_u64(j, ps_json_get(j, root, "seq"), &iv.seq) < 0 || iv.seq == 0 ||
-	    ps_json_double(j, ps_json_get(j, root, "time_s"), &iv.time_s) < 0 ||
-	    ps_json_double(j, ps_json_get(j, root, "elapsed_s"), &iv.elapsed_s) < 0 || iv.elapsed_s < 0 ||
-	    iv.time_s < 0) {
-		ps_warnings_add(w, "line %zu: interval record without a valid seq, time_s or elapsed_s (ignored)",
-		                r->lineno);
+	if (!iv_clock(r, root, &iv, w))
 		return 0;
-	}
 	procs = ps_json_get(j, root, "processes");
 	if (!procs || j->node[procs].type != PS_JSON_ARRAY) {
 		ps_warnings_add(w, "line %zu: interval %llu of a workload has no \"processes\" array (ignored)",
