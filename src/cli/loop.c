@@ -222,6 +222,20 @@ static int sink_answer(struct ps_loop *l, int r, const char *verb, struct ps_err
 	return 0;
 }
 
+/* A hugetlb mapping engaged (MAP_HUGETLB memory reads "/anon_hugepage"):
+ * the kernel write-protects it by huge page, so one store reports a whole
+ * huge page written. Said once per watch (docs/memory-events.md). */
+static void note_hugetlb(struct ps_loop *l, pid_t pid, const struct ps_span *v, size_t n, struct ps_notes *notes)
+{
+	for (size_t i = 0; i < n && !l->noted_hugetlb; i++) {
+		if (!v[i].mapping || !strstr(v[i].mapping, "/anon_hugepage"))
+			continue;
+		l->noted_hugetlb = true;
+		ps_note(notes, "process %d maps hugetlb memory (%s at 0x%llx): the kernel write-protects it by huge page, so one store reports its whole huge page (2 MiB or 1 GiB) written (docs/memory-events.md)",
+		        (int)pid, v[i].mapping, (unsigned long long)v[i].start);
+	}
+}
+
 static int start_sinks(struct ps_loop *l, struct ps_err *err)
 {
 	struct ps_watch_start ws;
@@ -229,6 +243,9 @@ static int start_sinks(struct ps_loop *l, struct ps_err *err)
 	ws.wp_fault_ns = l->wpcost.fault_ns;
 	ws.wp_fault_calibrated = l->wpcost.calibrated;
 	ws.max_overhead = l->budget.budget;
+	struct ps_notes notes = { 0 };
+	note_hugetlb(l, ws.pid, ws.engaged, ws.nengaged, &notes);
+	ps_warn_notes(&notes);
 	for (size_t i = 0; i < l->nsinks; i++) {
 		int r = sink_answer(l, l->sinks[i]->start(l->sinks[i], &ws), "start", err);
 		if (r)
@@ -334,8 +351,11 @@ static int tick(struct ps_loop *l, struct ps_err *err)
 	struct ps_notes notes = { 0 };
 	int r = ps_session_tick(l->session, &iv, err);
 	ps_tracker_take_notes(l->tr, &notes); /* the map-count limit */
-	if (r == 0)
+	if (r == 0) {
 		note_counts(l, l->t.pid, &iv.counts, &notes);
+		note_hugetlb(l, l->t.pid, iv.engaged, iv.nengaged, &notes);
+		note_hugetlb(l, l->t.pid, iv.exec_engaged, iv.nexec_engaged, &notes);
+	}
 	ps_warn_notes(&notes);
 	if (r < 0)
 		return r;
@@ -456,7 +476,10 @@ static void member_free(struct ps_member *m, bool disarm)
 static int member_start_event(struct ps_loop *l, const struct ps_member *m, struct ps_err *err)
 {
 	struct ps_watch_start ws;
+	struct ps_notes notes = { 0 };
 	ps_session_start(m->session, &ws);
+	note_hugetlb(l, m->t.pid, ws.engaged, ws.nengaged, &notes);
+	ps_warn_notes(&notes);
 	struct ps_process_event ev = { .kind = PS_PROCESS_START, .pid = m->t.pid, .command = m->t.comm,
 	                               .time_s = workload_time_s(l), .tracked_pages = ws.tracked_pages,
 	                               .engaged = ws.engaged, .nengaged = ws.nengaged,
@@ -768,6 +791,7 @@ static int workload_tick(struct ps_loop *l, struct ps_err *err)
 			continue;
 		}
 		note_counts(l, m->t.pid, &m->iv.counts, &notes);
+		note_hugetlb(l, m->t.pid, m->iv.engaged, m->iv.nengaged, &notes);
 		struct ps_workload_member wm;
 		if (ps_workload_add(l->workload, m->id, &m->iv, &wm) < 0)
 			return ps_errf(err, ENOMEM, "out of memory");

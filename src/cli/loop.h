@@ -60,7 +60,7 @@ struct ps_loop {
 	size_t nsinks;
 	bool ended;
 	bool epipe;                        /* the output's reader went away */
-	bool noted_ksm, noted_thp;         /* the harvest notes, once each */
+	bool noted_ksm, noted_thp, noted_hugetlb; /* the memory-event notes, once each */
 	/* The observer effect (docs/overhead.md): the calibrated fault cost, the
 	 * budget that times the intervals, the target's counters at the last
 	 * tick, the sums for the end record. */

@@ -321,6 +321,8 @@ swap_setup() {
     w_round 2 "read h all"
     w_done
     assert_equal "$(ranges_pages "$WDIR/truth.1")" 1
+    # and pagescan says so, once
+    assert_equal "$(grep -c "maps hugetlb memory (/anon_hugepage (deleted) at ${MSTART[h]})" "$WDIR/stderr")" 1
 }
 
 # ---------------------------------------------------------------------------
