@@ -223,9 +223,9 @@ static int task_ids(pid_t tid, pid_t *tgid, pid_t *ppid)
 	*tgid = *ppid = 0;
 	while (fgets(line, sizeof(line), f)) {
 		if (strncmp(line, "Tgid:", 5) == 0)
-			*tgid = (pid_t)atoi(line + 5);
+			*tgid = (pid_t)strtol(line + 5, NULL, 10);
 		else if (strncmp(line, "PPid:", 5) == 0)
-			*ppid = (pid_t)atoi(line + 5);
+			*ppid = (pid_t)strtol(line + 5, NULL, 10);
 	}
 	fclose(f);
 	return *tgid > 0 ? 0 : -1;

@@ -162,8 +162,6 @@ static void do_clonevm(char *reply, size_t len)
 	snprintf(reply, len, "ok %d", (int)vm_pid);
 }
 
-extern char **environ;
-
 /* posix_spawn PROG ARG... (words of line after "spawn "), and wait for it. */
 static void do_spawn(char *args, char *reply, size_t len)
 {
