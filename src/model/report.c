@@ -568,7 +568,8 @@ static int processes(const struct ps_recording *rec, struct ps_report *r, struct
 		}
 		r->nprocs++;
 	}
-	qsort(r->procs, r->nprocs, sizeof(*r->procs), cmp_proc);
+	if (r->nprocs)
+		qsort(r->procs, r->nprocs, sizeof(*r->procs), cmp_proc);
 	return 0;
 }
 

@@ -149,7 +149,8 @@ static int count_fresh(void *ctx, uint64_t start, uint64_t end)
  * objects' sets. */
 static int add_shared(struct ps_workload *w)
 {
-	qsort(w->pc, w->npc, sizeof(*w->pc), cmp_piece);
+	if (w->npc)
+		qsort(w->pc, w->npc, sizeof(*w->pc), cmp_piece);
 	for (size_t i = 0; i < w->npc;) {
 		size_t k = w->pc[i].obj;
 		ps_regions_clear(&w->tmp);
