@@ -291,13 +291,11 @@ static void overhead_begin(struct ps_loop *l)
 	ps_wpcost_sample(&l->t, &l->last_stat);
 }
 
-/* This interval's estimate, then the next interval's length: when the budget
- * changes it, the timer is re-armed from now (the session measures elapsed_s
- * itself, and the next harvest gets every page written meanwhile). */
-static int overhead_tick(struct ps_loop *l, struct ps_interval *iv, struct ps_err *err)
+/* The estimate of iv from the target's counters before and after it, then
+ * the next interval's length (the timer re-armed when the budget changes it). */
+static int overhead_apply(struct ps_loop *l, struct ps_interval *iv, const struct ps_proc_sample *before,
+                          const struct ps_proc_sample *after, struct ps_err *err)
 {
-	struct ps_proc_sample now;
-	ps_wpcost_sample(&l->t, &now);
 	uint64_t fresh = iv->written_pages;
 	if (l->a->accumulate) {
 		/* No re-protection: only the pages new to the set faulted. */
@@ -305,10 +303,9 @@ static int overhead_tick(struct ps_loop *l, struct ps_interval *iv, struct ps_er
 		l->prev_written = iv->written_pages;
 	}
 	struct ps_overhead_in in = { .elapsed_s = iv->elapsed_s, .written_pages = fresh,
-	                             .fault_ns = l->wpcost.fault_ns, .before = l->last_stat, .after = now,
+	                             .fault_ns = l->wpcost.fault_ns, .before = *before, .after = *after,
 	                             .tick_s = l->tick_s };
 	ps_overhead_estimate(&in, &iv->overhead);
-	l->last_stat = now;
 	uint64_t asked = l->budget.cur_ns;
 	iv->interval_s = (double)asked / 1e9;
 	iv->stretched = asked > l->budget.base_ns;
@@ -317,6 +314,18 @@ static int overhead_tick(struct ps_loop *l, struct ps_interval *iv, struct ps_er
 	if (next != asked && l->tfd >= 0 && set_timer(l->tfd, next) < 0)
 		return ps_errf(err, errno, "cannot set the timer: %s", strerror(errno));
 	return 0;
+}
+
+/* This interval's estimate, then the next interval's length: when the budget
+ * changes it, the timer is re-armed from now (the session measures elapsed_s
+ * itself, and the next harvest gets every page written meanwhile). */
+static int overhead_tick(struct ps_loop *l, struct ps_interval *iv, struct ps_err *err)
+{
+	struct ps_proc_sample now;
+	ps_wpcost_sample(&l->t, &now);
+	struct ps_proc_sample before = l->last_stat;
+	l->last_stat = now;
+	return overhead_apply(l, iv, &before, &now, err);
 }
 
 static void add_counts(struct ps_harvest_counts *to, const struct ps_harvest_counts *c);
@@ -718,23 +727,7 @@ static int workload_overhead(struct ps_loop *l, struct ps_interval *iv, struct p
 		}
 		m->last_stat = now;
 	}
-	uint64_t fresh = iv->written_pages;
-	if (l->a->accumulate) {
-		fresh = iv->written_pages > l->prev_written ? iv->written_pages - l->prev_written : 0;
-		l->prev_written = iv->written_pages;
-	}
-	struct ps_overhead_in in = { .elapsed_s = iv->elapsed_s, .written_pages = fresh,
-	                             .fault_ns = l->wpcost.fault_ns, .before = before, .after = after,
-	                             .tick_s = l->tick_s };
-	ps_overhead_estimate(&in, &iv->overhead);
-	uint64_t asked = l->budget.cur_ns;
-	iv->interval_s = (double)asked / 1e9;
-	iv->stretched = asked > l->budget.base_ns;
-	ps_overhead_add(&l->overhead, &iv->overhead, iv->elapsed_s, asked, l->budget.base_ns);
-	uint64_t next = ps_budget_next(&l->budget, &iv->overhead);
-	if (next != asked && l->tfd >= 0 && set_timer(l->tfd, next) < 0)
-		return ps_errf(err, errno, "cannot set the timer: %s", strerror(errno));
-	return 0;
+	return overhead_apply(l, iv, &before, &after, err);
 }
 
 /* A member whose record could not be taken leaves: its exit event (what
