@@ -26,8 +26,9 @@
 
 #include "pagescan/kernel/compat.h" /* PAGEMAP_SCAN ABI, guarded for old UAPI headers */
 
-#define BPAGE 4096ull
-#define BPAGE_SHIFT 12
+/* The kernel's page size (4, 16 or 64 KiB), at run time. */
+#define BPAGE ((uint64_t)sysconf(_SC_PAGESIZE))
+#define BPAGE_SHIFT ((unsigned)__builtin_ctzll(BPAGE))
 
 extern char **environ;
 

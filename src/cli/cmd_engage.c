@@ -6,6 +6,11 @@
 
 #include "cli.h"
 #include "pagescan/kernel/engage.h"
+#include "pagescan/model/util.h"
+#include "pagescan/model/util.h"
+#include "pagescan/model/util.h"
+#include "pagescan/model/util.h"
+#include "pagescan/model/util.h"
 #include "pagescan/render/fmt.h"
 #include "pagescan/render/outbuf.h"
 
@@ -61,8 +66,9 @@ int ps_cmd_release(const struct ps_release_args *a, struct ps_err *err)
 		if (hr < 0)
 			ps_note(&notes, "cannot look for huge pages split by tracking: %s", strerror(-hr));
 		else if (h.split)
-			ps_note(&notes, "tracking split %llu huge pages (2 MiB) of process %d; MADV_COLLAPSE gave %llu back in %.1f ms (pagescan's CPU time: %.1f ms)%s%s",
-			        (unsigned long long)h.split, t.pid, (unsigned long long)h.recollapsed,
+			ps_note(&notes, "tracking split %llu huge pages (%llu MiB) of process %d; MADV_COLLAPSE gave %llu back in %.1f ms (pagescan's CPU time: %.1f ms)%s%s",
+			        (unsigned long long)h.split, (unsigned long long)(PS_PMD_SIZE >> 20), t.pid,
+			        (unsigned long long)h.recollapsed,
 			        (double)h.recollapse_wall_ns / 1e6, (double)h.recollapse_cpu_ns / 1e6,
 			        h.recollapse_errno ? "; the kernel refused some: " : "",
 			        h.recollapse_errno ? strerror(h.recollapse_errno) : "");

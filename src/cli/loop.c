@@ -265,8 +265,9 @@ static void note_counts(struct ps_loop *l, pid_t pid, const struct ps_harvest_co
 	}
 	if (c->thp_filled_pages && !l->noted_thp) {
 		l->noted_thp = true;
-		ps_note(notes, "writes into empty 2 MiB ranges of process %d allocated whole huge pages (%llu pages): the kernel does not say which 4 KiB were stored to, so pagescan reports them all written (counted as thp_filled_pages) and arms those mappings' holes from now on (docs/memory-events.md)",
-		        (int)pid, (unsigned long long)c->thp_filled_pages);
+		ps_note(notes, "writes into empty %llu MiB ranges of process %d allocated whole huge pages (%llu pages): the kernel does not say which %llu KiB pages were stored to, so pagescan reports them all written (counted as thp_filled_pages) and arms those mappings' holes from now on (docs/memory-events.md)",
+		        (unsigned long long)(PS_PMD_SIZE >> 20), (int)pid, (unsigned long long)c->thp_filled_pages,
+		        (unsigned long long)(PS_PAGE_SIZE >> 10));
 	}
 }
 
@@ -1311,11 +1312,13 @@ static void report_huge(struct ps_tracker *tr, pid_t pid)
 	if (!h || !h->split)
 		return;
 	if (h->recollapse_off)
-		ps_note(&notes, "tracking split %llu of the %llu huge pages (2 MiB) of process %d; left split (--no-recollapse): khugepaged may collapse them again, slowly",
-		        (unsigned long long)h->split, (unsigned long long)h->huge_armed, (int)pid);
+		ps_note(&notes, "tracking split %llu of the %llu huge pages (%llu MiB) of process %d; left split (--no-recollapse): khugepaged may collapse them again, slowly",
+		        (unsigned long long)h->split, (unsigned long long)h->huge_armed,
+		        (unsigned long long)(PS_PMD_SIZE >> 20), (int)pid);
 	else
-		ps_note(&notes, "tracking split %llu of the %llu huge pages (2 MiB) of process %d; MADV_COLLAPSE gave %llu of %llu back in %.1f ms (pagescan's CPU time: %.1f ms)%s%s",
-		        (unsigned long long)h->split, (unsigned long long)h->huge_armed, (int)pid,
+		ps_note(&notes, "tracking split %llu of the %llu huge pages (%llu MiB) of process %d; MADV_COLLAPSE gave %llu of %llu back in %.1f ms (pagescan's CPU time: %.1f ms)%s%s",
+		        (unsigned long long)h->split, (unsigned long long)h->huge_armed,
+		        (unsigned long long)(PS_PMD_SIZE >> 20), (int)pid,
 		        (unsigned long long)h->recollapsed, (unsigned long long)h->recollapse_asked,
 		        (double)h->recollapse_wall_ns / 1e6, (double)h->recollapse_cpu_ns / 1e6,
 		        h->recollapse_errno ? "; the kernel refused some: " : "",

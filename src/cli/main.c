@@ -702,6 +702,10 @@ int main(int argc, char **argv)
 		fputs("pagescan: refusing to run set-uid or set-gid; run it as root or grant CAP_SYS_PTRACE instead\n", stderr);
 		return PS_EXIT_FAIL;
 	}
+	/* The kernel's page size, before the options (ranges are rounded to
+	 * pages); report reads the recording's instead. */
+	long page = sysconf(_SC_PAGESIZE);
+	bool page_ok = page > 0 && ps_page_size_set((uint64_t)page) == 0;
 	argp_parse(&top_argp, argc, argv, ARGP_IN_ORDER, NULL, NULL);
 
 	char name[64];
@@ -709,11 +713,9 @@ int main(int argc, char **argv)
 	sub_argv[0] = name;
 	argp_parse(selected->argp, sub_argc, sub_argv, ARGP_IN_ORDER, NULL, &a);
 
-	long page = sysconf(_SC_PAGESIZE);
-	if (page != (long)PS_PAGE_SIZE && strcmp(selected->name, "report") != 0) {
-		/* 16K and 64K kernels (arm64) are not supported yet: the page size is
-		 * a build-time constant (docs/porting.md#page-size). */
-		fprintf(stderr, "pagescan: this kernel uses %ld KiB pages; pagescan supports 4 KiB pages only so far\n", page / 1024);
+	if (!page_ok && strcmp(selected->name, "report") != 0) {
+		fprintf(stderr, "pagescan: this kernel uses %ld-byte pages; pagescan supports 4, 8, 16, 32 and 64 KiB pages\n",
+		        page);
 		return PS_EXIT_FAIL;
 	}
 	block_signals();

@@ -35,7 +35,7 @@
  * Checked on a page of our own that is certainly not a KSM page. */
 static bool kpageflags_ksm_sane(int kpageflags_fd)
 {
-	static uint64_t own[PS_PAGE_SIZE / sizeof(uint64_t)] __attribute__((aligned(PS_PAGE_SIZE)));
+	static uint64_t own[PS_PAGE_SIZE_MAX / sizeof(uint64_t)] __attribute__((aligned(PS_PAGE_SIZE_MAX)));
 	uint64_t pme = 0, flags = 0;
 	bool ok = false;
 	int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);

@@ -299,7 +299,7 @@ int ps_release(const struct ps_target *t, int want, struct ps_release *ret, stru
 #ifndef MADV_COLLAPSE
 #define MADV_COLLAPSE 25
 #endif
-#define HUGE_SIZE (2ull << 20)
+#define HUGE_SIZE PS_PMD_SIZE
 #define KPF_COMPOUND_HEAD 15
 #define KPF_THP 22
 

@@ -89,8 +89,15 @@ struct ps_tail {
 	uint64_t start, end_seen;       /* one page after each sync, unless held */
 	bool had_data;                  /* its page held data at the last sync (reported then) */
 	bool seen;                      /* found at this sync */
-	unsigned char snap[PS_PAGE_SIZE]; /* its bytes when last reported */
+	unsigned char *snap;            /* its PS_PAGE_SIZE bytes when last reported */
 };
+
+static void tails_forget(struct ps_tracker *tr)
+{
+	for (size_t i = 0; i < tr->ntails; i++)
+		free(tr->tails[i].snap);
+	tr->ntails = 0;
+}
 
 static uint64_t read_max_map_count(void)
 {
@@ -222,7 +229,7 @@ void ps_tracker_disarm(struct ps_tracker *tr)
 	for (size_t i = 0; i < tr->armed.n; i++)
 		ps_uffd_unregister_gently(tr->uffd, tr->armed.r[i].start, tr->armed.r[i].end);
 	ps_rangeset_clear(&tr->armed);
-	tr->ntails = 0;
+	tails_forget(tr);
 	/* Only now: the kernel never collapses a range with uffd-wp entries. */
 	recollapse(tr);
 }
@@ -237,6 +244,7 @@ void ps_tracker_free(struct ps_tracker *tr)
 	ps_rangeset_free(&tr->known);
 	ps_rangeset_free(&tr->huge);
 	ps_rangeset_free(&tr->split);
+	tails_forget(tr);
 	free(tr->tails);
 	free(tr->was);
 	ps_regions_free(&tr->scratch);
@@ -491,9 +499,12 @@ static bool brk_top(const struct ps_maps *maps, size_t i)
 
 static int tail_new(struct ps_tracker *tr, uint64_t start, uint64_t end)
 {
-	if (ps_grow((void **)&tr->tails, &tr->tails_cap, tr->ntails + 1, sizeof(*tr->tails)) < 0)
+	unsigned char *snap = calloc(1, PS_PAGE_SIZE);
+	if (!snap || ps_grow((void **)&tr->tails, &tr->tails_cap, tr->ntails + 1, sizeof(*tr->tails)) < 0) {
+		free(snap);
 		return -ENOMEM;
-	tr->tails[tr->ntails++] = (struct ps_tail){ .start = start, .end_seen = end, .seen = true };
+	}
+	tr->tails[tr->ntails++] = (struct ps_tail){ .start = start, .end_seen = end, .seen = true, .snap = snap };
 	return 0;
 }
 
@@ -519,10 +530,10 @@ static bool all_zero(const unsigned char *p, size_t n)
  * not seen (the one blind spot of a tail). */
 static int tail_changed(struct ps_tracker *tr, struct ps_tail *t, uint64_t a, struct ps_regions *out)
 {
-	unsigned char now[PS_PAGE_SIZE];
-	if (!tail_read(tr, a, now) || memcmp(now, t->snap, sizeof(now)) == 0)
+	unsigned char now[PS_PAGE_SIZE_MAX];
+	if (!tail_read(tr, a, now) || memcmp(now, t->snap, PS_PAGE_SIZE) == 0)
 		return 0;
-	memcpy(t->snap, now, sizeof(now));
+	memcpy(t->snap, now, PS_PAGE_SIZE);
 	return ps_regions_insert(out, a, a + PS_PAGE_SIZE, PS_CAT_WRITTEN);
 }
 
@@ -584,7 +595,7 @@ static int engage_writable(struct ps_tracker *tr, const struct ps_maps *maps, si
 		if (count_prewritten && tail_changed(tr, t, t->start, &res->prewritten) < 0)
 			return ps_errf(err, ENOMEM, "out of memory");
 	} else if (range_has_data(tr, t->start, v->end) && tail_read(tr, t->start, t->snap) &&
-	           !all_zero(t->snap, sizeof(t->snap))) {
+	           !all_zero(t->snap, PS_PAGE_SIZE)) {
 		/* first data: written since it became the tail. A page that
 		 * reads all zeros may be one whose first store has not landed
 		 * yet (mapped by the fault, stored after it): left for the next
@@ -643,7 +654,7 @@ void ps_tracker_take_notes(struct ps_tracker *tr, struct ps_notes *out)
 
 /* ---- huge pages ------------------------------------------------------------ */
 
-#define PS_HUGE_SIZE (2ull << 20)
+#define PS_HUGE_SIZE PS_PMD_SIZE
 
 /* Append to out the PMD-mapped huge pages in [a,b). */
 static int huge_in(struct ps_tracker *tr, uint64_t a, uint64_t b, struct ps_regions *out, struct ps_err *err)
@@ -1084,6 +1095,8 @@ int ps_tracker_sync(struct ps_tracker *tr, const struct ps_maps *maps, bool coun
 	for (size_t i = 0; i < tr->ntails; i++)
 		if (tr->tails[i].seen)
 			tr->tails[nt++] = tr->tails[i];
+		else
+			free(tr->tails[i].snap);
 	tr->ntails = nt;
 	if (count_prewritten && tr->nwas) {
 		r = remap_detect(tr, maps, res, err);

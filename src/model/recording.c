@@ -281,11 +281,16 @@ static int rec_start(struct ps_rec_reader *r, uint32_t root, struct ps_warnings 
 			               "workload's recording only without it; record again without --accumulate");
 	}
 
+	/* The recording's pages, whatever this machine's: every count and
+	 * address that follows is read, and reported, in them. Without
+	 * page_size (never written so far) 4 KiB. */
 	n = ps_json_get(j, root, "page_size");
-	uint64_t ps;
-	if (n && (ps_json_u64(j, n, &ps) < 0 || ps != PS_PAGE_SIZE))
-		return ps_errf(err, EINVAL, "line %zu: page_size is not %llu: not supported", r->lineno,
-		               (unsigned long long)PS_PAGE_SIZE);
+	uint64_t ps = 4096;
+	if (n && (ps_json_u64(j, n, &ps) < 0 || !ps_page_size_ok(ps)))
+		return ps_errf(err, EINVAL, "line %zu: page_size is not 4096, 8192, 16384, 32768 or 65536: not supported",
+		               r->lineno);
+	ps_page_size_set(ps);
+	rec->page_size = ps;
 	n = ps_json_get(j, root, "mode");
 	const char *mode = ps_json_str(j, n, NULL);
 	if (!mode) {

@@ -285,6 +285,18 @@ const char *ps_human_bytes(uint64_t bytes, char *buf, size_t n)
 	return buf;
 }
 
+uint64_t ps_page_size_v = 4096;
+unsigned ps_page_shift_v = 12;
+
+int ps_page_size_set(uint64_t size)
+{
+	if (!ps_page_size_ok(size))
+		return -EINVAL;
+	ps_page_size_v = size;
+	ps_page_shift_v = (unsigned)__builtin_ctzll(size);
+	return 0;
+}
+
 int ps_grow(void **arr, size_t *cap, size_t need, size_t elem)
 {
 	size_t ncap;

@@ -142,7 +142,9 @@ static int json_start(struct ps_sink *s, const struct ps_watch_start *w)
 	}
 	ps_out_str(o, ",\"interval_s\":");
 	ps_out_fixed(o, (double)w->interval_ns / 1e9, 3);
-	ps_out_str(o, ",\"page_size\":4096,\"mode\":");
+	ps_out_str(o, ",\"page_size\":");
+	ps_out_u64(o, PS_PAGE_SIZE);
+	ps_out_str(o, ",\"mode\":");
 	ps_out_str(o, w->accumulate ? "\"accumulate\"" : "\"interval\"");
 	ps_out_str(o, f->quiet ? ",\"region_lists\":false" : ",\"region_lists\":true");
 	ps_out_str(o, ",\"tracked_pages\":");

@@ -87,7 +87,7 @@ void ps_prom_render(struct ps_out *o, const struct ps_prom_state *st)
 	           st->intervals);
 	metric_dbl(o, st, "pagescan_interval_seconds", "gauge", "Length of the last interval.", st->interval_s, 6);
 	metric_u64(o, st, "pagescan_written_pages", "gauge",
-	           "Pages (4 KiB) written during the last interval (cumulative with --accumulate).",
+	           "Pages (of the kernel's page size) written during the last interval (cumulative with --accumulate).",
 	           st->written_pages);
 	metric_u64(o, st, "pagescan_written_bytes", "gauge",
 	           "Bytes of the pages written during the last interval (cumulative with --accumulate).",

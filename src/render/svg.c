@@ -508,7 +508,7 @@ void ps_report_svg(struct ps_out *o, const struct ps_recording *rec, const struc
 		if (g.col_maxrate[c] > maxrate)
 			maxrate = g.col_maxrate[c];
 	/* y steps of 1, 2 or 5 KiB/MiB/GiB so that the labels are round */
-	double maxb = maxrate * PS_PAGE_SIZE > 0 ? maxrate * PS_PAGE_SIZE : 4096, unit = 1;
+	double maxb = maxrate * PS_PAGE_SIZE > 0 ? maxrate * PS_PAGE_SIZE : (double)PS_PAGE_SIZE, unit = 1;
 	while (unit < 0x1p60 && maxb >= unit * 1024 * 2)
 		unit *= 1024;
 	double ystep = nice_step(maxb / unit, 4) * unit;
@@ -573,7 +573,9 @@ void ps_report_svg(struct ps_out *o, const struct ps_recording *rec, const struc
 	ps_out_str(o, PAGESCAN_VERSION);
 	ps_out_str(o, " report of a recording by pagescan ");
 	xml_text(o, rec->pagescan, strlen(rec->pagescan));
-	ps_out_str(o, "; exact page sets (userfaultfd write-protect + PAGEMAP_SCAN), 4 KiB pages</text>\n");
+	ps_out_str(o, "; exact page sets (userfaultfd write-protect + PAGEMAP_SCAN), ");
+	ps_out_u64(o, PS_PAGE_SIZE / 1024);
+	ps_out_str(o, " KiB pages</text>\n");
 	ps_out_str(o, "</svg>\n");
 	grid_free(&g);
 	free(b);

@@ -24,7 +24,17 @@ load /usr/lib/bats/bats-file/load.bash
 : "${BATS_TEST_TIMEOUT:=240}"
 export PAGESCAN TARGETS BUILD_DIR BATS_TEST_TIMEOUT
 
-PAGE_SIZE=4096
+# The kernel's page size (4, 16 or 64 KiB; the arm64 guest has no getconf).
+PAGE_SIZE=$(awk '/^KernelPageSize:/ { print $2 * 1024; exit }' /proc/self/smaps 2>/dev/null)
+[[ $PAGE_SIZE =~ ^[1-9][0-9]*$ ]] || PAGE_SIZE=$(getconf PAGESIZE)
+export PAGE_SIZE
+export PAGE_SIZE
+export PAGE_SIZE
+export PAGE_SIZE
+export PAGE_SIZE
+export PAGE_SIZE
+export PAGE_SIZE
+export PAGE_SIZE
 # Syscall numbers the tests read from /proc/PID/syscall, by name (ps_nr).
 # aarch64 has no poll or epoll_wait: its libc uses ppoll and epoll_pwait.
 declare -gA PS_NR
@@ -345,8 +355,8 @@ ranges_clip() {
 # ranges_head N < ranges: the first N pages of a range set.
 ranges_head() {
     awk -v left="$1" "$PS_AWK_DEFS"'
-        left > 0 { s = hex2n($1); e = hex2n($2); n = (e - s) / 4096; if (n > left) n = left
-                   print n2hex(s) " " n2hex(s + n * 4096); left -= n }'
+        left > 0 { s = hex2n($1); e = hex2n($2); n = (e - s) / '"$PAGE_SIZE"'; if (n > left) n = left
+                   print n2hex(s) " " n2hex(s + n * '"$PAGE_SIZE"'); left -= n }'
 }
 
 # ranges_merge < ranges: sort and merge arbitrary range lines.
@@ -361,7 +371,7 @@ ranges_merge() {
 
 # ranges_pages FILE: number of pages in a range file.
 ranges_pages() {
-    awk "$PS_AWK_DEFS"'{ n += (hex2n($2) - hex2n($1)) / 4096 } END { printf "%.0f\n", n }' "$1"
+    awk "$PS_AWK_DEFS"'{ n += (hex2n($2) - hex2n($1)) / '"$PAGE_SIZE"' } END { printf "%.0f\n", n }' "$1"
 }
 
 # assert_ranges_equal EXPECTED GOT: byte-exact comparison of two range
@@ -382,7 +392,7 @@ victim mappings: $(victim_layout)}"
 # Output shape checks
 
 # check_dump_json FILE: every line is JSON; regions are well formed
-# (lowercase unpadded hex, pages = (end-start)/4096, known categories in
+# (lowercase unpadded hex, pages = (end-start)/PAGE_SIZE, known categories in
 # table order, a mapping name), sorted and disjoint; one summary, last,
 # whose counts equal the sums. Prints problems; fails if there are any.
 check_dump_json() {
@@ -426,11 +436,11 @@ check_dump_json() {
                 $sums[0] as $s
                 | ( if $s.regions != ($regs | length) then "summary regions \($s.regions) != \($regs | length)" else empty end ),
                   ( if $s.pages != ([$regs[].pages] | add // 0) then "summary pages \($s.pages) != \([$regs[].pages] | add // 0)" else empty end ),
-                  ( if $s.bytes != $s.pages * 4096 then "summary bytes \($s.bytes) != pages*4096" else empty end ),
+                  ( if $s.bytes != $s.pages * '"$PAGE_SIZE"' then "summary bytes \($s.bytes) != pages*'"$PAGE_SIZE"'" else empty end ),
                   ( if ($s.truncated | type) != "boolean" then "summary truncated is not a boolean" else empty end )
             else empty end)
     ' "$f" 2>&1) || { fail "jq failed on $f: $problems"; return 1; }
-    # Numbers: pages = (end-start)/4096, alignment, sorted and disjoint.
+    # Numbers: pages = (end-start)/PAGE_SIZE, alignment, sorted and disjoint.
     problems+=$'\n'$(jq -r 'select(.type == "region") | "\(.start) \(.end) \(.pages)"' "$f" |
         awk "$PS_AWK_DEFS"'
             {
@@ -440,8 +450,8 @@ check_dump_json() {
                 }
                 s = hex2n($1); e = hex2n($2)
                 if (e <= s) print "empty or reversed region " $1 "-" $2
-                if (s % 4096 || e % 4096) print "unaligned region " $1 "-" $2
-                else if ($3 != (e - s) / 4096) print "region " $1 "-" $2 " says " $3 " pages"
+                if (s % '"$PAGE_SIZE"' || e % '"$PAGE_SIZE"') print "unaligned region " $1 "-" $2
+                else if ($3 != (e - s) / '"$PAGE_SIZE"') print "region " $1 "-" $2 " says " $3 " pages"
                 if (NR > 1 && s < pe) print "region " $1 " overlaps or is out of order"
                 pe = e
             }')

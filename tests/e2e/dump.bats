@@ -136,8 +136,8 @@ big_victim() {
         n=$((n + 1))
     done <"$BATS_TEST_TMPDIR/out"
     ((n >= 2))
-    run jq -rs '[.[] | select(.type == "region")] as $r | .[-1]
-        | [.regions == ($r | length), .pages == ([$r[].pages] | add), .bytes == .pages * 4096] | all' \
+    run jq -rs --argjson ps "$PAGE_SIZE" '[.[] | select(.type == "region")] as $r | .[-1]
+        | [.regions == ($r | length), .pages == ([$r[].pages] | add), .bytes == .pages * $ps] | all' \
         "$BATS_TEST_TMPDIR/out"
     assert_output true
 }
@@ -153,12 +153,12 @@ big_victim() {
     assert_equal "$(wc -l <"$BATS_TEST_TMPDIR/exp")" 6
     assert_ranges_equal "$BATS_TEST_TMPDIR/exp" "$BATS_TEST_TMPDIR/got"
     # the same in decimal
-    ps_ok "$BATS_TEST_TMPDIR/out2" dump "$VPID" -m present -r "$((s + 8 * 4096))-$((s + 20 * 4096))" -f json
+    ps_ok "$BATS_TEST_TMPDIR/out2" dump "$VPID" -m present -r "$((s + 8 * PAGE_SIZE))-$((s + 20 * PAGE_SIZE))" -f json
     ps_regions_to_ranges <"$BATS_TEST_TMPDIR/out2" >"$BATS_TEST_TMPDIR/got2"
     assert_ranges_equal "$BATS_TEST_TMPDIR/exp" "$BATS_TEST_TMPDIR/got2"
     # unaligned: start rounds down, end rounds up -> pages 2..8
-    e=$((s + 8 * 4096 + 1))
-    ps_ok "$BATS_TEST_TMPDIR/out3" dump "$VPID" -m present -r "$(printf '0x%x-0x%x' $((s + 2 * 4096 + 100)) "$e")" -f json
+    e=$((s + 8 * PAGE_SIZE + 1))
+    ps_ok "$BATS_TEST_TMPDIR/out3" dump "$VPID" -m present -r "$(printf '0x%x-0x%x' $((s + 2 * PAGE_SIZE + 100)) "$e")" -f json
     ps_regions_to_ranges <"$BATS_TEST_TMPDIR/out3" >"$BATS_TEST_TMPDIR/got3"
     pagemap_present "$VPID" "$(vaddr big 2)" "$(vaddr big 9)" >"$BATS_TEST_TMPDIR/exp3"
     assert_ranges_equal "$BATS_TEST_TMPDIR/exp3" "$BATS_TEST_TMPDIR/got3"

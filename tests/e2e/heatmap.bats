@@ -517,7 +517,7 @@ first_grid_row() {
     local out=$output p pid want s e
     for p in 1 2; do
         want=0
-        while read -r s e; do want=$((want + (e - s) / 4096)); done <"$d/t$p"
+        while read -r s e; do want=$((want + (e - s) / PAGE_SIZE)); done <"$d/t$p"
         # the header of the process that ran runprog, its wss at least the truth's pages
         pid=$(grep -oE "^pid [0-9]+ \\(runprog\\): written [0-9]+ pages?, wss [0-9]+" <<<"$out" |
             awk -v w="$want" '$NF >= w { print $2 }' | sort -u)

@@ -342,12 +342,13 @@ ksm_setup() {
 # (/proc/PID/pagemap frame numbers, /proc/kpageflags bit 21).
 ksm_pages() {
     python3 -S - "$@" <<'PY'
-import struct, sys
+import os, struct, sys
 pid, addr, n = int(sys.argv[1]), int(sys.argv[2], 0), int(sys.argv[3])
+page = int(os.environ.get("PAGE_SIZE", "4096"))
 k = 0
 with open("/proc/%d/pagemap" % pid, "rb") as pm, open("/proc/kpageflags", "rb") as kf:
     for i in range(n):
-        pm.seek((addr // 4096 + i) * 8)
+        pm.seek((addr // page + i) * 8)
         e = struct.unpack("<Q", pm.read(8))[0]
         if not e >> 63 or not e & ((1 << 55) - 1):
             continue

@@ -24,7 +24,7 @@ teardown() {
 runprog_window() {
     local s
     read -r s _ <"$1"
-    printf '%s-0x%x' "$s" $((s + $2 * 4096))
+    printf '%s-0x%x' "$s" $((s + $2 * PAGE_SIZE))
 }
 
 # run_exact PAGES: runprog's pages, written at once after its mmap, are
@@ -391,11 +391,11 @@ proc_written() {
     want=$((5 + 2 + 2 + 3 + 4 + 5 + 6 + 7 + 8 + 9 + 8))
     local got
     got=$(jq -r --arg a "$ANON" --arg s "$SHARED" 'select(.type == "interval") | (.processes // [])[] | .pid as $p |
-        .regions[] | "\($p) \(.start) \(.end)"' "$WLOG" | awk -v a="$ANON" -v s="$SHARED" "$PS_AWK_DEFS"'
+        .regions[] | "\($p) \(.start) \(.end)"' "$WLOG" | awk -v a="$ANON" -v s="$SHARED" -v ps="$PAGE_SIZE" "$PS_AWK_DEFS"'
         { st = hex2n($2); en = hex2n($3); A = hex2n(a); S = hex2n(s)
-          for (x = st; x < en; x += 4096) {
-            if (x >= A && x < A + 64 * 4096) seen[$1 " " sprintf("%.0f", x)] = 1
-            if (x >= S && x < S + 64 * 4096) seen["s " sprintf("%.0f", x)] = 1 } }
+          for (x = st; x < en; x += ps) {
+            if (x >= A && x < A + 64 * ps) seen[$1 " " sprintf("%.0f", x)] = 1
+            if (x >= S && x < S + 64 * ps) seen["s " sprintf("%.0f", x)] = 1 } }
         END { n = 0; for (k in seen) n++; print n }')
     [[ $got == "$want" ]] || fail "the test mappings' pages of the workload: $got, want $want"
     assert_equal "$(jq -r 'select(.type == "end") | .shared_wss_pages' "$WLOG")" 8

@@ -86,7 +86,7 @@ nobody_dir() {
 runprog_window() {
     local s
     read -r s _ <"$1"
-    printf '%s-0x%x' "$s" $((s + $2 * 4096))
+    printf '%s-0x%x' "$s" $((s + $2 * PAGE_SIZE))
 }
 
 # ---- files with invented names: --prom-file's temporary files ---------------

@@ -133,8 +133,8 @@ assert_covers() {
         grep -qx "$tid" <<<"$before" && continue
         read -r _ _ _ _ _ _ _ sp _ <"/proc/$VPID/task/$tid/syscall"
         page=$(printf '0x%x' $((sp & ~4095)))
-        assert_covers "$WDIR/tracked0" "$page" "$(printf '0x%x' $((page + 4096)))"
-        [[ -z $(ranges_clip "$page" "$(printf '0x%x' $((page + 4096)))" <"$WDIR/eng0") ]] || new=$((new + 1))
+        assert_covers "$WDIR/tracked0" "$page" "$(printf '0x%x' $((page + PAGE_SIZE)))"
+        [[ -z $(ranges_clip "$page" "$(printf '0x%x' $((page + PAGE_SIZE)))" <"$WDIR/eng0") ]] || new=$((new + 1))
     done
     ((new >= 1)) || fail "no new thread stack was engaged at interval $s0: $(tr '\n' ' ' <"$WDIR/eng0")"
     w_round 1 "write a 0-3"
@@ -417,7 +417,7 @@ signal_end() {
     local s1
     s1=$(head -n 1 "$WDIR/rounds" | cut -d' ' -f1)
     awk -v s="#$s1" '$1 ~ /^#/ { on = ($1 == s); next } on && /^    0x/' "$WLOG" >"$WDIR/regions1"
-    grep -qF "$(printf '0x%012x-0x%012x  40K  [anon]' "${MSTART[a]}" $((MSTART[a] + 10 * 4096)))" "$WDIR/regions1" ||
+    grep -qF "$(printf '0x%012x-0x%012x  %dK  [anon]' "${MSTART[a]}" $((MSTART[a] + 10 * PAGE_SIZE)) $((10 * PAGE_SIZE / 1024)))" "$WDIR/regions1" ||
         fail "round 1 regions in text: $(cat "$WDIR/regions1")"
     grep -q '^  + tracking  ' "$WLOG" || fail "the new mapping is not shown as tracked"
     grep -q '^end: signal' "$WLOG" || fail "no end line with reason signal"

@@ -288,7 +288,7 @@ w_check() {
 }
 
 W_PYCHECK='
-import bisect, json, math, re, sys
+import bisect, json, math, os, re, sys
 
 log = sys.argv[1]
 opts = sys.argv[2:]
@@ -326,7 +326,7 @@ problems = []
 def bad(msg):
     problems.append(msg)
 
-PAGE = 4096
+PAGE = int(os.environ.get("PAGE_SIZE", "4096"))  # the page size of the kernel (common.bash)
 HEX = re.compile(r"0x(0|[1-9a-f][0-9a-f]*)\Z")
 
 def merge(rs):
@@ -460,7 +460,7 @@ if not isinstance(start.get("pagescan"), str): bad("start: pagescan version miss
 if not isint(start.get("pid")) or start["pid"] <= 0: bad("start: pid %r" % start.get("pid"))
 if not isinstance(start.get("command"), str): bad("start: command %r" % start.get("command"))
 if not isnum(start.get("interval_s")) or start["interval_s"] <= 0: bad("start: interval_s %r" % start.get("interval_s"))
-if start.get("page_size") != 4096: bad("start: page_size %r" % start.get("page_size"))
+if start.get("page_size") != PAGE: bad("start: page_size %r" % start.get("page_size"))
 if start.get("mode") != ("accumulate" if accumulate else "interval"): bad("start: mode %r" % start.get("mode"))
 eng0 = spans(start.get("engaged"), "start engaged", True, False)
 spans(start.get("skipped"), "start skipped", True, True)
@@ -497,7 +497,7 @@ for j, o in enumerate(ivs, 1):
     if not typeok:
         break
     wp, el = o["written_pages"], o["elapsed_s"]
-    if o["written_bytes"] != wp * PAGE: bad("%s: written_bytes %d != %d pages * 4096" % (w, o["written_bytes"], wp))
+    if o["written_bytes"] != wp * PAGE: bad("%s: written_bytes %d != %d pages * %d" % (w, o["written_bytes"], wp, PAGE))
     if el <= 0: bad("%s: elapsed_s %r" % (w, el))
     if abs(o["time_s"] - prev_time - el) > 3e-6:
         bad("%s: time_s %.6f - previous %.6f != elapsed_s %.6f" % (w, o["time_s"], prev_time, el))
@@ -693,12 +693,13 @@ w_windows() {
 
 # w_check_csv FILE: a CSV parser (python3 csv) reads the header and a
 # constant 13 columns on every row; seq runs 1..N; numbers parse; bytes are
-# pages * 4096. Prints the rows' top_mapping values to $FILE.top.
+# pages * PAGE_SIZE. Prints the rows' top_mapping values to $FILE.top.
 w_check_csv() {
     local out
     if ! out=$(python3 -S -c '
-import csv, sys
+import csv, os, sys
 f = sys.argv[1]
+PAGE = int(os.environ.get("PAGE_SIZE", "4096"))
 problems = []
 hdr = "seq,time_s,elapsed_s,written_pages,written_bytes,rate_pages_s,rate_mib_s,harvest_us,tracked_pages,wss_pages,regions,top_mapping,top_mapping_pages,discarded_pages,zero_read_pages,ksm_merged_pages,thp_filled_pages,remapped_pages,interval_s,stretched,overhead_faults,overhead_fault_s,overhead_share,overhead_cpu_share".split(",")
 with open(f, encoding="utf-8", errors="strict", newline="") as fh:
@@ -720,7 +721,7 @@ for n, r in enumerate(rows[1:], 1):
             if int(d[k]) < 0: problems.append("row %d: %s negative" % (n, k))
         for k in ("time_s", "elapsed_s", "rate_pages_s", "rate_mib_s"):
             float(d[k])
-        if int(d["written_bytes"]) != 4096 * int(d["written_pages"]): problems.append("row %d: bytes != pages*4096" % n)
+        if int(d["written_bytes"]) != PAGE * int(d["written_pages"]): problems.append("row %d: bytes != pages*%d" % (n, PAGE))
         if int(d["written_pages"]) > 0 and (not d["top_mapping"] or int(d["top_mapping_pages"]) <= 0):
             problems.append("row %d: pages written but no top mapping" % n)
         if int(d["top_mapping_pages"]) > int(d["written_pages"]): problems.append("row %d: top mapping has more pages than written" % n)

@@ -67,15 +67,16 @@ int main(void)
 	unsigned char *p;
 	int pm, uffd;
 	long n;
+	const size_t page = (size_t)sysconf(_SC_PAGESIZE); /* 4, 16 or 64 KiB */
 
 	pm = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
 	if (pm < 0)
 		return fail("cannot open /proc/self/pagemap");
-	p = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+	p = mmap(NULL, page, PROT_READ | PROT_WRITE,
 		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (p == MAP_FAILED)
 		return fail("mmap failed");
-	if (scan(pm, p, 4096, 0, 0, r, 4) < 0)
+	if (scan(pm, p, page, 0, 0, r, 4) < 0)
 		return fail(errno == ENOTTY ?
 			    "PAGEMAP_SCAN ioctl missing (needs Linux 6.7+)" :
 			    "PAGEMAP_SCAN ioctl fails");
@@ -90,20 +91,20 @@ int main(void)
 		return fail("userfaultfd lacks UFFD_FEATURE_WP_ASYNC (needs Linux 6.7+ with PTE markers)");
 	memset(&reg, 0, sizeof(reg));
 	reg.range.start = (uintptr_t)p;
-	reg.range.len = 4096;
+	reg.range.len = page;
 	reg.mode = UFFDIO_REGISTER_MODE_WP;
 	if (ioctl(uffd, UFFDIO_REGISTER, &reg))
 		return fail("UFFDIO_REGISTER_MODE_WP fails on anonymous memory");
-	if (scan(pm, p, 4096, PROBE_WP_MATCHING, PROBE_WRITTEN, NULL, 0) < 0)
+	if (scan(pm, p, page, PROBE_WP_MATCHING, PROBE_WRITTEN, NULL, 0) < 0)
 		return fail("PAGEMAP_SCAN PM_SCAN_WP_MATCHING fails");
-	n = scan(pm, p, 4096, 0, PROBE_WPALLOWED, r, 4);
+	n = scan(pm, p, page, 0, PROBE_WPALLOWED, r, 4);
 	if (n != 1)
 		return fail("PAGEMAP_SCAN does not report wpallowed");
-	n = scan(pm, p, 4096, 0, PROBE_WRITTEN, r, 4);
+	n = scan(pm, p, page, 0, PROBE_WRITTEN, r, 4);
 	if (n != 0)
 		return fail("PAGEMAP_SCAN reports an armed page as written");
 	p[100] = 1;
-	n = scan(pm, p, 4096, 0, PROBE_WRITTEN, r, 4);
+	n = scan(pm, p, page, 0, PROBE_WRITTEN, r, 4);
 	if (n != 1)
 		return fail("PAGEMAP_SCAN misses an async uffd-wp write");
 	printf("ok\n");

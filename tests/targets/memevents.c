@@ -73,7 +73,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define PAGE 4096ul
+#define PAGE ((unsigned long)sysconf(_SC_PAGESIZE)) /* the kernel's: 4, 16 or 64 KiB */
 #define HPAGE (2ul << 20)
 #define MAXMAP 64
 

@@ -28,7 +28,7 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
-#define PAGE 4096UL
+#define PAGE ((unsigned long)sysconf(_SC_PAGESIZE)) /* the kernel's: 4, 16 or 64 KiB */
 #define NPAGES 8
 #define MAXFILES 32
 

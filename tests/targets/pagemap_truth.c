@@ -23,7 +23,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#define PAGE 4096ULL
+#define PAGE ((unsigned long long)sysconf(_SC_PAGESIZE))
 #define BATCH 4096
 #define MAX_EXCLUDE 16
 

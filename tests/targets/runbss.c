@@ -19,20 +19,25 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
-#define PAGE 4096UL
+/* Pages of the kernel's size (4, 16 or 64 KiB): the arrays are sized and
+ * aligned for the largest, and the first BSS_PAGES (DATA_PAGES) pages of
+ * each are used. */
+#define PAGE_MAX 65536UL
 #define BSS_PAGES 64
 #define DATA_PAGES 16
 
-static unsigned char bss[BSS_PAGES * PAGE] __attribute__((aligned(4096)));
+static unsigned char bss[BSS_PAGES * PAGE_MAX] __attribute__((aligned(PAGE_MAX)));
 /* Non-zero initialiser: lands in .data, file-backed until written. */
-static unsigned char data[DATA_PAGES * PAGE] __attribute__((aligned(4096))) = { 1 };
+static unsigned char data[DATA_PAGES * PAGE_MAX] __attribute__((aligned(PAGE_MAX))) = { 1 };
 
 static const int data_written[] = { 1, 5, 6, 7 };
 
 int main(int argc, char **argv)
 {
 	volatile unsigned char *b = bss, *d = data;
+	const size_t PAGE = (size_t)sysconf(_SC_PAGESIZE);
 	FILE *f;
 
 	for (size_t i = 0; i < BSS_PAGES; i += 2)
@@ -84,8 +89,8 @@ int main(int argc, char **argv)
 		perror("runbss: WINDOWFILE");
 		return 120;
 	}
-	fprintf(f, "0x%" PRIxPTR "-0x%" PRIxPTR "\n", (uintptr_t)bss, (uintptr_t)bss + sizeof(bss));
-	fprintf(f, "0x%" PRIxPTR "-0x%" PRIxPTR "\n", (uintptr_t)data, (uintptr_t)data + sizeof(data));
+	fprintf(f, "0x%" PRIxPTR "-0x%" PRIxPTR "\n", (uintptr_t)bss, (uintptr_t)bss + BSS_PAGES * PAGE);
+	fprintf(f, "0x%" PRIxPTR "-0x%" PRIxPTR "\n", (uintptr_t)data, (uintptr_t)data + DATA_PAGES * PAGE);
 	if (fclose(f)) {
 		perror("runbss: WINDOWFILE");
 		return 120;

@@ -4,7 +4,7 @@
  * known pattern the moment it starts and records the truth itself.
  *
  * Usage: runprog TRUTHFILE PAGES [EXITCODE|sig:N]
- *   1. maps PAGES (1..1048576) private anonymous 4 KiB pages;
+ *   1. maps PAGES (1..1048576) private anonymous pages (the kernel's size);
  *   2. at once writes one non-zero byte into every 3rd page (indexes 0, 3,
  *      6, ...), before anything else touches memory it owns;
  *   3. writes those pages to TRUTHFILE as merged ranges "0xSTART 0xEND"
@@ -27,7 +27,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#define PAGE 4096UL
+#define PAGE ((unsigned long)sysconf(_SC_PAGESIZE))
 
 static int parse_u64(const char *s, uint64_t max, uint64_t *ret)
 {

@@ -102,7 +102,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define PAGE 4096UL
+#define PAGE ((unsigned long)sysconf(_SC_PAGESIZE)) /* the kernel's: 4, 16 or 64 KiB */
 #define MAX_MAPS 32
 #define MAX_PAGES (1UL << 18)
 #define MAX_THREADS 64

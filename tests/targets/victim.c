@@ -175,8 +175,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#define PAGE 4096UL
-#define THP_SIZE (2UL << 20)
+/* The kernel's page size (main sets it: 4, 16 or 64 KiB); PAGE_MAX sizes buffers. */
+static unsigned long page_size = 4096;
+#define PAGE page_size
+#define PAGE_MAX 65536UL
+#define THP_SIZE (PAGE * (PAGE / 8)) /* a PMD: 2 MiB with 4 KiB pages, 32 MiB with 16 KiB */
 #define MAX_MAPS 64
 #define MAX_PAGES (1UL << 20)	/* 4 GiB per mapping is plenty */
 #define MAX_THREADS 64
@@ -353,7 +356,7 @@ static void drop_files(void)
 /* Create PATH prefilled with the file pattern and return an O_RDWR fd. */
 static int make_file(const char *path, size_t npages)
 {
-	unsigned char buf[PAGE];
+	static unsigned char buf[PAGE_MAX];
 	int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 
 	if (fd < 0)
@@ -809,7 +812,7 @@ static int cmd_spawnthreads(char **av, int ac)
 
 static int cmd_check(char **av, int ac)
 {
-	static unsigned char want[PAGE];
+	static unsigned char want[PAGE_MAX];
 	struct mapping *m;
 	size_t checked = 0;
 	bool zero;
@@ -2193,10 +2196,12 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: victim CMDFIFO REPLYFIFO\n");
 		return 2;
 	}
-	if (sysconf(_SC_PAGESIZE) != (long)PAGE) {
-		fprintf(stderr, "victim: page size is not 4096\n");
+	long ps = sysconf(_SC_PAGESIZE);
+	if (ps < 4096 || (unsigned long)ps > PAGE_MAX) {
+		fprintf(stderr, "victim: page size %ld is not 4 to 64 KiB\n", ps);
 		return 2;
 	}
+	page_size = (unsigned long)ps;
 	prctl(PR_SET_PTRACER, PR_SET_PTRACER_ANY, 0, 0, 0);
 	warm_up_threads();
 	cmd_fd = open(argv[1], O_RDONLY | O_CLOEXEC);

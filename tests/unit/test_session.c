@@ -11,7 +11,9 @@
 #include "pagescan/model/util.h"
 #include "tap.h"
 
-#define P(n) ((uint64_t)(n) * PS_PAGE_SIZE)
+/* The scripted maps are in 4 KiB pages; the test runs at the default page
+ * size (4096), and the tables below need a constant. */
+#define P(n) ((uint64_t)(n) * 4096ull)
 #define MS(n) ((uint64_t)(n) * 1000000ull)
 
 /* Mappings: A = [0x10000, +16 pages) "[heap]", B = [0x40000, +16 pages)

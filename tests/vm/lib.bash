@@ -78,7 +78,7 @@ mkdir -p \$r$src \$r$build 2>/dev/null
 mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=262144 src \$r$src
 mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=262144 build \$r$build
 hostname pagescan-vm
-echo "=== vm: begin $kernel \$(uname -r) \$(uname -m) page size \$(getconf PAGESIZE 2>/dev/null)"
+echo "=== vm: begin $kernel \$(uname -r) \$(uname -m) \$(grep -m1 KernelPageSize /proc/1/smaps)"
 chroot \$r /usr/bin/bash /proc/1/root/cmd.sh
 echo "=== vm: end status \$?"
 poweroff -f

@@ -17,7 +17,7 @@
 
 #include "pagescan/model/region.h"
 
-#define PS_PAGESET_CHUNK_PAGES 4096u  /* 16 MiB of address space, 512 bytes of bitmap */
+#define PS_PAGESET_CHUNK_PAGES 4096u  /* 16 MiB of address space (4 KiB pages; 64 MiB with 16 KiB), 512 bytes of bitmap */
 
 struct ps_pageset_chunk {
 	uint64_t base;   /* first page number (address >> PS_PAGE_SHIFT), a multiple of the chunk size */

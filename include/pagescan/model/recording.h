@@ -38,7 +38,7 @@
 #define PS_REC_KEY_SHARED ((uint64_t)1 << 63)
 #define PS_REC_MAX_PROCESSES (((size_t)1 << 19) - 1)
 
-/* A run of pages: page numbers (address / 4096), [start, end). */
+/* A run of pages: page numbers (address / page_size), [start, end). */
 struct ps_rec_run {
 	uint64_t start, end;
 };
@@ -96,6 +96,10 @@ struct ps_recording {
 	int64_t pid;
 	char *command;
 	double interval_s;
+	/* page_size, in bytes (4096 when absent). Reading the start record sets
+	 * the program's page size to it (ps_page_size_set), so that report,
+	 * its JSON and SVG count in the recording's pages, not this machine's. */
+	uint64_t page_size;
 	bool accumulate;         /* recorded with --accumulate (see the reader) */
 	uint64_t tracked_pages;  /* at the start */
 	size_t nskipped;         /* mappings the watch could not track */

@@ -10,8 +10,30 @@
 
 #include "pagescan/model/error.h"
 
-#define PS_PAGE_SIZE 4096ull
-#define PS_PAGE_SHIFT 12
+/* The page size is the kernel's, known at run time: 4 KiB on x86-64, 4, 16
+ * or 64 KiB on arm64 (docs/porting.md#page-size). main() sets it once from
+ * sysconf(_SC_PAGESIZE) before anything else; report sets it to the
+ * recording's page_size. Until set it is 4096. Code that needs a constant
+ * (an array's size, an alignment) uses PS_PAGE_SIZE_MAX. */
+#define PS_PAGE_SIZE_MIN 4096ull
+#define PS_PAGE_SIZE_MAX 65536ull
+extern uint64_t ps_page_size_v;
+extern unsigned ps_page_shift_v;
+#define PS_PAGE_SIZE ((uint64_t)ps_page_size_v)
+#define PS_PAGE_SHIFT ((unsigned)ps_page_shift_v)
+/* What one page of page table maps, the size of a PMD-mapped (THP) huge
+ * page: 2 MiB with 4 KiB pages, 32 MiB with 16 KiB, 512 MiB with 64 KiB. */
+#define PS_PMD_SIZE (PS_PAGE_SIZE * (PS_PAGE_SIZE / 8))
+
+/* A page size pagescan supports: a power of two in [PS_PAGE_SIZE_MIN, PS_PAGE_SIZE_MAX]. */
+static inline bool ps_page_size_ok(uint64_t size)
+{
+	return size >= PS_PAGE_SIZE_MIN && size <= PS_PAGE_SIZE_MAX && (size & (size - 1)) == 0;
+}
+
+/* Set the page size (and shift) for the whole program; -EINVAL (and no
+ * change) unless ps_page_size_ok(size). */
+int ps_page_size_set(uint64_t size);
 
 /* Decimal integer in [min, max] (libbsd strtonum). */
 int ps_parse_int(const char *s, long long min, long long max, long long *ret, struct ps_err *err);
