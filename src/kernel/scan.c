@@ -14,6 +14,7 @@
  *    about a millisecond of calls back to back the lock is left free for a
  *    moment (#leaving-the-lock-free). */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <time.h>
@@ -81,6 +82,151 @@ static uint64_t piece_end(const struct ps_maps *m, uint64_t start, uint64_t piec
 uint64_t ps_scan_piece_end(uint64_t start, uint64_t piece, uint64_t end)
 {
 	return piece_end(NULL, start, piece, end);
+}
+
+/* ---- mappings with pages larger than a piece's alignment ----------------- */
+
+/* Per pagemap fd, the mappings that can have large pages (hugetlb
+ * candidates: ps_vma_page_sizes()), sorted, with their page size; 0 when
+ * unknown (then treated as the base page). Usually none. */
+struct big_range {
+	uint64_t start, end, inode, page;
+};
+struct big_fd {
+	int fd;
+	size_t n;
+	struct big_range *v;
+};
+static struct big_fd *bigs;
+static size_t nbigs;
+
+static struct big_fd *big_find(int fd)
+{
+	for (size_t i = 0; i < nbigs; i++)
+		if (bigs[i].fd == fd)
+			return &bigs[i];
+	return NULL;
+}
+
+static bool big_candidate(const struct ps_vma *v)
+{
+	return v->dev_major == 0 && v->inode != 0;
+}
+
+static int real_page_sizes(void *ctx, const struct ps_vma *v, size_t n, uint64_t *ret)
+{
+	return ps_vma_page_sizes(*(const int *)ctx, v, n, ret);
+}
+
+int ps_scan_note_maps(int pagemap_fd, int procfd, const struct ps_maps *maps)
+{
+	return ps_scan_note_maps_with(real_page_sizes, &procfd, pagemap_fd, maps);
+}
+
+int ps_scan_note_maps_with(ps_page_sizes_fn sizes, void *ctx, int pagemap_fd, const struct ps_maps *maps)
+{
+	struct big_fd *b = big_find(pagemap_fd);
+	if (!maps) {
+		if (b) {
+			free(b->v);
+			*b = bigs[--nbigs];
+			if (!nbigs) {
+				free(bigs);
+				bigs = NULL;
+			}
+		}
+		return 0;
+	}
+	size_t n = 0, nq = 0;
+	for (size_t i = 0; i < maps->n; i++)
+		n += big_candidate(&maps->v[i]);
+	if (!n && !b)
+		return 0; /* the common case: nothing to note, nothing noted */
+	struct big_range *v = n ? calloc(n, sizeof(*v)) : NULL;
+	struct ps_vma *q = n ? calloc(n, sizeof(*q)) : NULL;
+	uint64_t *qs = n ? calloc(n, sizeof(*qs)) : NULL;
+	size_t *qi = n ? calloc(n, sizeof(*qi)) : NULL;
+	int r = 0;
+	if (n && (!v || !q || !qs || !qi)) {
+		r = -ENOMEM;
+		goto out;
+	}
+	/* Known page sizes are kept (a mapping's page size never changes);
+	 * only new candidates are asked. */
+	size_t k = 0, j = 0;
+	for (size_t i = 0; i < maps->n; i++) {
+		const struct ps_vma *m = &maps->v[i];
+		if (!big_candidate(m))
+			continue;
+		v[k] = (struct big_range){ .start = m->start, .end = m->end, .inode = m->inode };
+		while (b && j < b->n && b->v[j].start < m->start)
+			j++;
+		if (b && j < b->n && b->v[j].start == m->start && b->v[j].end == m->end && b->v[j].inode == m->inode) {
+			v[k].page = b->v[j].page;
+		} else {
+			q[nq] = *m;
+			qi[nq++] = k;
+		}
+		k++;
+	}
+	if (nq) {
+		r = sizes(ctx, q, nq, qs);
+		if (r < 0)
+			goto out;
+		for (size_t i = 0; i < nq; i++)
+			v[qi[i]].page = qs[i];
+	}
+	if (!b) {
+		struct big_fd *nb = realloc(bigs, (nbigs + 1) * sizeof(*bigs));
+		if (!nb) {
+			r = -ENOMEM;
+			goto out;
+		}
+		bigs = nb;
+		b = &bigs[nbigs++];
+		*b = (struct big_fd){ .fd = pagemap_fd };
+	}
+	free(b->v);
+	b->v = v;
+	b->n = n;
+	v = NULL;
+out:
+	free(v);
+	free(q);
+	free(qs);
+	free(qi);
+	return r;
+}
+
+/* e moved to a page boundary of a large-page mapping of b it falls inside:
+ * down, or up to the end of that page when down leaves nothing after start
+ * (a page is never cut, even when it is larger than a piece). */
+static uint64_t big_end(const struct big_fd *b, uint64_t start, uint64_t e, uint64_t end)
+{
+	if (!b || e >= end)
+		return e;
+	size_t lo = 0, hi = b->n;
+	while (lo < hi) { /* the first range with end > e */
+		size_t mid = lo + (hi - lo) / 2;
+		if (b->v[mid].end <= e)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == b->n)
+		return e;
+	const struct big_range *g = &b->v[lo];
+	if (g->page <= PS_SCAN_PIECE_MIN || e <= g->start || (g->page & (g->page - 1)))
+		return e;
+	uint64_t a = g->start + ((e - g->start) & ~(g->page - 1));
+	if (a <= start)
+		a += g->page;
+	return a < end ? a : end;
+}
+
+uint64_t ps_scan_page_end(int pagemap_fd, uint64_t start, uint64_t piece_end, uint64_t end)
+{
+	return big_end(big_find(pagemap_fd), start, piece_end, end);
 }
 
 /* Bytes of [a, b) a call walked: of m's mappings, or all without m. */
@@ -152,9 +298,10 @@ int ps_scan_each_with(ps_scan_ioctl_fn fn, void *ctx, int fd, const struct ps_sc
 		return ps_errf(err, EINVAL, "scan start 0x%llx is not page aligned", (unsigned long long)req->start);
 	if (pace->piece < PS_SCAN_PIECE_MIN)
 		pace->piece = PS_SCAN_PIECE_START;
+	const struct big_fd *big = big_find(fd);
 
 	while (start < req->end) {
-		uint64_t left = 0, end = piece_end(req->maps, start, pace->piece, req->end);
+		uint64_t left = 0, end = big_end(big, start, piece_end(req->maps, start, pace->piece, req->end), req->end);
 		bool probe = false;
 		struct pm_scan_arg arg = {
 			.size = sizeof(arg),

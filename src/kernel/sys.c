@@ -3,8 +3,11 @@
  * whole, the maps snapshot read from it, the system's fork counter. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -123,6 +126,76 @@ int ps_maps_read(int procfd, struct ps_maps *ret, struct ps_err *err)
 		return ps_errf(err, -r, "cannot read maps: %s (needs ptrace access to the process: same user and kernel.yama.ptrace_scope, or root)",
 			       strerror(-r));
 	return ps_errf(err, -r, "cannot read maps: %s", strerror(-r));
+}
+
+#ifndef PROCMAP_QUERY
+struct procmap_query {
+	uint64_t size, query_flags, query_addr;
+	uint64_t vma_start, vma_end, vma_flags, vma_page_size, vma_offset, inode;
+	uint32_t dev_major, dev_minor, vma_name_size, build_id_size;
+	uint64_t vma_name_addr, build_id_addr;
+};
+#define PROCMAP_QUERY _IOWR('f', 17, struct procmap_query)
+#endif
+
+static bool maybe_huge(const struct ps_vma *v)
+{
+	return v->dev_major == 0 && v->inode != 0;
+}
+
+/* Without PROCMAP_QUERY: KernelPageSize of the smaps entries that start
+ * where a candidate starts. */
+static int page_sizes_smaps(int procfd, const struct ps_vma *v, size_t n, uint64_t *ret)
+{
+	char *buf = NULL;
+	size_t len = 0, i = 0;
+	int r = ps_read_file_at(procfd, "smaps", PS_MAPS_TEXT_MAX, &buf, &len);
+	if (r < 0)
+		return r;
+	uint64_t cur = UINT64_MAX;
+	for (char *p = buf; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
+		unsigned long long a, kib;
+		if (sscanf(p, "%llx-", &a) == 1 && p[strspn(p, "0123456789abcdef")] == '-') {
+			cur = a;
+		} else if (sscanf(p, "KernelPageSize: %llu kB", &kib) == 1) {
+			while (i < n && v[i].start < cur)
+				i++;
+			if (i < n && v[i].start == cur && maybe_huge(&v[i]))
+				ret[i] = (uint64_t)kib << 10;
+		}
+	}
+	free(buf);
+	return 0;
+}
+
+int ps_vma_page_sizes(int procfd, const struct ps_vma *v, size_t n, uint64_t *ret)
+{
+	size_t want = 0;
+	for (size_t i = 0; i < n; i++) {
+		ret[i] = 0;
+		want += maybe_huge(&v[i]);
+	}
+	if (!want)
+		return 0;
+	int fd = openat(procfd, "maps", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	for (size_t i = 0; i < n; i++) {
+		if (!maybe_huge(&v[i]))
+			continue;
+		struct procmap_query q = { .size = sizeof(q), .query_addr = v[i].start };
+		if (ioctl(fd, PROCMAP_QUERY, &q) == 0) {
+			ret[i] = q.vma_start == v[i].start ? q.vma_page_size : 0;
+			continue;
+		}
+		if (errno == ENOENT)
+			continue; /* unmapped meanwhile */
+		int e = errno;
+		close(fd);
+		return e == ENOTTY || e == EINVAL ? page_sizes_smaps(procfd, v, n, ret) : -e;
+	}
+	close(fd);
+	return 0;
 }
 
 uint64_t ps_forks_since_boot(void)

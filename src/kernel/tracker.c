@@ -238,6 +238,7 @@ void ps_tracker_free(struct ps_tracker *tr)
 {
 	if (!tr)
 		return;
+	ps_scan_note_maps(tr->t->pagemap_fd, -1, NULL);
 	ps_close(&tr->uffd);
 	ps_rangeset_free(&tr->armed);
 	ps_rangeset_free(&tr->refused);
@@ -1013,6 +1014,12 @@ int ps_tracker_sync(struct ps_tracker *tr, const struct ps_maps *maps, bool coun
 {
 	struct ps_rangeset wantall = { 0 };
 	int r = 0;
+
+	/* The scans end their pieces on the pages of hugetlb mappings larger
+	 * than a PMD (1 GiB): the kernel skips a hugetlb page a piece covers
+	 * only in part, so its writes would be missed. On an error the sizes
+	 * noted before are kept. */
+	(void)ps_scan_note_maps(tr->t->pagemap_fd, tr->t->mmfd, maps);
 
 	/* Everything the selection covers, clipped to VMAs. */
 	r = ps_rangespec_resolve(tr->specs, tr->nspecs, maps, &wantall);

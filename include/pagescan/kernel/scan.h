@@ -51,6 +51,27 @@ uint64_t ps_scan_pace_now(const struct ps_scan_pace *p);
  * on a PS_SCAN_PIECE_MIN boundary unless it is end. */
 uint64_t ps_scan_piece_end(uint64_t start, uint64_t piece, uint64_t end);
 
+/* Pages larger than a piece's alignment (hugetlb: 1 GiB on x86-64; any
+ * size above PS_SCAN_PIECE_MIN). The kernel write-protects a hugetlb page
+ * only whole: a PM_SCAN_WP_MATCHING call that ends inside one leaves it
+ * unprotected, so it would read written at every harvest after
+ * (docs/kernel-interfaces.md#scanning-in-pieces). The scans of a pagemap fd
+ * end their pieces on the page boundaries of the mappings noted here: the
+ * tracker notes its maps snapshot at every sync (procfd: the /proc/PID
+ * directory the page sizes are read from, ps_vma_page_sizes()); NULL
+ * forgets the fd. Only mappings with such pages are kept; the page sizes
+ * of a mapping seen before are not asked again. Not thread-safe: the
+ * thread that scans notes. */
+int ps_scan_note_maps(int pagemap_fd, int procfd, const struct ps_maps *maps);
+/* The same with the page sizes from sizes() (like ps_vma_page_sizes();
+ * the unit tests pass a fake). */
+typedef int (*ps_page_sizes_fn)(void *ctx, const struct ps_vma *v, size_t n, uint64_t *ret);
+int ps_scan_note_maps_with(ps_page_sizes_fn sizes, void *ctx, int pagemap_fd, const struct ps_maps *maps);
+/* The end of a call's range from start as the scans of pagemap_fd end it:
+ * piece_end, moved to the page boundary of a noted mapping with large
+ * pages that it falls inside (down, or up when that leaves nothing). */
+uint64_t ps_scan_page_end(int pagemap_fd, uint64_t start, uint64_t piece_end, uint64_t end);
+
 /* UFFDIO_UNREGISTER holds the lock for writing and costs 3-5x the arming
  * scan per populated page, with jumps of 10x from one stretch to the next
  * (docs/kernel-interfaces.md#unregistering-in-pieces): its piece starts at

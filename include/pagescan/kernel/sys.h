@@ -26,6 +26,13 @@ int ps_read_file_at(int dirfd, const char *path, size_t max, char **ret_buf, siz
  * the target changed its mappings during the read). */
 int ps_maps_read(int procfd, struct ps_maps *ret, struct ps_err *err);
 
+/* The page size of the mappings in v[0..n) that can have pages larger than
+ * the base page (hugetlb: memory of an internal filesystem, device 0:N with
+ * an inode; 0 for the others), from PROCMAP_QUERY (6.11) on "maps" relative
+ * to the /proc/PID directory fd, or smaps' KernelPageSize without it. A
+ * mapping that vanished meanwhile reads 0. ret[i] for v[i]. */
+int ps_vma_page_sizes(int procfd, const struct ps_vma *v, size_t n, uint64_t *ret);
+
 /* Processes created since boot ("processes" in /proc/stat): a cheap way to
  * tell whether anything forked during a window. 0 when unreadable. */
 uint64_t ps_forks_since_boot(void);
