@@ -162,6 +162,8 @@ static const struct target targets[] = {
 	  "harvesting N processes in one watch within 1.10× of the minimal PAGEMAP_SCAN loop over the same ranges" },
 	{ "workload", "*", "cpu_steady", false, true, 1.0, "pagescan CPU < 1 % of one CPU watching idle small processes at 1 s" },
 	{ "workload", "*", "vmhwm", false, true, 16384, "pagescan peak RSS < 16 MiB watching idle small processes" },
+	{ "thp", "*", "tick_share_projected", false, true, 2.0,
+	  "THP-backed target, 1 % written per 100 ms tick: pagescan's share of a core projected to 64 GiB < 2 %" },
 };
 
 static void write_targets(FILE *f)
@@ -397,6 +399,13 @@ int main(int argc, char **argv)
 	        "on the registration pagescan holds (`ioctl_harvest_us`). `harvest_vs_ioctl`: per-pair ratios. "
 	        "`idle_<N>x1M`: N idle populated processes under `watch -q -i 1s`: pagescan's CPU between its "
 	        "first and last record (`cpu_steady`) and its peak RSS.");
+	section(m, "thp", "7. A big THP-backed target, 1 % written per tick",
+	        "`thp_<SIZE>_10pm_100ms`: a populated THP-backed target that writes the same 1 % of its memory "
+	        "(one huge page in 100, whole) per tick under `watch -q -i 100ms`. `tick_cpu_us`: pagescan's CPU "
+	        "over a tick that harvested the whole set (pagescan stopped while the target writes); "
+	        "`tick_share`: that at 10 ticks a second; `ioctl_*`: the minimal get-and-protect loop over the "
+	        "same set; `tick_cpu_vs_ioctl`: per-pair ratios; `*_projected`: times 64 GiB / SIZE (an upper "
+	        "bound). `cpu_share`: free-running, with `written_per_tick` of `set_pages` actually written.");
 	fclose(m);
 	return 0;
 }

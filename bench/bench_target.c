@@ -4,12 +4,15 @@
  *   bench_target hold SIZE RUN STRIDE
  *       map SIZE of anonymous memory, write RUN of every STRIDE pages, print
  *       "ready", then wait (blocked in read) until stdin closes.
- *   bench_target writer SIZE PERMILLE RUN [rotate] [threads=N]
+ *   bench_target writer SIZE PERMILLE RUN [rotate] [thp] [threads=N]
  *       the write set is RUN pages out of every RUN*1000/PERMILLE; each "w"
  *       line writes it (one byte per page) and answers "done PAGES". With
  *       rotate the set moves by RUN pages each time and the whole mapping is
  *       populated first; without, only the set is populated (so a 16 GiB
- *       MAP_NORESERVE mapping costs only what the fraction needs).
+ *       MAP_NORESERVE mapping costs only what the fraction needs). With
+ *       thp the mapping is 2 MiB aligned, MADV_HUGEPAGE and populated whole:
+ *       THP-backed memory of which the set is written (the same set each
+ *       time unless rotate).
  *   bench_target pattern SIZE random|seq|hot RATE
  *       populate SIZE, print "ready", then write RATE pages per second (one
  *       byte per page, paced every millisecond) until stdin closes: random
@@ -45,6 +48,25 @@ static char *map_anon(uint64_t size)
 		die("mmap %" PRIu64 " bytes: %s", size, strerror(errno));
 	/* Deterministic 4 KiB pages whatever the THP setting. */
 	madvise(p, size, MADV_NOHUGEPAGE);
+	return p;
+}
+
+/* SIZE of anonymous memory backed by transparent huge pages: aligned to
+ * 2 MiB, MADV_HUGEPAGE (THP "madvise" mode is enough), every page stored to
+ * (the first store of each 2 MiB allocates its huge page). */
+static char *map_thp(uint64_t size)
+{
+	const uint64_t pmd = 2ull << 20;
+	char *raw = mmap(NULL, size + pmd, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (raw == MAP_FAILED)
+		die("mmap %" PRIu64 " bytes: %s", size, strerror(errno));
+	char *p = (char *)(((uintptr_t)raw + pmd - 1) & ~(uintptr_t)(pmd - 1));
+	if (p > raw)
+		munmap(raw, (size_t)(p - raw));
+	if (p + size < raw + size + pmd)
+		munmap(p + size, (size_t)(raw + size + pmd - (p + size)));
+	if (madvise(p, size, MADV_HUGEPAGE) < 0)
+		die("madvise(MADV_HUGEPAGE): %s", strerror(errno));
 	return p;
 }
 
@@ -177,28 +199,30 @@ static uint64_t write_parallel(char *p, uint64_t pages, uint64_t block, uint64_t
 static int do_writer(int argc, char **argv)
 {
 	if (argc < 3)
-		die("usage: bench_target writer SIZE PERMILLE RUN [rotate] [threads=N]");
+		die("usage: bench_target writer SIZE PERMILLE RUN [rotate] [thp] [threads=N]");
 	uint64_t size = parse_size(argv[0], "size");
 	uint64_t permille = parse_u64(argv[1], 0, 1000, "permille");
 	uint64_t run = parse_u64(argv[2], 1, 1u << 20, "run");
-	bool rotate = false;
+	bool rotate = false, thp = false;
 	for (int i = 3; i < argc; i++) {
 		if (strcmp(argv[i], "rotate") == 0)
 			rotate = true;
+		else if (strcmp(argv[i], "thp") == 0)
+			thp = true;
 		else if (strncmp(argv[i], "threads=", 8) == 0)
 			nthreads = (unsigned)parse_u64(argv[i] + 8, 1, 16, "threads");
 		else
 			die("unknown writer option %s", argv[i]);
 	}
 	start_helpers();
-	char *p = map_anon(size);
+	char *p = thp ? map_thp(size) : map_anon(size);
 	uint64_t pages = size >> BPAGE_SHIFT;
 	uint64_t block = permille ? run * 1000 / permille : 0;
 	if (permille && (block < run || run * 1000 % permille))
 		die("RUN*1000 must be a multiple of PERMILLE");
 	/* Populate what will be written, so the measured intervals see write
 	 * faults on tracked pages, not first-touch allocation. */
-	if (rotate)
+	if (rotate || thp)
 		write_parallel(p, pages, 1, 1, 0, 1);
 	else if (permille)
 		write_parallel(p, pages, block, run, 0, 1);

@@ -15,7 +15,7 @@ usage: $0 [--smoke] [--pagescan PATH] [--bin DIR] [--out DIR] [--self-duration D
   --bin DIR          where the bench_* programs are (default BUILD/bench)
   --out DIR          results directory (default bench/results)
   --self-duration D  length of the pagescan CPU/RSS watches, self and pattern (default 60s, smoke 2s)
-  --only LIST        comma-separated subset of: dump,cost,self,pattern,harvest,attach,lock,workload
+  --only LIST        comma-separated subset of: dump,cost,self,pattern,harvest,attach,lock,workload,thp
   --no-nice          do not raise the priority of the run (nice -20 when root)
 EOF
 	exit 64
@@ -28,7 +28,7 @@ pagescan=""
 bin=""
 out=""
 self_duration=""
-only="dump,cost,self,pattern,harvest,attach,lock,workload"
+only="dump,cost,self,pattern,harvest,attach,lock,workload,thp"
 nice_it=1
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -47,7 +47,7 @@ done
 pagescan=${pagescan:-$build_dir/src/pagescan}
 bin=${bin:-$build_dir/bench}
 out=${out:-$src_dir/results}
-for p in "$pagescan" "$bin/bench_dump" "$bin/bench_cost" "$bin/bench_self" "$bin/bench_attach" "$bin/bench_lock" "$bin/bench_workload" "$bin/bench_report"; do
+for p in "$pagescan" "$bin/bench_dump" "$bin/bench_cost" "$bin/bench_self" "$bin/bench_attach" "$bin/bench_lock" "$bin/bench_workload" "$bin/bench_thp" "$bin/bench_report"; do
 	[ -x "$p" ] || { echo "run.sh: $p is missing; build first (cmake --build BUILD)" >&2; exit 1; }
 done
 mkdir -p "$out"
@@ -69,6 +69,7 @@ if [ $smoke = 1 ]; then
 	attach_size=16M attach_rounds=3
 	lock_size=64M lock_rounds=1 lock_harvests=2
 	workload_procs=(1 3) workload_size=4M workload_pairs=3 workload_idle_procs=10 workload_idle_duration=3s workload_interval=300ms
+	thp_sizes=(64M) thp_seconds=2 thp_pairs=2 thp_rounds=1
 else
 	mode=full
 	dump_cases=("sparse_4G 4G 16 64" "dense_1G 1G 1 1")
@@ -83,6 +84,7 @@ else
 	attach_size=1G attach_rounds=20
 	lock_size=8G lock_rounds=3 lock_harvests=5
 	workload_procs=(1 10 100) workload_size=16M workload_pairs=15 workload_idle_procs=100 workload_idle_duration=30s workload_interval=1s
+	thp_sizes=(4G 16G) thp_seconds=15 thp_pairs=10 thp_rounds=3
 fi
 
 # Shield the measurements from other work on the machine (everything we
@@ -199,6 +201,17 @@ if want workload; then
 	log "workload: $workload_idle_procs idle 1 MiB processes, watch -i 1s for $workload_idle_duration"
 	"$bin/bench_workload" "${common[@]}" --procs "$workload_idle_procs" --size 1M --idle \
 		--duration "$workload_idle_duration" --interval 1s >>"$tmp"
+fi
+
+# A THP-backed target writing 1 % of its memory (whole huge pages) per
+# 100 ms tick: pagescan's CPU per tick against the minimal loop's, projected
+# to 64 GiB (issue 20). Two sizes: the projection's slope.
+if want thp; then
+	for s in "${thp_sizes[@]}"; do
+		log "thp: $s THP-backed, 1 % written per 100 ms tick, $thp_rounds rounds"
+		"$bin/bench_thp" "${common[@]}" --size "$s" --permille 10 --run 512 --interval 100ms \
+			--seconds "$thp_seconds" --pairs "$thp_pairs" --rounds "$thp_rounds" --project 64G >>"$tmp"
+	done
 fi
 
 t_end=$(date +%s)
