@@ -107,6 +107,10 @@ int ps_cmd_report(const struct ps_report_args *o, struct ps_err *err);
 void ps_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Every note collected by a lower layer, through ps_warn. */
 void ps_warn_notes(const struct ps_notes *notes);
+/* tui.c: while the heatmap is on screen, a warning goes to its status line
+ * and is printed when the heatmap closes (true); false when none is on
+ * screen (ps_warn prints it then). */
+bool ps_tui_hold_warning(const char *msg);
 /* A -r that selects nothing in the process says so, with the closest names
  * it has (libc.so -> libc.so.6). */
 void ps_warn_unmatched(const struct ps_target *t, const struct ps_rangespec *specs, size_t nspecs);

@@ -44,13 +44,21 @@ enum {
 void ps_warn(const char *fmt, ...)
 {
 	va_list ap;
-	fputs("pagescan: warning: ", stderr);
+	char *msg = NULL;
 	va_start(ap, fmt);
 	/* clang-tidy 14's analyzer loses va_start on some paths into here (no
 	 * path notes; the code is the textbook form). */
-	vfprintf(stderr, fmt, ap); // NOLINT(clang-analyzer-valist.Uninitialized)
+	int n = vasprintf(&msg, fmt, ap); // NOLINT(clang-analyzer-valist.Uninitialized)
 	va_end(ap);
-	fputc('\n', stderr);
+	if (n < 0) {
+		fputs("pagescan: warning: (out of memory formatting a warning)\n", stderr);
+		return;
+	}
+	/* Under the heatmap: in its status line, and printed when it closes,
+	 * not over the screen. */
+	if (!ps_tui_hold_warning(msg))
+		fprintf(stderr, "pagescan: warning: %s\n", msg);
+	free(msg);
 }
 
 void ps_warn_notes(const struct ps_notes *notes)

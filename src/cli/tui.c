@@ -21,6 +21,7 @@
 #include <term.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "sinks.h"
 #include "pagescan/kernel/sys.h"
 #include "pagescan/model/heat.h"
@@ -49,6 +50,11 @@ struct tui {
 	struct ps_heat_view v;
 	struct ps_heat_frame f;
 	const char *hold;           /* the target is gone: this replaces the key line */
+	/* Warnings that came while on screen (ps_tui_hold_warning): the last
+	 * one replaces the key line until a key is pressed; all are printed
+	 * when the heatmap closes. */
+	struct ps_notes held;
+	bool note_on;
 };
 
 static struct tui *current; /* the view in curses mode, for atexit */
@@ -111,6 +117,22 @@ static void setup_colors(struct tui *t)
 	}
 }
 
+/* Replace the frame's last line (the key line) with head and text, cut at the edge. */
+static void last_line(struct tui *t, const char *head, const char *text)
+{
+	if (t->f.h <= 0)
+		return;
+	char *ch = t->f.ch + (size_t)(t->f.h - 1) * (size_t)t->f.w;
+	unsigned char *st = t->f.st + (size_t)(t->f.h - 1) * (size_t)t->f.w;
+	size_t nh = strlen(head), n = nh + strlen(text);
+	for (int x = 0; x < t->f.w; x++) {
+		size_t i = (size_t)x;
+		unsigned char c = i < nh ? (unsigned char)head[i] : i < n ? (unsigned char)text[i - nh] : ' ';
+		ch[x] = (char)(c < 0x20 || c > 0x7e ? '?' : c);
+		st[x] = PS_HS_ALERT;
+	}
+}
+
 static void draw(struct tui *t)
 {
 	int rows, cols;
@@ -128,16 +150,12 @@ static void draw(struct tui *t)
 		t->line_cap = t->f.w + 1;
 	}
 	ps_heat_render(t->v.paused ? &t->frozen : &t->live, &t->v, &t->f);
-	if (t->hold && t->f.h > 0) {
+	if (t->hold) {
 		/* The last line: how to leave, then the summary (cut at the edge). */
-		char *ch = t->f.ch + (size_t)(t->f.h - 1) * (size_t)t->f.w;
-		unsigned char *st = t->f.st + (size_t)(t->f.h - 1) * (size_t)t->f.w;
-		size_t n = strlen(t->hold);
-		for (int x = 0; x < t->f.w; x++) {
-			unsigned char c = (size_t)x < n ? (unsigned char)t->hold[x] : ' ';
-			ch[x] = (char)(c < 0x20 || c > 0x7e ? '?' : c);
-			st[x] = PS_HS_ALERT;
-		}
+		last_line(t, "", t->hold);
+	} else if (t->note_on && t->held.n) {
+		size_t k = (t->held.n < PS_NOTES_MAX ? t->held.n : PS_NOTES_MAX) - 1;
+		last_line(t, "warning (repeated when the heatmap closes): ", t->held.msg[k]);
 	}
 	for (int y = 0; y < t->f.h; y++) {
 		const char *ch = t->f.ch + y * t->f.w;
@@ -266,6 +284,8 @@ static int key(struct tui *t, int ch)
 
 	if (ch == 'q' || ch == 'Q')
 		return PS_SINK_QUIT;
+	if (ch != KEY_RESIZE)
+		t->note_on = false; /* a key hides the warning line */
 	if (t->v.help && ch != KEY_RESIZE) {
 		t->v.help = false; /* any key closes the help */
 		return 0;
@@ -402,6 +422,27 @@ static void hold_last_frame(struct tui *t, const struct ps_watch_end *e)
 	ps_out_free(&o);
 }
 
+/* Off screen now: the warnings that came while on it, to stderr. */
+static void flush_held(struct tui *t)
+{
+	if (!t->held.n)
+		return;
+	ps_warn_notes(&t->held);
+	t->held.n = 0;
+	t->note_on = false;
+}
+
+bool ps_tui_hold_warning(const char *msg)
+{
+	struct tui *t = current;
+	if (!t || !t->active)
+		return false;
+	ps_note(&t->held, "%s", msg);
+	t->note_on = true;
+	draw(t);
+	return true;
+}
+
 static int tui_end(struct ps_sink *s, const struct ps_watch_end *e)
 {
 	struct tui *t = (struct tui *)s;
@@ -415,6 +456,7 @@ static int tui_end(struct ps_sink *s, const struct ps_watch_end *e)
 	ps_heat_summary(&o, e);
 	int r = ps_out_flush(&o);
 	ps_out_free(&o);
+	flush_held(t);
 	return r;
 }
 
@@ -423,6 +465,7 @@ static void tui_destroy(struct ps_sink *s)
 	struct tui *t = (struct tui *)s;
 
 	leave(t);
+	flush_held(t);
 	if (t->scr)
 		delscreen(t->scr);
 	if (t->out)

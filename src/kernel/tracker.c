@@ -39,6 +39,8 @@ struct ps_tracker {
 	/* footprint (tracker.h): unregistered tails of growing mappings, the map-count limit */
 	struct ps_tail *tails;
 	size_t ntails, tails_cap;
+	bool vanished;                  /* a tracked mapping vanished at this sync: no learning */
+	struct ps_rangeset shown;       /* what the session is told is tracked: armed and the tail pages */
 	struct ps_footprint fp;
 	struct ps_notes notes;
 	/* huge pages: PMD-mapped when armed and still so at the last sync; split since */
@@ -87,6 +89,7 @@ static const uint64_t needed_features = UFFD_FEATURE_WP_ASYNC | UFFD_FEATURE_WP_
 /* One growing mapping's unregistered last page(s) [start, end_seen). */
 struct ps_tail {
 	uint64_t start, end_seen;       /* one page after each sync, unless held */
+	bool down;                      /* a head: the first page, growth below it */
 	bool had_data;                  /* its page held data at the last sync (reported then) */
 	bool seen;                      /* found at this sync */
 	unsigned char *snap;            /* its PS_PAGE_SIZE bytes when last reported */
@@ -243,6 +246,7 @@ void ps_tracker_free(struct ps_tracker *tr)
 	ps_rangeset_free(&tr->armed);
 	ps_rangeset_free(&tr->refused);
 	ps_rangeset_free(&tr->known);
+	ps_rangeset_free(&tr->shown);
 	ps_rangeset_free(&tr->huge);
 	ps_rangeset_free(&tr->split);
 	tails_forget(tr);
@@ -307,24 +311,6 @@ static int prewritten(struct ps_tracker *tr, uint64_t start, uint64_t end, bool 
 		.ret = PAGE_IS_PRESENT,
 	};
 	return ps_scan(tr->t->pagemap_fd, &req, out, NULL, err);
-}
-
-/* Does v hold private anonymous data (a present page that is not the zero
- * page)? Errors count as yes: then its pages are never reported. */
-static bool holds_data(struct ps_tracker *tr, const struct ps_vma *v)
-{
-	struct ps_scan_req req = {
-		.start = v->start, .end = v->end,
-		.mask = PAGE_IS_PRESENT | PAGE_IS_FILE | PAGE_IS_PFNZERO,
-		.inverted = PAGE_IS_FILE | PAGE_IS_PFNZERO,
-		.ret = PAGE_IS_PRESENT, .max_pages = 1,
-	};
-	struct ps_err e;
-	ps_regions_clear(&tr->scratch);
-	int r = ps_scan(tr->t->pagemap_fd, &req, &tr->scratch, NULL, &e);
-	bool any = r < 0 || tr->scratch.n > 0;
-	ps_regions_clear(&tr->scratch);
-	return any;
 }
 
 static int target_gone(struct ps_tracker *tr, int e, struct ps_err *err)
@@ -462,7 +448,11 @@ static int engage_uncovered(struct ps_tracker *tr, const struct ps_vma *v, uint6
  * unregistered (split from the rest, it shares the rest's anon_vma), brk
  * extends that tail instead, and registering all but its last page merges
  * into the registered part: the heap stays two VMAs while tracked and one
- * after (docs/kernel-interfaces.md#merging). */
+ * after (docs/kernel-interfaces.md#merging). The same holds for a mapping
+ * that grows into a PROT_NONE reservation above it (mprotect, mmap
+ * MAP_FIXED: malloc arenas, JIT heaps), and, once seen to grow, for one
+ * grown by mmaps right after its end (a tail) or right below its start (a
+ * "head": its first page kept out, growth below merges into it). */
 
 static struct ps_tail *tail_in(struct ps_tracker *tr, const struct ps_vma *v)
 {
@@ -538,71 +528,163 @@ static int tail_changed(struct ps_tracker *tr, struct ps_tail *t, uint64_t a, st
 	return ps_regions_insert(out, a, a + PS_PAGE_SIZE, PS_CAT_WRITTEN);
 }
 
+/* At most this many tails and heads per process: each costs a scan or a
+ * page read and compare per sync (docs/kernel-interfaces.md#merging). */
+#ifndef PS_TAILS_MAX
+#define PS_TAILS_MAX 32
+#endif
+
+/* Does tail (head) t still fit its VMA v and the selection [s,e)? */
+static bool tail_fits(const struct ps_tail *t, const struct ps_vma *v, uint64_t s, uint64_t e)
+{
+	if (t->end_seen != t->start + PS_PAGE_SIZE || t->start < s || e != v->end)
+		return false;
+	return !t->down || (s == v->start && v->end == t->end_seen);
+}
+
+/* n: a private anonymous mapping with v's protection whose page at edge is armed. */
+static bool armed_like(struct ps_tracker *tr, const struct ps_vma *n, const struct ps_vma *v, uint64_t edge)
+{
+	return private_anon(n) && n->prot == v->prot && rs_covering(&tr->armed, edge, &(uint64_t){ 0 });
+}
+
+/* Should the writable piece [s,e) of maps->v[i] keep its last page out of
+ * registration (1, a tail) or its first page (-1, a head)? 0: neither.
+ * Tails: the heap's top (brk), and a mapping right below a PROT_NONE
+ * reservation of 16 pages or more (malloc arenas and JIT heaps grow into it
+ * by mprotect or mmap MAP_FIXED; a thread stack's guard page is smaller).
+ * Learned, from the second sync on: a new mapping right above (below) an
+ * armed one like it is growth that could not merge; its next growth will
+ * merge into its tail (head). Not when a tracked mapping vanished in the
+ * same tick (it may be a move, for remap_detect() to tell). Only when that page holds no data or is new
+ * (its data is then counted): a page that held data before could not be
+ * told written. */
+static int tail_wanted(struct ps_tracker *tr, const struct ps_maps *maps, size_t i, uint64_t s, uint64_t e,
+                       bool count_prewritten)
+{
+	const struct ps_vma *v = &maps->v[i];
+	const struct ps_vma *prev = i > 0 ? &maps->v[i - 1] : NULL;
+	const struct ps_vma *next = i + 1 < maps->n ? &maps->v[i + 1] : NULL;
+	bool learn = tr->known.n > 0 && !tr->vanished && s == v->start &&
+	             !ps_rangeset_overlap(&tr->known, v->start, v->end);
+	int dir = 0;
+
+	/* Only a session follows a tail's bytes at every sync: engage's
+	 * tracking ends with its one sync, and a tail page would stay unseen. */
+	if (!tr->holes_unarmed || tr->ntails >= PS_TAILS_MAX || e != v->end || e - s < PS_PAGE_SIZE ||
+	    !private_anon(v))
+		return 0;
+	if (brk_top(maps, i))
+		dir = 1;
+	else if (next && next->start == v->end && private_anon(next) &&
+	         !(next->prot & (PS_VMA_READ | PS_VMA_WRITE | PS_VMA_EXEC)) &&
+	         next->end - next->start >= 16 * PS_PAGE_SIZE)
+		dir = 1;
+	else if (learn && prev && prev->end == v->start && armed_like(tr, prev, v, prev->end - PS_PAGE_SIZE))
+		dir = 1;
+	else if (learn && next && next->start == v->end && armed_like(tr, next, v, next->start))
+		dir = -1;
+	if (!dir)
+		return 0;
+	uint64_t p = dir > 0 ? e - PS_PAGE_SIZE : s;
+	if (rs_covering(&tr->armed, p, &(uint64_t){ 0 }))
+		return 0;
+	if (range_has_data(tr, p, p + PS_PAGE_SIZE) &&
+	    !(count_prewritten && !rs_covering(&tr->known, p, &(uint64_t){ 0 })))
+		return 0;
+	return dir;
+}
+
 /* Engage the writable piece [s,e) of maps->v[i], keeping or moving the
- * tail of a growing heap; nothing new near the map-count limit (held).
- * The tail page is followed by its contents: it is reported written when
- * it first holds data, and when its bytes change (also in the sync that
- * engages it when the heap has grown past it). */
+ * tail or head of a growing mapping; nothing new near the map-count limit
+ * (held). The tail (head) page is followed by its contents: it is reported
+ * written when it first holds data, and when its bytes change (also in the
+ * sync that engages it when the mapping has grown past it). */
 static int engage_writable(struct ps_tracker *tr, const struct ps_maps *maps, size_t i, uint64_t s, uint64_t e,
                            bool count_prewritten, struct ps_sync_result *res, struct ps_err *err)
 {
 	const struct ps_vma *v = &maps->v[i];
-	struct ps_tail *t = tail_in(tr, v);
-	uint64_t cut = e, old = 0;
-	bool old_data = false;
+	struct ps_tail *t = tail_in(tr, v), *was = t;
+	uint64_t lo = s, hi = e, old = 0;
+	bool old_data = false, fresh = false; /* fresh: its page is new, engaged now */
 	int r;
 
-	if (t && (e != v->end || t->start < s || t->start != t->end_seen - PS_PAGE_SIZE)) {
-		t = NULL; /* the selection cuts it, or it changed under us: no tail (it is engaged) */
+	if (t && !tail_fits(t, v, s, e)) {
+		/* The selection cuts it, or it changed under us: no tail (it is
+		 * engaged whole below, its bytes compared once more; forgotten
+		 * at the end of this sync). */
+		old = t->start;
+		old_data = t->had_data;
+		t = NULL;
 	} else if (t) {
 		t->seen = true;
-		cut = t->start;
-		if (v->end > t->end_seen && !tr->fp.held) {
-			/* grew: engage all but the new last page */
+		if (!t->down)
+			hi = t->start;
+		else
+			lo = t->start + PS_PAGE_SIZE;
+		if (!tr->fp.held && (t->down ? v->start < t->start : v->end > t->end_seen)) {
+			/* grew: engage all but the new last (first) page */
 			old = t->start;
 			old_data = t->had_data;
-			cut = v->end - PS_PAGE_SIZE;
+			if (!t->down)
+				hi = v->end - PS_PAGE_SIZE;
+			else
+				lo = v->start + PS_PAGE_SIZE;
 			t->had_data = false;
+			fresh = true;
 		}
-	} else if (!tr->fp.held && brk_top(maps, i) && e == v->end && e - s >= PS_PAGE_SIZE &&
-	           !rs_covering(&tr->armed, e - PS_PAGE_SIZE, &(uint64_t){ 0 }) &&
-	           (!range_has_data(tr, e - PS_PAGE_SIZE, e) ||
-	            (count_prewritten && !rs_covering(&tr->known, e - PS_PAGE_SIZE, &(uint64_t){ 0 })))) {
-		/* A heap not engaged yet: keep its last page out. Only when that
-		 * page holds no data, or is new (its data is then counted): a
-		 * page that held data before could not be told written. */
-		if (tail_new(tr, e - PS_PAGE_SIZE, e) < 0)
-			return ps_errf(err, ENOMEM, "out of memory");
-		t = &tr->tails[tr->ntails - 1];
-		cut = e - PS_PAGE_SIZE;
+	} else if (!tr->fp.held) {
+		int dir = tail_wanted(tr, maps, i, s, e, count_prewritten);
+		if (dir) {
+			uint64_t p = dir > 0 ? e - PS_PAGE_SIZE : s;
+			if (tail_new(tr, p, p + PS_PAGE_SIZE) < 0)
+				return ps_errf(err, ENOMEM, "out of memory");
+			t = &tr->tails[tr->ntails - 1];
+			t->down = dir < 0;
+			fresh = true;
+			if (dir > 0)
+				hi = p;
+			else
+				lo = p + PS_PAGE_SIZE;
+		}
 	}
 	if (tr->fp.held)
-		return 0; /* nothing new; a tail grows on unregistered */
-	if (cut > s) {
-		r = engage_uncovered(tr, v, s, cut, count_prewritten, res, err);
+		return 0; /* nothing new; a tail or head grows on unregistered */
+	if (hi > lo) {
+		r = engage_uncovered(tr, v, lo, hi, count_prewritten, res, err);
 		if (r < 0)
 			return r;
 		/* The old tail page, engaged now: written since its snapshot?
 		 * (Compared after arming: a write before the arming pass changed
 		 * the bytes, a write after it is in the next harvest.) */
-		if (old_data && count_prewritten && tail_changed(tr, t, old, &res->prewritten) < 0)
+		if (old_data && count_prewritten && old >= lo && old < hi &&
+		    tail_changed(tr, was, old, &res->prewritten) < 0)
 			return ps_errf(err, ENOMEM, "out of memory");
 	}
 	if (!t)
 		return 0;
-	t->start = cut;
-	t->end_seen = v->end;
+	t->start = t->down ? lo - PS_PAGE_SIZE : hi;
+	t->end_seen = t->start + PS_PAGE_SIZE;
+	/* tracked from now on, by its bytes: listed as engaged */
+	if (fresh && ps_spans_add(&res->engaged, t->start, t->end_seen, ps_vma_label(v), NULL) < 0)
+		return ps_errf(err, ENOMEM, "out of memory");
 	if (t->had_data) {
 		if (count_prewritten && tail_changed(tr, t, t->start, &res->prewritten) < 0)
 			return ps_errf(err, ENOMEM, "out of memory");
-	} else if (range_has_data(tr, t->start, v->end) && tail_read(tr, t->start, t->snap) &&
+	} else if (range_has_data(tr, t->start, t->end_seen) && tail_read(tr, t->start, t->snap) &&
 	           !all_zero(t->snap, PS_PAGE_SIZE)) {
 		/* first data: written since it became the tail. A page that
 		 * reads all zeros may be one whose first store has not landed
 		 * yet (mapped by the fault, stored after it): left for the next
-		 * sync, or counted with the new pages when the heap grows past it. */
+		 * sync, or counted with the new pages when the mapping grows past it.
+		 * A page that was mapped at the last sync (the reservation the
+		 * mapping grew into held data then) is not new: made writable and
+		 * written after that sync read the maps, it was counted by that
+		 * sync's read-only pass, or its data is older; its bytes are
+		 * compared from now on. */
 		t->had_data = true;
-		if (count_prewritten && ps_regions_insert(&res->prewritten, t->start, t->start + PS_PAGE_SIZE, PS_CAT_WRITTEN) < 0)
+		if (count_prewritten && !rs_covering(&tr->known, t->start, &(uint64_t){ 0 }) &&
+		    ps_regions_insert(&res->prewritten, t->start, t->end_seen, PS_CAT_WRITTEN) < 0)
 			return ps_errf(err, ENOMEM, "out of memory");
 	}
 	return 0;
@@ -962,6 +1044,52 @@ static int remap_detect(struct ps_tracker *tr, const struct ps_maps *maps, struc
 	return 0;
 }
 
+/* The data pages (present, not the zero page) of v, an anonymous mapping
+ * nobody can write, into nk (known from now on), and, with count, those of
+ * them not known at the last sync and selected (want) into res->prewritten:
+ * written before the mapping lost its write permission. One scan for both,
+ * so that a page made writable and written while this sync runs (a malloc
+ * arena grown by mprotect) is either counted and known now, or neither and
+ * counted when it is engaged. A scan that fails for another reason than the
+ * target's end leaves the whole mapping known (nothing is invented). */
+static int unwritable_data(struct ps_tracker *tr, const struct ps_vma *v, const struct ps_rangeset *want, bool count,
+                           struct ps_rangeset *nk, struct ps_sync_result *res, struct ps_err *err)
+{
+	struct ps_regions got = { 0 };
+	struct ps_err e;
+	int r = prewritten(tr, v->start, v->end, false, &got, &e);
+	if (r < 0) {
+		ps_regions_free(&got);
+		if (e.code == ESRCH || e.code == ENOMEM)
+			return ps_errf(err, ESRCH, "process %d exited or called exec", tr->t->pid);
+		return ps_rangeset_add(nk, v->start, v->end) < 0 ? ps_errf(err, ENOMEM, "out of memory") : 0;
+	}
+	for (size_t i = 0; i < got.n && r == 0; i++) {
+		uint64_t a = got.r[i].start, b = got.r[i].end;
+		if (ps_rangeset_add(nk, a, b) < 0) {
+			r = ps_errf(err, ENOMEM, "out of memory");
+			break;
+		}
+		for (uint64_t x = a; count && x < b && r == 0;) {
+			uint64_t next = UINT64_MAX, c = rs_covering(&tr->known, x, &next);
+			if (c) {
+				x = c;
+				continue;
+			}
+			uint64_t y = next < b ? next : b;
+			for (size_t k = rs_lower(want, x); k < want->n && want->r[k].start < y && r == 0; k++) {
+				uint64_t ws = want->r[k].start > x ? want->r[k].start : x;
+				uint64_t we = want->r[k].end < y ? want->r[k].end : y;
+				if (ws < we && ps_regions_insert(&res->prewritten, ws, we, PS_CAT_WRITTEN) < 0)
+					r = ps_errf(err, ENOMEM, "out of memory");
+			}
+			x = y;
+		}
+	}
+	ps_regions_free(&got);
+	return r;
+}
+
 /* Remember the tracked private anonymous writable mappings of this sync. */
 static int remap_remember(struct ps_tracker *tr, const struct ps_maps *maps)
 {
@@ -1056,6 +1184,14 @@ int ps_tracker_sync(struct ps_tracker *tr, const struct ps_maps *maps, bool coun
 	}
 
 	footprint_update(tr, maps);
+	/* A new mapping next to a tracked one is taken for growth (a tail or
+	 * head learned) unless a tracked mapping vanished in the same tick: it
+	 * may have moved there (mremap), and a move is told by its pages. */
+	tr->vanished = false;
+	for (size_t w = 0; w < tr->nwas && !tr->vanished; w++) {
+		uint64_t a = tr->was[w].start, b;
+		tr->vanished = next_unmapped(maps, &a, tr->was[w].end, &b);
+	}
 	for (size_t i = 0; i < tr->ntails; i++)
 		tr->tails[i].seen = false;
 	tr->readonly_vmas = 0;
@@ -1082,8 +1218,9 @@ int ps_tracker_sync(struct ps_tracker *tr, const struct ps_maps *maps, bool coun
 			}
 			if (!(v->prot & PS_VMA_WRITE)) {
 				/* Not tracked; but a new one may hold pages written before
-				 * it was made read-only (relocations under RELRO). */
-				if (count_prewritten) {
+				 * it was made read-only (relocations under RELRO). An
+				 * anonymous one: below, with what is known. */
+				if (count_prewritten && v->kind != PS_VMA_ANON) {
 					r = count_new(tr, s, e, false, res, err);
 					if (r < 0)
 						goto out;
@@ -1097,13 +1234,25 @@ int ps_tracker_sync(struct ps_tracker *tr, const struct ps_maps *maps, bool coun
 				goto out;
 		}
 	}
-	/* Tails not found again (unmapped, shrunk, closed) are forgotten. */
+	/* Tails not found again (unmapped, shrunk, closed) are forgotten; a
+	 * page that is not registered now is no longer tracked. */
 	size_t nt = 0;
-	for (size_t i = 0; i < tr->ntails; i++)
-		if (tr->tails[i].seen)
-			tr->tails[nt++] = tr->tails[i];
-		else
-			free(tr->tails[i].snap);
+	for (size_t i = 0; i < tr->ntails; i++) {
+		struct ps_tail *t = &tr->tails[i];
+		if (t->seen) {
+			tr->tails[nt++] = *t;
+			continue;
+		}
+		if (!ps_rangeset_contains(&tr->armed, t->start, t->end_seen)) {
+			long mk = ps_maps_find(maps, t->start);
+			if (ps_spans_add(&res->dropped, t->start, t->end_seen,
+			                 mk >= 0 ? ps_vma_label(&maps->v[mk]) : "(unmapped)", NULL) < 0) {
+				r = ps_errf(err, ENOMEM, "out of memory");
+				goto out;
+			}
+		}
+		free(t->snap);
+	}
 	tr->ntails = nt;
 	if (count_prewritten && tr->nwas) {
 		r = remap_detect(tr, maps, res, err);
@@ -1119,20 +1268,22 @@ int ps_tracker_sync(struct ps_tracker *tr, const struct ps_maps *maps, bool coun
 	r = huge_check(tr, maps, res, err);
 	if (r < 0)
 		goto out;
-	/* Remember what was mapped, to tell new mappings at the next sync. An
-	 * anonymous mapping nobody can write that holds no data (a PROT_NONE
-	 * reservation: malloc arenas and JIT heaps grow by mprotect) is left
-	 * out: whatever it holds at the next sync was written since. */
-	ps_rangeset_clear(&tr->known);
-	for (size_t i = 0; i < maps->n; i++) {
+	/* Remember what was mapped, to tell new mappings at the next sync. Of
+	 * an anonymous mapping nobody can write (a PROT_NONE reservation:
+	 * malloc arenas and JIT heaps grow by mprotect) only the pages that
+	 * hold data: whatever the rest holds at the next sync was written since. */
+	struct ps_rangeset nk = { 0 };
+	for (size_t i = 0; i < maps->n && r == 0; i++) {
 		const struct ps_vma *v = &maps->v[i];
-		if (v->kind == PS_VMA_VSYSCALL || (!(v->prot & PS_VMA_WRITE) && v->kind == PS_VMA_ANON && !holds_data(tr, v)))
+		if (v->kind == PS_VMA_VSYSCALL)
 			continue;
-		if (ps_rangeset_add(&tr->known, v->start, v->end) < 0) {
+		if (!(v->prot & PS_VMA_WRITE) && v->kind == PS_VMA_ANON)
+			r = unwritable_data(tr, v, &wantall, count_prewritten, &nk, res, err);
+		else if (ps_rangeset_add(&nk, v->start, v->end) < 0)
 			r = ps_errf(err, ENOMEM, "out of memory");
-			break;
-		}
 	}
+	ps_rangeset_free(&tr->known);
+	tr->known = nk;
 	/* A tail page without data is not "known": what it holds when engaged
 	 * was written since. One with data was reported and is compared by its
 	 * bytes instead. */
@@ -1184,7 +1335,16 @@ static int source_follow(void *ctx, bool count_prewritten, struct ps_maps *maps,
 
 static const struct ps_rangeset *source_tracked(void *ctx)
 {
-	return ps_tracker_armed(ctx);
+	/* The tail pages too: followed by their bytes, reported from there. */
+	struct ps_tracker *tr = ctx;
+	ps_rangeset_clear(&tr->shown);
+	for (size_t i = 0; i < tr->armed.n; i++)
+		if (ps_rangeset_add(&tr->shown, tr->armed.r[i].start, tr->armed.r[i].end) < 0)
+			return &tr->armed;
+	for (size_t i = 0; i < tr->ntails; i++)
+		if (ps_rangeset_add(&tr->shown, tr->tails[i].start, tr->tails[i].end_seen) < 0)
+			return &tr->armed;
+	return &tr->shown;
 }
 
 static uint64_t source_now_ns(void *ctx)

@@ -20,6 +20,7 @@ setup_file() {
 }
 
 teardown() {
+    [[ -z ${FP_TSOCK:-} ]] || tmux -L "$FP_TSOCK" -f /dev/null kill-server 2>/dev/null || true
     w_cleanup
     if [[ -n ${FP_OLD_MAX_MAP_COUNT:-} ]]; then
         echo "$FP_OLD_MAX_MAP_COUNT" >/proc/sys/vm/max_map_count
@@ -60,14 +61,27 @@ t_maps() {
     read -r T_MAPS T_HEAP <<<"$T_REPLY"
 }
 
-# check_pages JSON TRUTH MAPPING: the pages the watch reported in MAPPING
-# ("*": any) are exactly the truth (every written page, none more), and no
-# page was reported twice when the truth wrote each once.
+# check_pages JSON TRUTH MAPPING [EXTENT]: the pages the watch reported in
+# MAPPING ("*": any) are exactly the truth (every written page, none more:
+# judged between the truth's first and last page, or inside the ranges of
+# the file EXTENT), and no page was reported twice when the truth wrote each
+# once.
 check_pages() {
     run python3 - "$@" <<'EOF'
-import json, sys
+import json, os, sys
 js, truth, mapping = sys.argv[1:4]
-rep, writes = set(), 0
+PAGE = int(os.environ.get("PAGE_SIZE", "4096"))  # the kernel's (common.bash)
+inside = None
+if len(sys.argv) > 4:
+    inside = set()
+    for line in open(sys.argv[4]):
+        s, e = (int(x, 16) for x in line.split())
+        inside.update(range(s, e, PAGE))
+tp = set()
+for line in open(truth):
+    s, e = (int(x, 16) for x in line.split())
+    tp.update(range(s, e, PAGE))
+rep, writes, twrites = set(), 0, 0
 for line in open(js):
     o = json.loads(line)
     if o.get("type") != "interval":
@@ -75,16 +89,16 @@ for line in open(js):
     for r in o.get("regions", []):
         if mapping != "*" and r["mapping"] != mapping:
             continue
-        p = set(range(int(r["start"], 16), int(r["end"], 16), 4096))
+        p = set(range(int(r["start"], 16), int(r["end"], 16), PAGE))
         rep |= p
         writes += len(p)
-tp = set()
-for line in open(truth):
-    s, e = (int(x, 16) for x in line.split())
-    tp.update(range(s, e, 4096))
+        twrites += len(p & tp)
 lo, hi = (min(tp), max(tp)) if tp else (0, 0)
-extra = {p for p in rep if lo <= p <= hi} - tp
-print(f"truth {len(tp)} reported {len(rep)} missing {len(tp - rep)} extra {len(extra)} page_writes {writes}")
+extra = {p for p in rep if (lo <= p <= hi if inside is None else p in inside)} - tp
+print(f"truth {len(tp)} reported {len(rep)} missing {len(tp - rep)} extra {len(extra)} page_writes {writes} truth_page_writes {twrites}")
+for what, pages in (("missing", tp - rep), ("extra", extra)):
+    if pages:
+        print(what + ":", " ".join(hex(p) for p in sorted(pages)[:10]))
 sys.exit(0 if tp and not (tp - rep) and not extra else 1)
 EOF
     echo "$output"
@@ -94,13 +108,13 @@ EOF
 @test "footprint: run -i 10ms, heap grown by sbrk every 10 ms: at most one more [heap] line while tracked, every page reported once" {
     # without pagescan: one [heap] line
     "$TARGETS/brk_grow" --run 20 0 "$BATS_TEST_TMPDIR/truth0" "$BATS_TEST_TMPDIR/info0"
-    read -r _ heap0 <"$BATS_TEST_TMPDIR/info0"
+    read -r _ heap0 _ <"$BATS_TEST_TMPDIR/info0"
     assert_equal "$heap0" 1
     # 700 steps at 10 ms (about 8 s): before the tail, one [heap] line per tick
     run "$PAGESCAN" run -i 10ms -f json -o "$BATS_TEST_TMPDIR/run.json" -- \
         "$TARGETS/brk_grow" --run 700 10 "$BATS_TEST_TMPDIR/truth" "$BATS_TEST_TMPDIR/info"
     assert_success
-    read -r maps heap <"$BATS_TEST_TMPDIR/info"
+    read -r maps heap _ <"$BATS_TEST_TMPDIR/info"
     echo "while tracked: $maps mappings, $heap [heap] lines"
     # the documented bound: the heap's unregistered last page, one more line
     ((heap <= 2)) || fail "[heap] is $heap mappings under run -i 10ms (bound: 2)"
@@ -151,6 +165,111 @@ EOF
     echo "second watch, after: $T_MAPS mappings, $T_HEAP [heap] lines"
     ((T_HEAP <= 2)) || fail "[heap] is $T_HEAP mappings after the second watch (bound: 2)"
     check_pages "$WLOG" "$TDIR/truth" '[heap]'
+    t_cmd quit
+}
+
+# The other ways a private anonymous mapping grows (docs/kernel-interfaces.md#merging):
+# growth the kernel would merge, made a mapping of its own by the
+# registered neighbour. The documented bound, per growing mapping: the
+# heap (brk) and an arena below a PROT_NONE reservation (glibc's thread
+# arenas, grown by mprotect) keep a tail from the start, +1 while tracked
+# and none after; growth pagescan learns of (mmaps placed right below,
+# mmap MAP_FIXED right after the end) costs one mapping at its first step
+# and a head or tail from then on: +2 while tracked, +1 after.
+declare -gA FP_WHILE=([brk]=1 [arena]=1 [down]=2 [fixed]=2) FP_AFTER=([brk]=0 [arena]=0 [down]=1 [fixed]=1)
+
+@test "footprint: run -i 10ms, an arena grown by mprotect, top-down mmaps, MAP_FIXED growth: bounded, every page reported once" {
+    local kind info
+    for kind in arena down fixed; do
+        "$TARGETS/brk_grow" --run 300 0 "$BATS_TEST_TMPDIR/truth0" "$BATS_TEST_TMPDIR/info0" "$kind"
+        local vmas0 runs0 vmas runs
+        read -r _ _ vmas0 runs0 <"$BATS_TEST_TMPDIR/info0"
+        run "$PAGESCAN" run -i 10ms -f json -o "$BATS_TEST_TMPDIR/$kind.json" -- \
+            "$TARGETS/brk_grow" --run 300 10 "$BATS_TEST_TMPDIR/truth.$kind" "$BATS_TEST_TMPDIR/info.$kind" "$kind"
+        assert_success
+        # runs: the top-down mmaps fill gaps between the libraries first,
+        # each gap a growing mapping of its own (1 for the other kinds)
+        read -r _ _ vmas runs <"$BATS_TEST_TMPDIR/info.$kind"
+        echo "$kind: the grown region is $vmas mappings in $runs runs while tracked, $vmas0 in $runs0 without pagescan"
+        ((vmas <= runs * (1 + FP_WHILE[$kind]))) ||
+            fail "$kind: $vmas mappings in $runs runs while tracked (bound: 1 + ${FP_WHILE[$kind]} a run)"
+        info=()
+        [[ $kind != down ]] || info=("$BATS_TEST_TMPDIR/info.$kind.extent")
+        check_pages "$BATS_TEST_TMPDIR/$kind.json" "$BATS_TEST_TMPDIR/truth.$kind" '*' "${info[@]}"
+        [[ $output =~ truth\ ([0-9]+).*truth_page_writes\ ([0-9]+) ]] && ((BASH_REMATCH[1] == BASH_REMATCH[2])) ||
+            fail "$kind: pages reported more than once: $output"
+    done
+}
+
+# region_vmas KIND: the mappings of the target's KIND region now, in T_REPLY.
+region_vmas() {
+    t_cmd "vmas ${FP_START[$1]} ${FP_END[$1]}"
+}
+
+@test "footprint: watch -i 100ms of an arena grown by mprotect, top-down mmaps and MAP_FIXED growth: bounded while tracked and after" {
+    declare -A FP_START FP_END
+    local kind adjacent
+    t_start
+    # each region made, and the arena's thread stack cached, before the
+    # watch; the down mappings are 16 pages each, too large for the small
+    # gaps between the libraries (each gap would be a growing mapping of
+    # its own)
+    t_cmd "arena 0 0 1"
+    read -r FP_START[arena] FP_END[arena] <<<"$T_REPLY"
+    t_cmd "fixed 0 0 1"
+    read -r FP_START[fixed] FP_END[fixed] <<<"$T_REPLY"
+    t_cmd "down 1 0 16"
+    t_maps
+    local maps0=$T_MAPS
+    w_start watch "$TPID" -i 100ms -f json
+    w_until_seq 1
+    for kind in arena down fixed; do
+        t_cmd mark
+        t_cmd "$kind 150 10 $([[ $kind == down ]] && echo 16 || echo 1)"
+        read -r FP_START[$kind] FP_END[$kind] adjacent <<<"$T_REPLY"
+        [[ $kind != down ]] || echo "down: $adjacent of 150 mmaps right below the one before"
+        t_cmd truth
+        cp "$TDIR/truth" "$TDIR/truth.$kind"
+    done
+    t_cmd "extent $TDIR/extent.down"
+    # The down mappings' runs of adjacent ones: a run that filled a gap
+    # between other mappings is a growing mapping of its own, and one more
+    # mapping without pagescan too.
+    local runs vmas
+    t_cmd downvmas
+    read -r runs vmas <<<"$T_REPLY"
+    echo "down: $vmas mappings in $runs runs while tracked"
+    ((vmas <= runs * (1 + FP_WHILE[down]))) || fail "down: $vmas mappings in $runs runs while tracked (bound: 1 + ${FP_WHILE[down]} a run)"
+    t_maps
+    echo "while tracked: $T_MAPS mappings, $maps0 before, $T_HEAP [heap] lines"
+    ((T_HEAP <= 1 + FP_WHILE[brk])) || fail "[heap] is $T_HEAP mappings while tracked (bound: 1 + ${FP_WHILE[brk]})"
+    local sum=$((runs - 1 + FP_WHILE[brk] + FP_WHILE[arena] + runs * FP_WHILE[down] + FP_WHILE[fixed]))
+    ((T_MAPS <= maps0 + sum)) || fail "$T_MAPS mappings while tracked, $maps0 before (bound: +$sum)"
+    for kind in arena fixed; do
+        region_vmas "$kind"
+        echo "$kind: $T_REPLY mappings while tracked"
+        ((T_REPLY <= 1 + FP_WHILE[$kind])) || fail "$kind: $T_REPLY mappings while tracked (bound: 1 + ${FP_WHILE[$kind]})"
+    done
+    w_until_seq $((WSEQ + 2))
+    w_signal INT
+    assert_equal "$WSTATUS" 0
+    t_maps
+    echo "after: $T_MAPS mappings, $maps0 before, $T_HEAP [heap] lines"
+    assert_equal "$T_HEAP" 1
+    sum=$((runs - 1 + FP_AFTER[brk] + FP_AFTER[arena] + runs * FP_AFTER[down] + FP_AFTER[fixed]))
+    ((T_MAPS <= maps0 + sum)) || fail "$T_MAPS mappings after the watch, $maps0 before (bound: +$sum)"
+    t_cmd downvmas
+    read -r runs vmas <<<"$T_REPLY"
+    echo "down: $vmas mappings in $runs runs after"
+    ((vmas <= runs * (1 + FP_AFTER[down]))) || fail "down: $vmas mappings in $runs runs after (bound: 1 + ${FP_AFTER[down]} a run)"
+    for kind in arena fixed; do
+        region_vmas "$kind"
+        echo "$kind: $T_REPLY mappings after"
+        ((T_REPLY <= 1 + FP_AFTER[$kind])) || fail "$kind: $T_REPLY mappings after the watch (bound: 1 + ${FP_AFTER[$kind]})"
+    done
+    check_pages "$WLOG" "$TDIR/truth.arena" '*'
+    check_pages "$WLOG" "$TDIR/truth.down" '*' "$TDIR/extent.down"
+    check_pages "$WLOG" "$TDIR/truth.fixed" '*'
     t_cmd quit
 }
 
@@ -277,5 +396,55 @@ thp_start() {
     FP_OLD_MAX_MAP_COUNT=
     t_cmd "mmaps 10"
     assert_equal "$T_REPLY" 0
+    t_cmd quit
+}
+
+# fp_tm ARGS: tmux on this test's own server.
+fp_tm() {
+    tmux -L "$FP_TSOCK" -f /dev/null "$@"
+}
+
+# fp_tm_wait REGEX: until the terminal's screen matches (30 s); sets SCREEN.
+fp_tm_wait() {
+    local i
+    for ((i = 0; i < 300; i++)); do
+        SCREEN=$(fp_tm capture-pane -p -t t)
+        [[ $SCREEN =~ $1 ]] && return 0
+        sleep 0.1
+    done
+    fail "$(printf 'the screen never matched /%s/; it shows:\n%s' "$1" "$SCREEN")"
+}
+
+@test "footprint: under the heatmap the map-count note goes to its key line, not over the screen, and to stderr when it closes" {
+    command -v tmux >/dev/null || skip "tmux is not installed"
+    t_start
+    t_cmd "mmaps 400"
+    t_maps
+    local maps0=$T_MAPS
+    FP_OLD_MAX_MAP_COUNT=$(cat /proc/sys/vm/max_map_count)
+    echo $((maps0 + 60)) >/proc/sys/vm/max_map_count
+    FP_TSOCK=pagescan-fp-$$-$BATS_TEST_NUMBER
+    fp_tm new-session -d -s t -x 220 -y 40 "env PS1='\$ ' bash --norc --noprofile" \; set -g status off
+    fp_tm_wait '^\$'
+    # standard error is the terminal, as for anyone who runs it
+    fp_tm send-keys -t t -l "TERM=screen-256color $PAGESCAN watch $TPID --heatmap -i 100ms; echo rc=\$?"
+    fp_tm send-keys -t t Enter
+    fp_tm_wait "pagescan heatmap  pid $TPID"
+    t_cmd "mmaps 40"
+    assert_equal "$T_REPLY" 0
+    fp_tm_wait "warning \\(repeated when the heatmap closes\\): process $TPID has [0-9]+ mappings, close to vm.max_map_count"
+    [[ $SCREEN != *"pagescan: warning:"* ]] || fail "$(printf 'a warning was written over the heatmap:\n%s' "$SCREEN")"
+    # still the heatmap: its header and its grid
+    [[ $SCREEN == *"pagescan heatmap  pid $TPID"* ]] || fail "the heatmap is gone: $SCREEN"
+    # a key hides the line, the key help is back
+    fp_tm send-keys -t t a
+    fp_tm_wait "q quit"
+    fp_tm send-keys -t t q
+    fp_tm_wait $'\n'"rc=0"
+    # back on the normal screen: the summary, then the warning in full
+    [[ $SCREEN =~ pagescan:\ warning:\ process\ $TPID\ has\ [0-9]+\ mappings,\ close\ to\ vm.max_map_count\ \($((maps0 + 60))\) ]] ||
+        fail "$(printf 'the warning was not printed after the heatmap closed:\n%s' "$SCREEN")"
+    echo "$FP_OLD_MAX_MAP_COUNT" >/proc/sys/vm/max_map_count
+    FP_OLD_MAX_MAP_COUNT=
     t_cmd quit
 }
