@@ -585,9 +585,14 @@ skip:
 	member_free(m, true);
 	if (e.code == ENOMEM)
 		return ps_errf(err, ENOMEM, "out of memory");
-	/* One found during the watch that exited before it could be engaged
-	 * (a short-lived process, a zombie not reaped yet) is only listed. */
-	bool gone = e.code == ESRCH && l->w_t0_ns;
+	/* One found by discovery (during the watch, or a descendant or cgroup
+	 * member at its start) that exited before it could be engaged (a
+	 * short-lived process, a zombie not reaped yet) is only listed: it has
+	 * nothing to track. A PID given that is gone is worth a warning. */
+	bool given = false;
+	for (size_t i = 0; i < l->a->npids; i++)
+		given = given || l->a->pids[i] == pid;
+	bool gone = e.code == ESRCH && (l->w_t0_ns || !given);
 	if (!gone)
 		l->untracked++;
 	return skip_process(l, pid, comm, e.msg[0] ? e.msg : strerror(e.code), !gone, err);
@@ -949,14 +954,27 @@ static int arm_timers(struct ps_loop *l, struct ps_err *err)
 	return 0;
 }
 
+/* run, a workload: the command has exited (its last record harvested at
+ * its exit stop) but its exit status is not in yet. The end record waits
+ * for it (on_member_event), so that it carries the status. */
+static bool cmd_exit_pending(const struct ps_loop *l)
+{
+	return l->launch && !l->launch->exited && ps_pids_has(&l->done, l->launch->child) &&
+	       ps_target_exiting(&l->t) == 1;
+}
+
 /* A tick that may end the watch: 1 when it did. */
 static int tick_or_end(struct ps_loop *l, struct ps_err *err)
 {
 	if (l->multi) {
+		if (!l->nm && cmd_exit_pending(l))
+			return 0; /* no record until its exit status ends the watch */
 		int r = workload_tick(l, err);
 		if (r < 0 || l->ended)
 			return r < 0 ? r : 1;
 		if (!l->nm) {
+			if (cmd_exit_pending(l))
+				return 0;
 			ps_loop_end(l, PS_END_TARGET_EXIT, "no process left");
 			return 1;
 		}
@@ -1149,8 +1167,15 @@ static int on_member_event(struct ps_loop *l, enum ps_launch_event ev, pid_t pid
 	case PS_LAUNCH_FORK:
 		return l->ended ? 0 : member_engage_launched(l, pid, err);
 	case PS_LAUNCH_EXITED:
-		if (!m || l->ended)
+		if (l->ended)
 			return 0;
+		if (!m) {
+			/* The command's exit status, every member gone (tick_or_end
+			 * waited for it). */
+			if (pid == l->launch->child && !l->nm)
+				ps_loop_end(l, PS_END_TARGET_EXIT, "no process left");
+			return 0;
+		}
 		return maybe_all_gone(l, err);
 	}
 	return 0;

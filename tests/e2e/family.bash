@@ -7,13 +7,14 @@
 # through two fifos, so a test knows each write is done when fcmd returns.
 # The test's teardown calls family_cleanup.
 
-# family_start PAGES: the family (a parent that forks children on command,
-# each writing what it is told into a private anonymous mapping and a memfd
-# mapped MAP_SHARED, PAGES pages each). Sets FPID, ANON, SHARED, RANGES (-r
-# for both), KID=().
+# family_start PAGES [FILE]: the family (a parent that forks children on
+# command, each writing what it is told into a private anonymous mapping and
+# a memfd mapped MAP_SHARED, PAGES pages each; with FILE also that regular
+# file, made PAGES pages long and mapped MAP_SHARED). Sets FPID, ANON,
+# SHARED, FILEMAP (with FILE), RANGES (-r for anon and shared), KID=().
 family_start() {
     family_fifos
-    "$TARGETS/family" "$FDIR/cmd" "$FDIR/reply" "$1" </dev/null >"$FDIR/stdout" 2>"$FDIR/stderr" 3>&- &
+    "$TARGETS/family" "$FDIR/cmd" "$FDIR/reply" "$@" </dev/null >"$FDIR/stdout" 2>"$FDIR/stderr" 3>&- &
     FPID=$!
     family_connect "$1"
 }
@@ -27,8 +28,10 @@ family_fifos() {
 }
 
 # family_connect PAGES: open the fifos and ask the family where its mappings
-# are; sets ANON, SHARED, RANGES, KID=(). FAMILY_STDERR: the file its
-# failures are explained by (default: the family's own stderr).
+# are; sets ANON, SHARED, FILEMAP (empty without a file), FPAGES, RANGES,
+# KID=().
+# FAMILY_STDERR: the file its failures are explained by (default: the
+# family's own stderr).
 family_connect() {
     exec {FCMD_FD}<>"$FDIR/cmd"
     exec {FREPLY_FD}<>"$FDIR/reply"
@@ -36,7 +39,7 @@ family_connect() {
     fcmd where || return 1
     local -a w
     read -r -a w <<<"$F_REPLY"
-    ANON=${w[1]} SHARED=${w[2]}
+    ANON=${w[1]} SHARED=${w[2]} FILEMAP=${w[3]:-} FPAGES=$1
     RANGES=(-r "$ANON+$(($1 * PAGE_SIZE))" -r "$SHARED+$(($1 * PAGE_SIZE))")
 }
 

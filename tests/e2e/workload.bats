@@ -67,12 +67,212 @@ w_until_line() {
     done
 }
 
-# no_uffd_anywhere PID...: none of the processes holds a userfaultfd.
+# no_uffd_anywhere PID...: none of the processes holds a userfaultfd (one
+# find for them all: a readlink per descriptor is slow for 50 processes).
 no_uffd_anywhere() {
-    local p
+    local p held
+    local -a dirs=()
     for p in "$@"; do
-        no_uffd_left "$p" || return 1
+        dirs+=("/proc/$p/fd")
     done
+    held=$(find "${dirs[@]}" -maxdepth 1 -lname 'anon_inode:\[userfaultfd\]' 2>/dev/null)
+    [[ -z $held ]] || fail "userfaultfds left: $held"
+}
+
+# members_exact SEQ WHO...: in interval SEQ each family member WHO (0: the
+# parent, K: child K) has exactly the pages its own truth says it wrote
+# since its last truth (regions, written_pages, shared_written_pages), the
+# interval lists exactly these members, and its totals are their private
+# pages plus their shared pages (memfd, file) once. One python3 for it all
+# (a process per member is slow on a busy machine).
+# SEQ "all" (run, which tracks whole processes): over the whole report,
+# each member's regions inside the family's mappings are its truth, and
+# the distinct pages there are its private pages plus the shared ones once.
+members_exact() {
+    local s=$1 out t=$BATS_TEST_TMPDIR/truths
+    shift
+    (($# == 0)) || members_truths "$@" || return 1
+    out=$(python3 -S -c "$MEMBERS_PY" "$WLOG" "$s" "$t" "$PAGE_SIZE" "$FPAGES" "$ANON" \
+        "memfd=$SHARED" "file=$FILEMAP" "file=${FILE2:-}" 2>&1) ||
+        fail "interval $s is not the members' truth:
+$out"
+}
+
+# members_truths WHO...: the members' truths for members_exact (taken
+# beforehand when they are about to exit).
+members_truths() {
+    local who pid t=$BATS_TEST_TMPDIR/truths
+    : >"$t"
+    for who; do
+        if ((who == 0)); then pid=$FPID; else pid=${KID[who]}; fi
+        fcmd "truth $who" || return 1
+        printf '%s %s\n' "$pid" "$F_REPLY" >>"$t"
+    done
+}
+
+MEMBERS_PY='
+import json, sys
+log, seq, truths, page, npages = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
+whole = seq == "all"
+anon = (int(sys.argv[6], 16), int(sys.argv[6], 16) + npages * page)
+# the shared mappings, each with what backs it: a page of one is (object,
+# offset), whichever process wrote it at whatever address
+shared_windows = []
+for a in sys.argv[7:]:
+    obj, _, base = a.partition("=")
+    if base:
+        shared_windows.append((int(base, 16), int(base, 16) + npages * page, obj))
+def pages_of(spans):
+    out = set()
+    for s, e in spans:
+        out.update(range(s, e, page))
+    return out
+def backing(p):
+    for s, e, obj in shared_windows:
+        if s <= p < e:
+            return (obj, (p - s) // page)
+    return None
+def is_shared(p):
+    return backing(p) is not None
+def in_family(p):
+    return anon[0] <= p < anon[1] or is_shared(p)
+iv, procs, distinct = None, {}, set()
+for ln in open(log):
+    o = json.loads(ln)
+    if o.get("type") != "interval":
+        continue
+    if whole:
+        for p in o.get("processes", []):
+            got = {x for x in pages_of([(int(r["start"], 16), int(r["end"], 16)) for r in p["regions"]]) if in_family(x)}
+            procs.setdefault(p["pid"], {"pages": set()})["pages"] |= got
+            distinct |= {backing(x) or (p["pid"], x) for x in got}
+    elif o.get("seq") == int(seq):
+        iv = o
+if not whole:
+    if iv is None:
+        sys.exit("no interval %s" % seq)
+    procs = {p["pid"]: p for p in iv.get("processes", [])}
+    for p in procs.values():
+        p["pages"] = pages_of([(int(r["start"], 16), int(r["end"], 16)) for r in p["regions"]])
+bad, want_priv, want_shared = [], 0, set()
+want_pids = set()
+for ln in open(truths):
+    w = ln.split()
+    pid, n = int(w[0]), int(w[2])
+    want_pids.add(pid)
+    truth = set() if w[3] == "-" else pages_of([(int(a, 16), int(b, 16)) for a, b in (x.split("-") for x in w[3].split(","))])
+    if len(truth) != n:
+        bad.append("pid %d: the truth says %d pages but lists %d" % (pid, n, len(truth)))
+    p = procs.get(pid)
+    if p is None:
+        bad.append("pid %d: not in the interval" % pid); continue
+    got = p["pages"]
+    sh = {x for x in truth if is_shared(x)}
+    if got != truth:
+        bad.append("pid %d: %d pages, its truth %d; missing %s; extra %s" % (pid, len(got), len(truth),
+                   sorted(hex(x) for x in truth - got)[:8], sorted(hex(x) for x in got - truth)[:8]))
+    if not whole and (p["written_pages"], p["shared_written_pages"]) != (len(truth), len(sh)):
+        bad.append("pid %d: written_pages %d shared_written_pages %d, its truth %d and %d" % (pid, p["written_pages"],
+                   p["shared_written_pages"], len(truth), len(sh)))
+    want_priv += len(truth) - len(sh)
+    want_shared |= {backing(x) for x in sh}
+if set(procs) != want_pids:
+    bad.append("the interval lists pids %s, the members are %s" % (sorted(procs), sorted(want_pids)))
+if whole:
+    if len(distinct) != want_priv + len(want_shared):
+        bad.append("distinct pages of the workload in the family mappings: %d; the truths: %d private + %d shared once" % (len(distinct), want_priv, len(want_shared)))
+elif (iv["written_pages"], iv["shared_written_pages"]) != (want_priv + len(want_shared), len(want_shared)):
+    tot = (iv["written_pages"], iv["shared_written_pages"])
+    bad.append("totals: written_pages %d shared_written_pages %d; the truths: %d private + %d shared once" % (tot[0], tot[1], want_priv, len(want_shared)))
+if bad:
+    sys.exit("\n".join(bad[:20]))
+'
+
+# ---------------------------------------------------------------------------
+# A big workload's pagescan, its output into a file
+#
+# With 50 processes an interval record is 16 KB: more than this shell reads
+# line by line from a fifo on a busy machine, and `run` must never block on
+# its output while the family forks (a fork stop waits for pagescan). So
+# pagescan writes into a regular file, and the pauses read it from there
+# (it writes each record whole, at once).
+
+# f_start ARGS...: "$PAGESCAN ARGS..." in the background, its standard output
+# into WLOG; returns once the start record is there.
+f_start() {
+    WDIR=$BATS_TEST_TMPDIR/w
+    mkdir -p "$WDIR"
+    WLOG=$WDIR/out
+    : >"$WLOG"
+    WSEQ=0 WPAUSED='' WSTATUS=''
+    "$PAGESCAN" "$@" >"$WLOG" 2>"$WDIR/stderr" 3>&- &
+    WPID=$! W_PARENT=$BASHPID
+    f_until '[[ -s $WLOG ]]' "a start record"
+}
+
+# f_until CONDITION WHAT: wait (up to 30 s) until the bash CONDITION holds.
+f_until() {
+    local i
+    for ((i = 0; i < 6000; i++)); do
+        eval "$1" && return 0
+        [[ -n $(w_state "$WPID") ]] || {
+            fail "pagescan ended before $2: $(cat "$WDIR/stderr")"
+            return 1
+        }
+        sleep 0.005
+    done
+    fail "no $2 from pagescan in 30 s (stderr: $(cat "$WDIR/stderr"))"
+}
+
+# f_seq: the seq of the last interval record in WLOG, into WSEQ.
+f_seq() {
+    local l
+    l=$(tac "$WLOG" | grep -m 1 '^{"type":"interval","seq":') || true
+    [[ $l =~ ^\{\"type\":\"interval\",\"seq\":([0-9]+) ]] && WSEQ=${BASH_REMATCH[1]}
+    return 0
+}
+
+# f_pause: stop pagescan idle in poll(): everything written later falls
+# in interval WPAUSED+1 or later (as w_pause).
+f_pause() {
+    local i nr
+    local -a f
+    for ((i = 0; i < 200; i++)); do
+        w_kill STOP || {
+            fail "pagescan is gone: $(cat "$WDIR/stderr")"
+            return 1
+        }
+        w_wait_stopped "$WPID" || return 1
+        read -r -a f <"/proc/$WPID/syscall" 2>/dev/null || f=()
+        nr=${f[0]:-}
+        if [[ $nr == "$PS_NR_POLL" || $nr == "$PS_NR_PPOLL" ]]; then
+            f_seq
+            WPAUSED=$WSEQ
+            return 0
+        fi
+        w_kill CONT
+        sleep 0.01
+    done
+    fail "could not catch pagescan idle in poll() in 200 tries"
+}
+
+# f_resume: let pagescan go on until interval WPAUSED+1 is written.
+f_resume() {
+    w_kill CONT
+    f_until 'f_seq; ((WSEQ > WPAUSED))' "interval $((WPAUSED + 1))"
+}
+
+# f_finish [SIG]: send SIG (if given) to pagescan, also when paused; wait for
+# its end. Sets WSTATUS and WSTDERR.
+f_finish() {
+    if [[ -n ${1:-} ]]; then
+        w_kill "$1"
+        w_kill CONT || true
+    fi
+    WSTATUS=0
+    wait "$WPID" || WSTATUS=$?
+    WPID=
+    WSTDERR=$(cat "$WDIR/stderr")
 }
 
 # ---------------------------------------------------------------------------
@@ -461,4 +661,246 @@ start make null
 exit make exit"
     jq -r 'select(.type == "process" and .event == "start") | .command' "$WLOG" | grep -qE '^(cc|cc1|as|ld|collect2)$' ||
         fail "no compiler tracked"
+}
+
+@test "watch --tree of a parent and 50 children: every child engaged, each exact against its own truth, the total exact; --max-processes below the tree says so" {
+    local k n=50
+    family_start 64
+    for ((k = 1; k <= n; k++)); do
+        ffork
+    done
+    f_start watch --tree "$FPID" -i 100ms -f json "${RANGES[@]}"
+    assert_equal "$(jq -r 'select(.type == "start") | "\(.workload) \(.processes)"' "$WLOG")" "tree $((n + 1))"
+
+    # One round: each child its own private pages (overlapping addresses:
+    # each process's own) and memfd pages overlapping its neighbours'.
+    f_pause
+    assert_equal "$(jq -r 'select(.type == "process" and .event == "start") | .pid' "$WLOG" | sort -n)" \
+        "$(printf '%s\n' "$FPID" "${KID[@]}" | sort -n)"
+    for ((k = 1; k <= n; k++)); do
+        fcmd "write $k anon $((k % 40)) $((k % 7 + 1))"
+        fcmd "write $k shared $((k % 48)) $((k % 3 + 1))"
+    done
+    fcmd "write 0 anon 0 3"
+    f_resume
+    # (checked with pagescan stopped: its records would pile up meanwhile)
+    local s=$((WPAUSED + 1))
+    f_pause
+    members_exact $s $(seq 0 $n)
+    assert_equal "$(iv_field $s '.processes | length')" $((n + 1))
+
+    # A second round by every other child only: the rest report 0.
+    for ((k = 2; k <= n; k += 2)); do
+        fcmd "write $k anon $((k % 50)) 2"
+    done
+    f_resume
+    s=$((WPAUSED + 1))
+    f_pause
+    members_exact $s $(seq 0 $n)
+    f_finish INT
+    assert_equal "$WSTATUS" 0
+    assert_equal "$(jq -r 'select(.type == "end") | "\(.processes) \(.untracked_processes)"' "$WLOG")" "$((n + 1)) 0"
+    no_uffd_anywhere "$FPID" "${KID[@]}"
+
+    # A tree larger than --max-processes: the first 20 tracked, the others
+    # listed with the reason, one warning naming the fix.
+    run --separate-stderr "$PAGESCAN" watch --tree "$FPID" --max-processes 20 -n 1 -i 100ms -f json "${RANGES[@]}"
+    assert_success
+    [[ $stderr == *"more than 20 processes (--max-processes)"*"raise --max-processes"* ]] || fail "stderr: $stderr"
+    assert_equal "$(grep -c 'pagescan: warning' <<<"$stderr")" 1
+    assert_equal "$(jq -r 'select(.type == "process" and .event == "start") | .pid' <<<"$output" | wc -l)" 20
+    assert_equal "$(jq -r 'select(.type == "process" and .event == "skipped") | .reason' <<<"$output" | sort | uniq -c | awk '{ print $1, $2, $3, $4 }')" \
+        "$((n + 1 - 20)) over --max-processes 20"
+    assert_equal "$(jq -r 'select(.type == "end") | "\(.processes) \(.untracked_processes)"' <<<"$output")" "20 $((n + 1 - 20))"
+}
+
+@test "watch PID PID PID: a MAP_SHARED file written by all three (one through a mapping of its own elsewhere) counts once, by file offset; copy-on-write private pages after fork are each process's own" {
+    family_start 32 "$BATS_TEST_TMPDIR/data"
+    [[ -n $FILEMAP ]] || fail "the family has no file mapping"
+    # Written before the fork: after it, the private pages are shared
+    # copy-on-write until either writes them, the file's are one page each.
+    fcmd "write 0 anon 0 4"
+    fcmd "write 0 file 20 2"
+    ffork
+    ffork
+    fcmd "truth 0"
+    # Child 2 maps the file a second time, at an address of its own.
+    fcmd "mapfile 2"
+    FILE2=${F_REPLY#ok }
+    [[ $FILE2 != "$FILEMAP" ]] || fail "the second mapping of the file is at the same address"
+    w_start watch "$FPID" "${KID[1]}" "${KID[2]}" -i 100ms -f json "${RANGES[@]}" -r "$FILEMAP+$((32 * PAGE_SIZE))" \
+        -r "$FILE2+$((32 * PAGE_SIZE))"
+    w_pause
+    # file pages 0-5 by the parent, 3-9 by the child (3-5 by both), 20 by
+    # both; the same 4 private pages by both (a copy each); 2 memfd pages
+    fcmd "write 0 file 0 6"
+    fcmd "write 1 file 3 7"
+    fcmd "write 0 file 20 1"
+    fcmd "write 1 file 20 1"
+    fcmd "write 0 anon 0 4"
+    fcmd "write 1 anon 0 4"
+    fcmd "write 1 shared 0 2"
+    # file pages 8-11 through child 2's own mapping of it: 8 and 9 are
+    # child 1's pages too, by file offset
+    fcmd "write 2 file2 8 4"
+    w_resume
+    local s=$((WPAUSED + 1))
+    w_pause
+    members_exact $s 0 1 2
+    # private 4 + 4, shared: file 0-11 and 20 (13) + memfd 2, each once
+    assert_equal "$(iv_field $s '"\(.written_pages) \(.shared_written_pages) \(.wss_pages) \(.shared_wss_pages)"')" "23 15 23 15"
+    assert_equal "$(proc_field $s "$FPID" written_pages) $(proc_field $s "$FPID" shared_written_pages)" "11 7"
+    assert_equal "$(proc_field $s "${KID[1]}" written_pages) $(proc_field $s "${KID[1]}" shared_written_pages)" "14 10"
+    assert_equal "$(proc_field $s "${KID[2]}" written_pages) $(proc_field $s "${KID[2]}" shared_written_pages)" "4 4"
+    # The file is named in every process's mappings.
+    assert_equal "$(jq -r --argjson s $s 'select(.type == "interval" and .seq == $s) | .processes[].mappings[] | select(.mapping | endswith("/data")) | .written_pages' "$WLOG" | sort -n | tr '\n' ' ')" \
+        "4 7 8 "
+
+    # Again: nothing new to the working set, written pages still counted.
+    fcmd "write 1 file 0 2"
+    fcmd "write 0 file 8 2"
+    fcmd "write 2 file2 0 1"
+    w_resume
+    s=$((WPAUSED + 1))
+    w_pause
+    members_exact $s 0 1 2
+    assert_equal "$(iv_field $s '"\(.written_pages) \(.wss_pages)"')" "4 23"
+    w_signal INT
+    assert_equal "$WSTATUS" 0
+    assert_equal "$(jq -r 'select(.type == "end") | "\(.wss_pages) \(.shared_wss_pages)"' "$WLOG")" "23 15"
+}
+
+@test "watch --tree: a child exiting between ticks keeps what was harvested up to its last tick; zombies (at the start, during the watch) are dropped without a warning" {
+    family_start 32
+    ffork
+    ffork
+    ffork
+    fcmd "die 3"
+    [[ $(w_state "${KID[3]}") == Z ]] || fail "child 3 is not a zombie: $(w_state "${KID[3]}")"
+    w_start watch --tree "$FPID" -i 100ms -f json "${RANGES[@]}"
+    assert_equal "$(jq -r 'select(.type == "start") | .processes' "$WLOG")" 3
+    w_pause
+    # The zombie is listed, with why.
+    run jq -r --argjson p "${KID[3]}" 'select(.type == "process" and .pid == $p) | "\(.event) \(.reason)"' "$WLOG"
+    assert_output "skipped process ${KID[3]} is a zombie (it exited and its parent has not reaped it); there is nothing to track"
+    fcmd "write 1 anon 0 4"
+    fcmd "write 1 shared 0 2"
+    fcmd "write 2 anon 8 3"
+    w_resume
+    local s=$((WPAUSED + 1))
+    w_pause
+    members_exact $s 0 1 2
+
+    # Child 1 writes and exits (reaped), child 2 writes and exits unreaped,
+    # both before the next tick: what they wrote since is gone with them.
+    fcmd "write 1 anon 10 5"
+    fcmd "exit 1"
+    fcmd "write 2 anon 20 2"
+    fcmd "die 2"
+    fcmd "write 0 anon 30 1"
+    w_resume
+    s=$((WPAUSED + 1))
+    w_pause
+    assert_equal "$(jq -r 'select(.type == "process" and .event == "exit") | "\(.pid) \(.reason) \(.wss_pages)"' "$WLOG" | sort -n)" \
+        "$(printf '%s exit 6\n%s exit 3\n' "${KID[1]}" "${KID[2]}" | sort -n)"
+    assert_equal "$(iv_field $s '"\(.written_pages) \(.wss_pages) \([.processes[].pid])"')" "1 10 [$FPID]"
+    fcmd "reap 2"
+    # A tick sees the zombie gone for good: nothing more about it.
+    w_resume
+    w_pause
+    w_signal INT
+    assert_equal "$WSTATUS" 0
+    assert_equal "$(jq -r 'select(.type == "end") | "\(.wss_pages) \(.processes) \(.untracked_processes)"' "$WLOG")" "10 3 0"
+    assert_equal "$(jq -r --argjson p "${KID[2]}" 'select(.type == "process" and .pid == $p) | .event' "$WLOG" | tr '\n' ' ')" "start exit "
+    [[ $WSTDERR != *"not tracked"* && $WSTDERR != *zombie* && $WSTDERR != *dropped* ]] || fail "stderr: $WSTDERR"
+}
+
+@test "watch --tree on a process in a PID namespace of its own (a container's init): its children are engaged by their host PIDs, exact" {
+    command -v unshare >/dev/null || skip "unshare (util-linux) is not installed"
+    unshare --pid --fork --mount-proc true 2>/dev/null || skip "cannot create a PID namespace here"
+    local u k h ns
+    family_fifos
+    # unshare forks the family into the new namespaces (pid 1 there) and
+    # waits for it; --kill-child: it dies with unshare (the teardown kills it)
+    unshare --pid --fork --kill-child --mount-proc "$TARGETS/family" "$FDIR/cmd" "$FDIR/reply" 32 \
+        </dev/null >"$FDIR/stdout" 2>"$FDIR/stderr" 3>&- &
+    u=$!
+    bg_track "$u"
+    family_connect 32
+    FPID=$(<"/proc/$u/task/$u/children")
+    FPID=${FPID//[^0-9]/}
+    [[ $FPID =~ ^[0-9]+$ ]] || fail "no family under unshare $u ('$FPID')"
+    [[ $(readlink "/proc/$FPID/ns/pid") != "$(readlink /proc/self/ns/pid)" ]] || fail "the family is in our PID namespace"
+    assert_equal "$(awk '/^NSpid:/ { print $3 }' "/proc/$FPID/status")" 1
+    ffork
+    ffork
+    # "fork" answers with the namespace's pids: the host's are its children
+    declare -A host=()
+    for h in $(<"/proc/$FPID/task/$FPID/children"); do
+        ns=$(awk '/^NSpid:/ { print $3 }' "/proc/$h/status")
+        host[$ns]=$h
+    done
+    for k in 1 2; do
+        [[ -n ${host[${KID[k]}]:-} ]] || fail "no host pid for the namespace's ${KID[k]}"
+        KID[k]=${host[${KID[k]}]}
+    done
+
+    w_start watch --tree "$FPID" -i 100ms -f json "${RANGES[@]}"
+    assert_equal "$(jq -r 'select(.type == "start") | "\(.pid) \(.processes)"' "$WLOG")" "$FPID 3"
+    w_pause
+    fcmd "write 0 anon 0 2"
+    fcmd "write 1 anon 0 3"
+    fcmd "write 1 shared 0 4"
+    fcmd "write 2 shared 2 4"
+    w_resume
+    local s=$((WPAUSED + 1))
+    w_pause
+    members_exact $s 0 1 2
+    assert_equal "$(iv_field $s '"\(.written_pages) \(.shared_written_pages)"')" "11 6"
+    # A child forked in the namespace during the watch: engaged at the next
+    # tick by its host pid.
+    ffork
+    w_resume
+    w_until_line '"event":"start"'
+    h=$(jq -r 'select(.type == "process" and .event == "start") | .pid' "$WLOG" | tail -n 1)
+    assert_equal "$(awk '/^NSpid:/ { print $3 }' "/proc/$h/status")" "${KID[3]}"
+    KID[3]=$h
+    w_pause
+    fcmd "write 3 anon 5 5"
+    w_resume
+    s=$((WPAUSED + 1))
+    w_pause
+    members_exact $s 0 1 2 3
+    w_signal INT
+    assert_equal "$WSTATUS" 0
+    assert_equal "$(jq -r 'select(.type == "end") | "\(.wss_pages) \(.processes) \(.untracked_processes)"' "$WLOG")" "16 4 0"
+    no_uffd_anywhere "$FPID" "${KID[@]}"
+}
+
+@test "run: a parent forking 50 children, each exact from its first instruction against its own truth, the workload's distinct pages exact" {
+    local k n=50
+    family_fifos
+    f_start run -i 100ms -f json -- "$TARGETS/family" "$FDIR/cmd" "$FDIR/reply" 64
+    FPID=$(jq -r 'select(.type == "start") | .pid' "$WLOG")
+    FAMILY_STDERR=$WDIR/stderr
+    family_connect 64
+    for ((k = 1; k <= n; k++)); do
+        ffork
+        # at once, before it is harvested once
+        fcmd "write $k anon $((k % 40)) $((k % 7 + 1))"
+    done
+    for ((k = 1; k <= n; k++)); do
+        fcmd "write $k shared $((k % 48)) $((k % 3 + 1))"
+    done
+    fcmd "write 0 anon 0 3"
+    # Every member's truth, then all exit (each harvested at its exit stop).
+    members_truths $(seq 0 $n)
+    printf 'quit\n' >&"$FCMD_FD"
+    f_finish
+    assert_equal "$WSTATUS" 0
+    assert_equal "$(jq -r 'select(.type == "end") | "\(.reason) \(.processes) \(.untracked_processes) \(.exit_status)"' "$WLOG")" \
+        "target-exit $((n + 1)) 0 0"
+    assert_equal "$(jq -r 'select(.type == "process" and .event == "exit") | .pid' "$WLOG" | sort -n)" \
+        "$(printf '%s\n' "$FPID" "${KID[@]}" | sort -n)"
+    members_exact all
 }

@@ -2,24 +2,40 @@
 /*
  * family: a scriptable parent that forks children, for the workload tests
  * (tests/e2e/workload.bats). Every member of the family writes what it is
- * told into one of two mappings made before any fork:
+ * told into one of the mappings made before any fork:
  *   anon    private anonymous, PAGES pages, left unpopulated (after a fork
  *           each process's writes are its own pages)
  *   shared  a memfd of PAGES pages mapped MAP_SHARED (one page per file
  *           offset, whoever writes it)
+ *   file    with FILE: that regular file, created (emptied) with PAGES
+ *           pages, mapped MAP_SHARED (one page per file offset too)
+ *   file2   after "mapfile WHO": the same file mapped again by WHO alone,
+ *           at an address of its own
  *
- * Usage: family CMDFIFO REPLYFIFO PAGES
+ * Usage: family CMDFIFO REPLYFIFO PAGES [FILE]
  *   One command per line on CMDFIFO, one reply line on REPLYFIFO: "ok ..."
  *   or "err ...". WHO is 0 for the parent, K for the K-th child forked
  *   (from 1), whether it still runs or not.
  *
- *   where                  -> ok 0xANON 0xSHARED   the two mappings' addresses
- *                                           (the same in every member)
+ *   where                  -> ok 0xANON 0xSHARED [0xFILE]   the mappings'
+ *                                           addresses (the same in every member)
  *   fork                   -> ok PID K      a new child (it blocks reading
  *                                           its own command pipe)
  *   write WHO MAP FIRST N  -> ok N          WHO stores one byte into pages
  *                                           FIRST..FIRST+N-1 of MAP
+ *   truth WHO              -> ok N 0xS-0xE,...   the truth: the pages WHO
+ *                                           wrote since its last truth (or its
+ *                                           fork), N pages in all, as address
+ *                                           ranges over every mapping, sorted
+ *                                           ("ok 0 -" for none); then forgotten
  *   exit WHO               -> ok            child WHO exits 0, and is reaped
+ *   mapfile WHO            -> ok 0xFILE2    WHO maps FILE again (MAP_SHARED,
+ *                                           all of it) at a new address: its
+ *                                           "file2" (once per member)
+ *   die WHO                -> ok            child WHO exits 0 and is left a
+ *                                           zombie: not reaped (the reply comes
+ *                                           once it has exited)
+ *   reap WHO               -> ok            the zombie child WHO is reaped
  *   clonevm                -> ok PID        a process sharing the parent's
  *                                           address space (clone CLONE_VM
  *                                           without CLONE_THREAD, as vfork
@@ -37,9 +53,11 @@
  * EOF on CMDFIFO is "quit".
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <spawn.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,15 +67,22 @@
 #include <unistd.h>
 
 #define MAX_CHILDREN 256
-#define PAGE 4096ul
+static unsigned long page_size; /* sysconf(_SC_PAGESIZE) */
+#define NMAPS 4
+#define REPLY 16384
 
-static unsigned char *anon, *shared;
+static unsigned char *anon, *shared, *filemap, *filemap2;
+static const char *file_path;
 static unsigned long pages;
 static unsigned char stamp = 1;
+/* The truth of this process: wrote[M][i] is 1 when it stored into page i
+ * of mapping M (anon, shared, file) since its last truth (or its fork). */
+static unsigned char *wrote[NMAPS];
 
 struct child {
-	pid_t pid;
 	FILE *to, *from;
+	pid_t pid;
+	int zombie; /* exited, not reaped (die) */
 };
 static struct child kids[MAX_CHILDREN + 1];
 static int nkids;
@@ -67,28 +92,100 @@ static pid_t vm_pid;
 /* Store into pages [first, first + n) of the mapping: "ok N" or "err ...". */
 static void do_write(const char *map, unsigned long first, unsigned long n, char *reply, size_t len)
 {
-	unsigned char *base = strcmp(map, "anon") == 0 ? anon : strcmp(map, "shared") == 0 ? shared : NULL;
+	static const char *const names[NMAPS] = { "anon", "shared", "file", "file2" };
+	unsigned char *const bases[NMAPS] = { anon, shared, filemap, filemap2 };
+	int k = 0;
+	while (k < NMAPS && strcmp(map, names[k]) != 0)
+		k++;
+	unsigned char *base = k < NMAPS ? bases[k] : NULL;
 	if (!base || first > pages || n > pages - first) {
 		snprintf(reply, len, "err bad write %s %lu %lu", map, first, n);
 		return;
 	}
 	if (!++stamp)
 		stamp = 1;
-	for (unsigned long i = first; i < first + n; i++)
-		base[i * PAGE + (i * 67) % PAGE] = stamp;
+	for (unsigned long i = first; i < first + n; i++) {
+		base[i * page_size + (i * 67) % page_size] = stamp;
+		wrote[k][i] = 1;
+	}
 	snprintf(reply, len, "ok %lu", n);
 }
 
-/* A child: commands from the parent over a pipe, "write MAP FIRST N" or "exit". */
+/* "ok N 0xS-0xE,...": the pages this process wrote since its last truth,
+ * by address (the mappings in address order), then forgotten. */
+static void do_truth(char *reply, size_t len)
+{
+	unsigned char *base[NMAPS] = { anon, shared, filemap, filemap2 };
+	int order[NMAPS] = { 0, 1, 2, 3 };
+	for (int a = 0; a < NMAPS; a++)
+		for (int b = a + 1; b < NMAPS; b++)
+			if ((uintptr_t)base[order[b]] < (uintptr_t)base[order[a]]) {
+				int t = order[a];
+				order[a] = order[b];
+				order[b] = t;
+			}
+	static char list[REPLY];
+	size_t off = 0;
+	unsigned long total = 0;
+	list[0] = 0;
+	for (int o = 0; o < NMAPS; o++) {
+		int k = order[o];
+		if (!base[k])
+			continue;
+		for (unsigned long i = 0; i < pages;) {
+			if (!wrote[k][i]) {
+				i++;
+				continue;
+			}
+			unsigned long j = i;
+			while (j < pages && wrote[k][j])
+				wrote[k][j++] = 0;
+			total += j - i;
+			int w = snprintf(list + off, sizeof(list) - off, "%s%#lx-%#lx", off ? "," : "",
+			                 (unsigned long)(uintptr_t)(base[k] + i * page_size),
+			                 (unsigned long)(uintptr_t)(base[k] + j * page_size));
+			if (w < 0 || (size_t)w >= sizeof(list) - off) {
+				snprintf(reply, len, "err truth too long");
+				return;
+			}
+			off += (size_t)w;
+			i = j;
+		}
+	}
+	snprintf(reply, len, "ok %lu %s", total, off ? list : "-");
+}
+
+/* "mapfile": the file mapped again, at a new address. */
+static void do_mapfile(char *reply, size_t len)
+{
+	int fd = file_path && !filemap2 ? open(file_path, O_RDWR | O_CLOEXEC) : -1;
+	void *p = fd >= 0 ? mmap(NULL, pages * page_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0) : MAP_FAILED;
+	if (fd >= 0)
+		close(fd);
+	if (p == MAP_FAILED) {
+		snprintf(reply, len, "err mapfile");
+		return;
+	}
+	filemap2 = p;
+	snprintf(reply, len, "ok %p", p);
+}
+
+/* A child: commands from the parent over a pipe, "write MAP FIRST N",
+ * "truth", "mapfile" or "exit". */
 static void child_loop(FILE *in, FILE *out)
 {
-	char line[256], reply[128], map[32];
+	static char reply[REPLY];
+	char line[256], map[32];
 	unsigned long first, n;
 	while (fgets(line, sizeof(line), in)) {
 		if (strncmp(line, "exit", 4) == 0)
 			_exit(0);
 		if (sscanf(line, "write %31s %lu %lu", map, &first, &n) == 3)
 			do_write(map, first, n, reply, sizeof(reply));
+		else if (strncmp(line, "truth", 5) == 0)
+			do_truth(reply, sizeof(reply));
+		else if (strncmp(line, "mapfile", 7) == 0)
+			do_mapfile(reply, sizeof(reply));
 		else
 			snprintf(reply, sizeof(reply), "err unknown child command");
 		fprintf(out, "%s\n", reply);
@@ -115,6 +212,9 @@ static void do_fork(char *reply, size_t len)
 		prctl(PR_SET_PTRACER, PR_SET_PTRACER_ANY, 0, 0, 0);
 		close(down[1]);
 		close(up[0]);
+		/* Its truth starts empty: what it writes itself. */
+		for (int k = 0; k < NMAPS; k++)
+			memset(wrote[k], 0, pages);
 		/* The siblings' pipes are the parent's business. */
 		if (vm_pipe[1] >= 0)
 			close(vm_pipe[1]);
@@ -204,6 +304,8 @@ static void to_child(int k, const char *cmd, char *reply, size_t len)
 static void quit(void)
 {
 	for (int k = 1; k <= nkids; k++) {
+		if (kids[k].zombie)
+			waitpid(kids[k].pid, NULL, 0);
 		if (!kids[k].to)
 			continue;
 		fprintf(kids[k].to, "exit\n");
@@ -219,26 +321,43 @@ static void quit(void)
 
 int main(int argc, char **argv)
 {
-	if (argc != 4) {
-		fprintf(stderr, "usage: family CMDFIFO REPLYFIFO PAGES\n");
+	if (argc != 4 && argc != 5) {
+		fprintf(stderr, "usage: family CMDFIFO REPLYFIFO PAGES [FILE]\n");
 		return 2;
 	}
+	page_size = (unsigned long)sysconf(_SC_PAGESIZE);
 	pages = strtoul(argv[3], NULL, 10);
+	for (int k = 0; k < NMAPS; k++)
+		if (!(wrote[k] = calloc(pages ? pages : 1, 1)))
+			return 1;
 	prctl(PR_SET_PTRACER, PR_SET_PTRACER_ANY, 0, 0, 0);
-	anon = mmap(NULL, pages * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	anon = mmap(NULL, pages * page_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	int fd = memfd_create("family", MFD_CLOEXEC);
-	if (anon == MAP_FAILED || fd < 0 || ftruncate(fd, (off_t)(pages * PAGE)) < 0)
+	if (anon == MAP_FAILED || fd < 0 || ftruncate(fd, (off_t)(pages * page_size)) < 0)
 		return 1;
-	shared = mmap(NULL, pages * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	shared = mmap(NULL, pages * page_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (shared == MAP_FAILED)
 		return 1;
+	if (argc == 5) {
+		int ffd = open(argv[4], O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+		if (ffd < 0 || ftruncate(ffd, (off_t)(pages * page_size)) < 0) {
+			fprintf(stderr, "family: %s: %s\n", argv[4], strerror(errno));
+			return 1;
+		}
+		file_path = argv[4];
+		filemap = mmap(NULL, pages * page_size, PROT_READ | PROT_WRITE, MAP_SHARED, ffd, 0);
+		if (filemap == MAP_FAILED)
+			return 1;
+		close(ffd);
+	}
 	/* No huge pages: the page counts stay exact. */
-	madvise(anon, pages * PAGE, MADV_NOHUGEPAGE);
+	madvise(anon, pages * page_size, MADV_NOHUGEPAGE);
 	FILE *cmd = fopen(argv[1], "r");
 	FILE *rep = cmd ? fopen(argv[2], "w") : NULL;
 	if (!rep)
 		return 1;
-	char line[256], reply[256], map[32];
+	static char reply[REPLY];
+	char line[256], map[32];
 	unsigned long first, n;
 	int who;
 	while (fgets(line, sizeof(line), cmd)) {
@@ -247,6 +366,18 @@ int main(int argc, char **argv)
 			quit();
 		if (strcmp(line, "where") == 0) {
 			snprintf(reply, sizeof(reply), "ok %p %p", (void *)anon, (void *)shared);
+			if (filemap)
+				snprintf(reply + strlen(reply), sizeof(reply) - strlen(reply), " %p", (void *)filemap);
+		} else if (sscanf(line, "truth %d", &who) == 1) {
+			if (who == 0)
+				do_truth(reply, sizeof(reply));
+			else
+				to_child(who, "truth", reply, sizeof(reply));
+		} else if (sscanf(line, "mapfile %d", &who) == 1) {
+			if (who == 0)
+				do_mapfile(reply, sizeof(reply));
+			else
+				to_child(who, "mapfile", reply, sizeof(reply));
 		} else if (strcmp(line, "clonevm") == 0) {
 			do_clonevm(reply, sizeof(reply));
 		} else if (strcmp(line, "fork") == 0) {
@@ -267,6 +398,23 @@ int main(int argc, char **argv)
 			fclose(kids[who].from);
 			kids[who].to = kids[who].from = NULL;
 			waitpid(kids[who].pid, NULL, 0);
+			snprintf(reply, sizeof(reply), "ok");
+		} else if (sscanf(line, "die %d", &who) == 1 && who >= 1 && who <= nkids && kids[who].to) {
+			siginfo_t si;
+			fprintf(kids[who].to, "exit\n");
+			fclose(kids[who].to);
+			fclose(kids[who].from);
+			kids[who].to = kids[who].from = NULL;
+			/* Exited, left unreaped (WNOWAIT): a zombie. */
+			if (waitid(P_PID, (id_t)kids[who].pid, &si, WEXITED | WNOWAIT) < 0) {
+				snprintf(reply, sizeof(reply), "err waitid: %s", strerror(errno));
+			} else {
+				kids[who].zombie = 1;
+				snprintf(reply, sizeof(reply), "ok");
+			}
+		} else if (sscanf(line, "reap %d", &who) == 1 && who >= 1 && who <= nkids && kids[who].zombie) {
+			waitpid(kids[who].pid, NULL, 0);
+			kids[who].zombie = 0;
 			snprintf(reply, sizeof(reply), "ok");
 		} else {
 			snprintf(reply, sizeof(reply), "err unknown command: %.200s", line);
