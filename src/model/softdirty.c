@@ -1,0 +1,231 @@
+/* SPDX-License-Identifier: MIT */
+/* --compare soft-dirty: the counting (see include/pagescan/model/softdirty.h,
+ * docs/soft-dirty.md). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pagescan/model/softdirty.h"
+#include "pagescan/model/util.h"
+
+#define NWORST 5
+/* Per-mapping sums kept over a watch; past this, new mappings are left out
+ * of the per-mapping sums (the totals stay whole). */
+#define SD_TOTALS_MAX (1u << 16)
+
+struct sd_total {
+	uint64_t start, end;
+	char *label;
+	struct ps_sd_counts c;
+};
+
+struct ps_sdcmp {
+	struct ps_regions soft;        /* this interval's soft-dirty pages, from the source */
+	struct ps_regions pieces;      /* the classified pieces (PS_SD_W / PS_SD_S) */
+	struct ps_sd_mapping *pm;      /* this interval, per mapping */
+	size_t npm, pm_cap;
+	struct sd_total *t;            /* over the watch, by start */
+	size_t nt, t_cap;
+	struct ps_sd_mapping worst[NWORST];
+	struct ps_sd_counts total;
+};
+
+struct ps_sdcmp *ps_sdcmp_new(void)
+{
+	return calloc(1, sizeof(struct ps_sdcmp));
+}
+
+void ps_sdcmp_free(struct ps_sdcmp *c)
+{
+	if (!c)
+		return;
+	ps_regions_free(&c->soft);
+	ps_regions_free(&c->pieces);
+	free(c->pm);
+	for (size_t i = 0; i < c->nt; i++)
+		free(c->t[i].label);
+	free(c->t);
+	free(c);
+}
+
+struct ps_regions *ps_sdcmp_soft(struct ps_sdcmp *c)
+{
+	return &c->soft;
+}
+
+/* ---- the sweep ------------------------------------------------------------------ */
+
+/* Where pos lies against [s, e): inside (in set, *next lowered to e) or
+ * before it (*next lowered to s). */
+static bool against(uint64_t pos, uint64_t s, uint64_t e, uint64_t *next)
+{
+	if (s <= pos) {
+		if (e < *next)
+			*next = e;
+		return true;
+	}
+	if (s < *next)
+		*next = s;
+	return false;
+}
+
+static void add_counts(struct ps_sd_counts *to, const struct ps_sd_counts *c)
+{
+	to->written_pages += c->written_pages;
+	to->soft_dirty_pages += c->soft_dirty_pages;
+	to->false_pages += c->false_pages;
+	to->missed_pages += c->missed_pages;
+}
+
+static void count_piece(struct ps_sd_counts *c, uint64_t pages, uint64_t cats)
+{
+	if (cats & PS_SD_W) {
+		c->written_pages += pages;
+		if (cats & PS_SD_S)
+			c->soft_dirty_pages += pages;
+		else
+			c->missed_pages += pages;
+	} else if (cats & PS_SD_S) {
+		c->soft_dirty_pages += pages;
+		c->false_pages += pages;
+	}
+}
+
+int ps_sd_classify(const struct ps_regions *written, const struct ps_regions *soft,
+                   const struct ps_rangeset *tracked, struct ps_regions *out, struct ps_sd_counts *c)
+{
+	size_t iw = 0, is = 0, it = 0;
+	uint64_t pos = 0;
+
+	ps_regions_clear(out);
+	*c = (struct ps_sd_counts){ 0 };
+	for (;;) {
+		while (iw < written->n && written->r[iw].end <= pos)
+			iw++;
+		while (is < soft->n && soft->r[is].end <= pos)
+			is++;
+		while (it < tracked->n && tracked->r[it].end <= pos)
+			it++;
+		if (iw == written->n && is == soft->n)
+			break;
+		uint64_t next = UINT64_MAX;
+		bool w = iw < written->n && against(pos, written->r[iw].start, written->r[iw].end, &next);
+		bool s = is < soft->n && against(pos, soft->r[is].start, soft->r[is].end, &next);
+		bool t = it < tracked->n && against(pos, tracked->r[it].start, tracked->r[it].end, &next);
+		/* Soft-dirty counts where pagescan looks: the tracked ranges, and
+		 * the written pages (a new mapping's pages written before it was
+		 * engaged, a read-only mapping's relocations). */
+		if (w || (s && t)) {
+			uint64_t cats = (w ? PS_SD_W : 0) | (s ? PS_SD_S : 0);
+			count_piece(c, (next - pos) >> PS_PAGE_SHIFT, cats);
+			if (ps_regions_push(out, pos, next, cats) < 0)
+				return -ENOMEM;
+		}
+		pos = next;
+	}
+	return 0;
+}
+
+/* ---- per mapping ---------------------------------------------------------------- */
+
+static int pm_piece(void *ctx, const struct ps_region *piece, const struct ps_vma *vma)
+{
+	struct ps_sdcmp *c = ctx;
+	uint64_t start = vma ? vma->start : piece->start;
+	const char *label = vma ? ps_vma_label(vma) : "[unmapped]";
+	struct ps_sd_mapping *m = c->npm ? &c->pm[c->npm - 1] : NULL;
+
+	if (!m || m->start != start || m->mapping != label) {
+		if (ps_grow((void **)&c->pm, &c->pm_cap, c->npm + 1, sizeof(*c->pm)) < 0)
+			return -ENOMEM;
+		m = &c->pm[c->npm++];
+		*m = (struct ps_sd_mapping){ .start = start, .end = vma ? vma->end : piece->end, .mapping = label };
+	}
+	if (!vma && piece->end > m->end)
+		m->end = piece->end;
+	count_piece(&m->c, (piece->end - piece->start) >> PS_PAGE_SHIFT, piece->cats);
+	return 0;
+}
+
+static int totals_add(struct ps_sdcmp *c, const struct ps_sd_mapping *m)
+{
+	size_t lo = 0, hi = c->nt;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (c->t[mid].start < m->start)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (size_t i = lo; i < c->nt && c->t[i].start == m->start; i++) {
+		if (strcmp(c->t[i].label, m->mapping) == 0) {
+			add_counts(&c->t[i].c, &m->c);
+			if (m->end > c->t[i].end)
+				c->t[i].end = m->end;
+			return 0;
+		}
+	}
+	if (c->nt >= SD_TOTALS_MAX)
+		return 0;
+	if (ps_grow((void **)&c->t, &c->t_cap, c->nt + 1, sizeof(*c->t)) < 0)
+		return -ENOMEM;
+	char *l = strdup(m->mapping);
+	if (!l)
+		return -ENOMEM;
+	memmove(&c->t[lo + 1], &c->t[lo], (c->nt - lo) * sizeof(*c->t));
+	c->t[lo] = (struct sd_total){ .start = m->start, .end = m->end, .label = l, .c = m->c };
+	c->nt++;
+	return 0;
+}
+
+int ps_sdcmp_interval(struct ps_sdcmp *c, const struct ps_regions *written, const struct ps_rangeset *tracked,
+                      const struct ps_maps *maps, struct ps_sd_report *ret)
+{
+	struct ps_sd_counts n;
+	int r = ps_sd_classify(written, &c->soft, tracked, &c->pieces, &n);
+	ps_regions_clear(&c->soft);
+	if (r < 0)
+		return r;
+	c->npm = 0;
+	if (ps_regions_walk(&c->pieces, maps, pm_piece, c) != 0)
+		return -ENOMEM;
+	for (size_t i = 0; i < c->npm; i++)
+		if (totals_add(c, &c->pm[i]) < 0)
+			return -ENOMEM;
+	add_counts(&c->total, &n);
+	*ret = (struct ps_sd_report){ .c = n, .per_mapping = c->pm, .nper_mapping = c->npm, .pieces = &c->pieces };
+	return 0;
+}
+
+static bool worse(const struct sd_total *a, const struct sd_total *b)
+{
+	if (a->c.false_pages != b->c.false_pages)
+		return a->c.false_pages > b->c.false_pages;
+	if (a->c.soft_dirty_pages != b->c.soft_dirty_pages)
+		return a->c.soft_dirty_pages > b->c.soft_dirty_pages;
+	return a->start < b->start;
+}
+
+void ps_sdcmp_end(struct ps_sdcmp *c, struct ps_sd_report *ret)
+{
+	/* The NWORST worst by insertion (the totals stay sorted by start). */
+	const struct sd_total *best[NWORST];
+	size_t n = 0;
+	for (size_t i = 0; i < c->nt; i++) {
+		const struct sd_total *t = &c->t[i];
+		if (!t->c.false_pages && !t->c.soft_dirty_pages)
+			continue;
+		size_t k = n < NWORST ? n++ : NWORST;
+		while (k > 0 && worse(t, best[k - 1])) {
+			if (k < NWORST)
+				best[k] = best[k - 1];
+			k--;
+		}
+		if (k < NWORST)
+			best[k] = t;
+	}
+	for (size_t i = 0; i < n; i++)
+		c->worst[i] = (struct ps_sd_mapping){ .start = best[i]->start, .end = best[i]->end,
+		                                      .mapping = best[i]->label, .c = best[i]->c };
+	*ret = (struct ps_sd_report){ .c = c->total, .per_mapping = c->worst, .nper_mapping = n };
+}

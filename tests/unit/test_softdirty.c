@@ -1,0 +1,318 @@
+/* SPDX-License-Identifier: MIT */
+/* --compare soft-dirty's counting (model/softdirty.h): the sweep against a
+ * naive page-by-page oracle over random sets, per-mapping counts and the
+ * watch's worst mappings by hand, and the session's order of the soft-dirty
+ * calls (read before the harvest, cleared after the follow and after the
+ * first arming: docs/soft-dirty.md#order-and-race). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "pagescan/model/category.h"
+#include "pagescan/model/session.h"
+#include "pagescan/model/softdirty.h"
+#include "pagescan/model/util.h"
+#include "tap.h"
+
+#define NP 600 /* pages of the random window */
+
+static uint64_t rng_state = 0x2545f4914f6cdd1dull;
+static uint64_t rnd(uint64_t n)
+{
+	rng_state ^= rng_state << 13;
+	rng_state ^= rng_state >> 7;
+	rng_state ^= rng_state << 17;
+	return rng_state % n;
+}
+
+static uint64_t pg(uint64_t n)
+{
+	return n * PS_PAGE_SIZE;
+}
+
+/* Runs of set pages of mark[] as regions. */
+static void to_regions(const unsigned char *mark, uint64_t base, struct ps_regions *out)
+{
+	ps_regions_clear(out);
+	for (uint64_t i = 0; i < NP; i++)
+		if (mark[i])
+			ps_regions_push(out, pg(base + i), pg(base + i + 1), PS_CAT_WRITTEN);
+}
+
+static void test_sweep_random(void)
+{
+	struct ps_regions w = { 0 }, s = { 0 }, out = { 0 };
+	struct ps_rangeset t = { 0 };
+	unsigned char mw[NP], ms[NP], mt[NP];
+	bool all = true, pieces = true;
+
+	for (int round = 0; round < 200; round++) {
+		/* Runs of random lengths, densities varying by round. */
+		uint64_t dw = 1 + rnd(8), ds = 1 + rnd(8), dt = 1 + rnd(4);
+		for (uint64_t i = 0; i < NP;) {
+			uint64_t len = 1 + rnd(9);
+			unsigned char v = rnd(dw + 1) == 0;
+			for (uint64_t k = 0; k < len && i < NP; k++)
+				mw[i++] = v;
+		}
+		for (uint64_t i = 0; i < NP;) {
+			uint64_t len = 1 + rnd(9);
+			unsigned char v = rnd(ds + 1) == 0;
+			for (uint64_t k = 0; k < len && i < NP; k++)
+				ms[i++] = v;
+		}
+		for (uint64_t i = 0; i < NP;) {
+			uint64_t len = 1 + rnd(60);
+			unsigned char v = rnd(dt + 1) != 0;
+			for (uint64_t k = 0; k < len && i < NP; k++)
+				mt[i++] = v;
+		}
+		uint64_t base = 0x100 + rnd(1000);
+		to_regions(mw, base, &w);
+		to_regions(ms, base, &s);
+		ps_rangeset_clear(&t);
+		for (uint64_t i = 0; i < NP; i++)
+			if (mt[i])
+				ps_rangeset_add(&t, pg(base + i), pg(base + i + 1));
+
+		struct ps_sd_counts want = { 0 }, got;
+		for (uint64_t i = 0; i < NP; i++) {
+			if (mw[i]) {
+				want.written_pages++;
+				want.soft_dirty_pages += ms[i];
+				want.missed_pages += !ms[i];
+			} else if (ms[i] && mt[i]) {
+				want.soft_dirty_pages++;
+				want.false_pages++;
+			}
+		}
+		if (ps_sd_classify(&w, &s, &t, &out, &got) < 0 || got.written_pages != want.written_pages ||
+		    got.soft_dirty_pages != want.soft_dirty_pages || got.false_pages != want.false_pages ||
+		    got.missed_pages != want.missed_pages) {
+			all = false;
+			printf("# round %d: got w%llu s%llu f%llu m%llu, want w%llu s%llu f%llu m%llu\n", round,
+			       (unsigned long long)got.written_pages, (unsigned long long)got.soft_dirty_pages,
+			       (unsigned long long)got.false_pages, (unsigned long long)got.missed_pages,
+			       (unsigned long long)want.written_pages, (unsigned long long)want.soft_dirty_pages,
+			       (unsigned long long)want.false_pages, (unsigned long long)want.missed_pages);
+		}
+		/* The pieces: sorted, disjoint, each page's membership right. */
+		uint64_t last = 0;
+		for (size_t k = 0; k < out.n; k++) {
+			const struct ps_region *r = &out.r[k];
+			if (r->start < last || r->end <= r->start)
+				pieces = false;
+			last = r->end;
+			for (uint64_t a = r->start; a < r->end; a += PS_PAGE_SIZE) {
+				uint64_t i = a / PS_PAGE_SIZE - base;
+				uint64_t cats = (mw[i] ? PS_SD_W : 0) | (ms[i] ? PS_SD_S : 0);
+				if (i >= NP || r->cats != cats || (!mw[i] && !(ms[i] && mt[i])))
+					pieces = false;
+			}
+		}
+	}
+	ok(all, "the sweep counts written, soft-dirty, false and missed pages like the page-by-page oracle");
+	ok(pieces, "the pieces are sorted, disjoint and say which pages are written and which soft-dirty");
+	ps_regions_free(&w);
+	ps_regions_free(&s);
+	ps_regions_free(&out);
+	ps_rangeset_free(&t);
+}
+
+/* Two mappings: H = [heap] pages 16..31, M = anonymous 64..95, a moved
+ * mapping N = 128..159 (soft-dirty by the move, nothing written). */
+static const char MAPS[] =
+	"00010000-00020000 rw-p 00000000 00:00 0                          [heap]\n"
+	"00040000-00060000 rw-p 00000000 00:00 0 \n"
+	"00080000-000a0000 rw-p 00000000 00:00 0 \n";
+
+static void test_per_mapping(void)
+{
+	struct ps_maps maps = { 0 };
+	struct ps_err err = { 0 };
+	struct ps_rangeset t = { 0 };
+	struct ps_regions w = { 0 };
+	struct ps_sd_report r;
+	struct ps_sdcmp *c = ps_sdcmp_new();
+
+	if (!ok(c && ps_maps_parse(MAPS, strlen(MAPS), &maps, &err) == 0, "setup"))
+		return;
+	ps_rangeset_add(&t, 0x10000, 0x20000);
+	ps_rangeset_add(&t, 0x40000, 0x60000);
+	ps_rangeset_add(&t, 0x80000, 0xa0000);
+	/* Interval 1: heap pages 16-17 written (soft-dirty too); M pages 64-73
+	 * written, 64-69 soft-dirty (70-73 missed); N all soft-dirty (moved);
+	 * soft-dirty outside every tracked range and written page (0x30000,
+	 * an untracked mapping) is not counted. */
+	ps_regions_push(&w, 0x10000, 0x12000, PS_CAT_WRITTEN);
+	ps_regions_push(&w, 0x40000, 0x4a000, PS_CAT_WRITTEN);
+	struct ps_regions *s = ps_sdcmp_soft(c);
+	ps_regions_push(s, 0x10000, 0x12000, PS_CAT_SOFT_DIRTY);
+	ps_regions_push(s, 0x30000, 0x31000, PS_CAT_SOFT_DIRTY);
+	ps_regions_push(s, 0x40000, 0x46000, PS_CAT_SOFT_DIRTY);
+	ps_regions_push(s, 0x80000, 0xa0000, PS_CAT_SOFT_DIRTY);
+	if (!ok(ps_sdcmp_interval(c, &w, &t, &maps, &r) == 0, "interval 1 compared"))
+		return;
+	is_u64(r.c.written_pages, 12, "written pages");
+	is_u64(r.c.soft_dirty_pages, 2 + 6 + 32, "soft-dirty pages in the tracked ranges");
+	is_u64(r.c.false_pages, 32, "false positives: the moved mapping");
+	is_u64(r.c.missed_pages, 4, "written, not soft-dirty");
+	if (ok(r.nper_mapping == 3, "three mappings")) {
+		is_str(r.per_mapping[0].mapping, "[heap]", "by address: [heap]");
+		is_u64(r.per_mapping[0].c.soft_dirty_pages, 2, "[heap] soft-dirty");
+		is_u64(r.per_mapping[1].start, 0x40000, "then M");
+		is_u64(r.per_mapping[1].c.missed_pages, 4, "M missed");
+		is_u64(r.per_mapping[1].c.false_pages, 0, "M no false positive");
+		is_u64(r.per_mapping[2].start, 0x80000, "then N");
+		is_u64(r.per_mapping[2].c.false_pages, 32, "N: 32 false positives");
+		is_u64(r.per_mapping[2].c.written_pages, 0, "N: nothing written");
+	}
+	/* Interval 2: heap page 20 soft-dirty only; the buffer was emptied. */
+	ps_regions_clear(&w);
+	ps_regions_push(s, 0x14000, 0x15000, PS_CAT_SOFT_DIRTY);
+	ok(ps_sdcmp_interval(c, &w, &t, &maps, &r) == 0 && r.c.soft_dirty_pages == 1 && r.c.false_pages == 1 &&
+	       r.nper_mapping == 1,
+	   "interval 2: the last interval's soft-dirty pages are not counted again");
+	ps_sdcmp_end(c, &r);
+	is_u64(r.c.soft_dirty_pages, 41, "the watch: soft-dirty summed");
+	is_u64(r.c.false_pages, 33, "the watch: false positives summed");
+	if (ok(r.nper_mapping == 3, "the worst mappings")) {
+		is_u64(r.per_mapping[0].start, 0x80000, "worst: N (32 false)");
+		is_str(r.per_mapping[1].mapping, "[heap]", "then [heap] (1 false)");
+		is_u64(r.per_mapping[2].start, 0x40000, "then M (0 false, 6 soft-dirty)");
+	}
+	ps_regions_free(&w);
+	ps_rangeset_free(&t);
+	ps_maps_free(&maps);
+	ps_sdcmp_free(c);
+}
+
+/* ---- the session's order of calls ------------------------------------------ */
+
+struct fake {
+	char log[256];
+	struct ps_rangeset tracked;
+	uint64_t t;
+	int ticks;
+};
+
+static void logc(struct fake *f, char c)
+{
+	size_t n = strlen(f->log);
+	if (n + 1 < sizeof(f->log))
+		f->log[n] = c, f->log[n + 1] = 0;
+}
+
+static int f_harvest(void *ctx, bool clear, struct ps_regions *out, struct ps_err *err)
+{
+	struct fake *f = ctx;
+	(void)clear, (void)err;
+	logc(f, 'H');
+	/* every tick: pages 0-3 of M written */
+	ps_regions_push(out, 0x40000, 0x44000, PS_CAT_WRITTEN);
+	return 0;
+}
+
+static int f_follow(void *ctx, bool count_prewritten, struct ps_maps *maps, struct ps_sync_result *res,
+                    struct ps_err *err)
+{
+	struct fake *f = ctx;
+	(void)count_prewritten;
+	logc(f, 'F');
+	ps_rangeset_clear(&f->tracked);
+	ps_rangeset_add(&f->tracked, 0x10000, 0x20000);
+	ps_rangeset_add(&f->tracked, 0x40000, 0x60000);
+	ps_rangeset_add(&f->tracked, 0x80000, 0xa0000);
+	int r = ps_maps_parse(MAPS, strlen(MAPS), maps, err);
+	if (r == 0 && !f->ticks++)
+		ps_spans_add(&res->engaged, 0x10000, 0x20000, "[heap]", NULL);
+	return r;
+}
+
+static const struct ps_rangeset *f_tracked(void *ctx)
+{
+	return &((struct fake *)ctx)->tracked;
+}
+
+static uint64_t f_now(void *ctx)
+{
+	return ((struct fake *)ctx)->t += 1000000;
+}
+
+static int f_sd_get(void *ctx, const struct ps_maps *maps, struct ps_regions *out, struct ps_err *err)
+{
+	struct fake *f = ctx;
+	(void)err;
+	logc(f, 'S');
+	if (maps->n != 3)
+		return -1;
+	/* M 0-5 soft-dirty (4-5 not written), N 0-1 */
+	ps_regions_push(out, 0x40000, 0x46000, PS_CAT_SOFT_DIRTY);
+	ps_regions_push(out, 0x80000, 0x82000, PS_CAT_SOFT_DIRTY);
+	return 0;
+}
+
+static int f_sd_clear(void *ctx, struct ps_err *err)
+{
+	(void)err;
+	logc(ctx, 'C');
+	return 0;
+}
+
+static void test_session_order(void)
+{
+	struct fake f = { 0 };
+	struct ps_err err = { 0 };
+	struct ps_session_source src = {
+		.harvest = f_harvest, .follow = f_follow, .tracked = f_tracked, .now_ns = f_now, .ctx = &f,
+		.soft_dirty_get = f_sd_get, .soft_dirty_clear = f_sd_clear, .sd_ctx = &f,
+	};
+	struct ps_session_opts o = { .pid = 1, .command = "fake", .interval_ns = 1000000, .compare_soft_dirty = true };
+	struct ps_session *s = ps_session_new(&src, &o);
+	struct ps_watch_start st;
+	struct ps_interval iv;
+	struct ps_watch_end e;
+
+	if (!ok(s && ps_session_begin(s, &err) > 0, "begin"))
+		return;
+	ps_session_start(s, &st);
+	ok(st.soft_dirty, "the start record says soft-dirty is compared");
+	ps_session_clock_start(s);
+	for (int i = 0; i < 2; i++) {
+		if (!ok(ps_session_tick(s, &iv, &err) == 0, "tick %d", i + 1))
+			return;
+		ok(iv.soft_dirty && iv.soft_dirty->c.written_pages == 4 && iv.soft_dirty->c.soft_dirty_pages == 8 &&
+		       iv.soft_dirty->c.false_pages == 4 && iv.soft_dirty->c.missed_pages == 0,
+		   "tick %d: 4 written, 8 soft-dirty, 4 false positives", i + 1);
+	}
+	is_str(f.log, "FCSHFCSHFC",
+	       "cleared after the arming; each tick reads soft-dirty, harvests, follows, then clears");
+	ps_session_end(s, PS_END_COUNT, NULL, -1, &e);
+	ok(e.soft_dirty && e.soft_dirty->c.false_pages == 8 && e.soft_dirty->nper_mapping == 2 &&
+	       e.soft_dirty->per_mapping[0].start == 0x40000,
+	   "the end sums both ticks; worst mappings M (2 false per tick) before N");
+	ps_session_free(s);
+
+	/* Without the option: nothing of it. */
+	f.log[0] = 0;
+	f.ticks = 0;
+	o.compare_soft_dirty = false;
+	s = ps_session_new(&src, &o);
+	if (ok(s && ps_session_begin(s, &err) > 0, "begin without --compare")) {
+		ps_session_clock_start(s);
+		ok(ps_session_tick(s, &iv, &err) == 0 && !iv.soft_dirty, "no comparison in the record");
+		is_str(f.log, "FHF", "no soft-dirty call");
+	}
+	ps_session_free(s);
+	ps_rangeset_free(&f.tracked);
+}
+
+int main(void)
+{
+	test_sweep_random();
+	/* The scripted maps are in 4 KiB pages (the default page size). */
+	if (PS_PAGE_SIZE == 4096) {
+		test_per_mapping();
+		test_session_order();
+	}
+	return tap_done();
+}
