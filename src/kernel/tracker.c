@@ -21,6 +21,7 @@
 #include "pagescan/kernel/classify.h"
 #include "pagescan/model/category.h"
 #include "pagescan/kernel/compat.h"
+#include "pagescan/kernel/sample.h"
 #include "pagescan/kernel/tracker.h"
 #include "pagescan/model/session.h"
 #include "pagescan/model/util.h"
@@ -55,6 +56,7 @@ struct ps_tracker {
 	size_t nwas, was_cap;
 	uint64_t remapped;
 	bool remap_noted;
+	struct ps_sampler *sampler;      /* --sample: a rotating subset protected (kernel/sample.h) */
 };
 
 /* ---- API ---------------------------------------------------------------- */
@@ -254,6 +256,7 @@ void ps_tracker_free(struct ps_tracker *tr)
 	free(tr->was);
 	ps_regions_free(&tr->scratch);
 	ps_classify_free(&tr->cls);
+	ps_sampler_free(tr->sampler);
 	free(tr);
 }
 
@@ -1307,6 +1310,8 @@ int ps_tracker_harvest(struct ps_tracker *tr, bool clear, struct ps_regions *out
 	 * pass over just those classifies them and (clear) re-protects the
 	 * populated ones: the zero page, zapped entries, holes and KSM merges
 	 * are not writes (docs/kernel-interfaces.md#classifying-the-harvest). */
+	if (tr->sampler)
+		return ps_sampler_harvest(tr->sampler, &tr->cls, tr->uffd, &tr->armed, out, stats, err);
 	return ps_classify_harvest(&tr->cls, &tr->armed, clear, out, stats, err);
 }
 
@@ -1330,7 +1335,22 @@ static int source_follow(void *ctx, bool count_prewritten, struct ps_maps *maps,
 	int r = ps_maps_read(tr->t->mmfd, maps, err);
 	if (r < 0)
 		return r;
-	return ps_tracker_sync(tr, maps, count_prewritten, res, err);
+	r = ps_tracker_sync(tr, maps, count_prewritten, res, err);
+	if (r == 0 && tr->sampler)
+		r = ps_sampler_follow(tr->sampler, &tr->cls, tr->uffd, &tr->armed, maps, res, err);
+	return r;
+}
+
+int ps_tracker_set_sample(struct ps_tracker *tr, double fraction, uint64_t seed)
+{
+	ps_sampler_free(tr->sampler);
+	tr->sampler = fraction > 0 ? ps_sampler_new(fraction, seed) : NULL;
+	return fraction > 0 && !tr->sampler ? -ENOMEM : 0;
+}
+
+const struct ps_sampler *ps_tracker_sampler(const struct ps_tracker *tr)
+{
+	return tr->sampler;
 }
 
 static const struct ps_rangeset *source_tracked(void *ctx)

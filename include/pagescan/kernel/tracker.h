@@ -77,6 +77,15 @@ int ps_tracker_harvest(struct ps_tracker *tr, bool clear, struct ps_regions *out
 struct ps_harvest_class;
 const struct ps_harvest_class *ps_tracker_last_class(const struct ps_tracker *tr);
 
+/* --sample FRACTION (kernel/sample.h): from the next sync on, protect and
+ * harvest a rotating random subset of blocks of the armed ranges instead of
+ * all of them (fraction 0: exact, the default). Before the session begins.
+ * 0 or -ENOMEM. */
+struct ps_sampler;
+int ps_tracker_set_sample(struct ps_tracker *tr, double fraction, uint64_t seed);
+/* NULL unless sampling. */
+const struct ps_sampler *ps_tracker_sampler(const struct ps_tracker *tr);
+
 /* The tracker as the source of a watch session (model/session.h): harvest,
  * and follow = read a maps snapshot + ps_tracker_sync. */
 struct ps_session_source;
