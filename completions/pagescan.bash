@@ -33,7 +33,8 @@ V version flag'
 		printf '%s\n' 'r range range' 'i interval value' 'n count value' \
 			'd duration value' 'f format format' '- accumulate flag' \
 			'o output file' 'q quiet flag' '- heatmap heatmap' \
-			'- prom-file file' '- no-recollapse flag' '- max-overhead value'
+			'- prom-file file' '- no-recollapse flag' '- max-overhead value' \
+			'- sample value' '- seed value' '- compare value'
 		[[ $1 != run ]] || printf '%s\n' '- user value' '- preserve-env flag' '- no-follow-exec flag' \
 			'- no-follow-forks flag' '- max-processes value'
 		[[ $1 != watch ]] || printf '%s\n' '- tree flag' '- cgroup file' '- max-processes value'

@@ -6,7 +6,7 @@
 
 # Options whose value is the next token (any command).
 set -g __pagescan_argopts -m --mask -r --range -M --max-pages -f --format --fd \
-    -i --interval -n --count -d --duration -o --output --prom-file --max-overhead --user --cgroup --max-processes \
+    -i --interval -n --count -d --duration -o --output --prom-file --max-overhead --sample --seed --compare --user --cgroup --max-processes \
     --bandwidth --downtime --max-rounds --svg
 
 # The command (first token after pagescan that is not an option).
@@ -257,6 +257,9 @@ complete -c pagescan -n $wr -l heatmap -a 'tui text' -d 'Live ncurses heatmap, o
 complete -c pagescan -n $wr -l prom-file -r -F -d 'Rewrite PATH with Prometheus metrics'
 complete -c pagescan -n $wr -l no-recollapse -d 'Leave the huge pages tracking split as they are'
 complete -c pagescan -n $wr -l max-overhead -x -a 'off 5 10 20' -d 'Keep the estimated loss to write faults under PCT % (default 10)'
+complete -c pagescan -n $wr -l sample -x -a '1/16 1/64 0.05' -d 'Protect a random FRACTION of the pages each interval; estimate the writes'
+complete -c pagescan -n $wr -l seed -x -d 'With --sample: seed the random choice of pages'
+complete -c pagescan -n $wr -l compare -x -a 'soft-dirty' -d 'Also report the pages soft-dirty marks, and its false positives'
 complete -c pagescan -n '__pagescan_using watch' -l tree -d 'Watch the PIDs and all their descendants'
 complete -c pagescan -n '__pagescan_using watch' -l cgroup -x -a '(__fish_complete_directories)' -d 'Watch every process of a cgroup v2 directory'
 complete -c pagescan -n '__pagescan_using watch' -l max-processes -x -d 'Track at most N processes at once (default 64)'

@@ -69,6 +69,8 @@ struct ps_watch_args {
 	uint64_t count;            /* 0 = unlimited */
 	uint64_t duration_ns;      /* 0 = unlimited */
 	double max_overhead;       /* --max-overhead: budget, a share of the interval; 0 = off */
+	double sample_fraction;    /* --sample: share of pages sampled each interval; 0 = exact */
+	uint64_t sample_seed;      /* --seed (have_seed), else chosen at start */
 	pid_t pid;                 /* watch */
 	enum ps_fmt_kind format;
 	bool have_format;
@@ -79,6 +81,8 @@ struct ps_watch_args {
 	bool accumulate;
 	bool quiet;
 	bool no_recollapse;        /* leave huge pages split by tracking as they are */
+	bool compare_soft_dirty;   /* watch, run --compare soft-dirty (docs/soft-dirty.md) */
+	bool have_seed;
 	bool no_heatmap;           /* demo */
 	bool ranges_internal;      /* demo: ranges of pagescan's choosing ([heap] may come later): no hint */
 };

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The watch loop (see loop.h). */
 #include <errno.h>
+#include <math.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -15,6 +16,8 @@
 #include "sinks.h"
 #include "pagescan/kernel/engage.h"
 #include "pagescan/kernel/kwarn.h"
+#include "pagescan/kernel/sample.h"
+#include "pagescan/kernel/softdirty.h"
 #include "pagescan/kernel/sys.h"
 #include "pagescan/render/fmt.h"
 #include "pagescan/render/heat_frame.h"
@@ -25,6 +28,10 @@
 int ps_loop_init(struct ps_loop *l, const struct ps_watch_args *a, struct ps_err *err)
 {
 	*l = (struct ps_loop){ .a = a, .t = PS_TARGET_INIT, .out_fd = -1, .tfd = -1, .dfd = -1, .sfd = -1 };
+	/* Before anything is created or launched: a kernel without soft-dirty
+	 * bits refuses --compare soft-dirty (docs/soft-dirty.md). */
+	if (a->compare_soft_dirty && ps_softdirty_probe(err) < 0)
+		return -err->code;
 	int fd = STDOUT_FILENO;
 	if (a->output) {
 		fd = ps_open_output(a->output, err);
@@ -75,6 +82,14 @@ static void workload_end(struct ps_loop *l, enum ps_end_reason reason, const cha
 static void tracker_source(struct ps_loop *l, struct ps_tracker *tr, struct ps_session_source *src)
 {
 	ps_tracker_set_recollapse(tr, !l->a->no_recollapse);
+	if (l->a->sample_fraction > 0) {
+		if (!l->sample_seeded) {
+			l->sample_seed = l->a->have_seed ? l->a->sample_seed : ps_now_ns() ^ ((uint64_t)getpid() << 32);
+			l->sample_seeded = true;
+		}
+		/* Out of memory leaves it exact; sample_apply() then fails the tick. */
+		(void)ps_tracker_set_sample(tr, l->a->sample_fraction, l->sample_seed);
+	}
 	ps_tracker_source(tr, src);
 }
 
@@ -97,8 +112,11 @@ static int begin_session(struct ps_loop *l, struct ps_tracker *tr, struct ps_err
 		.command = l->t.comm,
 		.interval_ns = l->a->interval_ns,
 		.accumulate = l->a->accumulate,
+		.compare_soft_dirty = l->a->compare_soft_dirty,
 	};
 	tracker_source(l, tr, &src);
+	if (l->a->compare_soft_dirty)
+		ps_softdirty_source(&l->t, &src);
 	l->session = ps_session_new(&src, &so);
 	if (!l->session)
 		return ps_errf(err, ENOMEM, "out of memory");
@@ -169,6 +187,8 @@ static int exec_armed(void *ctx, struct ps_tracker *tr, struct ps_err *err)
 	struct ps_loop *l = ctx;
 	struct ps_session_source src;
 	tracker_source(l, tr, &src);
+	if (l->a->compare_soft_dirty)
+		ps_softdirty_source(&l->t, &src);
 	return engaged_some(l, ps_session_exec(l->session, &src, l->t.pid, l->t.comm, err), err);
 }
 
@@ -243,6 +263,8 @@ static int start_sinks(struct ps_loop *l, struct ps_err *err)
 	ws.wp_fault_ns = l->wpcost.fault_ns;
 	ws.wp_fault_calibrated = l->wpcost.calibrated;
 	ws.max_overhead = l->budget.budget;
+	ws.sample_fraction = l->a->sample_fraction;
+	ws.sample_seed = l->sample_seed;
 	struct ps_notes notes = { 0 };
 	note_hugetlb(l, ws.pid, ws.engaged, ws.nengaged, &notes);
 	ps_warn_notes(&notes);
@@ -354,6 +376,49 @@ static int feed_workload(struct ps_loop *l, const struct ps_interval *iv, struct
 	return 0;
 }
 
+/* --sample: this interval's estimate from the sample the tracker read
+ * (model/sample.h): written_pages, rate_pages_s and wss_pages become
+ * estimates; the pages counted exactly besides the sample (already written
+ * in mappings engaged in this interval) are added as they are. After
+ * overhead_tick: only the sampled pages faulted. */
+static int sample_apply(struct ps_loop *l, struct ps_interval *iv, struct ps_err *err)
+{
+	const struct ps_sampler *sm = l->tr ? ps_tracker_sampler(l->tr) : NULL;
+	if (!sm)
+		return ps_errf(err, ENOMEM, "out of memory");
+	struct ps_sampler_result sr;
+	struct ps_sample_est est;
+	ps_sampler_last(sm, &sr);
+	ps_sample_estimate(sr.blocks, sr.nblocks, sr.population_pages, sr.population_blocks, sr.fraction, &est);
+	uint64_t seen = iv->written_pages;
+	double extra = seen > est.seen_written ? (double)(seen - est.seen_written) : 0;
+	double w = extra, lo = extra, hi = extra;
+	if (est.valid) {
+		w += est.written;
+		lo += est.lo;
+		hi += est.hi;
+	} else {
+		hi += (double)(sr.population_pages - est.seen_written); /* no block drawn: anything */
+	}
+	struct ps_sample_iv *s = &iv->sample;
+	*s = (struct ps_sample_iv){ .estimated = true, .fraction = sr.fraction, .block_pages = sr.block_pages,
+	                            .sampled_pages = est.sampled_pages, .seen_written = seen,
+	                            .written_lo = lo, .written_hi = hi, .wss_seen = iv->wss_pages };
+	iv->written_pages = (uint64_t)llround(w);
+	if (iv->elapsed_s > 0) {
+		iv->rate_pages_s = w / iv->elapsed_s;
+		s->rate_lo = lo / iv->elapsed_s;
+		s->rate_hi = hi / iv->elapsed_s;
+	}
+	l->sample_k++;
+	ps_sample_wss_bounds(iv->wss_pages, l->sample_k, sr.fraction, iv->tracked_pages, &s->wss_lo, &s->wss_hi);
+	iv->wss_pages = (uint64_t)llround(s->wss_lo);
+	l->sample_last = *s;
+	if (ps_samples_add(&l->sample_rates, iv->rate_pages_s) < 0)
+		return ps_errf(err, ENOMEM, "out of memory");
+	return 0;
+}
+
 /* One interval: harvest, follow the mappings, report. */
 static int tick(struct ps_loop *l, struct ps_err *err)
 {
@@ -372,6 +437,11 @@ static int tick(struct ps_loop *l, struct ps_err *err)
 	r = overhead_tick(l, &iv, err);
 	if (r < 0)
 		return r;
+	if (l->a->sample_fraction > 0) {
+		r = sample_apply(l, &iv, err);
+		if (r < 0)
+			return r;
+	}
 	if (l->workload) {
 		r = feed_workload(l, &iv, err);
 		if (r < 0)
@@ -401,6 +471,16 @@ void ps_loop_end(struct ps_loop *l, enum ps_end_reason reason, const char *detai
 	int status = l->launch && l->launch->exited ? l->launch->exit_status : -1;
 	ps_session_end(l->session, reason, detail, status, &e);
 	e.overhead = l->overhead;
+	if (l->a->sample_fraction > 0) {
+		/* estimates: the rates and the working set of the sampled intervals */
+		e.sample = l->sample_last;
+		e.sample.estimated = true;
+		e.sample.fraction = l->a->sample_fraction;
+		if (l->sample_k) {
+			e.wss_pages = (uint64_t)llround(l->sample_last.wss_lo);
+			ps_summarize(&l->sample_rates, &e.rate);
+		}
+	}
 	for (size_t i = 0; i < l->nsinks; i++)
 		l->sinks[i]->end(l->sinks[i], &e);
 }
@@ -921,6 +1001,7 @@ static void workload_free(struct ps_loop *l)
 	ps_pids_free(&l->found);
 	free(l->procs);
 	ps_samples_free(&l->wrates);
+	ps_samples_free(&l->sample_rates);
 	free(l->pending);
 	l->pending = NULL;
 	l->npending = l->pending_cap = 0;

@@ -70,6 +70,13 @@ struct ps_loop {
 	double tick_s;
 	uint64_t prev_written;             /* accumulate: the last cumulative count */
 	struct ps_overhead_summary overhead;
+	/* --sample (docs/sampling.md): the seed, the intervals estimated, the
+	 * estimated rates (for the end record), the last interval's figures. */
+	uint64_t sample_seed;
+	bool sample_seeded;
+	uint64_t sample_k;
+	struct ps_samples sample_rates;
+	struct ps_sample_iv sample_last;
 	/* A workload (several PIDs, --tree, --cgroup): the members instead of
 	 * t, tr and session, and the workload's own totals. */
 	bool multi;

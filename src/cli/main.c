@@ -15,6 +15,7 @@
 #include "help.h"
 #include "pagescan/kernel/proctree.h"
 #include "pagescan/model/overhead.h"
+#include "pagescan/model/sample.h"
 #include "pagescan/model/util.h"
 
 const char *argp_program_version = "pagescan " PAGESCAN_VERSION;
@@ -39,6 +40,9 @@ enum {
 	OPT_CGROUP,
 	OPT_MAX_PROCESSES,
 	OPT_NO_FOLLOW_FORKS,
+	OPT_COMPARE,
+	OPT_SAMPLE,
+	OPT_SEED,
 };
 
 void ps_warn(const char *fmt, ...)
@@ -280,12 +284,23 @@ static const struct argp release_argp = {
 #define MAX_OVERHEAD_OPTION \
 	{ "max-overhead", OPT_MAX_OVERHEAD, "PCT", 0, "Keep the estimated time the target loses to write-protect faults under PCT % of each interval by stretching the interval (default 10; off: fixed intervals)", 0 }
 
+/* watch and run (one process): docs/soft-dirty.md. */
+#define COMPARE_OPTION \
+	{ "compare", OPT_COMPARE, "soft-dirty", 0, "Also report, each interval, the pages the kernel's soft-dirty bits mark and how many of them were not written (false positives); clears the target's soft-dirty bits every interval (needs CONFIG_MEM_SOFT_DIRTY)", 0 }
+
+/* watch and run (one process): docs/sampling.md. */
+#define SAMPLE_OPTIONS \
+	{ "sample", OPT_SAMPLE, "FRACTION", 0, "Write-protect a fresh random FRACTION of the pages each interval (e.g. 1/16) and report estimated written pages, rate and write working set with 95 % confidence intervals; costs the target about FRACTION of exact tracking (default: exact)", 0 }, \
+	{ "seed", OPT_SEED, "N", 0, "With --sample: seed the random choice of pages (default: from the clock; the start record gives it)", 0 }
+
 static const struct argp_option watch_options[] = {
 	{ "range", 'r', "RANGE", 0, "Only track this range or mapping (repeatable; default: every writable mapping)", 0 },
 	WATCH_OPTIONS,
 	{ "tree", OPT_TREE, NULL, 0, "Watch the PIDs and all their descendants; new ones are tracked from the next interval", 0 },
 	{ "cgroup", OPT_CGROUP, "PATH", 0, "Watch every process of the cgroup v2 directory PATH; processes joining are tracked from the next interval, those leaving dropped", 0 },
 	{ "max-processes", OPT_MAX_PROCESSES, "N", 0, "Track at most N processes at once in a workload (default 64); more are reported and not tracked", 0 },
+	COMPARE_OPTION,
+	SAMPLE_OPTIONS,
 	{ 0 }
 };
 
@@ -356,6 +371,26 @@ static error_t watch_common(int key, char *arg, struct argp_state *state)
 	case OPT_MAX_OVERHEAD:
 		o->max_overhead = parse_max_overhead(state, arg);
 		break;
+	case OPT_SAMPLE:
+		if (ps_sample_parse_fraction(arg, &o->sample_fraction, &e) < 0)
+			ARG_ERR(state, e);
+		break;
+	case OPT_SEED: {
+		unsigned long long v;
+		char *end;
+		errno = 0;
+		v = strtoull(arg, &end, 0);
+		if (errno || end == arg || *end || arg[0] == '-')
+			argp_error(state, "invalid --seed \"%s\": give a non-negative integer", arg);
+		o->sample_seed = v;
+		o->have_seed = true;
+		break;
+	}
+	case OPT_COMPARE:
+		if (strcmp(arg, "soft-dirty") != 0)
+			argp_error(state, "unknown --compare \"%s\"; valid: soft-dirty", arg);
+		o->compare_soft_dirty = true;
+		break;
 	case 'r':
 		parse_range(state, &o->ranges, arg);
 		break;
@@ -373,6 +408,24 @@ static void watch_check(struct argp_state *state, const struct ps_watch_args *o)
 {
 	if (o->heatmap && o->have_format)
 		argp_error(state, "--heatmap and --format cannot be combined");
+	if (o->sample_fraction && o->compare_soft_dirty)
+		argp_error(state, "--sample and --compare soft-dirty cannot be combined: the comparison needs every write");
+	if (o->have_seed && !o->sample_fraction)
+		argp_error(state, "--seed goes with --sample FRACTION");
+	if (o->sample_fraction && o->accumulate)
+		argp_error(state, "--sample estimates each interval's writes: drop --accumulate");
+	if (o->sample_fraction && (o->npids > 1 || o->tree || o->cgroup))
+		argp_error(state, "--sample watches one process: give one PID, without --tree or --cgroup");
+	if (o->sample_fraction && o->argv && !o->no_follow_forks)
+		argp_error(state, "--sample watches one process: add --no-follow-forks");
+	if (o->compare_soft_dirty && o->accumulate)
+		argp_error(state, "--compare soft-dirty compares each interval's writes: drop --accumulate");
+	if (o->compare_soft_dirty && o->heatmap)
+		argp_error(state, "--compare soft-dirty has no heatmap view: use --format text, json or csv");
+	if (o->compare_soft_dirty && (o->npids > 1 || o->tree || o->cgroup))
+		argp_error(state, "--compare soft-dirty watches one process: give one PID, without --tree or --cgroup");
+	if (o->compare_soft_dirty && o->argv && !o->no_follow_forks)
+		argp_error(state, "--compare soft-dirty watches one process: add --no-follow-forks");
 }
 
 static error_t watch_parse(int key, char *arg, struct argp_state *state)
@@ -447,6 +500,8 @@ static const struct argp_option run_options[] = {
 	{ "no-follow-exec", OPT_NO_FOLLOW_EXEC, NULL, 0, "End the watch when the command execs another program (default: track the new program from its first instruction)", 0 },
 	{ "no-follow-forks", OPT_NO_FOLLOW_FORKS, NULL, 0, "Track the command only, not the processes it forks (default: track every process it and its children make, from its first instruction)", 0 },
 	{ "max-processes", OPT_MAX_PROCESSES, "N", 0, "Track at most N processes at once (default 64); more run on untracked and are reported", 0 },
+	COMPARE_OPTION,
+	SAMPLE_OPTIONS,
 	{ 0 }
 };
 

@@ -126,7 +126,7 @@ static int prom_start(struct ps_sink *s, const struct ps_watch_start *w)
 	ps->accumulate = w->accumulate;
 	ps->workload = w->workload != NULL;
 	ps->st = (struct ps_prom_state){ .pid = w->pid, .command = ps->command, .running = true,
-	                                 .tracked_pages = w->tracked_pages };
+	                                 .tracked_pages = w->tracked_pages, .soft_dirty = w->soft_dirty };
 	return publish(ps);
 }
 
@@ -184,6 +184,16 @@ static int prom_interval(struct ps_sink *s, const struct ps_interval *iv)
 	st->overhead_s_total += iv->overhead.known ? iv->overhead.fault_s : 0;
 	st->asked_interval_s = iv->interval_s;
 	st->stretched = iv->stretched;
+	st->estimated = iv->sample.estimated;
+	st->written_lo = iv->sample.written_lo;
+	st->written_hi = iv->sample.written_hi;
+	if (iv->soft_dirty) {
+		st->sd = iv->soft_dirty->c;
+		st->sd_total.written_pages += st->sd.written_pages;
+		st->sd_total.soft_dirty_pages += st->sd.soft_dirty_pages;
+		st->sd_total.false_pages += st->sd.false_pages;
+		st->sd_total.missed_pages += st->sd.missed_pages;
+	}
 	return publish(ps);
 }
 

@@ -249,7 +249,8 @@ static int add_spans(struct ps_rec_reader *r, uint32_t arr, uint64_t seq, enum s
 static const char *const start_keys[] = { "type", "format_version", "pagescan", "pid", "command", "interval_s",
                                           "page_size", "mode", "region_lists", "tracked_pages", "engaged",
                                           "skipped", "max_overhead", "wp_fault_ns", "wp_fault_calibrated",
-                                          "workload", "cgroup", "processes", "max_processes", NULL };
+                                          "workload", "cgroup", "processes", "max_processes", "estimated",
+                                          "sample", NULL };
 
 static int rec_start(struct ps_rec_reader *r, uint32_t root, struct ps_warnings *w, struct ps_err *err)
 {
@@ -303,6 +304,15 @@ static int rec_start(struct ps_rec_reader *r, uint32_t root, struct ps_warnings 
 		return ps_errf(err, EINVAL, "line %zu: unknown mode \"%s\" (expected interval or accumulate)",
 		               r->lineno, mode);
 	}
+	/* --sample: the figures are estimates, the regions the pages seen. */
+	n = ps_json_get(j, root, "sample");
+	if (n && (ps_json_double(j, ps_json_get(j, n, "fraction"), &rec->sample_fraction) < 0 ||
+	          !(rec->sample_fraction > 0 && rec->sample_fraction < 1)))
+		rec->sample_fraction = 0;
+	if (rec->sample_fraction > 0)
+		ps_warnings_add(w, "recorded with --sample %g: written pages and dirty rates are estimates; unique "
+		                "pages, working sets over windows, per-mapping counts and the pre-copy estimate count "
+		                "only the pages seen in the samples (docs/sampling.md)", rec->sample_fraction);
 	n = ps_json_get(j, root, "region_lists");
 	if (n && j->node[n].type == PS_JSON_FALSE)
 		return ps_errf(err, EINVAL, "the recording was made with watch -q and has no region lists: working "
@@ -440,7 +450,9 @@ static const char *const interval_keys[] = { "type", "seq", "time_s", "elapsed_s
                                              "dropped", "readonly_written", "discarded_pages",
                                              "zero_read_pages", "ksm_merged_pages", "thp_filled_pages", "remapped_pages",
                                              "exec",
-                                             "interval_s", "stretched", "target_overhead", NULL };
+                                             "interval_s", "stretched", "target_overhead", "estimated",
+                                             "written_pages_ci95", "rate_pages_s_ci95", "wss_pages_bounds",
+                                             "sample", NULL };
 static const char *const region_keys[] = { "start", "end", "pages", "mapping", "shared", NULL };
 
 static int iv_body(struct ps_rec_reader *r, uint32_t root, uint32_t regs, struct ps_rec_interval *ivp, bool check_seq,
@@ -961,7 +973,8 @@ static const char *const end_keys[] = { "type", "reason", "detail", "intervals",
                                         "wss_bytes", "rate_pages_s", "hottest", "hottest_by", "exit_status",
                                         "discarded_pages", "zero_read_pages", "ksm_merged_pages",
                                         "thp_filled_pages", "remapped_pages", "target_overhead",
-                                        "shared_wss_pages", "processes", "untracked_processes", NULL };
+                                        "shared_wss_pages", "processes", "untracked_processes", "estimated",
+                                        "wss_pages_bounds", "sample", NULL };
 
 static int rec_end(struct ps_rec_reader *r, uint32_t root, struct ps_warnings *w, struct ps_err *err)
 {

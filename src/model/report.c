@@ -628,7 +628,7 @@ static int analyse(const struct ps_recording *rec, const struct ps_report_opts *
 
 	if (build_mappings(rec, r) < 0 || paint(rec, r, w) < 0 || windows(rec, r) < 0)
 		goto oom;
-	if (rec->end_has_wss && !rec->accumulate && rec->end_wss_pages != r->unique_pages)
+	if (rec->end_has_wss && !rec->accumulate && !(rec->sample_fraction > 0) && rec->end_wss_pages != r->unique_pages)
 		ps_warnings_add(w, "the end record says %llu distinct pages were written, the intervals hold %llu "
 		                "(intervals missing from the recording?)", (unsigned long long)rec->end_wss_pages,
 		                (unsigned long long)r->unique_pages);

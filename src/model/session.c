@@ -58,6 +58,9 @@ struct ps_session {
 	const char *exec_command;
 	pid_t exec_pid;
 	uint64_t execs;
+	/* --compare soft-dirty (docs/soft-dirty.md), or NULL. */
+	struct ps_sdcmp *sd;
+	struct ps_sd_report sd_iv, sd_end;
 };
 
 struct ps_session *ps_session_new(const struct ps_session_source *src, const struct ps_session_opts *opts)
@@ -67,6 +70,11 @@ struct ps_session *ps_session_new(const struct ps_session_source *src, const str
 		return NULL;
 	s->src = *src;
 	s->o = *opts;
+	if (opts->compare_soft_dirty && src->soft_dirty_get && src->soft_dirty_clear && !opts->accumulate &&
+	    !(s->sd = ps_sdcmp_new())) {
+		free(s);
+		return NULL;
+	}
 	return s;
 }
 
@@ -89,6 +97,7 @@ void ps_session_free(struct ps_session *s)
 		free(s->totals[i].label);
 	free(s->totals);
 	free(s->counts);
+	ps_sdcmp_free(s->sd);
 	free(s);
 }
 
@@ -263,6 +272,10 @@ int ps_session_begin(struct ps_session *s, struct ps_err *err)
 	int r = s->src.follow(s->src.ctx, false, &s->maps, &s->sync, err);
 	if (r < 0)
 		return r;
+	/* Soft-dirty bits cleared after the arming: a write in between
+	 * is written and not soft-dirty (missed), never a false positive. */
+	if (s->sd && s->src.soft_dirty_clear && (r = s->src.soft_dirty_clear(s->src.sd_ctx, err)) < 0)
+		return r;
 	return (int)(s->sync.engaged.n > (size_t)INT32_MAX ? INT32_MAX : s->sync.engaged.n);
 }
 
@@ -284,6 +297,7 @@ void ps_session_start(const struct ps_session *s, struct ps_watch_start *ret)
 		.skipped = s->sync.skipped.v, .nskipped = s->sync.skipped.n,
 		.maps = &s->maps,
 		.tracked = tracked,
+		.soft_dirty = s->sd != NULL,
 	};
 }
 
@@ -299,8 +313,13 @@ uint64_t ps_session_intervals(const struct ps_session *s)
 
 int ps_session_tick(struct ps_session *s, struct ps_interval *ret, struct ps_err *err)
 {
-	uint64_t now0 = s->src.now_ns(s->src.ctx);
 	int r;
+	/* --compare soft-dirty: read the soft-dirty bits just before the
+	 * harvest, clear them after the follow (docs/soft-dirty.md#order-and-race). */
+	bool sd = s->sd && s->src.soft_dirty_get && s->src.soft_dirty_clear;
+	if (sd && (r = s->src.soft_dirty_get(s->src.sd_ctx, &s->maps, ps_sdcmp_soft(s->sd), err)) < 0)
+		return r;
+	uint64_t now0 = s->src.now_ns(s->src.ctx);
 
 	ps_regions_clear(&s->harvest);
 	r = s->src.harvest(s->src.ctx, !s->o.accumulate, &s->harvest, err);
@@ -337,6 +356,8 @@ int ps_session_tick(struct ps_session *s, struct ps_interval *ret, struct ps_err
 	s->sync = (struct ps_sync_result){ 0 };
 	r = s->src.follow(s->src.ctx, true, &s->maps, &s->sync, err);
 	if (r < 0)
+		return r;
+	if (sd && (r = s->src.soft_dirty_clear(s->src.sd_ctx, err)) < 0)
 		return r;
 	/* Moved mappings (mremap) are found by the follow, after the harvest:
 	 * this interval's count, summed over the watch also with accumulate
@@ -424,6 +445,11 @@ int ps_session_tick(struct ps_session *s, struct ps_interval *ret, struct ps_err
 		.exec_engaged = s->exec_sync.engaged.v, .nexec_engaged = s->exec_sync.engaged.n,
 		.exec_skipped = s->exec_sync.skipped.v, .nexec_skipped = s->exec_sync.skipped.n,
 	};
+	if (sd) {
+		if (ps_sdcmp_interval(s->sd, iv, tracked, &s->maps, &s->sd_iv) < 0)
+			return ps_errf(err, ENOMEM, "out of memory");
+		ret->soft_dirty = &s->sd_iv;
+	}
 	s->exec_command = NULL;
 	s->execs = 0;
 	return 0;
@@ -457,6 +483,10 @@ void ps_session_end(struct ps_session *s, enum ps_end_reason reason, const char 
 		.exit_status = exit_status >= 0 ? exit_status : 0,
 	};
 	ps_summarize(&s->rates, &ret->rate);
+	if (s->sd) {
+		ps_sdcmp_end(s->sd, &s->sd_end);
+		ret->soft_dirty = &s->sd_end;
+	}
 }
 
 /* ---- exec --------------------------------------------------------------------- */

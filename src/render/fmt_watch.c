@@ -8,6 +8,8 @@
 #include "pagescan/render/fmt.h"
 #include "pagescan/model/util.h"
 #include "line.h"
+#include "sample_fmt.h"
+#include "softdirty_fmt.h"
 #include "pagescan/render/sink.h"
 
 #define MIB (1024.0 * 1024.0)
@@ -17,6 +19,8 @@ struct fsink {
 	struct ps_out *o;
 	bool quiet;                  /* no region lists */
 	bool workload;               /* the start record was a workload's */
+	bool sample;                 /* --sample: CSV has its columns */
+	bool soft_dirty;             /* --compare soft-dirty: CSV has its columns */
 	struct ps_label_cache label; /* valid during one interval call (one maps snapshot) */
 	/* Text per-mapping line: repeated[i] when per_mapping[i]'s name occurs
 	 * more than once in the interval (then its address is shown). */
@@ -154,6 +158,10 @@ static int json_start(struct ps_sink *s, const struct ps_watch_start *w)
 	ps_out_str(o, ",\"wp_fault_ns\":");
 	ps_out_fixed(o, w->wp_fault_ns, 1);
 	ps_out_str(o, w->wp_fault_calibrated ? ",\"wp_fault_calibrated\":true" : ",\"wp_fault_calibrated\":false");
+	if (w->sample_fraction > 0)
+		ps_sample_json_start(o, w->sample_fraction, w->sample_seed);
+	if (w->soft_dirty)
+		ps_out_str(o, ",\"compare\":\"soft-dirty\"");
 	if (!w->workload) {
 		/* A workload's are in each process's start event. */
 		ps_out_str(o, ",\"engaged\":");
@@ -279,6 +287,10 @@ static int json_interval(struct ps_sink *s, const struct ps_interval *iv)
 	ps_out_u64(o, iv->wss_pages);
 	json_counts(o, &iv->counts);
 	json_overhead(o, iv);
+	if (iv->sample.estimated)
+		ps_sample_json_interval(o, &iv->sample);
+	if (iv->soft_dirty)
+		ps_sd_json(o, iv->soft_dirty, false, !f->quiet);
 	if (iv->nprocesses || iv->processes) {
 		json_workload(f, iv);
 		ps_out_str(o, "}\n");
@@ -399,6 +411,10 @@ static int json_end(struct ps_sink *s, const struct ps_watch_end *e)
 	}
 	json_counts(o, &e->counts);
 	json_overhead_end(o, &e->overhead);
+	if (e->sample.estimated)
+		ps_sample_json_end(o, &e->sample);
+	if (e->soft_dirty)
+		ps_sd_json(o, e->soft_dirty, true, false);
 	ps_out_str(o, ",\"rate_pages_s\":{\"mean\":");
 	ps_out_fixed(o, e->rate.mean, 1);
 	ps_out_str(o, ",\"p50\":");
@@ -444,6 +460,12 @@ static int csv_start(struct ps_sink *s, const struct ps_watch_start *w)
 	                 "tracked_pages,wss_pages,regions,top_mapping,top_mapping_pages,"
 	                 "discarded_pages,zero_read_pages,ksm_merged_pages,thp_filled_pages,remapped_pages,"
 	                 "interval_s,stretched,overhead_faults,overhead_fault_s,overhead_share,overhead_cpu_share");
+	f->soft_dirty = w->soft_dirty;
+	if (f->soft_dirty)
+		ps_sd_csv_header(f->o);
+	f->sample = w->sample_fraction > 0;
+	if (f->sample)
+		ps_sample_csv_header(f->o);
 	/* A workload: a row of totals (pid empty), then one per process. */
 	ps_out_str(f->o, f->workload ? ",pid,command\n" : "\n");
 	return flush(f);
@@ -560,6 +582,10 @@ static void csv_row(struct fsink *f, const struct ps_interval *iv, const struct 
 	ps_out_chr(o, ',');
 	ps_out_u64(o, iv->counts.remapped_pages);
 	csv_overhead(o, iv);
+	if (f->soft_dirty)
+		ps_sd_csv_row(o, iv->soft_dirty);
+	if (f->sample)
+		ps_sample_csv_row(o, &iv->sample);
 	if (f->workload) {
 		ps_out_chr(o, ',');
 		if (p) {
@@ -713,6 +739,10 @@ static int text_start(struct ps_sink *s, const struct ps_watch_start *w)
 	ps_out_fixed(o, (double)w->interval_ns / 1e9, 3);
 	ps_out_str(o, w->accumulate ? "s, cumulative\n" : "s\n");
 	ps_fmt_skipped_text(o, w->skipped, w->nskipped);
+	if (w->sample_fraction > 0)
+		ps_sample_text_start(o, w->sample_fraction, w->sample_seed);
+	if (w->soft_dirty)
+		ps_sd_text_start(o);
 	return flush(f);
 }
 
@@ -840,15 +870,20 @@ static int text_interval(struct ps_sink *s, const struct ps_interval *iv)
 		ps_out_chr(o, '\n');
 		return flush(f);
 	}
-	ps_out_printf(o, "#%llu %8.3fs  written %llu page%s (", (unsigned long long)iv->seq, iv->time_s,
-	              (unsigned long long)iv->written_pages, iv->written_pages == 1 ? "" : "s");
+	ps_out_printf(o, "#%llu %8.3fs  written %s%llu page%s (", (unsigned long long)iv->seq, iv->time_s,
+	              iv->sample.estimated ? "~" : "", (unsigned long long)iv->written_pages,
+	              iv->written_pages == 1 ? "" : "s");
 	ps_out_human(o, iv->written_pages * PS_PAGE_SIZE);
-	ps_out_printf(o, ")  %.0f pages/s  %.2f MiB/s  wss %llu page%s  harvest %lluus", iv->rate_pages_s,
-	              rate_mib(iv->rate_pages_s), (unsigned long long)iv->wss_pages, iv->wss_pages == 1 ? "" : "s",
-	              (unsigned long long)iv->harvest_us);
+	ps_out_printf(o, ")  %.0f pages/s  %.2f MiB/s  wss %s%llu page%s  harvest %lluus", iv->rate_pages_s,
+	              rate_mib(iv->rate_pages_s), iv->sample.estimated ? "~" : "", (unsigned long long)iv->wss_pages,
+	              iv->wss_pages == 1 ? "" : "s", (unsigned long long)iv->harvest_us);
 	text_counts(o, &iv->counts);
 	text_overhead(o, iv);
+	if (iv->sample.estimated)
+		ps_sample_text_interval(o, &iv->sample);
 	ps_out_chr(o, '\n');
+	if (iv->soft_dirty)
+		ps_sd_text_interval(o, iv->soft_dirty, f->quiet);
 	if (iv->exec_command) {
 		ps_out_printf(o, "exec: %d now runs ", (int)iv->exec_pid);
 		ps_fmt_label_text(o, iv->exec_command);
@@ -904,12 +939,16 @@ static int text_end(struct ps_sink *s, const struct ps_watch_end *e)
 		ps_out_printf(o, "dirty rate (pages/s): mean %.0f  p50 %.0f  p95 %.0f  max %.0f  (mean %.2f MiB/s)\n",
 		              e->rate.mean, e->rate.p50, e->rate.p95, e->rate.max, rate_mib(e->rate.mean));
 	text_overhead_end(o, &e->overhead);
+	if (e->sample.estimated)
+		ps_sample_text_end(o, &e->sample);
 	if (counts_any(&e->counts)) {
 		/* Pages the harvests classified (docs/memory-events.md). */
 		ps_out_str(o, "classified pages:");
 		text_counts(o, &e->counts);
 		ps_out_chr(o, '\n');
 	}
+	if (e->soft_dirty)
+		ps_sd_text_end(o, e->soft_dirty);
 	if (e->nhottest) {
 		/* Say what is counted: distinct pages (the size written), and,
 		 * apart, page-writes (a page written in k intervals counts k times). */

@@ -138,4 +138,31 @@ void ps_prom_render(struct ps_out *o, const struct ps_prom_state *st)
 	           st->asked_interval_s, 3);
 	metric_u64(o, st, "pagescan_interval_stretched", "gauge",
 	           "1 when --max-overhead stretched the last interval beyond -i.", st->stretched);
+	if (st->estimated) {
+		/* --sample (docs/sampling.md) */
+		metric_u64(o, st, "pagescan_estimated", "gauge",
+		           "1: written pages, dirty rates and the write working set are estimates from a sample (--sample).", 1);
+		metric_dbl(o, st, "pagescan_written_pages_ci95_low", "gauge",
+		           "Lower end of the 95 % confidence interval of the last interval's written pages (--sample).",
+		           st->written_lo, 0);
+		metric_dbl(o, st, "pagescan_written_pages_ci95_high", "gauge",
+		           "Upper end of the 95 % confidence interval of the last interval's written pages (--sample).",
+		           st->written_hi, 0);
+	}
+	if (st->soft_dirty) {
+		/* --compare soft-dirty (docs/soft-dirty.md) */
+		metric_u64(o, st, "pagescan_soft_dirty_pages", "gauge",
+		           "Pages the kernel's soft-dirty bits marked in the last interval (tracked ranges and written pages).",
+		           st->sd.soft_dirty_pages);
+		metric_u64(o, st, "pagescan_soft_dirty_false_pages", "gauge",
+		           "Soft-dirty pages of the last interval that were not written (soft-dirty's false positives).",
+		           st->sd.false_pages);
+		metric_u64(o, st, "pagescan_soft_dirty_missed_pages", "gauge",
+		           "Written pages of the last interval soft-dirty did not mark (a write between the two reads or clears).",
+		           st->sd.missed_pages);
+		metric_u64(o, st, "pagescan_soft_dirty_pages_total", "counter",
+		           "Soft-dirty pages summed over the intervals.", st->sd_total.soft_dirty_pages);
+		metric_u64(o, st, "pagescan_soft_dirty_false_pages_total", "counter",
+		           "Soft-dirty pages not written, summed over the intervals.", st->sd_total.false_pages);
+	}
 }

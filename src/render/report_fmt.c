@@ -100,7 +100,11 @@ static void text_summary(struct ps_out *o, const struct ps_recording *rec, const
 		ps_fmt_label_text(o, rec->end_reason);
 	} else
 		ps_out_str(o, ", no end record");
-	ps_out_str(o, rec->accumulate ? ", recorded with --accumulate\n" : "\n");
+	ps_out_str(o, rec->accumulate ? ", recorded with --accumulate" : "");
+	if (rec->sample_fraction > 0)
+		ps_out_printf(o, ", recorded with --sample %g: dirty rates estimated, page counts only the pages seen",
+		              rec->sample_fraction);
+	ps_out_chr(o, '\n');
 	ps_out_printf(o, "tracked: %" PRIu64 " pages (", r->tracked_pages);
 	human_pages(o, r->tracked_pages);
 	ps_out_str(o, ") at the start");
@@ -126,10 +130,11 @@ static void text_summary(struct ps_out *o, const struct ps_recording *rec, const
 	              r->rate.max * PS_PAGE_SIZE / MIB);
 }
 
-static void text_windows(struct ps_out *o, const struct ps_report *r)
+static void text_windows(struct ps_out *o, const struct ps_report *r, bool sampled)
 {
 	ps_out_str(o, "\nwrite working set by window length (distinct pages written within N consecutive "
-	              "intervals; exact):\n");
+	              "intervals; ");
+	ps_out_str(o, sampled ? "only the pages seen in the samples, not estimates):\n" : "exact):\n");
 	ps_out_str(o, "  intervals     window     mean pages      max pages     mean      max   mean rate\n");
 	for (size_t i = 0; i < r->nwin; i++) {
 		const struct ps_report_window *w = &r->win[i];
@@ -328,7 +333,7 @@ static void text_processes(struct ps_out *o, const struct ps_report *r)
 void ps_report_text(struct ps_out *o, const struct ps_recording *rec, const struct ps_report *r)
 {
 	text_summary(o, rec, r);
-	text_windows(o, r);
+	text_windows(o, r, rec->sample_fraction > 0);
 	text_precopy(o, rec, r);
 	if (rec->workload)
 		text_processes(o, r);
@@ -465,6 +470,11 @@ void ps_report_json(struct ps_out *o, const struct ps_recording *rec, const stru
 	ps_out_str(o, ",\"recorded_by\":");
 	jstr(o, rec->pagescan);
 	ps_out_str(o, rec->accumulate ? ",\"mode\":\"accumulate\"," : ",\"mode\":\"interval\",");
+	if (rec->sample_fraction > 0) {
+		ps_out_str(o, "\"estimated\":true,");
+		jnum(o, "sample_fraction", rec->sample_fraction, 6);
+		ps_out_chr(o, ',');
+	}
 	jnum(o, "interval_s", rec->interval_s, 6);
 	ps_out_chr(o, ',');
 	ju64(o, "intervals", r->intervals);

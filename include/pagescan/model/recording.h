@@ -101,6 +101,10 @@ struct ps_recording {
 	 * its JSON and SVG count in the recording's pages, not this machine's. */
 	uint64_t page_size;
 	bool accumulate;         /* recorded with --accumulate (see the reader) */
+	/* recorded with --sample (docs/sampling.md): the share sampled; 0 =
+	 * exact. Then written_pages and rates are estimates, and the regions
+	 * only the pages seen in the samples. */
+	double sample_fraction;
 	uint64_t tracked_pages;  /* at the start */
 	size_t nskipped;         /* mappings the watch could not track */
 	struct ps_rec_span *spans; size_t nspans, spans_cap;

@@ -45,6 +45,13 @@ struct ps_session_source {
 	 * writes (zero-page reads, discarded pages, KSM merges, THP fills). */
 	void (*harvest_counts)(void *ctx, struct ps_harvest_counts *ret);
 	void *ctx;
+	/* Optional, with their own context (kernel/softdirty.h): --compare
+	 * soft-dirty. soft_dirty_get appends the soft-dirty pages up to the
+	 * end of maps' mappings (sorted); soft_dirty_clear clears every
+	 * soft-dirty bit of the target. */
+	int (*soft_dirty_get)(void *sd_ctx, const struct ps_maps *maps, struct ps_regions *out, struct ps_err *err);
+	int (*soft_dirty_clear)(void *sd_ctx, struct ps_err *err);
+	void *sd_ctx;
 };
 
 struct ps_session_opts {
@@ -52,6 +59,9 @@ struct ps_session_opts {
 	const char *command;       /* the target's name, borrowed */
 	uint64_t interval_ns;
 	bool accumulate;           /* cumulative write set, never re-protected */
+	/* --compare soft-dirty (docs/soft-dirty.md): the source has
+	 * soft_dirty_get/clear; not with accumulate. */
+	bool compare_soft_dirty;
 };
 
 struct ps_session;

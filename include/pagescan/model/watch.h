@@ -15,7 +15,9 @@
 #include "pagescan/model/spans.h"
 #include "pagescan/model/range.h"
 #include "pagescan/model/region.h"
+#include "pagescan/model/sample.h"
 #include "pagescan/model/stats.h"
+#include "pagescan/model/softdirty.h"
 
 /* What one harvest found besides writes (kernel/classify.h), in pages. Only
  * thp_filled is part of written_pages; the others are not writes. */
@@ -46,6 +48,13 @@ struct ps_watch_start {
 	double wp_fault_ns;
 	bool wp_fault_calibrated;
 	double max_overhead;
+	/* --sample (model/sample.h): the share of pages sampled each interval
+	 * (0: exact, the default), the generator's seed. */
+	double sample_fraction;
+	uint64_t sample_seed;
+	/* --compare soft-dirty (docs/soft-dirty.md): the intervals and the
+	 * end carry a soft-dirty comparison. */
+	bool soft_dirty;
 	/* A workload (watch PID PID..., --tree, --cgroup; model/workload.h):
 	 * workload names how its processes are chosen ("pids", "tree" or
 	 * "cgroup"; NULL: one process, the record as before), cgroup the
@@ -130,6 +139,10 @@ struct ps_interval {
 	struct ps_overhead overhead;
 	double interval_s;
 	bool stretched;
+	/* --sample (model/sample.h), filled by the loop: with sample.estimated,
+	 * written_pages, rate_pages_s and wss_pages are estimates (the regions
+	 * and per-mapping counts are the pages seen, in the sample). */
+	struct ps_sample_iv sample;
 	/* run: the command exec'd during this interval (non-NULL: the last
 	 * program it now runs, exec_pid its pid, execs how many execs). Tracking
 	 * was engaged in the new image before its first instruction; what the old
@@ -149,6 +162,9 @@ struct ps_interval {
 	const struct ps_process_interval *processes; size_t nprocesses;
 	uint64_t shared_written_pages;  /* distinct pages of shared mappings written */
 	uint64_t shared_wss_pages;      /* of wss_pages, pages of shared mappings */
+	/* --compare soft-dirty: soft-dirty's pages beside the written ones,
+	 * per mapping (NULL without it). */
+	const struct ps_sd_report *soft_dirty;
 };
 
 enum ps_end_reason { PS_END_COUNT, PS_END_DURATION, PS_END_SIGNAL, PS_END_TARGET_EXIT,
@@ -170,11 +186,17 @@ struct ps_watch_end {
 	bool has_exit_status;
 	int exit_status;           /* run: 0..255, 128+N for signal N */
 	struct ps_overhead_summary overhead; /* the loop's sums of the intervals' estimates */
+	/* --sample: wss_pages and rate are estimates (sample.estimated), with
+	 * the bounds of the write working set (sample.wss_lo, wss_hi). */
+	struct ps_sample_iv sample;
 	/* A workload: processes tracked over the watch, those left out (over
 	 * --max-processes, or that could not be tracked), shared pages of
 	 * wss_pages. */
 	bool workload;
 	uint64_t processes, untracked_processes, shared_wss_pages;
+	/* --compare soft-dirty: the sums over the intervals and the mappings
+	 * with the most false positives (NULL without it). */
+	const struct ps_sd_report *soft_dirty;
 };
 
 #endif

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "pagescan/model/softdirty.h"
 #include "pagescan/render/outbuf.h"
 
 struct ps_prom_state {
@@ -31,6 +32,14 @@ struct ps_prom_state {
 	double overhead_s_total;   /* estimated fault time since the start */
 	double asked_interval_s;   /* -i, or longer when stretched */
 	bool stretched;
+	/* --compare soft-dirty (docs/soft-dirty.md): the last interval's
+	 * comparison and the sums since the start. */
+	bool soft_dirty;
+	struct ps_sd_counts sd, sd_total;
+	/* --sample (docs/sampling.md): written_pages, rate_pages_s and
+	 * wss_pages are estimates; the last interval's 95 % interval. */
+	bool estimated;
+	double written_lo, written_hi;
 };
 
 /* The whole file for one state (HELP and TYPE lines included). */
