@@ -13,7 +13,8 @@
  * Modes: none (untracked), watch:I and watchr:I (exact, no budget:
  * --max-overhead off; watchr with region lists), budget:I (exact, the
  * default --max-overhead: the window is then as long in time, not in
- * intervals, since the budget stretches them), inproc:I, mprot:I.
+ * intervals, since the budget stretches them), sample:I (--sample 1/16, no
+ * budget: docs/sampling.md), inproc:I, mprot:I.
  *
  * Raw rows on stdout: <mode> (throughput), <mode>_min100ms, <mode>_rel (per
  * round, / none), <mode>_percpu and <mode>_percpu_rel (per second of the
@@ -22,7 +23,11 @@
  * pagescan modes, <mode>_est and <mode>_estcpu (pagescan's own estimates of
  * the target's loss over the window, target_overhead's share and mean
  * cpu_share: docs/overhead.md) and <mode>_loss (1 - <mode>_rel, the loss
- * measured), to compare. */
+ * measured), to compare. For watch and sample modes, <mode>_written: the
+ * mean written_pages an interval over the window (sample: the estimate),
+ * and for sample modes <mode>_ci_lo, <mode>_ci_hi: the mean 95 % interval,
+ * and <mode>_cover: the share of its intervals whose interval holds the
+ * exact mode's mean at the same -i in the same round (watch_I). */
 #include <getopt.h>
 
 #include "bench_common.h"
@@ -37,7 +42,27 @@ struct mode {
 	double rate, minrate, percpu;
 	double est;      /* pagescan's estimate over the window: fault_s / elapsed_s */
 	double estcpu;   /* the mean of its cpu_share over the window (-1: none) */
+	double written;  /* mean written_pages an interval (sample: estimated) */
+	double ci_lo, ci_hi; /* sample: the mean 95 % interval */
+	double *los, *his;   /* sample: each interval's, for the coverage */
+	size_t nci;
 };
+
+/* "KEY":[lo,hi] of a JSON line; false when absent. */
+static bool json_pair(const char *line, const char *key, double *lo, double *hi)
+{
+	char pat[64];
+	snprintf(pat, sizeof(pat), "\"%s\":[", key);
+	const char *p = strstr(line, pat);
+	if (!p)
+		return false;
+	char *end;
+	*lo = strtod(p + strlen(pat), &end);
+	if (*end != ',')
+		return false;
+	*hi = strtod(end + 1, NULL);
+	return true;
+}
 
 static char *pagescan, *bin_dir;
 static int win, wout; /* workload stdin (ours to write), stdout (ours to read) */
@@ -101,8 +126,25 @@ static double measure_watch(struct mode *m, uint64_t ms)
 	 * produces (-q); watchr: every written region too. */
 	bool lists = strcmp(m->kind, "watchr") == 0;
 	bool budget = strcmp(m->kind, "budget") == 0;
-	char *argv[] = { pagescan, "watch", pid, "-i", m->interval, "-f", "json", "--max-overhead",
-		         budget ? "10" : "off", lists ? NULL : "-q", NULL };
+	bool sample = strcmp(m->kind, "sample") == 0;
+	char *argv[16] = { pagescan, "watch", pid, "-i", m->interval, "-f", "json", "--max-overhead",
+		           budget ? "10" : "off" };
+	int na = 9;
+	if (!lists)
+		argv[na++] = "-q";
+	if (sample) {
+		argv[na++] = "--sample";
+		argv[na++] = "1/16";
+	}
+	argv[na] = NULL;
+	if (sample && !m->los) {
+		m->los = calloc(100000, sizeof(double));
+		m->his = calloc(100000, sizeof(double));
+		if (!m->los || !m->his)
+			die("out of memory");
+	}
+	m->nci = 0;
+	double written = 0, ci_lo = 0, ci_hi = 0;
 	int p[2];
 	make_pipe(p);
 	uint64_t t0 = now_ns();
@@ -126,6 +168,16 @@ static double measure_watch(struct mode *m, uint64_t ms)
 			continue;
 		}
 		fault_s += MAX(json_num(l, "fault_s"), 0);
+		written += MAX(json_num(l, "written_pages"), 0);
+		double lo, hi;
+		if (sample && json_pair(l, "written_pages_ci95", &lo, &hi)) {
+			ci_lo += lo;
+			ci_hi += hi;
+			if (m->nci < 100000) {
+				m->los[m->nci] = lo;
+				m->his[m->nci++] = hi;
+			}
+		}
 		elapsed_s += MAX(json_num(l, "elapsed_s"), 0);
 		if (strstr(l, "\"cpu_share\":") && !strstr(l, "\"cpu_share\":null")) {
 			cpu_share += json_num(l, "cpu_share");
@@ -137,6 +189,9 @@ static double measure_watch(struct mode *m, uint64_t ms)
 		}
 	}
 	m->est = elapsed_s > 0 ? fault_s / elapsed_s : 0;
+	m->written = seen > 1 ? written / (double)(seen - 1) : 0;
+	m->ci_lo = seen > 1 ? ci_lo / (double)(seen - 1) : 0;
+	m->ci_hi = seen > 1 ? ci_hi / (double)(seen - 1) : 0;
 	m->estcpu = ncpu ? cpu_share / (double)ncpu : -1;
 	if (!l)
 		die("pagescan watch ended early");
@@ -224,7 +279,7 @@ int main(int argc, char **argv)
 		if (strcmp(t, "none") == 0)
 			none = nm;
 		else if (strcmp(t, "watch") && strcmp(t, "watchr") && strcmp(t, "budget") && strcmp(t, "inproc") &&
-		         strcmp(t, "mprot"))
+		         strcmp(t, "mprot") && strcmp(t, "sample"))
 			die("unknown mode %s", t);
 		else if (!colon)
 			die("mode %s needs an interval (e.g. %s:1s)", t, t);
@@ -262,7 +317,8 @@ int main(int argc, char **argv)
 			struct mode *m = &mv[(i + r) % nm];
 			if (strcmp(m->kind, "none") == 0) {
 				measure(m, ms);
-			} else if (strncmp(m->kind, "watch", 5) == 0 || strcmp(m->kind, "budget") == 0) {
+			} else if (strncmp(m->kind, "watch", 5) == 0 || strcmp(m->kind, "budget") == 0 ||
+			           strcmp(m->kind, "sample") == 0) {
 				double cpu = measure_watch(m, ms);
 				char name[64];
 				snprintf(name, sizeof(name), "%.31s_pagescan_cpu", m->name);
@@ -284,7 +340,27 @@ int main(int argc, char **argv)
 				snprintf(name, sizeof(name), "%.31s_percpu_rel", mv[i].name);
 				emit("cost", work, name, "x", r, mv[i].percpu / mv[none].percpu);
 			}
-			if (strncmp(mv[i].kind, "watch", 5) == 0 || strcmp(mv[i].kind, "budget") == 0) {
+			if (strncmp(mv[i].kind, "watch", 5) == 0 || strcmp(mv[i].kind, "sample") == 0) {
+				snprintf(name, sizeof(name), "%.31s_written", mv[i].name);
+				emit("cost", work, name, "pages", r, mv[i].written);
+			}
+			if (strcmp(mv[i].kind, "sample") == 0) {
+				snprintf(name, sizeof(name), "%.31s_ci_lo", mv[i].name);
+				emit("cost", work, name, "pages", r, mv[i].ci_lo);
+				snprintf(name, sizeof(name), "%.31s_ci_hi", mv[i].name);
+				emit("cost", work, name, "pages", r, mv[i].ci_hi);
+				for (int j = 0; j < nm; j++) {
+					if (strcmp(mv[j].kind, "watch") || strcmp(mv[j].interval, mv[i].interval))
+						continue;
+					size_t held = 0;
+					for (size_t k = 0; k < mv[i].nci; k++)
+						held += mv[i].los[k] <= mv[j].written && mv[j].written <= mv[i].his[k];
+					snprintf(name, sizeof(name), "%.31s_cover", mv[i].name);
+					emit("cost", work, name, "x", r, mv[i].nci ? (double)held / (double)mv[i].nci : 0);
+				}
+			}
+			if (strncmp(mv[i].kind, "watch", 5) == 0 || strcmp(mv[i].kind, "budget") == 0 ||
+			    strcmp(mv[i].kind, "sample") == 0) {
 				snprintf(name, sizeof(name), "%.31s_est", mv[i].name);
 				emit("cost", work, name, "x", r, mv[i].est);
 				snprintf(name, sizeof(name), "%.31s_estcpu", mv[i].name);
