@@ -7,10 +7,6 @@
 #include "cli.h"
 #include "pagescan/kernel/engage.h"
 #include "pagescan/model/util.h"
-#include "pagescan/model/util.h"
-#include "pagescan/model/util.h"
-#include "pagescan/model/util.h"
-#include "pagescan/model/util.h"
 #include "pagescan/render/fmt.h"
 #include "pagescan/render/outbuf.h"
 

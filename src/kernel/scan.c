@@ -176,6 +176,7 @@ int ps_scan_note_maps_with(ps_page_sizes_fn sizes, void *ctx, int pagemap_fd, co
 		for (size_t i = 0; i < nq; i++)
 			v[qi[i]].page = qs[i];
 	}
+	size_t bi = b ? (size_t)(b - bigs) : nbigs;
 	if (!b) {
 		struct big_fd *nb = realloc(bigs, (nbigs + 1) * sizeof(*bigs));
 		if (!nb) {
@@ -183,12 +184,11 @@ int ps_scan_note_maps_with(ps_page_sizes_fn sizes, void *ctx, int pagemap_fd, co
 			goto out;
 		}
 		bigs = nb;
-		b = &bigs[nbigs++];
-		*b = (struct big_fd){ .fd = pagemap_fd };
+		bigs[nbigs++] = (struct big_fd){ .fd = pagemap_fd };
 	}
-	free(b->v);
-	b->v = v;
-	b->n = n;
+	free(bigs[bi].v);
+	bigs[bi].v = v;
+	bigs[bi].n = n;
 	v = NULL;
 out:
 	free(v);

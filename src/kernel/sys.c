@@ -154,10 +154,15 @@ static int page_sizes_smaps(int procfd, const struct ps_vma *v, size_t n, uint64
 		return r;
 	uint64_t cur = UINT64_MAX;
 	for (char *p = buf; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
-		unsigned long long a, kib;
-		if (sscanf(p, "%llx-", &a) == 1 && p[strspn(p, "0123456789abcdef")] == '-') {
-			cur = a;
-		} else if (sscanf(p, "KernelPageSize: %llu kB", &kib) == 1) {
+		static const char kps[] = "KernelPageSize:";
+		char *end;
+		size_t hex = strspn(p, "0123456789abcdef");
+		if (hex && p[hex] == '-') {
+			cur = strtoull(p, NULL, 16);
+		} else if (strncmp(p, kps, sizeof(kps) - 1) == 0) {
+			unsigned long long kib = strtoull(p + sizeof(kps) - 1, &end, 10);
+			if (end == p + sizeof(kps) - 1)
+				continue;
 			while (i < n && v[i].start < cur)
 				i++;
 			if (i < n && v[i].start == cur && maybe_huge(&v[i]))

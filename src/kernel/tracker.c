@@ -577,13 +577,12 @@ static int tail_wanted(struct ps_tracker *tr, const struct ps_maps *maps, size_t
 	if (!tr->holes_unarmed || tr->ntails >= PS_TAILS_MAX || e != v->end || e - s < PS_PAGE_SIZE ||
 	    !private_anon(v))
 		return 0;
-	if (brk_top(maps, i))
-		dir = 1;
-	else if (next && next->start == v->end && private_anon(next) &&
-	         !(next->prot & (PS_VMA_READ | PS_VMA_WRITE | PS_VMA_EXEC)) &&
-	         next->end - next->start >= 16 * PS_PAGE_SIZE)
-		dir = 1;
-	else if (learn && prev && prev->end == v->start && armed_like(tr, prev, v, prev->end - PS_PAGE_SIZE))
+	bool below_reserve = next && next->start == v->end && private_anon(next) &&
+	                     !(next->prot & (PS_VMA_READ | PS_VMA_WRITE | PS_VMA_EXEC)) &&
+	                     next->end - next->start >= 16 * PS_PAGE_SIZE;
+	bool above_armed = learn && prev && prev->end == v->start &&
+	                   armed_like(tr, prev, v, prev->end - PS_PAGE_SIZE);
+	if (brk_top(maps, i) || below_reserve || above_armed)
 		dir = 1;
 	else if (learn && next && next->start == v->end && armed_like(tr, next, v, next->start))
 		dir = -1;

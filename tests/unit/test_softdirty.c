@@ -104,8 +104,12 @@ static void test_sweep_random(void)
 			last = r->end;
 			for (uint64_t a = r->start; a < r->end; a += PS_PAGE_SIZE) {
 				uint64_t i = a / PS_PAGE_SIZE - base;
+				if (i >= NP) {
+					pieces = false;
+					break;
+				}
 				uint64_t cats = (mw[i] ? PS_SD_W : 0) | (ms[i] ? PS_SD_S : 0);
-				if (i >= NP || r->cats != cats || (!mw[i] && !(ms[i] && mt[i])))
+				if (r->cats != cats || (!mw[i] && !(ms[i] && mt[i])))
 					pieces = false;
 			}
 		}
