@@ -662,13 +662,23 @@ static int engage_writable(struct ps_tracker *tr, const struct ps_maps *maps, si
 		if (old_data && count_prewritten && old >= lo && old < hi &&
 		    tail_changed(tr, was, old, &res->prewritten) < 0)
 			return ps_errf(err, ENOMEM, "out of memory");
+		/* It was listed as engaged when it became the tail: tracked all
+		 * along, not engaged a second time. */
+		if (was && old >= lo && old < hi && ps_spans_cut(&res->engaged, old, old + PS_PAGE_SIZE) < 0)
+			return ps_errf(err, ENOMEM, "out of memory");
 	}
 	if (!t)
 		return 0;
 	t->start = t->down ? lo - PS_PAGE_SIZE : hi;
 	t->end_seen = t->start + PS_PAGE_SIZE;
-	/* tracked from now on, by its bytes: listed as engaged */
-	if (fresh && ps_spans_add(&res->engaged, t->start, t->end_seen, ps_vma_label(v), NULL) < 0)
+	/* tracked from now on, by its bytes: listed as engaged, in one span
+	 * with the rest of the mapping engaged now */
+	struct ps_span *last = res->engaged.n ? &res->engaged.v[res->engaged.n - 1] : NULL;
+	if (fresh && last && !last->reason && last->end == t->start && last->start >= v->start)
+		last->end = t->end_seen;
+	else if (fresh && last && !last->reason && last->start == t->end_seen && last->end <= v->end)
+		last->start = t->start;
+	else if (fresh && ps_spans_add(&res->engaged, t->start, t->end_seen, ps_vma_label(v), NULL) < 0)
 		return ps_errf(err, ENOMEM, "out of memory");
 	if (t->had_data) {
 		if (count_prewritten && tail_changed(tr, t, t->start, &res->prewritten) < 0)

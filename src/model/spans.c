@@ -18,6 +18,31 @@ int ps_spans_add(struct ps_spans *s, uint64_t start, uint64_t end, const char *m
 	return 0;
 }
 
+int ps_spans_cut(struct ps_spans *s, uint64_t start, uint64_t end)
+{
+	for (size_t i = 0; i < s->n; i++) {
+		struct ps_span *x = &s->v[i];
+		if (x->end <= start || x->start >= end)
+			continue;
+		if (x->start < start && x->end > end) {
+			/* a hole in the middle: the right part becomes a span of its own */
+			if (ps_spans_add(s, end, s->v[i].end, s->v[i].mapping, s->v[i].reason) < 0)
+				return -ENOMEM;
+			s->v[i].end = start;
+		} else if (x->start < start) {
+			x->end = start;
+		} else if (x->end > end) {
+			x->start = end;
+		} else {
+			free((char *)x->reason);
+			memmove(x, x + 1, (s->n - i - 1) * sizeof(*x));
+			s->n--;
+			i--;
+		}
+	}
+	return 0;
+}
+
 void ps_spans_clear(struct ps_spans *s)
 {
 	for (size_t i = 0; i < s->n; i++)

@@ -9,6 +9,7 @@
 
 #include "pagescan/model/maps.h"
 #include "pagescan/model/range.h"
+#include "pagescan/model/spans.h"
 #include "pagescan/model/util.h"
 #include "tap.h"
 
@@ -694,8 +695,46 @@ static void test_overlap(void)
 	ps_rangeset_free(&s);
 }
 
+/* ---- ps_spans_cut, against a page bitmap -------------------------------- */
+
+static void test_spans_cut(void)
+{
+	/* spans over pages [0, 40): [2,10) [12,20) "r" [25,40); every cut
+	 * [a,b) with 0 <= a < b <= 40 against the bitmap of what must stay */
+	int bad = 0;
+	for (uint64_t a = 0; a < 40; a++)
+		for (uint64_t b = a + 1; b <= 40; b++) {
+			struct ps_spans s = { 0 };
+			bool want[40] = { 0 }, got[40] = { 0 };
+			static const uint64_t sp[3][2] = { { 2, 10 }, { 12, 20 }, { 25, 40 } };
+			for (int k = 0; k < 3; k++) {
+				ps_spans_add(&s, sp[k][0], sp[k][1], "m", k == 1 ? "r" : NULL);
+				for (uint64_t p = sp[k][0]; p < sp[k][1]; p++)
+					want[p] = p < a || p >= b;
+			}
+			if (ps_spans_cut(&s, a, b) < 0)
+				bad++;
+			for (size_t i = 0; i < s.n; i++) {
+				if (s.v[i].start >= s.v[i].end)
+					bad++;
+				bool in_r = s.v[i].start >= 12 && s.v[i].end <= 20;
+				if (in_r != (s.v[i].reason && strcmp(s.v[i].reason, "r") == 0))
+					bad++;
+				for (uint64_t p = s.v[i].start; p < s.v[i].end && p < 40; p++) {
+					bad += got[p] ? 1 : 0; /* overlap */
+					got[p] = true;
+				}
+			}
+			if (memcmp(want, got, sizeof(want)) != 0)
+				bad++;
+			ps_spans_free(&s);
+		}
+	is_int(bad, 0, "ps_spans_cut: every [a,b) of [0,40) leaves exactly the pages outside it, reasons kept");
+}
+
 int main(void)
 {
+	test_spans_cut();
 	test_overlap();
 	test_parse_addr_forms();
 	test_parse_selectors();

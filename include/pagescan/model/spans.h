@@ -22,6 +22,10 @@ struct ps_spans {
 	size_t n, cap;
 };
 int ps_spans_add(struct ps_spans *s, uint64_t start, uint64_t end, const char *mapping, const char *reason);
+/* Remove [start, end) from every span (a span cut in the middle becomes two,
+ * the right part last). 0, or -ENOMEM (s is then unchanged but for spans
+ * already cut). */
+int ps_spans_cut(struct ps_spans *s, uint64_t start, uint64_t end);
 void ps_spans_clear(struct ps_spans *s);
 void ps_spans_free(struct ps_spans *s);
 
