@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -121,6 +122,35 @@ static inline void emit(const char *bench, const char *cas, const char *metric, 
 {
 	printf("%s,%s,%s,%s,%d,%.6g\n", bench, cas, metric, unit, round, value);
 	fflush(stdout);
+}
+
+/* The minimal harvest of [start, end) of pagemap fd pm: the written pages,
+ * protected again (PM_SCAN_WP_MATCHING), in calls of vec_len regions. */
+static inline uint64_t raw_harvest_range(int pm, uint64_t start, uint64_t end, struct page_region *vec,
+                                         size_t vec_len)
+{
+	uint64_t pages = 0;
+	while (start < end) {
+		struct pm_scan_arg arg = {
+			.size = sizeof(arg),
+			.flags = PM_SCAN_WP_MATCHING,
+			.start = start,
+			.end = end,
+			.vec = (uintptr_t)vec,
+			.vec_len = vec_len,
+			.category_mask = PAGE_IS_WRITTEN,
+			.return_mask = PAGE_IS_WRITTEN,
+		};
+		int n = ioctl(pm, PAGEMAP_SCAN, &arg);
+		if (n < 0)
+			die("PAGEMAP_SCAN: %s", strerror(errno));
+		for (int k = 0; k < n; k++)
+			pages += (vec[k].end - vec[k].start) / BPAGE;
+		if ((size_t)n < vec_len || arg.walk_end >= end)
+			break;
+		start = arg.walk_end;
+	}
+	return pages;
 }
 
 static inline int cmp_double(const void *a, const void *b)

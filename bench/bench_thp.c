@@ -77,29 +77,8 @@ static uint64_t raw_harvest(int pm)
 {
 	static struct page_region vec[512];
 	uint64_t pages = 0;
-	for (size_t m = 0; m < nmaps; m++) {
-		uint64_t start = maps[m][0];
-		while (start < maps[m][1]) {
-			struct pm_scan_arg arg = {
-				.size = sizeof(arg),
-				.flags = PM_SCAN_WP_MATCHING,
-				.start = start,
-				.end = maps[m][1],
-				.vec = (uintptr_t)vec,
-				.vec_len = 512,
-				.category_mask = PAGE_IS_WRITTEN,
-				.return_mask = PAGE_IS_WRITTEN,
-			};
-			int n = ioctl(pm, PAGEMAP_SCAN, &arg);
-			if (n < 0)
-				die("PAGEMAP_SCAN: %s", strerror(errno));
-			for (int k = 0; k < n; k++)
-				pages += (vec[k].end - vec[k].start) / BPAGE;
-			if (n < 512 || arg.walk_end >= maps[m][1])
-				break;
-			start = arg.walk_end;
-		}
-	}
+	for (size_t m = 0; m < nmaps; m++)
+		pages += raw_harvest_range(pm, maps[m][0], maps[m][1], vec, 512);
 	return pages;
 }
 

@@ -132,29 +132,8 @@ static uint64_t raw_harvest(const int *pagemap_fds)
 	uint64_t pages = 0;
 	for (size_t i = 0; i < ntargets; i++) {
 		const uint64_t (*maps)[2] = (const uint64_t (*)[2])(tmaps + i * MAPS_MAX);
-		for (size_t m = 0; m < tmaps_n[i]; m++) {
-			uint64_t start = maps[m][0];
-			while (start < maps[m][1]) {
-				struct pm_scan_arg arg = {
-					.size = sizeof(arg),
-					.flags = PM_SCAN_WP_MATCHING,
-					.start = start,
-					.end = maps[m][1],
-					.vec = (uintptr_t)vec,
-					.vec_len = 1024,
-					.category_mask = PAGE_IS_WRITTEN,
-					.return_mask = PAGE_IS_WRITTEN,
-				};
-				int n = ioctl(pagemap_fds[i], PAGEMAP_SCAN, &arg);
-				if (n < 0)
-					die("PAGEMAP_SCAN of %d: %s", (int)targets[i].pid, strerror(errno));
-				for (int k = 0; k < n; k++)
-					pages += (vec[k].end - vec[k].start) / BPAGE;
-				if (n < 1024 || arg.walk_end >= maps[m][1])
-					break;
-				start = arg.walk_end;
-			}
-		}
+		for (size_t m = 0; m < tmaps_n[i]; m++)
+			pages += raw_harvest_range(pagemap_fds[i], maps[m][0], maps[m][1], vec, 1024);
 	}
 	return pages;
 }
