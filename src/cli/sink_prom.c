@@ -46,27 +46,6 @@ static void procs_clear(struct prom_sink *ps)
 	ps->nprocs = 0;
 }
 
-/* One gauge of the workload, labelled like the totals (pid, command). */
-static void workload_gauge(struct prom_sink *ps, const char *name, const char *help, uint64_t v)
-{
-	struct ps_out *o = &ps->out;
-	ps_out_str(o, "# HELP ");
-	ps_out_str(o, name);
-	ps_out_chr(o, ' ');
-	ps_out_str(o, help);
-	ps_out_str(o, "\n# TYPE ");
-	ps_out_str(o, name);
-	ps_out_str(o, " gauge\n");
-	ps_out_str(o, name);
-	ps_out_str(o, "{pid=\"");
-	ps_out_i64(o, ps->st.pid);
-	ps_out_str(o, "\",command=\"");
-	ps_prom_label_value(o, ps->st.command ? ps->st.command : "");
-	ps_out_str(o, "\"} ");
-	ps_out_u64(o, v);
-	ps_out_chr(o, '\n');
-}
-
 /* A workload's series: the process count and shared pages (labelled like
  * the totals), then written and wss pages per process, labelled with its
  * own pid and command. */
@@ -79,9 +58,10 @@ static void render_workload(struct prom_sink *ps)
 		{ "pagescan_process_written_pages", "Pages this process wrote in the last interval (shared pages included)." },
 		{ "pagescan_process_wss_pages", "Distinct pages this process wrote since it joined the watch." },
 	};
-	workload_gauge(ps, "pagescan_workload_processes", "Processes tracked in the last interval.", ps->nprocs);
-	workload_gauge(ps, "pagescan_workload_shared_wss_pages",
-	               "Pages of shared mappings in the write working set (counted once).", ps->shared_wss_pages);
+	ps_prom_metric_u64(o, &ps->st, "pagescan_workload_processes", "gauge", "Processes tracked in the last interval.",
+	                   ps->nprocs);
+	ps_prom_metric_u64(o, &ps->st, "pagescan_workload_shared_wss_pages", "gauge",
+	                   "Pages of shared mappings in the write working set (counted once).", ps->shared_wss_pages);
 	for (size_t k = 0; k < 2; k++) {
 		ps_out_str(o, "# HELP ");
 		ps_out_str(o, per[k].name);

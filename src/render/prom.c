@@ -61,8 +61,8 @@ static void head(struct ps_out *o, const char *name, const char *type, const cha
 	ps_out_str(o, name);
 }
 
-static void metric_u64(struct ps_out *o, const struct ps_prom_state *st, const char *name, const char *type,
-                       const char *help, uint64_t v)
+void ps_prom_metric_u64(struct ps_out *o, const struct ps_prom_state *st, const char *name, const char *type,
+                        const char *help, uint64_t v)
 {
 	head(o, name, type, help);
 	labels(o, st);
@@ -81,52 +81,52 @@ static void metric_dbl(struct ps_out *o, const struct ps_prom_state *st, const c
 
 void ps_prom_render(struct ps_out *o, const struct ps_prom_state *st)
 {
-	metric_u64(o, st, "pagescan_watch_running", "gauge",
-	           "1 while the pagescan watch writing this file runs, 0 after it ended.", st->running);
-	metric_u64(o, st, "pagescan_intervals_total", "counter", "Intervals harvested since the watch started.",
-	           st->intervals);
+	ps_prom_metric_u64(o, st, "pagescan_watch_running", "gauge",
+	                   "1 while the pagescan watch writing this file runs, 0 after it ended.", st->running);
+	ps_prom_metric_u64(o, st, "pagescan_intervals_total", "counter", "Intervals harvested since the watch started.",
+	                   st->intervals);
 	metric_dbl(o, st, "pagescan_interval_seconds", "gauge", "Length of the last interval.", st->interval_s, 6);
-	metric_u64(o, st, "pagescan_written_pages", "gauge",
-	           "Pages (of the kernel's page size) written during the last interval (cumulative with --accumulate).",
-	           st->written_pages);
-	metric_u64(o, st, "pagescan_written_bytes", "gauge",
-	           "Bytes of the pages written during the last interval (cumulative with --accumulate).",
-	           st->written_pages * PS_PAGE_SIZE);
-	metric_u64(o, st, "pagescan_written_pages_total", "counter",
-	           "Pages written, summed over intervals (a page written in two intervals counts twice).",
-	           st->written_pages_total);
+	ps_prom_metric_u64(o, st, "pagescan_written_pages", "gauge",
+	                   "Pages (of the kernel's page size) written during the last interval (cumulative with --accumulate).",
+	                   st->written_pages);
+	ps_prom_metric_u64(o, st, "pagescan_written_bytes", "gauge",
+	                   "Bytes of the pages written during the last interval (cumulative with --accumulate).",
+	                   st->written_pages * PS_PAGE_SIZE);
+	ps_prom_metric_u64(o, st, "pagescan_written_pages_total", "counter",
+	                   "Pages written, summed over intervals (a page written in two intervals counts twice).",
+	                   st->written_pages_total);
 	metric_dbl(o, st, "pagescan_dirty_rate_pages_per_second", "gauge",
 	           "Pages written per second during the last interval.", st->rate_pages_s, 3);
 	metric_dbl(o, st, "pagescan_dirty_rate_bytes_per_second", "gauge",
 	           "Bytes of pages written per second during the last interval.",
 	           st->rate_pages_s * (double)PS_PAGE_SIZE, 3);
-	metric_u64(o, st, "pagescan_write_working_set_pages", "gauge",
-	           "Distinct pages written since the watch started.", st->wss_pages);
-	metric_u64(o, st, "pagescan_write_working_set_bytes", "gauge",
-	           "Bytes of the distinct pages written since the watch started.", st->wss_pages * PS_PAGE_SIZE);
-	metric_u64(o, st, "pagescan_tracked_pages", "gauge", "Pages under write tracking.", st->tracked_pages);
-	metric_u64(o, st, "pagescan_tracked_bytes", "gauge", "Bytes under write tracking.",
-	           st->tracked_pages * PS_PAGE_SIZE);
+	ps_prom_metric_u64(o, st, "pagescan_write_working_set_pages", "gauge",
+	                   "Distinct pages written since the watch started.", st->wss_pages);
+	ps_prom_metric_u64(o, st, "pagescan_write_working_set_bytes", "gauge",
+	                   "Bytes of the distinct pages written since the watch started.", st->wss_pages * PS_PAGE_SIZE);
+	ps_prom_metric_u64(o, st, "pagescan_tracked_pages", "gauge", "Pages under write tracking.", st->tracked_pages);
+	ps_prom_metric_u64(o, st, "pagescan_tracked_bytes", "gauge", "Bytes under write tracking.",
+	                   st->tracked_pages * PS_PAGE_SIZE);
 	metric_dbl(o, st, "pagescan_harvest_seconds", "gauge",
 	           "Time the last harvest of written pages took (PAGEMAP_SCAN and re-arming).",
 	           (double)st->harvest_us / 1e6, 6);
 	metric_dbl(o, st, "pagescan_harvest_seconds_total", "counter",
 	           "Time spent harvesting written pages since the watch started.",
 	           (double)st->harvest_us_total / 1e6, 6);
-	metric_u64(o, st, "pagescan_discarded_pages", "gauge",
-	           "Pages the last harvest found discarded (MADV_DONTNEED, MADV_FREE, MADV_REMOVE): not writes.",
-	           st->discarded_pages);
-	metric_u64(o, st, "pagescan_zero_read_pages", "gauge",
-	           "Pages the last harvest found mapped to the zero page by a read: not writes.",
-	           st->zero_read_pages);
-	metric_u64(o, st, "pagescan_ksm_merged_pages", "gauge",
-	           "Pages the last harvest found merged by KSM: not writes.", st->ksm_merged_pages);
-	metric_u64(o, st, "pagescan_thp_filled_pages", "gauge",
-	           "Written pages of huge pages a fault allocated whole in the last interval (reported whole).",
-	           st->thp_filled_pages);
-	metric_u64(o, st, "pagescan_remapped_pages", "gauge",
-	           "Present pages of mappings moved (mremap) in the last interval: written or not is unknown, not counted as written.",
-	           st->remapped_pages);
+	ps_prom_metric_u64(o, st, "pagescan_discarded_pages", "gauge",
+	                   "Pages the last harvest found discarded (MADV_DONTNEED, MADV_FREE, MADV_REMOVE): not writes.",
+	                   st->discarded_pages);
+	ps_prom_metric_u64(o, st, "pagescan_zero_read_pages", "gauge",
+	                   "Pages the last harvest found mapped to the zero page by a read: not writes.",
+	                   st->zero_read_pages);
+	ps_prom_metric_u64(o, st, "pagescan_ksm_merged_pages", "gauge",
+	                   "Pages the last harvest found merged by KSM: not writes.", st->ksm_merged_pages);
+	ps_prom_metric_u64(o, st, "pagescan_thp_filled_pages", "gauge",
+	                   "Written pages of huge pages a fault allocated whole in the last interval (reported whole).",
+	                   st->thp_filled_pages);
+	ps_prom_metric_u64(o, st, "pagescan_remapped_pages", "gauge",
+	                   "Present pages of mappings moved (mremap) in the last interval: written or not is unknown, not counted as written.",
+	                   st->remapped_pages);
 	metric_dbl(o, st, "pagescan_target_overhead_ratio", "gauge",
 	           "Estimated share of the last interval the target spent in write-protect faults (docs/overhead.md).",
 	           st->overhead_share, 4);
@@ -136,11 +136,11 @@ void ps_prom_render(struct ps_out *o, const struct ps_prom_state *st)
 	metric_dbl(o, st, "pagescan_interval_target_seconds", "gauge",
 	           "The interval asked for the last interval: -i, or longer when --max-overhead stretched it.",
 	           st->asked_interval_s, 3);
-	metric_u64(o, st, "pagescan_interval_stretched", "gauge",
-	           "1 when --max-overhead stretched the last interval beyond -i.", st->stretched);
+	ps_prom_metric_u64(o, st, "pagescan_interval_stretched", "gauge",
+	                   "1 when --max-overhead stretched the last interval beyond -i.", st->stretched);
 	if (st->estimated) {
 		/* --sample (docs/sampling.md) */
-		metric_u64(o, st, "pagescan_estimated", "gauge",
+		ps_prom_metric_u64(o, st, "pagescan_estimated", "gauge",
 		           "1: written pages, dirty rates and the write working set are estimates from a sample (--sample).", 1);
 		metric_dbl(o, st, "pagescan_written_pages_ci95_low", "gauge",
 		           "Lower end of the 95 % confidence interval of the last interval's written pages (--sample).",
@@ -151,18 +151,18 @@ void ps_prom_render(struct ps_out *o, const struct ps_prom_state *st)
 	}
 	if (st->soft_dirty) {
 		/* --compare soft-dirty (docs/soft-dirty.md) */
-		metric_u64(o, st, "pagescan_soft_dirty_pages", "gauge",
+		ps_prom_metric_u64(o, st, "pagescan_soft_dirty_pages", "gauge",
 		           "Pages the kernel's soft-dirty bits marked in the last interval (tracked ranges and written pages).",
 		           st->sd.soft_dirty_pages);
-		metric_u64(o, st, "pagescan_soft_dirty_false_pages", "gauge",
+		ps_prom_metric_u64(o, st, "pagescan_soft_dirty_false_pages", "gauge",
 		           "Soft-dirty pages of the last interval that were not written (soft-dirty's false positives).",
 		           st->sd.false_pages);
-		metric_u64(o, st, "pagescan_soft_dirty_missed_pages", "gauge",
+		ps_prom_metric_u64(o, st, "pagescan_soft_dirty_missed_pages", "gauge",
 		           "Written pages of the last interval soft-dirty did not mark (a write between the two reads or clears).",
 		           st->sd.missed_pages);
-		metric_u64(o, st, "pagescan_soft_dirty_pages_total", "counter",
+		ps_prom_metric_u64(o, st, "pagescan_soft_dirty_pages_total", "counter",
 		           "Soft-dirty pages summed over the intervals.", st->sd_total.soft_dirty_pages);
-		metric_u64(o, st, "pagescan_soft_dirty_false_pages_total", "counter",
+		ps_prom_metric_u64(o, st, "pagescan_soft_dirty_false_pages_total", "counter",
 		           "Soft-dirty pages not written, summed over the intervals.", st->sd_total.false_pages);
 	}
 }

@@ -47,5 +47,9 @@ void ps_prom_render(struct ps_out *o, const struct ps_prom_state *st);
 /* A label value escaped per the exposition format (\\, \", \n), each byte
  * that is not part of valid UTF-8 replaced by U+FFFD; without quotes. */
 void ps_prom_label_value(struct ps_out *o, const char *s);
+/* One metric with its HELP and TYPE lines, labelled with st's pid and
+ * command (the series ps_prom_render writes). */
+void ps_prom_metric_u64(struct ps_out *o, const struct ps_prom_state *st, const char *name, const char *type,
+                        const char *help, uint64_t v);
 
 #endif
