@@ -14,13 +14,14 @@
 # shellcheck disable=SC2153,SC2154 # WDIR, WSEQ...: watch_helpers; status, output: bats
 load common
 load watch_helpers
+load tmux
 
 setup_file() {
     kernel_supports
 }
 
 teardown() {
-    [[ -z ${FP_TSOCK:-} ]] || tmux -L "$FP_TSOCK" -f /dev/null kill-server 2>/dev/null || true
+    [[ -z ${TSOCK:-} ]] || TM kill-server 2>/dev/null || true
     w_cleanup
     if [[ -n ${FP_OLD_MAX_MAP_COUNT:-} ]]; then
         echo "$FP_OLD_MAX_MAP_COUNT" >/proc/sys/vm/max_map_count
@@ -399,22 +400,6 @@ thp_start() {
     t_cmd quit
 }
 
-# fp_tm ARGS: tmux on this test's own server.
-fp_tm() {
-    tmux -L "$FP_TSOCK" -f /dev/null "$@"
-}
-
-# fp_tm_wait REGEX: until the terminal's screen matches (30 s); sets SCREEN.
-fp_tm_wait() {
-    local i
-    for ((i = 0; i < 300; i++)); do
-        SCREEN=$(fp_tm capture-pane -p -t t)
-        [[ $SCREEN =~ $1 ]] && return 0
-        sleep 0.1
-    done
-    fail "$(printf 'the screen never matched /%s/; it shows:\n%s' "$1" "$SCREEN")"
-}
-
 @test "footprint: under the heatmap the map-count note goes to its key line, not over the screen, and to stderr when it closes" {
     command -v tmux >/dev/null || skip "tmux is not installed"
     t_start
@@ -423,24 +408,23 @@ fp_tm_wait() {
     local maps0=$T_MAPS
     FP_OLD_MAX_MAP_COUNT=$(cat /proc/sys/vm/max_map_count)
     echo $((maps0 + 60)) >/proc/sys/vm/max_map_count
-    FP_TSOCK=pagescan-fp-$$-$BATS_TEST_NUMBER
-    fp_tm new-session -d -s t -x 220 -y 40 "env PS1='\$ ' bash --norc --noprofile" \; set -g status off
-    fp_tm_wait '^\$'
+    TSOCK=pagescan-fp-$$-$BATS_TEST_NUMBER
+    tm_start 220 40
     # standard error is the terminal, as for anyone who runs it
-    fp_tm send-keys -t t -l "TERM=screen-256color $PAGESCAN watch $TPID --heatmap -i 100ms; echo rc=\$?"
-    fp_tm send-keys -t t Enter
-    fp_tm_wait "pagescan heatmap  pid $TPID"
+    TM send-keys -t t -l "TERM=screen-256color $PAGESCAN watch $TPID --heatmap -i 100ms; echo rc=\$?"
+    TM send-keys -t t Enter
+    tm_wait "pagescan heatmap  pid $TPID"
     t_cmd "mmaps 40"
     assert_equal "$T_REPLY" 0
-    fp_tm_wait "warning \\(repeated when the heatmap closes\\): process $TPID has [0-9]+ mappings, close to vm.max_map_count"
+    tm_wait "warning \\(repeated when the heatmap closes\\): process $TPID has [0-9]+ mappings, close to vm.max_map_count"
     [[ $SCREEN != *"pagescan: warning:"* ]] || fail "$(printf 'a warning was written over the heatmap:\n%s' "$SCREEN")"
     # still the heatmap: its header and its grid
     [[ $SCREEN == *"pagescan heatmap  pid $TPID"* ]] || fail "the heatmap is gone: $SCREEN"
     # a key hides the line, the key help is back
-    fp_tm send-keys -t t a
-    fp_tm_wait "q quit"
-    fp_tm send-keys -t t q
-    fp_tm_wait $'\n'"rc=0"
+    TM send-keys -t t a
+    tm_wait "q quit"
+    TM send-keys -t t q
+    tm_wait $'\n'"rc=0"
     # back on the normal screen: the summary, then the warning in full
     [[ $SCREEN =~ pagescan:\ warning:\ process\ $TPID\ has\ [0-9]+\ mappings,\ close\ to\ vm.max_map_count\ \($((maps0 + 60))\) ]] ||
         fail "$(printf 'the warning was not printed after the heatmap closed:\n%s' "$SCREEN")"

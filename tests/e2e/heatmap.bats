@@ -14,6 +14,7 @@ load common
 load shape
 load hostile
 load family
+load tmux
 
 setup_file() {
     kernel_supports
@@ -34,10 +35,6 @@ teardown() {
     family_cleanup
     shape_cleanup
     common_teardown
-}
-
-TM() {
-    tmux -L "$TSOCK" -f /dev/null "$@"
 }
 
 # ---- the target ------------------------------------------------------------------
@@ -62,12 +59,6 @@ target_start() {
 
 # ---- the terminal ----------------------------------------------------------------
 
-# tm_start W H: a W x H terminal running a plain shell (prompt "$ ").
-tm_start() {
-    TM new-session -d -s t -x "$1" -y "$2" "env PS1='\$ ' bash --norc --noprofile" \; set -g status off
-    tm_wait '^\$' || return 1
-}
-
 # tm_type TEXT: type TEXT and Enter.
 tm_type() {
     TM send-keys -t t -l "$1"
@@ -81,36 +72,10 @@ tm_pagescan() {
     tm_type "$* ; echo \$? >$RCF.tmp; stty -a >$BATS_TEST_TMPDIR/stty; mv $RCF.tmp $RCF"
 }
 
-tm_screen() {
-    TM capture-pane -p -t t
-}
-
-# tm_wait REGEX [TENTHS]: until the screen matches (default 30 s); sets SCREEN.
-tm_wait() {
-    local re=$1 n=${2:-300} i
-    for ((i = 0; i < n; i++)); do
-        SCREEN=$(tm_screen)
-        [[ $SCREEN =~ $re ]] && return 0
-        sleep 0.1
-    done
-    fail "$(printf 'the screen never matched /%s/; it shows:\n%s' "$re" "$SCREEN")"
-}
-
 # seq_at N (N < 10): a regex for the header of interval N or a later one (at
 # 200 ms an interval is on screen too briefly to wait for that one only).
 seq_at() {
     echo "#([$1-9]|[1-9][0-9]+) at "
-}
-
-# tm_wait_not REGEX: until the screen no longer matches (30 s).
-tm_wait_not() {
-    local re=$1 i
-    for ((i = 0; i < 300; i++)); do
-        SCREEN=$(tm_screen)
-        [[ $SCREEN =~ $re ]] || return 0
-        sleep 0.1
-    done
-    fail "$(printf 'the screen still matches /%s/:\n%s' "$re" "$SCREEN")"
 }
 
 # tm_wait_exit: until pagescan exited; sets RC; checks the terminal is back
