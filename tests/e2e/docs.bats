@@ -327,6 +327,12 @@ bash_complete() {
     sleep 1000 &
     pid=$!
     bg_track "$pid"
+    # until the child has exec'd sleep (before that it is a copy of bash)
+    local i
+    for ((i = 0; i < 500; i++)); do
+        [[ $(cat "/proc/$pid/comm" 2>/dev/null) == sleep ]] && break
+        sleep 0.01
+    done
     got=$(BASH_COMP_TYPE=63 bash_complete pagescan dump '')
     assert_line_in "bash: dump PID list" "$pid (sleep)" "$got"
     # kernel threads (no command line) are not offered
