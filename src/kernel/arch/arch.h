@@ -14,7 +14,9 @@
  *                                 them restarts it as the kernel would have
  *   ps_arch_extra_save/restore()  register state beyond ps_regs_t that an injected
  *                                 syscall would destroy (aarch64: live SVE
- *                                 registers), saved with it and given back with it
+ *                                 registers, SME streaming mode with its
+ *                                 registers, ZA/ZT0), saved with it and given
+ *                                 back with it
  *   PS_ARCH_EXEC_FORGETS_NR       1: at PTRACE_EVENT_EXEC the syscall number reads -1
  *   PS_ARCH_EXEC_SAVE_AT_EVENT    1: registers read at a syscall stop are not the
  *                                 thread's own (aarch64's x7), save at an event stop
