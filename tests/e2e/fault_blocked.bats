@@ -489,6 +489,32 @@ fb_cycles() {
     fb_intact
 }
 
+@test "SME streaming mode and ZA live in a user-mode loop (aarch64): 25 engage/release cycles, no corruption" {
+    # An injected svc leaves streaming mode (zeroing the streaming Z/P
+    # registers); pagescan puts NT_ARM_SSVE, NT_ARM_ZA and NT_ARM_ZT back.
+    fb_start
+    local n=$BATS_TEST_TMPDIR/notify s=$BATS_TEST_TMPDIR/stop nfd line i
+    # one chunk of the loop: whether this kernel and CPU have SME
+    vsend "sme 0"
+    IFS= read -r -t 60 REPLY_LINE <&"$VREPLY_FD" || fail "victim: no reply to 'sme 0'"
+    [[ $REPLY_LINE == "err sme unusable: "* ]] && skip "${REPLY_LINE#err sme unusable: }"
+    [[ $REPLY_LINE == "ok sme clean "* ]] || fail "sme 0: $REPLY_LINE"
+    mkfifo "$n" "$s"
+    exec {nfd}<>"$n"
+    vsend "sme 900 $n $s"
+    read -r -t 20 line <&"$nfd" || fail "sme loop never started"
+    assert_equal "$line" spinning
+    for ((i = 0; i < $(fb_cycles 25); i++)); do
+        ps_ok "$BATS_TEST_TMPDIR/engage.out" engage "$VPID"
+        ps_ok "$BATS_TEST_TMPDIR/release.out" release "$VPID"
+    done
+    fifo_put "$s" x
+    vreply
+    [[ $REPLY_LINE == "ok sme clean "* ]] || fail "SME loop: $REPLY_LINE"
+    exec {nfd}>&-
+    fb_intact
+}
+
 @test "rseq critical section: 50 engage/release cycles, zero sections continued without abort" {
     fb_start
     local n=$BATS_TEST_TMPDIR/notify s=$BATS_TEST_TMPDIR/stop nfd line i

@@ -112,6 +112,12 @@
  *                            |  err sve unusable: REASON
  *       The same with live SVE state (aarch64 with SVE and a vector length
  *       above 128 bits): z0 and p0 hold known values across the loop.
+ *   sme SECS [NOTIFYFIFO [STOPFIFO]]
+ *                            -> ok sme clean ITER | err sme corrupted ...
+ *                            |  err sme unusable: REASON
+ *       The same in SME streaming mode with ZA enabled (aarch64 with
+ *       HWCAP2_SME): SVCR.SM and SVCR.ZA stay set, the streaming z0 and p0
+ *       and a row of ZA hold known values across the loop.
  *   rseq NOTIFYFIFO STOPFIFO -> ok rseq commits C aborts A violations V
  *       Loops through an rseq critical section (on the struct rseq glibc
  *       registered for the main thread) until a byte arrives on STOPFIFO
@@ -1788,6 +1794,78 @@ static const char *sve_unusable(void)
 		return "the SVE vector length is 128 bits: nothing beyond FPSIMD to lose";
 	return NULL;
 }
+
+#ifndef HWCAP2_SME
+#define HWCAP2_SME (1 << 23)
+#endif
+/*
+ * SME streaming mode: a syscall clears PSTATE.SM, and leaving streaming mode
+ * zeroes every Z and P register; ZA stays. So an injection into a thread in
+ * streaming mode must put it back in streaming mode with its registers.
+ * Each chunk enters streaming mode with ZA enabled (smstart), puts 1, 2,
+ * 3, ... in the 64-bit lanes of z0 and of the first row of ZA tile 0 and
+ * sets p0 all true, then checks on every iteration, before any instruction
+ * that needs streaming mode, that SVCR still has SM and ZA set, then z0, p0
+ * and the ZA row against freshly computed values; smstop at the end (which
+ * zeroes the vector registers: all of v0-v31 are clobbered).
+ */
+static __attribute__((noinline)) unsigned long sme_chunk(unsigned long n,
+							  int *bad)
+{
+	register unsigned long cnt __asm__("x15") = n;
+	register unsigned long flag __asm__("x9");
+
+	__asm__ volatile(
+		".arch_extension sve\n\t"
+		".arch_extension sme\n\t"
+		"smstart\n\t"
+		"ptrue p0.d\n\t"
+		"index z0.d, #1, #1\n\t"
+		"mov w12, #0\n\t"
+		"mova za0h.d[w12, 0], p0/m, z0.d\n\t"
+		"1:\n\t"
+		"mrs x10, svcr\n\t"
+		"and x10, x10, #3\n\t"
+		"cmp x10, #3\n\t"
+		"b.ne 2f\n\t"
+		"ptrue p2.d\n\t"
+		"index z1.d, #1, #1\n\t"
+		"cmpne p1.d, p2/z, z0.d, z1.d\n\t"
+		"b.any 2f\n\t"
+		"cntp x10, p2, p0.d\n\t"
+		"cntd x11\n\t"
+		"cmp x10, x11\n\t"
+		"b.ne 2f\n\t"
+		"mov z2.d, #0\n\t"
+		"mova z2.d, p2/m, za0h.d[w12, 0]\n\t"
+		"cmpne p1.d, p2/z, z2.d, z1.d\n\t"
+		"b.any 2f\n\t"
+		"subs x15, x15, #1\n\t"
+		"b.ne 1b\n\t"
+		"mov x9, #0\n\t"
+		"b 3f\n\t"
+		"2:\n\t"
+		"mov x9, #1\n\t"
+		"3:\n\t"
+		"smstop\n\t"
+		: "+r"(cnt), "=&r"(flag)
+		:
+		: "x10", "x11", "x12", "v0", "v1", "v2", "v3", "v4", "v5", "v6",
+		  "v7", "v8", "v9", "v10", "v11", "v12", "v13", "v14", "v15",
+		  "v16", "v17", "v18", "v19", "v20", "v21", "v22", "v23", "v24",
+		  "v25", "v26", "v27", "v28", "v29", "v30", "v31", "cc", "memory");
+	*bad = flag != 0;
+	return flag ? n - cnt : n;
+}
+
+/* Why the sme command cannot check anything here, or NULL. */
+static const char *sme_unusable(void)
+{
+	if (!(getauxval(AT_HWCAP2) & HWCAP2_SME))
+		return "the kernel reports no SME (no HWCAP2_SME): a CPU without SME, or a kernel built "
+		       "without CONFIG_ARM64_SME (Debian 12's 6.12 kernels: it depends on BROKEN there)";
+	return NULL;
+}
 #else
 static unsigned long sve_chunk(unsigned long n, int *bad)
 {
@@ -1800,11 +1878,23 @@ static const char *sve_unusable(void)
 {
 	return "SVE is an aarch64 feature";
 }
+
+static unsigned long sme_chunk(unsigned long n, int *bad)
+{
+	(void)n;
+	*bad = 1;
+	return 0;
+}
+
+static const char *sme_unusable(void)
+{
+	return "SME is an aarch64 feature";
+}
 #endif
 
 static int spin_stop;
 
-/* spin and sve: run chunk until SECS pass or a byte arrives on STOPFIFO. */
+/* spin, sve and sme: run chunk until SECS pass or a byte arrives on STOPFIFO. */
 static int spin_loop(char **av, int ac,
 		     unsigned long (*chunk)(unsigned long, int *))
 {
@@ -1860,6 +1950,15 @@ static int cmd_sve(char **av, int ac)
 	if (why)
 		return reply("err sve unusable: %s", why);
 	return spin_loop(av, ac, sve_chunk);
+}
+
+static int cmd_sme(char **av, int ac)
+{
+	const char *why = sme_unusable();
+
+	if (why)
+		return reply("err sme unusable: %s", why);
+	return spin_loop(av, ac, sme_chunk);
 }
 
 /* ---- rseq ---- */
@@ -2300,6 +2399,8 @@ int main(int argc, char **argv)
 			cmd_spin(av, ac);
 		else if (!strcmp(av[0], "sve"))
 			cmd_sve(av, ac);
+		else if (!strcmp(av[0], "sme"))
+			cmd_sme(av, ac);
 		else if (!strcmp(av[0], "status"))
 			cmd_status(ac);
 		else if (!strcmp(av[0], "thp"))
