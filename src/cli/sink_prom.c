@@ -172,7 +172,7 @@ static int prom_interval(struct ps_sink *s, const struct ps_interval *iv)
 		st->sd_total.written_pages += st->sd.written_pages;
 		st->sd_total.soft_dirty_pages += st->sd.soft_dirty_pages;
 		st->sd_total.false_pages += st->sd.false_pages;
-		st->sd_total.missed_pages += st->sd.missed_pages;
+		st->sd_total.race_pages += st->sd.race_pages;
 	}
 	return publish(ps);
 }

@@ -273,7 +273,7 @@ int ps_session_begin(struct ps_session *s, struct ps_err *err)
 	if (r < 0)
 		return r;
 	/* Soft-dirty bits cleared after the arming: a write in between
-	 * is written and not soft-dirty (missed), never a false positive. */
+	 * is written and not soft-dirty (the race), never a false positive. */
 	if (s->sd && s->src.soft_dirty_clear && (r = s->src.soft_dirty_clear(s->src.sd_ctx, err)) < 0)
 		return r;
 	return (int)(s->sync.engaged.n > (size_t)INT32_MAX ? INT32_MAX : s->sync.engaged.n);
@@ -315,7 +315,9 @@ int ps_session_tick(struct ps_session *s, struct ps_interval *ret, struct ps_err
 {
 	int r;
 	/* --compare soft-dirty: read the soft-dirty bits just before the
-	 * harvest, clear them after the follow (docs/soft-dirty.md#order-and-race). */
+	 * harvest, clear them just after it, before the follow: the window
+	 * between the read and the clear is as short as the harvest
+	 * (docs/soft-dirty.md#order-and-race). */
 	bool sd = s->sd && s->src.soft_dirty_get && s->src.soft_dirty_clear;
 	if (sd && (r = s->src.soft_dirty_get(s->src.sd_ctx, &s->maps, ps_sdcmp_soft(s->sd), err)) < 0)
 		return r;
@@ -325,6 +327,8 @@ int ps_session_tick(struct ps_session *s, struct ps_interval *ret, struct ps_err
 	r = s->src.harvest(s->src.ctx, !s->o.accumulate, &s->harvest, err);
 	uint64_t now = s->src.now_ns(s->src.ctx);
 	if (r < 0)
+		return r;
+	if (sd && (r = s->src.soft_dirty_clear(s->src.sd_ctx, err)) < 0)
 		return r;
 	uint64_t harvest_us = (now - now0) / 1000;
 	/* What the harvest classified besides writes. With accumulate
@@ -356,8 +360,6 @@ int ps_session_tick(struct ps_session *s, struct ps_interval *ret, struct ps_err
 	s->sync = (struct ps_sync_result){ 0 };
 	r = s->src.follow(s->src.ctx, true, &s->maps, &s->sync, err);
 	if (r < 0)
-		return r;
-	if (sd && (r = s->src.soft_dirty_clear(s->src.sd_ctx, err)) < 0)
 		return r;
 	/* Moved mappings (mremap) are found by the follow, after the harvest:
 	 * this interval's count, summed over the watch also with accumulate
@@ -446,7 +448,7 @@ int ps_session_tick(struct ps_session *s, struct ps_interval *ret, struct ps_err
 		.exec_skipped = s->exec_sync.skipped.v, .nexec_skipped = s->exec_sync.skipped.n,
 	};
 	if (sd) {
-		if (ps_sdcmp_interval(s->sd, iv, tracked, &s->maps, &s->sd_iv) < 0)
+		if (ps_sdcmp_interval(s->sd, iv, &s->sync.prewritten, tracked, &s->maps, &s->sd_iv) < 0)
 			return ps_errf(err, ENOMEM, "out of memory");
 		ret->soft_dirty = &s->sd_iv;
 	}

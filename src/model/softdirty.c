@@ -21,7 +21,8 @@ struct sd_total {
 
 struct ps_sdcmp {
 	struct ps_regions soft;        /* this interval's soft-dirty pages, from the source */
-	struct ps_regions pieces;      /* the classified pieces (PS_SD_W / PS_SD_S) */
+	struct ps_regions race;        /* the previous tick's pages written after its clear */
+	struct ps_regions pieces;      /* the classified pieces (PS_SD_W / PS_SD_S / PS_SD_R) */
 	struct ps_sd_mapping *pm;      /* this interval, per mapping */
 	size_t npm, pm_cap;
 	struct sd_total *t;            /* over the watch, by start */
@@ -40,6 +41,7 @@ void ps_sdcmp_free(struct ps_sdcmp *c)
 	if (!c)
 		return;
 	ps_regions_free(&c->soft);
+	ps_regions_free(&c->race);
 	ps_regions_free(&c->pieces);
 	free(c->pm);
 	for (size_t i = 0; i < c->nt; i++)
@@ -74,7 +76,7 @@ static void add_counts(struct ps_sd_counts *to, const struct ps_sd_counts *c)
 	to->written_pages += c->written_pages;
 	to->soft_dirty_pages += c->soft_dirty_pages;
 	to->false_pages += c->false_pages;
-	to->missed_pages += c->missed_pages;
+	to->race_pages += c->race_pages;
 }
 
 static void count_piece(struct ps_sd_counts *c, uint64_t pages, uint64_t cats)
@@ -84,19 +86,25 @@ static void count_piece(struct ps_sd_counts *c, uint64_t pages, uint64_t cats)
 		if (cats & PS_SD_S)
 			c->soft_dirty_pages += pages;
 		else
-			c->missed_pages += pages;
+			c->race_pages += pages;
 	} else if (cats & PS_SD_S) {
 		c->soft_dirty_pages += pages;
-		c->false_pages += pages;
+		if (cats & PS_SD_R)
+			c->race_pages += pages;
+		else
+			c->false_pages += pages;
 	}
 }
 
-int ps_sd_classify(const struct ps_regions *written, const struct ps_regions *soft,
+int ps_sd_classify(const struct ps_regions *written, const struct ps_regions *soft, const struct ps_regions *race,
                    const struct ps_rangeset *tracked, struct ps_regions *out, struct ps_sd_counts *c)
 {
-	size_t iw = 0, is = 0, it = 0;
+	static const struct ps_regions none;
+	size_t iw = 0, is = 0, it = 0, ir = 0;
 	uint64_t pos = 0;
 
+	if (!race)
+		race = &none;
 	ps_regions_clear(out);
 	*c = (struct ps_sd_counts){ 0 };
 	for (;;) {
@@ -106,17 +114,22 @@ int ps_sd_classify(const struct ps_regions *written, const struct ps_regions *so
 			is++;
 		while (it < tracked->n && tracked->r[it].end <= pos)
 			it++;
+		while (ir < race->n && race->r[ir].end <= pos)
+			ir++;
 		if (iw == written->n && is == soft->n)
 			break;
 		uint64_t next = UINT64_MAX;
 		bool w = iw < written->n && against(pos, written->r[iw].start, written->r[iw].end, &next);
 		bool s = is < soft->n && against(pos, soft->r[is].start, soft->r[is].end, &next);
 		bool t = it < tracked->n && against(pos, tracked->r[it].start, tracked->r[it].end, &next);
+		bool rc = ir < race->n && against(pos, race->r[ir].start, race->r[ir].end, &next);
 		/* Soft-dirty counts where pagescan looks: the tracked ranges, and
 		 * the written pages (a new mapping's pages written before it was
-		 * engaged, a read-only mapping's relocations). */
+		 * engaged, a read-only mapping's relocations). A soft-dirty page
+		 * not written that the previous tick counted written after its
+		 * clear is the race's (docs/soft-dirty.md#order-and-race). */
 		if (w || (s && t)) {
-			uint64_t cats = (w ? PS_SD_W : 0) | (s ? PS_SD_S : 0);
+			uint64_t cats = (w ? PS_SD_W : 0) | (s ? PS_SD_S : 0) | (!w && s && rc ? PS_SD_R : 0);
 			count_piece(c, (next - pos) >> PS_PAGE_SHIFT, cats);
 			if (ps_regions_push(out, pos, next, cats) < 0)
 				return -ENOMEM;
@@ -178,14 +191,18 @@ static int totals_add(struct ps_sdcmp *c, const struct ps_sd_mapping *m)
 	return 0;
 }
 
-int ps_sdcmp_interval(struct ps_sdcmp *c, const struct ps_regions *written, const struct ps_rangeset *tracked,
-                      const struct ps_maps *maps, struct ps_sd_report *ret)
+int ps_sdcmp_interval(struct ps_sdcmp *c, const struct ps_regions *written, const struct ps_regions *prewritten,
+                      const struct ps_rangeset *tracked, const struct ps_maps *maps, struct ps_sd_report *ret)
 {
 	struct ps_sd_counts n;
-	int r = ps_sd_classify(written, &c->soft, tracked, &c->pieces, &n);
+	int r = ps_sd_classify(written, &c->soft, &c->race, tracked, &c->pieces, &n);
 	ps_regions_clear(&c->soft);
+	ps_regions_clear(&c->race);
 	if (r < 0)
 		return r;
+	for (size_t i = 0; prewritten && i < prewritten->n; i++)
+		if (ps_regions_push(&c->race, prewritten->r[i].start, prewritten->r[i].end, 0) < 0)
+			return -ENOMEM;
 	c->npm = 0;
 	if (ps_regions_walk(&c->pieces, maps, pm_piece, c) != 0)
 		return -ENOMEM;

@@ -157,9 +157,9 @@ void ps_prom_render(struct ps_out *o, const struct ps_prom_state *st)
 		ps_prom_metric_u64(o, st, "pagescan_soft_dirty_false_pages", "gauge",
 		           "Soft-dirty pages of the last interval that were not written (soft-dirty's false positives).",
 		           st->sd.false_pages);
-		ps_prom_metric_u64(o, st, "pagescan_soft_dirty_missed_pages", "gauge",
-		           "Written pages of the last interval soft-dirty did not mark (a write between the two reads or clears).",
-		           st->sd.missed_pages);
+		ps_prom_metric_u64(o, st, "pagescan_soft_dirty_race_pages", "gauge",
+		           "Pages of the last interval a store between the soft-dirty read and its clear put on one side only.",
+		           st->sd.race_pages);
 		ps_prom_metric_u64(o, st, "pagescan_soft_dirty_pages_total", "counter",
 		           "Soft-dirty pages summed over the intervals.", st->sd_total.soft_dirty_pages);
 		ps_prom_metric_u64(o, st, "pagescan_soft_dirty_false_pages_total", "counter",

@@ -19,20 +19,20 @@ static void json_counts(struct ps_out *o, const struct ps_sd_counts *c)
 	ps_out_u64(o, c->soft_dirty_pages);
 	ps_out_str(o, ",\"false_pages\":");
 	ps_out_u64(o, c->false_pages);
-	ps_out_str(o, ",\"missed_pages\":");
-	ps_out_u64(o, c->missed_pages);
+	ps_out_str(o, ",\"race_pages\":");
+	ps_out_u64(o, c->race_pages);
 }
 
 /* ,"NAME":[{"start":"0x…","end":"0x…","pages":N}…]: the pieces whose cats
- * are exactly cats. */
-static void json_pieces(struct ps_out *o, const char *name, const struct ps_regions *p, uint64_t cats)
+ * are exactly cats, or cats2 (0: none). */
+static void json_pieces(struct ps_out *o, const char *name, const struct ps_regions *p, uint64_t cats, uint64_t cats2)
 {
 	bool first = true;
 	ps_out_str(o, ",\"");
 	ps_out_str(o, name);
 	ps_out_str(o, "\":[");
 	for (size_t i = 0; p && i < p->n; i++) {
-		if (p->r[i].cats != cats)
+		if (p->r[i].cats != cats && (!cats2 || p->r[i].cats != cats2))
 			continue;
 		ps_out_str(o, first ? "{\"start\":\"" : ",{\"start\":\"");
 		first = false;
@@ -65,8 +65,8 @@ void ps_sd_json(struct ps_out *o, const struct ps_sd_report *r, bool end, bool r
 	}
 	ps_out_chr(o, ']');
 	if (!end && regions) {
-		json_pieces(o, "false_regions", r->pieces, PS_SD_S);
-		json_pieces(o, "missed_regions", r->pieces, PS_SD_W);
+		json_pieces(o, "false_regions", r->pieces, PS_SD_S, 0);
+		json_pieces(o, "race_regions", r->pieces, PS_SD_W, PS_SD_S | PS_SD_R);
 	}
 	if (end) {
 		ps_out_str(o, ",\"cost\":");
@@ -77,7 +77,7 @@ void ps_sd_json(struct ps_out *o, const struct ps_sd_report *r, bool end, bool r
 
 void ps_sd_csv_header(struct ps_out *o)
 {
-	ps_out_str(o, ",soft_dirty_pages,soft_dirty_false_pages,soft_dirty_missed_pages");
+	ps_out_str(o, ",soft_dirty_pages,soft_dirty_false_pages,soft_dirty_race_pages");
 }
 
 void ps_sd_csv_row(struct ps_out *o, const struct ps_sd_report *r)
@@ -90,7 +90,7 @@ void ps_sd_csv_row(struct ps_out *o, const struct ps_sd_report *r)
 		ps_out_u64(o, r->c.false_pages);
 	ps_out_chr(o, ',');
 	if (r)
-		ps_out_u64(o, r->c.missed_pages);
+		ps_out_u64(o, r->c.race_pages);
 }
 
 void ps_sd_text_start(struct ps_out *o)
@@ -103,8 +103,8 @@ static void text_counts(struct ps_out *o, const struct ps_sd_counts *c)
 	ps_out_printf(o, "soft-dirty %llu page%s, %llu not written (false positives)",
 	              (unsigned long long)c->soft_dirty_pages, c->soft_dirty_pages == 1 ? "" : "s",
 	              (unsigned long long)c->false_pages);
-	if (c->missed_pages)
-		ps_out_printf(o, ", %llu written not soft-dirty", (unsigned long long)c->missed_pages);
+	if (c->race_pages)
+		ps_out_printf(o, ", %llu in the read-to-clear race", (unsigned long long)c->race_pages);
 }
 
 void ps_sd_text_interval(struct ps_out *o, const struct ps_sd_report *r, bool quiet)

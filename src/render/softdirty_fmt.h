@@ -10,7 +10,7 @@
 #include "pagescan/render/outbuf.h"
 
 /* JSON: ,"soft_dirty":{...}: an interval's counts, mappings and (regions)
- * its false-positive and missed regions; the end's counts, worst mappings
+ * its false-positive and race regions; the end's counts, worst mappings
  * and the cost note. */
 void ps_sd_json(struct ps_out *o, const struct ps_sd_report *r, bool end, bool regions);
 /* CSV: the header's extra columns, and a row's. */

@@ -21,9 +21,13 @@
 struct ps_sd_counts {
 	uint64_t written_pages;    /* pages found written (the interval's written set) */
 	uint64_t soft_dirty_pages; /* pages soft-dirty reported */
-	uint64_t false_pages;      /* soft-dirty but not written: soft_dirty - (soft_dirty ∩ written) */
-	uint64_t missed_pages;     /* written but not soft-dirty: only a write in the few microseconds
-	                            * between the two reads or clears (0 on a quiet target) */
+	uint64_t false_pages;      /* soft-dirty, not written, not explained by the window (below):
+	                            * soft-dirty's own false positives */
+	uint64_t race_pages;       /* pages a store inside the window between the soft-dirty read and
+	                            * its clear put on one side only (docs/soft-dirty.md#order-and-race):
+	                            * written but not soft-dirty, or soft-dirty, not written, and
+	                            * written into a mapping the previous tick engaged after its clear.
+	                            * Neither a false positive nor a soft-dirty miss; 0 on a quiet target */
 };
 
 /* Per mapping (of the interval's snapshot, or summed over the watch). */
@@ -42,8 +46,8 @@ struct ps_sd_report {
 	const struct ps_sd_mapping *per_mapping;
 	size_t nper_mapping;
 	/* An interval: the compared pages, sorted, cats PS_SD_W and/or PS_SD_S
-	 * (PS_SD_S alone: a false positive; PS_SD_W alone: missed). NULL at
-	 * the end. */
+	 * (PS_SD_S alone: a false positive; PS_SD_W alone, or PS_SD_S with
+	 * PS_SD_R: the race). NULL at the end. */
 	const struct ps_regions *pieces;
 };
 
@@ -58,17 +62,24 @@ struct ps_regions *ps_sdcmp_soft(struct ps_sdcmp *c);
 
 /* Compare: written (sorted; the interval's written set), the soft-dirty
  * pages given to ps_sdcmp_soft() counted where they lie in tracked or in
- * written, per mapping of maps; the watch sums go on. 0 or -ENOMEM. */
-int ps_sdcmp_interval(struct ps_sdcmp *c, const struct ps_regions *written, const struct ps_rangeset *tracked,
-                      const struct ps_maps *maps, struct ps_sd_report *ret);
+ * written, per mapping of maps; the watch sums go on. prewritten (sorted,
+ * may be NULL): the pages of written that the follow found in mappings it
+ * engaged after this tick's soft-dirty clear; kept for the next interval,
+ * where their soft-dirty pages not written again are the race, not false
+ * positives. 0 or -ENOMEM. */
+int ps_sdcmp_interval(struct ps_sdcmp *c, const struct ps_regions *written, const struct ps_regions *prewritten,
+                      const struct ps_rangeset *tracked, const struct ps_maps *maps, struct ps_sd_report *ret);
 /* The watch's sums and its mappings with the most false positives. */
 void ps_sdcmp_end(struct ps_sdcmp *c, struct ps_sd_report *ret);
 
 /* The core, for the unit tests: out = the pieces of written ∪ (soft ∩
- * (tracked ∪ written)), sorted, cats PS_SD_W and/or PS_SD_S; counts in c. */
+ * (tracked ∪ written)), sorted, cats PS_SD_W and/or PS_SD_S, and PS_SD_R
+ * on soft-dirty pages not written that lie in race (the previous tick's
+ * pages written after the clear; may be NULL); counts in c. */
 #define PS_SD_W 1u
 #define PS_SD_S 2u
-int ps_sd_classify(const struct ps_regions *written, const struct ps_regions *soft,
+#define PS_SD_R 4u
+int ps_sd_classify(const struct ps_regions *written, const struct ps_regions *soft, const struct ps_regions *race,
                    const struct ps_rangeset *tracked, struct ps_regions *out, struct ps_sd_counts *c);
 
 #endif
