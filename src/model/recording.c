@@ -59,6 +59,9 @@ static void rec_free_fields(struct ps_recording *rec)
 	free(rec->iv);
 	free(rec->runs);
 	free(rec->end_reason);
+	for (size_t i = 0; i < rec->nsd_maps; i++)
+		free(rec->sd_maps[i].mapping);
+	free(rec->sd_maps);
 	free(rec->workload_kind);
 	free(rec->cgroup);
 	free(rec);
@@ -250,7 +253,7 @@ static const char *const start_keys[] = { "type", "format_version", "pagescan", 
                                           "page_size", "mode", "region_lists", "tracked_pages", "engaged",
                                           "skipped", "max_overhead", "wp_fault_ns", "wp_fault_calibrated",
                                           "workload", "cgroup", "processes", "max_processes", "estimated",
-                                          "sample", NULL };
+                                          "sample", "compare", NULL };
 
 static int rec_start(struct ps_rec_reader *r, uint32_t root, struct ps_warnings *w, struct ps_err *err)
 {
@@ -317,6 +320,8 @@ static int rec_start(struct ps_rec_reader *r, uint32_t root, struct ps_warnings 
 	if (n && j->node[n].type == PS_JSON_FALSE)
 		return ps_errf(err, EINVAL, "the recording was made with watch -q and has no region lists: working "
 		               "sets over windows need them; record again without -q");
+	const char *cmp = ps_json_str(j, ps_json_get(j, root, "compare"), NULL);
+	rec->soft_dirty = cmp && strcmp(cmp, "soft-dirty") == 0 && !rec->workload;
 	rec->pagescan = dup_str(j, ps_json_get(j, root, "pagescan"), "?");
 	rec->command = dup_str(j, ps_json_get(j, root, "command"), "?");
 	if (!rec->pagescan || !rec->command)
@@ -452,7 +457,7 @@ static const char *const interval_keys[] = { "type", "seq", "time_s", "elapsed_s
                                              "exec",
                                              "interval_s", "stretched", "target_overhead", "estimated",
                                              "written_pages_ci95", "rate_pages_s_ci95", "wss_pages_bounds",
-                                             "sample", NULL };
+                                             "sample", "soft_dirty", NULL };
 static const char *const region_keys[] = { "start", "end", "pages", "mapping", "shared", NULL };
 
 static int iv_body(struct ps_rec_reader *r, uint32_t root, uint32_t regs, struct ps_rec_interval *ivp, bool check_seq,
@@ -472,6 +477,74 @@ static bool iv_clock(struct ps_rec_reader *r, uint32_t root, struct ps_rec_inter
 		return false;
 	}
 	return true;
+}
+
+static const char *const sd_keys[] = { "written_pages", "soft_dirty_pages", "false_pages", "race_pages",
+                                       "missed_pages", "mappings", "worst_mappings", "false_regions",
+                                       "race_regions", "missed_regions", "cost", NULL };
+static const char *const sd_mapping_keys[] = { "mapping", "start", "written_pages", "soft_dirty_pages",
+                                               "false_pages", "race_pages", "missed_pages", NULL };
+
+/* The counts of a soft_dirty object or of one of its mappings; false when
+ * one is missing. Recordings of development builds before race_pages have
+ * missed_pages instead (the written pages that were not soft-dirty). */
+static bool sd_counts(const struct ps_json *j, uint32_t o, struct ps_sd_counts *c)
+{
+	uint32_t race = ps_json_get(j, o, "race_pages");
+	if (!race)
+		race = ps_json_get(j, o, "missed_pages");
+	return ps_json_u64(j, ps_json_get(j, o, "written_pages"), &c->written_pages) == 0 &&
+	       ps_json_u64(j, ps_json_get(j, o, "soft_dirty_pages"), &c->soft_dirty_pages) == 0 &&
+	       ps_json_u64(j, ps_json_get(j, o, "false_pages"), &c->false_pages) == 0 &&
+	       ps_json_u64(j, race, &c->race_pages) == 0 && c->false_pages <= c->soft_dirty_pages;
+}
+
+/* An interval record's soft_dirty comparison (--compare soft-dirty) into
+ * iv and rec->sd_maps; an interval without one, or with a bad one, is
+ * reported without it (warned once). 0 or -errno. */
+static int rec_sd(struct ps_rec_reader *r, uint32_t root, struct ps_rec_interval *iv, struct ps_warnings *w,
+                  struct ps_err *err)
+{
+	struct ps_recording *rec = r->rec;
+	const struct ps_json *j = &r->j;
+	uint32_t sd = ps_json_get(j, root, "soft_dirty");
+
+	iv->sd_map0 = rec->nsd_maps;
+	if (!sd || j->node[sd].type != PS_JSON_OBJECT || !sd_counts(j, sd, &iv->sd)) {
+		if (first_time(r, "soft_dirty", "invalid"))
+			ps_warnings_add(w, "line %zu: interval %llu has no valid soft_dirty comparison (the recording "
+			                "was made with --compare soft-dirty; the interval is left out of it)", r->lineno,
+			                (unsigned long long)iv->seq);
+		return 0;
+	}
+	check_keys(r, sd, sd_keys, "soft_dirty", w);
+	uint32_t ms = ps_json_get(j, sd, "mappings");
+	if (ms && j->node[ms].type == PS_JSON_ARRAY) {
+		size_t k = 0;
+		for (uint32_t c = j->node[ms].a; c; c = j->node[c].next, k++) {
+			struct ps_sd_counts mc;
+			uint64_t start;
+			if (j->node[c].type != PS_JSON_OBJECT ||
+			    parse_hex(ps_json_str(j, ps_json_get(j, c, "start"), NULL), &start) < 0 || !sd_counts(j, c, &mc)) {
+				if (first_time(r, "soft_dirty", "mapping"))
+					ps_warnings_add(w, "line %zu: interval %llu: soft_dirty mapping %zu is not valid (left out)",
+					                r->lineno, (unsigned long long)iv->seq, k + 1);
+				continue;
+			}
+			if (k < 4)
+				check_keys(r, c, sd_mapping_keys, "soft_dirty mappings", w);
+			if (ps_grow((void **)&rec->sd_maps, &rec->sd_maps_cap, rec->nsd_maps + 1, sizeof(*rec->sd_maps)) < 0)
+				return ps_errf(err, ENOMEM, "out of memory");
+			char *m = dup_str(j, ps_json_get(j, c, "mapping"), "[unnamed]");
+			if (!m)
+				return ps_errf(err, ENOMEM, "out of memory");
+			rec->sd_maps[rec->nsd_maps++] =
+				(struct ps_rec_sd_mapping){ .start = start >> PS_PAGE_SHIFT, .mapping = m, .c = mc };
+		}
+	}
+	iv->has_sd = true;
+	iv->nsd_maps = rec->nsd_maps - iv->sd_map0;
+	return 0;
 }
 
 static int rec_interval(struct ps_rec_reader *r, uint32_t root, struct ps_warnings *w, struct ps_err *err)
@@ -506,6 +579,8 @@ static int rec_interval(struct ps_rec_reader *r, uint32_t root, struct ps_warnin
 	ret = iv_body(r, root, regs, &iv, true, w, err);
 	if (ret)
 		return ret < 0 ? ret : 0;
+	if (rec->soft_dirty && (ret = rec_sd(r, root, &iv, w, err)) < 0)
+		return ret;
 	if (ps_grow((void **)&rec->iv, &rec->iv_cap, rec->niv + 1, sizeof(*rec->iv)) < 0)
 		return ps_errf(err, ENOMEM, "out of memory");
 	rec->iv[rec->niv++] = iv;
@@ -974,7 +1049,7 @@ static const char *const end_keys[] = { "type", "reason", "detail", "intervals",
                                         "discarded_pages", "zero_read_pages", "ksm_merged_pages",
                                         "thp_filled_pages", "remapped_pages", "target_overhead",
                                         "shared_wss_pages", "processes", "untracked_processes", "estimated",
-                                        "wss_pages_bounds", "sample", NULL };
+                                        "wss_pages_bounds", "sample", "soft_dirty", NULL };
 
 static int rec_end(struct ps_rec_reader *r, uint32_t root, struct ps_warnings *w, struct ps_err *err)
 {
@@ -992,6 +1067,8 @@ static int rec_end(struct ps_rec_reader *r, uint32_t root, struct ps_warnings *w
 	rec->end_has_wss = ps_json_u64(j, ps_json_get(j, root, "wss_pages"), &rec->end_wss_pages) == 0;
 	if (rec->workload)
 		ps_json_u64(j, ps_json_get(j, root, "shared_wss_pages"), &rec->end_shared_wss_pages);
+	uint32_t sd = ps_json_get(j, root, "soft_dirty");
+	rec->end_has_sd = rec->soft_dirty && sd && j->node[sd].type == PS_JSON_OBJECT && sd_counts(j, sd, &rec->end_sd);
 	if (ps_json_u64(j, ps_json_get(j, root, "intervals"), &n) == 0 && n != r->last_seq)
 		ps_warnings_add(w, "line %zu: the end record counts %llu intervals, the last one read is %llu",
 		                r->lineno, (unsigned long long)n, (unsigned long long)r->last_seq);

@@ -547,6 +547,90 @@ static int analyse(const struct ps_recording *rec, const struct ps_report_opts *
                    struct ps_warnings *w, struct ps_err *err);
 static void report_free_fields(struct ps_report *r);
 
+/* ---- --compare soft-dirty ------------------------------------------------------- */
+
+double ps_report_sd_false_share(const struct ps_sd_counts *c)
+{
+	return c->soft_dirty_pages ? (double)c->false_pages / (double)c->soft_dirty_pages : 0;
+}
+
+static void sd_add(struct ps_sd_counts *to, const struct ps_sd_counts *c)
+{
+	to->written_pages += c->written_pages;
+	to->soft_dirty_pages += c->soft_dirty_pages;
+	to->false_pages += c->false_pages;
+	to->race_pages += c->race_pages;
+}
+
+static int cmp_sd_addr(const void *a, const void *b)
+{
+	const struct ps_report_sd_mapping *x = a, *y = b;
+	if (x->start != y->start)
+		return x->start < y->start ? -1 : 1;
+	return strcmp(x->mapping, y->mapping);
+}
+
+static int cmp_sd_worst(const void *a, const void *b)
+{
+	const struct ps_report_sd_mapping *x = a, *y = b;
+	if (x->c.false_pages != y->c.false_pages)
+		return x->c.false_pages < y->c.false_pages ? 1 : -1;
+	if (x->c.soft_dirty_pages != y->c.soft_dirty_pages)
+		return x->c.soft_dirty_pages < y->c.soft_dirty_pages ? 1 : -1;
+	return cmp_sd_addr(a, b);
+}
+
+/* The intervals' comparisons summed, their false-positive shares, and the
+ * mappings' sums (one per start and name). */
+static int soft_dirty(const struct ps_recording *rec, struct ps_report *r, struct ps_warnings *w)
+{
+	struct ps_report_sd *sd = &r->sd;
+	struct ps_samples shares = { 0 };
+
+	if (!rec->soft_dirty)
+		return 0;
+	sd->present = true;
+	for (size_t i = 0; i < rec->niv; i++) {
+		const struct ps_rec_interval *iv = &rec->iv[i];
+		if (!iv->has_sd)
+			continue;
+		sd->intervals++;
+		sd_add(&sd->c, &iv->sd);
+		if (iv->sd.soft_dirty_pages && ps_samples_add(&shares, ps_report_sd_false_share(&iv->sd)) < 0) {
+			ps_samples_free(&shares);
+			return -ENOMEM;
+		}
+	}
+	ps_summarize(&shares, &sd->false_share);
+	ps_samples_free(&shares);
+	if (rec->nsd_maps) {
+		sd->map = malloc(rec->nsd_maps * sizeof(*sd->map));
+		if (!sd->map)
+			return -ENOMEM;
+		for (size_t i = 0; i < rec->nsd_maps; i++)
+			sd->map[i] = (struct ps_report_sd_mapping){ .start = rec->sd_maps[i].start,
+			                                            .mapping = rec->sd_maps[i].mapping,
+			                                            .c = rec->sd_maps[i].c };
+		qsort(sd->map, rec->nsd_maps, sizeof(*sd->map), cmp_sd_addr);
+		size_t n = 0;
+		for (size_t i = 0; i < rec->nsd_maps; i++) {
+			if (n && cmp_sd_addr(&sd->map[n - 1], &sd->map[i]) == 0)
+				sd_add(&sd->map[n - 1].c, &sd->map[i].c);
+			else
+				sd->map[n++] = sd->map[i];
+		}
+		sd->nmap = n;
+		qsort(sd->map, n, sizeof(*sd->map), cmp_sd_worst);
+	}
+	if (rec->end_has_sd && sd->intervals == rec->niv &&
+	    (rec->end_sd.soft_dirty_pages != sd->c.soft_dirty_pages || rec->end_sd.false_pages != sd->c.false_pages))
+		ps_warnings_add(w, "the end record counts %llu soft-dirty pages and %llu false positives, the "
+		                "intervals %llu and %llu (intervals missing from the recording?)",
+		                (unsigned long long)rec->end_sd.soft_dirty_pages, (unsigned long long)rec->end_sd.false_pages,
+		                (unsigned long long)sd->c.soft_dirty_pages, (unsigned long long)sd->c.false_pages);
+	return 0;
+}
+
 /* A workload's processes: each one's own analysis, busiest first. */
 static int processes(const struct ps_recording *rec, struct ps_report *r, struct ps_warnings *w, struct ps_err *err)
 {
@@ -626,7 +710,7 @@ static int analyse(const struct ps_recording *rec, const struct ps_report_opts *
 	ps_summarize(&rates, &r->rate);
 	ps_samples_free(&rates);
 
-	if (build_mappings(rec, r) < 0 || paint(rec, r, w) < 0 || windows(rec, r) < 0)
+	if (build_mappings(rec, r) < 0 || paint(rec, r, w) < 0 || windows(rec, r) < 0 || soft_dirty(rec, r, w) < 0)
 		goto oom;
 	if (rec->end_has_wss && !rec->accumulate && !(rec->sample_fraction > 0) && rec->end_wss_pages != r->unique_pages)
 		ps_warnings_add(w, "the end record says %llu distinct pages were written, the intervals hold %llu "
@@ -648,6 +732,7 @@ static void report_free_fields(struct ps_report *r)
 	free(r->win);
 	free(r->map);
 	free(r->precopy.rounds);
+	free(r->sd.map);
 	free(r->pair);
 	free(r->pair_at);
 	free(r->iv_start);

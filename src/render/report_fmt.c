@@ -13,6 +13,7 @@
 
 #define MIB (1024.0 * 1024.0)
 #define TEXT_MAPPINGS 20
+#define TEXT_SD_INTERVALS 40
 
 uint64_t ps_report_u64(double v)
 {
@@ -128,6 +129,97 @@ static void text_summary(struct ps_out *o, const struct ps_recording *rec, const
 	              "  (mean %.2f MiB/s, max %.2f MiB/s)\n", r->rate.mean, r->rate.stddev, r->rate.p50,
 	              r->rate.p95, r->rate.p99, r->rate.max, r->rate.mean * PS_PAGE_SIZE / MIB,
 	              r->rate.max * PS_PAGE_SIZE / MIB);
+	if (r->sd.present)
+		ps_out_printf(o, "soft-dirty (--compare soft-dirty): %" PRIu64 " pages marked, %" PRIu64 " not written "
+		              "(false positives, %.1f%% of soft-dirty), %" PRIu64 " in the read-to-clear race\n",
+		              r->sd.c.soft_dirty_pages, r->sd.c.false_pages, 100 * ps_report_sd_false_share(&r->sd.c),
+		              r->sd.c.race_pages);
+}
+
+static int cmp_iv_false(const void *a, const void *b)
+{
+	const struct ps_rec_interval *x = *(const struct ps_rec_interval *const *)a;
+	const struct ps_rec_interval *y = *(const struct ps_rec_interval *const *)b;
+	if (x->sd.false_pages != y->sd.false_pages)
+		return x->sd.false_pages < y->sd.false_pages ? 1 : -1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+static int cmp_iv_seq(const void *a, const void *b)
+{
+	const struct ps_rec_interval *x = *(const struct ps_rec_interval *const *)a;
+	const struct ps_rec_interval *y = *(const struct ps_rec_interval *const *)b;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+static void text_sd_counts(struct ps_out *o, const struct ps_sd_counts *c)
+{
+	ps_out_printf(o, "  %10" PRIu64 "  %10" PRIu64 "  %10" PRIu64 "  %6.1f%%  %10" PRIu64, c->written_pages,
+	              c->soft_dirty_pages, c->false_pages, 100 * ps_report_sd_false_share(c), c->race_pages);
+}
+
+/* --compare soft-dirty: per interval (at most TEXT_SD_INTERVALS: those with
+ * the most false positives) and per mapping. */
+static void text_soft_dirty(struct ps_out *o, const struct ps_recording *rec, const struct ps_report *r)
+{
+	const struct ps_report_sd *sd = &r->sd;
+	if (!sd->present)
+		return;
+	ps_out_printf(o, "\nsoft-dirty compared (docs/soft-dirty.md): %" PRIu64 " of %" PRIu64 " intervals; false "
+	              "positives: soft-dirty pages not written; race: pages a store between the soft-dirty read and "
+	              "its clear put on one side only\n", sd->intervals, r->intervals);
+	if (!sd->intervals)
+		return;
+	ps_out_printf(o, "  false-positive share per interval with soft-dirty pages: mean %.1f%%  p50 %.1f%%  "
+	              "p95 %.1f%%  max %.1f%%\n", 100 * sd->false_share.mean, 100 * sd->false_share.p50,
+	              100 * sd->false_share.p95, 100 * sd->false_share.max);
+	const struct ps_rec_interval **v = malloc(sd->intervals * sizeof(*v));
+	if (!v) {
+		o->error = o->error ? o->error : ENOMEM;
+		return;
+	}
+	size_t n = 0;
+	for (size_t i = 0; i < rec->niv; i++)
+		if (rec->iv[i].has_sd)
+			v[n++] = &rec->iv[i];
+	size_t shown = n;
+	if (n > TEXT_SD_INTERVALS) {
+		qsort(v, n, sizeof(*v), cmp_iv_false);
+		shown = TEXT_SD_INTERVALS;
+		qsort(v, shown, sizeof(*v), cmp_iv_seq);
+		ps_out_printf(o, "  the %d intervals with the most false positives (-f json lists all %zu):\n",
+		              TEXT_SD_INTERVALS, n);
+	}
+	ps_out_str(o, "         seq     written  soft-dirty       false   false%        race\n");
+	for (size_t i = 0; i < shown; i++) {
+		ps_out_printf(o, "  %10" PRIu64, v[i]->seq);
+		text_sd_counts(o, &v[i]->sd);
+		ps_out_chr(o, '\n');
+	}
+	free(v);
+	ps_out_str(o, "  total     ");
+	text_sd_counts(o, &sd->c);
+	ps_out_chr(o, '\n');
+	if (!sd->nmap)
+		return;
+	ps_out_str(o, "\n  per mapping, by false positives:\n");
+	ps_out_str(o, "     written  soft-dirty       false   false%        race  mapping\n");
+	size_t nm = 0;
+	for (size_t i = 0; i < sd->nmap; i++) {
+		const struct ps_report_sd_mapping *m = &sd->map[i];
+		if (!m->c.soft_dirty_pages && !m->c.race_pages)
+			continue;
+		if (nm++ == TEXT_MAPPINGS) {
+			ps_out_printf(o, "  ... more mappings (-f json lists all %zu)\n", sd->nmap);
+			break;
+		}
+		text_sd_counts(o, &m->c);
+		ps_out_str(o, "  ");
+		ps_out_hex(o, m->start * PS_PAGE_SIZE);
+		ps_out_chr(o, ' ');
+		ps_fmt_label_text(o, m->mapping);
+		ps_out_chr(o, '\n');
+	}
 }
 
 static void text_windows(struct ps_out *o, const struct ps_report *r, bool sampled)
@@ -339,6 +431,7 @@ void ps_report_text(struct ps_out *o, const struct ps_recording *rec, const stru
 		text_processes(o, r);
 	else
 		text_mappings(o, r);
+	text_soft_dirty(o, rec, r);
 }
 
 /* ---- JSON --------------------------------------------------------------------------- */
@@ -458,6 +551,61 @@ static void json_precopy(struct ps_out *o, const struct ps_report *r)
 static void json_mappings(struct ps_out *o, const struct ps_report *r);
 static void json_workload(struct ps_out *o, const struct ps_recording *rec, const struct ps_report *r);
 
+static void json_sd_counts(struct ps_out *o, const struct ps_sd_counts *c)
+{
+	ju64(o, "written_pages", c->written_pages);
+	ps_out_chr(o, ',');
+	ju64(o, "soft_dirty_pages", c->soft_dirty_pages);
+	ps_out_chr(o, ',');
+	ju64(o, "false_pages", c->false_pages);
+	ps_out_chr(o, ',');
+	ju64(o, "race_pages", c->race_pages);
+	ps_out_chr(o, ',');
+	jnum(o, "false_share", ps_report_sd_false_share(c), 4);
+}
+
+/* ,"soft_dirty":{...} (docs/FORMAT.md, "report -f json"); nothing
+ * without --compare soft-dirty. */
+static void json_soft_dirty(struct ps_out *o, const struct ps_recording *rec, const struct ps_report *r)
+{
+	const struct ps_report_sd *sd = &r->sd;
+	if (!sd->present)
+		return;
+	ps_out_str(o, ",\"soft_dirty\":{");
+	ju64(o, "intervals", sd->intervals);
+	ps_out_chr(o, ',');
+	json_sd_counts(o, &sd->c);
+	ps_out_str(o, ",\"false_share_per_interval\":");
+	json_stats(o, &sd->false_share, 1, 4);
+	ps_out_str(o, ",\"per_interval\":[");
+	bool first = true;
+	for (size_t i = 0; i < rec->niv; i++) {
+		const struct ps_rec_interval *iv = &rec->iv[i];
+		if (!iv->has_sd)
+			continue;
+		ps_out_str(o, first ? "{" : ",{");
+		first = false;
+		ju64(o, "seq", iv->seq);
+		ps_out_chr(o, ',');
+		json_sd_counts(o, &iv->sd);
+		ps_out_chr(o, '}');
+	}
+	ps_out_str(o, "],\"mappings\":[");
+	for (size_t i = 0; i < sd->nmap; i++) {
+		const struct ps_report_sd_mapping *m = &sd->map[i];
+		if (i)
+			ps_out_chr(o, ',');
+		ps_out_str(o, "{\"mapping\":");
+		jstr(o, m->mapping);
+		ps_out_chr(o, ',');
+		jaddr(o, "start", m->start);
+		ps_out_chr(o, ',');
+		json_sd_counts(o, &m->c);
+		ps_out_chr(o, '}');
+	}
+	ps_out_str(o, "]}");
+}
+
 void ps_report_json(struct ps_out *o, const struct ps_recording *rec, const struct ps_report *r,
                     const struct ps_warnings *w)
 {
@@ -542,6 +690,7 @@ void ps_report_json(struct ps_out *o, const struct ps_recording *rec, const stru
 		json_mappings(o, r);
 	if (rec->workload)
 		json_workload(o, rec, r);
+	json_soft_dirty(o, rec, r);
 	ps_out_str(o, ",\"warnings\":[");
 	for (size_t i = 0; w && i < w->n; i++) {
 		if (i)

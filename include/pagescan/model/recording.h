@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "pagescan/model/error.h"
+#include "pagescan/model/softdirty.h"
 #include "pagescan/model/warnings.h"
 
 /* The newest format_version this reader understands (1: one process, 2: a
@@ -53,6 +54,18 @@ struct ps_rec_interval {
 	size_t run0, nruns;      /* its set: runs[run0 .. run0 + nruns) */
 	uint64_t shared_pages;   /* a workload's: of pages, those of shared mappings */
 	uint64_t nprocesses;     /* a workload's: processes in the record */
+	/* --compare soft-dirty (docs/soft-dirty.md): the record's soft_dirty
+	 * counts, and its mappings: sd_maps[sd_map0 .. sd_map0 + nsd_maps). */
+	bool has_sd;
+	struct ps_sd_counts sd;
+	size_t sd_map0, nsd_maps;
+};
+
+/* One mapping of an interval's soft_dirty.mappings. */
+struct ps_rec_sd_mapping {
+	uint64_t start;          /* page */
+	char *mapping;
+	struct ps_sd_counts c;
 };
 
 /* A tracked range engaged (at the start or later) or dropped, or a mapping
@@ -110,12 +123,18 @@ struct ps_recording {
 	struct ps_rec_span *spans; size_t nspans, spans_cap;
 	struct ps_rec_interval *iv; size_t niv, iv_cap;
 	struct ps_rec_run *runs; size_t nruns, runs_cap;
+	/* Recorded with --compare soft-dirty (the start record's "compare"):
+	 * the intervals' comparisons (has_sd) and their mappings. */
+	bool soft_dirty;
+	struct ps_rec_sd_mapping *sd_maps; size_t nsd_maps, sd_maps_cap;
 	/* The end record, when there is one. */
 	bool has_end;
 	char *end_reason;
 	double end_duration_s;
 	bool end_has_wss;
 	uint64_t end_wss_pages;
+	bool end_has_sd;         /* the end record's soft_dirty sums */
+	struct ps_sd_counts end_sd;
 };
 
 struct ps_rec_reader;

@@ -78,6 +78,27 @@ struct ps_precopy {
 	                          * max_rounds (bytes/s), 0 = none found */
 };
 
+/* --compare soft-dirty (docs/soft-dirty.md): the recorded comparison of
+ * one mapping (by start and name), summed over the intervals. */
+struct ps_report_sd_mapping {
+	uint64_t start;          /* page */
+	const char *mapping;     /* borrowed from the recording */
+	struct ps_sd_counts c;
+};
+
+struct ps_report_sd {
+	bool present;            /* recorded with --compare soft-dirty */
+	uint64_t intervals;      /* intervals with a comparison */
+	struct ps_sd_counts c;   /* summed over them */
+	/* false_pages / soft_dirty_pages of each interval with soft-dirty pages */
+	struct ps_summary false_share;
+	/* by false positives, then soft-dirty pages, then address */
+	struct ps_report_sd_mapping *map; size_t nmap;
+};
+
+/* false_pages / soft_dirty_pages (0 without soft-dirty pages). */
+double ps_report_sd_false_share(const struct ps_sd_counts *c);
+
 struct ps_report_pair;
 struct ps_report;
 
@@ -100,6 +121,7 @@ struct ps_report {
 	struct ps_report_window *win; size_t nwin;
 	struct ps_report_mapping *map; size_t nmap;  /* by address */
 	struct ps_precopy precopy;
+	struct ps_report_sd sd;      /* --compare soft-dirty; present false without it */
 	/* A workload (format_version 2): the figures above are the workload's
 	 * (shared pages once); its processes, busiest first (most distinct
 	 * pages written, then page-writes, then pid). */
