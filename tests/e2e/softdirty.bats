@@ -54,7 +54,7 @@ round_seq() {
 }
 
 # sd_window K KIND NAME: pages of the interval of round K's soft_dirty KIND
-# regions (false_regions, missed_regions) inside mapping NAME's window.
+# regions (false_regions, race_regions) inside mapping NAME's window.
 sd_window() {
     local seq s e a b n=0
     seq=$(round_seq "$1")
@@ -71,21 +71,24 @@ sd_window() {
 }
 
 # sd_expect K NAME FALSE: in round K, NAME's window holds FALSE false
-# positives and no missed page; on failure the interval's whole comparison
-# and the mappings' places are shown.
+# positives and no page of the race (the rounds run while pagescan is
+# paused: nothing is written between its soft-dirty read and its clear);
+# on failure the interval's whole comparison and the mappings' places are
+# shown.
 sd_expect() {
     local got
-    got="$(sd_window "$1" false_regions "$2") $(sd_window "$1" missed_regions "$2")"
+    got="$(sd_window "$1" false_regions "$2") $(sd_window "$1" race_regions "$2")"
     [[ $got == "$3 0" ]] && return 0
-    fail "$(printf 'round %s, mapping %s: false and missed pages "%s", want "%s 0"\ninterval %s: %s\nmappings: %s' \
+    fail "$(printf 'round %s, mapping %s: false and race pages "%s", want "%s 0"\ninterval %s: %s\nmappings: %s' \
         "$1" "$2" "$got" "$3" "$(round_seq "$1")" \
         "$(jq -c --argjson s "$(round_seq "$1")" 'select(.type == "interval" and .seq == $s) | .soft_dirty' "$WLOG")" \
         "$(for n in "${!MSTART[@]}"; do printf '%s=%s-%s ' "$n" "${MSTART[$n]}" "${MEND[$n]}"; done)")"
 }
 
 # sd_consistent: in every interval the compared written pages are the
-# interval's, soft-dirty ∩ written = written - missed, the mappings add up
-# to the totals, and the end sums the intervals.
+# interval's, the regions add up to the counts (false_regions: false_pages,
+# race_regions: race_pages), the mappings add up to the totals, and the end
+# sums the intervals.
 sd_consistent() {
     local bad
     bad=$(jq -rs '
@@ -94,10 +97,14 @@ sd_consistent() {
             or ([.soft_dirty.mappings[].soft_dirty_pages] | add // 0) != .soft_dirty.soft_dirty_pages
             or ([.soft_dirty.mappings[].false_pages] | add // 0) != .soft_dirty.false_pages
             or ([.soft_dirty.mappings[].written_pages] | add // 0) != .soft_dirty.written_pages
-            or (.soft_dirty.soft_dirty_pages - .soft_dirty.false_pages) != (.soft_dirty.written_pages - .soft_dirty.missed_pages))
+            or ([.soft_dirty.mappings[].race_pages] | add // 0) != .soft_dirty.race_pages
+            or ([.soft_dirty.false_regions[].pages] | add // 0) != .soft_dirty.false_pages
+            or ([.soft_dirty.race_regions[].pages] | add // 0) != .soft_dirty.race_pages
+            or .soft_dirty.false_pages + .soft_dirty.race_pages > .soft_dirty.soft_dirty_pages + .soft_dirty.written_pages)
             | "interval \(.seq): \(.soft_dirty | del(.mappings))"),
         (if ([$iv[].soft_dirty.false_pages] | add) != $e.soft_dirty.false_pages
             or ([$iv[].soft_dirty.soft_dirty_pages] | add) != $e.soft_dirty.soft_dirty_pages
+            or ([$iv[].soft_dirty.race_pages] | add) != $e.soft_dirty.race_pages
          then "end: \($e.soft_dirty | del(.worst_mappings))" else empty end)' "$WLOG")
     [[ -z $bad ]] || fail "soft-dirty comparison inconsistent: $bad"
 }
@@ -150,7 +157,7 @@ sd_consistent() {
     assert_equal "$WSTATUS" 0
     # written exact against the target's truth, every round
     w_check --windows "$(w_windows)" --rounds "$WDIR/rounds" --reason signal
-    # soft-dirty ⊇ written (no missed page), and its false positives
+    # soft-dirty ⊇ written (no page written and not soft-dirty), and its false positives
     # (soft-dirty - written) exactly the pages the target moved
     sd_expect 1 m 0
     sd_expect 2 m 0
@@ -163,7 +170,7 @@ sd_consistent() {
     # nothing else in the process over-reported in those intervals
     run jq -r --argjson a "$(round_seq 1)" --argjson b "$(round_seq 2)" --argjson c "$(round_seq 3)" \
         'select(.type == "interval" and (.seq == $a or .seq == $b or .seq == $c)) |
-         "\(.soft_dirty.false_pages) \(.soft_dirty.missed_pages)"' "$WLOG"
+         "\(.soft_dirty.false_pages) \(.soft_dirty.race_pages)"' "$WLOG"
     assert_output "$(printf '0 0\n32 0\n16 0')"
     sd_consistent
     # the end: the moved mapping is the worst, with its 32 false positives
@@ -173,6 +180,19 @@ sd_consistent() {
     (($((16#${w[0]#0x})) <= $((MSTART[g])))) || fail "worst mapping ${w[0]} is not g's (${MSTART[g]})"
     jq -e 'select(.type == "end") | .soft_dirty.cost | test("fault")' "$WLOG" >/dev/null ||
         fail "the end record does not say what clearing costs the target"
+    # report of the recording: the same comparison, interval by interval,
+    # and the moved mapping the worst
+    run --separate-stderr "$PAGESCAN" report "$WLOG" -f json
+    assert_success
+    local rep=$output
+    assert_equal "$(jq -c '.soft_dirty | [.false_pages, .race_pages, .mappings[0].false_pages]' <<<"$rep")" \
+        "$(jq -sc '(.[] | select(.type == "end") | .soft_dirty) as $e | [$e.false_pages, $e.race_pages, $e.worst_mappings[0].false_pages]' "$WLOG")"
+    assert_equal "$(jq -c '[.soft_dirty.per_interval[] | [.seq, .false_pages]]' <<<"$rep")" \
+        "$(jq -sc '[.[] | select(.type == "interval") | [.seq, .soft_dirty.false_pages]]' "$WLOG")"
+    run --separate-stderr "$PAGESCAN" report "$WLOG"
+    assert_success
+    assert_line --regexp '^soft-dirty \(--compare soft-dirty\): [0-9]+ pages marked, [0-9]+ not written \(false positives, [0-9.]+% of soft-dirty\)'
+    assert_line --regexp "^ +$(round_seq 2) +[0-9]+ +[0-9]+ +32 +[0-9.]+% +0\$"
     no_uffd_left "$VPID"
 }
 
@@ -182,11 +202,13 @@ sd_consistent() {
     vmap m anon 16
     "$PAGESCAN" watch "$VPID" -i 20ms -n 2 -f csv --compare soft-dirty --prom-file "$BATS_TEST_TMPDIR/p.prom" \
         >"$BATS_TEST_TMPDIR/out.csv"
-    head -n 1 "$BATS_TEST_TMPDIR/out.csv" | grep -q ',soft_dirty_pages,soft_dirty_false_pages,soft_dirty_missed_pages$' ||
+    head -n 1 "$BATS_TEST_TMPDIR/out.csv" | grep -q ',soft_dirty_pages,soft_dirty_false_pages,soft_dirty_race_pages$' ||
         fail "CSV header: $(head -n 1 "$BATS_TEST_TMPDIR/out.csv")"
     assert_equal "$(tail -n +2 "$BATS_TEST_TMPDIR/out.csv" | grep -cE ',[0-9]+,[0-9]+,[0-9]+$')" 2
     grep -qE '^pagescan_soft_dirty_false_pages\{pid="[0-9]+",command="memevents"\} [0-9]+$' "$BATS_TEST_TMPDIR/p.prom" ||
         fail "no soft-dirty metrics: $(grep soft_dirty "$BATS_TEST_TMPDIR/p.prom")"
+    grep -qE '^pagescan_soft_dirty_race_pages\{pid="[0-9]+",command="memevents"\} [0-9]+$' "$BATS_TEST_TMPDIR/p.prom" ||
+        fail "no race metric: $(grep soft_dirty "$BATS_TEST_TMPDIR/p.prom")"
     run "$PAGESCAN" watch "$VPID" -i 20ms -n 1 --compare soft-dirty
     assert_success
     assert_line --partial "comparing with soft-dirty (--compare soft-dirty): clear_refs write-protects"
@@ -197,6 +219,59 @@ sd_consistent() {
     assert_success
     jq -e 'select(.type == "end") | .soft_dirty.written_pages >= 0 and .exit_status == 0' <<<"$output" >/dev/null ||
         fail "run: no comparison in the end record: $(tail -n 1 <<<"$output")"
+}
+
+# sd_doctor IN OUT: a recording of a real watch made into one of
+# --compare soft-dirty with known counts: interval k has its written pages,
+# soft-dirty written + k, k false positives (in one mapping at 0x1000 per
+# k, and k in mapping [anon] at the first engaged range), and k % 2 in the
+# race; the end record sums them.
+sd_doctor() {
+    jq -c --slurp '
+        (.[] | select(.type == "start") | .engaged[0].start) as $a |
+        [.[] | if .type == "start" then . + {compare: "soft-dirty"}
+        elif .type == "interval" then
+            . + {soft_dirty: {written_pages: .written_pages, soft_dirty_pages: (.written_pages + .seq),
+                 false_pages: .seq, race_pages: (.seq % 2),
+                 mappings: [{mapping: "[anon]", start: $a, written_pages: .written_pages,
+                             soft_dirty_pages: (.written_pages + .seq), false_pages: .seq, race_pages: (.seq % 2)}],
+                 false_regions: [], race_regions: []}}
+        else . end] as $r |
+        ([$r[] | select(.type == "interval") | .soft_dirty] | {
+            written_pages: (map(.written_pages) | add), soft_dirty_pages: (map(.soft_dirty_pages) | add),
+            false_pages: (map(.false_pages) | add), race_pages: (map(.race_pages) | add)}) as $s |
+        $r[] | if .type == "end" then . + {soft_dirty: ($s + {worst_mappings: [], cost: "c"})} else . end' "$1" >"$2"
+}
+
+@test "soft-dirty: report of a --compare soft-dirty recording shows the false positives per interval, per mapping and in the summary" {
+    mev_start
+    vmap m anon 16
+    "$PAGESCAN" watch "$VPID" -i 20ms -n 3 -f json -o "$BATS_TEST_TMPDIR/plain.jsonl"
+    sd_doctor "$BATS_TEST_TMPDIR/plain.jsonl" "$BATS_TEST_TMPDIR/rec.jsonl"
+    local w s
+    w=$(jq -s '[.[] | select(.type == "interval") | .written_pages] | add' "$BATS_TEST_TMPDIR/rec.jsonl")
+    s=$((w + 6))
+    run --separate-stderr "$PAGESCAN" report "$BATS_TEST_TMPDIR/rec.jsonl" -f json
+    assert_success
+    # read without a word about the comparison
+    [[ $stderr != *soft* && $stderr != *compare* ]] || fail "warnings: $stderr"
+    assert_equal "$(jq -c '.soft_dirty | [.intervals, .written_pages, .soft_dirty_pages, .false_pages, .race_pages]' <<<"$output")" \
+        "[3,$w,$s,6,2]"
+    jq -e --argjson s "$s" '.soft_dirty.false_share - 6 / $s | fabs < 0.0001' <<<"$output" >/dev/null ||
+        fail "false_share: $(jq -c .soft_dirty <<<"$output")"
+    assert_equal "$(jq -c '[.soft_dirty.per_interval[] | [.seq, .false_pages, .race_pages]]' <<<"$output")" \
+        "[[1,1,1],[2,2,0],[3,3,1]]"
+    assert_equal "$(jq -c '[.soft_dirty.mappings[] | [.mapping, .false_pages, .soft_dirty_pages]]' <<<"$output")" \
+        "[[\"[anon]\",6,$s]]"
+    run --separate-stderr "$PAGESCAN" report "$BATS_TEST_TMPDIR/rec.jsonl"
+    assert_success
+    assert_line "soft-dirty (--compare soft-dirty): $s pages marked, 6 not written (false positives, $(awk -v s="$s" 'BEGIN { printf "%.1f", 600 / s }')% of soft-dirty), 2 in the read-to-clear race"
+    assert_line --regexp '^ +2 +[0-9]+ +[0-9]+ +2 +[0-9.]+% +0$'
+    assert_line --regexp "^ +$w +$s +6 +[0-9.]+% +2  0x[0-9a-f]+ \[anon\]$"
+    # without --compare: nothing of it
+    run --separate-stderr "$PAGESCAN" report "$BATS_TEST_TMPDIR/plain.jsonl" -f json
+    assert_success
+    assert_equal "$(jq -c 'has("soft_dirty")' <<<"$output")" false
 }
 
 @test "soft-dirty: a kernel without soft-dirty bits refuses, naming the cause, exit 1" {
