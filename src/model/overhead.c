@@ -92,32 +92,36 @@ double ps_overhead_level(const struct ps_overhead *o)
 
 void ps_budget_init(struct ps_budget *b, double budget, uint64_t base_ns)
 {
-	/* (the product cannot overflow: a base that large is over 60 s anyway) */
-	uint64_t max = base_ns > PS_BUDGET_MAX_NS / PS_BUDGET_MAX_STRETCH ? PS_BUDGET_MAX_NS
-	                                                                  : base_ns * PS_BUDGET_MAX_STRETCH;
-	if (max < base_ns)
-		max = base_ns;
+	uint64_t max = MAX(PS_BUDGET_MAX_NS, base_ns);
 	*b = (struct ps_budget){ .budget = budget, .base_ns = base_ns, .max_ns = max, .cur_ns = base_ns };
 }
 
-uint64_t ps_budget_next(struct ps_budget *b, const struct ps_overhead *o)
+uint64_t ps_budget_next(struct ps_budget *b, struct ps_overhead *o)
 {
+	b->over = false;
+	o->over_budget = false;
 	if (b->budget <= 0 || !o->known)
 		return b->cur_ns;
 	double level = ps_overhead_level(o);
 	double next = (double)b->cur_ns;
+	if (level > b->budget && b->cur_ns >= b->max_ns) {
+		/* Stretching further is not allowed: say so. */
+		b->over = true;
+		o->over_budget = true;
+	}
 	if (level > b->budget)
 		next *= MAX(2.0, level / b->budget);
 	else if (level < b->budget / 3)
-		next /= 2;
+		next *= MIN(0.5, level / (b->budget / 2));
 	if (next > (double)b->max_ns)
 		next = (double)b->max_ns;
 	if (next < (double)b->base_ns)
 		next = (double)b->base_ns;
-	/* Whole milliseconds (the records print them); -i itself as it is. */
+	/* Whole milliseconds (the records print them); -i itself as it is.
+	 * (A microsecond more: 60 s x 0.2 is 11.999999... s in doubles.) */
 	uint64_t ns = (uint64_t)next;
 	if (ns != b->base_ns && ns != b->max_ns)
-		ns = ns / 1000000 * 1000000;
+		ns = (ns + 1000) / 1000000 * 1000000;
 	b->cur_ns = MAX(ns, b->base_ns);
 	return b->cur_ns;
 }
@@ -127,6 +131,8 @@ void ps_overhead_add(struct ps_overhead_summary *s, const struct ps_overhead *o,
 {
 	if (asked_ns > base_ns)
 		s->stretched++;
+	if (o->over_budget)
+		s->over_budget++;
 	if ((double)asked_ns / 1e9 > s->longest_s)
 		s->longest_s = (double)asked_ns / 1e9;
 	if (!o->known)

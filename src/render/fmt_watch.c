@@ -78,14 +78,17 @@ static void json_share(struct ps_out *o, double v)
 		ps_out_fixed(o, v, 4);
 }
 
-/* ,"interval_s":I,"stretched":B,"target_overhead":{"faults":N,"fault_s":F,
- * "share":S,"cpu_share":C|null}|null (docs/overhead.md) */
+/* ,"interval_s":I,"stretched":B[,"over_budget":true],"target_overhead":{
+ * "faults":N,"fault_s":F,"share":S,"cpu_share":C|null}|null
+ * (docs/overhead.md; over_budget only when the budget could not be kept) */
 static void json_overhead(struct ps_out *o, const struct ps_interval *iv)
 {
 	const struct ps_overhead *t = &iv->overhead;
 	ps_out_str(o, ",\"interval_s\":");
 	ps_out_fixed(o, iv->interval_s, 3);
 	ps_out_str(o, iv->stretched ? ",\"stretched\":true" : ",\"stretched\":false");
+	if (t->over_budget)
+		ps_out_str(o, ",\"over_budget\":true");
 	ps_out_str(o, ",\"target_overhead\":");
 	if (!t->known) {
 		ps_out_str(o, "null");
@@ -117,6 +120,10 @@ static void json_overhead_end(struct ps_out *o, const struct ps_overhead_summary
 	ps_out_u64(o, t->stretched);
 	ps_out_str(o, ",\"longest_interval_s\":");
 	ps_out_fixed(o, t->longest_s, 3);
+	if (t->over_budget) {
+		ps_out_str(o, ",\"over_budget_intervals\":");
+		ps_out_u64(o, t->over_budget);
+	}
 	ps_out_chr(o, '}');
 }
 
@@ -646,6 +653,8 @@ static void text_overhead(struct ps_out *o, const struct ps_interval *iv)
 	}
 	if (iv->stretched)
 		ps_out_printf(o, "  stretched to %.3fs", iv->interval_s);
+	if (t->over_budget)
+		ps_out_str(o, "  over budget (the longest stretch)");
 }
 
 /* The end summary's estimate line (docs/overhead.md). */
@@ -658,9 +667,14 @@ static void text_overhead_end(struct ps_out *o, const struct ps_overhead_summary
 	if (t->cpu_share >= 0)
 		ps_out_printf(o, ", %.0f%% of its CPU time", t->cpu_share * 100);
 	ps_out_printf(o, " (%.2fus a fault, %s)\n", t->fault_ns / 1e3, t->calibrated ? "calibrated" : "default");
-	if (t->budget > 0)
-		ps_out_printf(o, "budget %g%%: %llu interval%s stretched, the longest %.3fs\n", t->budget * 100,
+	if (t->budget > 0) {
+		ps_out_printf(o, "budget %g%%: %llu interval%s stretched, the longest %.3fs", t->budget * 100,
 		              (unsigned long long)t->stretched, t->stretched == 1 ? "" : "s", t->longest_s);
+		if (t->over_budget)
+			ps_out_printf(o, "; not kept: %llu interval%s over the budget at the longest stretch",
+			              (unsigned long long)t->over_budget, t->over_budget == 1 ? "" : "s");
+		ps_out_chr(o, '\n');
+	}
 }
 
 /* "watching 3 processes (the tree of 123 (cmd)): 456 pages (1.8M) tracked, every 1.000s" */

@@ -81,7 +81,7 @@ static void test_budget(void)
 	struct ps_budget b;
 	ps_budget_init(&b, 0.10, 100 * MS);
 	is_u64(b.cur_ns, 100 * MS, "budget: starts at -i");
-	is_u64(b.max_ns, 6400 * MS, "budget: max 64 x -i");
+	is_u64(b.max_ns, 60000 * MS, "budget: max 60 s, whatever -i");
 
 	/* stretch: at least 2x, else share/budget */
 	struct ps_overhead o = share(0.11);
@@ -93,15 +93,28 @@ static void test_budget(void)
 	is_u64(ps_budget_next(&b, &o), 1600 * MS, "hold: at the budget");
 	o = share(0.04);
 	is_u64(ps_budget_next(&b, &o), 1600 * MS, "hold: above a third of it");
-	/* bounds: never beyond the maximum */
+	ok(!o.over_budget && !b.over, "over: not while it can stretch");
+	/* bounds: never beyond the maximum; over it there, said so */
 	o = share(50.0);
-	is_u64(ps_budget_next(&b, &o), 6400 * MS, "bound: at most 64 x -i");
-	is_u64(ps_budget_next(&b, &o), 6400 * MS, "bound: stays at the maximum");
-	/* relax: halves down to -i, never below */
+	is_u64(ps_budget_next(&b, &o), 60000 * MS, "bound: at most 60 s");
+	ok(!o.over_budget, "over: not when the interval that ended could still stretch");
+	is_u64(ps_budget_next(&b, &o), 60000 * MS, "bound: stays at the maximum");
+	ok(o.over_budget && b.over, "over: over the budget at the maximum");
+	o = share(0.08);
+	is_u64(ps_budget_next(&b, &o), 60000 * MS, "hold: at the maximum, under the budget");
+	ok(!o.over_budget && !b.over, "over: not under the budget");
+	/* relax: to where the share would be half the budget (level x cur /
+	 * next = budget / 2), at least halved, never below -i */
 	o = share(0.01);
-	uint64_t want[] = { 3200, 1600, 800, 400, 200, 100, 100 };
+	uint64_t want[] = { 12000, 2400, 480, 100, 100 };
 	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
 		is_u64(ps_budget_next(&b, &o), want[i] * MS, "relax: step %zu", i);
+	o = share(50.0);
+	ps_budget_next(&b, &o);
+	o = share(0.03);
+	is_u64(ps_budget_next(&b, &o), 25000 * MS, "relax: just under a third of the budget halves");
+	o = share(0);
+	is_u64(ps_budget_next(&b, &o), 100 * MS, "relax: nothing written, back to -i at once");
 	/* unknown estimates change nothing */
 	o = (struct ps_overhead){ 0 };
 	is_u64(ps_budget_next(&b, &o), 100 * MS, "unknown: unchanged");
@@ -141,6 +154,7 @@ static void test_summary(void)
 	struct ps_overhead a = { .known = true, .fault_s = 0.1, .share = 0.1, .cpu_share = 0.2, .cpu_s = 0.5 };
 	struct ps_overhead b = { .known = true, .fault_s = 0.3, .share = 0.15, .cpu_share = -1, .cpu_s = -1 };
 	ps_overhead_add(&s, &a, 1.0, 100 * MS, 100 * MS);
+	b.over_budget = true;
 	ps_overhead_add(&s, &b, 2.0, 400 * MS, 100 * MS);
 	ok(s.known, "summary: known");
 	is_dbl(s.fault_s, 0.4, EPS, "summary: fault time summed");
@@ -148,6 +162,7 @@ static void test_summary(void)
 	is_dbl(s.max_share, 0.15, EPS, "summary: worst interval");
 	is_dbl(s.cpu_share, 0.2, EPS, "summary: CPU share over the intervals that have one");
 	is_u64(s.stretched, 1, "summary: stretched intervals counted");
+	is_u64(s.over_budget, 1, "summary: intervals over the budget at the maximum counted");
 	is_dbl(s.longest_s, 0.4, EPS, "summary: longest interval asked");
 }
 

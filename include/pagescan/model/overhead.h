@@ -16,9 +16,10 @@
 
 /* The default budget, as a share of the interval (--max-overhead 10). */
 #define PS_OVERHEAD_DEFAULT_BUDGET 0.10
-/* How far the budget stretches the interval: at most 64 x -i, and at most
- * 60 s (but never below -i itself). */
-#define PS_BUDGET_MAX_STRETCH 64u
+/* How far the budget stretches the interval: at most 60 s, whatever -i
+ * (but never below -i itself). A bound relative to -i (it was 64 x -i)
+ * left a 1 GiB writer at -i 100ms at 6.4 s and several times the budget
+ * (bench/results/cost.md). */
 #define PS_BUDGET_MAX_NS 60000000000ull
 
 /* The target's counters (/proc/PID/stat) at one moment. */
@@ -44,6 +45,9 @@ struct ps_overhead {
 	double cpu_share;          /* fault_s / the target's CPU time in the interval; < 0
 	                            * when unknown (no /proc/PID/stat, or no CPU time) */
 	double cpu_s;              /* the target's CPU time in the interval; < 0 unknown */
+	bool over_budget;          /* set by ps_budget_next: over the budget in an interval
+	                            * already as long as the budget allows: the budget
+	                            * cannot be kept (said plainly, not stretched further) */
 };
 
 struct ps_overhead_in {
@@ -64,23 +68,29 @@ void ps_overhead_estimate(const struct ps_overhead_in *in, struct ps_overhead *r
 #define PS_OVERHEAD_MIN_CPU_S 0.1
 double ps_overhead_level(const struct ps_overhead *o);
 
-/* The budget controller: the next interval from the last estimate.
- *   stretch  share > budget: the next interval is longer, by share/budget
+/* The budget controller: the next interval from the last estimate (its
+ * level, ps_overhead_level).
+ *   stretch  level > budget: the next interval is longer, by level/budget
  *            (at least 2x), at most the maximum;
- *   relax    share < budget/3: halved, never below -i (halving about doubles
- *            the share when the target keeps rewriting the same pages, so
- *            the margin keeps it from stretching again at once);
- *   hold     otherwise. */
+ *   relax    level < budget/3: shorter, to where a target that keeps
+ *            rewriting the same pages would be at half the budget (its
+ *            share grows as the interval shrinks), at least halved, never
+ *            below -i: a target that stopped writing is back at -i after
+ *            one interval;
+ *   hold     otherwise.
+ * An interval over the budget that was already the maximum sets
+ * o->over_budget and b->over: the budget cannot be kept. */
 struct ps_budget {
 	double budget;             /* share of the interval; 0 = off (fixed intervals) */
 	uint64_t base_ns;          /* -i */
 	uint64_t max_ns;           /* the longest stretch */
 	uint64_t cur_ns;           /* the interval being timed now */
+	bool over;                 /* the last interval: over the budget at the maximum */
 };
 
 void ps_budget_init(struct ps_budget *b, double budget, uint64_t base_ns);
 /* The next interval after one that ended with estimate o. */
-uint64_t ps_budget_next(struct ps_budget *b, const struct ps_overhead *o);
+uint64_t ps_budget_next(struct ps_budget *b, struct ps_overhead *o);
 
 /* The watch's sums, for the end record. */
 struct ps_overhead_summary {
@@ -90,6 +100,7 @@ struct ps_overhead_summary {
 	double max_share;          /* the worst interval */
 	double cpu_share;          /* fault_s / the CPU time summed; < 0 unknown */
 	uint64_t stretched;        /* intervals longer than -i */
+	uint64_t over_budget;      /* intervals over the budget at the longest stretch */
 	double longest_s;          /* the longest interval asked */
 	double fault_ns;           /* the cost used */
 	bool calibrated;           /* fault_ns was measured (else the default) */
