@@ -572,6 +572,7 @@ figures:
 	h->wss_pages = iv->wss_pages;
 	h->overhead = iv->overhead;
 	h->asked_ns = (uint64_t)(iv->interval_s * 1e9 + 0.5);
+	h->sample = iv->sample;
 	return 0;
 }
 

@@ -309,9 +309,20 @@ static int put_fit(struct ps_heat_frame *f, int x, int y, enum ps_heat_style st,
 	return put(f, x, y, st, cand[n - 1]);
 }
 
+/* A --sample fraction as the text records give it: "1/16", else "5%". */
+static void sample_fraction(double fraction, char *b, size_t n)
+{
+	double inv = fraction > 0 ? 1.0 / fraction : 0;
+	double r = (double)(uint64_t)(inv + 0.5);
+	if (inv > 0 && (inv - r < 1e-9 * inv && r - inv < 1e-9 * inv))
+		snprintf(b, n, "1/%.0f", r);
+	else
+		snprintf(b, n, "%g%%", fraction * 100);
+}
+
 static void render_header(const struct ps_heat *h, const struct ps_heat_view *v, struct ps_heat_frame *f)
 {
-	char iv[80], a[32], b[32], c[32], d[32], sb[64], t[3][256], to[2][288];
+	char iv[80], a[32], b[32], c[32], d[32], sb[64], t[3][384], to[2][416];
 	const char *state = NULL;
 	enum ps_heat_style sst = PS_HS_ALERT;
 
@@ -362,12 +373,27 @@ static void render_header(const struct ps_heat *h, const struct ps_heat_view *v,
 	const char *all = h->accumulate ? " in all" : "";
 	pages_h(h->written_pages, a, sizeof(a));
 	pages_h(h->wss_pages, d, sizeof(d));
+	/* --sample: the written pages and the working set are estimates,
+	 * "written ~N (+-M, sampled 1/16)": the 95 % interval's half-width,
+	 * "+-" since the frame holds ASCII (docs/sampling.md). */
+	const char *est = h->sample.estimated ? "~" : "";
+	char sm[3][80] = { "", "", "" };
+	if (h->sample.estimated) {
+		char fr[24], hw[32];
+		sample_fraction(h->sample.fraction, fr, sizeof(fr));
+		double half = (h->sample.written_hi - h->sample.written_lo) / 2;
+		uint64_t halfp = half > 0 ? (uint64_t)(half + 0.5) : 0;
+		snprintf(sm[0], sizeof(sm[0]), " (+-%" PRIu64 ", sampled %s)", halfp, fr);
+		snprintf(sm[1], sizeof(sm[1]), " (+-%s, sampled %s)", pages_h(halfp, hw, sizeof(hw)), fr);
+		snprintf(sm[2], sizeof(sm[2]), " (sampled %s)", fr);
+	}
 	snprintf(t[0], sizeof(t[0]),
-	         "written %" PRIu64 " pages (%s)%s  %s pages/s  %.1f MiB/s | wss %" PRIu64 " pages (%s) | harvest %s (%.2f%%)",
-	         h->written_pages, a, all, b, mib, h->wss_pages, d, c, pct);
-	snprintf(t[1], sizeof(t[1]), "written %s%s  %s pages/s  %.1f MiB/s | wss %s | harvest %s (%.2f%%)", a, all, b,
-	         mib, d, c, pct);
-	snprintf(t[2], sizeof(t[2]), "written %s%s %.1f MiB/s | wss %s | harvest %s", a, all, mib, d, c);
+	         "written %s%" PRIu64 "%s pages (%s)%s  %s pages/s  %.1f MiB/s | wss %s%" PRIu64 " pages (%s) | harvest %s (%.2f%%)",
+	         est, h->written_pages, sm[0], a, all, b, mib, est, h->wss_pages, d, c, pct);
+	snprintf(t[1], sizeof(t[1]), "written %s%s%s%s  %s pages/s  %.1f MiB/s | wss %s%s | harvest %s (%.2f%%)", est, a,
+	         sm[1], all, b, mib, est, d, c, pct);
+	snprintf(t[2], sizeof(t[2]), "written %s%s%s%s %.1f MiB/s | wss %s%s | harvest %s", est, a, sm[2], all, mib, est, d,
+	         c);
 	/* The target's estimated loss to the faults (docs/overhead.md), where
 	 * the line has room for it. */
 	char ov[32] = "";

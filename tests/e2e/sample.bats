@@ -6,7 +6,8 @@
 # intervals the stated interval contains the truth about as often as it
 # claims, every page reported as seen written was written (no false
 # positives), and the records say "estimated" in every format and in
-# `report`. Bad --sample values exit 64 with the fix.
+# `report`, the live heatmap's header included (in a private tmux server,
+# tests/e2e/tmux.bash). Bad --sample values exit 64 with the fix.
 #
 # Interval boundaries as in watch.bats: pagescan is paused idle in poll()
 # while the victim writes a round (w_round), so the round is exactly the
@@ -15,6 +16,7 @@
 # shellcheck disable=SC2153,SC2154 # WDIR, WLOG...: watch_helpers; status, output: bats
 load common
 load watch_helpers
+load tmux
 
 MPAGES=16384 # 64 MiB: 1024 blocks of 16 pages, about 64 sampled an interval
 WRITES=2048  # pages written per round: an eighth of the mapping
@@ -24,6 +26,7 @@ setup_file() {
 }
 
 teardown() {
+    [[ -z ${TSOCK:-} ]] || TM kill-server 2>/dev/null || true
     w_cleanup
     common_teardown
 }
@@ -107,6 +110,21 @@ victim_mapped() {
     done
     run grep -cE '^pagescan_(estimated|written_pages_ci95_low|written_pages_ci95_high)\{' "$BATS_TEST_TMPDIR/m.prom"
     assert_output 3
+    # The heatmap's text frames (the live view draws the same header): wide,
+    # the count with its 95 % half-width; narrower, in bytes, or the
+    # fraction only. Never unmarked.
+    local cols re
+    for cols in 170 64; do
+        COLUMNS=$cols LINES=20 run --separate-stderr "$PAGESCAN" watch "$VPID" -r "${MSTART[m]}-${MEND[m]}" \
+            --heatmap=text -i 20ms -n 2 --sample 1/16
+        assert_success
+        case $cols in
+        170) re='written ~[0-9]+ \(\+-[0-9]+, sampled 1/16\) pages \([^)]+\)  .* \| wss ~[0-9]+ pages' ;;
+        64) re='written ~[0-9.]+[BKMGT] \((\+-[0-9.]+[BKMGT], )?sampled 1/16\) .*\| wss ~' ;;
+        esac
+        assert_equal "$(grep -cE "$re" <<<"$output")" 2
+        refute_output --regexp 'written [0-9]'
+    done
     # Exact stays the default: no estimate fields without --sample.
     run --separate-stderr "$PAGESCAN" watch "$VPID" -r "${MSTART[m]}-${MEND[m]}" -i 20ms -n 1 -f json
     assert_success
@@ -119,6 +137,39 @@ victim_mapped() {
     run --separate-stderr "$PAGESCAN" report -f json "$BATS_TEST_TMPDIR/out.json"
     assert_success
     assert_equal "$(jq -r '.recording | "\(.estimated) \(.sample_fraction)"' <<<"$output")" "true 0.0625"
+}
+
+@test "--sample: the live heatmap's header says the figures are estimates: written ~N (+-M, sampled 1/16)" {
+    if ! command -v tmux >/dev/null; then
+        [[ ${PAGESCAN_MUST_WORK:-0} != 1 ]] || fail "tmux is missing (PAGESCAN_MUST_WORK=1)"
+        skip "tmux is not installed"
+    fi
+    victim_mapped
+    TSOCK=pagescan-sample-$$-$BATS_TEST_NUMBER
+    tm_start 170 40
+    TM send-keys -t t -l "TERM=screen-256color $PAGESCAN watch $VPID -r ${MSTART[m]}-${MEND[m]} --heatmap -i 300ms --max-overhead off --sample 1/16"
+    TM send-keys -t t Enter
+    tm_wait '#[0-9]+ at '
+    assert_regex "$SCREEN" 'written ~[0-9]+ \(\+-[0-9]+, sampled 1/16\) pages \([^)]+\)  [0-9.k]+ pages/s  [0-9.]+ MiB/s \| wss ~[0-9]+ pages'
+    # A round of writes: the next interval's header estimates them, with an
+    # interval around the estimate (each round is on screen for 300 ms: the
+    # screen is polled every 100 ms, and a round is written again when missed).
+    local k i re='written ~[1-9][0-9]* \(\+-[1-9][0-9]*, sampled 1/16\) pages' hit=''
+    for ((k = 1; k <= 20 && !hit; k++)); do
+        vcmd "write m rand:$WRITES:$k"
+        for ((i = 0; i < 10; i++)); do
+            SCREEN=$(tm_screen)
+            if [[ $SCREEN =~ $re ]]; then
+                hit=1
+                break
+            fi
+            sleep 0.1
+        done
+    done
+    [[ -n $hit ]] || fail "$(printf 'no header with an estimate of the writes; the screen shows:\n%s' "$SCREEN")"
+    refute_regex "$SCREEN" 'written [0-9]'
+    TM send-keys -t t q
+    tm_wait 'end: quit after [0-9]+ intervals'
 }
 
 @test "--sample: bad values exit 64 with the fix" {

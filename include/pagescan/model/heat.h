@@ -96,6 +96,7 @@ struct ps_heat {
 	uint64_t written_pages, harvest_us, tracked_pages, wss_pages;
 	struct ps_overhead overhead; /* the estimate (model/overhead.h) */
 	uint64_t asked_ns;           /* the interval asked: interval_ns, or longer when stretched */
+	struct ps_sample_iv sample;  /* --sample: written_pages and wss_pages are estimates */
 	/* the grid */
 	struct ps_heat_seg *seg;     /* by address */
 	size_t nseg;
