@@ -8,12 +8,14 @@
  * (pagescan's interval records, the in-process trackers' own harvests).
  *
  *   bench_cost --bin DIR --pagescan PATH --workload W --size SIZE
- *              --seconds D --rounds N [--modes none,watch:1s,...]
+ *              --seconds D --rounds N [--warmup D] [--modes none,watch:1s,...]
  *
  * Modes: none (untracked), watch:I and watchr:I (exact, no budget:
  * --max-overhead off; watchr with region lists), budget:I (exact, the
  * default --max-overhead: the window is then as long in time, not in
- * intervals, since the budget stretches them), sample:I (--sample 1/16, no
+ * intervals, since the budget stretches them; --warmup D starts it at the
+ * first interval that ends D or more after pagescan started, so that it
+ * measures the controller's steady state), sample:I (--sample 1/16, no
  * budget: docs/sampling.md), inproc:I, mprot:I.
  *
  * Raw rows on stdout: <mode> (throughput), <mode>_min100ms, <mode>_rel (per
@@ -27,7 +29,11 @@
  * mean written_pages an interval over the window (sample: the estimate),
  * and for sample modes <mode>_ci_lo, <mode>_ci_hi: the mean 95 % interval,
  * and <mode>_cover: the share of its intervals whose interval holds the
- * exact mode's mean at the same -i in the same round (watch_I). */
+ * exact mode's mean at the same -i in the same round (watch_I). For the
+ * pagescan modes, <mode>_interval: the mean length of the window's
+ * intervals (elapsed_s), and <mode>_at_cap: the share of them that lasted
+ * the longest stretch the budget allows and still estimated more than the
+ * budget (JSON "over_budget"). */
 #include <getopt.h>
 
 #include "bench_common.h"
@@ -43,6 +49,8 @@ struct mode {
 	double est;      /* pagescan's estimate over the window: fault_s / elapsed_s */
 	double estcpu;   /* the mean of its cpu_share over the window (-1: none) */
 	double written;  /* mean written_pages an interval (sample: estimated) */
+	double mean_iv;  /* the mean elapsed_s of the window's intervals */
+	double at_cap;   /* the share of them over the budget at the longest stretch */
 	double ci_lo, ci_hi; /* sample: the mean 95 % interval */
 	double *los, *his;   /* sample: each interval's, for the coverage */
 	size_t nci;
@@ -65,6 +73,7 @@ static bool json_pair(const char *line, const char *key, double *lo, double *hi)
 }
 
 static char *pagescan, *bin_dir;
+static uint64_t warmup_ms; /* budget modes: the window starts this long after pagescan */
 static int win, wout; /* workload stdin (ours to write), stdout (ours to read) */
 static struct lreader wl_lr;
 static pid_t wpid;
@@ -154,7 +163,7 @@ static double measure_watch(struct mode *m, uint64_t ms)
 	if (!lr)
 		die("out of memory");
 	lr_init(lr, p[0]);
-	uint64_t n = intervals_in(m, ms), seen = 0;
+	uint64_t n = intervals_in(m, ms), seen = 0, capped = 0;
 	double fault_s = 0, elapsed_s = 0, cpu_share = 0;
 	uint64_t ncpu = 0;
 	struct snap a = { 0 };
@@ -162,11 +171,14 @@ static double measure_watch(struct mode *m, uint64_t ms)
 	while ((l = lr_next(lr, true))) {
 		if (!json_type(l, "interval"))
 			continue;
+		if (seen == 0 && budget && now_ns() - t0 < warmup_ms * 1000000ull)
+			continue; /* the controller still finding its length */
 		seen++;
 		if (seen == 1) {
 			a = parse_mark(ask("mark\n"));
 			continue;
 		}
+		capped += strstr(l, "\"over_budget\":true") != NULL;
 		fault_s += MAX(json_num(l, "fault_s"), 0);
 		written += MAX(json_num(l, "written_pages"), 0);
 		double lo, hi;
@@ -189,6 +201,8 @@ static double measure_watch(struct mode *m, uint64_t ms)
 		}
 	}
 	m->est = elapsed_s > 0 ? fault_s / elapsed_s : 0;
+	m->mean_iv = seen > 1 ? elapsed_s / (double)(seen - 1) : 0;
+	m->at_cap = seen > 1 ? (double)capped / (double)(seen - 1) : 0;
 	m->written = seen > 1 ? written / (double)(seen - 1) : 0;
 	m->ci_lo = seen > 1 ? ci_lo / (double)(seen - 1) : 0;
 	m->ci_hi = seen > 1 ? ci_hi / (double)(seen - 1) : 0;
@@ -234,7 +248,8 @@ int main(int argc, char **argv)
 		{ "bin", required_argument, NULL, 'b' },      { "pagescan", required_argument, NULL, 'p' },
 		{ "workload", required_argument, NULL, 'w' }, { "size", required_argument, NULL, 's' },
 		{ "seconds", required_argument, NULL, 'd' },  { "rounds", required_argument, NULL, 'n' },
-		{ "modes", required_argument, NULL, 'm' },    { 0 },
+		{ "modes", required_argument, NULL, 'm' },    { "warmup", required_argument, NULL, 'u' },
+		{ 0 },
 	};
 	char *work = "rand", *size = "1G", *modes = "none,watch:1s,watch:100ms,watchr:100ms,inproc:1s,inproc:100ms,mprot:1s,mprot:100ms";
 	uint64_t ms = 3000;
@@ -250,7 +265,8 @@ int main(int argc, char **argv)
 		case 'd': ms = parse_dur_ns(optarg, "seconds") / 1000000; break;
 		case 'n': rounds = (int)parse_u64(optarg, 1, 1000, "rounds"); break;
 		case 'm': modes = optarg; break;
-		default: die("usage: bench_cost --bin DIR --pagescan PATH [--workload W --size S --seconds D --rounds N --modes LIST]");
+		case 'u': warmup_ms = parse_dur_ns(optarg, "warmup") / 1000000; break;
+		default: die("usage: bench_cost --bin DIR --pagescan PATH [--workload W --size S --seconds D --rounds N --warmup D --modes LIST]");
 		}
 	}
 	if (!bin_dir || !pagescan || ms == 0)
@@ -367,6 +383,10 @@ int main(int argc, char **argv)
 				emit("cost", work, name, "x", r, mv[i].estcpu);
 				snprintf(name, sizeof(name), "%.31s_loss", mv[i].name);
 				emit("cost", work, name, "x", r, 1 - mv[i].rate / mv[none].rate);
+				snprintf(name, sizeof(name), "%.31s_interval", mv[i].name);
+				emit("cost", work, name, "s", r, mv[i].mean_iv);
+				snprintf(name, sizeof(name), "%.31s_at_cap", mv[i].name);
+				emit("cost", work, name, "x", r, mv[i].at_cap);
 			}
 		}
 		/* What the cost target judges (≥ 0.95, see bench_report.c): the
