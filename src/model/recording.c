@@ -455,7 +455,7 @@ static const char *const interval_keys[] = { "type", "seq", "time_s", "elapsed_s
                                              "dropped", "readonly_written", "discarded_pages",
                                              "zero_read_pages", "ksm_merged_pages", "thp_filled_pages", "remapped_pages",
                                              "exec",
-                                             "interval_s", "stretched", "target_overhead", "estimated",
+                                             "interval_s", "stretched", "over_budget", "target_overhead", "estimated",
                                              "written_pages_ci95", "rate_pages_s_ci95", "wss_pages_bounds",
                                              "sample", "soft_dirty", NULL };
 static const char *const region_keys[] = { "start", "end", "pages", "mapping", "shared", NULL };
@@ -923,14 +923,14 @@ static const char *const wl_interval_keys[] = { "type", "seq", "time_s", "elapse
                                                 "written_bytes", "rate_pages_s", "rate_mib_s", "harvest_us",
                                                 "tracked_pages", "wss_pages", "discarded_pages",
                                                 "zero_read_pages", "ksm_merged_pages", "thp_filled_pages",
-                                                "remapped_pages", "interval_s", "stretched", "target_overhead",
+                                                "remapped_pages", "interval_s", "stretched", "over_budget", "target_overhead",
                                                 "shared_written_pages", "shared_wss_pages", "processes", NULL };
 static const char *const proc_entry_keys[] = { "pid", "command", "written_pages", "shared_written_pages",
                                                "wss_pages", "tracked_pages", "harvest_us", "discarded_pages",
                                                "zero_read_pages", "ksm_merged_pages", "thp_filled_pages",
                                                "remapped_pages", "regions", "mappings", "engaged", "dropped",
                                                "readonly_written", "exec", "interval_s", "stretched",
-                                               "target_overhead", NULL };
+                                               "over_budget", "target_overhead", NULL };
 
 static int rec_interval_v2(struct ps_rec_reader *r, uint32_t root, struct ps_warnings *w, struct ps_err *err)
 {

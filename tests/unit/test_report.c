@@ -436,6 +436,21 @@ static void test_cut_and_unknown(void)
 	ps_recording_free(rec);
 	ps_warnings_free(&w);
 	free(t);
+
+	/* Fields a watch writes only sometimes are known: no warning. */
+	t = NULL;
+	if (asprintf(&t, "%.*s%s%s", (int)(iv2 + 1 - rec1), rec1, "\"over_budget\":true,", iv2 + 1) < 0)
+		return;
+	if (!ok(load(t, strlen(t), &rec, &r, NULL, &w) == 0, "over_budget in an interval: read") || !r) {
+		free(t);
+		return;
+	}
+	ok(!has_warning(&w, "unknown field"), "... without an unknown-field warning");
+	dump_warnings(&w);
+	ps_report_free(r);
+	ps_recording_free(rec);
+	ps_warnings_free(&w);
+	free(t);
 }
 
 static void test_refused(void)
