@@ -38,8 +38,16 @@ struct ps_tracker {
 	uint64_t readonly_vmas;         /* read-only mappings left out at the last sync */
 	struct ps_regions scratch;
 	/* footprint (tracker.h): unregistered tails of growing mappings, the map-count limit */
-	struct ps_tail *tails;
-	size_t ntails, tails_cap;
+	struct ps_tail *tails;          /* by start up to tails_sorted, then as added */
+	size_t ntails, tails_cap, tails_sorted;
+	struct ps_tail_read *reads;     /* this sync's tail page reads, done in one batch at its end */
+	size_t nreads, reads_cap;
+	unsigned char *rbuf;            /* their pages (PS_TAIL_BATCH_BYTES at most) */
+	struct ps_grow_site *sites;     /* growth past the tails' cap, engaged less and less often;
+	                                 * by edge up to sites_sorted, then as added */
+	size_t nsites, sites_cap, sites_sorted;
+	struct ps_rangeset pend, pend_data; /* this sync's unengaged growth, and its pages that hold data */
+	uint64_t syncs;                 /* syncs so far */
 	bool vanished;                  /* a tracked mapping vanished at this sync: no learning */
 	struct ps_rangeset shown;       /* what the session is told is tracked: armed and the tail pages */
 	struct ps_footprint fp;
@@ -97,11 +105,33 @@ struct ps_tail {
 	unsigned char *snap;            /* its PS_PAGE_SIZE bytes when last reported */
 };
 
+/* A tail (head) page to read at the end of the sync, with all the others. */
+struct ps_tail_read {
+	size_t tail;                    /* index in tr->tails */
+	uint64_t addr;
+	bool first;                     /* its first data? (else: changed since its snapshot?) */
+};
+
+/* A mapping that grows at edge (up: its armed part ends there; down: begins
+ * there) without a tail, past PS_TAILS_MAX: its unregistered growth is
+ * engaged at sync due, then less and less often (docs/kernel-interfaces.md#merging). */
+struct ps_grow_site {
+	uint64_t edge;
+	uint64_t ps, pe;                /* the growth left unengaged at the last sync that saw it */
+	uint64_t due;                   /* engaged at this sync or later */
+	unsigned pieces;                /* growth pieces engaged so far */
+	bool down, seen, dead;
+};
+
 static void tails_forget(struct ps_tracker *tr)
 {
 	for (size_t i = 0; i < tr->ntails; i++)
 		free(tr->tails[i].snap);
-	tr->ntails = 0;
+	tr->ntails = tr->tails_sorted = 0;
+	tr->nreads = 0;
+	tr->nsites = tr->sites_sorted = 0;
+	ps_rangeset_clear(&tr->pend);
+	ps_rangeset_clear(&tr->pend_data);
 }
 
 static uint64_t read_max_map_count(void)
@@ -253,6 +283,11 @@ void ps_tracker_free(struct ps_tracker *tr)
 	ps_rangeset_free(&tr->split);
 	tails_forget(tr);
 	free(tr->tails);
+	free(tr->reads);
+	free(tr->rbuf);
+	free(tr->sites);
+	ps_rangeset_free(&tr->pend);
+	ps_rangeset_free(&tr->pend_data);
 	free(tr->was);
 	ps_regions_free(&tr->scratch);
 	ps_classify_free(&tr->cls);
@@ -457,11 +492,25 @@ static int engage_uncovered(struct ps_tracker *tr, const struct ps_vma *v, uint6
  * grown by mmaps right after its end (a tail) or right below its start (a
  * "head": its first page kept out, growth below merges into it). */
 
+/* The tails are sorted by start at the start of a sync (sites_begin()),
+ * and those added since come in address order (the maps are): two sorted
+ * runs, each searched by halves, so that hundreds of tails cost little
+ * with tens of thousands of mappings. */
 static struct ps_tail *tail_in(struct ps_tracker *tr, const struct ps_vma *v)
 {
-	for (size_t i = 0; i < tr->ntails; i++)
-		if (tr->tails[i].start >= v->start && tr->tails[i].start < v->end)
-			return &tr->tails[i];
+	size_t run[3] = { 0, tr->tails_sorted, tr->ntails };
+	for (int j = 0; j < 2; j++) {
+		size_t lo = run[j], hi = run[j + 1];
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+			if (tr->tails[mid].start < v->start)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		if (lo < run[j + 1] && tr->tails[lo].start < v->end)
+			return &tr->tails[lo];
+	}
 	return NULL;
 }
 
@@ -502,15 +551,6 @@ static int tail_new(struct ps_tracker *tr, uint64_t start, uint64_t end)
 	return 0;
 }
 
-/* The tail page at a, as the target sees it now, into buf. */
-static bool tail_read(struct ps_tracker *tr, uint64_t a, unsigned char *buf)
-{
-	struct iovec l = { .iov_base = buf, .iov_len = PS_PAGE_SIZE };
-	struct iovec r = { .iov_base = (void *)(uintptr_t)a, .iov_len = PS_PAGE_SIZE };
-	return process_vm_readv(tr->t->pid, &l, 1, &r, 1, 0) == (ssize_t)PS_PAGE_SIZE;
-}
-
-
 static bool all_zero(const unsigned char *p, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
@@ -519,22 +559,109 @@ static bool all_zero(const unsigned char *p, size_t n)
 	return true;
 }
 
-/* Was the tail page at a written since its snapshot (it held data then)?
- * Then add it to out and take a new snapshot. A write of the same bytes is
- * not seen (the one blind spot of a tail). */
-static int tail_changed(struct ps_tracker *tr, struct ps_tail *t, uint64_t a, struct ps_regions *out)
+/* Read tail t's page at addr at the end of this sync, with all the others
+ * (tails_read_all): first, its first data (into its snapshot when not all
+ * zeros); else, was it written since its snapshot (it held data then)? */
+static int tail_queue(struct ps_tracker *tr, const struct ps_tail *t, uint64_t addr, bool first)
 {
-	unsigned char now[PS_PAGE_SIZE_MAX];
-	if (!tail_read(tr, a, now) || memcmp(now, t->snap, PS_PAGE_SIZE) == 0)
-		return 0;
-	memcpy(t->snap, now, PS_PAGE_SIZE);
-	return ps_regions_insert(out, a, a + PS_PAGE_SIZE, PS_CAT_WRITTEN);
+	if (ps_grow((void **)&tr->reads, &tr->reads_cap, tr->nreads + 1, sizeof(*tr->reads)) < 0)
+		return -ENOMEM;
+	tr->reads[tr->nreads++] = (struct ps_tail_read){ .tail = (size_t)(t - tr->tails), .addr = addr, .first = first };
+	return 0;
+}
+
+/* The pages of one process_vm_readv: at most IOV_MAX, and this many bytes
+ * (the buffer is kept from sync to sync). */
+#define PS_TAIL_BATCH_BYTES (1u << 20)
+#define PS_TAIL_BATCH_IOV 1024 /* IOV_MAX */
+
+/* Read the pages of rd[0..n) into buf (n at most a batch): one
+ * process_vm_readv for all of them. A page it cannot read (unmapped since)
+ * ends the call there (transfers stop at an iovec); the rest are read by
+ * the next. ok[k]: rd[k] read. */
+static void tail_read_batch(pid_t pid, const struct ps_tail_read *rd, size_t n, unsigned char *buf, bool *ok)
+{
+	struct iovec rv[PS_TAIL_BATCH_IOV];
+	size_t i = 0;
+	while (i < n) {
+		size_t m = n - i;
+		for (size_t k = 0; k < m; k++)
+			rv[k] = (struct iovec){ .iov_base = (void *)(uintptr_t)rd[i + k].addr, .iov_len = PS_PAGE_SIZE };
+		struct iovec l = { .iov_base = buf + i * PS_PAGE_SIZE, .iov_len = m * PS_PAGE_SIZE };
+		ssize_t got = process_vm_readv(pid, &l, 1, rv, (unsigned long)m, 0);
+		size_t done = got > 0 ? (size_t)got / PS_PAGE_SIZE : 0;
+		for (size_t k = 0; k < done; k++)
+			ok[i + k] = true;
+		if (done < m)
+			ok[i + done++] = false;
+		i += done;
+	}
+}
+
+/* After this sync's engaging: the tail pages it asked for, read in batches
+ * of one process_vm_readv each (one call per sync up to PS_TAIL_BATCH_BYTES
+ * of pages: about 1 us a page, 5-10 us with a call each; docs/kernel-interfaces.md#merging).
+ * An old tail page engaged now is read after its arming pass: a write
+ * before it changed the bytes, a write after it is in the next harvest.
+ * A page changed since its snapshot was written (a write of the same bytes
+ * is not seen, the one blind spot of a tail); a page holding data for the
+ * first time was written since it became the tail, unless it was mapped
+ * at the last sync (see engage_writable). */
+static int tails_read_all(struct ps_tracker *tr, bool count_prewritten, struct ps_sync_result *res)
+{
+	size_t per = PS_TAIL_BATCH_BYTES / PS_PAGE_SIZE;
+	bool ok[PS_TAIL_BATCH_IOV];
+	int r = 0;
+
+	if (per > PS_TAIL_BATCH_IOV)
+		per = PS_TAIL_BATCH_IOV;
+	if (tr->nreads && !tr->rbuf && !(tr->rbuf = malloc(per * PS_PAGE_SIZE)))
+		r = -ENOMEM;
+	for (size_t b = 0; b < tr->nreads && r == 0; b += per) {
+		size_t n = tr->nreads - b < per ? tr->nreads - b : per;
+		tail_read_batch(tr->t->pid, tr->reads + b, n, tr->rbuf, ok);
+		for (size_t k = 0; k < n && r == 0; k++) {
+			const struct ps_tail_read *rd = &tr->reads[b + k];
+			struct ps_tail *t = &tr->tails[rd->tail];
+			const unsigned char *now = tr->rbuf + k * PS_PAGE_SIZE;
+			if (!ok[k])
+				continue;
+			if (rd->first) {
+				/* A page that reads all zeros may be one whose first
+				 * store has not landed yet (mapped by the fault,
+				 * stored after it): left for the next sync, or
+				 * counted with the new pages when the mapping grows
+				 * past it. */
+				if (all_zero(now, PS_PAGE_SIZE))
+					continue;
+				memcpy(t->snap, now, PS_PAGE_SIZE);
+				t->had_data = true;
+				if (count_prewritten && !rs_covering(&tr->known, rd->addr, &(uint64_t){ 0 }))
+					r = ps_regions_insert(&res->prewritten, rd->addr, rd->addr + PS_PAGE_SIZE, PS_CAT_WRITTEN);
+			} else if (memcmp(now, t->snap, PS_PAGE_SIZE) != 0) {
+				memcpy(t->snap, now, PS_PAGE_SIZE);
+				r = ps_regions_insert(&res->prewritten, rd->addr, rd->addr + PS_PAGE_SIZE, PS_CAT_WRITTEN);
+			}
+		}
+	}
+	tr->nreads = 0;
+	return r < 0 ? -ENOMEM : 0;
 }
 
 /* At most this many tails and heads per process: each costs a scan or a
- * page read and compare per sync (docs/kernel-interfaces.md#merging). */
+ * page read and compare per sync, and a page of memory for its snapshot
+ * (docs/kernel-interfaces.md#merging). */
 #ifndef PS_TAILS_MAX
-#define PS_TAILS_MAX 32
+#define PS_TAILS_MAX 256
+#endif
+/* Past that, growth without a tail (a site): at most this many growing
+ * mappings followed so (each costs a scan per sync while it has growth
+ * left unengaged), each engaged at most this many times. */
+#ifndef PS_SITES_MAX
+#define PS_SITES_MAX 1024
+#endif
+#ifndef PS_SITE_PIECES
+#define PS_SITE_PIECES 16
 #endif
 
 /* Does tail (head) t still fit its VMA v and the selection [s,e)? */
@@ -597,6 +724,202 @@ static int tail_wanted(struct ps_tracker *tr, const struct ps_maps *maps, size_t
 	return dir;
 }
 
+/* ---- growth past the tails' cap: engaged less and less often ----
+ *
+ * A growing mapping without a tail (PS_TAILS_MAX reached) adds one mapping
+ * for good at each sync that engages its growth (docs/kernel-interfaces.md#merging,
+ * rules 4-5). Unregistered, its growth steps merge with each other: a site
+ * leaves the growth unengaged, a mapping of its own, and engages it at
+ * the next sync, then 2, 4, 8... syncs after the one before, at most
+ * PS_SITE_PIECES times: at most 1 + PS_SITE_PIECES mappings more per growing
+ * mapping, while tracked and after. Meanwhile the growth is followed by
+ * its pages: one that holds data for the first time is reported written at
+ * the sync that finds it (the growth is listed as engaged); a page written
+ * again before its piece is engaged is not reported again (the sites' blind
+ * spot); from the engaging sync on it is tracked as any other. */
+
+/* The site whose unengaged growth [s,e) of maps->v[i] is (the whole VMA
+ * right past an armed part's edge), or NULL. A site whose edge holds
+ * something else is dropped (dead). */
+static struct ps_grow_site *site_at(struct ps_tracker *tr, const struct ps_maps *maps, size_t i, uint64_t s,
+                                    uint64_t e)
+{
+	const struct ps_vma *v = &maps->v[i];
+	size_t run[3] = { 0, tr->sites_sorted, tr->nsites }; /* as the tails (tail_in()) */
+	for (int j = 0; j < 2; j++) {
+		size_t lo = run[j], hi = run[j + 1];
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+			if (tr->sites[mid].edge < v->start)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		for (size_t k = lo; k < run[j + 1] && tr->sites[k].edge <= v->end; k++) {
+			struct ps_grow_site *g = &tr->sites[k];
+			if (g->dead || (g->down ? v->end != g->edge : v->start != g->edge))
+				continue;
+			const struct ps_vma *n = g->down ? (i + 1 < maps->n ? &maps->v[i + 1] : NULL) : (i > 0 ? &maps->v[i - 1] : NULL);
+			if (s == v->start && e == v->end && private_anon(v) && n &&
+			    (g->down ? n->start == v->end : n->end == v->start) &&
+			    armed_like(tr, n, v, g->down ? n->start : n->end - PS_PAGE_SIZE) &&
+			    !ps_rangeset_overlap(&tr->armed, v->start, v->end))
+				return g;
+			g->dead = true;
+			return NULL;
+		}
+	}
+	return NULL;
+}
+
+/* A new mapping [s,e) = maps->v[i] right above (1) or below (-1) an armed
+ * one like it: growth that could not merge (as tail_wanted() learns). */
+static int growth_dir(struct ps_tracker *tr, const struct ps_maps *maps, size_t i, uint64_t s, uint64_t e)
+{
+	const struct ps_vma *v = &maps->v[i];
+	const struct ps_vma *prev = i > 0 ? &maps->v[i - 1] : NULL;
+	const struct ps_vma *next = i + 1 < maps->n ? &maps->v[i + 1] : NULL;
+	if (!tr->holes_unarmed || !private_anon(v) || s != v->start || e != v->end || !tr->known.n || tr->vanished ||
+	    ps_rangeset_overlap(&tr->known, v->start, v->end))
+		return 0;
+	if (prev && prev->end == v->start && armed_like(tr, prev, v, prev->end - PS_PAGE_SIZE))
+		return 1;
+	if (next && next->start == v->end && armed_like(tr, next, v, next->start))
+		return -1;
+	return 0;
+}
+
+/* Site g's growth v now (nothing while held): engaged when due, else left
+ * unengaged, listed as engaged where new, its pages that hold data for the
+ * first time reported (new since the last sync, and not known then). */
+static int site_follow(struct ps_tracker *tr, struct ps_grow_site *g, const struct ps_vma *v, bool count_prewritten,
+                       struct ps_sync_result *res, struct ps_err *err)
+{
+	bool listed = g->pe > g->ps;
+	int r;
+
+	g->seen = true;
+	if (tr->fp.held)
+		return 0; /* nothing new near the map-count limit: its writes meanwhile are not reported */
+	if (tr->syncs >= g->due) {
+		r = engage_uncovered(tr, v, v->start, v->end, count_prewritten, res, err);
+		if (r < 0)
+			return r;
+		/* listed as engaged when it appeared: not a second time */
+		if (listed && ps_spans_cut(&res->engaged, g->ps, g->pe) < 0)
+			return ps_errf(err, ENOMEM, "out of memory");
+		g->pieces++;
+		g->due = g->pieces >= PS_SITE_PIECES ? UINT64_MAX : tr->syncs + (1ull << g->pieces);
+		g->edge = g->down ? v->start : v->end;
+		g->ps = g->pe = 0;
+		return 0;
+	}
+	/* the part not listed yet */
+	uint64_t a = v->start, b = v->end;
+	if (listed && g->down)
+		b = g->ps < b ? g->ps : b;
+	else if (listed)
+		a = g->pe > a ? g->pe : a;
+	if (a < b && ps_spans_add(&res->engaged, a, b, ps_vma_label(v), NULL) < 0)
+		return ps_errf(err, ENOMEM, "out of memory");
+	g->ps = v->start;
+	g->pe = v->end;
+	struct ps_regions got = { 0 };
+	r = prewritten(tr, v->start, v->end, false, &got, err);
+	for (size_t k = 0; k < got.n && r == 0; k++) {
+		uint64_t x = got.r[k].start, y = got.r[k].end;
+		if (ps_rangeset_add(&tr->pend_data, x, y) < 0) {
+			r = ps_errf(err, ENOMEM, "out of memory");
+			break;
+		}
+		while (count_prewritten && x < y && r == 0) {
+			uint64_t next = UINT64_MAX, c = rs_covering(&tr->known, x, &next);
+			if (c) {
+				x = c;
+				continue;
+			}
+			uint64_t z = next < y ? next : y;
+			if (ps_regions_insert(&res->prewritten, x, z, PS_CAT_WRITTEN) < 0)
+				r = ps_errf(err, ENOMEM, "out of memory");
+			x = z;
+		}
+	}
+	ps_regions_free(&got);
+	if (r == 0 && ps_rangeset_add(&tr->pend, v->start, v->end) < 0)
+		r = ps_errf(err, ENOMEM, "out of memory");
+	return r;
+}
+
+/* A new site for the growth maps->v[i] in direction dir, followed now. */
+static int site_new(struct ps_tracker *tr, const struct ps_maps *maps, size_t i, int dir, bool count_prewritten,
+                    struct ps_sync_result *res, struct ps_err *err)
+{
+	const struct ps_vma *v = &maps->v[i];
+	if (ps_grow((void **)&tr->sites, &tr->sites_cap, tr->nsites + 1, sizeof(*tr->sites)) < 0)
+		return ps_errf(err, ENOMEM, "out of memory");
+	struct ps_grow_site *g = &tr->sites[tr->nsites++];
+	*g = (struct ps_grow_site){ .edge = dir > 0 ? v->start : v->end, .down = dir < 0, .due = tr->syncs + 1 };
+	return site_follow(tr, g, v, count_prewritten, res, err);
+}
+
+static int tail_cmp(const void *a, const void *b)
+{
+	uint64_t x = ((const struct ps_tail *)a)->start, y = ((const struct ps_tail *)b)->start;
+	return x < y ? -1 : x > y;
+}
+
+static int site_cmp(const void *a, const void *b)
+{
+	uint64_t x = ((const struct ps_grow_site *)a)->edge, y = ((const struct ps_grow_site *)b)->edge;
+	return x < y ? -1 : x > y;
+}
+
+/* At the start of a sync: the tails and sites sorted for their look-ups. */
+static void sites_begin(struct ps_tracker *tr)
+{
+	qsort(tr->tails, tr->ntails, sizeof(*tr->tails), tail_cmp);
+	tr->tails_sorted = tr->ntails;
+	qsort(tr->sites, tr->nsites, sizeof(*tr->sites), site_cmp);
+	tr->sites_sorted = tr->nsites;
+	tr->syncs++;
+	tr->nreads = 0;
+	ps_rangeset_clear(&tr->pend);
+	ps_rangeset_clear(&tr->pend_data);
+	for (size_t k = 0; k < tr->nsites; k++)
+		tr->sites[k].seen = false;
+}
+
+/* At the end of a sync, with known made: unengaged growth is known only
+ * where it held data (whatever the rest holds at the next sync, or when it
+ * is engaged, was written since); sites whose armed edge is gone are
+ * dropped, and so is growth left unengaged that was not found again. */
+static int sites_end(struct ps_tracker *tr, const struct ps_maps *maps, struct ps_sync_result *res)
+{
+	for (size_t k = 0; k < tr->pend.n; k++)
+		if (ps_rangeset_remove(&tr->known, tr->pend.r[k].start, tr->pend.r[k].end) < 0)
+			return -ENOMEM;
+	for (size_t k = 0; k < tr->pend_data.n; k++)
+		if (ps_rangeset_add(&tr->known, tr->pend_data.r[k].start, tr->pend_data.r[k].end) < 0)
+			return -ENOMEM;
+	size_t n = 0;
+	for (size_t k = 0; k < tr->nsites; k++) {
+		struct ps_grow_site *g = &tr->sites[k];
+		if (!g->seen && g->pe > g->ps && !ps_rangeset_contains(&tr->armed, g->ps, g->pe)) {
+			long mk = ps_maps_find(maps, g->ps);
+			if (ps_spans_add(&res->dropped, g->ps, g->pe, mk >= 0 ? ps_vma_label(&maps->v[mk]) : "(unmapped)",
+			                 NULL) < 0)
+				return -ENOMEM;
+		}
+		if (!g->seen)
+			g->ps = g->pe = 0;
+		uint64_t in = g->down ? g->edge : g->edge - PS_PAGE_SIZE;
+		if (!g->dead && rs_covering(&tr->armed, in, &(uint64_t){ 0 }))
+			tr->sites[n++] = *g;
+	}
+	tr->nsites = n;
+	return 0;
+}
+
 /* Engage the writable piece [s,e) of maps->v[i], keeping or moving the
  * tail or head of a growing mapping; nothing new near the map-count limit
  * (held). The tail (head) page is followed by its contents: it is reported
@@ -607,6 +930,7 @@ static int engage_writable(struct ps_tracker *tr, const struct ps_maps *maps, si
 {
 	const struct ps_vma *v = &maps->v[i];
 	struct ps_tail *t = tail_in(tr, v), *was = t;
+	struct ps_grow_site *g;
 	uint64_t lo = s, hi = e, old = 0;
 	bool old_data = false, fresh = false; /* fresh: its page is new, engaged now */
 	int r;
@@ -635,8 +959,13 @@ static int engage_writable(struct ps_tracker *tr, const struct ps_maps *maps, si
 			t->had_data = false;
 			fresh = true;
 		}
+	} else if ((g = site_at(tr, maps, i, s, e))) {
+		return site_follow(tr, g, v, count_prewritten, res, err);
 	} else if (!tr->fp.held) {
 		int dir = tail_wanted(tr, maps, i, s, e, count_prewritten);
+		if (!dir && tr->ntails >= PS_TAILS_MAX && tr->nsites < PS_SITES_MAX &&
+		    (dir = growth_dir(tr, maps, i, s, e)))
+			return site_new(tr, maps, i, dir, count_prewritten, res, err);
 		if (dir) {
 			uint64_t p = dir > 0 ? e - PS_PAGE_SIZE : s;
 			if (tail_new(tr, p, p + PS_PAGE_SIZE) < 0)
@@ -657,10 +986,8 @@ static int engage_writable(struct ps_tracker *tr, const struct ps_maps *maps, si
 		if (r < 0)
 			return r;
 		/* The old tail page, engaged now: written since its snapshot?
-		 * (Compared after arming: a write before the arming pass changed
-		 * the bytes, a write after it is in the next harvest.) */
-		if (old_data && count_prewritten && old >= lo && old < hi &&
-		    tail_changed(tr, was, old, &res->prewritten) < 0)
+		 * (Read at the end of the sync, after arming.) */
+		if (old_data && count_prewritten && old >= lo && old < hi && tail_queue(tr, was, old, false) < 0)
 			return ps_errf(err, ENOMEM, "out of memory");
 		/* It was listed as engaged when it became the tail: tracked all
 		 * along, not engaged a second time. */
@@ -681,23 +1008,16 @@ static int engage_writable(struct ps_tracker *tr, const struct ps_maps *maps, si
 	else if (fresh && ps_spans_add(&res->engaged, t->start, t->end_seen, ps_vma_label(v), NULL) < 0)
 		return ps_errf(err, ENOMEM, "out of memory");
 	if (t->had_data) {
-		if (count_prewritten && tail_changed(tr, t, t->start, &res->prewritten) < 0)
+		if (count_prewritten && tail_queue(tr, t, t->start, false) < 0)
 			return ps_errf(err, ENOMEM, "out of memory");
-	} else if (range_has_data(tr, t->start, t->end_seen) && tail_read(tr, t->start, t->snap) &&
-	           !all_zero(t->snap, PS_PAGE_SIZE)) {
-		/* first data: written since it became the tail. A page that
-		 * reads all zeros may be one whose first store has not landed
-		 * yet (mapped by the fault, stored after it): left for the next
-		 * sync, or counted with the new pages when the mapping grows past it.
+	} else if (range_has_data(tr, t->start, t->end_seen) && tail_queue(tr, t, t->start, true) < 0) {
+		/* first data: written since it became the tail (tails_read_all()).
 		 * A page that was mapped at the last sync (the reservation the
 		 * mapping grew into held data then) is not new: made writable and
 		 * written after that sync read the maps, it was counted by that
 		 * sync's read-only pass, or its data is older; its bytes are
 		 * compared from now on. */
-		t->had_data = true;
-		if (count_prewritten && !rs_covering(&tr->known, t->start, &(uint64_t){ 0 }) &&
-		    ps_regions_insert(&res->prewritten, t->start, t->end_seen, PS_CAT_WRITTEN) < 0)
-			return ps_errf(err, ENOMEM, "out of memory");
+		return ps_errf(err, ENOMEM, "out of memory");
 	}
 	return 0;
 }
@@ -707,6 +1027,7 @@ static void footprint_update(struct ps_tracker *tr, const struct ps_maps *maps)
 {
 	struct ps_footprint *fp = &tr->fp;
 	uint64_t n = 0;
+	sites_begin(tr); /* once per sync, before engaging */
 	for (size_t i = 0; i < maps->n; i++)
 		n += maps->v[i].kind != PS_VMA_VSYSCALL; /* no VMA */
 	if (!fp->map_count_first)
@@ -1246,6 +1567,11 @@ int ps_tracker_sync(struct ps_tracker *tr, const struct ps_maps *maps, bool coun
 				goto out;
 		}
 	}
+	/* The tail pages this sync asked for, in one batch. */
+	if (tails_read_all(tr, count_prewritten, res) < 0) {
+		r = ps_errf(err, ENOMEM, "out of memory");
+		goto out;
+	}
 	/* Tails not found again (unmapped, shrunk, closed) are forgotten; a
 	 * page that is not registered now is no longer tracked. */
 	size_t nt = 0;
@@ -1303,6 +1629,8 @@ int ps_tracker_sync(struct ps_tracker *tr, const struct ps_maps *maps, bool coun
 		if (!tr->tails[i].had_data &&
 		    ps_rangeset_remove(&tr->known, tr->tails[i].start, tr->tails[i].end_seen) < 0)
 			r = ps_errf(err, ENOMEM, "out of memory");
+	if (r == 0 && sites_end(tr, maps, res) < 0)
+		r = ps_errf(err, ENOMEM, "out of memory");
 	if (r == 0 && remap_remember(tr, maps) < 0)
 		r = ps_errf(err, ENOMEM, "out of memory");
 out:
@@ -1372,6 +1700,10 @@ static const struct ps_rangeset *source_tracked(void *ctx)
 			return &tr->armed;
 	for (size_t i = 0; i < tr->ntails; i++)
 		if (ps_rangeset_add(&tr->shown, tr->tails[i].start, tr->tails[i].end_seen) < 0)
+			return &tr->armed;
+	/* and growth left unengaged, followed by its pages (sites_end()) */
+	for (size_t i = 0; i < tr->pend.n; i++)
+		if (ps_rangeset_add(&tr->shown, tr->pend.r[i].start, tr->pend.r[i].end) < 0)
 			return &tr->armed;
 	return &tr->shown;
 }

@@ -97,7 +97,10 @@ void ps_tracker_source(struct ps_tracker *tr, struct ps_session_source *ret);
  * "tail"), so that the kernel extends that unregistered piece in place; it
  * shares the registered part's anon_vma, and registering all but the new
  * last page at the next sync merges the growth into the registered part.
- * The tail page is followed by its bytes instead of write-protection.
+ * The tail page is followed by its bytes instead of write-protection
+ * (at most 256 tails a process, all read with one process_vm_readv a sync);
+ * past that, growth is engaged less and less often (1, 3, 7, 15... syncs
+ * after it began) and followed by its pages meanwhile.
  * Near vm.max_map_count nothing new is engaged. */
 struct ps_footprint {
 	uint64_t map_count;          /* the target's mappings at the last sync */
