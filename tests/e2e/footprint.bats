@@ -274,6 +274,64 @@ region_vmas() {
     t_cmd quit
 }
 
+# Many growing mappings at once (Go and JVM heaps, the malloc arenas of many
+# threads): past PS_TAILS_MAX (256, src/kernel/tracker.c) a growing mapping
+# has no tail; its growth is left unengaged and engaged 1, 3, 7, 15...
+# syncs after it began (docs/kernel-interfaces.md#merging). The documented
+# bound, per growing mapping, after n syncs of growth: a tail's +2 while
+# tracked and +1 after, or, past the cap, 1 + floor(log2(n + 1)) pieces and
+# the growth left unengaged. Each step here is seen by a sync of its own:
+# the worst case (before: one mapping more per step past the cap).
+@test "footprint: watch -i 200ms of 300 mappings growing at once (past the 256 tails): bounded while tracked and after, every page reported once" {
+    local k=300 steps=30 i most all most_after all_after maps0 maps_after seq0 n bound
+    t_start
+    t_cmd "many $k 0 0"
+    t_cmd manyvmas
+    assert_equal "$T_REPLY" "1 $k"
+    t_maps
+    maps0=$T_MAPS
+    # 200 ms: reading a record (tens of kB here) keeps up with the watch
+    w_start watch "$TPID" -i 200ms -f json
+    w_until_seq 1
+    seq0=$WSEQ
+    t_cmd mark
+    for ((i = 0; i < steps; i++)); do
+        t_cmd "many 0 1 0"
+        w_until_seq $((WSEQ + 2))
+    done
+    t_cmd truth
+    w_until_seq $((WSEQ + 2))
+    t_cmd manyvmas
+    read -r most all <<<"$T_REPLY"
+    w_signal INT
+    assert_equal "$WSTATUS" 0
+    t_cmd manyvmas
+    read -r most_after all_after <<<"$T_REPLY"
+    t_maps
+    maps_after=$T_MAPS
+    # n: the syncs since the growth began (all the watch's intervals after
+    # seq0, read to its end: at least as many as there were); the bound
+    # past the cap, 1 + 1 + floor(log2(n + 1))
+    n=$((WSEQ - seq0))
+    bound=1
+    while (((1 << bound) <= n + 1)); do bound=$((bound + 1)); done
+    bound=$((1 + bound))
+    echo "while tracked: the most mappings of one slot $most (bound $bound after $n syncs), all $all ($k before)"
+    echo "after: the most mappings of one slot $most_after, all $all_after; the target: $maps_after mappings, $maps0 before"
+    ((most <= bound)) || fail "a mapping grown $steps times is $most mappings while tracked (bound: $bound)"
+    ((all <= 3 * 256 + (k - 256) * bound)) ||
+        fail "$all mappings in the slots while tracked (bound: 256 tails at 3, $((k - 256)) more at $bound)"
+    ((most_after <= bound)) || fail "a mapping grown $steps times is $most_after mappings after the watch (bound: $bound)"
+    ((all_after <= 2 * 256 + (k - 256) * bound)) ||
+        fail "$all_after mappings in the slots after the watch (bound: 256 tails at 2, $((k - 256)) more at $bound)"
+    ((maps_after <= maps0 + all_after - k)) ||
+        fail "$maps_after mappings after the watch, $maps0 before, $((all_after - k)) more in the slots"
+    check_pages "$WLOG" "$TDIR/truth" '*'
+    [[ $output =~ truth\ ([0-9]+).*truth_page_writes\ ([0-9]+) ]] && ((BASH_REMATCH[1] == BASH_REMATCH[2] && BASH_REMATCH[1] == k * steps)) ||
+        fail "not every page reported exactly once ($((k * steps)) written): $output"
+    t_cmd quit
+}
+
 # thp_start: the target with a 256 MiB THP-backed region; sets huge0 (its
 # AnonHugePages, kB). Skips when the machine gives no huge pages.
 thp_start() {

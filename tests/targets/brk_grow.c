@@ -42,6 +42,16 @@
  *                          the first time, map 32 pages and write them; then
  *                          N steps: mmap(MAP_FIXED_NOREPLACE) PAGES pages right
  *                          after its end, write each at once -> "ok START END"
+ *     many K N MS          K mappings growing by mmap(MAP_FIXED_NOREPLACE)
+ *                          right after their end, as "fixed" does for one (a
+ *                          program with many growing heaps): the first time,
+ *                          map K mappings of 4 pages, each written, at the
+ *                          start of slots of 256 pages with unmapped gaps in
+ *                          between; then N steps: one page after the end of
+ *                          each, written at once, MS ms apart -> "ok START END"
+ *                          (the slots)
+ *     manyvmas             -> "ok MOST ALL": the most mappings one of the
+ *                          many's slots holds, and all in the slots
  *     vmas START END       -> "ok N": the mappings that meet [START, END)
  *     reserves K           K more arena-like regions: 2 read-write pages (the
  *                          first written) below a 62-page PROT_NONE
@@ -390,6 +400,76 @@ static int fixed_grow(unsigned long n, unsigned long ms, unsigned long pages)
 	return 0;
 }
 
+/* many: K mappings growing by MAP_FIXED right after their end. */
+#define MANY_SLOT 256 /* pages */
+static char *many;
+static size_t nmany, many_len[4096];
+static int many_grow(unsigned long k, unsigned long n, unsigned long ms)
+{
+	if (!many) {
+		if (k == 0 || k > sizeof(many_len) / sizeof(*many_len))
+			return EINVAL;
+		char *p = mmap(NULL, k * MANY_SLOT * PAGE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		if (p == MAP_FAILED)
+			return errno;
+		munmap(p, k * MANY_SLOT * PAGE);
+		for (size_t i = 0; i < k; i++) {
+			char *want = p + i * MANY_SLOT * PAGE;
+			char *q = mmap(want, 4 * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+			if (q == MAP_FAILED)
+				return errno;
+			if (q != want)
+				return EEXIST;
+			write_pages(q, 4 * PAGE, 1);
+			many_len[i] = 4 * PAGE;
+		}
+		many = p;
+		nmany = k;
+	}
+	for (unsigned long s = 0; s < n; s++) {
+		for (size_t i = 0; i < nmany; i++) {
+			char *want = many + i * MANY_SLOT * PAGE + many_len[i];
+			if (many_len[i] + PAGE > MANY_SLOT * PAGE)
+				return ENOSPC;
+			char *q = mmap(want, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+			if (q == MAP_FAILED)
+				return errno;
+			if (q != want)
+				return EEXIST;
+			write_pages(q, PAGE, (unsigned char)(2 + s));
+			many_len[i] += PAGE;
+		}
+		nap(ms);
+	}
+	return 0;
+}
+
+/* The most mappings one slot of the many holds; *all: in all slots. */
+static unsigned long many_vmas(unsigned long *all)
+{
+	static unsigned short per[4096];
+	uintptr_t lo = (uintptr_t)many, hi = lo + nmany * MANY_SLOT * PAGE;
+	unsigned long most = 0;
+	memset(per, 0, sizeof(per));
+	*all = 0;
+	read_file("/proc/self/maps");
+	for (char *p = buf; *p;) {
+		char *nl = strchr(p, '\n');
+		if (!nl)
+			break;
+		*nl = 0;
+		unsigned long a, b;
+		if (sscanf(p, "%lx-%lx ", &a, &b) == 2 && a >= lo && a < hi) {
+			size_t i = (a - lo) / (MANY_SLOT * PAGE);
+			(*all)++;
+			if (++per[i] > most)
+				most = per[i];
+		}
+		p = nl + 1;
+	}
+	return most;
+}
+
 static int run_mode(int argc, char **argv)
 {
 	if (argc != 6 && argc != 7)
@@ -545,6 +625,16 @@ int main(int argc, char **argv)
 			n = snprintf(out, sizeof(out), "ok %lu %lu\n", runs, vm);
 		} else if (strncmp(line, "extent ", 7) == 0) {
 			n = snprintf(out, sizeof(out), "ok %zu\n", write_extent(line + 7));
+		} else if (sscanf(line, "many %lu %lu %lu", &a, &b, &m) == 3) {
+			int e = many_grow(a, b, m);
+			if (e)
+				n = snprintf(out, sizeof(out), "err many: %s\n", strerror(e));
+			else
+				n = snprintf(out, sizeof(out), "ok 0x%lx 0x%lx\n", (unsigned long)(uintptr_t)many,
+				             (unsigned long)((uintptr_t)many + nmany * MANY_SLOT * PAGE));
+		} else if (strcmp(line, "manyvmas") == 0) {
+			unsigned long all = 0, most = many_vmas(&all);
+			n = snprintf(out, sizeof(out), "ok %lu %lu\n", most, all);
 		} else if (sscanf(line, "vmas %lx %lx", &a, &b) == 2) {
 			n = snprintf(out, sizeof(out), "ok %lu\n", count_vmas(a, b));
 		} else if (strcmp(line, "truth") == 0) {
