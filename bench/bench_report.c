@@ -164,6 +164,14 @@ static const struct target targets[] = {
 	{ "workload", "*", "vmhwm", false, true, 16384, "pagescan peak RSS < 16 MiB watching idle small processes" },
 	{ "thp", "*", "tick_share_projected", false, true, 2.0,
 	  "THP-backed target, 1 % written per 100 ms tick: pagescan's share of a core projected to 64 GiB < 2 %" },
+	{ "forkrun", "*", "run_vs_inproc_1s", false, false, 0.95,
+	  "a workload of processes under `run -i 1s` (following forks) ≥ 95 % of its throughput under one in-process tracker per process" },
+	{ "forkrun", "*", "runoff_vs_inproc_1s", false, false, 0.95,
+	  "the same with fixed intervals (`--max-overhead off`), `-i 1s`" },
+	{ "forkrun", "*", "runoff_vs_inproc_100ms", false, false, 0.95,
+	  "the same with fixed intervals, `-i 100ms`" },
+	{ "forkrun", "*", "runoff_vs_inproc_1s_cpu_per_child", false, true, 1.05,
+	  "short-lived children: the CPU per child, pagescan's included, under `run -i 1s` < 1.05× the in-process trackers' (immune to other load)" },
 };
 
 static void write_targets(FILE *f)
@@ -406,6 +414,14 @@ int main(int argc, char **argv)
 	        "`tick_share`: that at 10 ticks a second; `ioctl_*`: the minimal get-and-protect loop over the "
 	        "same set; `tick_cpu_vs_ioctl`: per-pair ratios; `*_projected`: times 64 GiB / SIZE (an upper "
 	        "bound). `cpu_share`: free-running, with `written_per_tick` of `set_pages` actually written.");
+	section(m, "forkrun", "8. A workload of processes under `run`",
+	        "`bench_forkrun` (bench/results/forkrun.md): `fork`: K children forked together, each writing random "
+	        "pages of its own copy of SIZE for a fixed time (writes/s, summed); `churn`: short-lived children, K "
+	        "at a time, each 1,000 random writes over memory it inherited (make-like); `signals`: two threads "
+	        "exchanging signals (round trips/s). Each a whole run, untracked (`none`), under `pagescan run -q "
+	        "-i I` (`run`: the default budget; `runoff`: `--max-overhead off`) and with one in-process tracker "
+	        "per process (`inproc`: its own userfaultfd WP_ASYNC and a thread harvesting with PAGEMAP_SCAN "
+	        "every I). `*_vs_inproc_*`: per-round ratios.");
 	fclose(m);
 	return 0;
 }

@@ -15,7 +15,7 @@ usage: $0 [--smoke] [--pagescan PATH] [--bin DIR] [--out DIR] [--self-duration D
   --bin DIR          where the bench_* programs are (default BUILD/bench)
   --out DIR          results directory (default bench/results)
   --self-duration D  length of the pagescan CPU/RSS watches, self and pattern (default 60s, smoke 2s)
-  --only LIST        comma-separated subset of: dump,cost,self,pattern,harvest,attach,lock,workload,thp
+  --only LIST        comma-separated subset of: dump,cost,self,pattern,harvest,attach,lock,workload,thp,forkrun
   --no-nice          do not raise the priority of the run (nice -20 when root)
 EOF
 	exit 64
@@ -28,7 +28,7 @@ pagescan=""
 bin=""
 out=""
 self_duration=""
-only="dump,cost,self,pattern,harvest,attach,lock,workload,thp"
+only="dump,cost,self,pattern,harvest,attach,lock,workload,thp,forkrun"
 nice_it=1
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -47,7 +47,7 @@ done
 pagescan=${pagescan:-$build_dir/src/pagescan}
 bin=${bin:-$build_dir/bench}
 out=${out:-$src_dir/results}
-for p in "$pagescan" "$bin/bench_dump" "$bin/bench_cost" "$bin/bench_self" "$bin/bench_attach" "$bin/bench_lock" "$bin/bench_workload" "$bin/bench_thp" "$bin/bench_report"; do
+for p in "$pagescan" "$bin/bench_dump" "$bin/bench_cost" "$bin/bench_self" "$bin/bench_attach" "$bin/bench_lock" "$bin/bench_workload" "$bin/bench_thp" "$bin/bench_forkrun" "$bin/bench_report"; do
 	[ -x "$p" ] || { echo "run.sh: $p is missing; build first (cmake --build BUILD)" >&2; exit 1; }
 done
 mkdir -p "$out"
@@ -70,6 +70,8 @@ if [ $smoke = 1 ]; then
 	lock_size=64M lock_rounds=1 lock_harvests=2
 	workload_procs=(1 3) workload_size=4M workload_pairs=3 workload_idle_procs=10 workload_idle_duration=3s workload_interval=300ms
 	thp_sizes=(64M) thp_seconds=2 thp_pairs=2 thp_rounds=1
+	forkrun_procs=2 forkrun_sizes=(16M) forkrun_churn_size=4M forkrun_seconds=0.3 forkrun_rounds=1
+	forkrun_modes=none,run:100ms,inproc:100ms forkrun_signal_modes=none,run:100ms,inproc:100ms
 else
 	mode=full
 	dump_cases=("sparse_4G 4G 16 64" "dense_1G 1G 1 1")
@@ -85,6 +87,8 @@ else
 	lock_size=8G lock_rounds=3 lock_harvests=5
 	workload_procs=(1 10 100) workload_size=16M workload_pairs=15 workload_idle_procs=100 workload_idle_duration=30s workload_interval=1s
 	thp_sizes=(4G 16G) thp_seconds=15 thp_pairs=10 thp_rounds=3
+	forkrun_procs=4 forkrun_sizes=(16M 64M) forkrun_churn_size=4M forkrun_seconds=3 forkrun_rounds=5
+	forkrun_modes=none,run:1s,runoff:1s,runoff:100ms,inproc:1s,inproc:100ms forkrun_signal_modes=none,run:1s,inproc:1s
 fi
 
 # Shield the measurements from other work on the machine (everything we
@@ -212,6 +216,24 @@ if want thp; then
 		"$bin/bench_thp" "${common[@]}" --size "$s" --permille 10 --run 512 --interval 100ms \
 			--seconds "$thp_seconds" --pairs "$thp_pairs" --rounds "$thp_rounds" --project 64G >>"$tmp"
 	done
+fi
+
+# A workload of several processes under `pagescan run` (it follows every
+# fork) against one in-process tracker per process (issue 13): K writers
+# forked together, make-like short-lived children, two threads exchanging
+# signals (each signal to a traced thread is a ptrace stop).
+if want forkrun; then
+	for s in "${forkrun_sizes[@]}"; do
+		log "forkrun: $forkrun_procs forked writers of $s, ${forkrun_seconds}s, $forkrun_rounds rounds of $forkrun_modes"
+		"$bin/bench_forkrun" "${common[@]}" --case fork --procs "$forkrun_procs" --size "$s" \
+			--seconds "$forkrun_seconds" --rounds "$forkrun_rounds" --modes "$forkrun_modes" >>"$tmp"
+	done
+	log "forkrun: short-lived children, $forkrun_procs at a time, 1000 writes each over $forkrun_churn_size inherited"
+	"$bin/bench_forkrun" "${common[@]}" --case churn --procs "$forkrun_procs" --size "$forkrun_churn_size" \
+		--writes 1000 --seconds "$forkrun_seconds" --rounds "$forkrun_rounds" --modes "$forkrun_modes" >>"$tmp"
+	log "forkrun: two threads exchanging signals"
+	"$bin/bench_forkrun" "${common[@]}" --case signals --size 1M --seconds "$forkrun_seconds" \
+		--rounds "$forkrun_rounds" --modes "$forkrun_signal_modes" >>"$tmp"
 fi
 
 t_end=$(date +%s)
