@@ -1153,7 +1153,11 @@ static int member_engage_launched(struct ps_loop *l, pid_t pid, struct ps_err *e
 	char comm[64], why[300];
 	struct ps_err e = { 0 };
 
-	size_t now = l->multi ? l->nm : 1;
+	/* At once: one harvested at its exit stop is gone (it only waits for
+	 * the next tick to be reported). */
+	size_t now = l->multi ? 0 : 1;
+	for (size_t i = 0; l->multi && i < l->nm; i++)
+		now += !l->m[i]->final;
 	if (now >= l->a->max_processes) {
 		over_limit(l, pid, "the command made", "run on untracked", comm, sizeof(comm), why, sizeof(why));
 		if (!l->multi) {

@@ -231,6 +231,8 @@ static int task_ids(pid_t tid, pid_t *tgid, pid_t *ppid)
 	return *tgid > 0 ? 0 : -1;
 }
 
+static int on_known(struct ps_launch *l, pid_t p, int status, ps_launch_fn fn, void *ctx, struct ps_err *err);
+
 /* A task pagescan did not know, at its first stop (auto-attached after a
  * fork, vfork or clone, before its first instruction): a thread runs on; a
  * process sharing its creator's address space runs on (its creator's
@@ -247,10 +249,80 @@ static int new_tracee(struct ps_launch *l, pid_t pid, ps_launch_fn fn, void *ctx
 		ptrace(PTRACE_CONT, pid, NULL, NULL);
 		return 0;
 	}
+	/* Its parent waits in its fork stop until it is resumed, and waitpid
+	 * lists the newest tracee first: without this, a parent that is not
+	 * the command (make under sh, ...) stayed stopped for the child's whole
+	 * engagement (bench/results/forkrun.md). Its stop first, if it is in
+	 * one (a stop only: its exit keeps its place, after this child's
+	 * engagement). */
+	siginfo_t si = { 0 };
+	int st;
+	if ((ppid == l->child || tracee_index(l, ppid) >= 0) &&
+	    waitid(P_PID, (id_t)ppid, &si, WSTOPPED | WNOHANG | WNOWAIT | __WALL) == 0 && si.si_pid == ppid &&
+	    waitpid(ppid, &st, __WALL | WNOHANG) == ppid) {
+		int r = on_known(l, ppid, st, fn, ctx, err);
+		if (r < 0)
+			return r;
+	}
 	int r = fn(ctx, PS_LAUNCH_FORK, pid, err);
 	if (r != 1 && ptrace(PTRACE_DETACH, pid, NULL, NULL) == 0)
 		tracee_del(l, pid);
 	return r < 0 ? r : 0;
+}
+
+/* What waitpid said of p, the command or a tracee pagescan knows (not a
+ * new one at its first stop): 0, or negative when fn failed. */
+static int on_known(struct ps_launch *l, pid_t p, int status, ps_launch_fn fn, void *ctx, struct ps_err *err)
+{
+	bool cmd = p == l->child;
+	if (WIFEXITED(status) || WIFSIGNALED(status)) {
+		if (cmd)
+			mark_exited(l, status);
+		else
+			tracee_del(l, p);
+		return fn(ctx, PS_LAUNCH_EXITED, p, err);
+	}
+	if (!WIFSTOPPED(status))
+		return 0;
+	int sig = WSTOPSIG(status), event = status >> 16;
+	if (event == PTRACE_EVENT_EXIT) {
+		int r = fn(ctx, PS_LAUNCH_EXIT_STOP, p, err);
+		ptrace(PTRACE_CONT, p, NULL, NULL);
+		if (r < 0)
+			return r;
+	} else if (event == PTRACE_EVENT_EXEC) {
+		/* fn answers 1 when it engaged the new image and let it go on
+		 * under trace; else it is released here. A detach that fails
+		 * (ESRCH: fn resumed it under trace before it failed) leaves it
+		 * traced for ps_launch_wait to release. A thread that exec'd
+		 * took its process's pid: its own is gone. */
+		unsigned long former = 0;
+		if (!ptrace(PTRACE_GETEVENTMSG, p, NULL, &former) && (pid_t)former != p)
+			tracee_del(l, (pid_t)former);
+		int r = fn(ctx, PS_LAUNCH_EXEC, p, err);
+		if (r != 1 && ptrace(PTRACE_DETACH, p, NULL, NULL) == 0) {
+			if (cmd)
+				l->traced = false;
+			else
+				tracee_del(l, p);
+		}
+		if (r < 0)
+			return r;
+	} else if (event == PTRACE_EVENT_STOP) {
+		/* Group-stop (job control): keep it stopped, as without us. */
+		if (sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU)
+			ptrace(PTRACE_LISTEN, p, NULL, NULL);
+		else
+			ptrace(PTRACE_CONT, p, NULL, NULL);
+	} else if (event) {
+		/* fork, vfork, clone (the new task reports its own first
+		 * stop), vfork-done, ...: go on. */
+		ptrace(PTRACE_CONT, p, NULL, NULL);
+	} else {
+		/* Signal-delivery stop: deliver it unchanged. */
+		ptrace(PTRACE_CONT, p, NULL, (void *)(long)sig);
+	}
+	return 0;
 }
 
 int ps_launch_reap(struct ps_launch *l, ps_launch_fn fn, void *ctx, struct ps_err *err)
@@ -267,64 +339,11 @@ int ps_launch_reap(struct ps_launch *l, ps_launch_fn fn, void *ctx, struct ps_er
 				continue;
 			return 0;
 		}
-		bool cmd = p == l->child;
-		if (WIFEXITED(status) || WIFSIGNALED(status)) {
-			if (cmd)
-				mark_exited(l, status);
-			else
-				tracee_del(l, p);
-			int r = fn(ctx, PS_LAUNCH_EXITED, p, err);
-			if (r < 0)
-				return r;
-			continue;
-		}
-		if (!WIFSTOPPED(status))
-			continue;
-		int sig = WSTOPSIG(status), event = status >> 16;
-		if (!cmd && tracee_index(l, p) < 0) {
-			/* New: its first stop (PTRACE_EVENT_STOP). */
-			int r = new_tracee(l, p, fn, ctx, err);
-			if (r < 0)
-				return r;
-			continue;
-		}
-		if (event == PTRACE_EVENT_EXIT) {
-			int r = fn(ctx, PS_LAUNCH_EXIT_STOP, p, err);
-			ptrace(PTRACE_CONT, p, NULL, NULL);
-			if (r < 0)
-				return r;
-		} else if (event == PTRACE_EVENT_EXEC) {
-			/* fn answers 1 when it engaged the new image and let it go on
-			 * under trace; else it is released here. A detach that fails
-			 * (ESRCH: fn resumed it under trace before it failed) leaves it
-			 * traced for ps_launch_wait to release. A thread that exec'd
-			 * took its process's pid: its own is gone. */
-			unsigned long former = 0;
-			if (!ptrace(PTRACE_GETEVENTMSG, p, NULL, &former) && (pid_t)former != p)
-				tracee_del(l, (pid_t)former);
-			int r = fn(ctx, PS_LAUNCH_EXEC, p, err);
-			if (r != 1 && ptrace(PTRACE_DETACH, p, NULL, NULL) == 0) {
-				if (cmd)
-					l->traced = false;
-				else
-					tracee_del(l, p);
-			}
-			if (r < 0)
-				return r;
-		} else if (event == PTRACE_EVENT_STOP) {
-			/* Group-stop (job control): keep it stopped, as without us. */
-			if (sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU)
-				ptrace(PTRACE_LISTEN, p, NULL, NULL);
-			else
-				ptrace(PTRACE_CONT, p, NULL, NULL);
-		} else if (event) {
-			/* fork, vfork, clone (the new task reports its own first
-			 * stop), vfork-done, ...: go on. */
-			ptrace(PTRACE_CONT, p, NULL, NULL);
-		} else {
-			/* Signal-delivery stop: deliver it unchanged. */
-			ptrace(PTRACE_CONT, p, NULL, (void *)(long)sig);
-		}
+		/* New: its first stop (PTRACE_EVENT_STOP). */
+		int r = WIFSTOPPED(status) && p != l->child && tracee_index(l, p) < 0 ? new_tracee(l, p, fn, ctx, err)
+		                                                                     : on_known(l, p, status, fn, ctx, err);
+		if (r < 0)
+			return r;
 	}
 }
 
