@@ -269,13 +269,21 @@ uint64_t ps_scan_pace_now(const struct ps_scan_pace *p)
 	return p->clock ? p->clock(p->clock_ctx) : ps_thread_cpu_ns();
 }
 
-/* The current run of calls without a gap: from run_start to run_end (0: none). */
+/* The current run of calls without a gap: from run_start to run_end (0:
+ * none), on the lock of the address space behind run_fd (-1: unknown). */
 static _Thread_local uint64_t run_start, run_end;
+static _Thread_local int run_fd = -1;
 
-void ps_lock_breathe(uint64_t start_ns, uint64_t end_ns)
+/* ps_lock_breathe() for a call through fd (a target's pagemap; -1: the
+ * same lock as the calls before). A call on another target's lock begins
+ * a new run: a watch of many processes harvests one after the other, and
+ * the calls of one never kept another's mmap lock. */
+static void breathe_on(int fd, uint64_t start_ns, uint64_t end_ns)
 {
-	if (!run_end || start_ns - run_end >= PS_LOCK_FREE_NS)
+	if (!run_end || start_ns - run_end >= PS_LOCK_FREE_NS || (fd >= 0 && fd != run_fd))
 		run_start = start_ns; /* the lock was free long enough before this call */
+	if (fd >= 0)
+		run_fd = fd;
 	run_end = end_ns;
 	if (end_ns - run_start < PS_LOCK_RUN_NS)
 		return;
@@ -283,6 +291,11 @@ void ps_lock_breathe(uint64_t start_ns, uint64_t end_ns)
 	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
 		;
 	run_end = 0;
+}
+
+void ps_lock_breathe(uint64_t start_ns, uint64_t end_ns)
+{
+	breathe_on(-1, start_ns, end_ns);
 }
 
 int ps_scan_each_with(ps_scan_ioctl_fn fn, void *ctx, int fd, const struct ps_scan_req *req,
@@ -338,7 +351,7 @@ int ps_scan_each_with(ps_scan_ioctl_fn fn, void *ctx, int fd, const struct ps_sc
 		uint64_t w1 = ps_now_ns();
 		uint64_t ns = small ? w1 - w0 : ps_scan_pace_now(pace) - t0;
 		int e = errno;
-		ps_lock_breathe(w0, w1);
+		breathe_on(fd, w0, w1);
 		errno = e;
 		if (ns > st.longest_ns)
 			st.longest_ns = ns;

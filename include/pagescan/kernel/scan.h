@@ -92,7 +92,11 @@ uint64_t ps_scan_page_end(int pagemap_fd, uint64_t start, uint64_t piece_end, ui
 #define PS_LOCK_FREE_NS 100000ull
 #define PS_LOCK_SLEEP_NS 20000ull
 /* After a call that took the target's mmap lock from start_ns to end_ns
- * (ps_now_ns()): sleep when the calls since the last gap add up to a run. */
+ * (ps_now_ns()): sleep when the calls since the last gap add up to a run.
+ * The scan loop counts a run per target: a call through another pagemap
+ * fd than the call before begins a new one (a watch of many processes
+ * harvests them back to back, each holding only its own lock); a call
+ * through this function continues the run of the calls before it. */
 void ps_lock_breathe(uint64_t start_ns, uint64_t end_ns);
 
 struct ps_scan_req {
