@@ -55,6 +55,7 @@ void ps_classify_init(struct ps_classify *c, int pagemap_fd, int procfd)
 	memset(c, 0, sizeof(*c));
 	c->pagemap_fd = pagemap_fd;
 	c->procfd = procfd;
+	c->ksm_stat_fd = -2;
 	c->kpageflags_fd = open("/proc/kpageflags", O_RDONLY | O_CLOEXEC);
 	if (c->kpageflags_fd >= 0 && !kpageflags_ksm_sane(c->kpageflags_fd)) {
 		/* KSM merges then read as writes, as without root. */
@@ -76,6 +77,9 @@ void ps_classify_free(struct ps_classify *c)
 	if (c->kpageflags_fd >= 0)
 		close(c->kpageflags_fd);
 	c->kpageflags_fd = -1;
+	if (c->ksm_stat_fd >= 0)
+		close(c->ksm_stat_fd);
+	c->ksm_stat_fd = -2;
 	ps_rangeset_free(&c->holes);
 	ps_rangeset_free(&c->prev_holes);
 	ps_regions_free(&c->cand);
@@ -136,6 +140,19 @@ static uint64_t covered(const struct ps_rangeset *h, uint64_t s, uint64_t e)
 	return ps_rangeset_overlap(h, s, e) >> PS_PAGE_SHIFT;
 }
 
+/* Read the file open on fd again from its start (seq_file and sysfs
+ * files show their values anew at offset 0): one system call instead of
+ * an open, two reads and a close, each harvest. The text, NUL-terminated,
+ * in buf; false if unreadable. */
+static bool reread(int fd, char *buf, size_t n)
+{
+	ssize_t got = fd >= 0 ? pread(fd, buf, n - 1, 0) : -1;
+	if (got < 0)
+		return false;
+	buf[got] = '\0';
+	return true;
+}
+
 /* Is there a KSM page anywhere? /sys/kernel/mm/ksm/pages_shared, read at
  * most every 10 ms for all the processes a watch harvests in a tick: 0 (KSM
  * never ran, or unmerged everything) spares each of them its ksm_stat.
@@ -146,16 +163,16 @@ static bool ksm_pages_anywhere(void)
 {
 	static uint64_t at;
 	static bool any;
+	static int fd = -2; /* -2: not opened yet, -1: not there */
 	uint64_t now = ps_now_ns();
-	char *buf = NULL;
-	size_t len = 0;
+	char buf[64];
 
 	if (at && now - at < 10000000ull)
 		return any;
 	at = now;
-	any = ps_read_file_at(AT_FDCWD, "/sys/kernel/mm/ksm/pages_shared", 64, &buf, &len) == 0 &&
-	      strtoull(buf, NULL, 10) > 0;
-	free(buf);
+	if (fd == -2)
+		fd = open("/sys/kernel/mm/ksm/pages_shared", O_RDONLY | O_CLOEXEC);
+	any = reread(fd, buf, sizeof(buf)) && strtoull(buf, NULL, 10) > 0;
 	return any;
 }
 
@@ -164,16 +181,17 @@ static bool ksm_pages_anywhere(void)
  * line: no (every kernel pagescan runs on has it). */
 static bool ksm_possible(struct ps_classify *c)
 {
-	char *buf = NULL, v[32] = "";
-	size_t len = 0;
-	bool any;
+	char buf[1024], v[32] = "";
 
-	if (c->kpageflags_fd < 0 || !ksm_pages_anywhere() ||
-	    ps_read_file_at(c->procfd, "ksm_stat", 4096, &buf, &len) < 0)
+	if (c->kpageflags_fd < 0 || !ksm_pages_anywhere())
 		return false;
-	any = ps_status_field(buf, "ksm_merging_pages", v, sizeof(v)) == 0 && strtoull(v, NULL, 10) > 0;
-	free(buf);
-	return any;
+	if (c->ksm_stat_fd == -2) { /* opened once, kept: re-read each harvest */
+		c->ksm_stat_fd = openat(c->procfd, "ksm_stat", O_RDONLY | O_CLOEXEC);
+		if (c->ksm_stat_fd < 0 && (errno == EMFILE || errno == ENFILE))
+			c->ksm_stat_fd = -2; /* out of descriptors for now: asked again next time */
+	}
+	return reread(c->ksm_stat_fd, buf, sizeof(buf)) &&
+	       ps_status_field(buf, "ksm_merging_pages", v, sizeof(v)) == 0 && strtoull(v, NULL, 10) > 0;
 }
 
 /* Is the page at addr (present) a KSM page? Errors: no. */
@@ -223,7 +241,10 @@ int ps_classify_harvest(struct ps_classify *c, const struct ps_rangeset *armed, 
 	for (size_t i = 0; i < armed->n && r == 0; i++) {
 		uint64_t as = armed->r[i].start, ae = armed->r[i].end;
 		/* 1. Candidates: the WRITTEN fast path, nothing re-protected.
-		 * Per armed range: outside them every present page reads written. */
+		 * Per armed range: outside them every present page reads written.
+		 * (One call over neighbouring ranges, the walk of the unarmed
+		 * mappings between them cut off, cost as much: measured,
+		 * bench/results/workload.md.) */
 		uint64_t t0 = ps_now_ns();
 		ps_regions_clear(&c->cand);
 		struct ps_scan_req get = { .start = as, .end = ae, .mask = PAGE_IS_WRITTEN, .ret = PAGE_IS_WRITTEN };
