@@ -384,6 +384,65 @@ static inline long mem_available_kib(void)
 	return v;
 }
 
+/* One mode of a bench's --modes list, "none" or KIND:INTERVAL. */
+struct mode_spec {
+	char name[32];     /* none, KIND_INTERVAL */
+	char kind[16];     /* none, KIND */
+	char interval[16]; /* as given: 1s, 100ms ("" for none) */
+	uint64_t interval_ns;
+};
+
+/* Parse the comma-separated list into at most max specs; each KIND must be
+ * one of kinds (NULL-terminated) and carry an interval. Returns how many;
+ * *none: the index of "none", the baseline (dies without it). */
+static inline int parse_modes(const char *modes, const char *const *kinds, struct mode_spec *out, int max, int *none)
+{
+	int n = 0;
+	char *list = strdup(modes), *save = NULL;
+	if (!list)
+		die("out of memory");
+	*none = -1;
+	for (char *t = strtok_r(list, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		if (n == max)
+			die("too many modes");
+		struct mode_spec *m = &out[n];
+		memset(m, 0, sizeof(*m));
+		char *colon = strchr(t, ':');
+		if (colon) {
+			*colon = 0;
+			snprintf(m->interval, sizeof(m->interval), "%.15s", colon + 1);
+			m->interval_ns = parse_dur_ns(colon + 1, "interval");
+			snprintf(m->name, sizeof(m->name), "%.12s_%.12s", t, colon + 1);
+		} else {
+			snprintf(m->name, sizeof(m->name), "%.12s", t);
+		}
+		snprintf(m->kind, sizeof(m->kind), "%.12s", t);
+		bool known = false;
+		for (const char *const *k = kinds; *k; k++)
+			known |= strcmp(t, *k) == 0;
+		if (strcmp(t, "none") == 0)
+			*none = n;
+		else if (!known)
+			die("unknown mode %s", t);
+		else if (!colon || !m->interval_ns)
+			die("mode %s needs an interval (e.g. %s:1s)", t, t);
+		n++;
+	}
+	free(list);
+	if (*none < 0)
+		die("the modes must include none (the baseline)");
+	return n;
+}
+
+/* The spec's fields into a bench's own mode struct (same names and sizes). */
+#define MODE_FROM_SPEC(m, s)                                                  \
+	do {                                                                   \
+		memcpy((m)->name, (s)->name, sizeof((m)->name));               \
+		memcpy((m)->kind, (s)->kind, sizeof((m)->kind));               \
+		memcpy((m)->interval, (s)->interval, sizeof((m)->interval));   \
+		(m)->interval_ns = (s)->interval_ns;                           \
+	} while (0)
+
 /* Write a whole string to fd. */
 static inline void put(int fd, const char *s)
 {

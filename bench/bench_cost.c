@@ -272,40 +272,15 @@ int main(int argc, char **argv)
 	if (!bin_dir || !pagescan || ms == 0)
 		die("--bin and --pagescan are required");
 
-	struct mode mv[16];
-	int nm = 0, none = -1;
-	char *list = strdup(modes), *save = NULL;
-	if (!list)
-		die("out of memory");
-	for (char *t = strtok_r(list, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-		if (nm == 16)
-			die("too many modes");
-		struct mode *m = &mv[nm];
-		memset(m, 0, sizeof(*m));
-		char *colon = strchr(t, ':');
-		if (colon) {
-			*colon = 0;
-			snprintf(m->interval, sizeof(m->interval), "%s", colon + 1);
-			m->interval_ns = parse_dur_ns(colon + 1, "interval");
-			snprintf(m->name, sizeof(m->name), "%s_%s", t, colon + 1);
-		} else {
-			snprintf(m->name, sizeof(m->name), "%s", t);
-		}
-		snprintf(m->kind, sizeof(m->kind), "%s", t);
-		if (strcmp(t, "none") == 0)
-			none = nm;
-		else if (strcmp(t, "watch") && strcmp(t, "watchr") && strcmp(t, "budget") && strcmp(t, "inproc") &&
-		         strcmp(t, "mprot") && strcmp(t, "sample"))
-			die("unknown mode %s", t);
-		else if (!colon)
-			die("mode %s needs an interval (e.g. %s:1s)", t, t);
-		if (strcmp(t, "inproc") == 0)
-			snprintf(m->kind, sizeof(m->kind), "uffd");
-		nm++;
+	static const char *const kinds[] = { "watch", "watchr", "budget", "inproc", "mprot", "sample", NULL };
+	struct mode_spec spec[16];
+	struct mode mv[16] = { 0 };
+	int none, nm = parse_modes(modes, kinds, spec, 16, &none);
+	for (int i = 0; i < nm; i++) {
+		MODE_FROM_SPEC(&mv[i], &spec[i]);
+		if (strcmp(mv[i].kind, "inproc") == 0)
+			snprintf(mv[i].kind, sizeof(mv[i].kind), "uffd");
 	}
-	free(list);
-	if (none < 0)
-		die("the modes must include none (the baseline)");
 
 	char wpath[4096];
 	snprintf(wpath, sizeof(wpath), "%s/bench_work", bin_dir);

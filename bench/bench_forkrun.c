@@ -670,37 +670,13 @@ int main(int argc, char **argv)
 		return 0;
 	}
 
-	struct mode mv[16];
-	int nm = 0, none = -1;
-	char *list = strdup(modes), *save = NULL;
-	if (!list)
-		die("out of memory");
-	for (char *t = strtok_r(list, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-		if (nm == 16)
-			die("too many modes");
-		struct mode *m = &mv[nm];
-		memset(m, 0, sizeof(*m));
-		char *colon = strchr(t, ':');
-		if (colon) {
-			*colon = 0;
-			snprintf(m->interval, sizeof(m->interval), "%s", colon + 1);
-			m->interval_ns = parse_dur_ns(colon + 1, "interval");
-			snprintf(m->name, sizeof(m->name), "%.12s_%.12s", t, colon + 1);
-		} else {
-			snprintf(m->name, sizeof(m->name), "%.12s", t);
-		}
-		snprintf(m->kind, sizeof(m->kind), "%.12s", t);
-		if (strcmp(t, "none") == 0)
-			none = nm;
-		else if (strcmp(t, "run") && strcmp(t, "runoff") && strcmp(t, "inproc"))
-			die("unknown mode %s", t);
-		else if (!colon || !m->interval_ns)
-			die("mode %s needs an interval (e.g. %s:1s)", t, t);
-		nm++;
+	static const char *const kinds[] = { "run", "runoff", "inproc", NULL };
+	struct mode_spec spec[16];
+	struct mode mv[16] = { 0 };
+	int none, nm = parse_modes(modes, kinds, spec, 16, &none);
+	for (int i = 0; i < nm; i++) {
+		MODE_FROM_SPEC(&mv[i], &spec[i]);
 	}
-	free(list);
-	if (none < 0)
-		die("the modes must include none (the baseline)");
 
 	const char *tmp = getenv("TMPDIR");
 	snprintf(json_path, sizeof(json_path), "%s/bench_forkrun.XXXXXX", tmp && *tmp ? tmp : "/tmp");
