@@ -465,18 +465,21 @@ fb_cycles() {
     fb_intact
 }
 
-@test "SVE registers live in a user-mode loop (aarch64): 25 engage/release cycles, no corruption" {
+# fb_vector_loop KIND: the victim's KIND (sve, sme) loop holds its vector
+# state live in user mode through 25 engage/release cycles; skips when the
+# victim says this CPU or kernel has no such state to lose.
+fb_vector_loop() {
+    local kind=$1 n=$BATS_TEST_TMPDIR/notify s=$BATS_TEST_TMPDIR/stop nfd line i
     fb_start
-    local n=$BATS_TEST_TMPDIR/notify s=$BATS_TEST_TMPDIR/stop nfd line i
-    # a zero-length loop: whether this CPU has SVE state to lose
-    vsend "sve 0"
-    IFS= read -r -t 60 REPLY_LINE <&"$VREPLY_FD" || fail "victim: no reply to 'sve 0'"
-    [[ $REPLY_LINE == "err sve unusable: "* ]] && skip "${REPLY_LINE#err sve unusable: }"
-    [[ $REPLY_LINE == "ok sve clean "* ]] || fail "sve 0: $REPLY_LINE"
+    # one chunk of the loop: whether there is state to lose here
+    vsend "$kind 0"
+    IFS= read -r -t 60 REPLY_LINE <&"$VREPLY_FD" || fail "victim: no reply to '$kind 0'"
+    [[ $REPLY_LINE == "err $kind unusable: "* ]] && skip "${REPLY_LINE#"err $kind unusable: "}"
+    [[ $REPLY_LINE == "ok $kind clean "* ]] || fail "$kind 0: $REPLY_LINE"
     mkfifo "$n" "$s"
     exec {nfd}<>"$n"
-    vsend "sve 900 $n $s"
-    read -r -t 20 line <&"$nfd" || fail "sve loop never started"
+    vsend "$kind 900 $n $s"
+    read -r -t 20 line <&"$nfd" || fail "$kind loop never started"
     assert_equal "$line" spinning
     for ((i = 0; i < $(fb_cycles 25); i++)); do
         ps_ok "$BATS_TEST_TMPDIR/engage.out" engage "$VPID"
@@ -484,35 +487,19 @@ fb_cycles() {
     done
     fifo_put "$s" x
     vreply
-    [[ $REPLY_LINE == "ok sve clean "* ]] || fail "SVE loop: $REPLY_LINE"
+    [[ $REPLY_LINE == "ok $kind clean "* ]] || fail "$kind loop: $REPLY_LINE"
     exec {nfd}>&-
     fb_intact
+}
+
+@test "SVE registers live in a user-mode loop (aarch64): 25 engage/release cycles, no corruption" {
+    fb_vector_loop sve
 }
 
 @test "SME streaming mode and ZA live in a user-mode loop (aarch64): 25 engage/release cycles, no corruption" {
     # An injected svc leaves streaming mode (zeroing the streaming Z/P
     # registers); pagescan puts NT_ARM_SSVE, NT_ARM_ZA and NT_ARM_ZT back.
-    fb_start
-    local n=$BATS_TEST_TMPDIR/notify s=$BATS_TEST_TMPDIR/stop nfd line i
-    # one chunk of the loop: whether this kernel and CPU have SME
-    vsend "sme 0"
-    IFS= read -r -t 60 REPLY_LINE <&"$VREPLY_FD" || fail "victim: no reply to 'sme 0'"
-    [[ $REPLY_LINE == "err sme unusable: "* ]] && skip "${REPLY_LINE#err sme unusable: }"
-    [[ $REPLY_LINE == "ok sme clean "* ]] || fail "sme 0: $REPLY_LINE"
-    mkfifo "$n" "$s"
-    exec {nfd}<>"$n"
-    vsend "sme 900 $n $s"
-    read -r -t 20 line <&"$nfd" || fail "sme loop never started"
-    assert_equal "$line" spinning
-    for ((i = 0; i < $(fb_cycles 25); i++)); do
-        ps_ok "$BATS_TEST_TMPDIR/engage.out" engage "$VPID"
-        ps_ok "$BATS_TEST_TMPDIR/release.out" release "$VPID"
-    done
-    fifo_put "$s" x
-    vreply
-    [[ $REPLY_LINE == "ok sme clean "* ]] || fail "SME loop: $REPLY_LINE"
-    exec {nfd}>&-
-    fb_intact
+    fb_vector_loop sme
 }
 
 @test "rseq critical section: 50 engage/release cycles, zero sections continued without abort" {
