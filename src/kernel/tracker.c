@@ -877,9 +877,11 @@ static int site_cmp(const void *a, const void *b)
 /* At the start of a sync: the tails and sites sorted for their look-ups. */
 static void sites_begin(struct ps_tracker *tr)
 {
-	qsort(tr->tails, tr->ntails, sizeof(*tr->tails), tail_cmp);
+	if (tr->ntails > 1) /* qsort(NULL, 0, ...) is undefined */
+		qsort(tr->tails, tr->ntails, sizeof(*tr->tails), tail_cmp);
 	tr->tails_sorted = tr->ntails;
-	qsort(tr->sites, tr->nsites, sizeof(*tr->sites), site_cmp);
+	if (tr->nsites > 1)
+		qsort(tr->sites, tr->nsites, sizeof(*tr->sites), site_cmp);
 	tr->sites_sorted = tr->nsites;
 	tr->syncs++;
 	tr->nreads = 0;
