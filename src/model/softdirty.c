@@ -99,12 +99,9 @@ static void count_piece(struct ps_sd_counts *c, uint64_t pages, uint64_t cats)
 int ps_sd_classify(const struct ps_regions *written, const struct ps_regions *soft, const struct ps_regions *race,
                    const struct ps_rangeset *tracked, struct ps_regions *out, struct ps_sd_counts *c)
 {
-	static const struct ps_regions none;
 	size_t iw = 0, is = 0, it = 0, ir = 0;
 	uint64_t pos = 0;
 
-	if (!race)
-		race = &none;
 	ps_regions_clear(out);
 	*c = (struct ps_sd_counts){ 0 };
 	for (;;) {

@@ -173,6 +173,7 @@ static void text_soft_dirty(struct ps_out *o, const struct ps_recording *rec, co
 	ps_out_printf(o, "  false-positive share per interval with soft-dirty pages: mean %.1f%%  p50 %.1f%%  "
 	              "p95 %.1f%%  max %.1f%%\n", 100 * sd->false_share.mean, 100 * sd->false_share.p50,
 	              100 * sd->false_share.p95, 100 * sd->false_share.max);
+	// NOLINTNEXTLINE(bugprone-sizeof-expression): array of pointers
 	const struct ps_rec_interval **v = malloc(sd->intervals * sizeof(*v));
 	if (!v) {
 		o->error = o->error ? o->error : ENOMEM;
@@ -184,9 +185,9 @@ static void text_soft_dirty(struct ps_out *o, const struct ps_recording *rec, co
 			v[n++] = &rec->iv[i];
 	size_t shown = n;
 	if (n > TEXT_SD_INTERVALS) {
-		qsort(v, n, sizeof(*v), cmp_iv_false);
+		qsort(v, n, sizeof(*v), cmp_iv_false); // NOLINT(bugprone-sizeof-expression): array of pointers
 		shown = TEXT_SD_INTERVALS;
-		qsort(v, shown, sizeof(*v), cmp_iv_seq);
+		qsort(v, shown, sizeof(*v), cmp_iv_seq); // NOLINT(bugprone-sizeof-expression): array of pointers
 		ps_out_printf(o, "  the %d intervals with the most false positives (-f json lists all %zu):\n",
 		              TEXT_SD_INTERVALS, n);
 	}

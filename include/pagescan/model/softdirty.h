@@ -75,7 +75,7 @@ void ps_sdcmp_end(struct ps_sdcmp *c, struct ps_sd_report *ret);
 /* The core, for the unit tests: out = the pieces of written ∪ (soft ∩
  * (tracked ∪ written)), sorted, cats PS_SD_W and/or PS_SD_S, and PS_SD_R
  * on soft-dirty pages not written that lie in race (the previous tick's
- * pages written after the clear; may be NULL); counts in c. */
+ * pages written after the clear; empty for none); counts in c. */
 #define PS_SD_W 1u
 #define PS_SD_S 2u
 #define PS_SD_R 4u
