@@ -38,6 +38,8 @@ void ps_out_init(struct ps_out *o, int fd)
 	o->cap = 0;
 	o->fd = fd;
 	o->error = 0;
+	o->write = NULL;
+	o->write_ctx = NULL;
 }
 
 void ps_out_free(struct ps_out *o)
@@ -118,7 +120,7 @@ int ps_write_all(int fd, const void *buf, size_t n)
 int ps_out_flush(struct ps_out *o)
 {
 	if (!o->error && o->fd >= 0 && o->len > 0) {
-		int e = ps_write_all(o->fd, o->buf, o->len);
+		int e = o->write ? o->write(o->write_ctx, o->buf, o->len) : ps_write_all(o->fd, o->buf, o->len);
 
 		if (e)
 			o->error = -e;

@@ -13,6 +13,10 @@ struct ps_out {
 	size_t len, cap;
 	int fd;          /* flush target, -1 = keep in memory (tests) */
 	int error;       /* first write error (positive errno), sticky */
+	/* Optional: where a flush hands the bytes instead of ps_write_all(fd)
+	 * (run's output queue, src/cli/asyncout.h): 0 or -errno. */
+	int (*write)(void *ctx, const void *buf, size_t n);
+	void *write_ctx;
 };
 
 /* All n bytes of buf to fd: 0, or -errno (a write of 0 bytes is -EIO).
@@ -23,7 +27,8 @@ int ps_write_all(int fd, const void *buf, size_t n);
 
 void ps_out_init(struct ps_out *o, int fd);
 void ps_out_free(struct ps_out *o);
-int ps_out_flush(struct ps_out *o);            /* 0 or -errno (EPIPE included) */
+/* 0 or -errno (EPIPE included); through o->write when set, else to fd. */
+int ps_out_flush(struct ps_out *o);
 
 /* A size in bytes as people read it ("1.5M", "512K", "0B"; ps_human_bytes). */
 void ps_out_human(struct ps_out *o, uint64_t bytes);
