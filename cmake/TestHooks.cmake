@@ -34,6 +34,8 @@ if(PAGESCAN_TEST_HOOKS)
   add_executable(pagescan_test_hooks ${_ps_cli_sources})
   target_link_libraries(pagescan_test_hooks PRIVATE pagescan_kernel_test_hooks pagescan_render
                         PkgConfig::NCURSESW)
+  # The CLI's hook: PAGESCAN_TEST_OUTPUT_CAP (src/cli/loop.c, run.bats).
+  target_compile_definitions(pagescan_test_hooks PRIVATE PAGESCAN_TEST_HOOKS=1)
   # Named pagescan, like the real one (argp's messages use the program's
   # name), in a directory of its own; no install rule.
   set_target_properties(pagescan_test_hooks PROPERTIES

@@ -234,7 +234,8 @@ int ps_cmd_run(const struct ps_watch_args *a, struct ps_err *err)
 	    ps_launch_start(&launch, a->argv, a->user ? &ra.o : NULL, err) < 0)
 		goto out;
 	l.launch = &launch;
-	if (ps_loop_launched(&l, err) < 0)
+	/* The output's writer thread only now: the command has been forked. */
+	if (ps_loop_async_output(&l, err) < 0 || ps_loop_launched(&l, err) < 0)
 		goto kill;
 	if (ps_loop_run(&l, err) < 0) {
 		ps_loop_end(&l, PS_END_ERROR, err->msg);
@@ -243,7 +244,18 @@ int ps_cmd_run(const struct ps_watch_args *a, struct ps_err *err)
 	/* The watch may end early (count, duration): the command runs on, and
 	 * pagescan waits for it to pass its status on. */
 	rc = ps_launch_wait(&launch);
-	goto out;
+	ps_loop_free(&l);
+	run_as_free(&ra);
+	if (l.stalled) {
+		ps_errf(err, ENOBUFS, "the output was not read: %.1f MiB waiting; tracking stopped so as not to hold up the command; write to a file with -o or read the pipe",
+		        (double)l.stalled_bytes / (1024.0 * 1024.0));
+		return PS_EXIT_FAIL;
+	}
+	if (l.aout_error < 0 && l.aout_error != -EPIPE) {
+		ps_errf(err, -l.aout_error, "cannot write the report: %s", strerror(-l.aout_error));
+		return PS_EXIT_FAIL;
+	}
+	return rc;
 kill:
 	ps_launch_kill(&launch);
 out:

@@ -13,6 +13,7 @@
 
 #include "files.h"
 #include "loop.h"
+#include "asyncout.h"
 #include "sinks.h"
 #include "pagescan/kernel/engage.h"
 #include "pagescan/kernel/kwarn.h"
@@ -136,6 +137,33 @@ void ps_warn_unmatched(const struct ps_target *t, const struct ps_rangespec *spe
 	ps_warn_notes(&notes);
 }
 
+int ps_loop_async_output(struct ps_loop *l, struct ps_err *err)
+{
+	const char *hm = l->a->heatmap;
+
+	if (l->aout || (hm && strcmp(hm, "tui") == 0))
+		return 0; /* the terminal heatmap writes to its terminal itself */
+	/* What was formatted before goes out first, synchronously. */
+	int r = ps_out_flush(&l->out);
+	if (r < 0 && r != -EPIPE)
+		return ps_errf(err, -r, "cannot write the report: %s", strerror(-r));
+	size_t cap = 0;
+#ifdef PAGESCAN_TEST_HOOKS
+	/* Test twin only (cmake/TestHooks.cmake): a small cap, in bytes, for
+	 * the test of a reader that stops reading (run.bats). */
+	const char *c = getenv("PAGESCAN_TEST_OUTPUT_CAP");
+	long long v;
+	if (c && ps_parse_int(c, 1, 1LL << 40, &v, NULL) == 0)
+		cap = (size_t)v;
+#endif
+	l->aout = ps_asyncout_start(l->out.fd, cap);
+	if (!l->aout)
+		return ps_errf(err, errno, "cannot start the output's writer thread: %s", strerror(errno));
+	l->out.write = ps_asyncout_write;
+	l->out.write_ctx = l->aout;
+	return 0;
+}
+
 int ps_loop_attach(struct ps_loop *l, struct ps_err *err)
 {
 	struct ps_notes notes = { 0 };
@@ -235,6 +263,15 @@ static int sink_answer(struct ps_loop *l, int r, const char *verb, struct ps_err
 {
 	if (r == -EPIPE) {
 		l->ended = l->epipe = true;
+		return 1;
+	}
+	if (r == -ENOBUFS && l->aout) {
+		/* run: the reader has stopped reading (the queue is over its cap).
+		 * Waiting for it would hold up the command at its next ptrace
+		 * stop: end as on EPIPE (the command runs on untracked), and
+		 * cmd_run says why. */
+		l->stalled_bytes = ps_asyncout_pending(l->aout);
+		l->ended = l->epipe = l->stalled = true;
 		return 1;
 	}
 	if (r < 0)
@@ -1458,6 +1495,9 @@ void ps_loop_free(struct ps_loop *l)
 	ps_tracker_free(l->tr);
 	l->tr = NULL;
 	ps_out_flush(&l->out);
+	l->aout_error = ps_asyncout_finish(l->aout);
+	l->aout = NULL;
+	l->out.write = NULL;
 	ps_out_free(&l->out);
 	ps_close(&l->out_fd);
 	ps_close(&l->tfd);

@@ -22,6 +22,7 @@
 #include "pagescan/render/outbuf.h"
 
 struct ps_sink;
+struct ps_asyncout;
 
 /* A workload's process skipped before the start record was written: its
  * event follows the start record. */
@@ -58,6 +59,14 @@ struct ps_loop {
 	int out_fd, tfd, dfd, sfd;
 	struct ps_sink *sinks[2];
 	size_t nsinks;
+	/* run: the output goes through a queue and its writer thread
+	 * (asyncout.h) so that a reader that does not read never holds up the
+	 * command at its ptrace stops. stalled: the queue was over its cap
+	 * (stalled_bytes waiting); the watch ended as on EPIPE. */
+	struct ps_asyncout *aout;
+	size_t stalled_bytes;
+	int aout_error;                    /* ps_loop_free: the writer's error, -errno */
+	bool stalled;
 	bool ended;
 	bool epipe;                        /* the output's reader went away */
 	bool noted_ksm, noted_thp, noted_hugetlb; /* the memory-event notes, once each */
@@ -106,6 +115,10 @@ struct ps_loop {
 int ps_loop_init(struct ps_loop *l, const struct ps_watch_args *a, struct ps_err *err);
 /* The sinks: heatmap ("tui", "text" or NULL: the format's), and --prom-file. */
 int ps_loop_make_sinks(struct ps_loop *l, const char *heatmap, struct ps_err *err);
+/* run, once the command is launched (never before its fork: asyncout.h):
+ * the output of the sinks (not the terminal heatmap) goes through a queue
+ * drained by a writer thread from now on. */
+int ps_loop_async_output(struct ps_loop *l, struct ps_err *err);
 /* Engage the target (l->t, open) by attaching, and begin the session. */
 int ps_loop_attach(struct ps_loop *l, struct ps_err *err);
 /* A workload: find its processes (a->pids, --tree, --cgroup) and engage
@@ -122,7 +135,8 @@ int ps_loop_launched(struct ps_loop *l, struct ps_err *err);
 int ps_loop_run(struct ps_loop *l, struct ps_err *err);
 /* Write the end record (once). */
 void ps_loop_end(struct ps_loop *l, enum ps_end_reason reason, const char *detail);
-/* Sinks first (the terminal is restored), then tracking, then the rest. */
+/* Sinks first (the terminal is restored), then tracking, then the rest;
+ * the output queue is drained (l->aout_error says how that went). */
 void ps_loop_free(struct ps_loop *l);
 
 #endif

@@ -486,3 +486,55 @@ proc_written() {
     grep -q '^processes: 3 tracked' "$d/out.txt" || fail "no processes line: $(cat "$d/out.txt")"
     grep -q '^command exit status: 0$' "$d/out.txt" || fail "no exit status: $(cat "$d/out.txt")"
 }
+
+@test "run: a reader that does not read holds up neither pagescan's loop nor the command; its output, read later, is complete" {
+    local d=$BATS_TEST_TMPDIR n=200 rpid
+    mkfifo "$d/pipe" "$d/done"
+    # The reader reads nothing until the command has run its n forks, execs
+    # and exits (each a ptrace stop), far more output than a pipe holds.
+    timeout 60 bash -c 'read -r _ <"$1" && exec cat' _ "$d/done" <"$d/pipe" >"$d/got" &
+    rpid=$!
+    bg_track "$rpid"
+    status=0
+    timeout -k 5 30 "$PAGESCAN" run -i 10ms -f json -- sh -c \
+        "i=0; while [ \$i -lt $n ]; do i=\$((i+1)); /bin/true; done; echo \$i >'$d/done'; exit 3" \
+        >"$d/pipe" 2>"$d/stderr" || status=$?
+    wait "$rpid" || fail "the reader exited $? (the command never finished)"
+    [[ $status == 3 ]] || fail "pagescan run exited $status, want 3 (stderr: $(<"$d/stderr"))"
+    (($(wc -c <"$d/got") > 65536)) || fail "only $(wc -c <"$d/got") bytes: the pipe never filled"
+    w_jq_lines "$d/got"
+    assert_equal "$(jq -r 'select(.type == "end") | "\(.reason) \(.exit_status)"' "$d/got")" "target-exit 3"
+    assert_equal "$(tail -n 1 "$d/got" | jq -r .type)" end
+    assert_equal "$(jq -r 'select(.type == "process" and .event == "start" and .command == "true") | .command' \
+        "$d/got" | wc -l)" "$n"
+}
+
+@test "run: output not read past the queue's cap: tracking stops, the command runs on untracked, exit 1 says why" {
+    # The cap (64 MiB) lowered to 256 KiB: PAGESCAN_TEST_OUTPUT_CAP, read
+    # only by the test twin (cmake/TestHooks.cmake). Each /bin/true is a few
+    # KiB of records: the cap is passed within the first ~100 of the n.
+    local twin=${BUILD_DIR:-}/test-hooks/pagescan d=$BATS_TEST_TMPDIR n=600 rpid
+    [[ -x $twin ]] || skip "no test twin $twin (configure with -DPAGESCAN_TEST_HOOKS=ON)"
+    mkfifo "$d/pipe" "$d/done"
+    timeout 60 bash -c 'read -r _ <"$1" && exec cat' _ "$d/done" <"$d/pipe" >"$d/got" &
+    rpid=$!
+    bg_track "$rpid"
+    status=0
+    PAGESCAN_TEST_OUTPUT_CAP=262144 timeout -k 5 30 "$twin" run -i 10ms -f json -- sh -c \
+        "i=0; while [ \$i -lt $n ]; do i=\$((i+1)); /bin/true; done
+         grep TracerPid /proc/\$\$/status >'$d/tracer'; ls -l /proc/\$\$/fd >'$d/fds'; echo \$i >'$d/done'; exit 3" \
+        >"$d/pipe" 2>"$d/stderr" || status=$?
+    wait "$rpid" || fail "the reader exited $? (the command never finished)"
+    [[ $status == 1 ]] || fail "pagescan run exited $status, want 1 (stderr: $(<"$d/stderr"))"
+    assert_equal "$(wc -l <"$d/stderr")" 1
+    grep -Eq '^pagescan: the output was not read: [0-9.]+ MiB waiting; tracking stopped so as not to hold up the command; write to a file with -o or read the pipe$' \
+        "$d/stderr" || fail "stderr: $(<"$d/stderr")"
+    # the command ran on untracked: no tracer, no userfaultfd
+    assert_equal "$(awk '{ print $2 }' "$d/tracer")" 0
+    ! grep -q userfaultfd "$d/fds" || fail "a userfaultfd is left in the command: $(<"$d/fds")"
+    # what was queued is delivered whole (JSON lines, about the cap's worth
+    # and more than a pipe holds), no end record
+    (($(wc -c <"$d/got") > 131072)) || fail "only $(wc -c <"$d/got") bytes"
+    w_jq_lines "$d/got"
+    assert_equal "$(jq -r 'select(.type == "end") | .type' "$d/got")" ""
+}
