@@ -988,8 +988,12 @@ static int engage_writable(struct ps_tracker *tr, const struct ps_maps *maps, si
 		if (r < 0)
 			return r;
 		/* The old tail page, engaged now: written since its snapshot?
-		 * (Read at the end of the sync, after arming.) */
-		if (old_data && count_prewritten && old >= lo && old < hi && tail_queue(tr, was, old, false) < 0)
+		 * Read right after arming (with the reads queued so far): a
+		 * write before the arming pass changed the bytes, a write after
+		 * it is in the next harvest; the later the read, the more such
+		 * writes would be counted twice. */
+		if (old_data && count_prewritten && old >= lo && old < hi &&
+		    (tail_queue(tr, was, old, false) < 0 || tails_read_all(tr, count_prewritten, res) < 0))
 			return ps_errf(err, ENOMEM, "out of memory");
 		/* It was listed as engaged when it became the tail: tracked all
 		 * along, not engaged a second time. */
