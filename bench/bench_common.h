@@ -443,6 +443,25 @@ static inline int parse_modes(const char *modes, const char *const *kinds, struc
 		(m)->interval_ns = (s)->interval_ns;                           \
 	} while (0)
 
+/* Call tick(arg) every interval_ns until stopfd becomes readable (an
+ * in-process tracker's harvesting thread), on a fixed schedule: after a
+ * late tick, the ones it delayed follow at once. */
+static inline void every_until(int stopfd, uint64_t interval_ns, void (*tick)(void *), void *arg)
+{
+	uint64_t next = now_ns() + interval_ns;
+	for (;;) {
+		uint64_t t = now_ns();
+		int ms = next > t ? (int)((next - t + 999999) / 1000000) : 0;
+		struct pollfd p = { .fd = stopfd, .events = POLLIN };
+		if (poll(&p, 1, ms) > 0)
+			return;
+		if (now_ns() < next)
+			continue;
+		tick(arg);
+		next += interval_ns;
+	}
+}
+
 /* Write a whole string to fd. */
 static inline void put(int fd, const char *s)
 {

@@ -86,21 +86,17 @@ static void ipt_harvest(void)
 	ipt.harvests++;
 }
 
+static void ipt_tick(void *arg)
+{
+	(void)arg;
+	ipt_harvest();
+}
+
 static void *ipt_thread(void *arg)
 {
 	(void)arg;
-	uint64_t next = now_ns() + ipt.interval_ns;
-	for (;;) {
-		uint64_t t = now_ns();
-		int ms = next > t ? (int)((next - t + 999999) / 1000000) : 0;
-		struct pollfd p = { .fd = ipt.stopfd, .events = POLLIN };
-		if (poll(&p, 1, ms) > 0)
-			return NULL;
-		if (now_ns() < next)
-			continue;
-		ipt_harvest();
-		next += ipt.interval_ns;
-	}
+	every_until(ipt.stopfd, ipt.interval_ns, ipt_tick, NULL);
+	return NULL;
 }
 
 /* Track this process: every writable private mapping registered for

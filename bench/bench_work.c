@@ -274,31 +274,27 @@ static void mprot_stop(void)
 		die("mprotect: %s", strerror(errno));
 }
 
+static void tracker_tick(void *arg)
+{
+	(void)arg;
+	if (tr.kind == 1)
+		scan_self(PM_SCAN_WP_MATCHING, true);
+	else
+		mprot_harvest();
+	tr.harvests++;
+	struct snap sn = snap_now();
+	pthread_mutex_lock(&mu);
+	hsnap = sn;
+	hcount++;
+	pthread_cond_broadcast(&harvested);
+	pthread_mutex_unlock(&mu);
+}
+
 static void *tracker_thread(void *arg)
 {
 	(void)arg;
-	uint64_t next = now_ns() + tr.interval_ns;
-	for (;;) {
-		uint64_t t = now_ns();
-		int ms = next > t ? (int)((next - t + 999999) / 1000000) : 0;
-		struct pollfd p = { .fd = tr.stopfd, .events = POLLIN };
-		if (poll(&p, 1, ms) > 0)
-			return NULL;
-		if (now_ns() < next)
-			continue;
-		if (tr.kind == 1)
-			scan_self(PM_SCAN_WP_MATCHING, true);
-		else
-			mprot_harvest();
-		tr.harvests++;
-		struct snap sn = snap_now();
-		pthread_mutex_lock(&mu);
-		hsnap = sn;
-		hcount++;
-		pthread_cond_broadcast(&harvested);
-		pthread_mutex_unlock(&mu);
-		next += tr.interval_ns;
-	}
+	every_until(tr.stopfd, tr.interval_ns, tracker_tick, NULL);
+	return NULL;
 }
 
 static void track(int kind, uint64_t interval_ns)
