@@ -159,21 +159,28 @@ static size_t read_file(const char *path)
 	return n;
 }
 
+/* The next line of a buffer read_file() filled, its newline cut; NULL at
+ * the end (a last line without one is left out, as /proc never writes it). */
+static char *line_next(char **rest)
+{
+	char *l = *rest, *nl = strchr(l, '\n');
+	if (!*l || !nl)
+		return NULL;
+	*nl = 0;
+	*rest = nl + 1;
+	return l;
+}
+
 /* Mappings and [heap] lines of /proc/self/maps. */
 static void count_maps(unsigned long *maps, unsigned long *heap)
 {
 	*maps = *heap = 0;
 	read_file("/proc/self/maps");
-	for (char *p = buf; *p;) {
-		char *nl = strchr(p, '\n');
-		if (!nl)
-			break;
-		*nl = 0;
+	for (char *rest = buf, *p; (p = line_next(&rest));) {
 		if (!strstr(p, "[vsyscall]"))
 			(*maps)++;
 		if (strstr(p, "[heap]"))
 			(*heap)++;
-		p = nl + 1;
 	}
 }
 
@@ -183,17 +190,12 @@ static unsigned long anonhuge(uintptr_t addr)
 	unsigned long kb = 0;
 	int in = 0;
 	read_file("/proc/self/smaps");
-	for (char *p = buf; *p;) {
-		char *nl = strchr(p, '\n');
-		if (!nl)
-			break;
-		*nl = 0;
+	for (char *rest = buf, *p; (p = line_next(&rest));) {
 		unsigned long s, e;
 		if (sscanf(p, "%lx-%lx ", &s, &e) == 2 && strchr(p, '-') < strchr(p, ' '))
 			in = addr >= s && addr < e;
 		else if (in && strncmp(p, "AnonHugePages:", 14) == 0)
 			kb += strtoul(p + 14, NULL, 10);
-		p = nl + 1;
 	}
 	return kb;
 }
@@ -220,15 +222,10 @@ static unsigned long count_vmas(uintptr_t s, uintptr_t e)
 {
 	unsigned long n = 0;
 	read_file("/proc/self/maps");
-	for (char *p = buf; *p;) {
-		char *nl = strchr(p, '\n');
-		if (!nl)
-			break;
-		*nl = 0;
+	for (char *rest = buf, *p; (p = line_next(&rest));) {
 		unsigned long a, b;
 		if (sscanf(p, "%lx-%lx ", &a, &b) == 2 && a < e && b > s)
 			n++;
-		p = nl + 1;
 	}
 	return n;
 }
@@ -453,11 +450,7 @@ static unsigned long many_vmas(unsigned long *all)
 	memset(per, 0, sizeof(per));
 	*all = 0;
 	read_file("/proc/self/maps");
-	for (char *p = buf; *p;) {
-		char *nl = strchr(p, '\n');
-		if (!nl)
-			break;
-		*nl = 0;
+	for (char *rest = buf, *p; (p = line_next(&rest));) {
 		unsigned long a, b;
 		if (sscanf(p, "%lx-%lx ", &a, &b) == 2 && a >= lo && a < hi) {
 			size_t i = (a - lo) / (MANY_SLOT * PAGE);
@@ -465,7 +458,6 @@ static unsigned long many_vmas(unsigned long *all)
 			if (++per[i] > most)
 				most = per[i];
 		}
-		p = nl + 1;
 	}
 	return most;
 }
