@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,6 +23,7 @@ struct ps_asyncout {
 	size_t len, size;
 	size_t inflight;        /* the batch the writer is writing */
 	bool stop;              /* finish: exit once drained */
+	bool refused;           /* a write was refused: over the cap */
 	int error;              /* the writer's first error, -errno; sticky */
 };
 
@@ -101,6 +103,7 @@ int ps_asyncout_write(void *ctx, const void *buf, size_t n)
 	if (q->error) {
 		r = q->error;
 	} else if (n > q->cap || waiting > q->cap - n) {
+		q->refused = true;
 		r = -ENOBUFS;
 	} else {
 		if (q->len + n > q->size) {
@@ -120,6 +123,21 @@ int ps_asyncout_write(void *ctx, const void *buf, size_t n)
 		pthread_cond_signal(&q->cv);
 	}
 out:
+	pthread_mutex_unlock(&q->mu);
+	return r;
+}
+
+void ps_asyncout_uncap(struct ps_asyncout *q)
+{
+	pthread_mutex_lock(&q->mu);
+	q->cap = SIZE_MAX;
+	pthread_mutex_unlock(&q->mu);
+}
+
+bool ps_asyncout_refused(struct ps_asyncout *q)
+{
+	pthread_mutex_lock(&q->mu);
+	bool r = q->refused;
 	pthread_mutex_unlock(&q->mu);
 	return r;
 }

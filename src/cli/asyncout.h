@@ -9,6 +9,7 @@
 #ifndef PAGESCAN_CLI_ASYNCOUT_H
 #define PAGESCAN_CLI_ASYNCOUT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* The default cap of queued bytes (64 MiB). */
@@ -23,6 +24,11 @@ struct ps_asyncout *ps_asyncout_start(int fd, size_t cap);
  * first error (-EPIPE when the reader went away, -errno); or -ENOBUFS when
  * more than the cap would be waiting (nothing of buf is queued then). */
 int ps_asyncout_write(void *ctx, const void *buf, size_t n);
+/* No cap from now on: the last records (the end record) are queued
+ * whatever is waiting, as tracking is over and nothing can be held up. */
+void ps_asyncout_uncap(struct ps_asyncout *q);
+/* Was a write refused for the cap (the reader stopped reading)? */
+bool ps_asyncout_refused(struct ps_asyncout *q);
 /* Bytes queued or being written, not written yet. */
 size_t ps_asyncout_pending(struct ps_asyncout *q);
 /* Wait until everything queued is written (or the writer failed; this

@@ -265,7 +265,7 @@ static int sink_answer(struct ps_loop *l, int r, const char *verb, struct ps_err
 		l->ended = l->epipe = true;
 		return 1;
 	}
-	if (r == -ENOBUFS && l->aout) {
+	if (r == -ENOBUFS && l->aout && ps_asyncout_refused(l->aout)) {
 		/* run: the reader has stopped reading (the queue is over its cap).
 		 * Waiting for it would hold up the command at its next ptrace
 		 * stop: end as on EPIPE (the command runs on untracked), and
@@ -507,6 +507,8 @@ void ps_loop_end(struct ps_loop *l, enum ps_end_reason reason, const char *detai
 	if (l->ended)
 		return;
 	l->ended = true;
+	if (l->aout)
+		ps_asyncout_uncap(l->aout); /* tracking is over: the end record is never refused */
 	if (l->multi && !l->epipe) {
 		workload_end(l, reason, detail);
 		return;
