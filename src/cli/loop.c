@@ -374,9 +374,12 @@ static int overhead_apply(struct ps_loop *l, struct ps_interval *iv, const struc
 	if (iv->overhead.over_budget && l->overhead.over_budget == 1) {
 		/* once: the budget cannot be kept (docs/overhead.md) */
 		struct ps_notes notes = { 0 };
-		ps_note(&notes, "the --max-overhead budget (%g%%) cannot be kept: the target lost ~%.0f%% of its time (%.0f%% of its CPU) to write-protect faults in a %.1fs interval, the longest the budget stretches to; the interval stays there and every interval over the budget says so (over_budget). --sample 1/16 cuts the faults; --max-overhead off keeps -i",
+		char cpu[48] = ""; /* its share of the target's CPU, when known */
+		if (iv->overhead.cpu_share >= 0)
+			snprintf(cpu, sizeof(cpu), " (%.0f%% of its CPU)", iv->overhead.cpu_share * 100);
+		ps_note(&notes, "the --max-overhead budget (%g%%) cannot be kept: the target lost ~%.0f%% of its time%s to write-protect faults in a %.1fs interval, the longest the budget stretches to; the interval stays there and every interval over the budget says so (over_budget). --sample 1/16 cuts the faults; --max-overhead off keeps -i",
 		        l->budget.budget * 100, iv->overhead.share * 100,
-		        (iv->overhead.cpu_share > 0 ? iv->overhead.cpu_share : 0) * 100, (double)asked / 1e9);
+		        cpu, (double)asked / 1e9);
 		ps_warn_notes(&notes);
 	}
 	if (next != asked && l->tfd >= 0 && set_timer(l->tfd, next) < 0)
