@@ -169,10 +169,7 @@ static int prom_interval(struct ps_sink *s, const struct ps_interval *iv)
 	st->written_hi = iv->sample.written_hi;
 	if (iv->soft_dirty) {
 		st->sd = iv->soft_dirty->c;
-		st->sd_total.written_pages += st->sd.written_pages;
-		st->sd_total.soft_dirty_pages += st->sd.soft_dirty_pages;
-		st->sd_total.false_pages += st->sd.false_pages;
-		st->sd_total.race_pages += st->sd.race_pages;
+		ps_sd_counts_add(&st->sd_total, &st->sd);
 	}
 	return publish(ps);
 }

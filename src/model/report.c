@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "pagescan/model/report.h"
+#include "pagescan/model/softdirty.h"
 #include "pagescan/model/util.h"
 
 /* Coordinate compression: every run boundary of every interval (and every
@@ -554,14 +555,6 @@ double ps_report_sd_false_share(const struct ps_sd_counts *c)
 	return c->soft_dirty_pages ? (double)c->false_pages / (double)c->soft_dirty_pages : 0;
 }
 
-static void sd_add(struct ps_sd_counts *to, const struct ps_sd_counts *c)
-{
-	to->written_pages += c->written_pages;
-	to->soft_dirty_pages += c->soft_dirty_pages;
-	to->false_pages += c->false_pages;
-	to->race_pages += c->race_pages;
-}
-
 static int cmp_sd_addr(const void *a, const void *b)
 {
 	const struct ps_report_sd_mapping *x = a, *y = b;
@@ -595,7 +588,7 @@ static int soft_dirty(const struct ps_recording *rec, struct ps_report *r, struc
 		if (!iv->has_sd)
 			continue;
 		sd->intervals++;
-		sd_add(&sd->c, &iv->sd);
+		ps_sd_counts_add(&sd->c, &iv->sd);
 		if (iv->sd.soft_dirty_pages && ps_samples_add(&shares, ps_report_sd_false_share(&iv->sd)) < 0) {
 			ps_samples_free(&shares);
 			return -ENOMEM;
@@ -615,7 +608,7 @@ static int soft_dirty(const struct ps_recording *rec, struct ps_report *r, struc
 		size_t n = 0;
 		for (size_t i = 0; i < rec->nsd_maps; i++) {
 			if (n && cmp_sd_addr(&sd->map[n - 1], &sd->map[i]) == 0)
-				sd_add(&sd->map[n - 1].c, &sd->map[i].c);
+				ps_sd_counts_add(&sd->map[n - 1].c, &sd->map[i].c);
 			else
 				sd->map[n++] = sd->map[i];
 		}

@@ -71,7 +71,7 @@ static bool against(uint64_t pos, uint64_t s, uint64_t e, uint64_t *next)
 	return false;
 }
 
-static void add_counts(struct ps_sd_counts *to, const struct ps_sd_counts *c)
+void ps_sd_counts_add(struct ps_sd_counts *to, const struct ps_sd_counts *c)
 {
 	to->written_pages += c->written_pages;
 	to->soft_dirty_pages += c->soft_dirty_pages;
@@ -169,7 +169,7 @@ static int totals_add(struct ps_sdcmp *c, const struct ps_sd_mapping *m)
 	}
 	for (size_t i = lo; i < c->nt && c->t[i].start == m->start; i++) {
 		if (strcmp(c->t[i].label, m->mapping) == 0) {
-			add_counts(&c->t[i].c, &m->c);
+			ps_sd_counts_add(&c->t[i].c, &m->c);
 			if (m->end > c->t[i].end)
 				c->t[i].end = m->end;
 			return 0;
@@ -206,7 +206,7 @@ int ps_sdcmp_interval(struct ps_sdcmp *c, const struct ps_regions *written, cons
 	for (size_t i = 0; i < c->npm; i++)
 		if (totals_add(c, &c->pm[i]) < 0)
 			return -ENOMEM;
-	add_counts(&c->total, &n);
+	ps_sd_counts_add(&c->total, &n);
 	*ret = (struct ps_sd_report){ .c = n, .per_mapping = c->pm, .nper_mapping = c->npm, .pieces = &c->pieces };
 	return 0;
 }

@@ -30,6 +30,9 @@ struct ps_sd_counts {
 	                            * Neither a false positive nor a soft-dirty miss; 0 on a quiet target */
 };
 
+/* to += c, count by count. */
+void ps_sd_counts_add(struct ps_sd_counts *to, const struct ps_sd_counts *c);
+
 /* Per mapping (of the interval's snapshot, or summed over the watch). */
 struct ps_sd_mapping {
 	uint64_t start, end;
