@@ -10,6 +10,7 @@
 #include "pagescan/model/util.h"
 #include "pagescan/render/fmt.h"
 #include "pagescan/render/report_fmt.h"
+#include "softdirty_fmt.h"
 
 #define MIB (1024.0 * 1024.0)
 #define TEXT_MAPPINGS 20
@@ -552,15 +553,10 @@ static void json_precopy(struct ps_out *o, const struct ps_report *r)
 static void json_mappings(struct ps_out *o, const struct ps_report *r);
 static void json_workload(struct ps_out *o, const struct ps_recording *rec, const struct ps_report *r);
 
+/* The counts and soft-dirty's false-positive share of them. */
 static void json_sd_counts(struct ps_out *o, const struct ps_sd_counts *c)
 {
-	ju64(o, "written_pages", c->written_pages);
-	ps_out_chr(o, ',');
-	ju64(o, "soft_dirty_pages", c->soft_dirty_pages);
-	ps_out_chr(o, ',');
-	ju64(o, "false_pages", c->false_pages);
-	ps_out_chr(o, ',');
-	ju64(o, "race_pages", c->race_pages);
+	ps_sd_json_counts(o, c);
 	ps_out_chr(o, ',');
 	jnum(o, "false_share", ps_report_sd_false_share(c), 4);
 }

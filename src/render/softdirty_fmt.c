@@ -11,7 +11,7 @@
 	"clear_refs write-protects every present page of the target each interval: each page's first write " \
 	"after it costs the target a fault, tracked pages or not"
 
-static void json_counts(struct ps_out *o, const struct ps_sd_counts *c)
+void ps_sd_json_counts(struct ps_out *o, const struct ps_sd_counts *c)
 {
 	ps_out_str(o, "\"written_pages\":");
 	ps_out_u64(o, c->written_pages);
@@ -49,7 +49,7 @@ static void json_pieces(struct ps_out *o, const char *name, const struct ps_regi
 void ps_sd_json(struct ps_out *o, const struct ps_sd_report *r, bool end, bool regions)
 {
 	ps_out_str(o, ",\"soft_dirty\":{");
-	json_counts(o, &r->c);
+	ps_sd_json_counts(o, &r->c);
 	ps_out_str(o, end ? ",\"worst_mappings\":[" : ",\"mappings\":[");
 	for (size_t i = 0; i < r->nper_mapping; i++) {
 		const struct ps_sd_mapping *m = &r->per_mapping[i];
@@ -60,7 +60,7 @@ void ps_sd_json(struct ps_out *o, const struct ps_sd_report *r, bool end, bool r
 		ps_out_str(o, ",\"start\":\"");
 		ps_out_hex(o, m->start);
 		ps_out_str(o, "\",");
-		json_counts(o, &m->c);
+		ps_sd_json_counts(o, &m->c);
 		ps_out_chr(o, '}');
 	}
 	ps_out_chr(o, ']');

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* Private to the watch formatters: the --compare soft-dirty parts of the
- * records (docs/soft-dirty.md, docs/FORMAT.md#soft-dirty). */
+/* Private to the watch and report formatters: the --compare soft-dirty
+ * parts of the records (docs/soft-dirty.md, docs/FORMAT.md#soft-dirty). */
 #ifndef PAGESCAN_RENDER_SOFTDIRTY_FMT_H
 #define PAGESCAN_RENDER_SOFTDIRTY_FMT_H
 
@@ -13,6 +13,8 @@
  * its false-positive and race regions; the end's counts, worst mappings
  * and the cost note. */
 void ps_sd_json(struct ps_out *o, const struct ps_sd_report *r, bool end, bool regions);
+/* JSON: "written_pages":N,"soft_dirty_pages":N,"false_pages":N,"race_pages":N */
+void ps_sd_json_counts(struct ps_out *o, const struct ps_sd_counts *c);
 /* CSV: the header's extra columns, and a row's. */
 void ps_sd_csv_header(struct ps_out *o);
 void ps_sd_csv_row(struct ps_out *o, const struct ps_sd_report *r);
