@@ -13,6 +13,7 @@
 #include "pagescan/render/heat_frame.h"
 #include "pagescan/model/util.h"
 #include "pagescan/render/sink.h"
+#include "sample_fmt.h"
 
 #define MIN(a, b) ((a) < (b) ? (a) : (b))
 #define MAX(a, b) ((a) > (b) ? (a) : (b))
@@ -309,17 +310,6 @@ static int put_fit(struct ps_heat_frame *f, int x, int y, enum ps_heat_style st,
 	return put(f, x, y, st, cand[n - 1]);
 }
 
-/* A --sample fraction as the text records give it: "1/16", else "5%". */
-static void sample_fraction(double fraction, char *b, size_t n)
-{
-	double inv = fraction > 0 ? 1.0 / fraction : 0;
-	double r = (double)(uint64_t)(inv + 0.5);
-	if (inv > 0 && (inv - r < 1e-9 * inv && r - inv < 1e-9 * inv))
-		snprintf(b, n, "1/%.0f", r);
-	else
-		snprintf(b, n, "%g%%", fraction * 100);
-}
-
 static void render_header(const struct ps_heat *h, const struct ps_heat_view *v, struct ps_heat_frame *f)
 {
 	char iv[80], a[32], b[32], c[32], d[32], sb[64], t[3][384], to[2][416];
@@ -380,7 +370,7 @@ static void render_header(const struct ps_heat *h, const struct ps_heat_view *v,
 	char sm[3][80] = { "", "", "" };
 	if (h->sample.estimated) {
 		char fr[24], hw[32];
-		sample_fraction(h->sample.fraction, fr, sizeof(fr));
+		ps_sample_fraction_str(fr, sizeof(fr), h->sample.fraction);
 		double half = (h->sample.written_hi - h->sample.written_lo) / 2;
 		uint64_t halfp = half > 0 ? (uint64_t)(half + 0.5) : 0;
 		snprintf(sm[0], sizeof(sm[0]), " (+-%" PRIu64 ", sampled %s)", halfp, fr);

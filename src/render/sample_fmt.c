@@ -1,16 +1,24 @@
 /* SPDX-License-Identifier: MIT */
 /* The --sample parts of the watch records; see sample_fmt.h. */
 #include <math.h>
+#include <stdio.h>
 
 #include "sample_fmt.h"
 
+void ps_sample_fraction_str(char *b, size_t n, double fraction)
+{
+	double inv = fraction > 0 ? 1.0 / fraction : 0;
+	if (inv > 0 && fabs(inv - round(inv)) < 1e-9 * inv)
+		snprintf(b, n, "1/%.0f", inv);
+	else
+		snprintf(b, n, "%g%%", fraction * 100);
+}
+
 void ps_sample_fraction_text(struct ps_out *o, double fraction)
 {
-	double inv = 1.0 / fraction;
-	if (fabs(inv - round(inv)) < 1e-9 * inv)
-		ps_out_printf(o, "1/%.0f", inv);
-	else
-		ps_out_printf(o, "%g%%", fraction * 100);
+	char b[32];
+	ps_sample_fraction_str(b, sizeof(b), fraction);
+	ps_out_str(o, b);
 }
 
 static void pair(struct ps_out *o, double lo, double hi, int decimals)

@@ -1,16 +1,19 @@
 /* SPDX-License-Identifier: MIT */
-/* Private to the watch formatters: the --sample parts of the records
+/* Private to the watch formatters and the heatmap's header: the --sample parts of the records
  * (docs/sampling.md, docs/FORMAT.md#sampling). */
 #ifndef PAGESCAN_RENDER_SAMPLE_FMT_H
 #define PAGESCAN_RENDER_SAMPLE_FMT_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "pagescan/model/sample.h"
 #include "pagescan/render/outbuf.h"
 
-/* "1/16" when 1/fraction is a whole number, else "6.25%". */
+/* "1/16" when 1/fraction is a whole number, else "6.25%": into o, or
+ * into b (n bytes). */
 void ps_sample_fraction_text(struct ps_out *o, double fraction);
+void ps_sample_fraction_str(char *b, size_t n, double fraction);
 /* JSON: the start record's ,"estimated":true,"sample":{...}; an interval's
  * and the end record's estimate fields. */
 void ps_sample_json_start(struct ps_out *o, double fraction, uint64_t seed);
