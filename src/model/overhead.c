@@ -98,7 +98,6 @@ void ps_budget_init(struct ps_budget *b, double budget, uint64_t base_ns)
 
 uint64_t ps_budget_next(struct ps_budget *b, struct ps_overhead *o)
 {
-	b->over = false;
 	o->over_budget = false;
 	if (b->budget <= 0 || !o->known)
 		return b->cur_ns;
@@ -106,7 +105,6 @@ uint64_t ps_budget_next(struct ps_budget *b, struct ps_overhead *o)
 	double next = (double)b->cur_ns;
 	if (level > b->budget && b->cur_ns >= b->max_ns) {
 		/* Stretching further is not allowed: say so. */
-		b->over = true;
 		o->over_budget = true;
 	}
 	if (level > b->budget)

@@ -79,13 +79,12 @@ double ps_overhead_level(const struct ps_overhead *o);
  *            one interval;
  *   hold     otherwise.
  * An interval over the budget that was already the maximum sets
- * o->over_budget and b->over: the budget cannot be kept. */
+ * o->over_budget: the budget cannot be kept. */
 struct ps_budget {
 	double budget;             /* share of the interval; 0 = off (fixed intervals) */
 	uint64_t base_ns;          /* -i */
 	uint64_t max_ns;           /* the longest stretch */
 	uint64_t cur_ns;           /* the interval being timed now */
-	bool over;                 /* the last interval: over the budget at the maximum */
 };
 
 void ps_budget_init(struct ps_budget *b, double budget, uint64_t base_ns);
