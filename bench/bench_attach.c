@@ -81,7 +81,7 @@ int main(int argc, char **argv)
 	char pid[16], cas[64];
 	snprintf(pid, sizeof(pid), "%d", (int)tpid);
 	snprintf(cas, sizeof(cas), "spin_%s", size);
-	char *pargv[] = { pagescan, "watch", pid, "-i", "1s", "-f", "json", NULL };
+	char *pargv[] = { pagescan, "watch", pid, "-i", "1s", "-f", "json", "--max-overhead", "off", NULL };
 	struct lreader *pl = malloc(sizeof(*pl));
 	if (!pl)
 		die("out of memory");

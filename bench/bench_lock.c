@@ -87,7 +87,7 @@ static void watch_phase(struct target *t, char *pagescan, char *pid, char *inter
 {
 	char count[16];
 	snprintf(count, sizeof(count), "%d", harvests + 1);
-	char *argv[] = { pagescan, "watch", pid, "-i", interval, "-n", count, "-q", "-f", "json", NULL };
+	char *argv[] = { pagescan, "watch", pid, "-i", interval, "-n", count, "-q", "-f", "json", "--max-overhead", "off", NULL };
 	int pp[2];
 	make_pipe(pp);
 	pid_t ps = spawn(argv, -1, pp[1], STDERR_FILENO);

@@ -119,8 +119,10 @@ int main(int argc, char **argv)
 
 	char pid[16];
 	snprintf(pid, sizeof(pid), "%d", (int)tpid);
-	char *pargv[12] = { pagescan, "watch", pid, "-i", interval, "-f", "json" };
-	int pn = 7;
+	/* Fixed intervals: what the engine costs at -i, not what the budget
+	 * makes of it (--max-overhead stretches them under a heavy writer). */
+	char *pargv[14] = { pagescan, "watch", pid, "-i", interval, "-f", "json", "--max-overhead", "off" };
+	int pn = 9;
 	if (pattern)
 		pargv[pn++] = "-q";
 	if (duration) {
