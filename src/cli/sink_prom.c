@@ -164,6 +164,8 @@ static int prom_interval(struct ps_sink *s, const struct ps_interval *iv)
 	st->overhead_s_total += iv->overhead.known ? iv->overhead.fault_s : 0;
 	st->asked_interval_s = iv->interval_s;
 	st->stretched = iv->stretched;
+	st->over_budget = iv->overhead.over_budget;
+	st->over_budget_total += iv->overhead.over_budget;
 	st->estimated = iv->sample.estimated;
 	st->written_lo = iv->sample.written_lo;
 	st->written_hi = iv->sample.written_hi;

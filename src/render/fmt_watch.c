@@ -466,7 +466,7 @@ static int csv_start(struct ps_sink *s, const struct ps_watch_start *w)
 	ps_out_str(f->o, "seq,time_s,elapsed_s,written_pages,written_bytes,rate_pages_s,rate_mib_s,harvest_us,"
 	                 "tracked_pages,wss_pages,regions,top_mapping,top_mapping_pages,"
 	                 "discarded_pages,zero_read_pages,ksm_merged_pages,thp_filled_pages,remapped_pages,"
-	                 "interval_s,stretched,overhead_faults,overhead_fault_s,overhead_share,overhead_cpu_share");
+	                 "interval_s,stretched,overhead_faults,overhead_fault_s,overhead_share,overhead_cpu_share,over_budget");
 	f->soft_dirty = w->soft_dirty;
 	if (f->soft_dirty)
 		ps_sd_csv_header(f->o);
@@ -500,8 +500,8 @@ static const struct ps_mapping_count *top_mapping(const struct ps_interval *iv)
 }
 
 /* ,interval_s,stretched(0/1),overhead_faults,overhead_fault_s,overhead_share,
- * overhead_cpu_share: the last four empty when unknown (the share fields as
- * fractions, like JSON's). */
+ * overhead_cpu_share,over_budget(0/1): the four estimates empty when unknown
+ * (the share fields as fractions, like JSON's). */
 static void csv_overhead(struct ps_out *o, const struct ps_interval *iv)
 {
 	const struct ps_overhead *t = &iv->overhead;
@@ -520,6 +520,7 @@ static void csv_overhead(struct ps_out *o, const struct ps_interval *iv)
 	ps_out_chr(o, ',');
 	if (t->known && t->cpu_share >= 0)
 		ps_out_fixed(o, t->cpu_share, 4);
+	ps_out_str(o, t->over_budget ? ",1" : ",0");
 }
 
 static void csv_row(struct fsink *f, const struct ps_interval *iv, const struct ps_process_interval *p);

@@ -386,9 +386,10 @@ static void render_header(const struct ps_heat *h, const struct ps_heat_view *v,
 	         c);
 	/* The target's estimated loss to the faults (docs/overhead.md), where
 	 * the line has room for it. */
-	char ov[32] = "";
+	char ov[48] = "";
 	if (h->overhead.known)
-		snprintf(ov, sizeof(ov), " | overhead ~%.1f%%", h->overhead.share * 100);
+		snprintf(ov, sizeof(ov), " | overhead ~%.1f%%%s", h->overhead.share * 100,
+		         h->overhead.over_budget ? " over budget" : "");
 	for (int i = 0; i < 2; i++)
 		snprintf(to[i], sizeof(to[i]), "%s%s", t[i], ov);
 	const char *cand[] = { to[0], t[0], to[1], t[1], t[2] };

@@ -138,6 +138,12 @@ void ps_prom_render(struct ps_out *o, const struct ps_prom_state *st)
 	           st->asked_interval_s, 3);
 	ps_prom_metric_u64(o, st, "pagescan_interval_stretched", "gauge",
 	                   "1 when --max-overhead stretched the last interval beyond -i.", st->stretched);
+	ps_prom_metric_u64(o, st, "pagescan_over_budget", "gauge",
+	                   "1 when the last interval was over the --max-overhead budget at the longest stretch (the budget cannot be kept).",
+	                   st->over_budget);
+	ps_prom_metric_u64(o, st, "pagescan_over_budget_intervals_total", "counter",
+	                   "Intervals over the --max-overhead budget at the longest stretch since the watch started.",
+	                   st->over_budget_total);
 	if (st->estimated) {
 		/* --sample (docs/sampling.md) */
 		ps_prom_metric_u64(o, st, "pagescan_estimated", "gauge",

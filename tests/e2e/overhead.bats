@@ -103,7 +103,7 @@ jq_iv() {
 @test "--max-overhead: a budget that cannot be kept at the longest stretch (60 s) is said plainly; nothing lost" {
     writer_start
     # 0.001 %: the writes of one interval cost more than that even in a 60 s one.
-    w_start watch "$VPID" -r "$WS-$WE" -i 20ms -f json --max-overhead 0.001
+    w_start watch "$VPID" -r "$WS-$WE" -i 20ms -f json --max-overhead 0.001 --prom-file "$BATS_TEST_TMPDIR/m.prom"
     vcmd "sparse 1 $BATS_TEST_TMPDIR/all"
     # The interval that got them: far over the budget, stretched to 60 s at once.
     local i seq=''
@@ -129,6 +129,9 @@ jq_iv() {
     run grep -c 'the --max-overhead budget (0.001%) cannot be kept: .* in a 60.0s interval, the longest the budget stretches to' "$WDIR/stderr"
     assert_output 1
     assert_equal "$(w_end_field target_overhead | jq -r '"\(.over_budget_intervals) \(.longest_interval_s)"')" "1 60"
+    # Prometheus: one interval over the budget
+    run grep -E '^pagescan_over_budget_intervals_total\{' "$BATS_TEST_TMPDIR/m.prom"
+    assert_output --regexp '\} 1$'
 }
 
 @test "--max-overhead off: fixed intervals under the same writer" {
@@ -169,13 +172,13 @@ jq_iv() {
             assert_equal "$(jq -r 'select(.type == "interval") | .over_budget' <<<"$output" | sort -u)" null
             ;;
         csv)
-            assert_line --index 0 --partial ',thp_filled_pages,remapped_pages,interval_s,stretched,overhead_faults,overhead_fault_s,overhead_share,overhead_cpu_share'
-            assert_equal "$(grep -cE ',0\.020,0,[0-9]+,[0-9.]+,[0-9.]+,[0-9.]*$' <<<"$output")" 2
+            assert_line --index 0 --partial ',thp_filled_pages,remapped_pages,interval_s,stretched,overhead_faults,overhead_fault_s,overhead_share,overhead_cpu_share,over_budget'
+            assert_equal "$(grep -cE ',0\.020,0,[0-9]+,[0-9.]+,[0-9.]+,[0-9.]*,0$' <<<"$output")" 2
             ;;
         esac
     done
-    run grep -E '^pagescan_(target_overhead_ratio|target_overhead_seconds_total|interval_target_seconds|interval_stretched)\{' "$BATS_TEST_TMPDIR/m.prom"
-    assert_equal "${#lines[@]}" 4
+    run grep -E '^pagescan_(target_overhead_ratio|target_overhead_seconds_total|interval_target_seconds|interval_stretched|over_budget|over_budget_intervals_total)\{' "$BATS_TEST_TMPDIR/m.prom"
+    assert_equal "${#lines[@]}" 6
     COLUMNS=120 LINES=20 run --separate-stderr "$PAGESCAN" watch "$VPID" -r "$WS-$WE" --heatmap=text -i 20ms -n 2
     assert_success
     assert_output --regexp '\| harvest [0-9.]+(us|ms) \([0-9.]+%\) \| overhead ~[0-9.]+%'

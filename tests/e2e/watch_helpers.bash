@@ -701,7 +701,7 @@ import csv, os, sys
 f = sys.argv[1]
 PAGE = int(os.environ.get("PAGE_SIZE", "4096"))
 problems = []
-hdr = "seq,time_s,elapsed_s,written_pages,written_bytes,rate_pages_s,rate_mib_s,harvest_us,tracked_pages,wss_pages,regions,top_mapping,top_mapping_pages,discarded_pages,zero_read_pages,ksm_merged_pages,thp_filled_pages,remapped_pages,interval_s,stretched,overhead_faults,overhead_fault_s,overhead_share,overhead_cpu_share".split(",")
+hdr = "seq,time_s,elapsed_s,written_pages,written_bytes,rate_pages_s,rate_mib_s,harvest_us,tracked_pages,wss_pages,regions,top_mapping,top_mapping_pages,discarded_pages,zero_read_pages,ksm_merged_pages,thp_filled_pages,remapped_pages,interval_s,stretched,overhead_faults,overhead_fault_s,overhead_share,overhead_cpu_share,over_budget".split(",")
 with open(f, encoding="utf-8", errors="strict", newline="") as fh:
     try:
         rows = list(csv.reader(fh, strict=True))

@@ -363,10 +363,10 @@ static void test_records_csv(void)
 	       "seq,time_s,elapsed_s,written_pages,written_bytes,rate_pages_s,rate_mib_s,harvest_us,"
 	       "tracked_pages,wss_pages,regions,top_mapping,top_mapping_pages,"
 	       "discarded_pages,zero_read_pages,ksm_merged_pages,thp_filled_pages,remapped_pages,"
-	       "interval_s,stretched,overhead_faults,overhead_fault_s,overhead_share,overhead_cpu_share\n",
+	       "interval_s,stretched,overhead_faults,overhead_fault_s,overhead_share,overhead_cpu_share,over_budget\n",
 	       "CSV start: the header");
 	is_str(rec_run(&f, s, 1, &iv), "7,1.750000,0.250400,37,151552,147.8,0.577,123,1040,512,3,\"/x\"\"y\",34,12,4,0,0,0,"
-	       "0.250,0,37,0.010541,0.0421,0.1734\n",
+	       "0.250,0,37,0.010541,0.0421,0.1734,0\n",
 	       "CSV interval row, whole (top mapping quoted)");
 	iv.nper_mapping = 0;
 	ps_regions_clear(&f.w);
@@ -375,10 +375,12 @@ static void test_records_csv(void)
 	iv.overhead = (struct ps_overhead){ .known = true, .cpu_share = -1, .cpu_s = -1 };
 	iv.stretched = true;
 	iv.interval_s = 0.5;
-	is_str(rec_run(&f, s, 1, &iv), "7,1.750000,0.250400,0,0,0.0,0.000,123,1040,512,0,,0,12,4,0,0,0,0.500,1,0,0.000000,0.0000,\n",
-	       "CSV interval row with nothing written, stretched, no CPU share");
+	iv.overhead.over_budget = true;
+	is_str(rec_run(&f, s, 1, &iv), "7,1.750000,0.250400,0,0,0.0,0.000,123,1040,512,0,,0,12,4,0,0,0,0.500,1,0,0.000000,0.0000,,1\n",
+	       "CSV interval row with nothing written, stretched, over the budget, no CPU share");
 	iv.overhead.known = false;
-	is_str(rec_run(&f, s, 1, &iv), "7,1.750000,0.250400,0,0,0.0,0.000,123,1040,512,0,,0,12,4,0,0,0,0.500,1,,,,\n",
+	iv.overhead.over_budget = false;
+	is_str(rec_run(&f, s, 1, &iv), "7,1.750000,0.250400,0,0,0.0,0.000,123,1040,512,0,,0,12,4,0,0,0,0.500,1,,,,,0\n",
 	       "CSV interval row without an estimate: empty columns");
 	is_str(rec_run(&f, s, 2, &we), "", "CSV end: nothing");
 	s->destroy(s);

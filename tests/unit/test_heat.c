@@ -732,6 +732,14 @@ static void test_wide_frame(void)
 		"", "", "",
 	};
 	is_frame(&x.f, want, 30, "100x30 text frame");
+	/* The observer effect's estimate ends the line, marked when the
+	 * --max-overhead budget could not be kept (docs/overhead.md). */
+	x.h.overhead = (struct ps_overhead){ .known = true, .share = 0.42, .over_budget = true };
+	render(&x, 120, 30);
+	char buf[512];
+	is_str(ps_heat_frame_line(&x.f, 1, buf),
+	       "written 5 pages (20K)  5 pages/s  0.0 MiB/s | wss 5 pages (20K) | harvest 50us (0.01%) | overhead ~42.0% over budget",
+	       "header: the estimate, over the budget");
 	fx_free(&x);
 }
 

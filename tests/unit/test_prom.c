@@ -29,7 +29,8 @@ static void test_prom(void)
 	                            .written_pages_total = 25, .wss_pages = 15, .tracked_pages = 100,
 	                            .harvest_us = 250, .harvest_us_total = 700, .discarded_pages = 6,
 	                            .zero_read_pages = 5, .ksm_merged_pages = 4, .thp_filled_pages = 512,
-	                            .remapped_pages = 64 };
+	                            .remapped_pages = 64, .over_budget = true,
+	                            .over_budget_total = 3 };
 
 	ps_out_init(&out, -1);
 	ps_prom_label_value(&out, st.command);
@@ -65,6 +66,10 @@ static void test_prom(void)
 	ok(strstr(out.buf, "# TYPE pagescan_remapped_pages gauge\npagescan_remapped_pages{pid=\"12\"") != NULL &&
 	   strstr(out.buf, "\"} 64\n# HELP pagescan_target_overhead_ratio ") != NULL,
 	   "prom: remapped pages gauge");
+	const char *over = strstr(out.buf, "# TYPE pagescan_over_budget gauge\npagescan_over_budget{pid=\"12\"");
+	ok(over && strncmp(strchr(over, '}'), "} 1\n", 4) == 0, "prom: over-budget gauge");
+	over = strstr(out.buf, "# TYPE pagescan_over_budget_intervals_total counter\npagescan_over_budget_intervals_total{");
+	ok(over && strncmp(strchr(over, '}'), "} 3\n", 4) == 0, "prom: over-budget counter");
 	is_u64(lines_starting(out.buf, "# HELP "), lines_starting(out.buf, "# TYPE "), "prom: HELP and TYPE for each metric");
 	ok(lines_starting(out.buf, "# TYPE ") >= 10, "prom: at least 10 metrics");
 	ok(out.len > 1 && out.buf[out.len - 2] == '\n', "prom: ends with a newline");

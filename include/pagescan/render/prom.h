@@ -32,6 +32,8 @@ struct ps_prom_state {
 	double overhead_s_total;   /* estimated fault time since the start */
 	double asked_interval_s;   /* -i, or longer when stretched */
 	bool stretched;
+	bool over_budget;          /* over the budget at the longest stretch */
+	uint64_t over_budget_total; /* such intervals since the start */
 	/* --compare soft-dirty (docs/soft-dirty.md): the last interval's
 	 * comparison and the sums since the start. */
 	bool soft_dirty;
