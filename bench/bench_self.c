@@ -267,6 +267,12 @@ int main(int argc, char **argv)
 		emit(bench, cas, "rss_growth_after_5", "KiB", round, (double)(rss_last - rss_5));
 		emit(bench, cas, "rss_max", "KiB", round, (double)rss_max);
 		if (pattern) {
+			/* A pattern that keeps writing new pages grows the write
+			 * working set to the end: the page set's bound is a bit per
+			 * tracked page (model/pageset.h), so growth past the 5th
+			 * interval within it is the set, beyond it a leak. */
+			double bound_kib = (double)(size / BPAGE) / 8 / 1024;
+			emit(bench, cas, "rss_growth_vs_bound", "%", round, (double)(rss_last - rss_5) / bound_kib * 100);
 			/* The user time pagescan spends per unit of kernel time
 			 * (harvests, and reading the maps), and per harvest
 			 * wall time, between the first and the last record. */
