@@ -1085,13 +1085,17 @@ static int arm_timers(struct ps_loop *l, struct ps_err *err)
 	return 0;
 }
 
-/* run, a workload: the command has exited (its last record harvested at
- * its exit stop) but its exit status is not in yet. The end record waits
- * for it (on_member_event), so that it carries the status. */
+/* run, a workload: the command has left for good (its last record
+ * harvested at its exit stop) but its exit status is not in yet. The end
+ * record waits for it (on_member_event), so that it carries the status.
+ * Still pagescan's tracee, it is known to be exiting without asking /proc:
+ * PF_EXITING is set only once the command runs on from its exit stop, and a
+ * tick before it is scheduled again ended the watch without the status
+ * (one left untracked at an exec is released: it may run on for long). */
 static bool cmd_exit_pending(const struct ps_loop *l)
 {
 	return l->launch && !l->launch->exited && ps_pids_has(&l->done, l->launch->child) &&
-	       ps_target_exiting(&l->t) == 1;
+	       (l->launch->traced || ps_target_exiting(&l->t) == 1);
 }
 
 /* A tick that may end the watch: 1 when it did. */

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/ptrace.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "pagescan/kernel/launch.h"
@@ -237,8 +238,12 @@ static int on_known(struct ps_launch *l, pid_t p, int status, ps_launch_fn fn, v
  * fork, vfork or clone, before its first instruction): a thread runs on; a
  * process sharing its creator's address space runs on (its creator's
  * tracking covers it; its exec comes later as an exec of a pid fn does not
- * track); a process with its own address space is fn's to engage. */
-static int new_tracee(struct ps_launch *l, pid_t pid, ps_launch_fn fn, void *ctx, struct ps_err *err)
+ * track); a process with its own address space is fn's to engage.
+ * parent_first: its parent's pending stop is handled before (it is met
+ * here before its parent's fork event); not when that event brought it
+ * here (adopt_child: the parent runs already). */
+static int new_tracee(struct ps_launch *l, pid_t pid, bool parent_first, ps_launch_fn fn, void *ctx,
+                      struct ps_err *err)
 {
 	pid_t tgid, ppid;
 	if (tracee_add(l, pid) < 0) {
@@ -257,7 +262,7 @@ static int new_tracee(struct ps_launch *l, pid_t pid, ps_launch_fn fn, void *ctx
 	 * engagement). */
 	siginfo_t si = { 0 };
 	int st;
-	if ((ppid == l->child || tracee_index(l, ppid) >= 0) &&
+	if (parent_first && (ppid == l->child || tracee_index(l, ppid) >= 0) &&
 	    waitid(P_PID, (id_t)ppid, &si, WSTOPPED | WNOHANG | WNOWAIT | __WALL) == 0 && si.si_pid == ppid &&
 	    waitpid(ppid, &st, __WALL | WNOHANG) == ppid) {
 		int r = on_known(l, ppid, st, fn, ctx, err);
@@ -268,6 +273,49 @@ static int new_tracee(struct ps_launch *l, pid_t pid, ps_launch_fn fn, void *ctx
 	if (r != 1 && ptrace(PTRACE_DETACH, pid, NULL, NULL) == 0)
 		tracee_del(l, pid);
 	return r < 0 ? r : 0;
+}
+
+/* How long a task just made may take to reach its first stop (it is
+ * runnable and stops before its first instruction: at once, unless its
+ * cgroup is frozen). */
+#define FIRST_STOP_MS 1000
+
+/* pid, a task a tracee has just made (its fork, vfork or clone event named
+ * it, and the creator runs on), at its first stop: handled now, so that
+ * fn hears of a parent's children in the order it made them. waitpid lists
+ * the newest tracee first and the child's first stop may come after its
+ * parent's event: a parent resumed there forks again at once (a shell, a
+ * fork bomb), and its second child was met, and engaged, before its first
+ * (over --max-processes, the first was the one left untracked). Bounded: one
+ * that does not stop in time is met later by ps_launch_reap, as before. */
+static int adopt_child(struct ps_launch *l, pid_t pid, ps_launch_fn fn, void *ctx, struct ps_err *err)
+{
+	uint64_t deadline = ps_now_ns() + FIRST_STOP_MS * 1000000ull;
+	sigset_t chld;
+	int status;
+
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	for (;;) {
+		pid_t w = waitpid(pid, &status, __WALL | WNOHANG);
+		if (w == pid)
+			break;
+		if (w < 0 && errno == EINTR)
+			continue;
+		uint64_t now = ps_now_ns();
+		if (w < 0 || now >= deadline)
+			return 0; /* not a tracee (any more: detached at its first stop), or not stopped yet */
+		uint64_t left = deadline - now;
+		struct timespec ts = { .tv_sec = (time_t)(left / 1000000000ull), .tv_nsec = (long)(left % 1000000000ull) };
+		/* SIGCHLD is blocked: one that raced the waitpid above stays
+		 * pending. One taken here is not lost: ps_launch_reap, under
+		 * which this runs, waits for every tracee again before it
+		 * returns. */
+		(void)sigtimedwait(&chld, NULL, &ts);
+	}
+	if (!WIFSTOPPED(status))
+		return on_known(l, pid, status, fn, ctx, err); /* killed before its first stop */
+	return new_tracee(l, pid, false, fn, ctx, err);
 }
 
 /* What waitpid said of p, the command or a tracee pagescan knows (not a
@@ -314,9 +362,19 @@ static int on_known(struct ps_launch *l, pid_t p, int status, ps_launch_fn fn, v
 			ptrace(PTRACE_LISTEN, p, NULL, NULL);
 		else
 			ptrace(PTRACE_CONT, p, NULL, NULL);
+	} else if (event == PTRACE_EVENT_FORK || event == PTRACE_EVENT_VFORK || event == PTRACE_EVENT_CLONE) {
+		/* The new task reports its own first stop: it goes on, the
+		 * creator first (not held up by the child's engagement), then
+		 * the child, unless it was met already (its first stop came
+		 * first: new_tracee). */
+		unsigned long nw = 0;
+		if (ptrace(PTRACE_GETEVENTMSG, p, NULL, &nw) < 0)
+			nw = 0;
+		ptrace(PTRACE_CONT, p, NULL, NULL);
+		if (nw > 0 && (pid_t)nw != l->child && tracee_index(l, (pid_t)nw) < 0)
+			return adopt_child(l, (pid_t)nw, fn, ctx, err);
 	} else if (event) {
-		/* fork, vfork, clone (the new task reports its own first
-		 * stop), vfork-done, ...: go on. */
+		/* vfork-done, ...: go on. */
 		ptrace(PTRACE_CONT, p, NULL, NULL);
 	} else {
 		/* Signal-delivery stop: deliver it unchanged. */
@@ -340,7 +398,7 @@ int ps_launch_reap(struct ps_launch *l, ps_launch_fn fn, void *ctx, struct ps_er
 			return 0;
 		}
 		/* New: its first stop (PTRACE_EVENT_STOP). */
-		int r = WIFSTOPPED(status) && p != l->child && tracee_index(l, p) < 0 ? new_tracee(l, p, fn, ctx, err)
+		int r = WIFSTOPPED(status) && p != l->child && tracee_index(l, p) < 0 ? new_tracee(l, p, true, fn, ctx, err)
 		                                                                     : on_known(l, p, status, fn, ctx, err);
 		if (r < 0)
 			return r;

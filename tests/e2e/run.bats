@@ -474,12 +474,42 @@ proc_written() {
     assert_ranges_equal "$BATS_TEST_TMPDIR/want" "$BATS_TEST_TMPDIR/got"
 }
 
+@test "run --max-processes: the processes tracked are the first a parent made, also when it forks again at once" {
+    # sh starts its jobs without waiting: the first child's first stop may
+    # come after its sibling's (the newest tracee is waited for first)
+    local d=$BATS_TEST_TMPDIR r
+    for r in 1 2 3; do
+        # shellcheck disable=SC2016 # the inner shell's
+        ps_ok "$d/stdout" run --max-processes 2 -i 100ms -f json -o "$d/out.$r" -- sh -c \
+            'sleep 0.2 & a=$!; sleep 0.2 & b=$!; sleep 0.2 & c=$!; sleep 0.2 & e=$!; wait; echo $a $b $c $e >"$0"' \
+            "$d/pids.$r"
+        local -a p
+        read -r -a p <"$d/pids.$r"
+        assert_equal "$(jq -r 'select(.type == "process" and .event == "skipped") | .pid' "$d/out.$r" | sort -n | tr '\n' ' ')" \
+            "$(printf '%s\n' "${p[1]}" "${p[2]}" "${p[3]}" | sort -n | tr '\n' ' ')"
+        assert_equal "$(jq -r --argjson a "${p[0]}" 'select(.type == "process" and .event == "start" and .pid == $a) | .command' \
+            "$d/out.$r" | tr '\n' ' ')" "sh sleep "
+    done
+}
+
+@test "run: a command whose child has just exited: the end record carries its exit status, every time" {
+    # a tick between the command's exit stop and its running on (before the
+    # kernel marks it exiting) ended the watch without the status
+    local d=$BATS_TEST_TMPDIR i
+    for i in 1 2 3 4 5 6 7 8 9 10; do
+        ps_to "$d/stdout" run -i 10ms -f json -o "$d/out.$i" -- sh -c '/bin/true; exit 3'
+        [[ $status == 3 ]] || fail "run $i: pagescan run exited $status, want 3 (stderr: $stderr)"
+        assert_equal "$(jq -r 'select(.type == "end") | "\(.reason) \(.detail) \(.exit_status)"' "$d/out.$i")" \
+            "target-exit no process left 3"
+    done
+}
+
 @test "run -f csv and text: after the command forks, CSV rows stay the totals (same columns), text one line per interval" {
     local d=$BATS_TEST_TMPDIR
     ps_ok "$d/out.csv" run -i 1h -f csv -- sh -c "\"$TARGETS/runprog\" \"$d/t1\" 30; \"$TARGETS/runprog\" \"$d/t2\" 60"
     # the header, then one row per interval (one: harvested at the exits), as many columns
     assert_equal "$(wc -l <"$d/out.csv")" 2
-    assert_equal "$(awk -F, '{ print NF }' "$d/out.csv" | sort -u)" 24
+    assert_equal "$(awk -F, '{ print NF }' "$d/out.csv" | sort -u)" 25
     ps_ok "$d/out.txt" run -q -i 1h -- sh -c "\"$TARGETS/runprog\" \"$d/t1\" 30; \"$TARGETS/runprog\" \"$d/t2\" 60"
     grep -Eq '^#1 .* wss [0-9]+ pages .*  3 processes: [0-9]+ [a-z]+ [0-9]+, [0-9]+ [a-z]+ [0-9]+, [0-9]+ [a-z]+ [0-9]+$' "$d/out.txt" ||
         fail "no workload line: $(cat "$d/out.txt")"
