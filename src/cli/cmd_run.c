@@ -251,6 +251,10 @@ int ps_cmd_run(const struct ps_watch_args *a, struct ps_err *err)
 		        (double)l.stalled_bytes / (1024.0 * 1024.0));
 		return PS_EXIT_FAIL;
 	}
+	if (l.late_err.code) {
+		*err = l.late_err;
+		return PS_EXIT_FAIL;
+	}
 	if (l.aout_error < 0 && l.aout_error != -EPIPE) {
 		ps_errf(err, -l.aout_error, "cannot write the report: %s", strerror(-l.aout_error));
 		return PS_EXIT_FAIL;

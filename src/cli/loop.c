@@ -205,6 +205,7 @@ int ps_loop_launched(struct ps_loop *l, struct ps_err *err)
 	}
 	l->tr = tr;
 	l->tracked_total = 1;
+	l->cmd_running = true; /* armed and its start record out: it runs */
 	return 0;
 }
 
@@ -272,6 +273,15 @@ static int sink_answer(struct ps_loop *l, int r, const char *verb, struct ps_err
 		 * cmd_run says why. */
 		l->stalled_bytes = ps_asyncout_pending(l->aout);
 		l->ended = l->epipe = l->stalled = true;
+		return 1;
+	}
+	if (r < 0 && l->cmd_running) {
+		/* run: the command is not to pay for its report (a full disk,
+		 * the writer's error): end as on EPIPE, the command runs on
+		 * untracked, and cmd_run reports it after its end. */
+		if (!l->late_err.code)
+			ps_errf(&l->late_err, -r, "cannot %s the report: %s", verb, strerror(-r));
+		l->ended = l->epipe = true;
 		return 1;
 	}
 	if (r < 0)

@@ -67,6 +67,11 @@ struct ps_loop {
 	size_t stalled_bytes;
 	int aout_error;                    /* ps_loop_free: the writer's error, -errno */
 	bool stalled;
+	/* run, once the command runs: a report that cannot be written ends
+	 * the tracking (the command runs on untracked, never killed for its
+	 * report) and cmd_run says this after the command's end. */
+	bool cmd_running;
+	struct ps_err late_err;            /* that failure; code 0: none */
 	bool ended;
 	bool epipe;                        /* the output's reader went away */
 	bool noted_ksm, noted_thp, noted_hugetlb; /* the memory-event notes, once each */
