@@ -24,6 +24,40 @@
  * old harvest, 512 pages 1.2x, no limit 0.9x but unbounded walking. */
 #define GAP_PAGES 512
 
+/* A harvest classifies about this many candidate runs at a time: the
+ * candidate and classification vectors hold one batch, not all the written
+ * runs of a large mapping (random writes over 4 GiB: ~70,000 runs a
+ * second, 24 bytes each in each vector). The next batch's candidate pass
+ * goes on from where the last one stopped: a call more per batch, none for
+ * an idle or little-written range (runs, not pages: an unpopulated range
+ * is one run of any size). */
+#define CLASSIFY_BATCH_RUNS 16384
+
+/* The candidate pass's collector: stops the scan (-ECANCELED) once a
+ * batch is full. */
+struct cand_batch {
+	struct ps_regions *out;
+	bool full;
+};
+
+static int collect_cand(void *ctx, const struct page_region *vec, size_t n, struct ps_err *err)
+{
+	struct cand_batch *b = ctx;
+	for (size_t i = 0; i < n; i++)
+		if (ps_regions_push(b->out, vec[i].start, vec[i].end, vec[i].categories) < 0)
+			return ps_errf(err, ENOMEM, "out of memory collecting regions");
+	if (b->out->n < CLASSIFY_BATCH_RUNS)
+		return 0;
+	b->full = true;
+	return -ECANCELED;
+}
+
+/* Whether KSM can be involved: asked once a harvest, when there are
+ * candidates. */
+struct ksm_ask {
+	bool asked, ksm;
+};
+
 /* /proc/kpageflags bit of KSM pages (include/uapi/linux/kernel-page-flags.h). */
 #define KPF_KSM 21
 #define PM_PFN_MASK ((1ull << 55) - 1)
@@ -229,122 +263,171 @@ static int emit_written(struct ps_classify *c, uint64_t s, uint64_t e, bool ksm,
 	return 0;
 }
 
+/* One batch of an armed range [as, ae): its first CLASSIFY_BATCH_PAGES
+ * candidates, their classification (and re-protection), the written pages
+ * to out, the empty entries to holes; *next: where the next batch begins
+ * (ae when this one reached it). */
+static int classify_batch(struct ps_classify *c, uint64_t as, uint64_t ae, bool clear, struct ksm_ask *ka,
+                          struct ps_rangeset *holes, struct ps_regions *out, struct ps_scan_stats *total,
+                          uint64_t *next, struct ps_err *err)
+{
+	struct ps_scan_stats st;
+	/* 1. Candidates: the WRITTEN fast path, nothing re-protected.
+	 * Per armed range: outside them every present page reads written.
+	 * (One call over neighbouring ranges, the walk of the unarmed
+	 * mappings between them cut off, cost as much: measured,
+	 * bench/results/workload.md.) */
+	uint64_t t0 = ps_now_ns();
+	ps_regions_clear(&c->cand);
+	struct ps_scan_req get = { .start = as, .end = ae, .mask = PAGE_IS_WRITTEN, .ret = PAGE_IS_WRITTEN };
+	struct cand_batch cb = { .out = &c->cand };
+	int r = ps_scan_each(c->pagemap_fd, &get, collect_cand, &cb, &st, err);
+	total->calls += st.calls;
+	uint64_t t1 = ps_now_ns();
+	c->last.get_ns += t1 - t0;
+	*next = ae;
+	if (r == -ECANCELED && cb.full) {
+		r = 0;
+		/* The batch ends before its last candidate's end, on a page
+		 * boundary of the largest pages there may be: a huge page cut
+		 * by a write-protecting call is left unprotected (hugetlb:
+		 * docs/kernel-interfaces.md#scanning-in-pieces). The
+		 * candidates past it are the next batch's. One huge page
+		 * holding more candidates than a batch: no limit. */
+		uint64_t last = c->cand.r[c->cand.n - 1].end, be = last & ~(PS_SCAN_PIECE_MIN - 1);
+		if (be > as)
+			be = ps_scan_page_end(c->pagemap_fd, as, be, ae);
+		if (be > as && be <= last && be < ae) {
+			while (c->cand.n && c->cand.r[c->cand.n - 1].start >= be)
+				c->cand.n--;
+			if (c->cand.n && c->cand.r[c->cand.n - 1].end > be)
+				c->cand.r[c->cand.n - 1].end = be;
+			ae = *next = be;
+		} else {
+			ps_regions_clear(&c->cand);
+			r = ps_scan(c->pagemap_fd, &get, &c->cand, &st, err);
+			total->calls += st.calls;
+		}
+	}
+	if (r < 0 || c->cand.n == 0)
+		return r;
+	c->last.candidates += ps_regions_pages(&c->cand);
+	if (!ka->asked) {
+		ka->ksm = ksm_possible(c);
+		ka->asked = true;
+	}
+	/* 2. Classify the candidates (and re-protect the populated ones):
+	 * generic path, only over candidate runs. Empty entries are
+	 * neither matched nor protected: no marker, no page table. */
+	ps_regions_clear(&c->got);
+	for (size_t k = 0; k < c->cand.n && r == 0;) {
+		uint64_t s = c->cand.r[k].start, e = c->cand.r[k].end;
+		size_t j = k + 1;
+		while (j < c->cand.n && c->cand.r[j].start - e <= GAP_PAGES * PS_PAGE_SIZE)
+			e = c->cand.r[j++].end;
+		struct ps_scan_req req = {
+			.start = s, .end = e,
+			.mask = PAGE_IS_WRITTEN | c->guard_bit, .inverted = c->guard_bit,
+			.anyof = PAGE_IS_PRESENT | PAGE_IS_SWAPPED,
+			.ret = PAGE_IS_PRESENT | PAGE_IS_SWAPPED | PAGE_IS_PFNZERO | PAGE_IS_HUGE,
+			.wp = clear,
+		};
+		r = ps_scan(c->pagemap_fd, &req, &c->got, &st, err);
+		total->calls += st.calls;
+		k = j;
+	}
+	if (r < 0)
+		return r;
+	/* 3. Populated: written unless the zero page (or a KSM page). A
+	 * huge page where the last harvest saw a hole was allocated whole
+	 * by a fault (or khugepaged) into unarmed memory: the kernel does
+	 * not say which 4 KiB were stored to. Report it whole (no write is
+	 * lost) and arm this range's holes from now on, so that it never
+	 * happens there again (docs/memory-events.md#thp). */
+	bool thp_fill = false;
+	for (size_t k = 0; k < c->got.n; k++) {
+		const struct ps_region *g = &c->got.r[k];
+		if (g->cats & PAGE_IS_PFNZERO) {
+			c->last.zero += (g->end - g->start) >> PS_PAGE_SHIFT;
+		} else if ((g->cats & PAGE_IS_HUGE) && covered(&c->holes, g->start, g->end)) {
+			c->last.thp_filled += (g->end - g->start) >> PS_PAGE_SHIFT;
+			thp_fill = true;
+		}
+	}
+	if (thp_fill && clear) {
+		/* The marker pass: every entry of the range protected; what
+		 * it finds populated and not yet protected was written since
+		 * the classification. Merged with the classified pages. */
+		struct ps_rangeset wr = { 0 };
+		for (size_t k = 0; k < c->got.n && r == 0; k++) {
+			const struct ps_region *g = &c->got.r[k];
+			if (!(g->cats & PAGE_IS_PFNZERO) && ps_rangeset_add(&wr, g->start, g->end) < 0)
+				r = ps_errf(err, ENOMEM, "out of memory");
+		}
+		ps_regions_clear(&c->cand2);
+		struct ps_scan_req req = {
+			.start = as, .end = ae, .mask = PAGE_IS_WRITTEN, .wp = true,
+			.ret = PAGE_IS_WRITTEN | PAGE_IS_PRESENT | PAGE_IS_SWAPPED | PAGE_IS_PFNZERO,
+		};
+		if (r == 0)
+			r = ps_scan(c->pagemap_fd, &req, &c->cand2, &st, err);
+		total->calls += st.calls;
+		for (size_t k = 0; k < c->cand2.n && r == 0; k++) {
+			const struct ps_region *g = &c->cand2.r[k];
+			if ((g->cats & (PAGE_IS_PRESENT | PAGE_IS_SWAPPED)) && !(g->cats & PAGE_IS_PFNZERO) &&
+			    ps_rangeset_add(&wr, g->start, g->end) < 0)
+				r = ps_errf(err, ENOMEM, "out of memory");
+		}
+		for (size_t k = 0; k < wr.n && r == 0; k++)
+			r = emit_written(c, wr.r[k].start, wr.r[k].end, ka->ksm, out, err);
+		ps_rangeset_free(&wr);
+	} else {
+		/* In address order already: straight out (adjacent runs merge
+		 * in ps_regions_push). */
+		for (size_t k = 0; k < c->got.n && r == 0; k++) {
+			const struct ps_region *g = &c->got.r[k];
+			if (!(g->cats & PAGE_IS_PFNZERO))
+				r = emit_written(c, g->start, g->end, ka->ksm, out, err);
+		}
+	}
+	/* 4. Candidates that were not populated are empty: unpopulated
+	 * (unarmed holes) or zapped. New since the last clearing
+	 * harvest: discarded. */
+	for (size_t k = 0, g = 0; k < c->cand.n && r == 0; k++) {
+		uint64_t a = c->cand.r[k].start, e = c->cand.r[k].end;
+		while (a < e) {
+			while (g < c->got.n && c->got.r[g].end <= a)
+				g++;
+			uint64_t b = e;
+			if (g < c->got.n && c->got.r[g].start <= a) {
+				a = c->got.r[g].end < e ? c->got.r[g].end : e;
+				continue;
+			}
+			if (g < c->got.n && c->got.r[g].start < b)
+				b = c->got.r[g].start;
+			c->last.discarded += ((b - a) >> PS_PAGE_SHIFT) - covered(&c->holes, a, b);
+			if (ps_rangeset_add(holes, a, b) < 0)
+				r = ps_errf(err, ENOMEM, "out of memory");
+			a = b;
+		}
+	}
+	c->last.classify_ns += ps_now_ns() - t1;
+	return r;
+}
+
 int ps_classify_harvest(struct ps_classify *c, const struct ps_rangeset *armed, bool clear,
                         struct ps_regions *out, struct ps_scan_stats *stats, struct ps_err *err)
 {
-	struct ps_scan_stats total = { 0 }, st;
+	struct ps_scan_stats total = { 0 };
 	struct ps_rangeset holes = { 0 };
-	bool ksm = false, ksm_asked = false; /* ksm_stat read at most once a harvest */
+	struct ksm_ask ka = { 0 }; /* ksm_stat read at most once a harvest */
 	int r = 0;
 
 	memset(&c->last, 0, sizeof(c->last));
 	for (size_t i = 0; i < armed->n && r == 0; i++) {
-		uint64_t as = armed->r[i].start, ae = armed->r[i].end;
-		/* 1. Candidates: the WRITTEN fast path, nothing re-protected.
-		 * Per armed range: outside them every present page reads written.
-		 * (One call over neighbouring ranges, the walk of the unarmed
-		 * mappings between them cut off, cost as much: measured,
-		 * bench/results/workload.md.) */
-		uint64_t t0 = ps_now_ns();
-		ps_regions_clear(&c->cand);
-		struct ps_scan_req get = { .start = as, .end = ae, .mask = PAGE_IS_WRITTEN, .ret = PAGE_IS_WRITTEN };
-		r = ps_scan(c->pagemap_fd, &get, &c->cand, &st, err);
-		total.calls += st.calls;
-		uint64_t t1 = ps_now_ns();
-		c->last.get_ns += t1 - t0;
-		if (r < 0 || c->cand.n == 0)
-			continue;
-		c->last.candidates += ps_regions_pages(&c->cand);
-		if (!ksm_asked) {
-			ksm = ksm_possible(c);
-			ksm_asked = true;
-		}
-		/* 2. Classify the candidates (and re-protect the populated ones):
-		 * generic path, only over candidate runs. Empty entries are
-		 * neither matched nor protected: no marker, no page table. */
-		ps_regions_clear(&c->got);
-		for (size_t k = 0; k < c->cand.n && r == 0;) {
-			uint64_t s = c->cand.r[k].start, e = c->cand.r[k].end;
-			size_t j = k + 1;
-			while (j < c->cand.n && c->cand.r[j].start - e <= GAP_PAGES * PS_PAGE_SIZE)
-				e = c->cand.r[j++].end;
-			struct ps_scan_req req = {
-				.start = s, .end = e,
-				.mask = PAGE_IS_WRITTEN | c->guard_bit, .inverted = c->guard_bit,
-				.anyof = PAGE_IS_PRESENT | PAGE_IS_SWAPPED,
-				.ret = PAGE_IS_PRESENT | PAGE_IS_SWAPPED | PAGE_IS_PFNZERO | PAGE_IS_HUGE,
-				.wp = clear,
-			};
-			r = ps_scan(c->pagemap_fd, &req, &c->got, &st, err);
-			total.calls += st.calls;
-			k = j;
-		}
-		if (r < 0)
-			break;
-		/* 3. Populated: written unless the zero page (or a KSM page). A
-		 * huge page where the last harvest saw a hole was allocated whole
-		 * by a fault (or khugepaged) into unarmed memory: the kernel does
-		 * not say which 4 KiB were stored to. Report it whole (no write is
-		 * lost) and arm this range's holes from now on, so that it never
-		 * happens there again (docs/memory-events.md#thp). */
-		struct ps_rangeset wr = { 0 };
-		bool thp_fill = false;
-		for (size_t k = 0; k < c->got.n && r == 0; k++) {
-			const struct ps_region *g = &c->got.r[k];
-			if (g->cats & PAGE_IS_PFNZERO) {
-				c->last.zero += (g->end - g->start) >> PS_PAGE_SHIFT;
-				continue;
-			}
-			if ((g->cats & PAGE_IS_HUGE) && covered(&c->holes, g->start, g->end)) {
-				c->last.thp_filled += (g->end - g->start) >> PS_PAGE_SHIFT;
-				thp_fill = true;
-			}
-			if (ps_rangeset_add(&wr, g->start, g->end) < 0)
-				r = ps_errf(err, ENOMEM, "out of memory");
-		}
-		if (r == 0 && thp_fill && clear) {
-			/* The marker pass: every entry of the range protected; what
-			 * it finds populated and not yet protected was written since
-			 * the classification. */
-			ps_regions_clear(&c->cand2);
-			struct ps_scan_req req = {
-				.start = as, .end = ae, .mask = PAGE_IS_WRITTEN, .wp = true,
-				.ret = PAGE_IS_WRITTEN | PAGE_IS_PRESENT | PAGE_IS_SWAPPED | PAGE_IS_PFNZERO,
-			};
-			r = ps_scan(c->pagemap_fd, &req, &c->cand2, &st, err);
-			total.calls += st.calls;
-			for (size_t k = 0; k < c->cand2.n && r == 0; k++) {
-				const struct ps_region *g = &c->cand2.r[k];
-				if ((g->cats & (PAGE_IS_PRESENT | PAGE_IS_SWAPPED)) && !(g->cats & PAGE_IS_PFNZERO) &&
-				    ps_rangeset_add(&wr, g->start, g->end) < 0)
-					r = ps_errf(err, ENOMEM, "out of memory");
-			}
-		}
-		for (size_t k = 0; k < wr.n && r == 0; k++)
-			r = emit_written(c, wr.r[k].start, wr.r[k].end, ksm, out, err);
-		ps_rangeset_free(&wr);
-		/* 4. Candidates that were not populated are empty: unpopulated
-		 * (unarmed holes) or zapped. New since the last clearing
-		 * harvest: discarded. */
-		for (size_t k = 0, g = 0; k < c->cand.n && r == 0; k++) {
-			uint64_t a = c->cand.r[k].start, e = c->cand.r[k].end;
-			while (a < e) {
-				while (g < c->got.n && c->got.r[g].end <= a)
-					g++;
-				uint64_t b = e;
-				if (g < c->got.n && c->got.r[g].start <= a) {
-					a = c->got.r[g].end < e ? c->got.r[g].end : e;
-					continue;
-				}
-				if (g < c->got.n && c->got.r[g].start < b)
-					b = c->got.r[g].start;
-				c->last.discarded += ((b - a) >> PS_PAGE_SHIFT) - covered(&c->holes, a, b);
-				if (ps_rangeset_add(&holes, a, b) < 0)
-					r = ps_errf(err, ENOMEM, "out of memory");
-				a = b;
-			}
-		}
-		c->last.classify_ns += ps_now_ns() - t1;
+		uint64_t ae = armed->r[i].end;
+		for (uint64_t as = armed->r[i].start; as < ae && r == 0;)
+			r = classify_batch(c, as, ae, clear, &ka, &holes, out, &total, &as, err);
 	}
 	if (r == 0 && clear) {
 		/* What is empty now is the baseline of the next harvest. */
