@@ -65,13 +65,13 @@ struct ps_loop {
 	 * (stalled_bytes waiting); the watch ended as on EPIPE. */
 	struct ps_asyncout *aout;
 	size_t stalled_bytes;
+	struct ps_err late_err;            /* run: the report's failure once the command runs; code 0: none */
 	int aout_error;                    /* ps_loop_free: the writer's error, -errno */
 	bool stalled;
 	/* run, once the command runs: a report that cannot be written ends
 	 * the tracking (the command runs on untracked, never killed for its
-	 * report) and cmd_run says this after the command's end. */
+	 * report) and cmd_run says this after the command's end (late_err). */
 	bool cmd_running;
-	struct ps_err late_err;            /* that failure; code 0: none */
 	bool ended;
 	bool epipe;                        /* the output's reader went away */
 	bool noted_ksm, noted_thp, noted_hugetlb; /* the memory-event notes, once each */

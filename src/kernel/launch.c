@@ -242,6 +242,7 @@ static int on_known(struct ps_launch *l, pid_t p, int status, ps_launch_fn fn, v
  * parent_first: its parent's pending stop is handled before (it is met
  * here before its parent's fork event); not when that event brought it
  * here (adopt_child: the parent runs already). */
+// NOLINTNEXTLINE(misc-no-recursion): bounded, see adopt_child()
 static int new_tracee(struct ps_launch *l, pid_t pid, bool parent_first, ps_launch_fn fn, void *ctx,
                       struct ps_err *err)
 {
@@ -287,7 +288,12 @@ static int new_tracee(struct ps_launch *l, pid_t pid, bool parent_first, ps_laun
  * parent's event: a parent resumed there forks again at once (a shell, a
  * fork bomb), and its second child was met, and engaged, before its first
  * (over --max-processes, the first was the one left untracked). Bounded: one
- * that does not stop in time is met later by ps_launch_reap, as before. */
+ * that does not stop in time is met later by ps_launch_reap, as before.
+ * The recursion is bounded too: new_tracee (from ps_launch_reap) ->
+ * on_known (its parent's stop) -> adopt_child -> new_tracee without its
+ * parent first, or on_known of a child killed before its first stop (no
+ * event): at most five frames. */
+// NOLINTNEXTLINE(misc-no-recursion): bounded, see adopt_child()
 static int adopt_child(struct ps_launch *l, pid_t pid, ps_launch_fn fn, void *ctx, struct ps_err *err)
 {
 	uint64_t deadline = ps_now_ns() + FIRST_STOP_MS * 1000000ull;
@@ -320,6 +326,7 @@ static int adopt_child(struct ps_launch *l, pid_t pid, ps_launch_fn fn, void *ct
 
 /* What waitpid said of p, the command or a tracee pagescan knows (not a
  * new one at its first stop): 0, or negative when fn failed. */
+// NOLINTNEXTLINE(misc-no-recursion): bounded, see adopt_child()
 static int on_known(struct ps_launch *l, pid_t p, int status, ps_launch_fn fn, void *ctx, struct ps_err *err)
 {
 	bool cmd = p == l->child;

@@ -202,7 +202,7 @@ static __attribute__((format(printf, 5, 6))) int putf(struct ps_heat_frame *f, i
 	char buf[512];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
+	vsnprintf(buf, sizeof(buf), fmt, ap); // NOLINT(clang-analyzer-valist.Uninitialized): va_start above
 	va_end(ap);
 	return put(f, x, y, st, buf);
 }
