@@ -202,25 +202,27 @@ gone_pid() {
 # error is reported after it (exit 1, one line), a reader that went away is
 # not (the usual `| head`: run exits with the command's status).
 run_cmd() { # run_cmd FIFO MARK: a command that waits on FIFO, forks 200 times, marks its end and exits 3
+    # shellcheck disable=SC2016 # the command's own $i
     printf 'read x <%s; i=0; while [ $i -lt 200 ]; do /bin/true; i=$((i+1)); done; echo ran >%s; exit 3' "$1" "$2"
 }
 
-# release FIFO: let run_cmd go on; fails when nobody reads the fifo (the
-# command was killed) instead of hanging
-release() {
-    timeout 20 sh -c 'echo go >"$1"' sh "$1" || fail "the command is gone: nobody reads $1"
+# release_and_end PID STATUS STDERR: let run_cmd go on (failing when nobody
+# reads $fifo, the command killed, instead of hanging), wait for pagescan
+# PID: the command ran to its end, pagescan exited STATUS saying STDERR.
+release_and_end() {
+    timeout 20 sh -c 'echo go >"$1"' sh "$fifo" || fail "the command is gone: nobody reads $fifo"
+    local st=0
+    wait "$1" || st=$?
+    assert_equal "$(cat "$mark")" ran
+    assert_equal "$st" "$2"
+    assert_equal "$(cat "$d/stderr")" "$3"
 }
 
 @test "run with an unwritable report (/dev/full): the command runs to its end; then exit 1, says so" {
     local d=$BATS_TEST_TMPDIR fifo=$BATS_TEST_TMPDIR/go mark=$BATS_TEST_TMPDIR/mark
     mkfifo "$fifo"
     "$PAGESCAN" run -i 10ms -f json -- sh -c "$(run_cmd "$fifo" "$mark")" >/dev/full 2>"$d/stderr" &
-    local ps=$! st=0
-    release "$fifo"
-    wait "$ps" || st=$?
-    assert_equal "$(cat "$mark")" ran
-    assert_equal "$st" 1
-    assert_equal "$(cat "$d/stderr")" "pagescan: cannot write the report: No space left on device"
+    release_and_end $! 1 "pagescan: cannot write the report: No space left on device"
 }
 
 @test "run whose report fills its file system: the command runs to its end; then exit 1, says so" {
@@ -232,24 +234,15 @@ release() {
     # the records of the first intervals fill it.
     unshare --mount sh -c 'mount -t tmpfs -o size=16k none "$1" && exec "$2" run -i 10ms -f json -o "$1/out" -- sh -c "$3"' \
         sh "$d/small" "$PAGESCAN" "$(run_cmd "$fifo" "$mark")" >"$d/stdout" 2>"$d/stderr" &
-    local ps=$! st=0
-    release "$fifo"
-    wait "$ps" || st=$?
-    assert_equal "$(cat "$mark")" ran
-    assert_equal "$st" 1
-    assert_equal "$(cat "$d/stderr")" "pagescan: cannot write the report: No space left on device"
+    release_and_end $! 1 "pagescan: cannot write the report: No space left on device"
 }
 
 @test "run whose reader goes away (| head -c 10): the command runs to its end, run exits with its status" {
     local d=$BATS_TEST_TMPDIR fifo=$BATS_TEST_TMPDIR/go mark=$BATS_TEST_TMPDIR/mark
     mkfifo "$fifo" "$d/out"
     "$PAGESCAN" run -i 10ms -f json -- sh -c "$(run_cmd "$fifo" "$mark")" >"$d/out" 2>"$d/stderr" &
-    local ps=$! st=0
+    local ps=$!
     run head -c 10 "$d/out" # and the reader is gone
     assert_output '{"type":"s'
-    release "$fifo"
-    wait "$ps" || st=$?
-    assert_equal "$(cat "$mark")" ran
-    assert_equal "$st" 3
-    assert_equal "$(cat "$d/stderr")" ""
+    release_and_end "$ps" 3 ""
 }
