@@ -63,23 +63,10 @@ static void render_workload(struct prom_sink *ps)
 	ps_prom_metric_u64(o, &ps->st, "pagescan_workload_shared_wss_pages", "gauge",
 	                   "Pages of shared mappings in the write working set (counted once).", ps->shared_wss_pages);
 	for (size_t k = 0; k < 2; k++) {
-		ps_out_str(o, "# HELP ");
-		ps_out_str(o, per[k].name);
-		ps_out_chr(o, ' ');
-		ps_out_str(o, per[k].help);
-		ps_out_str(o, "\n# TYPE ");
-		ps_out_str(o, per[k].name);
-		ps_out_str(o, " gauge\n");
-		for (size_t i = 0; i < ps->nprocs; i++) {
-			ps_out_str(o, per[k].name);
-			ps_out_str(o, "{pid=\"");
-			ps_out_i64(o, ps->procs[i].pid);
-			ps_out_str(o, "\",command=\"");
-			ps_prom_label_value(o, ps->procs[i].command);
-			ps_out_str(o, "\"} ");
-			ps_out_u64(o, k ? ps->procs[i].wss_pages : ps->procs[i].written_pages);
-			ps_out_chr(o, '\n');
-		}
+		ps_prom_head(o, per[k].name, "gauge", per[k].help);
+		for (size_t i = 0; i < ps->nprocs; i++)
+			ps_prom_sample_u64(o, per[k].name, ps->procs[i].pid, ps->procs[i].command,
+			                   k ? ps->procs[i].wss_pages : ps->procs[i].written_pages);
 	}
 }
 

@@ -38,16 +38,7 @@ void ps_prom_label_value(struct ps_out *o, const char *s)
 	}
 }
 
-static void labels(struct ps_out *o, const struct ps_prom_state *st)
-{
-	ps_out_str(o, "{pid=\"");
-	ps_out_i64(o, st->pid);
-	ps_out_str(o, "\",command=\"");
-	ps_prom_label_value(o, st->command ? st->command : "");
-	ps_out_str(o, "\"} ");
-}
-
-static void head(struct ps_out *o, const char *name, const char *type, const char *help)
+void ps_prom_head(struct ps_out *o, const char *name, const char *type, const char *help)
 {
 	ps_out_str(o, "# HELP ");
 	ps_out_str(o, name);
@@ -58,23 +49,38 @@ static void head(struct ps_out *o, const char *name, const char *type, const cha
 	ps_out_chr(o, ' ');
 	ps_out_str(o, type);
 	ps_out_chr(o, '\n');
+}
+
+/* name{pid="P",command="C"} : a sample up to its value. */
+static void sample_start(struct ps_out *o, const char *name, int64_t pid, const char *command)
+{
 	ps_out_str(o, name);
+	ps_out_str(o, "{pid=\"");
+	ps_out_i64(o, pid);
+	ps_out_str(o, "\",command=\"");
+	ps_prom_label_value(o, command ? command : "");
+	ps_out_str(o, "\"} ");
+}
+
+void ps_prom_sample_u64(struct ps_out *o, const char *name, int64_t pid, const char *command, uint64_t v)
+{
+	sample_start(o, name, pid, command);
+	ps_out_u64(o, v);
+	ps_out_chr(o, '\n');
 }
 
 void ps_prom_metric_u64(struct ps_out *o, const struct ps_prom_state *st, const char *name, const char *type,
                         const char *help, uint64_t v)
 {
-	head(o, name, type, help);
-	labels(o, st);
-	ps_out_u64(o, v);
-	ps_out_chr(o, '\n');
+	ps_prom_head(o, name, type, help);
+	ps_prom_sample_u64(o, name, st->pid, st->command, v);
 }
 
 static void metric_dbl(struct ps_out *o, const struct ps_prom_state *st, const char *name, const char *type,
                        const char *help, double v, int decimals)
 {
-	head(o, name, type, help);
-	labels(o, st);
+	ps_prom_head(o, name, type, help);
+	sample_start(o, name, st->pid, st->command);
 	ps_out_fixed(o, v, decimals);
 	ps_out_chr(o, '\n');
 }

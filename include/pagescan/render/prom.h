@@ -49,6 +49,10 @@ void ps_prom_render(struct ps_out *o, const struct ps_prom_state *st);
 /* A label value escaped per the exposition format (\\, \", \n), each byte
  * that is not part of valid UTF-8 replaced by U+FFFD; without quotes. */
 void ps_prom_label_value(struct ps_out *o, const char *s);
+/* A metric's HELP and TYPE lines. */
+void ps_prom_head(struct ps_out *o, const char *name, const char *type, const char *help);
+/* One sample of it, labelled with a pid and a command. */
+void ps_prom_sample_u64(struct ps_out *o, const char *name, int64_t pid, const char *command, uint64_t v);
 /* One metric with its HELP and TYPE lines, labelled with st's pid and
  * command (the series ps_prom_render writes). */
 void ps_prom_metric_u64(struct ps_out *o, const struct ps_prom_state *st, const char *name, const char *type,
