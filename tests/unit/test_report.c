@@ -762,6 +762,70 @@ static void test_workload(void)
 	free(t);
 }
 
+/* --compare soft-dirty recordings: the comparisons summed; an interval
+ * whose comparison is not valid (more false positives than soft-dirty
+ * pages) is left out with a warning; an end record whose sums or interval
+ * count disagree with the intervals read is warned about. */
+#define START_SD \
+	"{\"type\":\"start\",\"format_version\":1,\"pagescan\":\"0.1.0\",\"pid\":42,\"command\":\"t\"," \
+	"\"interval_s\":1.000,\"page_size\":4096,\"mode\":\"interval\",\"tracked_pages\":16,\"compare\":\"soft-dirty\"," \
+	"\"engaged\":[" ANON16 "],\"skipped\":[]}\n"
+#define IV_SD(seq, sd, fp) \
+	"{\"type\":\"interval\",\"seq\":" #seq ",\"time_s\":" #seq ".000000,\"elapsed_s\":1.000000," \
+	"\"written_pages\":2,\"harvest_us\":5,\"tracked_pages\":16,\"regions\":[" \
+	R("0x10000000", "0x10002000", 2) "],\"soft_dirty\":{\"written_pages\":2,\"soft_dirty_pages\":" #sd \
+	",\"false_pages\":" #fp ",\"race_pages\":0},\"mappings\":[],\"engaged\":[],\"dropped\":[]}\n"
+#define END_SD(intervals, sd, fp) \
+	"{\"type\":\"end\",\"reason\":\"count\",\"intervals\":" #intervals ",\"duration_s\":2.000100," \
+	"\"wss_pages\":2,\"wss_bytes\":8192,\"rate_pages_s\":{\"mean\":2.0,\"p50\":2.0,\"p95\":2.0,\"max\":2.0}," \
+	"\"hottest\":[],\"soft_dirty\":{\"written_pages\":4,\"soft_dirty_pages\":" #sd ",\"false_pages\":" #fp \
+	",\"race_pages\":0}}\n"
+
+static void test_soft_dirty_warnings(void)
+{
+	struct ps_recording *rec;
+	struct ps_report *r;
+	struct ps_warnings w = { 0 };
+
+	static const char good[] = START_SD IV_SD(1, 6, 4) IV_SD(2, 3, 1) END_SD(2, 9, 5);
+	if (ok(load(good, sizeof(good) - 1, &rec, &r, NULL, &w) == 0 && r, "soft-dirty recording: read")) {
+		ok(r->sd.present, "... with its comparison");
+		is_u64(r->sd.intervals, 2, "... in both intervals");
+		is_u64(r->sd.c.soft_dirty_pages, 9, "... soft-dirty pages summed");
+		is_u64(r->sd.c.false_pages, 5, "... false positives summed");
+		is_u64(w.n, 0, "... no warnings");
+		dump_warnings(&w);
+		ps_report_free(r);
+		ps_recording_free(rec);
+	}
+	ps_warnings_free(&w);
+
+	static const char end_off[] = START_SD IV_SD(1, 6, 4) IV_SD(2, 3, 1) END_SD(3, 10, 5);
+	if (ok(load(end_off, sizeof(end_off) - 1, &rec, &r, NULL, &w) == 0 && r, "an end record that disagrees: read")) {
+		ok(has_warning(&w, "the end record counts 10 soft-dirty pages and 5 false positives, the intervals 9 and 5"),
+		   "... warns that its soft-dirty sums differ from the intervals'");
+		ok(has_warning(&w, "the end record counts 3 intervals, the last one read is 2"),
+		   "... and that it counts more intervals than were read");
+		dump_warnings(&w);
+		ps_report_free(r);
+		ps_recording_free(rec);
+	}
+	ps_warnings_free(&w);
+
+	static const char bad[] = START_SD IV_SD(1, 6, 4) IV_SD(2, 3, 5) END_SD(2, 9, 9);
+	if (ok(load(bad, sizeof(bad) - 1, &rec, &r, NULL, &w) == 0 && r, "an invalid comparison: read")) {
+		ok(has_warning(&w, "interval 2 has no valid soft_dirty comparison"), "... warns about interval 2");
+		is_u64(r->sd.intervals, 1, "... and leaves it out of the comparison");
+		is_u64(r->sd.c.soft_dirty_pages, 6, "... which holds interval 1's");
+		ok(!has_warning(&w, "the end record counts 9"), "... without comparing the end record to a part");
+		is_u64(r->intervals, 2, "... both intervals still in the rest of the report");
+		dump_warnings(&w);
+		ps_report_free(r);
+		ps_recording_free(rec);
+	}
+	ps_warnings_free(&w);
+}
+
 int main(void)
 {
 	test_hand_made();
@@ -774,6 +838,7 @@ int main(void)
 	test_readonly_written();
 	test_output();
 	test_workload();
+	test_soft_dirty_warnings();
 	return tap_done();
 }
 
