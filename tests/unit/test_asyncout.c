@@ -31,7 +31,7 @@ static size_t fill(int wfd)
 /* Read exactly n bytes into buf (NULL: drop them). */
 static bool read_n(int fd, char *buf, size_t n)
 {
-	char tmp[4096];
+	char tmp[4096] = { 0 }; /* a sink: initialised for the analysers only */
 	while (n) {
 		ssize_t r = read(fd, buf ? buf : tmp, buf || n < sizeof(tmp) ? n : sizeof(tmp));
 		if (r <= 0)
