@@ -263,8 +263,8 @@ static int emit_written(struct ps_classify *c, uint64_t s, uint64_t e, bool ksm,
 	return 0;
 }
 
-/* One batch of an armed range [as, ae): its first CLASSIFY_BATCH_PAGES
- * candidates, their classification (and re-protection), the written pages
+/* One batch of an armed range [as, ae): its first CLASSIFY_BATCH_RUNS
+ * candidate runs, their classification (and re-protection), the written pages
  * to out, the empty entries to holes; *next: where the next batch begins
  * (ae when this one reached it). */
 static int classify_batch(struct ps_classify *c, uint64_t as, uint64_t ae, bool clear, struct ksm_ask *ka,
@@ -369,9 +369,10 @@ static int classify_batch(struct ps_classify *c, uint64_t as, uint64_t ae, bool 
 			.start = as, .end = ae, .mask = PAGE_IS_WRITTEN, .wp = true,
 			.ret = PAGE_IS_WRITTEN | PAGE_IS_PRESENT | PAGE_IS_SWAPPED | PAGE_IS_PFNZERO,
 		};
-		if (r == 0)
+		if (r == 0) {
 			r = ps_scan(c->pagemap_fd, &req, &c->cand2, &st, err);
-		total->calls += st.calls;
+			total->calls += st.calls;
+		}
 		for (size_t k = 0; k < c->cand2.n && r == 0; k++) {
 			const struct ps_region *g = &c->cand2.r[k];
 			if ((g->cats & (PAGE_IS_PRESENT | PAGE_IS_SWAPPED)) && !(g->cats & PAGE_IS_PFNZERO) &&
