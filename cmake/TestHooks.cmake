@@ -1,11 +1,16 @@
 # SPDX-License-Identifier: MIT
-# Test-only fault injection (PAGESCAN_TEST_INJECT_HOOK, src/kernel/inject.c)
-# lives in a twin of the pagescan binary, never in pagescan itself:
+# Test-only fault injection lives in a twin of the pagescan binary, never in
+# pagescan itself:
 #
 #   BUILD/src/pagescan          what is installed and packaged (cpack): no hook
 #   BUILD/test-hooks/pagescan   the same sources compiled with
-#                               -DPAGESCAN_TEST_HOOKS; only the fault matrix
-#                               (tests/e2e/fault_blocked.bats) runs it
+#                               -DPAGESCAN_TEST_HOOKS; only tests run it
+#
+# The hooks are environment variables read under #ifdef PAGESCAN_TEST_HOOKS:
+# PAGESCAN_TEST_INJECT_HOOK (src/kernel/inject.c: the fault matrix,
+# tests/e2e/fault_blocked.bats), PAGESCAN_TEST_KERNEL_RELEASE
+# (src/kernel/kwarn.c), PAGESCAN_TEST_OUTPUT_CAP and PAGESCAN_TEST_TICK_FAIL
+# (src/cli/loop.c: run's output queue and its way out of a failed watch).
 #
 # The option decides whether the twin is built. It is ON in a tree that
 # builds the tests (the README's `cmake -S . -B build` + `ctest`), so the

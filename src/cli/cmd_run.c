@@ -237,15 +237,24 @@ int ps_cmd_run(const struct ps_watch_args *a, struct ps_err *err)
 	/* The output's writer thread only now: the command has been forked. */
 	if (ps_loop_async_output(&l, err) < 0 || ps_loop_launched(&l, err) < 0)
 		goto kill;
-	if (ps_loop_run(&l, err) < 0) {
+	/* Once the command runs, nothing of pagescan's ends it: a failure
+	 * ends the watch (the end record says why), tracking is let go, and the
+	 * command runs to its end untracked. So does a watch that ends early
+	 * (count, duration). pagescan waits for it to pass its status on. */
+	bool failed = ps_loop_run(&l, err) < 0;
+	if (failed)
 		ps_loop_end(&l, PS_END_ERROR, err->msg);
-		goto kill;
-	}
-	/* The watch may end early (count, duration): the command runs on, and
-	 * pagescan waits for it to pass its status on. */
+	ps_loop_release(&l);
 	rc = ps_launch_wait(&launch);
 	ps_loop_free(&l);
 	run_as_free(&ra);
+	if (failed) {
+		char cause[sizeof(err->msg)];
+		snprintf(cause, sizeof(cause), "%s", err->msg);
+		ps_errf(err, err->code, "%s; tracking stopped there, the command ran on untracked and exited with status %d",
+		        cause, rc);
+		return PS_EXIT_FAIL;
+	}
 	if (l.stalled) {
 		ps_errf(err, ENOBUFS, "the output was not read: %.1f MiB waiting; tracking stopped so as not to hold up the command; write to a file with -o or read the pipe",
 		        (double)l.stalled_bytes / (1024.0 * 1024.0));

@@ -1051,7 +1051,7 @@ static void workload_end(struct ps_loop *l, enum ps_end_reason reason, const cha
 static void workload_free(struct ps_loop *l)
 {
 	for (size_t i = 0; i < l->nm; i++)
-		member_free(l->m[i], true);
+		member_free(l->m[i], false); /* disarmed by ps_loop_release */
 	free(l->m);
 	l->m = NULL;
 	l->nm = 0;
@@ -1111,6 +1111,15 @@ static bool cmd_exit_pending(const struct ps_loop *l)
 /* A tick that may end the watch: 1 when it did. */
 static int tick_or_end(struct ps_loop *l, struct ps_err *err)
 {
+#ifdef PAGESCAN_TEST_HOOKS
+	/* Test twin only (cmake/TestHooks.cmake): the Nth tick fails as an
+	 * internal error would, for the test of run's way out (errors.bats). */
+	static long long ticks;
+	const char *f = getenv("PAGESCAN_TEST_TICK_FAIL");
+	long long at;
+	if (f && ps_parse_int(f, 1, 1LL << 40, &at, NULL) == 0 && ++ticks == at)
+		return ps_errf(err, EIO, "tick %lld failed (PAGESCAN_TEST_TICK_FAIL)", at);
+#endif
 	if (l->multi) {
 		if (!l->nm && cmd_exit_pending(l))
 			return 0; /* no record until its exit status ends the watch */
@@ -1500,14 +1509,26 @@ static void report_huge(struct ps_tracker *tr, pid_t pid)
 	ps_warn_notes(&notes);
 }
 
+void ps_loop_release(struct ps_loop *l)
+{
+	if (l->released)
+		return;
+	l->released = true;
+	ps_tracker_disarm(l->tr);
+	report_huge(l->tr, l->t.pid);
+	for (size_t i = 0; i < l->nm; i++) {
+		ps_tracker_disarm(l->m[i]->tr);
+		report_huge(l->m[i]->tr, l->m[i]->t.pid);
+	}
+}
+
 void ps_loop_free(struct ps_loop *l)
 {
 	for (size_t i = 0; i < l->nsinks; i++)
 		if (l->sinks[i]->destroy)
 			l->sinks[i]->destroy(l->sinks[i]);
 	l->nsinks = 0;
-	ps_tracker_disarm(l->tr);
-	report_huge(l->tr, l->t.pid);
+	ps_loop_release(l);
 	workload_free(l);
 	ps_session_free(l->session);
 	l->session = NULL;

@@ -72,6 +72,7 @@ struct ps_loop {
 	 * the tracking (the command runs on untracked, never killed for its
 	 * report) and cmd_run says this after the command's end (late_err). */
 	bool cmd_running;
+	bool released;                     /* ps_loop_release: tracking given up already */
 	bool ended;
 	bool epipe;                        /* the output's reader went away */
 	bool noted_ksm, noted_thp, noted_hugetlb; /* the memory-event notes, once each */
@@ -138,6 +139,11 @@ int ps_loop_launched(struct ps_loop *l, struct ps_err *err);
  * q in the heatmap); the end record is written. On failure the caller ends
  * the watch with ps_loop_end(PS_END_ERROR). */
 int ps_loop_run(struct ps_loop *l, struct ps_err *err);
+/* run, once the watch is over (its end, an error): let go of every
+ * process's tracking now, so that the command runs on to its end untracked
+ * (no write-protect left) while pagescan waits for it. Once; ps_loop_free
+ * does it otherwise. */
+void ps_loop_release(struct ps_loop *l);
 /* Write the end record (once). */
 void ps_loop_end(struct ps_loop *l, enum ps_end_reason reason, const char *detail);
 /* Sinks first (the terminal is restored), then tracking, then the rest;

@@ -224,6 +224,40 @@ bg_track() {
     BG_PIDS+=("$1")
 }
 
+# wait_untraced PID: wait (up to 10 s) until nothing ptraces PID
+# (pagescan run lets its command go once tracking is released).
+wait_untraced() {
+    local i t= p=${1// /} # /proc/PID/task/TID/children ends with a space
+    for ((i = 0; i < 1000; i++)); do
+        t=$(awk '$1 == "TracerPid:" { print $2 }' "/proc/$p/status" 2>/dev/null) || t=
+        [[ $t == 0 ]] && return 0
+        sleep 0.01
+    done
+    fail "process $p is still traced (TracerPid: ${t:-gone})"
+}
+
+# uw_mappings PID: how many of PID's mappings are registered for
+# userfaultfd write-protect (VmFlags "uw" in /proc/PID/smaps).
+uw_mappings() {
+    grep -c '^VmFlags:.* uw' "/proc/${1// /}/smaps" || true
+}
+
+# read_to_end FIFO FILE: copy the JSON lines pagescan writes to FIFO into
+# FILE up to its end record (30 s at most); what may follow is drained in
+# the background.
+read_to_end() {
+    local fd line=
+    exec {fd}<"$1"
+    while IFS= read -r -t 30 -u "$fd" line; do
+        printf '%s\n' "$line" >>"$2"
+        [[ $line == '{"type":"end"'* ]] && break
+    done
+    cat <&"$fd" >>"$2" &
+    bg_track $!
+    exec {fd}<&-
+    [[ $line == '{"type":"end"'* ]] || fail "no end record within 30 s; the last lines: $(tail -n 3 "$2" 2>/dev/null)"
+}
+
 bg_cleanup() {
     local p
     for p in "${BG_PIDS[@]}"; do

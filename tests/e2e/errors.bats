@@ -237,6 +237,32 @@ release_and_end() {
     release_and_end $! 1 "pagescan: cannot write the report: No space left on device"
 }
 
+@test "run whose tracking fails midway (test twin: a tick fails): the command runs to its end untracked; then exit 1, says so" {
+    # PAGESCAN_TEST_TICK_FAIL=N, read only by the test twin
+    # (cmake/TestHooks.cmake): the Nth tick fails as an internal error would.
+    local twin=${BUILD_DIR:-}/test-hooks/pagescan d=$BATS_TEST_TMPDIR fifo=$BATS_TEST_TMPDIR/go mark=$BATS_TEST_TMPDIR/mark
+    [[ -x $twin ]] || skip "no test twin $twin (configure with -DPAGESCAN_TEST_HOOKS=ON)"
+    mkfifo "$fifo" "$d/out"
+    # The command forks at once (its child waits on the fifo): the failure
+    # comes at the 20th tick (0.2 s), in the loop that follows several
+    # processes. Then it looks at itself and goes on.
+    # shellcheck disable=SC2016 # the command's own $$ and $i
+    PAGESCAN_TEST_TICK_FAIL=20 "$twin" run -i 10ms -f json -- sh -c "(read x <'$fifo') & wait \$!
+        grep TracerPid /proc/\$\$/status >'$d/tracer'; grep -c '^VmFlags:.* uw' /proc/\$\$/smaps >'$d/uw'
+        $(run_cmd /dev/null "$mark")" >"$d/out" 2>"$d/stderr" 3>&- &
+    local ps=$! untraced=0
+    read_to_end "$d/out" "$d/got" || true
+    # (failing or not, the command is let go: never left waiting)
+    wait_untraced "$(cat "/proc/$ps/task/$ps/children")" || untraced=1
+    release_and_end "$ps" 1 \
+        "pagescan: tick 20 failed (PAGESCAN_TEST_TICK_FAIL); tracking stopped there, the command ran on untracked and exited with status 3"
+    assert_equal "$untraced" 0
+    assert_equal "$(jq -r 'select(.type == "end") | .reason' "$d/got")" error
+    # untracked from the failure on: no tracer, no write-protected mapping
+    assert_equal "$(awk '{ print $2 }' "$d/tracer")" 0
+    assert_equal "$(cat "$d/uw")" 0
+}
+
 @test "run whose reader goes away (| head -c 10): the command runs to its end, run exits with its status" {
     local d=$BATS_TEST_TMPDIR fifo=$BATS_TEST_TMPDIR/go mark=$BATS_TEST_TMPDIR/mark
     mkfifo "$fifo" "$d/out"

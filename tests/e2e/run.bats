@@ -119,7 +119,7 @@ run_exact() {
     [[ $output != *'"type":"interval"'* ]] || fail "intervals reported for a command that never ran: $output"
 }
 
-@test "run -n: the watch ends first, the command runs on untracked and its status still propagates" {
+@test "run -n: the watch ends first, the command runs on untracked (no tracer, no write-protect) and its status still propagates" {
     local d=$BATS_TEST_TMPDIR
     mkfifo "$d/hold"
     RUNPROG_HOLD=$d/hold w_start run -n 2 -i 100ms -f json -- "$TARGETS/runprog" "$d/truth" 30 5
@@ -132,6 +132,8 @@ run_exact() {
     child=$(cat "/proc/$WPID/task/$WPID/children")
     [[ -n $child ]] || fail "the command is gone before it was released"
     no_uffd_left "$child"
+    wait_untraced "$child"
+    assert_equal "$(uw_mappings "$child")" 0
     echo go >"$d/hold"
     w_finish
     assert_equal "$WSTATUS" 5
