@@ -7,14 +7,15 @@
  *   bench_self --bin DIR --pagescan PATH --case NAME --size SIZE
  *              --permille P --run R [--rotate] [--threads N]
  *              [--interval DUR|auto] (--duration DUR | --intervals K)
- *              [--round N]
+ *              [--max-seconds S] [--round N]
  *   bench_self --bin DIR --pagescan PATH --case NAME --size SIZE
  *              --pattern random|seq|hot --rate PAGES_S [--interval DUR]
  *              --duration DUR [--round N]
  *
  * With --duration: CPU time (whole life and steady state between the first
  * and last interval record), peak RSS (VmHWM) and RSS growth of pagescan.
- * With --intervals: harvest_us of K intervals that saw a complete write set.
+ * With --intervals: harvest_us of K intervals that saw a complete write set,
+ * or of those seen in --max-seconds (default 300; then a timed_out row).
  * With --pattern (bench "pattern"): `watch -q` on a fully populated target
  * that writes PAGES_S pages a second by itself, not in step with the ticks
  * (bench_target pattern): the --duration figures, and pagescan's user CPU
@@ -29,6 +30,33 @@ static double tv_s(const struct timeval *tv)
 	return (double)tv->tv_sec + (double)tv->tv_usec / 1e6;
 }
 
+/* The cost of one write-protect fault as pagescan calibrates it on this
+ * machine: the wp_fault_ns of the start record of a `run` of /bin/true. */
+static double fault_ns_here(char *pagescan)
+{
+	char *argv[] = { pagescan, "run", "-n", "1", "-i", "10ms", "-f", "json", "--max-overhead", "off",
+		         "--", "/bin/true", NULL };
+	int p[2];
+	make_pipe(p);
+	pid_t pid = spawn(argv, -1, p[1], STDERR_FILENO);
+	close(p[1]);
+	struct lreader *lr = malloc(sizeof(*lr));
+	if (!lr)
+		die("out of memory");
+	lr_init(lr, p[0]);
+	double ns = -1;
+	const char *l;
+	while ((l = lr_next(lr, true)))
+		if (json_type(l, "start"))
+			ns = json_num(l, "wp_fault_ns");
+	close(p[0]);
+	free(lr);
+	int st = wait_child(pid, NULL);
+	if (!WIFEXITED(st) || WEXITSTATUS(st) || ns <= 0)
+		die("cannot get the fault cost from `pagescan run -- /bin/true` (status 0x%x)", st);
+	return ns;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option lo[] = {
@@ -39,12 +67,12 @@ int main(int argc, char **argv)
 		{ "interval", required_argument, NULL, 'i' }, { "duration", required_argument, NULL, 'd' },
 		{ "intervals", required_argument, NULL, 'k' }, { "round", required_argument, NULL, 'n' },
 		{ "pattern", required_argument, NULL, 'P' },  { "rate", required_argument, NULL, 'w' },
-		{ 0 },
+		{ "max-seconds", required_argument, NULL, 'M' }, { 0 },
 	};
 	char *bin_dir = NULL, *pagescan = NULL, *cas = "self", *size_s = "4G", *permille_s = "100", *run_s = "16";
 	char *interval = "1s", *duration = NULL, threads_s[32] = "threads=1", *pattern = NULL, *rate_s = "72000";
 	bool rotate = false;
-	uint64_t want = 0, threads = 1;
+	uint64_t want = 0, threads = 1, max_s = 300;
 	int round = 1, c;
 
 	signal(SIGPIPE, SIG_IGN);
@@ -64,6 +92,7 @@ int main(int argc, char **argv)
 		case 'n': round = (int)parse_u64(optarg, 1, 100000, "round"); break;
 		case 'P': pattern = optarg; break;
 		case 'w': rate_s = optarg; break;
+		case 'M': max_s = parse_u64(optarg, 1, 86400, "max-seconds"); break;
 		default: die("usage: see the comment at the top of bench_self.c");
 		}
 	}
@@ -88,11 +117,15 @@ int main(int argc, char **argv)
 		return 0;
 	}
 
-	/* auto: long enough for the target to write its set (write faults on
-	 * protected pages, ~1.5-2.5 us each here) twice over. */
+	/* auto: long enough for the target to write its set twice over at
+	 * the fault cost pagescan calibrates here, itself taken twice: a fault
+	 * in a large target costs more than in the calibration's 4 MiB
+	 * (docs/overhead.md). A fixed guess (2.5 us) left the 1 GiB writer of a
+	 * guest whose faults cost 15-19 us racing every interval, and the bench
+	 * waiting for complete ones for ever. */
 	char ivbuf[32];
 	if (strcmp(interval, "auto") == 0) {
-		double est = (double)wpages * 2.5e-6 / (double)threads * 2;
+		double est = (double)wpages * fault_ns_here(pagescan) * 1e-9 * 2 / (double)threads * 2;
 		uint64_t s = est < 1 ? 1 : (uint64_t)est + 1;
 		snprintf(ivbuf, sizeof(ivbuf), "%" PRIu64 "s", s);
 		interval = ivbuf;
@@ -142,7 +175,8 @@ int main(int argc, char **argv)
 		die("out of memory");
 	size_t nvalid = 0;
 	uint64_t line = 0, sent_at = UINT64_MAX, expect = 0;
-	bool pending = false, started = false;
+	bool pending = false, started = false, timed_out = false;
+	uint64_t deadline = t0 + max_s * 1000000000ull;
 	double cpu_first = -1, cpu_last = -1;
 	uint64_t tcpu_first = 0, tcpu_last = 0;
 	double ut_first = 0, st_first = 0, ut_last = 0, st_last = 0;
@@ -152,7 +186,16 @@ int main(int argc, char **argv)
 
 	while (!pl->eof) {
 		struct pollfd pf[2] = { { .fd = pp[0], .events = POLLIN }, { .fd = tout[0], .events = POLLIN } };
-		if (poll(pf, 2, -1) < 0 && errno != EINTR)
+		uint64_t now = now_ns();
+		if (want && now >= deadline) {
+			/* Complete intervals are not coming (or too slowly): end
+			 * with those seen. */
+			kill(ps, SIGINT);
+			want = 0;
+			timed_out = true;
+		}
+		int ms = want ? (int)((deadline - now) / 1000000 + 1) : -1;
+		if (poll(pf, 2, ms) < 0 && errno != EINTR)
 			die("poll: %s", strerror(errno));
 		if (pf[1].revents) {
 			while ((l = lr_next(tl, false))) {
@@ -241,6 +284,9 @@ int main(int argc, char **argv)
 	if (short_sets)
 		fprintf(stderr, "bench_self: %s: %" PRIu64 " intervals raced the writes (fewer pages than written), not counted\n",
 		        cas, short_sets);
+	if (timed_out)
+		fprintf(stderr, "bench_self: %s: ended at --max-seconds %" PRIu64 " with %zu complete intervals\n", cas,
+		        max_s, nvalid);
 
 	if (duration) {
 		double wall = (double)(t1 - t0) / 1e9, span = (double)(tcpu_last - tcpu_first) / 1e9;
@@ -293,6 +339,8 @@ int main(int argc, char **argv)
 			emit("harvest", cas, "harvest_us", "us", (int)i + 1, harvest[i]);
 			emit("harvest", cas, "written_pages", "pages", (int)i + 1, written[i]);
 		}
+		if (timed_out)
+			emit("harvest", cas, "timed_out", "flag", 1, 1);
 	}
 	return 0;
 }
