@@ -289,6 +289,34 @@ static inline const char *lr_next(struct lreader *lr, bool block)
 	}
 }
 
+/* A line reader for fd on the heap (its buffer is too large for every
+ * caller's stack); lr_free closes fd and frees it. */
+static inline struct lreader *lr_new(int fd)
+{
+	struct lreader *lr = malloc(sizeof(*lr));
+	if (!lr)
+		die("out of memory");
+	lr_init(lr, fd);
+	return lr;
+}
+
+static inline void lr_free(struct lreader *lr)
+{
+	close(lr->fd);
+	free(lr);
+}
+
+/* argv started with its standard output into a pipe (*pid), read line by
+ * line. */
+static inline struct lreader *spawn_reader(char *const argv[], pid_t *pid)
+{
+	int p[2];
+	make_pipe(p);
+	*pid = spawn(argv, -1, p[1], STDERR_FILENO);
+	close(p[1]);
+	return lr_new(p[0]);
+}
+
 /* Value of "key": in a JSON line head (number), or -1 when missing. */
 static inline double json_num(const char *line, const char *key)
 {

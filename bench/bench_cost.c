@@ -154,15 +154,9 @@ static double measure_watch(struct mode *m, uint64_t ms)
 	}
 	m->nci = 0;
 	double written = 0, ci_lo = 0, ci_hi = 0;
-	int p[2];
-	make_pipe(p);
+	pid_t ps;
 	uint64_t t0 = now_ns();
-	pid_t ps = spawn(argv, -1, p[1], STDERR_FILENO);
-	close(p[1]);
-	struct lreader *lr = malloc(sizeof(*lr));
-	if (!lr)
-		die("out of memory");
-	lr_init(lr, p[0]);
+	struct lreader *lr = spawn_reader(argv, &ps);
 	uint64_t n = intervals_in(m, ms), seen = 0, capped = 0;
 	double fault_s = 0, elapsed_s = 0, cpu_share = 0;
 	uint64_t ncpu = 0;
@@ -215,8 +209,7 @@ static double measure_watch(struct mode *m, uint64_t ms)
 	struct rusage ru;
 	int st = wait_child(ps, &ru);
 	uint64_t t1 = now_ns();
-	close(p[0]);
-	free(lr);
+	lr_free(lr);
 	if (!WIFEXITED(st) || WEXITSTATUS(st))
 		die("pagescan watch failed (status 0x%x)", st);
 	return rusage_cpu_s(&ru) / ((double)(t1 - t0) / 1e9) * 100;

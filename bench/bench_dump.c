@@ -64,15 +64,9 @@ static void timed(int m, double *wall, double *cpu)
 static void count(int m, uint64_t *pages, uint64_t *regions)
 {
 	char *argv[8];
-	int p[2];
+	pid_t pid;
 	argv_for(m, argv);
-	make_pipe(p);
-	pid_t pid = spawn(argv, -1, p[1], STDERR_FILENO);
-	close(p[1]);
-	struct lreader *lr = malloc(sizeof(*lr));
-	if (!lr)
-		die("out of memory");
-	lr_init(lr, p[0]);
+	struct lreader *lr = spawn_reader(argv, &pid);
 	const char *l;
 	*pages = *regions = 0;
 	while ((l = lr_next(lr, true))) {
@@ -92,8 +86,7 @@ static void count(int m, uint64_t *pages, uint64_t *regions)
 			*pages = b;
 		}
 	}
-	free(lr);
-	close(p[0]);
+	lr_free(lr);
 	int st = wait_child(pid, NULL);
 	if (!WIFEXITED(st) || WEXITSTATUS(st))
 		die("%s failed (status 0x%x)", mname[m], st);

@@ -520,10 +520,7 @@ static void check_report(const char *mode, uint64_t expect)
 	int fd = open(json_path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		die("%s: %s", json_path, strerror(errno));
-	struct lreader *lr = malloc(sizeof(*lr));
-	if (!lr)
-		die("out of memory");
-	lr_init(lr, fd);
+	struct lreader *lr = lr_new(fd);
 	double procs = -1, untracked = -1;
 	const char *l;
 	while ((l = lr_next(lr, true)))
@@ -531,8 +528,7 @@ static void check_report(const char *mode, uint64_t expect)
 			procs = json_num(l, "processes");
 			untracked = json_num(l, "untracked_processes");
 		}
-	close(fd);
-	free(lr);
+	lr_free(lr);
 	/* A single process is no workload: no "processes" then. */
 	if (expect > 1 && (procs < (double)expect || untracked != 0))
 		die("%s: pagescan tracked %.0f processes (%.0f untracked), expected %" PRIu64, mode, procs, untracked,
@@ -576,15 +572,9 @@ static void run_mode(struct mode *m, uint64_t procs, const char *size, uint64_t 
 	argv[n++] = track_s;
 	argv[n++] = run || inproc ? "1" : "0";
 	argv[n] = NULL;
-	int p[2];
-	make_pipe(p);
+	pid_t pid;
 	uint64_t t0 = now_ns();
-	pid_t pid = spawn(argv, -1, p[1], STDERR_FILENO);
-	close(p[1]);
-	struct lreader *lr = malloc(sizeof(*lr));
-	if (!lr)
-		die("out of memory");
-	lr_init(lr, p[0]);
+	struct lreader *lr = spawn_reader(argv, &pid);
 	const char *l;
 	double rate = -1, second = 0, wcpu = 0;
 	unsigned long long count = 0;
@@ -595,8 +585,7 @@ static void run_mode(struct mode *m, uint64_t procs, const char *size, uint64_t 
 			break;
 	while (lr_next(lr, true))
 		;
-	close(p[0]);
-	free(lr);
+	lr_free(lr);
 	struct rusage ru;
 	int st = wait_child(pid, &ru);
 	double wall = (double)(now_ns() - t0) / 1e9;

@@ -36,21 +36,14 @@ static double fault_ns_here(char *pagescan)
 {
 	char *argv[] = { pagescan, "run", "-n", "1", "-i", "10ms", "-f", "json", "--max-overhead", "off",
 		         "--", "/bin/true", NULL };
-	int p[2];
-	make_pipe(p);
-	pid_t pid = spawn(argv, -1, p[1], STDERR_FILENO);
-	close(p[1]);
-	struct lreader *lr = malloc(sizeof(*lr));
-	if (!lr)
-		die("out of memory");
-	lr_init(lr, p[0]);
+	pid_t pid;
+	struct lreader *lr = spawn_reader(argv, &pid);
 	double ns = -1;
 	const char *l;
 	while ((l = lr_next(lr, true)))
 		if (json_type(l, "start"))
 			ns = json_num(l, "wp_fault_ns");
-	close(p[0]);
-	free(lr);
+	lr_free(lr);
 	int st = wait_child(pid, NULL);
 	if (!WIFEXITED(st) || WEXITSTATUS(st) || ns <= 0)
 		die("cannot get the fault cost from `pagescan run -- /bin/true` (status 0x%x)", st);
