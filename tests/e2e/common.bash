@@ -74,6 +74,16 @@ kernel_supports() {
     fi
 }
 
+# require_zero_page: skip a test of reads unless a read fault into
+# never-touched private anonymous memory maps the shared zero page. Some
+# kernels allocate a page instead (this project's CI guest has booted with
+# pvm_no_zero_page=1); pagescan cannot tell such a read from a write there
+# (docs/memory-events.md#reads-that-allocate).
+require_zero_page() {
+    local why
+    why=$("$TARGETS/kfeatures" zeropage) || skip "$why"
+}
+
 # Default per-test setup (a file may define its own and call this).
 common_setup() {
     if [[ -n ${PAGESCAN_SKIP_REASON:-} ]]; then

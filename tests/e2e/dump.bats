@@ -319,6 +319,7 @@ dump_selector() {
 }
 
 @test "categories: written-then-read pages are present, zero-page reads pfnzero, files file" {
+    require_zero_page # its reads are reads only where the kernel maps the zero page
     victim_start
     vmap a anon 8
     vmap f file 4

@@ -169,6 +169,7 @@ swap_setup() {
 # 3. MADV_DONTNEED / MADV_FREE / MADV_REMOVE
 
 @test "3 madvise: DONTNEED, FREE, REMOVE on 4 KiB runs: zapped and re-read pages are not writes" {
+    require_zero_page # its reads are reads only where the kernel maps the zero page
     mev_start
     vmap x anon 64
     vmap s shm 64
@@ -220,6 +221,7 @@ swap_setup() {
 }
 
 @test "3 madvise: MADV_DONTNEED of a whole 2 MiB THP, then reads and a write" {
+    require_zero_page # its reads are reads only where the kernel maps the zero page
     mev_start
     vmap t thpfull 1024
     vcmd mark
@@ -238,6 +240,7 @@ swap_setup() {
 }
 
 @test "3 madvise: dump -m written after engage: zapped and zero-page entries are not written, --clear keeps holes" {
+    require_zero_page # its reads are reads only where the kernel maps the zero page
     local d=$BATS_TEST_TMPDIR
     mev_start
     vmap x anon 64
@@ -680,6 +683,7 @@ round_remapped() {
 }
 
 @test "10 guard regions: installed and removed while tracked, never writes" {
+    require_zero_page # its reads are reads only where the kernel maps the zero page
     mev_start
     vmap g anon 32
     vcmd "write g all"
@@ -699,6 +703,7 @@ round_remapped() {
 # issue 14 point 3: untouched memory costs nothing
 
 @test "64 GiB untouched reservation: page tables bounded while watched and after, reads not writes, writes exact" {
+    require_zero_page # its reads are reads only where the kernel maps the zero page
     mev_start
     vmap r reserve 16777216
     vcmd "write r 0"
@@ -750,6 +755,7 @@ memcg_cap() {
 }
 
 @test "an AddressSanitizer-built program (14 TiB of writable shadow reserved): watched exactly, page tables bounded while watched and after" {
+    require_zero_page # its reads are reads only where the kernel maps the zero page
     [[ -x $TARGETS/victim_asan ]] || skip "the compiler cannot build with -fsanitize=address (no victim_asan)"
     ASAN_OPTIONS=detect_leaks=0 VICTIM_PROG=victim_asan victim_start
     memcg_cap $((1 << 30))

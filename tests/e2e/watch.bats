@@ -78,6 +78,7 @@ rounds_kind() {
 }
 
 @test "watch: private anonymous memory, 1 and 8 writers: each round exactly in its interval" {
+    require_zero_page # its reads are reads only where the kernel maps the zero page
     rounds_kind anon 512
 }
 
@@ -328,6 +329,7 @@ signal_end() {
 }
 
 @test "watch --accumulate: each interval is the union of everything written so far; counts never decrease" {
+    require_zero_page # its reads are reads only where the kernel maps the zero page
     victim_start
     vmap a anon 256
     vmap m shmfile 32
@@ -424,6 +426,7 @@ signal_end() {
 }
 
 @test "watch -q: JSON without region lists keeps exact counts per interval and mapping; report refuses it" {
+    require_zero_page # its reads are reads only where the kernel maps the zero page
     victim_start
     vmap a anon 64
     vmap b shmfile 32

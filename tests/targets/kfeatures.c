@@ -9,6 +9,11 @@
  *   WP-async registration of an anonymous page that PAGEMAP_SCAN then sees
  *   as wpallowed and, after a write, written.
  *   Prints "ok" (exit 0) or one line naming what is missing (exit 1).
+ * Usage: kfeatures zeropage
+ *   Does a read of a never-touched private anonymous page map the shared
+ *   zero page? Some kernels allocate a page instead (a guest kernel booted
+ *   with pvm_no_zero_page=1); such a read then looks like a write to
+ *   PAGEMAP_SCAN, and the tests of reads skip. "ok" or the reason, as above.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -35,6 +40,7 @@ struct probe_pm_scan_arg {
 #define PROBE_PAGEMAP_SCAN _IOWR('f', 16, struct probe_pm_scan_arg)
 #define PROBE_WPALLOWED (1ULL << 0)
 #define PROBE_WRITTEN (1ULL << 1)
+#define PROBE_PFNZERO (1ULL << 5)
 #define PROBE_WP_MATCHING (1ULL << 0)
 #define PROBE_UFFD_USER_MODE_ONLY 1
 #define PROBE_FEATURE_WP_UNPOPULATED (1ULL << 13)
@@ -59,7 +65,45 @@ static long scan(int fd, void *start, size_t len, uint64_t flags,
 	return ioctl(fd, PROBE_PAGEMAP_SCAN, &arg);
 }
 
-int main(void)
+/* The kernel's command line parameter that names the zero page, if any. */
+static void zero_page_param(char *out, size_t n)
+{
+	char buf[4096] = "", *save = NULL;
+	FILE *f = fopen("/proc/cmdline", "re");
+	*out = 0;
+	if (!f)
+		return;
+	if (fgets(buf, sizeof(buf), f))
+		for (char *w = strtok_r(buf, " \n", &save); w; w = strtok_r(NULL, " \n", &save))
+			if (strstr(w, "zero_page"))
+				snprintf(out, n, " (kernel command line: %s)", w);
+	fclose(f);
+}
+
+static int probe_zero_page(void)
+{
+	struct probe_page_region r[2];
+	const size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	char why[512], param[256];
+	int pm = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	volatile unsigned char *p = mmap(NULL, page, PROT_READ | PROT_WRITE,
+					 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (pm < 0 || p == MAP_FAILED)
+		return fail("cannot probe the zero page");
+	(void)p[0]; /* a read fault */
+	if (scan(pm, (void *)p, page, 0, PROBE_PFNZERO, r, 2) == 1) {
+		printf("ok\n");
+		return 0;
+	}
+	zero_page_param(param, sizeof(param));
+	snprintf(why, sizeof(why),
+		 "this kernel maps no zero page on a read fault%s: a read of never-touched memory allocates a page, which PAGEMAP_SCAN reports written",
+		 param);
+	return fail(why);
+}
+
+int main(int argc, char **argv)
 {
 	struct probe_page_region r[4];
 	struct uffdio_api api;
@@ -69,6 +113,8 @@ int main(void)
 	long n;
 	const size_t page = (size_t)sysconf(_SC_PAGESIZE); /* 4, 16 or 64 KiB */
 
+	if (argc == 2 && strcmp(argv[1], "zeropage") == 0)
+		return probe_zero_page();
 	pm = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
 	if (pm < 0)
 		return fail("cannot open /proc/self/pagemap");
