@@ -1524,11 +1524,8 @@ void ps_loop_release(struct ps_loop *l)
 		return;
 	l->released = true;
 	ps_tracker_disarm(l->tr);
-	report_huge(l->tr, l->t.pid);
-	for (size_t i = 0; i < l->nm; i++) {
+	for (size_t i = 0; i < l->nm; i++)
 		ps_tracker_disarm(l->m[i]->tr);
-		report_huge(l->m[i]->tr, l->m[i]->t.pid);
-	}
 }
 
 void ps_loop_free(struct ps_loop *l)
@@ -1538,6 +1535,10 @@ void ps_loop_free(struct ps_loop *l)
 			l->sinks[i]->destroy(l->sinks[i]);
 	l->nsinks = 0;
 	ps_loop_release(l);
+	/* Only now, the terminal restored: what giving the huge pages back did. */
+	report_huge(l->tr, l->t.pid);
+	for (size_t i = 0; i < l->nm; i++)
+		report_huge(l->m[i]->tr, l->m[i]->t.pid);
 	workload_free(l);
 	ps_session_free(l->session);
 	l->session = NULL;

@@ -142,7 +142,8 @@ int ps_loop_run(struct ps_loop *l, struct ps_err *err);
 /* run, once the watch is over (its end, an error): let go of every
  * process's tracking now, so that the command runs on to its end untracked
  * (no write-protect left) while pagescan waits for it. Once; ps_loop_free
- * does it otherwise. */
+ * does it otherwise, and says what giving the huge pages back did (after
+ * the sinks: the terminal heatmap may still hold the screen here). */
 void ps_loop_release(struct ps_loop *l);
 /* Write the end record (once). */
 void ps_loop_end(struct ps_loop *l, enum ps_end_reason reason, const char *detail);
