@@ -15,7 +15,8 @@
  *            record but the first (which follows the arming) closes a window
  *            holding one harvest
  * Rows (ms): <phase>_pair_max (the longest pair in the window), <phase>_wait_max
- * (the longest one in which the target slept: a lock wait, not preemption),
+ * (the longest time the target's thread was blocked inside one pair's mmap
+ * and munmap: the lock wait itself, without preemption or the VM's stalls),
  * engage_sys and dump_sys (pagescan's system time: the scans' own cost),
  * harvest_us (the watch's median harvest time, µs).
  *
@@ -33,8 +34,8 @@ struct target {
 	struct lreader out; /* its stdout: answers */
 };
 
-/* The longest pair (and the longest that slept) overlapping [t0, t1], in ms. */
-static void pairs_in(struct target *t, uint64_t t0, uint64_t t1, double *longest, double *slept)
+/* The longest pair, and the longest blocked time of one, overlapping [t0, t1], in ms. */
+static void pairs_in(struct target *t, uint64_t t0, uint64_t t1, double *longest, double *blocked)
 {
 	char cmd[96];
 	unsigned long long l, s, n;
@@ -46,7 +47,7 @@ static void pairs_in(struct target *t, uint64_t t0, uint64_t t1, double *longest
 	if (n == 0)
 		die("the mapper did no mmap+munmap in a window of %.1f ms", (double)(t1 - t0) / 1e6);
 	*longest = (double)l / 1e6;
-	*slept = (double)s / 1e6;
+	*blocked = (double)s / 1e6;
 }
 
 /* Run pagescan with args, output to /dev/null; its system time in ms. */
@@ -60,24 +61,24 @@ static double run_pagescan(char *const argv[], const char *what)
 	return (double)ru.ru_stime.tv_sec * 1e3 + ru.ru_stime.tv_usec / 1e3;
 }
 
-static void emit_window(const char *cas, const char *phase, int round, double longest, double slept)
+static void emit_window(const char *cas, const char *phase, int round, double longest, double blocked)
 {
 	char m[64];
 	snprintf(m, sizeof(m), "%s_pair_max", phase);
 	emit(bench, cas, m, "ms", round, longest);
 	snprintf(m, sizeof(m), "%s_wait_max", phase);
-	emit(bench, cas, m, "ms", round, slept);
+	emit(bench, cas, m, "ms", round, blocked);
 }
 
 /* Time a pagescan command and report the target's longest pair meanwhile. */
 static double phase(struct target *t, char *const argv[], const char *cas, const char *name, int round)
 {
-	double longest, slept;
+	double longest, blocked;
 	uint64_t t0 = now_ns();
 	double sys = run_pagescan(argv, name);
 	uint64_t t1 = now_ns();
-	pairs_in(t, t0, t1, &longest, &slept);
-	emit_window(cas, name, round, longest, slept);
+	pairs_in(t, t0, t1, &longest, &blocked);
+	emit_window(cas, name, round, longest, blocked);
 	return sys;
 }
 
@@ -97,7 +98,7 @@ static void watch_phase(struct target *t, char *pagescan, char *pid, char *inter
 	if (!pl || !hv)
 		die("out of memory");
 	lr_init(pl, pp[0]);
-	double worst = 0, worst_slept = 0;
+	double worst = 0, worst_blocked = 0;
 	int seen = 0, nh = 0;
 	uint64_t prev = 0;
 	const char *l;
@@ -107,10 +108,10 @@ static void watch_phase(struct target *t, char *pagescan, char *pid, char *inter
 		uint64_t now = now_ns();
 		double h = json_num(l, "harvest_us");
 		if (seen++ > 0) {
-			double longest, slept;
-			pairs_in(t, prev, now, &longest, &slept);
+			double longest, blocked;
+			pairs_in(t, prev, now, &longest, &blocked);
 			worst = longest > worst ? longest : worst;
-			worst_slept = slept > worst_slept ? slept : worst_slept;
+			worst_blocked = blocked > worst_blocked ? blocked : worst_blocked;
 			if (nh < harvests)
 				hv[nh++] = h;
 		}
@@ -120,7 +121,7 @@ static void watch_phase(struct target *t, char *pagescan, char *pid, char *inter
 	if (!WIFEXITED(st) || WEXITSTATUS(st) || nh == 0)
 		die("pagescan watch failed (status 0x%x, %d harvests)", st, nh);
 	close(pp[0]);
-	emit_window(cas, "harvest", round, worst, worst_slept);
+	emit_window(cas, "harvest", round, worst, worst_blocked);
 	emit(bench, cas, "harvest_us", "us", round, median(hv, (size_t)nh));
 	free(hv);
 	free(pl);
@@ -192,11 +193,11 @@ int main(int argc, char **argv)
 		char pid[16];
 		snprintf(pid, sizeof(pid), "%d", (int)t.pid);
 
-		double longest, slept;
+		double longest, blocked;
 		uint64_t t0 = now_ns();
 		sleep_ns(300000000);
-		pairs_in(&t, t0, now_ns(), &longest, &slept);
-		emit_window(cas, "idle", r, longest, slept);
+		pairs_in(&t, t0, now_ns(), &longest, &blocked);
+		emit_window(cas, "idle", r, longest, blocked);
 
 		char *eng[] = { pagescan, "engage", pid, NULL };
 		emit(bench, cas, "engage_sys", "ms", r, phase(&t, eng, cas, "engage", r));

@@ -398,7 +398,8 @@ int main(int argc, char **argv)
 	        "times each mmap+munmap: PAGEMAP_SCAN holds its mmap lock for a call's whole walk. "
 	        "`<phase>_pair_max`: the longest pair during `idle` (no pagescan), `engage`, one `dump -m "
 	        "written --clear`, `release`, and the harvests of a `watch -i 200ms` (the longest over 5); "
-	        "`<phase>_wait_max`: the longest pair in which the thread slept (a lock wait, not preemption). "
+	        "`<phase>_wait_max`: the longest time the thread was blocked inside one pair (the lock wait itself: "
+	        "the pair's time less the thread's CPU time and its wait for a CPU; preemption and VM stalls left out). "
 	        "`engage_sys`, `dump_sys`: pagescan's system time (the scans); `harvest_us`: median harvest.");
 	section(m, "workload", "6. Workloads: several processes in one watch",
 	        "`harvest_<N>x<SIZE>`: N writer processes under `watch PID...`; after one record each writes "
