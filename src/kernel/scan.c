@@ -285,8 +285,8 @@ static void breathe_on(int fd, uint64_t start_ns, uint64_t end_ns)
 	if (fd >= 0)
 		run_fd = fd;
 	run_end = end_ns;
-	if (end_ns - run_start < PS_LOCK_RUN_NS)
-		return;
+	if (end_ns - run_start + (end_ns - start_ns) <= PS_LOCK_RUN_NS)
+		return; /* one more call like this one still fits in the run */
 	struct timespec ts = { .tv_nsec = (long)PS_LOCK_SLEEP_NS };
 	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
 		;

@@ -84,15 +84,19 @@ uint64_t ps_scan_page_end(int pagemap_fd, uint64_t start, uint64_t piece_end, ui
  * lock stealing), until that writer has waited RWSEM_WAIT_TIMEOUT (4 ms) and
  * claims a handoff. Calls issued back to back therefore hold the target's
  * mmap lock like one long call: its mmap and munmap waited 5-12 ms behind
- * pieces of 1 ms (observed). After PS_LOCK_RUN_NS of calls with no gap of
- * PS_LOCK_FREE_NS between them, pagescan sleeps PS_LOCK_SLEEP_NS (with the
- * default timer slack of 50 us, ~90 us here), and the writer that the last
- * call's unlock woke takes the lock meanwhile. */
+ * pieces of 1 ms (observed). When one more call as long as the last would
+ * take a run of calls (no gap of PS_LOCK_FREE_NS between them) past
+ * PS_LOCK_RUN_NS, pagescan sleeps PS_LOCK_SLEEP_NS (with the default timer
+ * slack of 50 us, ~90 us here), and the writer that the last call's unlock
+ * woke takes the lock meanwhile. So a run of full pieces is one call, and
+ * a writer waits for one call, not two (bench_lock: the target's longest
+ * wait during engage 3.6 -> 1.7 ms). */
 #define PS_LOCK_RUN_NS PS_SCAN_PIECE_NS
 #define PS_LOCK_FREE_NS 100000ull
 #define PS_LOCK_SLEEP_NS 20000ull
 /* After a call that took the target's mmap lock from start_ns to end_ns
- * (ps_now_ns()): sleep when the calls since the last gap add up to a run.
+ * (ps_now_ns()): sleep when one more such call would take the run past
+ * PS_LOCK_RUN_NS.
  * The scan loop counts a run per target: a call through another pagemap
  * fd than the call before begins a new one (a watch of many processes
  * harvests them back to back, each holding only its own lock); a call
