@@ -167,6 +167,7 @@ int ps_loop_async_output(struct ps_loop *l, struct ps_err *err)
 int ps_loop_attach(struct ps_loop *l, struct ps_err *err)
 {
 	struct ps_notes notes = { 0 };
+	ps_note_kernel_bugs(&notes);
 	l->tr = ps_engage_attach(&l->t, l->a->ranges.v, l->a->ranges.n, &notes, err);
 	ps_warn_notes(&notes);
 	if (!l->a->ranges_internal)
@@ -695,12 +696,11 @@ static int member_engage(struct ps_loop *l, pid_t pid, struct ps_err *err)
 		}
 	}
 	m->tr = ps_engage_attach(&m->t, l->a->ranges.v, l->a->ranges.n, &notes, &e);
-	if (!l->tracked_total) {
-		/* The kernel's known bugs and the like: the same for every
-		 * process, said once. */
-		ps_warn_notes(&notes);
+	/* This process's own notes (a fork during the injection); the
+	 * kernel's were said once before the first process. */
+	ps_warn_notes(&notes);
+	if (!l->tracked_total)
 		ps_warn_unmatched(&m->t, l->a->ranges.v, l->a->ranges.n);
-	}
 	if (!m->tr)
 		goto skip;
 	struct ps_session_source src;

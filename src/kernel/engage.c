@@ -97,7 +97,6 @@ struct ps_tracker *ps_engage_attach(struct ps_target *t, const struct ps_rangesp
 
 	if (preflight(t, err) < 0)
 		return NULL;
-	ps_note_kernel_bugs(notes);
 	if (ps_remote_userfaultfd(t, NULL, false, &local, NULL, warning, sizeof(warning), err) < 0)
 		return NULL;
 	note_warning(notes, warning);

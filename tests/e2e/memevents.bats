@@ -806,7 +806,30 @@ print(max(int(b, 16) - int(a, 16) for a, b in (l.split()[0].split("-") for l in 
         fail "no warning about the huge zero page on 6.8.10: $stderr"
     PAGESCAN_TEST_KERNEL_RELEASE=6.12.36 run -0 --separate-stderr "$twin" watch "$VPID" -i 100ms -n 2 -q
     [[ $stderr != *"known kernel bug"* ]] || fail "warned on a fixed kernel: $stderr"
+    # a watch of several processes says it once too, not once more for its first process
+    PAGESCAN_TEST_KERNEL_RELEASE=6.8.10 run -0 --separate-stderr "$twin" watch --tree "$VPID" -i 100ms -n 1 -q
+    assert_equal "$(grep -c 'known kernel bug' <<<"$stderr")" 1
     # the real kernel: this one is not listed
     run -0 --separate-stderr "$PAGESCAN" watch "$VPID" -i 100ms -n 1 -q
     [[ $stderr != *"known kernel bug"* ]] || fail "warned on $(uname -r): $stderr"
+}
+
+@test "11 a kernel that maps no zero page on a read fault is named once per command, and only such a kernel" {
+    mev_start
+    vmap x anon 8
+    # the real kernel, against the test program's own probe of it
+    run -0 --separate-stderr "$PAGESCAN" watch "$VPID" -i 100ms -n 1 -q
+    local want=1 why
+    why=$("$TARGETS/kfeatures" zeropage) && want=0
+    assert_equal "$(grep -c "$ZERO_PAGE_NOTE" <<<"$stderr")" "$want"
+    local twin=$BUILD_DIR/test-hooks/pagescan
+    [[ -x $twin ]] || skip "no test twin at $twin (configure with -DPAGESCAN_TEST_HOOKS=ON)"
+    # told there is none: once, with where to read more, in watch, watch --tree and run
+    for cmd in "watch $VPID -i 100ms -n 1 -q" "watch --tree $VPID -i 100ms -n 1 -q" "run -q -- true"; do
+        # shellcheck disable=SC2086 # the words of cmd are arguments
+        PAGESCAN_TEST_NO_ZERO_PAGE=1 run -0 --separate-stderr "$twin" $cmd
+        assert_equal "$(grep -c "$ZERO_PAGE_NOTE" <<<"$stderr")" 1
+        [[ $stderr == *"a read of never-touched private memory allocates a page, and pagescan reports it as written (docs/memory-events.md#reads-that-allocate)"* ]] ||
+            fail "$cmd: the note does not say what it means: $stderr"
+    done
 }

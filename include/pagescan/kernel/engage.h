@@ -33,7 +33,9 @@ int ps_check_untracked(const struct ps_target *t, struct ps_err *err);
  * that nothing tracks it yet, make it create a userfaultfd, take a copy and
  * close its own (pagescan then holds the only one, so tracking ends however
  * pagescan ends), and set up a tracker on the copy. specs are borrowed by
- * the tracker. Nothing is registered yet (ps_tracker_sync does that). */
+ * the tracker. Nothing is registered yet (ps_tracker_sync does that).
+ * notes get this process's own (a fork during the injection), not the
+ * kernel's: ps_note_kernel_bugs() once per command is the caller's. */
 struct ps_tracker *ps_engage_attach(struct ps_target *t, const struct ps_rangespec *specs, size_t nspecs,
                                     struct ps_notes *notes, struct ps_err *err);
 

@@ -6,9 +6,11 @@
 
 #include "pagescan/model/error.h"
 
-/* One note per known bug of the running kernel (uname release). In the
- * test twin (PAGESCAN_TEST_HOOKS) PAGESCAN_TEST_KERNEL_RELEASE replaces
- * the release. */
+/* One note per known bug of the running kernel (uname release), and one
+ * when a read fault of private anonymous memory does not map the zero page
+ * (probed on a page of pagescan's own). In the test twin
+ * (PAGESCAN_TEST_HOOKS) PAGESCAN_TEST_KERNEL_RELEASE replaces the release
+ * and PAGESCAN_TEST_NO_ZERO_PAGE=1 makes the probe answer "no". */
 void ps_note_kernel_bugs(struct ps_notes *notes);
 
 #endif
