@@ -105,6 +105,20 @@ static int engaged_some(struct ps_loop *l, int n, struct ps_err *err)
 
 /* The session on the tracker, and its first snapshot: every selected
  * mapping engaged. */
+/* The running kernel's known bugs and quirks (ps_note_kernel_bugs), said
+ * once per command when tracking has begun: a command that fails says
+ * only why. */
+static void note_kernel(struct ps_loop *l)
+{
+	struct ps_notes notes = { 0 };
+
+	if (l->kernel_noted)
+		return;
+	l->kernel_noted = true;
+	ps_note_kernel_bugs(&notes);
+	ps_warn_notes(&notes);
+}
+
 static int begin_session(struct ps_loop *l, struct ps_tracker *tr, struct ps_err *err)
 {
 	struct ps_session_source src;
@@ -121,7 +135,10 @@ static int begin_session(struct ps_loop *l, struct ps_tracker *tr, struct ps_err
 	l->session = ps_session_new(&src, &so);
 	if (!l->session)
 		return ps_errf(err, ENOMEM, "out of memory");
-	return engaged_some(l, ps_session_begin(l->session, err), err);
+	int r = engaged_some(l, ps_session_begin(l->session, err), err);
+	if (r >= 0)
+		note_kernel(l);
+	return r;
 }
 
 void ps_warn_unmatched(const struct ps_target *t, const struct ps_rangespec *specs, size_t nspecs)
@@ -167,7 +184,6 @@ int ps_loop_async_output(struct ps_loop *l, struct ps_err *err)
 int ps_loop_attach(struct ps_loop *l, struct ps_err *err)
 {
 	struct ps_notes notes = { 0 };
-	ps_note_kernel_bugs(&notes);
 	l->tr = ps_engage_attach(&l->t, l->a->ranges.v, l->a->ranges.n, &notes, err);
 	ps_warn_notes(&notes);
 	if (!l->a->ranges_internal)
@@ -186,11 +202,6 @@ static int armed(void *ctx, struct ps_tracker *tr, struct ps_err *err)
 
 int ps_loop_launched(struct ps_loop *l, struct ps_err *err)
 {
-	/* The kernel's known bugs, as attach warns (ps_engage_launched takes
-	 * no notes). */
-	struct ps_notes notes = { 0 };
-	ps_note_kernel_bugs(&notes);
-	ps_warn_notes(&notes);
 	if (l->launch->follow_forks) {
 		l->follow_forks = true;
 		l->workload = ps_workload_new(l->a->accumulate);
@@ -724,6 +735,7 @@ static int member_engage(struct ps_loop *l, pid_t pid, struct ps_err *err)
 	ps_session_clock_start(m->session);
 	l->m[l->nm++] = m;
 	l->tracked_total++;
+	note_kernel(l);
 	if (l->w_t0_ns)
 		return member_start_event(l, m, err) < 0 ? -err->code : 1;
 	return 1;
@@ -789,7 +801,6 @@ static int engage_found(struct ps_loop *l, struct ps_err *err)
 int ps_loop_workload(struct ps_loop *l, struct ps_err *err)
 {
 	const struct ps_watch_args *a = l->a;
-	struct ps_notes notes = { 0 };
 
 	l->multi = true;
 	l->workload = ps_workload_new(a->accumulate);
@@ -797,8 +808,6 @@ int ps_loop_workload(struct ps_loop *l, struct ps_err *err)
 		return ps_errf(err, ENOMEM, "out of memory");
 	if (a->cgroup && ps_cgroup_check(a->cgroup, err) < 0)
 		return -err->code;
-	ps_note_kernel_bugs(&notes);
-	ps_warn_notes(&notes);
 	int r = discover(l, err);
 	if (r < 0)
 		return r;
@@ -1284,6 +1293,7 @@ static int member_engage_launched(struct ps_loop *l, pid_t pid, struct ps_err *e
 	ps_session_clock_start(m->session);
 	l->m[l->nm++] = m;
 	l->tracked_total++;
+	note_kernel(l);
 	return member_start_event(l, m, err) < 0 ? -err->code : 1;
 }
 

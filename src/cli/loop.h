@@ -73,6 +73,7 @@ struct ps_loop {
 	 * report) and cmd_run says this after the command's end (late_err). */
 	bool cmd_running;
 	bool released;                     /* ps_loop_release: tracking given up already */
+	bool kernel_noted;                 /* the running kernel's notes said (once, when tracking began) */
 	bool ended;
 	bool epipe;                        /* the output's reader went away */
 	bool noted_ksm, noted_thp, noted_hugetlb; /* the memory-event notes, once each */

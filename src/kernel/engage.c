@@ -172,7 +172,6 @@ int ps_engage_persistent(struct ps_target *t, const struct ps_rangespec *specs, 
 	*ret = (struct ps_engagement){ .remote_fd = -1 };
 	if (preflight(t, err) < 0)
 		return -err->code;
-	ps_note_kernel_bugs(notes);
 	if (ps_remote_userfaultfd(t, NULL, true, &local, &remote, warning, sizeof(warning), err) < 0)
 		return -err->code;
 	note_warning(notes, warning);
@@ -190,6 +189,7 @@ int ps_engage_persistent(struct ps_target *t, const struct ps_rangespec *specs, 
 		goto undo;
 	}
 	ret->remote_fd = remote;
+	ps_note_kernel_bugs(notes); /* tracking began: a failure says only why */
 	/* The target's copy goes on tracking; pagescan's closes here. */
 	ps_tracker_free(tr);
 	return 0;

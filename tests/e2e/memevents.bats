@@ -832,4 +832,10 @@ print(max(int(b, 16) - int(a, 16) for a, b in (l.split()[0].split("-") for l in 
         [[ $stderr == *"a read of never-touched private memory allocates a page, and pagescan reports it as written (docs/memory-events.md#reads-that-allocate)"* ]] ||
             fail "$cmd: the note does not say what it means: $stderr"
     done
+    # engage says it too; a command that fails says only why, in one line
+    PAGESCAN_TEST_NO_ZERO_PAGE=1 run -0 --separate-stderr "$twin" engage "$VPID"
+    assert_equal "$(grep -c "$ZERO_PAGE_NOTE" <<<"$stderr")" 1
+    PAGESCAN_TEST_NO_ZERO_PAGE=1 run -1 --separate-stderr "$twin" engage "$VPID"
+    assert_regex "$stderr" "^pagescan: process $VPID is already tracked by pagescan engage [^"$'\n'"]*\$"
+    run -0 "$PAGESCAN" release "$VPID"
 }
