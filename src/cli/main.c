@@ -420,8 +420,6 @@ static void watch_check(struct argp_state *state, const struct ps_watch_args *o)
 		argp_error(state, "--sample watches one process: add --no-follow-forks");
 	if (o->compare_soft_dirty && o->accumulate)
 		argp_error(state, "--compare soft-dirty compares each interval's writes: drop --accumulate");
-	if (o->compare_soft_dirty && o->heatmap)
-		argp_error(state, "--compare soft-dirty has no heatmap view: use --format text, json or csv");
 	if (o->compare_soft_dirty && (o->npids > 1 || o->tree || o->cgroup))
 		argp_error(state, "--compare soft-dirty watches one process: give one PID, without --tree or --cgroup");
 	if (o->compare_soft_dirty && o->argv && !o->no_follow_forks)

@@ -573,6 +573,8 @@ figures:
 	h->overhead = iv->overhead;
 	h->asked_ns = (uint64_t)(iv->interval_s * 1e9 + 0.5);
 	h->sample = iv->sample;
+	h->soft_dirty = iv->soft_dirty != NULL;
+	h->sd = iv->soft_dirty ? iv->soft_dirty->c : (struct ps_sd_counts){ 0 };
 	return 0;
 }
 

@@ -14,6 +14,7 @@
 #include "pagescan/model/util.h"
 #include "pagescan/render/sink.h"
 #include "sample_fmt.h"
+#include "softdirty_fmt.h"
 
 #define MIN(a, b) ((a) < (b) ? (a) : (b))
 #define MAX(a, b) ((a) > (b) ? (a) : (b))
@@ -312,7 +313,7 @@ static int put_fit(struct ps_heat_frame *f, int x, int y, enum ps_heat_style st,
 
 static void render_header(const struct ps_heat *h, const struct ps_heat_view *v, struct ps_heat_frame *f)
 {
-	char iv[80], a[32], b[32], c[32], d[32], sb[64], t[3][384], to[2][416];
+	char iv[80], a[32], b[32], c[32], d[32], sb[64], t[3][384], to[3][2][560];
 	const char *state = NULL;
 	enum ps_heat_style sst = PS_HS_ALERT;
 
@@ -390,9 +391,25 @@ static void render_header(const struct ps_heat *h, const struct ps_heat_view *v,
 	if (h->overhead.known)
 		snprintf(ov, sizeof(ov), " | overhead ~%.1f%%%s", h->overhead.share * 100,
 		         h->overhead.over_budget ? " over budget" : "");
-	for (int i = 0; i < 2; i++)
-		snprintf(to[i], sizeof(to[i]), "%s%s", t[i], ov);
-	const char *cand[] = { to[0], t[0], to[1], t[1], t[2] };
+	/* --compare soft-dirty (docs/soft-dirty.md): what soft-dirty reported
+	 * this interval and how much of it was not written. Asked for, so it
+	 * stays where the overhead is left out for room. */
+	char sd[2][112] = { "", "" };
+	if (h->soft_dirty) {
+		char race[40] = "";
+		if (h->sd.race_pages)
+			snprintf(race, sizeof(race), ", %" PRIu64 " in the race", h->sd.race_pages);
+		snprintf(sd[0], sizeof(sd[0]), " | soft-dirty %" PRIu64 ", %" PRIu64 " not written%s", h->sd.soft_dirty_pages,
+		         h->sd.false_pages, race);
+		snprintf(sd[1], sizeof(sd[1]), " | soft-dirty %" PRIu64 "/%" PRIu64 " false", h->sd.soft_dirty_pages,
+		         h->sd.false_pages);
+	}
+	for (int i = 0; i < 2; i++) {
+		snprintf(to[i][0], sizeof(to[i][0]), "%s%s%s", t[i], sd[0], ov);
+		snprintf(to[i][1], sizeof(to[i][1]), "%s%s", t[i], sd[0]);
+	}
+	snprintf(to[2][0], sizeof(to[2][0]), "%s%s", t[2], sd[1]);
+	const char *cand[] = { to[0][0], to[0][1], to[1][0], to[1][1], to[2][0] };
 	put_fit(f, 0, 1, PS_HS_TEXT, cand, 5);
 }
 
@@ -760,6 +777,10 @@ void ps_heat_summary(struct ps_out *o, const struct ps_watch_end *e)
 		out_name(o, e->hottest[0].mapping);
 		ps_out_printf(o, " (%" PRIu64 " distinct page%s written)", e->hottest[0].distinct_pages,
 		              e->hottest[0].distinct_pages == 1 ? "" : "s");
+	}
+	if (e->soft_dirty) {
+		ps_out_str(o, "; ");
+		ps_sd_text_counts(o, &e->soft_dirty->c);
 	}
 	if (e->has_exit_status)
 		ps_out_printf(o, "; exit status %d", e->exit_status);

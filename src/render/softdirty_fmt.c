@@ -98,7 +98,7 @@ void ps_sd_text_start(struct ps_out *o)
 	ps_out_str(o, "comparing with soft-dirty (--compare soft-dirty): " SD_COST_NOTE "\n");
 }
 
-static void text_counts(struct ps_out *o, const struct ps_sd_counts *c)
+void ps_sd_text_counts(struct ps_out *o, const struct ps_sd_counts *c)
 {
 	ps_out_printf(o, "soft-dirty %llu page%s, %llu not written (false positives)",
 	              (unsigned long long)c->soft_dirty_pages, c->soft_dirty_pages == 1 ? "" : "s",
@@ -110,7 +110,7 @@ static void text_counts(struct ps_out *o, const struct ps_sd_counts *c)
 void ps_sd_text_interval(struct ps_out *o, const struct ps_sd_report *r, bool quiet)
 {
 	ps_out_str(o, "  ");
-	text_counts(o, &r->c);
+	ps_sd_text_counts(o, &r->c);
 	if (!quiet && r->nper_mapping) {
 		ps_out_str(o, "; per mapping (soft-dirty/false):");
 		for (size_t i = 0; i < r->nper_mapping; i++) {
@@ -133,7 +133,7 @@ void ps_sd_text_end(struct ps_out *o, const struct ps_sd_report *r)
 	const struct ps_sd_counts *c = &r->c;
 	ps_out_printf(o, "soft-dirty compared: %llu written page%s, ", (unsigned long long)c->written_pages,
 	              c->written_pages == 1 ? "" : "s");
-	text_counts(o, c);
+	ps_sd_text_counts(o, c);
 	if (c->soft_dirty_pages)
 		ps_out_printf(o, " (%.1f%% of soft-dirty)", 100.0 * (double)c->false_pages / (double)c->soft_dirty_pages);
 	ps_out_chr(o, '\n');

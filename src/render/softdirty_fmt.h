@@ -21,6 +21,9 @@ void ps_sd_csv_row(struct ps_out *o, const struct ps_sd_report *r);
 /* Text: the start's note, an interval's line (per mapping unless quiet),
  * the end's summary. */
 void ps_sd_text_start(struct ps_out *o);
+/* Text: "soft-dirty N pages, M not written (false positives)[, R in the
+ * read-to-clear race]" (the heatmap's summary line has it too). */
+void ps_sd_text_counts(struct ps_out *o, const struct ps_sd_counts *c);
 void ps_sd_text_interval(struct ps_out *o, const struct ps_sd_report *r, bool quiet);
 void ps_sd_text_end(struct ps_out *o, const struct ps_sd_report *r);
 

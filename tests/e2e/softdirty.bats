@@ -196,7 +196,7 @@ sd_consistent() {
     no_uffd_left "$VPID"
 }
 
-@test "soft-dirty: text, CSV and Prometheus carry the comparison; run compares too" {
+@test "soft-dirty: text, CSV, Prometheus and the text heatmap carry the comparison; run compares too" {
     need_soft_dirty
     mev_start
     vmap m anon 16
@@ -214,6 +214,11 @@ sd_consistent() {
     assert_line --partial "comparing with soft-dirty (--compare soft-dirty): clear_refs write-protects"
     assert_line --regexp '^  soft-dirty [0-9]+ pages?, [0-9]+ not written \(false positives\)'
     assert_line --regexp '^soft-dirty compared: [0-9]+ written pages?, soft-dirty '
+    # the heatmap: every frame's header and the summary line
+    COLUMNS=160 LINES=16 run --separate-stderr "$PAGESCAN" watch "$VPID" --heatmap=text -i 20ms -n 2 --compare soft-dirty
+    assert_success
+    assert_equal "$(grep -cE '^written .* \| soft-dirty [0-9]+, [0-9]+ not written' <<<"$output")" 2
+    assert_line --regexp '^end: count after 2 intervals .*; soft-dirty [0-9]+ pages?, [0-9]+ not written \(false positives\)$'
     run "$PAGESCAN" run --compare soft-dirty --no-follow-forks -f json -- "$TARGETS/runprog" \
         "$BATS_TEST_TMPDIR/truth" 30
     assert_success

@@ -740,6 +740,29 @@ static void test_wide_frame(void)
 	is_str(ps_heat_frame_line(&x.f, 1, buf),
 	       "written 5 pages (20K)  5 pages/s  0.0 MiB/s | wss 5 pages (20K) | harvest 50us (0.01%) | overhead ~42.0% over budget",
 	       "header: the estimate, over the budget");
+	/* --compare soft-dirty: soft-dirty's pages and its false positives
+	 * (docs/soft-dirty.md), kept before the estimate when room is short. */
+	x.h.soft_dirty = true;
+	x.h.sd = (struct ps_sd_counts){ .written_pages = 5, .soft_dirty_pages = 12, .false_pages = 7 };
+	render(&x, 160, 30);
+	is_str(ps_heat_frame_line(&x.f, 1, buf),
+	       "written 5 pages (20K)  5 pages/s  0.0 MiB/s | wss 5 pages (20K) | harvest 50us (0.01%) | soft-dirty 12, 7 not "
+	       "written | overhead ~42.0% over budget",
+	       "header: soft-dirty's pages and false positives, then the estimate");
+	render(&x, 120, 30);
+	is_str(ps_heat_frame_line(&x.f, 1, buf),
+	       "written 5 pages (20K)  5 pages/s  0.0 MiB/s | wss 5 pages (20K) | harvest 50us (0.01%) | soft-dirty 12, 7 not "
+	       "written",
+	       "header: short of room, the estimate goes, soft-dirty stays");
+	x.h.sd.race_pages = 2;
+	render(&x, 180, 30);
+	is_str(ps_heat_frame_line(&x.f, 1, buf),
+	       "written 5 pages (20K)  5 pages/s  0.0 MiB/s | wss 5 pages (20K) | harvest 50us (0.01%) | soft-dirty 12, 7 not "
+	       "written, 2 in the race | overhead ~42.0% over budget",
+	       "header: the read-to-clear race when there was one");
+	render(&x, 80, 30);
+	is_str(ps_heat_frame_line(&x.f, 1, buf), "written 20K 0.0 MiB/s | wss 20K | harvest 50us | soft-dirty 12/7 false",
+	       "header: narrow, the short form");
 	fx_free(&x);
 }
 
@@ -833,6 +856,18 @@ static void test_sink(void)
 	ps_heat_summary(&o, &e3);
 	ps_out_chr(&o, 0);
 	ok(strstr(o.buf, "; hottest /tmp/a\\033[2Jb\\011c (1 distinct page written)\n") != NULL, "summary escapes control bytes: %s", o.buf);
+	ps_out_free(&o);
+	/* --compare soft-dirty: the watch's sums end the summary (before the
+	 * exit status) */
+	struct ps_sd_report sdr = { .c = { .written_pages = 40, .soft_dirty_pages = 52, .false_pages = 12 } };
+	struct ps_watch_end e4 = { .reason = PS_END_COUNT, .intervals = 3, .duration_s = 3, .soft_dirty = &sdr,
+	                           .has_exit_status = true, .exit_status = 0 };
+	ps_out_init(&o, -1);
+	ps_heat_summary(&o, &e4);
+	ps_out_chr(&o, 0);
+	is_str(o.buf, "end: count after 3 intervals (3.0s); write working set 0 pages (0B); dirty rate mean 0 p95 0 max 0 "
+	              "pages/s; soft-dirty 52 pages, 12 not written (false positives); exit status 0\n",
+	       "summary with soft-dirty's sums");
 	ps_out_free(&o);
 	ps_regions_free(&w);
 	fx_free(&x);

@@ -97,6 +97,8 @@ struct ps_heat {
 	struct ps_overhead overhead; /* the estimate (model/overhead.h) */
 	uint64_t asked_ns;           /* the interval asked: interval_ns, or longer when stretched */
 	struct ps_sample_iv sample;  /* --sample: written_pages and wss_pages are estimates */
+	bool soft_dirty;             /* --compare soft-dirty: sd holds the last interval's comparison */
+	struct ps_sd_counts sd;
 	/* the grid */
 	struct ps_heat_seg *seg;     /* by address */
 	size_t nseg;
