@@ -103,8 +103,6 @@ static int engaged_some(struct ps_loop *l, int n, struct ps_err *err)
 	return n < 0 ? n : 0;
 }
 
-/* The session on the tracker, and its first snapshot: every selected
- * mapping engaged. */
 /* The running kernel's known bugs and quirks (ps_note_kernel_bugs), said
  * once per command when tracking has begun: a command that fails says
  * only why. */
@@ -119,6 +117,8 @@ static void note_kernel(struct ps_loop *l)
 	ps_warn_notes(&notes);
 }
 
+/* The session on the tracker, and its first snapshot: every selected
+ * mapping engaged. */
 static int begin_session(struct ps_loop *l, struct ps_tracker *tr, struct ps_err *err)
 {
 	struct ps_session_source src;
@@ -708,7 +708,7 @@ static int member_engage(struct ps_loop *l, pid_t pid, struct ps_err *err)
 	}
 	m->tr = ps_engage_attach(&m->t, l->a->ranges.v, l->a->ranges.n, &notes, &e);
 	/* This process's own notes (a fork during the injection); the
-	 * kernel's were said once before the first process. */
+	 * kernel's come once, when the first process is tracked. */
 	ps_warn_notes(&notes);
 	if (!l->tracked_total)
 		ps_warn_unmatched(&m->t, l->a->ranges.v, l->a->ranges.n);
