@@ -708,6 +708,13 @@ static void test_too_small(void)
 	fx_free(&x);
 }
 
+/* The figures line of x's frame rendered w columns wide (30 lines). */
+static const char *header_at(struct fx *x, int w, char *buf)
+{
+	render(x, w, 30);
+	return ps_heat_frame_line(&x->f, 1, buf);
+}
+
 static void test_wide_frame(void)
 {
 	struct fx x;
@@ -742,28 +749,31 @@ static void test_wide_frame(void)
 	       "header: the estimate, over the budget");
 	/* --compare soft-dirty: soft-dirty's pages and its false positives
 	 * (docs/soft-dirty.md), kept before the estimate when room is short. */
+#define HDR "written 5 pages (20K)  5 pages/s  0.0 MiB/s | wss 5 pages (20K) | harvest 50us (0.01%)"
 	x.h.soft_dirty = true;
 	x.h.sd = (struct ps_sd_counts){ .written_pages = 5, .soft_dirty_pages = 12, .false_pages = 7 };
-	render(&x, 160, 30);
-	is_str(ps_heat_frame_line(&x.f, 1, buf),
-	       "written 5 pages (20K)  5 pages/s  0.0 MiB/s | wss 5 pages (20K) | harvest 50us (0.01%) | soft-dirty 12, 7 not "
-	       "written | overhead ~42.0% over budget",
+	is_str(header_at(&x, 160, buf), HDR " | soft-dirty 12, 7 not written | overhead ~42.0% over budget",
 	       "header: soft-dirty's pages and false positives, then the estimate");
-	render(&x, 120, 30);
-	is_str(ps_heat_frame_line(&x.f, 1, buf),
-	       "written 5 pages (20K)  5 pages/s  0.0 MiB/s | wss 5 pages (20K) | harvest 50us (0.01%) | soft-dirty 12, 7 not "
-	       "written",
+	is_str(header_at(&x, 120, buf), HDR " | soft-dirty 12, 7 not written",
 	       "header: short of room, the estimate goes, soft-dirty stays");
 	x.h.sd.race_pages = 2;
-	render(&x, 180, 30);
-	is_str(ps_heat_frame_line(&x.f, 1, buf),
-	       "written 5 pages (20K)  5 pages/s  0.0 MiB/s | wss 5 pages (20K) | harvest 50us (0.01%) | soft-dirty 12, 7 not "
-	       "written, 2 in the race | overhead ~42.0% over budget",
+	is_str(header_at(&x, 180, buf), HDR " | soft-dirty 12, 7 not written, 2 in the race | overhead ~42.0% over budget",
 	       "header: the read-to-clear race when there was one");
-	render(&x, 80, 30);
-	is_str(ps_heat_frame_line(&x.f, 1, buf), "written 20K 0.0 MiB/s | wss 20K | harvest 50us | soft-dirty 12/7 false",
+	is_str(header_at(&x, 80, buf), "written 20K 0.0 MiB/s | wss 20K | harvest 50us | soft-dirty 12/7 false",
 	       "header: narrow, the short form");
+#undef HDR
 	fx_free(&x);
+}
+
+/* The heatmap's summary line of e, in buf. */
+static const char *summary(const struct ps_watch_end *e, char *buf, size_t n)
+{
+	struct ps_out o;
+	ps_out_init(&o, -1);
+	ps_heat_summary(&o, e);
+	snprintf(buf, n, "%.*s", (int)o.len, o.buf);
+	ps_out_free(&o);
+	return buf;
 }
 
 static void test_sink(void)
@@ -841,34 +851,26 @@ static void test_sink(void)
 
 	struct ps_watch_end e2 = { .reason = PS_END_SIGNAL, .detail = "Interrupt", .intervals = 1, .duration_s = 1,
 	                           .has_exit_status = true, .exit_status = 3 };
-	ps_out_init(&o, -1);
-	ps_heat_summary(&o, &e2);
-	ps_out_chr(&o, 0);
-	is_str(o.buf, "end: signal (Interrupt) after 1 interval (1.0s); write working set 0 pages (0B); dirty rate "
-	              "mean 0 p95 0 max 0 pages/s; exit status 3\n",
+	char line[512];
+	is_str(summary(&e2, line, sizeof(line)),
+	       "end: signal (Interrupt) after 1 interval (1.0s); write working set 0 pages (0B); dirty rate "
+	       "mean 0 p95 0 max 0 pages/s; exit status 3\n",
 	       "summary with detail and exit status");
-	ps_out_free(&o);
 	/* control bytes in a mapping name cannot reach the terminal raw */
 	struct ps_mapping_count bad = { .start = HEAP, .mapping = "/tmp/a\033[2Jb\tc", .written_pages = 1,
 	                                .distinct_pages = 1 };
 	struct ps_watch_end e3 = { .reason = PS_END_QUIT, .hottest = &bad, .nhottest = 1 };
-	ps_out_init(&o, -1);
-	ps_heat_summary(&o, &e3);
-	ps_out_chr(&o, 0);
-	ok(strstr(o.buf, "; hottest /tmp/a\\033[2Jb\\011c (1 distinct page written)\n") != NULL, "summary escapes control bytes: %s", o.buf);
-	ps_out_free(&o);
+	ok(strstr(summary(&e3, line, sizeof(line)), "; hottest /tmp/a\\033[2Jb\\011c (1 distinct page written)\n") != NULL,
+	   "summary escapes control bytes: %s", line);
 	/* --compare soft-dirty: the watch's sums end the summary (before the
 	 * exit status) */
 	struct ps_sd_report sdr = { .c = { .written_pages = 40, .soft_dirty_pages = 52, .false_pages = 12 } };
 	struct ps_watch_end e4 = { .reason = PS_END_COUNT, .intervals = 3, .duration_s = 3, .soft_dirty = &sdr,
 	                           .has_exit_status = true, .exit_status = 0 };
-	ps_out_init(&o, -1);
-	ps_heat_summary(&o, &e4);
-	ps_out_chr(&o, 0);
-	is_str(o.buf, "end: count after 3 intervals (3.0s); write working set 0 pages (0B); dirty rate mean 0 p95 0 max 0 "
-	              "pages/s; soft-dirty 52 pages, 12 not written (false positives); exit status 0\n",
+	is_str(summary(&e4, line, sizeof(line)),
+	       "end: count after 3 intervals (3.0s); write working set 0 pages (0B); dirty rate mean 0 p95 0 max 0 "
+	       "pages/s; soft-dirty 52 pages, 12 not written (false positives); exit status 0\n",
 	       "summary with soft-dirty's sums");
-	ps_out_free(&o);
 	ps_regions_free(&w);
 	fx_free(&x);
 }
