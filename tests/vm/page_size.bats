@@ -3,8 +3,8 @@
 # 6.12-arm64-16k), with the exactness tests of the core set: every size
 # pagescan prints is in the kernel's pages. A recording of run says
 # page_size; its regions, pages and bytes are in those pages and its union
-# is the program's truth; report (text, JSON, SVG) counts in them; dump's
-# summary too. (A recording read on a machine with other pages: the unit
+# is the program's truth; report (text, JSON, SVG) and the text heatmap
+# count in them; dump's summary too. (A recording read on a machine with other pages: the unit
 # test test_page_size.)
 
 load ../e2e/common
@@ -79,4 +79,24 @@ teardown() {
     no_uffd_left "$VPID"
     vcmd "check x"
     victim_stop
+}
+
+@test "pages of the kernel's size: the text heatmap's cells and its summary" {
+    local d=$BATS_TEST_TMPDIR kib=$((PAGE_SIZE / 1024))
+    COLUMNS=100 LINES=24 ps_ok "$d/heat.txt" run --heatmap=text -i 100ms -- "$TARGETS/runprog" "$d/truth" 30
+    assert_equal "$(ranges_pages "$d/truth")" 10
+    # the scale line: N pages a cell, N x PAGE_SIZE
+    local scale
+    scale=$(grep -m 1 '^1 cell = ' "$d/heat.txt") || fail "no scale line: $(head -n 4 "$d/heat.txt")"
+    [[ $scale =~ ^1\ cell\ =\ ([0-9]+)\ pages?\ \(([^\)]+)\) ]] || fail "scale line: $scale"
+    local per=${BASH_REMATCH[1]} size=${BASH_REMATCH[2]}
+    ((per * kib >= 1000)) || assert_equal "$size" "$((per * kib))K"
+    # the summary: the write working set, at least the program's 10 pages, in the kernel's pages
+    local end
+    end=$(grep '^end: ' "$d/heat.txt") || fail "no summary line"
+    [[ $end =~ write\ working\ set\ ([0-9]+)\ pages\ \(([^\)]+)\) ]] || fail "summary: $end"
+    local n=${BASH_REMATCH[1]}
+    size=${BASH_REMATCH[2]}
+    ((n >= 10)) || fail "write working set $n pages, the program alone wrote 10: $end"
+    ((n * kib >= 1000)) || assert_equal "$size" "$((n * kib))K"
 }
