@@ -215,7 +215,7 @@ release_and_end() {
     wait "$1" || st=$?
     assert_equal "$(cat "$mark")" ran
     assert_equal "$st" "$2"
-    assert_equal "$(cat "$d/stderr")" "$3"
+    assert_equal "$(without_machine_notes "$(cat "$d/stderr")")" "$3"
 }
 
 @test "run with an unwritable report (/dev/full): the command runs to its end; then exit 1, says so" {

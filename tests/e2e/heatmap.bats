@@ -516,7 +516,7 @@ first_grid_row() {
     ps=$!
     bg_track "$ps"
     for ((i = 0; i < 300; i++)); do
-        pid=$(head -n 1 "$out" 2>/dev/null | grep -oE 'process [0-9]+' | grep -oE '[0-9]+') && [[ -n $pid ]] && break
+        pid=$(grep -m 1 -oE '^watching process [0-9]+' "$out" 2>/dev/null | grep -oE '[0-9]+') && [[ -n $pid ]] && break
         sleep 0.1
     done
     [[ -n $pid && -e /proc/$pid ]] || fail "demo did not start: $(cat "$out")"

@@ -391,7 +391,7 @@ f_finish() {
     run --separate-stderr "$PAGESCAN" watch --tree "$FPID" --max-processes 2 -n 1 -i 100ms -f json "${RANGES[@]}"
     assert_success
     [[ $stderr == *"more than 2 processes (--max-processes)"*"raise --max-processes"* ]] || fail "stderr: $stderr"
-    assert_equal "$(grep -c 'pagescan: warning' <<<"$stderr")" 1
+    assert_equal "$(without_machine_notes "$stderr" | grep -c 'pagescan: warning')" 1
     assert_equal "$(jq -r 'select(.type == "process" and .event == "start") | .pid' <<<"$output" | wc -l)" 2
     assert_equal "$(jq -r 'select(.type == "process" and .event == "skipped") | .reason' <<<"$output" | sort -u)" \
         "over --max-processes 2"
@@ -707,7 +707,7 @@ exit make exit"
     run --separate-stderr "$PAGESCAN" watch --tree "$FPID" --max-processes 20 -n 1 -i 100ms -f json "${RANGES[@]}"
     assert_success
     [[ $stderr == *"more than 20 processes (--max-processes)"*"raise --max-processes"* ]] || fail "stderr: $stderr"
-    assert_equal "$(grep -c 'pagescan: warning' <<<"$stderr")" 1
+    assert_equal "$(without_machine_notes "$stderr" | grep -c 'pagescan: warning')" 1
     assert_equal "$(jq -r 'select(.type == "process" and .event == "start") | .pid' <<<"$output" | wc -l)" 20
     assert_equal "$(jq -r 'select(.type == "process" and .event == "skipped") | .reason' <<<"$output" | sort | uniq -c | awk '{ print $1, $2, $3, $4 }')" \
         "$((n + 1 - 20)) over --max-processes 20"
