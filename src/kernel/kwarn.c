@@ -4,13 +4,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
 #include "pagescan/kernel/compat.h"
 #include "pagescan/kernel/kwarn.h"
+#include "pagescan/kernel/scan.h"
+#include "pagescan/kernel/sys.h"
 #include "pagescan/model/kbugs.h"
 
 /* The kernel command line's word that mentions the zero page (a
@@ -18,26 +19,24 @@
  * WORD)", or "". */
 static void zero_page_param(char *out, size_t n)
 {
-	char buf[4096] = "", *save = NULL;
-	FILE *f = fopen("/proc/cmdline", "re");
+	char *buf = NULL, *save = NULL;
+	size_t len;
 	*out = 0;
-	if (!f)
+	if (ps_read_file_at(AT_FDCWD, "/proc/cmdline", 1 << 16, &buf, &len) < 0 || !buf)
 		return;
-	if (fgets(buf, sizeof(buf), f))
-		for (char *w = strtok_r(buf, " \n", &save); w; w = strtok_r(NULL, " \n", &save))
-			if (strstr(w, "zero_page")) {
-				snprintf(out, n, " (kernel command line: %s)", w);
-				break;
-			}
-	fclose(f);
+	for (char *w = strtok_r(buf, " \n", &save); w; w = strtok_r(NULL, " \n", &save))
+		if (strstr(w, "zero_page")) {
+			snprintf(out, n, " (kernel command line: %s)", w);
+			break;
+		}
+	free(buf);
 }
 
 /* Does a read fault of never-touched private anonymous memory map the
- * zero page? Asked of a page of our own: 1 yes, 0 no, -1 cannot tell (no
- * PAGEMAP_SCAN: the attach says why). Some kernels allocate a zeroed page
- * instead (mm_forbids_zeropage(); a guest booted with pvm_no_zero_page=1),
- * and that page, in a hole armed without markers, reads written
- * (docs/memory-events.md#reads-that-allocate). */
+ * zero page? Asked of a page of our own: 1 yes, 0 no, -1 cannot tell.
+ * Some kernels allocate a zeroed page instead (mm_forbids_zeropage(); a
+ * guest booted with pvm_no_zero_page=1), and that page, in a hole armed
+ * without markers, reads written (docs/memory-events.md#reads-that-allocate). */
 static int zero_page_on_read(void)
 {
 	const size_t page = (size_t)sysconf(_SC_PAGESIZE);
@@ -46,20 +45,18 @@ static int zero_page_on_read(void)
 	int r = -1;
 
 	if (fd >= 0 && p != MAP_FAILED) {
-		struct page_region vec[2];
+		struct ps_regions zero = { 0 };
+		struct ps_err err = { 0 };
 		(void)p[0]; /* the read fault */
-		struct pm_scan_arg arg = {
-			.size = sizeof(arg), .start = (uintptr_t)p, .end = (uintptr_t)p + page,
-			.vec = (uintptr_t)vec, .vec_len = 2,
-			.category_mask = PAGE_IS_PFNZERO, .return_mask = PAGE_IS_PFNZERO,
-		};
-		long n = ioctl(fd, PAGEMAP_SCAN, &arg);
-		r = n < 0 ? -1 : n > 0;
+		struct ps_scan_req req = { .start = (uintptr_t)p, .end = (uintptr_t)p + page, .mask = PAGE_IS_PFNZERO,
+			                   .ret = PAGE_IS_PFNZERO };
+		if (ps_scan(fd, &req, &zero, NULL, &err) == 0)
+			r = zero.n > 0;
+		ps_regions_free(&zero);
 	}
 	if (p != MAP_FAILED)
 		munmap((void *)p, page);
-	if (fd >= 0)
-		close(fd);
+	ps_close(&fd);
 	return r;
 }
 
