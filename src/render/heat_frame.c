@@ -313,7 +313,7 @@ static int put_fit(struct ps_heat_frame *f, int x, int y, enum ps_heat_style st,
 
 static void render_header(const struct ps_heat *h, const struct ps_heat_view *v, struct ps_heat_frame *f)
 {
-	char iv[80], a[32], b[32], c[32], d[32], sb[64], t[3][384], to[3][2][560];
+	char iv[80], a[32], b[32], c[32], d[32], sb[64], t[3][384], to[5][560];
 	const char *state = NULL;
 	enum ps_heat_style sst = PS_HS_ALERT;
 
@@ -404,12 +404,13 @@ static void render_header(const struct ps_heat *h, const struct ps_heat_view *v,
 		snprintf(sd[1], sizeof(sd[1]), " | soft-dirty %" PRIu64 "/%" PRIu64 " false", h->sd.soft_dirty_pages,
 		         h->sd.false_pages);
 	}
+	/* Widest first: each long form with the estimate, then without it. */
 	for (int i = 0; i < 2; i++) {
-		snprintf(to[i][0], sizeof(to[i][0]), "%s%s%s", t[i], sd[0], ov);
-		snprintf(to[i][1], sizeof(to[i][1]), "%s%s", t[i], sd[0]);
+		snprintf(to[2 * i], sizeof(to[0]), "%s%s%s", t[i], sd[0], ov);
+		snprintf(to[2 * i + 1], sizeof(to[0]), "%s%s", t[i], sd[0]);
 	}
-	snprintf(to[2][0], sizeof(to[2][0]), "%s%s", t[2], sd[1]);
-	const char *cand[] = { to[0][0], to[0][1], to[1][0], to[1][1], to[2][0] };
+	snprintf(to[4], sizeof(to[4]), "%s%s", t[2], sd[1]);
+	const char *cand[] = { to[0], to[1], to[2], to[3], to[4] };
 	put_fit(f, 0, 1, PS_HS_TEXT, cand, 5);
 }
 
