@@ -90,7 +90,7 @@ uint64_t ps_scan_page_end(int pagemap_fd, uint64_t start, uint64_t piece_end, ui
  * slack of 50 us, ~90 us here), and the writer that the last call's unlock
  * woke takes the lock meanwhile. So a run of full pieces is one call, and
  * a writer waits for one call, not two (bench_lock: the target's longest
- * wait during engage 3.6 -> 1.7 ms). */
+ * wait during engage 2.7 -> 1.8 ms, bench/results/lock.md). */
 #define PS_LOCK_RUN_NS PS_SCAN_PIECE_NS
 #define PS_LOCK_FREE_NS 100000ull
 #define PS_LOCK_SLEEP_NS 20000ull
