@@ -93,6 +93,19 @@ without_machine_notes() {
     grep -v "^$ZERO_PAGE_NOTE" <<<"$1" || true
 }
 
+# wait_gone PID SECONDS: wait, on a pidfd, until PID has exited (0), or
+# fail to after SECONDS (1). A process already gone counts as exited.
+wait_gone() {
+    python3 - "$1" "$2" <<'PY'
+import os, select, sys
+try:
+    fd = os.pidfd_open(int(sys.argv[1]))
+except ProcessLookupError:
+    sys.exit(0)
+sys.exit(0 if select.select([fd], [], [], float(sys.argv[2]))[0] else 1)
+PY
+}
+
 # Default per-test setup (a file may define its own and call this).
 common_setup() {
     if [[ -n ${PAGESCAN_SKIP_REASON:-} ]]; then

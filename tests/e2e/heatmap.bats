@@ -511,21 +511,20 @@ first_grid_row() {
 }
 
 @test "demo dies with pagescan (PR_SET_PDEATHSIG)" {
-    local out=$BATS_TEST_TMPDIR/demo.out pid i ps
+    local out=$BATS_TEST_TMPDIR/demo.out pid='' ps fd line seen=''
+    mkfifo "$out"
     "$PAGESCAN" demo --no-heatmap -q -i 100ms >"$out" 2>&1 3>&- &
     ps=$!
     bg_track "$ps"
-    for ((i = 0; i < 300; i++)); do
-        pid=$(grep -m 1 -oE '^watching process [0-9]+' "$out" 2>/dev/null | grep -oE '[0-9]+') && [[ -n $pid ]] && break
-        sleep 0.1
+    exec {fd}<"$out"
+    while IFS= read -r -t 30 -u "$fd" line; do
+        seen+="$line"$'\n'
+        [[ $line =~ ^watching\ process\ ([0-9]+) ]] && pid=${BASH_REMATCH[1]} && break
     done
-    [[ -n $pid && -e /proc/$pid ]] || fail "demo did not start: $(cat "$out")"
+    [[ -n $pid && -e /proc/$pid ]] || fail "demo did not start: $seen"
     kill -KILL "$ps"
-    for ((i = 0; i < 100; i++)); do
-        [[ -e /proc/$pid ]] || break
-        sleep 0.1
-    done
-    [[ ! -e /proc/$pid ]] || fail "the workload $pid outlived pagescan"
+    exec {fd}<&-
+    wait_gone "$pid" 10 || fail "the workload $pid outlived pagescan"
 }
 
 @test "demo in a terminal: the heatmap of the workload; q exits 0" {
