@@ -54,14 +54,19 @@ int ps_read_file_at(int dirfd, const char *path, size_t max, char **ret_buf, siz
 	if (fd < 0)
 		return -errno;
 
-	/* /proc files report st_size 0: read until EOF, growing as needed. */
+	/* /proc files report st_size 0: read until EOF, growing (doubling)
+	 * before the room left is small, so that no read asks for a few
+	 * bytes only. A seq_file read returns about a page at most (maps:
+	 * one read per 4 KiB, each taking the target's mmap lock). */
 	for (;;) {
 		ssize_t got;
 
-		if (cap - len < 2) {
-			size_t need = limit < 4096 ? limit : 4096;
+		if (cap - len < 1024 && cap < limit) {
+			size_t need = len + 1024 > 4096 ? len + 1024 : 4096;
 			void *p = buf;
 
+			if (need > limit)
+				need = limit;
 			if (need < len + 2)
 				need = len + 2;
 			r = ps_grow(&p, &cap, need, 1);
