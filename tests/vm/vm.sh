@@ -38,14 +38,15 @@ if [[ ! -e $kdir/vmlinuz ]]; then
     exit 77
 fi
 if [[ $build == arm64:* ]]; then
-    # Cross-build pagescan and the test programs for the guest.
+    # Cross-build pagescan, its test twin and the test programs for the
+    # guest (not the unit tests and benchmarks).
     build=${build#arm64:}
     if ! command -v aarch64-linux-gnu-gcc >/dev/null; then
         echo "vm: no aarch64 cross compiler; install it and the kernels with tests/vm/fetch.sh (as root)"
         exit 77
     fi
     cmake -S "$src" -B "$build" --toolchain "$src/cmake/aarch64-linux-gnu.cmake" >"$build.log" 2>&1 &&
-        cmake --build "$build" -j2 >>"$build.log" 2>&1 ||
+        cmake --build "$build" -j2 --target vm_programs >>"$build.log" 2>&1 ||
         { echo "vm: the arm64 cross-build failed:"; tail -n 20 "$build.log"; exit 1; }
 fi
 build=$(cd "$build" && pwd)
