@@ -299,6 +299,17 @@ int ps_heat_layout(struct ps_heat *h, const struct ps_rangeset *tracked, const s
 		for (size_t b = 0; b < ns[i].nbins; b++)
 			ns[i].bin[b].heat /= (float)bin_pages(&ns[i], shift, b);
 	}
+	/* The soft-dirty sums: each old segment's to the first new one of
+	 * the same mapping it overlaps. */
+	for (size_t k = 0, i = 0; k < h->nseg; k++) {
+		while (i < n && ns[i].end <= h->seg[k].start)
+			i++;
+		for (size_t q = i; q < n && ns[q].start < h->seg[k].end; q++)
+			if (!strcmp(ns[q].label, h->seg[k].label)) {
+				ps_sd_counts_add(&ns[q].sd_sum, &h->seg[k].sd_sum);
+				break;
+			}
+	}
 	if (intersect(&h->seen, &keep) < 0)
 		goto out;
 	segs_free(h->seg, h->nseg);
@@ -404,6 +415,7 @@ void ps_heat_reset(struct ps_heat *h)
 	for (size_t i = 0; i < h->nseg; i++) {
 		struct ps_heat_seg *s = &h->seg[i];
 		s->ever_pages = 0;
+		s->sd_sum = (struct ps_sd_counts){ 0 };
 		for (size_t b = 0; b < s->nbins; b++) {
 			s->bin[b].heat = 0;
 			s->bin[b].ever = 0;
@@ -526,6 +538,23 @@ out:
 	return r;
 }
 
+/* An interval's soft-dirty comparison per mapping (by address) onto the
+ * segments: each mapping's counts on the first segment inside it. */
+static void sd_assign(struct ps_heat *h, const struct ps_sd_report *sd)
+{
+	for (size_t i = 0; i < h->nseg; i++)
+		h->seg[i].sd_now = (struct ps_sd_counts){ 0 };
+	for (size_t k = 0, j = 0; k < sd->nper_mapping; k++) {
+		const struct ps_sd_mapping *m = &sd->per_mapping[k];
+		while (j < h->nseg && h->seg[j].end <= m->start)
+			j++;
+		if (j < h->nseg && h->seg[j].start < m->end) {
+			ps_sd_counts_add(&h->seg[j].sd_now, &m->c);
+			ps_sd_counts_add(&h->seg[j].sd_sum, &m->c);
+		}
+	}
+}
+
 int ps_heat_interval(struct ps_heat *h, const struct ps_interval *iv)
 {
 	if (!h->workload && iv->nprocesses) {
@@ -561,6 +590,8 @@ int ps_heat_interval(struct ps_heat *h, const struct ps_interval *iv)
 	r = ps_heat_apply(h, iv->written);
 	if (r < 0)
 		return r;
+	if (iv->soft_dirty)
+		sd_assign(h, iv->soft_dirty);
 figures:
 	h->seq = iv->seq;
 	h->time_s = iv->time_s;

@@ -570,6 +570,13 @@ static int cmp_rank(const void *a, const void *b)
 	return x->i < y->i ? -1 : x->i > y->i;
 }
 
+/* A segment's soft-dirty false positives in the view: the last
+ * interval's, or since start/reset. */
+static uint64_t sd_false(const struct ps_heat_seg *s, bool cum)
+{
+	return cum ? s->sd_sum.false_pages : s->sd_now.false_pages;
+}
+
 static void render_table(const struct ps_heat *h, const struct ps_heat_view *v, const struct geom *g,
                          struct ps_heat_frame *f, int y)
 {
@@ -581,13 +588,22 @@ static void render_table(const struct ps_heat *h, const struct ps_heat_view *v, 
 	 * interval, "since start/reset" distinct pages; the ranking follows
 	 * the view (interval: now; cumulative: distinct pages). */
 	bool cum = v->mode == PS_HEAT_CUMULATIVE;
+	/* --compare soft-dirty: a column of the mapping's soft-dirty pages
+	 * not written (false positives), in the last interval or, in the
+	 * cumulative view, since start/reset. */
+	bool sdc = h->soft_dirty && !h->workload;
+	int x0 = 0;
 	if (wide)
-		putf(f, 0, y, PS_HS_TITLE, " %9s %9s %10s %12s %8s  %-*s %s", "pages/s", "MiB/s", "now", since,
-		     "% of map", g->aw, "address",
+		x0 = putf(f, 0, y, PS_HS_TITLE, " %9s %9s %10s %12s %8s", "pages/s", "MiB/s", "now", since, "% of map");
+	else
+		x0 = putf(f, 0, y, PS_HS_TITLE, " %8s %11s", "pages/s", since);
+	if (sdc)
+		x0 = putf(f, x0, y, PS_HS_TITLE, " %9s", "sd false");
+	if (wide && !sdc)
+		putf(f, x0, y, PS_HS_TITLE, "  %-*s %s", g->aw, "address",
 		     cum ? "hottest mappings (distinct)" : "hottest mappings (pages now)");
 	else
-		putf(f, 0, y, PS_HS_TITLE, " %8s %11s  %-*s %s", "pages/s", since, g->aw, "address",
-		     cum ? "hottest (distinct)" : "hottest (now)");
+		putf(f, x0, y, PS_HS_TITLE, "  %-*s %s", g->aw, "address", cum ? "hottest (distinct)" : "hottest (now)");
 
 	/* The focused mapping first, then the hottest. */
 	struct rank top[8];
@@ -599,7 +615,7 @@ static void render_table(const struct ps_heat *h, const struct ps_heat_view *v, 
 	size_t nall = 0;
 	for (size_t i = 0; all && i < h->nseg; i++) {
 		const struct ps_heat_seg *s = &h->seg[i];
-		if ((long)i == fi || (!s->now_pages && !s->ever_pages))
+		if ((long)i == fi || (!s->now_pages && !s->ever_pages && !(sdc && sd_false(s, cum))))
 			continue;
 		if (v->mode == PS_HEAT_CUMULATIVE)
 			all[nall++] = (struct rank){ i, s->ever_pages, s->now_pages };
@@ -624,13 +640,15 @@ static void render_table(const struct ps_heat *h, const struct ps_heat_view *v, 
 		snprintf(hx, sizeof(hx), "0x%" PRIx64, PS_HEAT_ADDR(s->start));
 		fmt_count(rate, r, sizeof(r));
 		int x = putc_(f, 0, yy, st, focus ? '>' : ' ');
-		if (wide) {
-			x = putf(f, x, yy, st, "%9s %9.2f %10" PRIu64 " %12" PRIu64 " %7.1f%%  %*s ", r,
+		if (wide)
+			x = putf(f, x, yy, st, "%9s %9.2f %10" PRIu64 " %12" PRIu64 " %7.1f%%", r,
 			         rate * (double)PS_PAGE_SIZE / (1024.0 * 1024.0), s->now_pages, s->ever_pages,
-			         s->pages ? 100.0 * (double)s->ever_pages / (double)s->pages : 0.0, g->aw, hx);
-		} else {
-			x = putf(f, x, yy, st, "%8s %11" PRIu64 "  %*s ", r, s->ever_pages, g->aw, hx);
-		}
+			         s->pages ? 100.0 * (double)s->ever_pages / (double)s->pages : 0.0);
+		else
+			x = putf(f, x, yy, st, "%8s %11" PRIu64, r, s->ever_pages);
+		if (sdc)
+			x = putf(f, x, yy, st, " %9" PRIu64, sd_false(s, cum));
+		x = putf(f, x, yy, st, "  %*s ", g->aw, hx);
 		if (h->workload) { /* whose */
 			size_t slot = (size_t)(s->start >> PS_HEAT_KEY_SHIFT) - 1;
 			if (slot < h->nproc)
@@ -782,6 +800,12 @@ void ps_heat_summary(struct ps_out *o, const struct ps_watch_end *e)
 	if (e->soft_dirty) {
 		ps_out_str(o, "; ");
 		ps_sd_text_counts(o, &e->soft_dirty->c);
+		const struct ps_sd_report *sd = e->soft_dirty;
+		if (sd->nper_mapping && sd->per_mapping[0].c.false_pages) {
+			ps_out_str(o, ", most in ");
+			out_name(o, sd->per_mapping[0].mapping);
+			ps_out_printf(o, " (%" PRIu64 ")", sd->per_mapping[0].c.false_pages);
+		}
 	}
 	if (e->has_exit_status)
 		ps_out_printf(o, "; exit status %d", e->exit_status);

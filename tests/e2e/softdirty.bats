@@ -218,6 +218,8 @@ sd_consistent() {
     COLUMNS=160 LINES=16 run --separate-stderr "$PAGESCAN" watch "$VPID" --heatmap=text -i 20ms -n 2 --compare soft-dirty
     assert_success
     assert_equal "$(grep -cE '^written .* \| soft-dirty [0-9]+, [0-9]+ not written' <<<"$output")" 2
+    # per mapping: the hottest-mappings table's column of false positives
+    assert_line --regexp '^ +pages/s +MiB/s +now +since start % of map  sd false  address +hottest \(now\)$'
     assert_line --regexp '^end: count after 2 intervals .*; soft-dirty [0-9]+ pages?, [0-9]+ not written \(false positives\)$'
     run "$PAGESCAN" run --compare soft-dirty --no-follow-forks -f json -- "$TARGETS/runprog" \
         "$BATS_TEST_TMPDIR/truth" 30

@@ -875,6 +875,112 @@ static void test_sink(void)
 	fx_free(&x);
 }
 
+/* One interval of x with soft-dirty's comparison rep (--compare soft-dirty):
+ * written pages [HEAP, HEAP + wheap pages). */
+static void fx_sd_interval(struct fx *x, uint64_t wheap, const struct ps_sd_report *rep)
+{
+	struct ps_regions w = { 0 };
+	if (wheap)
+		ps_regions_push(&w, HEAP, HEAP + wheap * P, 0);
+	struct ps_interval iv = {
+		.seq = ++x->seq, .time_s = (double)x->seq, .elapsed_s = 1.0, .written_pages = wheap,
+		.rate_pages_s = (double)wheap, .harvest_us = 50, .tracked_pages = ps_rangeset_total(&x->t) / P,
+		.wss_pages = wheap, .maps = &x->m, .tracked = &x->t, .written = &w, .soft_dirty = rep,
+	};
+	is_int(ps_heat_interval(&x->h, &iv), 0, "interval %llu", (unsigned long long)x->seq);
+	ps_regions_free(&w);
+}
+
+/* The table line of x's frame (w x 30) that ends with the mapping at addr,
+ * trailing spaces trimmed; "" when there is none. */
+static const char *table_row(struct fx *x, int w, const char *addr_label, char *buf)
+{
+	char line[512];
+	render(x, w, 30);
+	for (int y = 0; y < 30; y++) {
+		ps_heat_frame_line(&x->f, y, line);
+		size_t n = strlen(line);
+		while (n && line[n - 1] == ' ')
+			line[--n] = '\0';
+		size_t k = strlen(addr_label);
+		if (n >= k && !strcmp(line + n - k, addr_label) && strchr(line, '%') != line + n) {
+			strcpy(buf, line);
+			return buf;
+		}
+	}
+	buf[0] = '\0';
+	return buf;
+}
+
+/* --compare soft-dirty per mapping: the table's "sd false" column (the
+ * interval's false positives of each mapping, or since start/reset in the
+ * cumulative view), a mapping with false positives and no writes listed,
+ * the sums kept across a new layout and cleared by reset; the summary
+ * names the mapping with the most. */
+static void test_softdirty_table(void)
+{
+	struct fx x;
+	char buf[512];
+
+	fx_init(&x, maps3, false);
+	struct ps_sd_mapping m1[] = {
+		{ .start = HEAP, .end = HEAP + 16 * P, .mapping = "[heap]",
+		  .c = { .written_pages = 4, .soft_dirty_pages = 6, .false_pages = 2 } },
+		{ .start = ANON, .end = ANON + 101 * P, .mapping = "[anon]",
+		  .c = { .written_pages = 0, .soft_dirty_pages = 3, .false_pages = 3 } },
+	};
+	struct ps_sd_report r1 = { .c = { .written_pages = 4, .soft_dirty_pages = 9, .false_pages = 5 },
+	                           .per_mapping = m1, .nper_mapping = 2 };
+	fx_sd_interval(&x, 4, &r1);
+	render(&x, 100, 30);
+	is_str(ps_heat_frame_line(&x.f, 24, buf),
+	       "   pages/s     MiB/s        now  since start % of map  sd false  address        hottest (now)",
+	       "wide table: an sd false column (the title's short form)");
+	is_str(table_row(&x, 100, "0x1000000 [heap]", buf),
+	       "         4      0.02          4            4    25.0%         2       0x1000000 [heap]",
+	       "the heap: 2 false positives this interval");
+	is_str(table_row(&x, 100, "0x7f0000000000 [anon]", buf),
+	       "         0      0.00          0            0     0.0%         3  0x7f0000000000 [anon]",
+	       "a mapping not written but with false positives is listed");
+	is_str(table_row(&x, 70, "0x1000000 [heap]", buf), "        4           4         2       0x1000000 [heap]",
+	       "narrow table: the column too");
+
+	/* the next interval: only the heap, 1 more */
+	struct ps_sd_mapping m2[] = { { .start = HEAP, .end = HEAP + 16 * P, .mapping = "[heap]",
+		                        .c = { .written_pages = 2, .soft_dirty_pages = 3, .false_pages = 1 } } };
+	struct ps_sd_report r2 = { .c = m2[0].c, .per_mapping = m2, .nper_mapping = 1 };
+	fx_sd_interval(&x, 2, &r2);
+	ok(strstr(table_row(&x, 100, "0x1000000 [heap]", buf), " 1       0x1000000 [heap]") != NULL,
+	   "interval view: this interval's 1: %s", buf);
+	is_str(table_row(&x, 100, "0x7f0000000000 [anon]", buf), "", "interval view: the idle anon's 0 is not listed");
+	x.v.mode = PS_HEAT_CUMULATIVE;
+	ok(strstr(table_row(&x, 100, "0x1000000 [heap]", buf), " 3       0x1000000 [heap]") != NULL,
+	   "cumulative view: 2 + 1 since start: %s", buf);
+	ok(strstr(table_row(&x, 100, "0x7f0000000000 [anon]", buf), " 3  0x7f0000000000 [anon]") != NULL,
+	   "cumulative view: the anon's 3 since start: %s", buf);
+
+	/* the heap grows: a new layout keeps the sums of the mappings that stay */
+	fx_maps(&x, "00400000-00401000 rw-p 00000000 08:01 123 /usr/bin/prog\n"
+	            "01000000-01020000 rw-p 00000000 00:00 0 [heap]\n"
+	            "7f0000000000-7f0000065000 rw-p 00000000 00:00 0 \n");
+	fx_sd_interval(&x, 0, &(struct ps_sd_report){ 0 });
+	ok(strstr(table_row(&x, 100, "0x1000000 [heap]", buf), " 3       0x1000000 [heap]") != NULL,
+	   "after a new layout the heap's sum stays: %s", buf);
+	ok(strstr(table_row(&x, 100, "0x7f0000000000 [anon]", buf), " 3  0x7f0000000000 [anon]") != NULL,
+	   "after a new layout the anon's sum stays: %s", buf);
+	ps_heat_reset(&x.h);
+	is_str(table_row(&x, 100, "0x7f0000000000 [anon]", buf), "", "reset clears the sums");
+
+	/* the summary: the mapping with the most false positives */
+	struct ps_sd_mapping top[] = { { .start = ANON, .mapping = "[anon]", .c = { .false_pages = 3 } } };
+	struct ps_sd_report sdr = { .c = { .written_pages = 6, .soft_dirty_pages = 12, .false_pages = 6 },
+	                            .per_mapping = top, .nper_mapping = 1 };
+	struct ps_watch_end e = { .reason = PS_END_COUNT, .intervals = 3, .duration_s = 3, .soft_dirty = &sdr };
+	ok(strstr(summary(&e, buf, sizeof(buf)), "soft-dirty 12 pages, 6 not written (false positives), most in [anon] (3)\n"),
+	   "summary: the mapping with the most false positives: %s", buf);
+	fx_free(&x);
+}
+
 /* The default order: busiest first, idle small mappings folded into one
  * row at the end; o (by_address) shows every mapping in address order. A
  * process like node: 30 small idle mappings below one big buffer that takes
@@ -1067,6 +1173,7 @@ int main(void)
 	test_too_small();
 	test_wide_frame();
 	test_sink();
+	test_softdirty_table();
 	test_order();
 	test_workload();
 	return tap_done();

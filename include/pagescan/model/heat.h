@@ -62,6 +62,10 @@ struct ps_heat_seg {
 	struct ps_heat_bin *bin;
 	size_t nbins;
 	uint64_t now_pages, ever_pages; /* sums over the bins */
+	/* --compare soft-dirty (one process): its mapping's comparison in the
+	 * last interval, and summed since the start or reset (kept where the
+	 * same mapping stays). A mapping of several segments: on its first. */
+	struct ps_sd_counts sd_now, sd_sum;
 };
 
 /* A workload (watch PID PID..., --tree, --cgroup): every process's tracked
