@@ -117,22 +117,29 @@ static void note_kernel(struct ps_loop *l)
 	ps_warn_notes(&notes);
 }
 
-/* The session on the tracker, and its first snapshot: every selected
- * mapping engaged. */
-static int begin_session(struct ps_loop *l, struct ps_tracker *tr, struct ps_err *err)
+/* A session on tracker tr of process t (a single process or a member),
+ * with --compare soft-dirty its soft-dirty bits beside. NULL: no memory. */
+static struct ps_session *new_session(struct ps_loop *l, struct ps_tracker *tr, struct ps_target *t)
 {
 	struct ps_session_source src;
 	struct ps_session_opts so = {
-		.pid = l->t.pid,
-		.command = l->t.comm,
+		.pid = t->pid,
+		.command = t->comm,
 		.interval_ns = l->a->interval_ns,
 		.accumulate = l->a->accumulate,
 		.compare_soft_dirty = l->a->compare_soft_dirty,
 	};
 	tracker_source(l, tr, &src);
 	if (l->a->compare_soft_dirty)
-		ps_softdirty_source(&l->t, &src);
-	l->session = ps_session_new(&src, &so);
+		ps_softdirty_source(t, &src);
+	return ps_session_new(&src, &so);
+}
+
+/* The session on the tracker, and its first snapshot: every selected
+ * mapping engaged. */
+static int begin_session(struct ps_loop *l, struct ps_tracker *tr, struct ps_err *err)
+{
+	l->session = new_session(l, tr, &l->t);
 	if (!l->session)
 		return ps_errf(err, ENOMEM, "out of memory");
 	int r = engaged_some(l, ps_session_begin(l->session, err), err);
@@ -450,6 +457,8 @@ static int feed_workload(struct ps_loop *l, const struct ps_interval *iv, struct
 		l->wcounts = iv->counts;
 	else
 		add_counts(&l->wcounts, &iv->counts);
+	if (iv->soft_dirty)
+		ps_sd_counts_add(&l->wsd_end.c, &iv->soft_dirty->c);
 	if (ps_samples_add(&l->wrates, iv->rate_pages_s) < 0)
 		return ps_errf(err, ENOMEM, "out of memory");
 	return 0;
@@ -714,11 +723,7 @@ static int member_engage(struct ps_loop *l, pid_t pid, struct ps_err *err)
 		ps_warn_unmatched(&m->t, l->a->ranges.v, l->a->ranges.n);
 	if (!m->tr)
 		goto skip;
-	struct ps_session_source src;
-	tracker_source(l, m->tr, &src);
-	struct ps_session_opts so = { .pid = pid, .command = m->t.comm, .interval_ns = l->a->interval_ns,
-	                              .accumulate = l->a->accumulate };
-	m->session = ps_session_new(&src, &so);
+	m->session = new_session(l, m->tr, &m->t);
 	if (!m->session) {
 		member_free(m, true);
 		return ps_errf(err, ENOMEM, "out of memory");
@@ -839,6 +844,7 @@ static int workload_start(struct ps_loop *l, struct ps_err *err)
 		.max_overhead = l->budget.budget,
 		.workload = l->a->cgroup ? "cgroup" : l->a->tree ? "tree" : "pids",
 		.cgroup = l->a->cgroup, .max_processes = l->a->max_processes, .nprocesses = l->nm,
+		.soft_dirty = l->a->compare_soft_dirty,
 	};
 	for (size_t i = 0; i < l->nsinks; i++) {
 		int r = sink_answer(l, l->sinks[i]->start(l->sinks[i], &ws), "start", err);
@@ -928,6 +934,7 @@ static int workload_tick(struct ps_loop *l, struct ps_err *err)
 	if (ps_grow((void **)&l->procs, &l->procs_cap, l->nm ? l->nm : 1, sizeof(*l->procs)) < 0)
 		return ps_errf(err, ENOMEM, "out of memory");
 	ps_workload_begin_tick(l->workload);
+	l->wsd_iv.c = (struct ps_sd_counts){ 0 };
 	for (size_t i = 0; i < l->nm; i++) {
 		struct ps_member *m = l->m[i];
 		struct ps_err e = { 0 };
@@ -953,6 +960,8 @@ static int workload_tick(struct ps_loop *l, struct ps_err *err)
 		if (ps_workload_add(l->workload, m->id, &m->iv, &wm) < 0)
 			return ps_errf(err, ENOMEM, "out of memory");
 		add_counts(&counts, &m->iv.counts);
+		if (m->iv.soft_dirty)
+			ps_sd_counts_add(&l->wsd_iv.c, &m->iv.soft_dirty->c);
 		harvest_us += m->iv.harvest_us;
 		tracked += m->iv.tracked_pages;
 		l->procs[np++] = (struct ps_process_interval){ .pid = m->t.pid, .command = m->t.comm,
@@ -988,6 +997,7 @@ static int workload_tick(struct ps_loop *l, struct ps_err *err)
 		l->wcounts = counts;
 	else
 		add_counts(&l->wcounts, &counts);
+	ps_sd_counts_add(&l->wsd_end.c, &l->wsd_iv.c);
 	if (ps_samples_add(&l->wrates, rate) < 0)
 		return ps_errf(err, ENOMEM, "out of memory");
 	struct ps_interval iv = {
@@ -1003,6 +1013,7 @@ static int workload_tick(struct ps_loop *l, struct ps_err *err)
 		.processes = l->procs, .nprocesses = np,
 		.shared_written_pages = t.shared_written_pages,
 		.shared_wss_pages = t.shared_wss_pages,
+		.soft_dirty = l->a->compare_soft_dirty ? &l->wsd_iv : NULL,
 	};
 	r = workload_overhead(l, &iv, err);
 	if (r < 0)
@@ -1053,6 +1064,7 @@ static void workload_end(struct ps_loop *l, enum ps_end_reason reason, const cha
 		.workload = true,
 		.processes = l->tracked_total,
 		.untracked_processes = l->untracked,
+		.soft_dirty = l->a->compare_soft_dirty ? &l->wsd_end : NULL,
 	};
 	if (l->launch && l->launch->exited) {
 		e.has_exit_status = true;
@@ -1212,12 +1224,8 @@ static int member_armed(void *ctx, struct ps_tracker *tr, struct ps_err *err)
 {
 	struct launched_member *lm = ctx;
 	struct ps_member *m = lm->m;
-	struct ps_session_source src;
 	m->tr = tr;
-	tracker_source(lm->l, tr, &src);
-	struct ps_session_opts so = { .pid = m->t.pid, .command = m->t.comm, .interval_ns = lm->l->a->interval_ns,
-	                              .accumulate = lm->l->a->accumulate };
-	m->session = ps_session_new(&src, &so);
+	m->session = new_session(lm->l, tr, &m->t);
 	if (!m->session)
 		return ps_errf(err, ENOMEM, "out of memory");
 	int n = ps_session_begin(m->session, err);

@@ -107,6 +107,10 @@ struct ps_loop {
 	uint64_t next_id, wseq, w_t0_ns, w_last_ns, prev_wss;
 	uint64_t tracked_total, untracked;
 	struct ps_harvest_counts wcounts;  /* summed over the intervals */
+	/* --compare soft-dirty: the members' comparisons summed, this tick's
+	 * and over the watch (counts only; per mapping in each process's
+	 * record). */
+	struct ps_sd_report wsd_iv, wsd_end;
 	struct ps_pending_skip *pending;
 	size_t npending, pending_cap;
 	bool noted_limit;

@@ -284,7 +284,7 @@ static const struct argp release_argp = {
 #define MAX_OVERHEAD_OPTION \
 	{ "max-overhead", OPT_MAX_OVERHEAD, "PCT", 0, "Keep the estimated time the target loses to write-protect faults under PCT % of each interval by stretching the interval (default 10; off: fixed intervals)", 0 }
 
-/* watch and run (one process): docs/soft-dirty.md. */
+/* watch and run: docs/soft-dirty.md. */
 #define COMPARE_OPTION \
 	{ "compare", OPT_COMPARE, "soft-dirty", 0, "Also report, each interval, the pages the kernel's soft-dirty bits mark and how many of them were not written (false positives); clears the target's soft-dirty bits every interval (needs CONFIG_MEM_SOFT_DIRTY)", 0 }
 
@@ -420,10 +420,6 @@ static void watch_check(struct argp_state *state, const struct ps_watch_args *o)
 		argp_error(state, "--sample watches one process: add --no-follow-forks");
 	if (o->compare_soft_dirty && o->accumulate)
 		argp_error(state, "--compare soft-dirty compares each interval's writes: drop --accumulate");
-	if (o->compare_soft_dirty && (o->npids > 1 || o->tree || o->cgroup))
-		argp_error(state, "--compare soft-dirty watches one process: give one PID, without --tree or --cgroup");
-	if (o->compare_soft_dirty && o->argv && !o->no_follow_forks)
-		argp_error(state, "--compare soft-dirty watches one process: add --no-follow-forks");
 }
 
 static error_t watch_parse(int key, char *arg, struct argp_state *state)

@@ -383,6 +383,8 @@ static void json_workload(struct fsink *f, const struct ps_interval *iv)
 		ps_out_str(o, ",\"harvest_us\":");
 		ps_out_u64(o, p->iv->harvest_us);
 		json_counts(o, &p->iv->counts);
+		if (p->iv->soft_dirty)
+			ps_sd_json(o, p->iv->soft_dirty, false, !f->quiet);
 		json_body(f, p->iv);
 		ps_out_chr(o, '}');
 	}
