@@ -39,6 +39,25 @@ struct prom_sink {
 	uint64_t shared_wss_pages;
 };
 
+/* st's soft-dirty mappings from r (their names copied: the file is
+ * written again at the end, after r is gone); r NULL: none. 0 or -ENOMEM. */
+static int sd_mappings(struct prom_sink *ps, const struct ps_sd_report *r)
+{
+	struct ps_prom_state *st = &ps->st;
+	const struct ps_sd_mapping *w[PS_PROM_SD_MAPPINGS];
+	for (size_t i = 0; i < st->nsd_map; i++)
+		free((char *)st->sd_map[i].mapping);
+	st->nsd_map = 0;
+	size_t n = r ? ps_sd_worst(r, w, PS_PROM_SD_MAPPINGS) : 0;
+	for (size_t i = 0; i < n; i++) {
+		char *name = strdup(w[i]->mapping);
+		if (!name)
+			return -ENOMEM;
+		st->sd_map[st->nsd_map++] = (struct ps_prom_sd_mapping){ .mapping = name, .start = w[i]->start, .c = w[i]->c };
+	}
+	return 0;
+}
+
 static void procs_clear(struct prom_sink *ps)
 {
 	for (size_t i = 0; i < ps->nprocs; i++)
@@ -159,6 +178,8 @@ static int prom_interval(struct ps_sink *s, const struct ps_interval *iv)
 	if (iv->soft_dirty) {
 		st->sd = iv->soft_dirty->c;
 		ps_sd_counts_add(&st->sd_total, &st->sd);
+		if (sd_mappings(ps, iv->soft_dirty) < 0)
+			return -ENOMEM;
 	}
 	return publish(ps);
 }
@@ -176,6 +197,7 @@ static void prom_destroy(struct ps_sink *s)
 {
 	struct prom_sink *ps = (struct prom_sink *)s;
 
+	sd_mappings(ps, NULL);
 	ps_out_free(&ps->out);
 	ps_replace_close(&ps->file);
 	procs_clear(ps);

@@ -211,35 +211,64 @@ int ps_sdcmp_interval(struct ps_sdcmp *c, const struct ps_regions *written, cons
 	return 0;
 }
 
-static bool worse(const struct sd_total *a, const struct sd_total *b)
+/* Is mapping a (counts ca, at start as) worse than b: more false
+ * positives, then more soft-dirty pages, then a lower address. */
+static bool worse(const struct ps_sd_counts *ca, uint64_t as, const struct ps_sd_counts *cb, uint64_t bs)
 {
-	if (a->c.false_pages != b->c.false_pages)
-		return a->c.false_pages > b->c.false_pages;
-	if (a->c.soft_dirty_pages != b->c.soft_dirty_pages)
-		return a->c.soft_dirty_pages > b->c.soft_dirty_pages;
-	return a->start < b->start;
+	if (ca->false_pages != cb->false_pages)
+		return ca->false_pages > cb->false_pages;
+	if (ca->soft_dirty_pages != cb->soft_dirty_pages)
+		return ca->soft_dirty_pages > cb->soft_dirty_pages;
+	return as < bs;
+}
+
+/* A mapping in the running for the worst: its counts, start, index. */
+struct cand {
+	const struct ps_sd_counts *c;
+	uint64_t start;
+	size_t i;
+};
+
+/* Insert x into best[0..*n), kept worst first and at most max long. */
+static void worst_insert(struct cand *best, size_t *n, size_t max, struct cand x)
+{
+	size_t k = *n < max ? (*n)++ : max;
+	while (k > 0 && worse(x.c, x.start, best[k - 1].c, best[k - 1].start)) {
+		if (k < max)
+			best[k] = best[k - 1];
+		k--;
+	}
+	if (k < max)
+		best[k] = x;
 }
 
 void ps_sdcmp_end(struct ps_sdcmp *c, struct ps_sd_report *ret)
 {
-	/* The NWORST worst by insertion (the totals stay sorted by start). */
-	const struct sd_total *best[NWORST];
+	/* The NWORST worst (the totals stay sorted by start). */
+	struct cand best[NWORST];
 	size_t n = 0;
-	for (size_t i = 0; i < c->nt; i++) {
-		const struct sd_total *t = &c->t[i];
-		if (!t->c.false_pages && !t->c.soft_dirty_pages)
-			continue;
-		size_t k = n < NWORST ? n++ : NWORST;
-		while (k > 0 && worse(t, best[k - 1])) {
-			if (k < NWORST)
-				best[k] = best[k - 1];
-			k--;
-		}
-		if (k < NWORST)
-			best[k] = t;
+	for (size_t i = 0; i < c->nt; i++)
+		if (c->t[i].c.false_pages || c->t[i].c.soft_dirty_pages)
+			worst_insert(best, &n, NWORST, (struct cand){ &c->t[i].c, c->t[i].start, i });
+	for (size_t i = 0; i < n; i++) {
+		const struct sd_total *t = &c->t[best[i].i];
+		c->worst[i] = (struct ps_sd_mapping){ .start = t->start, .end = t->end, .mapping = t->label, .c = t->c };
+	}
+	*ret = (struct ps_sd_report){ .c = c->total, .per_mapping = c->worst, .nper_mapping = n };
+}
+
+size_t ps_sd_worst(const struct ps_sd_report *r, const struct ps_sd_mapping **out, size_t max)
+{
+	struct cand best[PS_SD_WORST_MAX];
+	size_t n = 0;
+	if (max > PS_SD_WORST_MAX)
+		max = PS_SD_WORST_MAX;
+	for (size_t i = 0; i < r->nper_mapping; i++) {
+		const struct ps_sd_mapping *m = &r->per_mapping[i];
+		if (m->c.false_pages || m->c.soft_dirty_pages)
+			worst_insert(best, &n, max, (struct cand){ &m->c, m->start, i });
 	}
 	for (size_t i = 0; i < n; i++)
-		c->worst[i] = (struct ps_sd_mapping){ .start = best[i]->start, .end = best[i]->end,
-		                                      .mapping = best[i]->label, .c = best[i]->c };
-	*ret = (struct ps_sd_report){ .c = c->total, .per_mapping = c->worst, .nper_mapping = n };
+		out[i] = &r->per_mapping[best[i].i];
+	return n;
 }

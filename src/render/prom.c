@@ -51,15 +51,42 @@ void ps_prom_head(struct ps_out *o, const char *name, const char *type, const ch
 	ps_out_chr(o, '\n');
 }
 
-/* name{pid="P",command="C"} : a sample up to its value. */
-static void sample_start(struct ps_out *o, const char *name, int64_t pid, const char *command)
+/* name{pid="P",command="C" : a sample's name and first labels. */
+static void labels_open(struct ps_out *o, const char *name, int64_t pid, const char *command)
 {
 	ps_out_str(o, name);
 	ps_out_str(o, "{pid=\"");
 	ps_out_i64(o, pid);
 	ps_out_str(o, "\",command=\"");
 	ps_prom_label_value(o, command ? command : "");
-	ps_out_str(o, "\"} ");
+	ps_out_chr(o, '"');
+}
+
+/* name{pid="P",command="C"} : a sample up to its value. */
+static void sample_start(struct ps_out *o, const char *name, int64_t pid, const char *command)
+{
+	labels_open(o, name, pid, command);
+	ps_out_str(o, "} ");
+}
+
+/* --compare soft-dirty per mapping: one metric, a sample per mapping of
+ * st->sd_map labelled also with its name and start address: its false
+ * positives, or its soft-dirty pages. */
+static void sd_mapping_metric(struct ps_out *o, const struct ps_prom_state *st, const char *name, const char *help,
+                              bool false_pages)
+{
+	ps_prom_head(o, name, "gauge", help);
+	for (size_t i = 0; i < st->nsd_map; i++) {
+		const struct ps_prom_sd_mapping *m = &st->sd_map[i];
+		labels_open(o, name, st->pid, st->command);
+		ps_out_str(o, ",mapping=\"");
+		ps_prom_label_value(o, m->mapping ? m->mapping : "");
+		ps_out_str(o, "\",start=\"");
+		ps_out_hex(o, m->start);
+		ps_out_str(o, "\"} ");
+		ps_out_u64(o, false_pages ? m->c.false_pages : m->c.soft_dirty_pages);
+		ps_out_chr(o, '\n');
+	}
 }
 
 void ps_prom_sample_u64(struct ps_out *o, const char *name, int64_t pid, const char *command, uint64_t v)
@@ -176,5 +203,11 @@ void ps_prom_render(struct ps_out *o, const struct ps_prom_state *st)
 		           "Soft-dirty pages summed over the intervals.", st->sd_total.soft_dirty_pages);
 		ps_prom_metric_u64(o, st, "pagescan_soft_dirty_false_pages_total", "counter",
 		           "Soft-dirty pages not written, summed over the intervals.", st->sd_total.false_pages);
+		sd_mapping_metric(o, st, "pagescan_soft_dirty_mapping_pages",
+		                  "Soft-dirty pages of the last interval per mapping, for the (at most 5) mappings with the most false positives.",
+		                  false);
+		sd_mapping_metric(o, st, "pagescan_soft_dirty_mapping_false_pages",
+		                  "Soft-dirty pages of the last interval not written per mapping, for the (at most 5) mappings with the most.",
+		                  true);
 	}
 }

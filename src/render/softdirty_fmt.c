@@ -77,11 +77,16 @@ void ps_sd_json(struct ps_out *o, const struct ps_sd_report *r, bool end, bool r
 
 void ps_sd_csv_header(struct ps_out *o)
 {
-	ps_out_str(o, ",soft_dirty_pages,soft_dirty_false_pages,soft_dirty_race_pages");
+	ps_out_str(o, ",soft_dirty_pages,soft_dirty_false_pages,soft_dirty_race_pages,"
+	              "soft_dirty_worst_mapping,soft_dirty_worst_false_pages");
 }
 
 void ps_sd_csv_row(struct ps_out *o, const struct ps_sd_report *r)
 {
+	/* The mapping with the most false positives (empty when none had one). */
+	const struct ps_sd_mapping *w = NULL;
+	if (r && (!ps_sd_worst(r, &w, 1) || !w->c.false_pages))
+		w = NULL;
 	ps_out_chr(o, ',');
 	if (r)
 		ps_out_u64(o, r->c.soft_dirty_pages);
@@ -91,6 +96,12 @@ void ps_sd_csv_row(struct ps_out *o, const struct ps_sd_report *r)
 	ps_out_chr(o, ',');
 	if (r)
 		ps_out_u64(o, r->c.race_pages);
+	ps_out_chr(o, ',');
+	if (w)
+		ps_out_csv_str(o, w->mapping, strlen(w->mapping));
+	ps_out_chr(o, ',');
+	if (w)
+		ps_out_u64(o, w->c.false_pages);
 }
 
 void ps_sd_text_start(struct ps_out *o)

@@ -204,13 +204,21 @@ sd_consistent() {
     vmap m anon 16
     "$PAGESCAN" watch "$VPID" -i 20ms -n 2 -f csv --compare soft-dirty --prom-file "$BATS_TEST_TMPDIR/p.prom" \
         >"$BATS_TEST_TMPDIR/out.csv"
-    head -n 1 "$BATS_TEST_TMPDIR/out.csv" | grep -q ',soft_dirty_pages,soft_dirty_false_pages,soft_dirty_race_pages$' ||
+    head -n 1 "$BATS_TEST_TMPDIR/out.csv" |
+        grep -q ',soft_dirty_pages,soft_dirty_false_pages,soft_dirty_race_pages,soft_dirty_worst_mapping,soft_dirty_worst_false_pages$' ||
         fail "CSV header: $(head -n 1 "$BATS_TEST_TMPDIR/out.csv")"
-    assert_equal "$(tail -n +2 "$BATS_TEST_TMPDIR/out.csv" | grep -cE ',[0-9]+,[0-9]+,[0-9]+$')" 2
+    # counts, then the mapping with the most false positives (empty when none)
+    assert_equal "$(tail -n +2 "$BATS_TEST_TMPDIR/out.csv" | grep -cE ',[0-9]+,[0-9]+,[0-9]+,("[^"]*"|[^,"]*),[0-9]*$')" 2
     grep -qE '^pagescan_soft_dirty_false_pages\{pid="[0-9]+",command="memevents"\} [0-9]+$' "$BATS_TEST_TMPDIR/p.prom" ||
         fail "no soft-dirty metrics: $(grep soft_dirty "$BATS_TEST_TMPDIR/p.prom")"
     grep -qE '^pagescan_soft_dirty_race_pages\{pid="[0-9]+",command="memevents"\} [0-9]+$' "$BATS_TEST_TMPDIR/p.prom" ||
         fail "no race metric: $(grep soft_dirty "$BATS_TEST_TMPDIR/p.prom")"
+    # per mapping: a series per mapping (the 5 worst), labelled with its name and start
+    grep -qx '# TYPE pagescan_soft_dirty_mapping_false_pages gauge' "$BATS_TEST_TMPDIR/p.prom" ||
+        fail "no per-mapping metric: $(grep soft_dirty "$BATS_TEST_TMPDIR/p.prom")"
+    ! grep -E '^pagescan_soft_dirty_mapping_false_pages\{' "$BATS_TEST_TMPDIR/p.prom" |
+        grep -vE '^pagescan_soft_dirty_mapping_false_pages\{pid="[0-9]+",command="memevents",mapping="[^"]*",start="0x[0-9a-f]+"\} [0-9]+$' ||
+        fail "a per-mapping sample is malformed: $(grep mapping_false "$BATS_TEST_TMPDIR/p.prom")"
     run "$PAGESCAN" watch "$VPID" -i 20ms -n 1 --compare soft-dirty
     assert_success
     assert_line --partial "comparing with soft-dirty (--compare soft-dirty): clear_refs write-protects"

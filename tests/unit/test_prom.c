@@ -76,8 +76,38 @@ static void test_prom(void)
 	ps_out_free(&out);
 }
 
+/* --compare soft-dirty: the counts, and per mapping (the worst first) a
+ * sample each labelled with its name and start. */
+static void test_prom_soft_dirty(void)
+{
+	struct ps_out out;
+	struct ps_prom_state st = { .pid = 7, .command = "db", .soft_dirty = true,
+	                            .sd = { .written_pages = 10, .soft_dirty_pages = 14, .false_pages = 4 },
+	                            .sd_total = { .soft_dirty_pages = 30, .false_pages = 9 } };
+	st.sd_map[0] = (struct ps_prom_sd_mapping){ .mapping = "[heap]", .start = 0x1000000,
+	                                              .c = { .soft_dirty_pages = 8, .false_pages = 3 } };
+	st.sd_map[1] = (struct ps_prom_sd_mapping){ .mapping = "/a \"b\"", .start = 0x7f0000000000,
+	                                              .c = { .soft_dirty_pages = 6, .false_pages = 1 } };
+	st.nsd_map = 2;
+	ps_out_init(&out, -1);
+	ps_prom_render(&out, &st);
+	ps_out_chr(&out, '\0');
+	ok(strstr(out.buf, "pagescan_soft_dirty_false_pages{pid=\"7\",command=\"db\"} 4\n") != NULL,
+	   "prom: the interval's false positives");
+	ok(strstr(out.buf, "pagescan_soft_dirty_mapping_false_pages{pid=\"7\",command=\"db\",mapping=\"[heap]\","
+	                   "start=\"0x1000000\"} 3\n") != NULL,
+	   "prom: a mapping's false positives, labelled with its name and start");
+	ok(strstr(out.buf, "pagescan_soft_dirty_mapping_pages{pid=\"7\",command=\"db\",mapping=\"/a \\\"b\\\"\","
+	                   "start=\"0x7f0000000000\"} 6\n") != NULL,
+	   "prom: a mapping's soft-dirty pages, its name escaped");
+	is_u64(lines_starting(out.buf, "pagescan_soft_dirty_mapping_false_pages{"), 2, "prom: a sample per mapping");
+	is_u64(lines_starting(out.buf, "# TYPE pagescan_soft_dirty_mapping_pages gauge"), 1, "prom: its TYPE once");
+	ps_out_free(&out);
+}
+
 int main(void)
 {
 	test_prom();
+	test_prom_soft_dirty();
 	return tap_done();
 }

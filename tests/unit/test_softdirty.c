@@ -460,10 +460,35 @@ static void test_report_sd(void)
 	ps_warnings_free(&w);
 }
 
+/* ps_sd_worst: the mappings with soft-dirty pages, most false positives
+ * first, then most soft-dirty pages, then lowest address; at most max. */
+static void test_worst(void)
+{
+	struct ps_sd_mapping m[] = {
+		{ .start = 0x1000, .mapping = "a", .c = { .soft_dirty_pages = 4, .false_pages = 1 } },
+		{ .start = 0x2000, .mapping = "b", .c = { .written_pages = 9 } },
+		{ .start = 0x3000, .mapping = "c", .c = { .soft_dirty_pages = 9, .false_pages = 3 } },
+		{ .start = 0x4000, .mapping = "d", .c = { .soft_dirty_pages = 6, .false_pages = 1 } },
+		{ .start = 0x5000, .mapping = "e", .c = { .soft_dirty_pages = 4, .false_pages = 1 } },
+		{ .start = 0x6000, .mapping = "f", .c = { .soft_dirty_pages = 2 } },
+	};
+	struct ps_sd_report r = { .per_mapping = m, .nper_mapping = 6 };
+	const struct ps_sd_mapping *w[PS_SD_WORST_MAX];
+	char got[32] = "";
+	size_t n = ps_sd_worst(&r, w, PS_SD_WORST_MAX);
+	for (size_t i = 0; i < n; i++)
+		strncat(got, w[i]->mapping, sizeof(got) - strlen(got) - 1);
+	is_str(got, "cdaef", "worst first; a mapping without soft-dirty pages left out");
+	is_u64(ps_sd_worst(&r, w, 2), 2, "at most max");
+	ok(w[0] == &m[2] && w[1] == &m[3], "the two worst");
+	is_u64(ps_sd_worst(&(struct ps_sd_report){ 0 }, w, 5), 0, "none");
+}
+
 int main(void)
 {
 	test_sweep_random();
 	test_report_sd();
+	test_worst();
 	/* The scripted maps are in 4 KiB pages (the default page size). */
 	if (PS_PAGE_SIZE == 4096) {
 		test_per_mapping();

@@ -75,6 +75,12 @@ int ps_sdcmp_interval(struct ps_sdcmp *c, const struct ps_regions *written, cons
 /* The watch's sums and its mappings with the most false positives. */
 void ps_sdcmp_end(struct ps_sdcmp *c, struct ps_sd_report *ret);
 
+/* The at most max (<= PS_SD_WORST_MAX) mappings of r with soft-dirty pages,
+ * worst first: the most false positives, then the most soft-dirty pages,
+ * then the lowest address. Pointers into r; their number. */
+#define PS_SD_WORST_MAX 16
+size_t ps_sd_worst(const struct ps_sd_report *r, const struct ps_sd_mapping **out, size_t max);
+
 /* The core, for the unit tests: out = the pieces of written ∪ (soft ∩
  * (tracked ∪ written)), sorted, cats PS_SD_W and/or PS_SD_S, and PS_SD_R
  * on soft-dirty pages not written that lie in race (the previous tick's

@@ -11,6 +11,8 @@
 #include "pagescan/model/softdirty.h"
 #include "pagescan/render/outbuf.h"
 
+#define PS_PROM_SD_MAPPINGS 5
+
 struct ps_prom_state {
 	int64_t pid;
 	const char *command;
@@ -38,6 +40,15 @@ struct ps_prom_state {
 	 * comparison and the sums since the start. */
 	bool soft_dirty;
 	struct ps_sd_counts sd, sd_total;
+	/* and per mapping: the last interval's (at most PS_PROM_SD_MAPPINGS)
+	 * mappings with soft-dirty pages, worst first (ps_sd_worst); names
+	 * owned by the caller */
+	struct ps_prom_sd_mapping {
+		const char *mapping;
+		uint64_t start;
+		struct ps_sd_counts c;
+	} sd_map[PS_PROM_SD_MAPPINGS];
+	size_t nsd_map;
 	/* --sample (docs/sampling.md): written_pages, rate_pages_s and
 	 * wss_pages are estimates; the last interval's 95 % interval. */
 	bool estimated;
