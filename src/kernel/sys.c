@@ -42,22 +42,19 @@ void ps_close(int *fd)
 	errno = saved;
 }
 
-int ps_read_file_at(int dirfd, const char *path, size_t max, char **ret_buf, size_t *ret_len)
+int ps_pread_all(int fd, size_t max, char **ret_buf, size_t *ret_len)
 {
 	/* Never more room than max data bytes, one more to detect overflow, and the NUL. */
 	size_t limit = max < SIZE_MAX - 2 ? max + 2 : SIZE_MAX;
 	size_t len = 0, cap = 0;
 	char *buf = NULL;
-	int fd, r;
-
-	fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0)
-		return -errno;
+	int r;
 
 	/* /proc files report st_size 0: read until EOF, growing (doubling)
 	 * before the room left is small, so that no read asks for a few
 	 * bytes only. A seq_file read returns about a page at most (maps:
-	 * one read per 4 KiB, each taking the target's mmap lock). */
+	 * one read per 4 KiB, each taking the target's mmap lock); one read
+	 * from offset 0 starts it over, so a kept descriptor reads anew. */
 	for (;;) {
 		ssize_t got;
 
@@ -74,7 +71,7 @@ int ps_read_file_at(int dirfd, const char *path, size_t max, char **ret_buf, siz
 				goto fail;
 			buf = p;
 		}
-		got = read(fd, buf + len, cap - len - 1);
+		got = pread(fd, buf + len, cap - len - 1, (off_t)len);
 		if (got < 0) {
 			if (errno == EINTR)
 				continue;
@@ -89,7 +86,6 @@ int ps_read_file_at(int dirfd, const char *path, size_t max, char **ret_buf, siz
 			goto fail;
 		}
 	}
-	ps_close(&fd);
 	buf[len] = '\0';
 	*ret_buf = buf;
 	if (ret_len)
@@ -97,12 +93,26 @@ int ps_read_file_at(int dirfd, const char *path, size_t max, char **ret_buf, siz
 	return 0;
 
 fail:
-	ps_close(&fd);
 	free(buf);
 	return r;
 }
 
+int ps_read_file_at(int dirfd, const char *path, size_t max, char **ret_buf, size_t *ret_len)
+{
+	int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return -errno;
+	int r = ps_pread_all(fd, max, ret_buf, ret_len);
+	ps_close(&fd);
+	return r;
+}
+
 int ps_maps_read(int procfd, struct ps_maps *ret, struct ps_err *err)
+{
+	return ps_maps_read_fd(procfd, -1, ret, err);
+}
+
+int ps_maps_read_fd(int procfd, int maps_fd, struct ps_maps *ret, struct ps_err *err)
 {
 	int r = 0;
 
@@ -113,7 +123,14 @@ int ps_maps_read(int procfd, struct ps_maps *ret, struct ps_err *err)
 		char *buf = NULL;
 		size_t len = 0;
 
-		r = ps_read_file_at(procfd, "maps", PS_MAPS_TEXT_MAX, &buf, &len);
+		r = maps_fd >= 0 ? ps_pread_all(maps_fd, PS_MAPS_TEXT_MAX, &buf, &len)
+		                 : ps_read_file_at(procfd, "maps", PS_MAPS_TEXT_MAX, &buf, &len);
+		if (r == 0 && maps_fd >= 0 && len == 0) {
+			/* A kept maps reads the address space it was opened on:
+			 * nothing once that is gone (an exit, or an exec). */
+			free(buf);
+			r = -ESRCH;
+		}
 		if (r < 0)
 			break;
 		r = ps_maps_parse_owned(buf, len, ret, err);

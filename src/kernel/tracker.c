@@ -1675,7 +1675,7 @@ static int source_follow(void *ctx, bool count_prewritten, struct ps_maps *maps,
                          struct ps_err *err)
 {
 	struct ps_tracker *tr = ctx;
-	int r = ps_maps_read(tr->t->mmfd, maps, err);
+	int r = ps_target_maps(tr->t, maps, err);
 	if (r < 0)
 		return r;
 	r = ps_tracker_sync(tr, maps, count_prewritten, res, err);

@@ -108,7 +108,7 @@ void ps_wpcost_sample(const struct ps_target *t, struct ps_proc_sample *ret)
 	char *buf = NULL;
 	size_t len = 0;
 	*ret = (struct ps_proc_sample){ 0 };
-	if (ps_read_file_at(t->procfd, "stat", 4096, &buf, &len) < 0)
+	if (ps_target_stat(t, &buf, &len) < 0)
 		return;
 	if (ps_proc_stat_parse(buf, len, ret) < 0)
 		ret->valid = false;

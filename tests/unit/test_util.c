@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -688,6 +689,28 @@ static void test_read_file(void)
 	r = ps_read_file_at(AT_FDCWD, "/proc/self/maps", 1 << 24, &buf, &len);
 	ok(r == 0 && len > 0 && strlen(buf) == len && strstr(buf, "[stack]"),
 	   "/proc/self/maps (st_size 0) read in full: %zu bytes", len);
+
+	/* A kept descriptor reads anew each time (from offset 0): a mapping
+	 * made between two reads of one open /proc/self/maps is in the
+	 * second, none in the first. */
+	{
+		int mfd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+		char *b1 = NULL, *b2 = NULL, *b3 = NULL, hex[32];
+		size_t l1 = 0, l2 = 0, l3 = 0;
+		is_int(ps_pread_all(mfd, 1 << 24, &b1, &l1), 0, "kept maps: first read");
+		/* shared: it cannot merge with a neighbour */
+		void *m = mmap(NULL, 3 * 4096, PROT_READ, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+		snprintf(hex, sizeof(hex), "%lx-", (unsigned long)(uintptr_t)m);
+		is_int(ps_pread_all(mfd, 1 << 24, &b2, &l2), 0, "kept maps: second read");
+		ok(b1 && !strstr(b1, hex) && b2 && strstr(b2, hex), "kept maps: the new mapping in the second read only");
+		munmap(m, 3 * 4096);
+		is_int(ps_pread_all(mfd, 1 << 24, &b3, &l3), 0, "kept maps: third read");
+		ok(b3 && !strstr(b3, hex) && strstr(b3, "[stack]"), "kept maps: gone again, read whole");
+		free(b1);
+		free(b2);
+		free(b3);
+		close(mfd);
+	}
 	free(buf);
 	buf = NULL;
 	{

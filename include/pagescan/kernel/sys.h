@@ -21,10 +21,15 @@ void ps_close(int *fd);
 /* Read a whole file relative to a directory fd (O_CLOEXEC). *ret_buf is
  * NUL-terminated, caller frees. Fails with EFBIG past max bytes. */
 int ps_read_file_at(int dirfd, const char *path, size_t max, char **ret_buf, size_t *ret_len);
+/* The same from an open descriptor, from offset 0 (pread: a /proc file kept
+ * open reads anew). */
+int ps_pread_all(int fd, size_t max, char **ret_buf, size_t *ret_len);
 
 /* Read and parse "maps" relative to the /proc/PID directory fd (re-read when
- * the target changed its mappings during the read). */
+ * the target changed its mappings during the read); _fd: from maps_fd, that
+ * file kept open, when it is >= 0. */
 int ps_maps_read(int procfd, struct ps_maps *ret, struct ps_err *err);
+int ps_maps_read_fd(int procfd, int maps_fd, struct ps_maps *ret, struct ps_err *err);
 
 /* The page size of the mappings in v[0..n) that can have pages larger than
  * the base page (hugetlb: memory of an internal filesystem, device 0:N with

@@ -7,6 +7,7 @@
 #include <sys/types.h>
 
 #include "pagescan/model/error.h"
+#include "pagescan/model/maps.h"
 
 struct ps_target {
 	pid_t pid;
@@ -16,18 +17,28 @@ struct ps_target {
 	                   * /proc/PID/task/TID of a live thread when the leader is
 	                   * a zombie (its own are empty or ESRCH) */
 	int pagemap_fd;   /* /proc/PID/pagemap, -1 until ps_target_open_pagemap() */
+	/* maps and stat kept open by ps_target_open_pagemap() for the reads of
+	 * every tick (pread from 0); -1 when they could not be (no descriptor
+	 * left): each read then opens the file */
+	int maps_fd, stat_fd;
 	char comm[64];    /* from /proc/PID/comm, without newline */
 };
 
-#define PS_TARGET_INIT { .pid = 0, .pidfd = -1, .procfd = -1, .mmfd = -1, .pagemap_fd = -1 }
+#define PS_TARGET_INIT { .pid = 0, .pidfd = -1, .procfd = -1, .mmfd = -1, .pagemap_fd = -1, .maps_fd = -1, .stat_fd = -1 }
 
 /* Open pidfd, then /proc/PID, then verify the pidfd still names a live
  * process (so the directory is the same process). Refuses kernel threads
  * and zombie processes (all threads gone). ESRCH "no such process". */
 int ps_target_open(struct ps_target *t, pid_t pid, struct ps_err *err);
 
-/* Open pagemap (needs PTRACE_MODE_READ over the target: EACCES -> message). */
+/* Open pagemap (needs PTRACE_MODE_READ over the target: EACCES -> message),
+ * and keep maps and stat open. */
 int ps_target_open_pagemap(struct ps_target *t, struct ps_err *err);
+
+/* The target's maps, from the kept descriptor when there is one. */
+int ps_target_maps(const struct ps_target *t, struct ps_maps *ret, struct ps_err *err);
+/* Its /proc/PID/stat, the same way (ps_read_file_at's contract). */
+int ps_target_stat(const struct ps_target *t, char **ret_buf, size_t *ret_len);
 
 /* 1 while the process lives (pidfd not readable), 0 once it exited. */
 int ps_target_alive(const struct ps_target *t);
