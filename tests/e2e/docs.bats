@@ -418,6 +418,19 @@ zsh_complete() {
     grep -v '^=== ' "$f" || true
 }
 
+# zsh_batch QUERY...: complete every QUERY in one zsh (compinit once, not
+# once per query); zsh_got QUERY then gives one's matches.
+zsh_batch() {
+    ZSH_BATCH=$BATS_TEST_TMPDIR/zsh-batch.out
+    timeout 120 zsh -f "$BATS_FILE_TMPDIR/zcomplete.zsh" "$ZSH_BATCH" "$@" >/dev/null 2>&1 ||
+        { echo "zsh completion of $# queries failed or timed out" >&2; return 1; }
+}
+
+zsh_got() {
+    # the query through the environment: awk -v would take its backslashes as escapes
+    Q="=== $1" awk '$0 == ENVIRON["Q"] { on = 1; next } /^=== / { on = 0 } on' "$ZSH_BATCH"
+}
+
 @test "zsh: the completion file parses (zsh -n)" {
     run zsh -n "$ZSH_COMP"
     assert_success
@@ -425,31 +438,40 @@ zsh_complete() {
 }
 
 @test "zsh: commands and the options of every command, exactly" {
-    local cmd got
-    got=$(zsh_complete 'pagescan ')
-    assert_same_set "zsh: commands" "$(top_commands)" "$got"
-    got=$(zsh_complete 'pagescan -')
-    assert_same_set "zsh: pagescan -" "$(help_opts "")" "$(only_options <<<"$got")"
+    local cmd
+    local -a q=('pagescan ' 'pagescan -')
     for cmd in $COMMANDS; do
-        got=$(zsh_complete "pagescan $cmd -")
-        assert_same_set "zsh: pagescan $cmd -" "$(help_opts "$cmd")" "$(only_options <<<"$got")"
+        q+=("pagescan $cmd -")
+    done
+    zsh_batch "${q[@]}"
+    assert_same_set "zsh: commands" "$(top_commands)" "$(zsh_got 'pagescan ')"
+    assert_same_set "zsh: pagescan -" "$(help_opts "")" "$(zsh_got 'pagescan -' | only_options)"
+    for cmd in $COMMANDS; do
+        assert_same_set "zsh: pagescan $cmd -" "$(help_opts "$cmd")" "$(zsh_got "pagescan $cmd -" | only_options)"
     done
 }
 
 @test "zsh: -f values per command, --heatmap= values, mask names" {
     local cmd
+    local -a q=()
     for cmd in dump engage release watch run demo report; do
-        assert_same_set "zsh: $cmd -f" "$(format_values "$cmd")" "$(zsh_complete "pagescan $cmd -f ")"
+        q+=("pagescan $cmd -f ")
+    done
+    q+=('pagescan watch --heatmap=' 'pagescan dump -m ' 'pagescan dump -m present,' "pagescan dump -m 'present,!fi"
+        'pagescan dump -m present,\!' "pagescan dump --mask='file|sw")
+    zsh_batch "${q[@]}"
+    for cmd in dump engage release watch run demo report; do
+        assert_same_set "zsh: $cmd -f" "$(format_values "$cmd")" "$(zsh_got "pagescan $cmd -f ")"
     done
     assert_same_set "zsh: watch --heatmap=" "$(valid_values watch --heatmap=bogus 1)" \
-        "$(zsh_complete 'pagescan watch --heatmap=')"
-    assert_same_set "zsh: -m" "$(help_categories)" "$(zsh_complete 'pagescan dump -m ')"
+        "$(zsh_got 'pagescan watch --heatmap=')"
+    assert_same_set "zsh: -m" "$(help_categories)" "$(zsh_got 'pagescan dump -m ')"
     assert_same_set "zsh: -m present," "$(help_categories | grep -vx present)" \
-        "$(zsh_complete 'pagescan dump -m present,')"
-    assert_same_set "zsh: -m 'present,!fi" file "$(zsh_complete "pagescan dump -m 'present,!fi")"
+        "$(zsh_got 'pagescan dump -m present,')"
+    assert_same_set "zsh: -m 'present,!fi" file "$(zsh_got "pagescan dump -m 'present,!fi")"
     assert_same_set "zsh: -m present,\\!" "$(help_categories | grep -vx present)" \
-        "$(zsh_complete 'pagescan dump -m present,\!')"
-    assert_same_set "zsh: --mask='file|sw" swapped "$(zsh_complete "pagescan dump --mask='file|sw")"
+        "$(zsh_got 'pagescan dump -m present,\!')"
+    assert_same_set "zsh: --mask='file|sw" swapped "$(zsh_got "pagescan dump --mask='file|sw")"
 }
 
 @test "zsh: PIDs and mapping selectors" {
