@@ -32,6 +32,10 @@ struct ps_rec_reader {
 	struct rec_obj { char *dev; uint64_t inode; char *name; uint64_t lo, hi; } *obj;
 	size_t nobj, objcap;
 	bool warned_noshared, warned_wl_count, warned_key;
+	/* run following forks: the command's process, made when the records
+	 * turned into a workload's, until its own start event is read (1 +
+	 * its index; 0: none pending) */
+	size_t cmd_pending;
 };
 
 struct ps_rec_reader *ps_rec_reader_new(void)
@@ -321,7 +325,7 @@ static int rec_start(struct ps_rec_reader *r, uint32_t root, struct ps_warnings 
 		return ps_errf(err, EINVAL, "the recording was made with watch -q and has no region lists: working "
 		               "sets over windows need them; record again without -q");
 	const char *cmp = ps_json_str(j, ps_json_get(j, root, "compare"), NULL);
-	rec->soft_dirty = cmp && strcmp(cmp, "soft-dirty") == 0 && !rec->workload;
+	rec->soft_dirty = cmp && strcmp(cmp, "soft-dirty") == 0;
 	rec->pagescan = dup_str(j, ps_json_get(j, root, "pagescan"), "?");
 	rec->command = dup_str(j, ps_json_get(j, root, "command"), "?");
 	if (!rec->pagescan || !rec->command)
@@ -760,6 +764,11 @@ static int rec_process(struct ps_rec_reader *r, uint32_t root, struct ps_warning
 	ps_json_double(j, ps_json_get(j, root, "time_s"), &t);
 	if (strcmp(ev, "start") == 0) {
 		struct ps_rec_process *p = find_active(rec, pid);
+		if (p && r->cmd_pending && p == &rec->procs[r->cmd_pending - 1]) {
+			/* the command's own start event, after to_workload() made it */
+			r->cmd_pending = 0;
+			return 0;
+		}
 		if (p) {
 			ps_warnings_add(w, "line %zu: process %lld starts again without an exit event (taken as a new "
 			                "program)", r->lineno, (long long)pid);
@@ -919,18 +928,74 @@ own:
 	return 0;
 }
 
+/* run following forks writes one process's records (format_version 1)
+ * until the command first forks, and a workload's from there on (process
+ * events, intervals with "processes"). At the first of those the recording
+ * becomes a workload's: what was read so far is the command's own
+ * recording, and its intervals the workload's, its pages as its own keys
+ * (a process alone shares pages with no one). 0 or -errno. */
+static int to_workload(struct ps_rec_reader *r, struct ps_warnings *w, struct ps_err *err)
+{
+	struct ps_recording *rec = r->rec;
+	(void)w;
+	if (rec->accumulate)
+		return ps_errf(err, EINVAL, "line %zu: the command forked and the recording became a workload's, "
+		               "recorded with --accumulate: report reads a workload's recording only without it; "
+		               "record again without --accumulate", r->lineno);
+	char *kind = strdup("run");
+	if (!kind)
+		return ps_errf(err, ENOMEM, "out of memory");
+	struct ps_rec_process *p = new_proc(r, rec->pid, rec->command ? rec->command : "?", 0, err);
+	if (!p) {
+		free(kind);
+		return err_ret(err);
+	}
+	struct ps_recording *sub = p->rec;
+	/* The command's pages, intervals and ranges move to its own recording. */
+	sub->spans = rec->spans, sub->nspans = rec->nspans, sub->spans_cap = rec->spans_cap;
+	sub->iv = rec->iv, sub->niv = rec->niv, sub->iv_cap = rec->iv_cap;
+	sub->runs = rec->runs, sub->nruns = rec->nruns, sub->runs_cap = rec->runs_cap;
+	sub->tracked_pages = rec->tracked_pages;
+	sub->nskipped = rec->nskipped;
+	rec->spans = NULL, rec->nspans = rec->spans_cap = 0;
+	rec->iv = NULL, rec->niv = rec->iv_cap = 0;
+	rec->runs = NULL, rec->nruns = rec->runs_cap = 0;
+	rec->workload = true;
+	rec->workload_kind = kind;
+	r->cmd_pending = 1 + (size_t)(p - rec->procs);
+	uint64_t base = (uint64_t)(p - rec->procs + 1) << PS_REC_KEY_PROC_SHIFT;
+	for (size_t k = 0; k < sub->niv; k++) {
+		struct ps_rec_interval iv = sub->iv[k];
+		if (ps_grow((void **)&rec->runs, &rec->runs_cap, rec->nruns + iv.nruns, sizeof(*rec->runs)) < 0 ||
+		    ps_grow((void **)&rec->iv, &rec->iv_cap, rec->niv + 1, sizeof(*rec->iv)) < 0)
+			return ps_errf(err, ENOMEM, "out of memory");
+		size_t from = rec->nruns;
+		for (size_t i = iv.run0; i < iv.run0 + iv.nruns; i++)
+			if (sub->runs[i].end <= (uint64_t)1 << PS_REC_KEY_PROC_SHIFT)
+				rec->runs[rec->nruns++] = (struct ps_rec_run){ base | sub->runs[i].start, base | sub->runs[i].end };
+		iv.run0 = from;
+		iv.nruns = rec->nruns - from;
+		iv.shared_pages = 0;
+		iv.nprocesses = 1;
+		rec->iv[rec->niv++] = iv;
+		p->written_pages += iv.pages;
+	}
+	return key_spans(r, p, 0, err);
+}
+
 static const char *const wl_interval_keys[] = { "type", "seq", "time_s", "elapsed_s", "written_pages",
                                                 "written_bytes", "rate_pages_s", "rate_mib_s", "harvest_us",
                                                 "tracked_pages", "wss_pages", "discarded_pages",
                                                 "zero_read_pages", "ksm_merged_pages", "thp_filled_pages",
                                                 "remapped_pages", "interval_s", "stretched", "over_budget", "target_overhead",
-                                                "shared_written_pages", "shared_wss_pages", "processes", NULL };
+                                                "shared_written_pages", "shared_wss_pages", "processes",
+                                                "soft_dirty", NULL };
 static const char *const proc_entry_keys[] = { "pid", "command", "written_pages", "shared_written_pages",
                                                "wss_pages", "tracked_pages", "harvest_us", "discarded_pages",
                                                "zero_read_pages", "ksm_merged_pages", "thp_filled_pages",
                                                "remapped_pages", "regions", "mappings", "engaged", "dropped",
                                                "readonly_written", "exec", "interval_s", "stretched",
-                                               "over_budget", "target_overhead", NULL };
+                                               "over_budget", "target_overhead", "soft_dirty", NULL };
 
 static int rec_interval_v2(struct ps_rec_reader *r, uint32_t root, struct ps_warnings *w, struct ps_err *err)
 {
@@ -1036,6 +1101,10 @@ static int rec_interval_v2(struct ps_rec_reader *r, uint32_t root, struct ps_war
 	if (ps_json_u64(j, ps_json_get(j, root, "tracked_pages"), &iv.tracked_pages) < 0 ||
 	    iv.tracked_pages > MAX_PAGES)
 		iv.tracked_pages = 0;
+	/* --compare soft-dirty: the workload's sums (each process's own
+	 * comparison is in its entry; its mappings there) */
+	if (rec->soft_dirty && (ret = rec_sd(r, root, &iv, w, err)) < 0)
+		return ret;
 	if (ps_grow((void **)&rec->iv, &rec->iv_cap, rec->niv + 1, sizeof(*rec->iv)) < 0)
 		return ps_errf(err, ENOMEM, "out of memory");
 	rec->iv[rec->niv++] = iv;
@@ -1141,6 +1210,10 @@ int ps_rec_reader_line(struct ps_rec_reader *r, const char *line, size_t len, bo
 		r->warned_after_end = true;
 		return 0;
 	}
+	if (!r->rec->workload && r->rec->format_version == 1 &&
+	    (strcmp(type, "process") == 0 || (strcmp(type, "interval") == 0 && ps_json_get(j, 0, "processes"))) &&
+	    (ret = to_workload(r, w, err)) < 0)
+		return ret;
 	if (strcmp(type, "interval") == 0)
 		return r->rec->workload ? rec_interval_v2(r, 0, w, err) : rec_interval(r, 0, w, err);
 	if (strcmp(type, "process") == 0 && r->rec->workload)

@@ -512,3 +512,37 @@ rfield() {
     assert_line --regexp "^recording: process $VPID \\("
     refute_line --regexp "^per process"
 }
+
+@test "report of a run whose command forked after its first intervals: a workload's report, those intervals the command's own" {
+    local d=$BATS_TEST_TMPDIR rec=$BATS_TEST_TMPDIR/rec.jsonl line n=0 rfd wss nint
+    mkfifo "$d/go" "$d/out"
+    # the shell waits on a fifo (a builtin read: no fork) before it runs runprog
+    "$PAGESCAN" run -i 20ms -f json -- sh -c "read x <'$d/go'; '$TARGETS/runprog' '$d/truth' 30; :" \
+        >"$d/out" 2>"$d/err" &
+    local pid=$!
+    exec {rfd}<"$d/out"
+    : >"$rec"
+    while IFS= read -r line <&"$rfd"; do
+        printf '%s\n' "$line" >>"$rec"
+        if [[ $line == '{"type":"interval"'* ]] && ((++n >= 2)); then
+            break
+        fi
+    done
+    ((n == 2)) || fail "no two intervals before the fork: $(cat "$d/err")"
+    echo go >"$d/go"
+    cat <&"$rfd" >>"$rec"
+    exec {rfd}<&-
+    wait "$pid" || fail "pagescan run failed: $(cat "$d/err")"
+    # one process's records first, a workload's from the fork on
+    assert_equal "$(jq -r 'select(.type == "interval" and .seq <= 2) | .processes | length' "$rec" | tr '\n' ' ')" "0 0 "
+    grep -q '^{"type":"process"' "$rec" || fail "no process events: the command did not fork?"
+    run --separate-stderr "$PAGESCAN" report "$rec"
+    assert_success
+    assert_equal "$stderr" ""
+    assert_line --regexp '^recording: workload of 2 processes \(from [0-9]+ \(sh\)\)'
+    wss=$(jq 'select(.type == "end") | .wss_pages' "$rec")
+    assert_line --regexp "^unique pages written: $wss "
+    # the shell's row counts every interval, its first two among them
+    nint=$(jq -s '[.[] | select(.type == "interval")] | length' "$rec")
+    assert_line --regexp "^ +[0-9]+ +[0-9]+ +[0-9]+ +0 +$nint +[0-9]+ +[0-9]+  sh \(gone: exit\)$"
+}

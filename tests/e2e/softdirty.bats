@@ -297,6 +297,13 @@ sd_sums_hold() {
     run sd_sums_hold "$BATS_TEST_TMPDIR/run.jsonl"
     assert_success
     assert_output ""
+    # report of the workload's recording: the sums, as of one process
+    local sdp fp
+    read -r sdp fp < <(jq -r 'select(.type == "end") | "\(.soft_dirty.soft_dirty_pages) \(.soft_dirty.false_pages)"' \
+        "$BATS_TEST_TMPDIR/run.jsonl")
+    run --separate-stderr "$PAGESCAN" report "$BATS_TEST_TMPDIR/run.jsonl"
+    assert_success
+    assert_line --regexp "^soft-dirty \(--compare soft-dirty\): $sdp pages marked, $fp not written "
 }
 
 # iv_sd SEQ: interval SEQ's written_pages, then its soft_dirty's written,
