@@ -245,7 +245,7 @@ static void worst_insert(struct cand *best, size_t *n, size_t max, struct cand x
 void ps_sdcmp_end(struct ps_sdcmp *c, struct ps_sd_report *ret)
 {
 	/* The NWORST worst (the totals stay sorted by start). */
-	struct cand best[NWORST];
+	struct cand best[NWORST] = { { 0 } };
 	size_t n = 0;
 	for (size_t i = 0; i < c->nt; i++)
 		if (c->t[i].c.false_pages || c->t[i].c.soft_dirty_pages)
@@ -259,7 +259,7 @@ void ps_sdcmp_end(struct ps_sdcmp *c, struct ps_sd_report *ret)
 
 size_t ps_sd_worst(const struct ps_sd_report *r, const struct ps_sd_mapping **out, size_t max)
 {
-	struct cand best[PS_SD_WORST_MAX];
+	struct cand best[PS_SD_WORST_MAX] = { { 0 } };
 	size_t n = 0;
 	if (max > PS_SD_WORST_MAX)
 		max = PS_SD_WORST_MAX;

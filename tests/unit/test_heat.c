@@ -892,8 +892,8 @@ static void fx_sd_interval(struct fx *x, uint64_t wheap, const struct ps_sd_repo
 }
 
 /* The table line of x's frame (w x 30) that ends with the mapping at addr,
- * trailing spaces trimmed; "" when there is none. */
-static const char *table_row(struct fx *x, int w, const char *addr_label, char *buf)
+ * trailing spaces trimmed, in buf (n_buf bytes); "" when there is none. */
+static const char *table_row(struct fx *x, int w, const char *addr_label, char *buf, size_t n_buf)
 {
 	char line[512];
 	render(x, w, 30);
@@ -904,7 +904,7 @@ static const char *table_row(struct fx *x, int w, const char *addr_label, char *
 			line[--n] = '\0';
 		size_t k = strlen(addr_label);
 		if (n >= k && !strcmp(line + n - k, addr_label) && strchr(line, '%') != line + n) {
-			strcpy(buf, line);
+			snprintf(buf, n_buf, "%s", line);
 			return buf;
 		}
 	}
@@ -936,13 +936,13 @@ static void test_softdirty_table(void)
 	is_str(ps_heat_frame_line(&x.f, 24, buf),
 	       "   pages/s     MiB/s        now  since start % of map  sd false  address        hottest (now)",
 	       "wide table: an sd false column (the title's short form)");
-	is_str(table_row(&x, 100, "0x1000000 [heap]", buf),
+	is_str(table_row(&x, 100, "0x1000000 [heap]", buf, sizeof(buf)),
 	       "         4      0.02          4            4    25.0%         2       0x1000000 [heap]",
 	       "the heap: 2 false positives this interval");
-	is_str(table_row(&x, 100, "0x7f0000000000 [anon]", buf),
+	is_str(table_row(&x, 100, "0x7f0000000000 [anon]", buf, sizeof(buf)),
 	       "         0      0.00          0            0     0.0%         3  0x7f0000000000 [anon]",
 	       "a mapping not written but with false positives is listed");
-	is_str(table_row(&x, 70, "0x1000000 [heap]", buf), "        4           4         2       0x1000000 [heap]",
+	is_str(table_row(&x, 70, "0x1000000 [heap]", buf, sizeof(buf)), "        4           4         2       0x1000000 [heap]",
 	       "narrow table: the column too");
 
 	/* the next interval: only the heap, 1 more */
@@ -950,13 +950,13 @@ static void test_softdirty_table(void)
 		                        .c = { .written_pages = 2, .soft_dirty_pages = 3, .false_pages = 1 } } };
 	struct ps_sd_report r2 = { .c = m2[0].c, .per_mapping = m2, .nper_mapping = 1 };
 	fx_sd_interval(&x, 2, &r2);
-	ok(strstr(table_row(&x, 100, "0x1000000 [heap]", buf), " 1       0x1000000 [heap]") != NULL,
+	ok(strstr(table_row(&x, 100, "0x1000000 [heap]", buf, sizeof(buf)), " 1       0x1000000 [heap]") != NULL,
 	   "interval view: this interval's 1: %s", buf);
-	is_str(table_row(&x, 100, "0x7f0000000000 [anon]", buf), "", "interval view: the idle anon's 0 is not listed");
+	is_str(table_row(&x, 100, "0x7f0000000000 [anon]", buf, sizeof(buf)), "", "interval view: the idle anon's 0 is not listed");
 	x.v.mode = PS_HEAT_CUMULATIVE;
-	ok(strstr(table_row(&x, 100, "0x1000000 [heap]", buf), " 3       0x1000000 [heap]") != NULL,
+	ok(strstr(table_row(&x, 100, "0x1000000 [heap]", buf, sizeof(buf)), " 3       0x1000000 [heap]") != NULL,
 	   "cumulative view: 2 + 1 since start: %s", buf);
-	ok(strstr(table_row(&x, 100, "0x7f0000000000 [anon]", buf), " 3  0x7f0000000000 [anon]") != NULL,
+	ok(strstr(table_row(&x, 100, "0x7f0000000000 [anon]", buf, sizeof(buf)), " 3  0x7f0000000000 [anon]") != NULL,
 	   "cumulative view: the anon's 3 since start: %s", buf);
 
 	/* the heap grows: a new layout keeps the sums of the mappings that stay */
@@ -964,12 +964,12 @@ static void test_softdirty_table(void)
 	            "01000000-01020000 rw-p 00000000 00:00 0 [heap]\n"
 	            "7f0000000000-7f0000065000 rw-p 00000000 00:00 0 \n");
 	fx_sd_interval(&x, 0, &(struct ps_sd_report){ 0 });
-	ok(strstr(table_row(&x, 100, "0x1000000 [heap]", buf), " 3       0x1000000 [heap]") != NULL,
+	ok(strstr(table_row(&x, 100, "0x1000000 [heap]", buf, sizeof(buf)), " 3       0x1000000 [heap]") != NULL,
 	   "after a new layout the heap's sum stays: %s", buf);
-	ok(strstr(table_row(&x, 100, "0x7f0000000000 [anon]", buf), " 3  0x7f0000000000 [anon]") != NULL,
+	ok(strstr(table_row(&x, 100, "0x7f0000000000 [anon]", buf, sizeof(buf)), " 3  0x7f0000000000 [anon]") != NULL,
 	   "after a new layout the anon's sum stays: %s", buf);
 	ps_heat_reset(&x.h);
-	is_str(table_row(&x, 100, "0x7f0000000000 [anon]", buf), "", "reset clears the sums");
+	is_str(table_row(&x, 100, "0x7f0000000000 [anon]", buf, sizeof(buf)), "", "reset clears the sums");
 
 	/* the summary: the mapping with the most false positives */
 	struct ps_sd_mapping top[] = { { .start = ANON, .mapping = "[anon]", .c = { .false_pages = 3 } } };
