@@ -934,10 +934,9 @@ own:
  * becomes a workload's: what was read so far is the command's own
  * recording, and its intervals the workload's, its pages as its own keys
  * (a process alone shares pages with no one). 0 or -errno. */
-static int to_workload(struct ps_rec_reader *r, struct ps_warnings *w, struct ps_err *err)
+static int to_workload(struct ps_rec_reader *r, struct ps_err *err)
 {
 	struct ps_recording *rec = r->rec;
-	(void)w;
 	if (rec->accumulate)
 		return ps_errf(err, EINVAL, "line %zu: the command forked and the recording became a workload's, "
 		               "recorded with --accumulate: report reads a workload's recording only without it; "
@@ -1212,7 +1211,7 @@ int ps_rec_reader_line(struct ps_rec_reader *r, const char *line, size_t len, bo
 	}
 	if (!r->rec->workload && r->rec->format_version == 1 &&
 	    (strcmp(type, "process") == 0 || (strcmp(type, "interval") == 0 && ps_json_get(j, 0, "processes"))) &&
-	    (ret = to_workload(r, w, err)) < 0)
+	    (ret = to_workload(r, err)) < 0)
 		return ret;
 	if (strcmp(type, "interval") == 0)
 		return r->rec->workload ? rec_interval_v2(r, 0, w, err) : rec_interval(r, 0, w, err);
