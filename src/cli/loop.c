@@ -79,8 +79,10 @@ int ps_loop_make_sinks(struct ps_loop *l, const char *heatmap, struct ps_err *er
 static void report_huge(struct ps_tracker *tr, pid_t pid);
 static void workload_end(struct ps_loop *l, enum ps_end_reason reason, const char *detail);
 
-/* The session's source: the tracker. */
-static void tracker_source(struct ps_loop *l, struct ps_tracker *tr, struct ps_session_source *src)
+/* The session's source: tracker tr of process t, with --compare soft-dirty
+ * t's soft-dirty bits beside. */
+static void session_source(struct ps_loop *l, struct ps_tracker *tr, struct ps_target *t,
+                           struct ps_session_source *src)
 {
 	ps_tracker_set_recollapse(tr, !l->a->no_recollapse);
 	if (l->a->sample_fraction > 0) {
@@ -92,6 +94,8 @@ static void tracker_source(struct ps_loop *l, struct ps_tracker *tr, struct ps_s
 		(void)ps_tracker_set_sample(tr, l->a->sample_fraction, l->sample_seed);
 	}
 	ps_tracker_source(tr, src);
+	if (l->a->compare_soft_dirty)
+		ps_softdirty_source(t, src);
 }
 
 /* n: the mappings engaged by an image's first snapshot; none is an error. */
@@ -129,9 +133,7 @@ static struct ps_session *new_session(struct ps_loop *l, struct ps_tracker *tr, 
 		.accumulate = l->a->accumulate,
 		.compare_soft_dirty = l->a->compare_soft_dirty,
 	};
-	tracker_source(l, tr, &src);
-	if (l->a->compare_soft_dirty)
-		ps_softdirty_source(t, &src);
+	session_source(l, tr, t, &src);
 	return ps_session_new(&src, &so);
 }
 
@@ -234,9 +236,7 @@ static int exec_armed(void *ctx, struct ps_tracker *tr, struct ps_err *err)
 {
 	struct ps_loop *l = ctx;
 	struct ps_session_source src;
-	tracker_source(l, tr, &src);
-	if (l->a->compare_soft_dirty)
-		ps_softdirty_source(&l->t, &src);
+	session_source(l, tr, &l->t, &src);
 	return engaged_some(l, ps_session_exec(l->session, &src, l->t.pid, l->t.comm, err), err);
 }
 
