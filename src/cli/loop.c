@@ -683,6 +683,35 @@ static void over_limit(struct ps_loop *l, pid_t pid, const char *who, const char
 	l->noted_limit = true;
 }
 
+/* pid is not tracked for want of descriptors (the reason in e): counted,
+ * listed, and one warning for the watch. */
+static int skip_nofile(struct ps_loop *l, pid_t pid, const char *comm, const struct ps_err *e, struct ps_err *err)
+{
+	if (!l->noted_nofile)
+		ps_warn("process %d (%s) is not tracked, nor others while this lasts (the output lists them): %s", (int)pid,
+		        comm[0] ? comm : "?", e->msg);
+	l->noted_nofile = true;
+	l->untracked++;
+	return skip_process(l, pid, comm, e->msg, false, err);
+}
+
+/* Has pagescan no room for one more process's descriptors? Then why (out of
+ * its own descriptors, or the system's) in e, naming the fix. */
+static bool no_fd_room(struct ps_err *e)
+{
+	uint64_t lim;
+	int why = ps_nofile_room(PS_NOFILE_RESERVE, &lim);
+
+	if (why == EMFILE)
+		ps_errf(e, EMFILE,
+		        "pagescan is near its limit of %llu open files (RLIMIT_NOFILE; it keeps about 7 per tracked "
+		        "process): raise its hard limit (ulimit -Hn, LimitNOFILE= in a service) or lower --max-processes",
+		        (unsigned long long)lim);
+	else if (why == ENFILE)
+		ps_errf(e, ENFILE, "the system's file table is full (sysctl fs.file-max): close files or raise it");
+	return why != 0;
+}
+
 /* Track pid as a new member: 1 when it is, 0 when it is skipped (said),
  * negative on a failure that ends the watch. */
 static int member_engage(struct ps_loop *l, pid_t pid, struct ps_err *err)
@@ -696,6 +725,10 @@ static int member_engage(struct ps_loop *l, pid_t pid, struct ps_err *err)
 	if (l->nm >= l->a->max_processes) {
 		over_limit(l, pid, "the workload has", "are not tracked", comm, sizeof(comm), why, sizeof(why));
 		return skip_process(l, pid, comm, why, false, err);
+	}
+	if (no_fd_room(&e)) {
+		comm_of(pid, comm, sizeof(comm));
+		return skip_nofile(l, pid, comm, &e, err);
 	}
 	struct ps_member *m = calloc(1, sizeof(*m));
 	// NOLINTNEXTLINE(bugprone-sizeof-expression): array of pointers
@@ -744,11 +777,15 @@ static int member_engage(struct ps_loop *l, pid_t pid, struct ps_err *err)
 	if (l->w_t0_ns)
 		return member_start_event(l, m, err) < 0 ? -err->code : 1;
 	return 1;
-skip:
+skip:;
+	/* Out of descriptors half way (the system's, or a burst): said the same way. */
+	bool nofile = (e.code == EMFILE || e.code == ENFILE) && no_fd_room(&e);
 	snprintf(comm, sizeof(comm), "%s", m->t.comm);
 	if (!comm[0])
 		comm_of(pid, comm, sizeof(comm));
 	member_free(m, true);
+	if (nofile)
+		return skip_nofile(l, pid, comm, &e, err);
 	if (e.code == ENOMEM)
 		return ps_errf(err, ENOMEM, "out of memory");
 	/* One found by discovery (during the watch, or a descendant or cgroup
@@ -1257,6 +1294,15 @@ static int member_engage_launched(struct ps_loop *l, pid_t pid, struct ps_err *e
 				return r;
 		}
 		return skip_process(l, pid, comm, why, false, err);
+	}
+	if (no_fd_room(&e)) {
+		comm_of(pid, comm, sizeof(comm));
+		if (!l->multi) {
+			int r = become_workload(l, err);
+			if (r < 0)
+				return r;
+		}
+		return skip_nofile(l, pid, comm, &e, err);
 	}
 	struct ps_member *m = calloc(1, sizeof(*m));
 	if (!m)

@@ -114,6 +114,7 @@ struct ps_loop {
 	struct ps_pending_skip *pending;
 	size_t npending, pending_cap;
 	bool noted_limit;
+	bool noted_nofile; /* pagescan's own descriptors ran out: said once */
 	/* run following forks: the command is fed to the workload from the
 	 * start (as cmd_id) so that, once it has made a process, the totals
 	 * include what it wrote before; until then the records are one

@@ -14,6 +14,7 @@
 #include "cli.h"
 #include "help.h"
 #include "pagescan/kernel/proctree.h"
+#include "pagescan/kernel/sys.h"
 #include "pagescan/model/overhead.h"
 #include "pagescan/model/sample.h"
 #include "pagescan/model/util.h"
@@ -776,6 +777,9 @@ int main(int argc, char **argv)
 		return PS_EXIT_FAIL;
 	}
 	block_signals();
+	/* Several descriptors per tracked process: a tree of a few hundred
+	 * would not fit in the usual soft limit of 1024. */
+	ps_nofile_raise();
 	if (selected->changes_target) {
 		/* Short, bounded commands that change the target: a stray signal
 		 * must not stop them half way (engage would leave a userfaultfd

@@ -84,18 +84,34 @@ static bool kpageflags_ksm_sane(int kpageflags_fd)
 	return ok;
 }
 
+/* /proc/kpageflags, one descriptor for every process pagescan tracks (it
+ * describes the machine's pages), opened and checked once and kept until
+ * exit; -1 when unreadable (not root) or unusable. Out of descriptors:
+ * asked again next time. */
+static int shared_kpageflags(void)
+{
+	static int fd = -2;
+
+	if (fd != -2)
+		return fd;
+	int k = open("/proc/kpageflags", O_RDONLY | O_CLOEXEC);
+	if (k < 0)
+		return errno == EMFILE || errno == ENFILE ? -1 : (fd = -1);
+	if (!kpageflags_ksm_sane(k)) {
+		/* KSM merges then read as writes, as without root. */
+		close(k);
+		k = -1;
+	}
+	return fd = k;
+}
+
 void ps_classify_init(struct ps_classify *c, int pagemap_fd, int procfd)
 {
 	memset(c, 0, sizeof(*c));
 	c->pagemap_fd = pagemap_fd;
 	c->procfd = procfd;
 	c->ksm_stat_fd = -2;
-	c->kpageflags_fd = open("/proc/kpageflags", O_RDONLY | O_CLOEXEC);
-	if (c->kpageflags_fd >= 0 && !kpageflags_ksm_sane(c->kpageflags_fd)) {
-		/* KSM merges then read as writes, as without root. */
-		close(c->kpageflags_fd);
-		c->kpageflags_fd = -1;
-	}
+	c->kpageflags_fd = shared_kpageflags();
 	/* The guard category (6.16+): a zero-length scan that names it fails
 	 * with EINVAL on kernels that do not know it. */
 	struct pm_scan_arg a = {
@@ -108,9 +124,7 @@ void ps_classify_init(struct ps_classify *c, int pagemap_fd, int procfd)
 
 void ps_classify_free(struct ps_classify *c)
 {
-	if (c->kpageflags_fd >= 0)
-		close(c->kpageflags_fd);
-	c->kpageflags_fd = -1;
+	c->kpageflags_fd = -1; /* shared, kept */
 	if (c->ksm_stat_fd >= 0)
 		close(c->ksm_stat_fd);
 	c->ksm_stat_fd = -2;
@@ -220,12 +234,20 @@ static bool ksm_possible(struct ps_classify *c)
 	if (c->kpageflags_fd < 0 || !ksm_pages_anywhere())
 		return false;
 	if (c->ksm_stat_fd == -2) { /* opened once, kept: re-read each harvest */
-		c->ksm_stat_fd = openat(c->procfd, "ksm_stat", O_RDONLY | O_CLOEXEC);
+		c->ksm_stat_fd = ps_fd_spare(openat(c->procfd, "ksm_stat", O_RDONLY | O_CLOEXEC));
 		if (c->ksm_stat_fd < 0 && (errno == EMFILE || errno == ENFILE))
-			c->ksm_stat_fd = -2; /* out of descriptors for now: asked again next time */
+			c->ksm_stat_fd = -2; /* no descriptor to keep now: asked again next time */
 	}
-	return reread(c->ksm_stat_fd, buf, sizeof(buf)) &&
-	       ps_status_field(buf, "ksm_merging_pages", v, sizeof(v)) == 0 && strtoull(v, NULL, 10) > 0;
+	bool got;
+	if (c->ksm_stat_fd == -2) { /* meanwhile read once */
+		int fd = openat(c->procfd, "ksm_stat", O_RDONLY | O_CLOEXEC);
+		got = reread(fd, buf, sizeof(buf));
+		if (fd >= 0)
+			close(fd);
+	} else {
+		got = reread(c->ksm_stat_fd, buf, sizeof(buf));
+	}
+	return got && ps_status_field(buf, "ksm_merging_pages", v, sizeof(v)) == 0 && strtoull(v, NULL, 10) > 0;
 }
 
 /* Is the page at addr (present) a KSM page? Errors: no. */

@@ -80,6 +80,7 @@ static void child_exec(char *const argv[], const struct ps_launch_opts *o, int g
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	signal(SIGPIPE, SIG_DFL);
+	ps_nofile_restore();
 	/* Wait until the parent is our tracer, so the exec stop is reported. */
 	while (read(go_fd, &c, 1) < 0 && errno == EINTR)
 		;

@@ -7,7 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -238,4 +240,65 @@ uint64_t ps_forks_since_boot(void)
 		v = strtoull(p + 11, NULL, 10);
 	free(buf);
 	return v;
+}
+
+/* The soft limit found at the start, for ps_nofile_restore(); valid once
+ * raised. */
+static struct rlimit nofile_found;
+static bool nofile_raised;
+
+void ps_nofile_raise(void)
+{
+	struct rlimit rl;
+
+	if (nofile_raised || getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= rl.rlim_max)
+		return;
+	nofile_found = rl;
+	rl.rlim_cur = rl.rlim_max;
+	nofile_raised = setrlimit(RLIMIT_NOFILE, &rl) == 0;
+}
+
+void ps_nofile_restore(void)
+{
+	if (nofile_raised)
+		(void)setrlimit(RLIMIT_NOFILE, &nofile_found);
+}
+
+int ps_fd_spare(int fd)
+{
+	struct rlimit rl;
+
+	if (fd < 0 || getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY ||
+	    (uint64_t)fd + PS_NOFILE_RESERVE < (uint64_t)rl.rlim_cur)
+		return fd;
+	close(fd);
+	errno = EMFILE;
+	return -1;
+}
+
+int ps_nofile_room(unsigned reserve, uint64_t *limit)
+{
+	struct rlimit rl;
+	int r = 0;
+
+	*limit = 0;
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return 0; /* cannot tell: try */
+	*limit = (uint64_t)rl.rlim_cur;
+	int fd = eventfd(0, EFD_CLOEXEC);
+	if (fd < 0)
+		return errno == EMFILE || errno == ENFILE ? errno : 0;
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur > reserve && rl.rlim_cur <= INT32_MAX) {
+		/* The lowest free slot from there on: that slot itself when it
+		 * and every one above it are free. */
+		int at = (int)(rl.rlim_cur - reserve), top = fcntl(fd, F_DUPFD_CLOEXEC, at);
+		if (top != at && (top >= 0 || errno == EMFILE))
+			r = EMFILE;
+		if (top >= 0)
+			close(top);
+	} else if (rl.rlim_cur <= reserve) {
+		r = EMFILE;
+	}
+	close(fd);
+	return r;
 }

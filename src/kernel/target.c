@@ -281,11 +281,12 @@ int ps_target_open_pagemap(struct ps_target *t, struct ps_err *err)
 	if (!ps_target_alive(t))
 		return ps_errf(err, ESRCH, "process %d exited", t->pid);
 	/* Read every tick: kept open, two system calls a tick fewer. Best
-	 * effort: without a descriptor to spare, each read opens the file. */
+	 * effort: without a descriptor to spare (ps_fd_spare), each read opens
+	 * the file. */
 	if (t->maps_fd < 0)
-		t->maps_fd = openat(t->mmfd, "maps", O_RDONLY | O_CLOEXEC);
+		t->maps_fd = ps_fd_spare(openat(t->mmfd, "maps", O_RDONLY | O_CLOEXEC));
 	if (t->stat_fd < 0)
-		t->stat_fd = openat(t->procfd, "stat", O_RDONLY | O_CLOEXEC);
+		t->stat_fd = ps_fd_spare(openat(t->procfd, "stat", O_RDONLY | O_CLOEXEC));
 	return 0;
 }
 

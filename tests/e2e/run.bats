@@ -108,6 +108,17 @@ run_exact() {
     grep -q '^command exit status: 0$' "$d/stdout2" || fail "no exit status line in: $(cat "$d/stdout2")"
 }
 
+@test "run: the command gets the limit of open files pagescan was started with (pagescan raises only its own)" {
+    local d=$BATS_TEST_TMPDIR hard
+    hard=$(ulimit -Hn)
+    [[ $hard == unlimited || $hard -gt 100 ]] || skip "this shell's hard limit of open files is $hard; the test needs more than 100"
+    # shellcheck disable=SC2016 # $1 is for the inner shells
+    bash -c 'ulimit -Sn 100 && exec "$@"' _ "$PAGESCAN" run -q -f json -o "$d/report" -- \
+        sh -c 'echo "$(ulimit -Sn) $(ulimit -Hn)" >"$1"' sh "$d/limits"
+    assert_equal "$(cat "$d/limits")" "100 $hard"
+    assert_equal "$(w_end_field exit_status "$d/report")" 0
+}
+
 @test "run: a command that does not exist fails clearly" {
     run --separate-stderr "$PAGESCAN" run -- "$BATS_TEST_TMPDIR/no-such-command"
     [[ $status == 1 || $status == 127 ]] || fail "exit status $status (want 1 or 127)"

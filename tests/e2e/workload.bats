@@ -714,6 +714,37 @@ exit make exit"
     assert_equal "$(jq -r 'select(.type == "end") | "\(.processes) \(.untracked_processes)"' <<<"$output")" "20 $((n + 1 - 20))"
 }
 
+@test "watch --tree: pagescan raises its soft limit of open files (41 processes under a soft 128); under a hard 160 the processes past it are listed with the fix, and the watch goes on" {
+    local k n=40 hard
+    hard=$(ulimit -Hn)
+    [[ $hard == unlimited || $hard -ge 512 ]] || skip "this shell's hard limit of open files is $hard; the test needs 512"
+    family_start 16
+    for ((k = 1; k <= n; k++)); do
+        ffork
+    done
+    # About 7 descriptors a process: 41 need more than 128. Its soft
+    # limit is raised to the hard one (that of the commands it runs is not:
+    # run.bats).
+    run --separate-stderr bash -c 'ulimit -Sn 128 && exec "$@"' _ "$PAGESCAN" watch --tree "$FPID" -n 1 -i 100ms -f json "${RANGES[@]}"
+    assert_success
+    assert_equal "$(jq -r 'select(.type == "end") | "\(.reason) \(.processes) \(.untracked_processes)"' <<<"$output")" "count $((n + 1)) 0"
+    assert_equal "$(without_machine_notes "$stderr")" ""
+
+    # A hard limit: it keeps 32 descriptors free (a process more, its own)
+    # and tracks what fits; the rest are listed with the reason, said once.
+    run --separate-stderr bash -c 'ulimit -n 160 && exec "$@"' _ "$PAGESCAN" watch --tree "$FPID" -n 1 -i 100ms -f json "${RANGES[@]}"
+    assert_success
+    local tracked untracked
+    read -r tracked untracked < <(jq -r 'select(.type == "end") | "\(.processes) \(.untracked_processes)"' <<<"$output")
+    ((tracked >= 8 && untracked >= 8 && tracked + untracked == n + 1)) || fail "tracked $tracked, untracked $untracked"
+    assert_equal "$(jq -r 'select(.type == "end") | .reason' <<<"$output")" count
+    assert_equal "$(jq -r 'select(.type == "process" and .event == "skipped") | .reason' <<<"$output" | sort -u)" \
+        "pagescan is near its limit of 160 open files (RLIMIT_NOFILE; it keeps about 7 per tracked process): raise its hard limit (ulimit -Hn, LimitNOFILE= in a service) or lower --max-processes"
+    assert_equal "$(without_machine_notes "$stderr" | grep -c 'pagescan: warning: process .* is not tracked, nor others while this lasts (the output lists them): pagescan is near its limit of 160 open files')" 1
+    assert_equal "$(without_machine_notes "$stderr" | wc -l)" 1
+    no_uffd_anywhere "$FPID" "${KID[@]}"
+}
+
 @test "watch PID PID PID: a MAP_SHARED file written by all three (one through a mapping of its own elsewhere) counts once, by file offset; copy-on-write private pages after fork are each process's own" {
     family_start 32 "$BATS_TEST_TMPDIR/data"
     [[ -n $FILEMAP ]] || fail "the family has no file mapping"

@@ -39,7 +39,7 @@ struct ps_classify {
 	int pagemap_fd;              /* borrowed: the target's /proc/PID/pagemap */
 	int procfd;                  /* borrowed: the target's /proc/PID directory */
 	uint64_t guard_bit;          /* PAGE_IS_GUARD if the kernel knows it, else 0 */
-	int kpageflags_fd;           /* /proc/kpageflags (root), -1 if not readable */
+	int kpageflags_fd;           /* /proc/kpageflags (root; shared by all), -1 if not readable */
 	int ksm_stat_fd;             /* the target's ksm_stat, kept open once read (-2: not yet, -1: unreadable) */
 	struct ps_rangeset holes;    /* empty entries (unpopulated or zapped) at the last clearing harvest */
 	struct ps_rangeset prev_holes; /* the same at the clearing harvest before: a mapping moved

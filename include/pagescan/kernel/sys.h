@@ -42,4 +42,27 @@ int ps_vma_page_sizes(int procfd, const struct ps_vma *v, size_t n, uint64_t *re
  * tell whether anything forked during a window. 0 when unreadable. */
 uint64_t ps_forks_since_boot(void);
 
+/* pagescan's own descriptors. It keeps several per tracked process (the
+ * pidfd, /proc directories, pagemap, the userfaultfd, maps and stat) and
+ * waits with poll(), never select(): ps_nofile_raise() lifts its soft
+ * RLIMIT_NOFILE to the hard limit (once, at the start), and
+ * ps_nofile_restore() puts the soft limit it found back, for a command
+ * pagescan launches (async-signal-safe: between fork and exec). */
+void ps_nofile_raise(void);
+void ps_nofile_restore(void);
+/* The descriptors pagescan keeps free below its limit for what it must
+ * open (one more process's, the watch's own): kept-for-speed descriptors
+ * and new processes do not take them. */
+#define PS_NOFILE_RESERVE 32
+/* fd, a descriptor kept only to save system calls (a /proc file re-read
+ * each tick): itself, or closed and -1 (errno EMFILE) when it took one of
+ * the reserved slots; the caller then opens the file each time. fd < 0 is
+ * passed through. */
+int ps_fd_spare(int fd);
+/* Has pagescan room for reserve more descriptors? 0, or EMFILE (its own
+ * limit: the top reserve slots below it are taken; descriptors are given
+ * lowest first, so this is about "reserve are free") or ENFILE (the
+ * system's). Four system calls; *limit: its soft RLIMIT_NOFILE. */
+int ps_nofile_room(unsigned reserve, uint64_t *limit);
+
 #endif
