@@ -8,7 +8,8 @@
 #
 # The hooks are environment variables read under #ifdef PAGESCAN_TEST_HOOKS:
 # PAGESCAN_TEST_INJECT_HOOK (src/kernel/inject.c: the fault matrix,
-# tests/e2e/fault_blocked.bats), PAGESCAN_TEST_KERNEL_RELEASE
+# tests/e2e/fault_blocked.bats; delay:MS and exit with the target stopped,
+# preseize:MS before it is seized), PAGESCAN_TEST_KERNEL_RELEASE
 # (src/kernel/kwarn.c), PAGESCAN_TEST_OUTPUT_CAP, PAGESCAN_TEST_TICK_FAIL and
 # PAGESCAN_TEST_BUDGET_MAX_MS (src/cli/loop.c: run's output queue, its way
 # out of a failed watch, the budget's longest stretch).

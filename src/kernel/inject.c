@@ -460,6 +460,28 @@ static int check_sud(struct ps_inject *s, struct ps_err *err)
 	return 0;
 }
 
+/* Is the stopped thread still in the address space pagescan looked at
+ * before stopping it? An exec can land between the gadget search (before
+ * the stop, preflight()) and the stop: the thread then stops at the new
+ * program's first instruction, where the gadget's address means nothing
+ * (jumping there killed it with SIGSEGV). The target's pagemap, opened
+ * before, reads nothing once its address space is gone; the gadget must
+ * still read as a system call instruction (an exec of a vfork child leaves
+ * the old address space to its parent). Nothing is changed yet. */
+static int same_image(struct ps_inject *s, struct ps_err *err)
+{
+	unsigned char insn[PS_ARCH_SYSCALL_LEN];
+	uint64_t pme;
+	bool gone = s->t->pagemap_fd >= 0 && pread(s->t->pagemap_fd, &pme, sizeof(pme), 0) != (ssize_t)sizeof(pme);
+
+	if (!gone && s->gadget &&
+	    (mem_read(s, s->gadget, insn, sizeof(insn)) < 0 || memcmp(insn, ps_arch_syscall_insn, sizeof(insn)) != 0))
+		gone = true;
+	if (gone)
+		return ps_errf(err, PS_EEXECED, "process %d called exec while pagescan was attaching to it", s->t->pid);
+	return 0;
+}
+
 /* R0 saved at the first event stop. blocked_nr: the syscall the thread was
  * blocked in before the stop (-1 if none or unknown), for the architectures
  * that handle its restart before the stop (ps_arch_fix_saved()). */
@@ -467,7 +489,7 @@ static int after_stop(struct ps_inject *s, long blocked_nr, struct ps_err *err)
 {
 	unsigned char insn[PS_ARCH_SYSCALL_LEN];
 	int r = get_regs(s, &s->saved, err);
-	if (r < 0 || (r = save_extra(s, err)) < 0)
+	if (r < 0 || (r = same_image(s, err)) < 0 || (r = save_extra(s, err)) < 0)
 		return r;
 	if (blocked_nr >= 0 && mem_read(s, ps_arch_ip(&s->saved), insn, sizeof(insn)) == 0)
 		ps_arch_fix_saved(&s->saved, blocked_nr, insn);
@@ -518,6 +540,8 @@ static int wait_interrupt_stop(struct ps_inject *s, struct ps_err *err)
 }
 
 
+static void test_hook_preseize(void);
+
 int ps_inject_seize(struct ps_inject *s, const struct ps_target *t,
                     const struct ps_inject_opts *o, struct ps_err *err)
 {
@@ -530,6 +554,7 @@ int ps_inject_seize(struct ps_inject *s, const struct ps_target *t,
 	r = preflight(s, err);
 	if (r < 0)
 		return r;
+	test_hook_preseize();
 
 	unsigned long opts = PTRACE_O_TRACESYSGOOD;
 	if (s->suspend_seccomp)
@@ -634,10 +659,27 @@ static int test_hook(void)
 	}
 	return 0;
 }
+/* PAGESCAN_TEST_INJECT_HOOK=preseize:MS: sleep MS ms between the first
+ * look at the target (its gadget) and seizing it, for the test of an exec
+ * in between (fault_blocked.bats). */
+static void test_hook_preseize(void)
+{
+	const char *h = getenv("PAGESCAN_TEST_INJECT_HOOK");
+	long long ms;
+	if (h && strncmp(h, "preseize:", 9) == 0 && ps_parse_int(h + 9, 0, 60000, &ms, NULL) == 0) {
+		struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000 };
+		while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+			;
+	}
+}
 #else
 static int test_hook(void)
 {
 	return 0;
+}
+
+static void test_hook_preseize(void)
+{
 }
 #endif
 

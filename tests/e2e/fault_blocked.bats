@@ -51,7 +51,11 @@
 #   thread execs while pagescan holds the injection thread (before
 #   userfaultfd(), or between it and close()): that thread dies with the
 #   exec, pagescan exits 1 saying the process exec'd, and the new program
-#   runs untraced, with no userfaultfd.
+#   runs untraced, with no userfaultfd. An exec between pagescan's first
+#   look (the syscall instruction it will use) and its stop: pagescan
+#   finds the new program at the stop and changes nothing; engage exits 1
+#   saying so, watch engages the new program; it runs on (it used to be
+#   sent to the old address and die of SIGSEGV).
 
 # The hook is compiled only into the test twin of pagescan,
 # BUILD/test-hooks/pagescan (CMake option PAGESCAN_TEST_HOOKS, ON in a tree
@@ -810,6 +814,72 @@ exec_in_injection() {
 
 @test "another thread execs while pagescan holds the target between userfaultfd() and close(): exit 1 naming the exec; the new program runs untraced, no userfaultfd" {
     exec_in_injection 2
+}
+
+# wait_preseize: pagescan sleeping in its preseize hook (before it seizes the
+# victim, which is not traced yet).
+wait_preseize() {
+    local i f nr
+    for ((i = 0; i < 1000; i++)); do
+        for f in /proc/"$PSPID"/task/*/syscall; do
+            read -r nr _ <"$f" 2>/dev/null || continue
+            [[ $nr == "${PS_NR[clock_nanosleep]}" || $nr == "${PS_NR[nanosleep]}" ]] && return 0
+        done
+        kill -0 "$PSPID" 2>/dev/null || { fail "pagescan ended before its hook: $(cat "$PSOUT.err")"; return 1; }
+        sleep 0.01
+    done
+    fail "pagescan $PSPID never reached its preseize hook"
+}
+
+# exec_before_stop ARGS...: the victim's (fb_start) other thread execs sleep(1) while
+# pagescan, run with ARGS, sleeps between its first look at the victim (the
+# system call instruction it will use) and seizing it; pagescan's output in
+# $BATS_TEST_TMPDIR/ps.out, status and stderr set. The victim runs sleep then.
+exec_before_stop() {
+    local d=$BATS_TEST_TMPDIR/trigger i
+    rm -f "$d"
+    mkfifo "$d"
+    vcmd "trigger $d exec /bin/sleep 600"
+    PAGESCAN_TEST_INJECT_HOOK=preseize:700 ps_bg "$BATS_TEST_TMPDIR/ps.out" "$@"
+    wait_preseize
+    fifo_put "$d" x
+    for ((i = 0; i < 1000; i++)); do
+        [[ $(readlink "/proc/$VPID/exe") == "$(readlink -f /bin/sleep)" ]] && break
+        sleep 0.01
+    done
+    ps_reap
+}
+
+# exec_survived: the victim runs sleep, untraced, without a userfaultfd.
+exec_survived() {
+    victim_alive || fail "the new program (pid $VPID) is gone"
+    assert_equal "$(readlink "/proc/$VPID/exe")" "$(readlink -f /bin/sleep)"
+    assert_equal "$(awk '$1 == "TracerPid:" { print $2 }' "/proc/$VPID/status")" 0
+    no_uffd_left "$VPID"
+}
+
+@test "engage: the target execs between pagescan's first look and its stop: the new program runs on unharmed (it used to die of SIGSEGV), pagescan exits 1 naming the exec" {
+    fb_start
+    exec_before_stop engage "$VPID"
+    assert_equal "$status" 1
+    [[ $stderr == *"process $VPID called exec while pagescan was attaching to it"* ]] ||
+        fail "pagescan did not say the target exec'd: '$stderr'"
+    exec_survived
+}
+
+@test "watch PID, watch --tree PID: the target execs between pagescan's first look and its stop: its new program is engaged at once" {
+    local how out=$BATS_TEST_TMPDIR/ps.out
+    for how in "" --tree; do
+        fb_start
+        exec_before_stop watch $how "$VPID" -n 2 -i 100ms -f json
+        ((status == 0)) || fail "watch $how: pagescan exited $status: $stderr"
+        assert_equal "$(jq -r 'select(.type == "start") | "\(.pid) \(.command)"' "$out")" "$VPID sleep"
+        assert_equal "$(jq -r 'select(.type == "end") | .reason' "$out")" count
+        [[ -z $how ]] || assert_equal "$(jq -r 'select(.type == "end") | "\(.processes) \(.untracked_processes)"' "$out")" "1 0"
+        exec_survived
+        kill -KILL "$VPID"
+        victim_reap
+    done
 }
 
 # target_killed_in_watch SIG CODE: SIG to the target while a watch runs

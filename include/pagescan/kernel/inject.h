@@ -16,6 +16,7 @@
 #ifndef PAGESCAN_INJECT_H
 #define PAGESCAN_INJECT_H
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -23,6 +24,12 @@
 
 #include "pagescan/model/error.h"
 #include "pagescan/kernel/target.h"
+
+/* The error code of an injection that found the process running another
+ * program than the one pagescan looked at before stopping it (an exec in
+ * between: a shell's child about to run its command). Nothing was changed;
+ * its new program can be engaged anew. */
+#define PS_EEXECED ESTALE
 
 struct ps_inject_opts {
 	int timeout_ms;      /* bound on every wait for a stop; 0 = default (3000) */
