@@ -478,7 +478,7 @@ static int same_image(struct ps_inject *s, struct ps_err *err)
 	    (mem_read(s, s->gadget, insn, sizeof(insn)) < 0 || memcmp(insn, ps_arch_syscall_insn, sizeof(insn)) != 0))
 		gone = true;
 	if (gone)
-		return ps_errf(err, PS_EEXECED, "process %d called exec while pagescan was attaching to it", s->t->pid);
+		return ps_errf(err, PS_EEXECED, "process %d called exec while pagescan was attaching to it (nothing was changed); run pagescan again for its new program", s->t->pid);
 	return 0;
 }
 
