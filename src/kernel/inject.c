@@ -561,7 +561,8 @@ int ps_inject_seize(struct ps_inject *s, const struct ps_target *t,
 		opts |= PTRACE_O_SUSPEND_SECCOMP;
 	if (pt(PTRACE_SEIZE, s->tid, NULL, (void *)opts) < 0) {
 		int e = errno;
-		if (e == ESRCH)
+		/* The kernel refuses to attach to an exiting task with EPERM. */
+		if (e == ESRCH || (e == EPERM && ps_target_exiting(t) == 1))
 			return ps_errf(err, ESRCH, "process %d exited", t->pid);
 		if (s->suspend_seccomp && (e == EPERM || e == EINVAL))
 			return ps_errf(err, EPERM,
