@@ -195,16 +195,6 @@ int ps_loop_attach(struct ps_loop *l, struct ps_err *err)
 {
 	struct ps_notes notes = { 0 };
 	l->tr = ps_engage_attach(&l->t, l->a->ranges.v, l->a->ranges.n, &notes, err);
-	/* It called exec while pagescan attached (nothing was changed): its
-	 * new program, a new address space, is there now. */
-	for (int tries = 1; !l->tr && err->code == PS_EEXECED && tries < 3; tries++) {
-		pid_t pid = l->t.pid;
-		ps_target_close(&l->t);
-		*err = (struct ps_err){ 0 };
-		if (ps_target_open(&l->t, pid, err) < 0)
-			break;
-		l->tr = ps_engage_attach(&l->t, l->a->ranges.v, l->a->ranges.n, &notes, err);
-	}
 	ps_warn_notes(&notes);
 	if (!l->a->ranges_internal)
 		ps_warn_unmatched(&l->t, l->a->ranges.v, l->a->ranges.n);
@@ -723,10 +713,11 @@ static bool no_fd_room(struct ps_err *e)
 	return why != 0;
 }
 
-/* Track pid as a new member: 1 when it is, 0 when it is skipped (said),
- * 2 when it called exec while being engaged (nothing said: to be tried
- * again), negative on a failure that ends the watch. */
-static int member_engage_once(struct ps_loop *l, pid_t pid, struct ps_err *err)
+/* Track pid as a new member: 1 when it is, 0 when it is skipped (said, or
+ * for a process that keeps calling exec as pagescan attaches: nothing said,
+ * found again by the next tick's discovery), negative on a failure that
+ * ends the watch. */
+static int member_engage(struct ps_loop *l, pid_t pid, struct ps_err *err)
 {
 	char comm[64], why[300];
 	struct ps_err e = { 0 };
@@ -792,18 +783,18 @@ static int member_engage_once(struct ps_loop *l, pid_t pid, struct ps_err *err)
 skip:;
 	/* Out of descriptors half way (the system's, or a burst): said the same way. */
 	bool nofile = (e.code == EMFILE || e.code == ENFILE) && no_fd_room(&e);
-	/* It called exec while being engaged (a shell's child starting its
-	 * command): its address space went away under the engage, the process
-	 * lives on, running its new program. */
-	bool execed = e.code == PS_EEXECED || (e.code == ESRCH && ps_target_exiting(&m->t) == 0);
+	bool execing = e.code == ESRCH && ps_target_exiting(&m->t) == 0;
 	snprintf(comm, sizeof(comm), "%s", m->t.comm);
 	if (!comm[0])
 		comm_of(pid, comm, sizeof(comm));
 	member_free(m, true);
 	if (nofile)
 		return skip_nofile(l, pid, comm, &e, err);
-	if (execed)
-		return 2;
+	/* Still exec'ing after ps_engage_attach()'s tries, or exec'd during the
+	 * injection or the arming (its address space gone, the process alive):
+	 * not done with, the next tick's discovery finds its new program. */
+	if (e.code == PS_EEXECED || (e.code == ESRCH && execing))
+		return 0;
 	if (e.code == ENOMEM)
 		return ps_errf(err, ENOMEM, "out of memory");
 	/* One found by discovery (during the watch, or a descendant or cgroup
@@ -817,17 +808,6 @@ skip:;
 	if (!gone)
 		l->untracked++;
 	return skip_process(l, pid, comm, e.msg[0] ? e.msg : strerror(e.code), !gone, err);
-}
-
-/* member_engage_once(), again at once for a process that called exec
- * meanwhile (its new program is there now); one that keeps doing so is
- * left to the next tick's discovery (not done with: found again). */
-static int member_engage(struct ps_loop *l, pid_t pid, struct ps_err *err)
-{
-	int r = 2;
-	for (int tries = 0; r == 2 && tries < 3; tries++)
-		r = member_engage_once(l, pid, err);
-	return r == 2 ? 0 : r;
 }
 
 /* The processes the workload has now, into l->found. */

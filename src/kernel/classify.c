@@ -238,16 +238,18 @@ static bool ksm_possible(struct ps_classify *c)
 		if (c->ksm_stat_fd < 0 && (errno == EMFILE || errno == ENFILE))
 			c->ksm_stat_fd = -2; /* no descriptor to keep now: asked again next time */
 	}
-	bool got;
-	if (c->ksm_stat_fd == -2) { /* meanwhile read once */
-		int fd = openat(c->procfd, "ksm_stat", O_RDONLY | O_CLOEXEC);
-		got = reread(fd, buf, sizeof(buf));
-		if (fd >= 0)
-			close(fd);
-	} else {
-		got = reread(c->ksm_stat_fd, buf, sizeof(buf));
+	char *once = NULL;
+	size_t len;
+	const char *text = NULL;
+	if (c->ksm_stat_fd != -2) {
+		if (reread(c->ksm_stat_fd, buf, sizeof(buf)))
+			text = buf;
+	} else if (ps_read_file_at(c->procfd, "ksm_stat", sizeof(buf), &once, &len) == 0) {
+		text = once; /* not kept: meanwhile read once */
 	}
-	return got && ps_status_field(buf, "ksm_merging_pages", v, sizeof(v)) == 0 && strtoull(v, NULL, 10) > 0;
+	bool merged = text && ps_status_field(text, "ksm_merging_pages", v, sizeof(v)) == 0 && strtoull(v, NULL, 10) > 0;
+	free(once);
+	return merged;
 }
 
 /* Is the page at addr (present) a KSM page? Errors: no. */

@@ -89,8 +89,8 @@ static void note_warning(struct ps_notes *notes, const char *warning)
 
 /* ---- attach ------------------------------------------------------------------- */
 
-struct ps_tracker *ps_engage_attach(struct ps_target *t, const struct ps_rangespec *specs, size_t nspecs,
-                                    struct ps_notes *notes, struct ps_err *err)
+static struct ps_tracker *attach_once(struct ps_target *t, const struct ps_rangespec *specs, size_t nspecs,
+                                      struct ps_notes *notes, struct ps_err *err)
 {
 	char warning[256] = "";
 	int local = -1;
@@ -103,6 +103,26 @@ struct ps_tracker *ps_engage_attach(struct ps_target *t, const struct ps_rangesp
 	struct ps_tracker *tr = ps_tracker_new(t, local, specs, nspecs, err);
 	if (!tr)
 		close(local);
+	return tr;
+}
+
+struct ps_tracker *ps_engage_attach(struct ps_target *t, const struct ps_rangespec *specs, size_t nspecs,
+                                    struct ps_notes *notes, struct ps_err *err)
+{
+	struct ps_tracker *tr = attach_once(t, specs, nspecs, notes, err);
+	/* It called exec between pagescan's first look and the stop
+	 * (PS_EEXECED): nothing was changed, its new program is there now: t
+	 * opened anew (its pagemap and maps belong to an address space), up to
+	 * three times. (An exec during the injection is an error: ESRCH.) */
+	for (int tries = 1; !tr && err->code == PS_EEXECED && tries < 3; tries++) {
+		pid_t pid = t->pid;
+		ps_target_close(t);
+		struct ps_err e = { 0 };
+		if (ps_target_open(t, pid, &e) < 0)
+			break;
+		*err = (struct ps_err){ 0 };
+		tr = attach_once(t, specs, nspecs, notes, err);
+	}
 	return tr;
 }
 
