@@ -714,7 +714,7 @@ exit make exit"
     assert_equal "$(jq -r 'select(.type == "end") | "\(.processes) \(.untracked_processes)"' <<<"$output")" "20 $((n + 1 - 20))"
 }
 
-@test "watch --tree: pagescan raises its soft limit of open files (41 processes under a soft 128); under a hard 160 the processes past it are listed with the fix, and the watch goes on" {
+@test "watch --tree: pagescan raises its soft limit of open files (41 processes under a soft 128); under a hard 160 the processes past it are listed with the fix, the watch goes on, and the members it reads without kept descriptors are exact" {
     local k n=40 hard
     hard=$(ulimit -Hn)
     [[ $hard == unlimited || $hard -ge 512 ]] || skip "this shell's hard limit of open files is $hard; the test needs 512"
@@ -742,6 +742,44 @@ exit make exit"
         "pagescan is near its limit of 160 open files (RLIMIT_NOFILE; it keeps about 7 per tracked process): raise its hard limit (ulimit -Hn, LimitNOFILE= in a service) or lower --max-processes"
     assert_equal "$(without_machine_notes "$stderr" | grep -c 'pagescan: warning: process .* is not tracked, nor others while this lasts (the output lists them): pagescan is near its limit of 160 open files')" 1
     assert_equal "$(without_machine_notes "$stderr" | wc -l)" 1
+    no_uffd_anywhere "$FPID" "${KID[@]}"
+
+    # Near that limit a member that is engaged with fewer descriptors free
+    # than it keeps has its maps and stat read anew each time, none kept.
+    # Which member that is depends on the limit modulo the ~7 descriptors a
+    # member keeps: one of 7 limits in a row has such a member. Exact too.
+    local real=$PAGESCAN k who p lim
+    local -a tracked_pids=() kept=() unkept=()
+    for ((lim = 160; lim < 167; lim++)); do
+        PAGESCAN=bash f_start -c 'ulimit -n "$1" && shift && exec "$@"' _ "$lim" "$real" watch --tree "$FPID" -i 100ms -f json "${RANGES[@]}"
+        f_pause
+        mapfile -t tracked_pids < <(jq -r 'select(.type == "process" and .event == "start") | .pid' "$WLOG")
+        kept=() unkept=()
+        for p in "${tracked_pids[@]}"; do
+            if find "/proc/$WPID/fd" -maxdepth 1 -lname "/proc/$p/maps" | grep -q .; then kept+=("$p"); else unkept+=("$p"); fi
+        done
+        ((${#kept[@]} > 0 && ${#unkept[@]} > 0)) && break
+        f_finish INT
+    done
+    ((lim < 167)) || fail "under limits 160-166 pagescan kept maps open for every member it tracked"
+    local -a whos=()
+    for p in "${tracked_pids[@]}"; do
+        who=-1
+        [[ $p == "$FPID" ]] && who=0
+        for ((k = 1; k <= n; k++)); do
+            [[ ${KID[k]} == "$p" ]] && who=$k
+        done
+        ((who >= 0)) || fail "pagescan tracks $p, not of the family"
+        whos+=("$who")
+        fcmd "write $who anon $((who % 9)) $((who % 7 + 1))"
+        fcmd "write $who shared $((who % 12)) $((who % 3 + 1))"
+    done
+    f_resume
+    local s=$((WPAUSED + 1))
+    f_pause
+    members_exact $s "${whos[@]}"
+    f_finish INT
+    assert_equal "$WSTATUS" 0
     no_uffd_anywhere "$FPID" "${KID[@]}"
 }
 
