@@ -937,8 +937,10 @@ static int workload_overhead(struct ps_loop *l, struct ps_interval *iv, struct p
 			before.valid = after.valid = false;
 		} else {
 			before.cpu_ticks += m->last_stat.cpu_ticks;
+			before.stime_ticks += m->last_stat.stime_ticks;
 			before.minflt += m->last_stat.minflt;
 			after.cpu_ticks += now.cpu_ticks;
+			after.stime_ticks += now.stime_ticks;
 			after.minflt += now.minflt;
 		}
 		m->last_stat = now;

@@ -51,6 +51,7 @@ int ps_proc_stat_parse(const char *buf, size_t len, struct ps_proc_sample *ret)
 	}
 	ret->minflt = v[10];
 	ret->cpu_ticks = v[14] + v[15];
+	ret->stime_ticks = v[15];
 	ret->valid = true;
 	return 0;
 }
@@ -63,12 +64,26 @@ void ps_overhead_estimate(const struct ps_overhead_in *in, struct ps_overhead *r
 	uint64_t faults = in->written_pages;
 	bool counters = in->before.valid && in->after.valid && in->after.minflt >= in->before.minflt &&
 	                in->after.cpu_ticks >= in->before.cpu_ticks;
-	/* Every write-protect fault is a minor fault of the target: fewer minor
-	 * faults than written pages means some pages were written without one
-	 * (a huge page a single fault filled, a write by the kernel). */
-	if (counters)
-		faults = MIN(faults, in->after.minflt - in->before.minflt);
-	double fault_s = (double)faults * in->fault_ns / 1e9;
+	double fault_ns = in->fault_ns;
+	if (counters) {
+		/* Every write-protect fault is a minor fault of the target: fewer
+		 * minor faults than written pages means some pages were written
+		 * without one (a huge page a single fault filled, a write by the
+		 * kernel). */
+		uint64_t minflt = in->after.minflt - in->before.minflt;
+		faults = MIN(faults, minflt);
+		/* The target's own cost per fault, where its faults are most of
+		 * its system time (ps_overhead_estimate() in overhead.h). */
+		if (in->after.stime_ticks >= in->before.stime_ticks + PS_OVERHEAD_OWN_TICKS && minflt > 0) {
+			double sys_s = (double)(in->after.stime_ticks - in->before.stime_ticks) * in->tick_s;
+			double own_ns = sys_s / (double)minflt * 1e9;
+			if ((double)faults * fault_ns / 1e9 >= PS_OVERHEAD_OWN_SHARE * sys_s && own_ns > fault_ns) {
+				fault_ns = own_ns;
+				ret->own_cost = true;
+			}
+		}
+	}
+	double fault_s = (double)faults * fault_ns / 1e9;
 	if (counters) {
 		/* The faults run in the target's own time (system time): they
 		 * cannot have taken more than it had, give or take one tick. */
@@ -78,6 +93,7 @@ void ps_overhead_estimate(const struct ps_overhead_in *in, struct ps_overhead *r
 		if (cpu_s > 0)
 			ret->cpu_share = MIN(fault_s / cpu_s, 1.0);
 	}
+	ret->fault_ns = fault_ns;
 	ret->faults = faults;
 	ret->fault_s = fault_s;
 	ret->share = fault_s / in->elapsed_s;
@@ -136,6 +152,8 @@ void ps_overhead_add(struct ps_overhead_summary *s, const struct ps_overhead *o,
 	if (!o->known)
 		return;
 	s->known = true;
+	if (o->own_cost)
+		s->own_cost++;
 	s->fault_s += o->fault_s;
 	s->elapsed_s += elapsed_s;
 	s->share = s->elapsed_s > 0 ? s->fault_s / s->elapsed_s : 0;

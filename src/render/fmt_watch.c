@@ -79,7 +79,7 @@ static void json_share(struct ps_out *o, double v)
 }
 
 /* ,"interval_s":I,"stretched":B[,"over_budget":true],"target_overhead":{
- * "faults":N,"fault_s":F,"share":S,"cpu_share":C|null}|null
+ * "faults":N,"fault_ns":N,"fault_s":F,"share":S,"cpu_share":C|null}|null
  * (docs/overhead.md; over_budget only when the budget could not be kept) */
 static void json_overhead(struct ps_out *o, const struct ps_interval *iv)
 {
@@ -96,6 +96,8 @@ static void json_overhead(struct ps_out *o, const struct ps_interval *iv)
 	}
 	ps_out_str(o, "{\"faults\":");
 	ps_out_u64(o, t->faults);
+	ps_out_str(o, ",\"fault_ns\":");
+	ps_out_u64(o, (uint64_t)(t->fault_ns + 0.5));
 	ps_out_str(o, ",\"fault_s\":");
 	ps_out_fixed(o, t->fault_s, 6);
 	ps_out_str(o, ",\"share\":");
@@ -123,6 +125,10 @@ static void json_overhead_end(struct ps_out *o, const struct ps_overhead_summary
 	if (t->over_budget) {
 		ps_out_str(o, ",\"over_budget_intervals\":");
 		ps_out_u64(o, t->over_budget);
+	}
+	if (t->own_cost) {
+		ps_out_str(o, ",\"own_cost_intervals\":");
+		ps_out_u64(o, t->own_cost);
 	}
 	ps_out_chr(o, '}');
 }
@@ -669,7 +675,11 @@ static void text_overhead_end(struct ps_out *o, const struct ps_overhead_summary
 	              t->max_share * 100);
 	if (t->cpu_share >= 0)
 		ps_out_printf(o, ", %.0f%% of its CPU time", t->cpu_share * 100);
-	ps_out_printf(o, " (%.2fus a fault, %s)\n", t->fault_ns / 1e3, t->calibrated ? "calibrated" : "default");
+	ps_out_printf(o, " (%.2fus a fault, %s", t->fault_ns / 1e3, t->calibrated ? "calibrated" : "default");
+	if (t->own_cost)
+		ps_out_printf(o, "; the target's own, larger, in %llu interval%s", (unsigned long long)t->own_cost,
+		              t->own_cost == 1 ? "" : "s");
+	ps_out_str(o, ")\n");
 	if (t->budget > 0) {
 		ps_out_printf(o, "budget %g%%: %llu interval%s stretched, the longest %.3fs", t->budget * 100,
 		              (unsigned long long)t->stretched, t->stretched == 1 ? "" : "s", t->longest_s);

@@ -172,7 +172,9 @@ jq_iv() {
             ;;
         json)
             assert_equal "$(jq -c 'select(.type == "interval") | .target_overhead | keys' <<<"$output" | sort -u)" \
-                '["cpu_share","fault_s","faults","share"]'
+                '["cpu_share","fault_ns","fault_s","faults","share"]'
+            # the cost of a fault used: the calibrated one, or the target's own when larger
+            assert_equal "$(jq -s '(.[0].wp_fault_ns | floor) as $c | [.[] | select(.type == "interval") | .target_overhead.fault_ns >= $c] | all' <<<"$output")" true
             assert_equal "$(jq -r 'select(.type == "start") | "\(.max_overhead) \(.wp_fault_ns > 0)"' <<<"$output")" "0.1 true"
             assert_equal "$(jq -c 'select(.type == "end") | .target_overhead | keys' <<<"$output")" \
                 '["cpu_share","fault_s","longest_interval_s","max_share","share","stretched_intervals"]'

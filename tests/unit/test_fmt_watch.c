@@ -189,7 +189,7 @@ static struct ps_interval rec_interval(const struct ps_maps *m, const struct ps_
 	                             .per_mapping = rec_per_mapping, .nper_mapping = 2,
 	                             .engaged = rec_new, .nengaged = 1, .dropped = rec_gone, .ndropped = 1,
 	                             .readonly_written = rec_relro, .nreadonly_written = 1,
-	                             .overhead = { .known = true, .faults = 37, .fault_s = 0.010541, .share = 0.0421,
+	                             .overhead = { .known = true, .faults = 37, .fault_ns = 284.9, .fault_s = 0.010541, .share = 0.0421,
 	                                           .cpu_share = 0.1734, .cpu_s = 0.0608 },
 	                             .interval_s = 0.25 };
 }
@@ -284,7 +284,7 @@ static void test_records_json(void)
 	       "\"written_bytes\":151552,\"rate_pages_s\":147.8,\"rate_mib_s\":0.577,\"harvest_us\":123,"
 	       "\"tracked_pages\":1040,\"wss_pages\":512,\"discarded_pages\":12,\"zero_read_pages\":4,"
 	       "\"ksm_merged_pages\":0,\"thp_filled_pages\":0,\"remapped_pages\":0,"
-	       "\"interval_s\":0.250,\"stretched\":false,\"target_overhead\":{\"faults\":37,\"fault_s\":0.010541,"
+	       "\"interval_s\":0.250,\"stretched\":false,\"target_overhead\":{\"faults\":37,\"fault_ns\":285,\"fault_s\":0.010541,"
 	       "\"share\":0.0421,\"cpu_share\":0.1734},\"regions\":["
 	       "{\"start\":\"0x10000\",\"end\":\"0x12000\",\"pages\":2,\"mapping\":\"[anon]\"},"
 	       "{\"start\":\"0x13000\",\"end\":\"0x14000\",\"pages\":1,\"mapping\":\"[anon]\"},"
@@ -338,7 +338,7 @@ static void test_records_json(void)
 	       "\"written_bytes\":151552,\"rate_pages_s\":147.8,\"rate_mib_s\":0.577,\"harvest_us\":123,"
 	       "\"tracked_pages\":1040,\"wss_pages\":512,\"discarded_pages\":12,\"zero_read_pages\":4,"
 	       "\"ksm_merged_pages\":0,\"thp_filled_pages\":0,\"remapped_pages\":0,"
-	       "\"interval_s\":0.250,\"stretched\":false,\"target_overhead\":{\"faults\":37,\"fault_s\":0.010541,"
+	       "\"interval_s\":0.250,\"stretched\":false,\"target_overhead\":{\"faults\":37,\"fault_ns\":285,\"fault_s\":0.010541,"
 	       "\"share\":0.0421,\"cpu_share\":0.1734},"
 	       "\"mappings\":[{\"mapping\":\"[anon]\",\"start\":\"0x10000\",\"written_pages\":3},"
 	       "{\"mapping\":\"/x\\\"y\",\"start\":\"0x7f0000000000\",\"written_pages\":34}],"

@@ -20,6 +20,7 @@ static void test_stat_parse(void)
 	ok(s.valid, "stat: valid");
 	is_u64(s.minflt, 777, "stat: minflt (field 10)");
 	is_u64(s.cpu_ticks, 155, "stat: utime + stime (fields 14, 15)");
+	is_u64(s.stime_ticks, 35, "stat: stime (field 15)");
 	const char *cut = "4242 (x) S 1 4242 4242 0 -1 4194560 777";
 	is_int(ps_proc_stat_parse(cut, strlen(cut), &s), -EINVAL, "stat: cut short");
 	ok(!s.valid, "stat: cut short is not valid");
@@ -69,6 +70,58 @@ static void test_estimate(void)
 	in.elapsed_s = 0;
 	ps_overhead_estimate(&in, &o);
 	ok(!o.known, "estimate: unknown for an empty interval");
+}
+
+static struct ps_proc_sample sample_sys(uint64_t ticks, uint64_t stime, uint64_t minflt)
+{
+	return (struct ps_proc_sample){ .valid = true, .cpu_ticks = ticks, .stime_ticks = stime, .minflt = minflt };
+}
+
+/* The target's own cost per fault: taken where its faults are at least half
+ * its system time at the calibrated cost, and only when larger. */
+static void test_estimate_own_cost(void)
+{
+	struct ps_overhead o;
+	struct ps_overhead_in in = { .elapsed_s = 1.0, .written_pages = 400000, .fault_ns = 1000, .tick_s = 0.01,
+	                             .before = sample_sys(0, 0, 0) };
+
+	/* Fault-bound: 400,000 faults are 0.4 s at 1 us, half of its 0.8 s
+	 * of system time; 0.8 s over 500,000 minor faults is 1.6 us each. */
+	in.after = sample_sys(100, 80, 500000);
+	ps_overhead_estimate(&in, &o);
+	is_dbl(o.fault_ns, 1600, 1e-6, "own cost: system time per minor fault");
+	is_dbl(o.fault_s, 0.64, EPS, "own cost: 400000 x 1.6 us");
+	is_dbl(o.cpu_share, 0.64, EPS, "own cost: share of its CPU time");
+
+	/* Just under half: the calibrated cost stays. */
+	in.written_pages = 399999;
+	ps_overhead_estimate(&in, &o);
+	is_dbl(o.fault_ns, 1000, EPS, "own cost: not where the faults are under half the system time");
+
+	/* A target whose system time is mostly system calls (a server): its
+	 * few faults keep the calibrated cost. */
+	in.written_pages = 1000;
+	in.after = sample_sys(100, 50, 1000);
+	ps_overhead_estimate(&in, &o);
+	is_dbl(o.fault_ns, 1000, EPS, "own cost: not for a target busy in system calls");
+	is_dbl(o.fault_s, 0.001, EPS, "own cost: 1000 x 1 us");
+
+	/* Cheaper than calibrated: the calibration is the floor. */
+	in.written_pages = 100000;
+	in.after = sample_sys(100, 2, 100000);
+	ps_overhead_estimate(&in, &o);
+	is_dbl(o.fault_ns, 1000, EPS, "own cost: never below the calibrated one");
+
+	/* Under two ticks of system time: too coarse to divide. */
+	in.after = sample_sys(100, 1, 1000);
+	in.written_pages = 1000;
+	ps_overhead_estimate(&in, &o);
+	is_dbl(o.fault_ns, 1000, EPS, "own cost: not from a single tick");
+
+	/* Without counters: the calibrated cost. */
+	in.after.valid = false;
+	ps_overhead_estimate(&in, &o);
+	is_dbl(o.fault_ns, 1000, EPS, "own cost: calibrated without counters");
 }
 
 static struct ps_overhead share(double s)
@@ -155,6 +208,7 @@ static void test_summary(void)
 	struct ps_overhead b = { .known = true, .fault_s = 0.3, .share = 0.15, .cpu_share = -1, .cpu_s = -1 };
 	ps_overhead_add(&s, &a, 1.0, 100 * MS, 100 * MS);
 	b.over_budget = true;
+	b.own_cost = true;
 	ps_overhead_add(&s, &b, 2.0, 400 * MS, 100 * MS);
 	ok(s.known, "summary: known");
 	is_dbl(s.fault_s, 0.4, EPS, "summary: fault time summed");
@@ -164,12 +218,14 @@ static void test_summary(void)
 	is_u64(s.stretched, 1, "summary: stretched intervals counted");
 	is_u64(s.over_budget, 1, "summary: intervals over the budget at the maximum counted");
 	is_dbl(s.longest_s, 0.4, EPS, "summary: longest interval asked");
+	is_u64(s.own_cost, 1, "summary: intervals estimated with the target's own cost counted");
 }
 
 int main(void)
 {
 	test_stat_parse();
 	test_estimate();
+	test_estimate_own_cost();
 	test_budget();
 	test_summary();
 	return tap_done();

@@ -26,6 +26,7 @@
 struct ps_proc_sample {
 	bool valid;
 	uint64_t cpu_ticks;        /* utime + stime, in clock ticks */
+	uint64_t stime_ticks;      /* stime alone (the faults are system time) */
 	uint64_t minflt;
 };
 
@@ -39,7 +40,10 @@ struct ps_overhead {
 	uint64_t faults;           /* write-protect faults counted: pages written that
 	                            * faulted (interval: written pages; accumulate: new
 	                            * ones), bounded by the target's minor faults */
-	double fault_s;            /* faults x the calibrated cost, bounded by its CPU time */
+	double fault_ns;           /* the cost of one fault used: the calibrated one, or the
+	                            * target's own (ps_overhead_estimate) when larger */
+	bool own_cost;             /* fault_ns is the target's own */
+	double fault_s;            /* faults x fault_ns, bounded by its CPU time */
 	double share;              /* fault_s / elapsed_s: the target's slowdown when one
 	                            * thread does the writing (> 1 possible with several) */
 	double cpu_share;          /* fault_s / the target's CPU time in the interval; < 0
@@ -58,6 +62,17 @@ struct ps_overhead_in {
 	double tick_s;             /* one clock tick (1/CLK_TCK) */
 };
 
+/* faults x the cost of one fault, bounded by the target's CPU time. The
+ * cost is the calibrated one, except in an interval whose faults make at
+ * least half the target's system time even at the calibrated cost
+ * (PS_OVERHEAD_OWN_SHARE, and at least PS_OVERHEAD_OWN_TICKS of it): there
+ * the target's own system time per minor fault, when larger. A fault in a
+ * large address space costs more than in pagescan's small calibration
+ * region; with half the system time known to be faults, this
+ * over-estimates by at most 2x, where the calibrated cost under-estimated
+ * up to 9x (docs/overhead.md). */
+#define PS_OVERHEAD_OWN_SHARE 0.5
+#define PS_OVERHEAD_OWN_TICKS 2
 void ps_overhead_estimate(const struct ps_overhead_in *in, struct ps_overhead *ret);
 
 /* What the budget compares: the share of the interval, or the share of the
@@ -100,8 +115,9 @@ struct ps_overhead_summary {
 	double cpu_share;          /* fault_s / the CPU time summed; < 0 unknown */
 	uint64_t stretched;        /* intervals longer than -i */
 	uint64_t over_budget;      /* intervals over the budget at the longest stretch */
+	uint64_t own_cost;         /* intervals estimated with the target's own cost */
 	double longest_s;          /* the longest interval asked */
-	double fault_ns;           /* the cost used */
+	double fault_ns;           /* the calibrated cost (or the default) */
 	bool calibrated;           /* fault_ns was measured (else the default) */
 	double budget;             /* 0 = off */
 	/* internal sums */
