@@ -621,11 +621,19 @@ cgroup_cleanup() {
 
 @test "watch --tree on make -j2 building a small C project: the workload's working set is the sum of its processes'" {
     command -v make >/dev/null && command -v cc >/dev/null || skip "needs make and cc"
-    local proj=$BATS_TEST_TMPDIR/proj i
+    local proj=$BATS_TEST_TMPDIR/proj i k
     mkdir -p "$proj"
+    # Each compiler runs for many intervals (~0.3 s: 600 statements at -O2),
+    # however fast the machine: a process that exits between two ticks
+    # leaves nothing to harvest (the address space is gone).
     for i in 1 2 3 4 5 6; do
-        printf 'static int big[1 << 16];\nint f%d(int x) { for (int i = 0; i < (1 << 16); i++) big[i] += x * i; return big[x]; }\n' \
-            "$i" >"$proj/f$i.c"
+        {
+            printf 'static int big[1 << 16];\nint f%d(int x) {\n' "$i"
+            for ((k = 0; k < 600; k++)); do
+                printf '  x = x * %d + big[(x + %d) & 65535]; big[x & 65535] = x;\n' $((k % 7 + 3)) $((k + i))
+            done
+            printf '  return x;\n}\n'
+        } >"$proj/f$i.c"
     done
     printf 'int main(void) { return 0; }\n' >"$proj/main.c"
     printf 'OBJS = f1.o f2.o f3.o f4.o f5.o f6.o main.o\nprog: $(OBJS)\n\tcc -o $@ $(OBJS)\n%%.o: %%.c\n\tcc -O2 -c $<\n' \
