@@ -5,7 +5,8 @@
  *   bench_workload --bin DIR --pagescan PATH --procs N --size SIZE
  *                  --idle --duration DUR [--interval DUR] [--round R]
  *   bench_workload --bin DIR --pagescan PATH --procs N --size SIZE
- *                  --permille P --pairs K [--interval DUR] [--round R]
+ *                  --permille P --pairs K [--interval DUR] [--raw-after DUR]
+ *                  [--round R]
  *
  * --idle: N `bench_target hold SIZE` processes (populated, then blocked in
  * read) under `watch -q -i INTERVAL -d DURATION`: pagescan's CPU share
@@ -20,6 +21,11 @@
  * pagescan holds), and the record after that harvests nothing. Each such
  * pair gives one ratio, pagescan's harvest over the minimal loop's (both
  * wall time, the same pages of the same processes, the same second).
+ * The minimal loop starts --raw-after (default: half the interval) after
+ * the writes, from a sleep, as pagescan's harvest starts from its wait for
+ * the tick and as an in-process tracker's would from its timer: run at
+ * once, right after the writes with every cache warm, it took a third of
+ * the time (bench/results/workload.md). 0 runs it at once.
  * Raw rows (bench,case,metric,unit,round,value) on stdout. */
 #include <getopt.h>
 #include <sys/ioctl.h>
@@ -184,10 +190,10 @@ int main(int argc, char **argv)
 		{ "permille", required_argument, NULL, 'f' }, { "idle", no_argument, NULL, 'I' },
 		{ "duration", required_argument, NULL, 'd' }, { "pairs", required_argument, NULL, 'k' },
 		{ "interval", required_argument, NULL, 'i' }, { "round", required_argument, NULL, 'n' },
-		{ 0 },
+		{ "raw-after", required_argument, NULL, 'r' }, { 0 },
 	};
 	char *bin_dir = NULL, *pagescan = NULL, *size_s = "1M", *permille_s = "100", *interval = "1s",
-	     *duration = NULL;
+	     *duration = NULL, *raw_after = NULL;
 	uint64_t nprocs = 10, pairs = 0;
 	bool idle = false;
 	int round = 1, c;
@@ -205,12 +211,14 @@ int main(int argc, char **argv)
 		case 'k': pairs = parse_u64(optarg, 1, 10000, "pairs"); break;
 		case 'i': interval = optarg; break;
 		case 'n': round = (int)parse_u64(optarg, 1, 100000, "round"); break;
+		case 'r': raw_after = optarg; break;
 		default: die("usage: see the comment at the top of bench_workload.c");
 		}
 	}
 	if (!bin_dir || !pagescan || idle == (pairs > 0) || (idle && !duration))
 		die("--bin, --pagescan and either --idle --duration DUR or --pairs K are required");
 	uint64_t size = parse_size(size_s, "size");
+	uint64_t raw_after_ns = raw_after ? parse_dur_ns(raw_after, "raw-after") : parse_dur_ns(interval, "interval") / 2;
 	parse_u64(permille_s, 1, 1000, "permille");
 	long avail = mem_available_kib();
 	uint64_t need_kib = nprocs * (size >> 10);
@@ -285,6 +293,10 @@ int main(int argc, char **argv)
 			if (w >= (double)expect) {
 				ps_us[done] = json_num(l, "harvest_us");
 				expect = write_sets();
+				struct timespec ts = { .tv_sec = (time_t)(raw_after_ns / 1000000000u),
+				                       .tv_nsec = (long)(raw_after_ns % 1000000000u) };
+				while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+					;
 				uint64_t r0 = now_ns();
 				uint64_t got = raw_harvest(pm);
 				raw_us[done] = (double)(now_ns() - r0) / 1e3;
