@@ -783,17 +783,17 @@ static int member_engage(struct ps_loop *l, pid_t pid, struct ps_err *err)
 skip:;
 	/* Out of descriptors half way (the system's, or a burst): said the same way. */
 	bool nofile = (e.code == EMFILE || e.code == ENFILE) && no_fd_room(&e);
-	bool execing = e.code == ESRCH && ps_target_exiting(&m->t) == 0;
+	/* Still exec'ing after ps_engage_attach()'s tries, or exec'd during the
+	 * injection or the arming (its address space gone, the process alive):
+	 * not done with, the next tick's discovery finds its new program. */
+	bool execed = e.code == PS_EEXECED || (e.code == ESRCH && ps_target_exiting(&m->t) == 0);
 	snprintf(comm, sizeof(comm), "%s", m->t.comm);
 	if (!comm[0])
 		comm_of(pid, comm, sizeof(comm));
 	member_free(m, true);
 	if (nofile)
 		return skip_nofile(l, pid, comm, &e, err);
-	/* Still exec'ing after ps_engage_attach()'s tries, or exec'd during the
-	 * injection or the arming (its address space gone, the process alive):
-	 * not done with, the next tick's discovery finds its new program. */
-	if (e.code == PS_EEXECED || (e.code == ESRCH && execing))
+	if (execed)
 		return 0;
 	if (e.code == ENOMEM)
 		return ps_errf(err, ENOMEM, "out of memory");
@@ -923,6 +923,14 @@ static void add_counts(struct ps_harvest_counts *to, const struct ps_harvest_cou
 	to->remapped_pages += c->remapped_pages;
 }
 
+/* Add a member's counters to the workload's. */
+static void sample_add(struct ps_proc_sample *to, const struct ps_proc_sample *s)
+{
+	to->cpu_ticks += s->cpu_ticks;
+	to->stime_ticks += s->stime_ticks;
+	to->minflt += s->minflt;
+}
+
 /* The observer effect of a workload's interval: the members' write faults
  * and counters summed (the share may exceed 1 with several processes
  * writing at once). */
@@ -936,12 +944,8 @@ static int workload_overhead(struct ps_loop *l, struct ps_interval *iv, struct p
 		if (!now.valid || !m->last_stat.valid) {
 			before.valid = after.valid = false;
 		} else {
-			before.cpu_ticks += m->last_stat.cpu_ticks;
-			before.stime_ticks += m->last_stat.stime_ticks;
-			before.minflt += m->last_stat.minflt;
-			after.cpu_ticks += now.cpu_ticks;
-			after.stime_ticks += now.stime_ticks;
-			after.minflt += now.minflt;
+			sample_add(&before, &m->last_stat);
+			sample_add(&after, &now);
 		}
 		m->last_stat = now;
 	}

@@ -112,9 +112,10 @@ static void test_estimate_own_cost(void)
 	ps_overhead_estimate(&in, &o);
 	is_dbl(o.fault_ns, 1000, EPS, "own cost: never below the calibrated one");
 
-	/* Under two ticks of system time: too coarse to divide. */
-	in.after = sample_sys(100, 1, 1000);
-	in.written_pages = 1000;
+	/* Under two ticks of system time: too coarse to divide (5,000 faults
+	 * are half of one tick at 1 us, and one tick over them is 2 us). */
+	in.after = sample_sys(100, 1, 5000);
+	in.written_pages = 5000;
 	ps_overhead_estimate(&in, &o);
 	is_dbl(o.fault_ns, 1000, EPS, "own cost: not from a single tick");
 
