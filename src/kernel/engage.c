@@ -117,10 +117,9 @@ struct ps_tracker *ps_engage_attach(struct ps_target *t, const struct ps_rangesp
 	for (int tries = 1; !tr && err->code == PS_EEXECED && tries < 3; tries++) {
 		pid_t pid = t->pid;
 		ps_target_close(t);
-		struct ps_err e = { 0 };
-		if (ps_target_open(t, pid, &e) < 0)
-			break;
 		*err = (struct ps_err){ 0 };
+		if (ps_target_open(t, pid, err) < 0)
+			break; /* what stopped it now (it exited): said, not the exec */
 		tr = attach_once(t, specs, nspecs, notes, err);
 	}
 	return tr;
