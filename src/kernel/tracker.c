@@ -52,8 +52,11 @@ struct ps_tracker {
 	struct ps_rangeset shown;       /* what the session is told is tracked: armed and the tail pages */
 	struct ps_footprint fp;
 	struct ps_notes notes;
-	/* huge pages: PMD-mapped when armed and still so at the last sync; split since */
+	/* huge pages: PMD-mapped when armed and still so at the last check; split since */
 	struct ps_rangeset huge, split;
+	struct ps_rangeset huge_wrote;  /* of huge, the 2 MiB pages harvests found written since */
+	bool huge_all;                  /* the next check looks at all of huge */
+	struct ps_scan_pace huge_pace;  /* the checks' pieces */
 	struct ps_huge_stats hs;
 	struct ps_classify cls;         /* harvest classification (classify.h) */
 	bool holes_unarmed;             /* a session harvests: arm populated pages only */
@@ -256,11 +259,17 @@ int ps_remote_unregister_gently(const struct ps_target *t, int remote_fd, uint64
 }
 
 static void recollapse(struct ps_tracker *tr);
+static int huge_check(struct ps_tracker *tr, bool all, const struct ps_maps *maps, struct ps_sync_result *res,
+                      struct ps_err *err);
 
 void ps_tracker_disarm(struct ps_tracker *tr)
 {
 	if (!tr || tr->uffd < 0)
 		return;
+	/* The last look at every huge page, whatever split it: the count and
+	 * the collapse below are complete (an error: the target is gone). */
+	struct ps_err e;
+	(void)huge_check(tr, true, NULL, NULL, &e);
 	for (size_t i = 0; i < tr->armed.n; i++)
 		ps_uffd_unregister_gently(tr->uffd, tr->armed.r[i].start, tr->armed.r[i].end);
 	ps_rangeset_clear(&tr->armed);
@@ -281,6 +290,7 @@ void ps_tracker_free(struct ps_tracker *tr)
 	ps_rangeset_free(&tr->shown);
 	ps_rangeset_free(&tr->huge);
 	ps_rangeset_free(&tr->split);
+	ps_rangeset_free(&tr->huge_wrote);
 	tails_forget(tr);
 	free(tr->tails);
 	free(tr->reads);
@@ -1078,10 +1088,12 @@ void ps_tracker_take_notes(struct ps_tracker *tr, struct ps_notes *out)
 
 #define PS_HUGE_SIZE PS_PMD_SIZE
 
-/* Append to out the PMD-mapped huge pages in [a,b). */
-static int huge_in(struct ps_tracker *tr, uint64_t a, uint64_t b, struct ps_regions *out, struct ps_err *err)
+/* Append to out the PMD-mapped huge pages in [a,b), in pieces sized by
+ * pace (NULL: afresh). */
+static int huge_in(struct ps_tracker *tr, uint64_t a, uint64_t b, struct ps_scan_pace *pace, struct ps_regions *out,
+                   struct ps_err *err)
 {
-	struct ps_scan_req req = { .start = a, .end = b, .mask = PAGE_IS_HUGE, .ret = PAGE_IS_HUGE };
+	struct ps_scan_req req = { .start = a, .end = b, .mask = PAGE_IS_HUGE, .ret = PAGE_IS_HUGE, .pace = pace };
 	return ps_scan(tr->t->pagemap_fd, &req, out, NULL, err);
 }
 
@@ -1090,13 +1102,14 @@ static void huge_note_armed(struct ps_tracker *tr, uint64_t a, uint64_t b)
 {
 	struct ps_regions h = { 0 };
 	struct ps_err e;
-	if (huge_in(tr, a, b, &h, &e) == 0) {
+	if (huge_in(tr, a, b, NULL, &h, &e) == 0) {
 		for (size_t i = 0; i < h.n; i++) {
 			uint64_t hs = (h.r[i].start + PS_HUGE_SIZE - 1) & ~(PS_HUGE_SIZE - 1);
 			uint64_t he = h.r[i].end & ~(PS_HUGE_SIZE - 1);
 			if (he <= hs || ps_rangeset_contains(&tr->huge, hs, he))
 				continue;
 			tr->hs.huge_armed += (he - hs) / PS_HUGE_SIZE;
+			tr->huge_all = true; /* looked at whole once after arming */
 			if (ps_rangeset_add(&tr->huge, hs, he) < 0)
 				break;
 		}
@@ -1104,49 +1117,100 @@ static void huge_note_armed(struct ps_tracker *tr, uint64_t a, uint64_t b)
 	ps_regions_free(&h);
 }
 
-/* Which huge pages noted at arming are split now: moved from huge to split,
- * and listed in res->split by mapping. Ranges no longer armed are forgotten. */
-static int huge_check(struct ps_tracker *tr, const struct ps_maps *maps, struct ps_sync_result *res,
+/* Huge pages looked at in one call when they are this close: walking
+ * the 4 KiB entries between them (split pages, 512 each) costs no more
+ * than a call of its own. */
+#define HUGE_BRIDGE (4ull << 20)
+
+/* The harvest reported out->r[from..] written: the huge pages noted at
+ * arming that they touch may be split now (a write to one splits it), and
+ * the next check looks at them. */
+static void huge_note_writes(struct ps_tracker *tr, const struct ps_regions *out, size_t from)
+{
+	for (size_t i = from; i < out->n && tr->huge.n && !tr->huge_all; i++) {
+		uint64_t a = out->r[i].start & ~(PS_HUGE_SIZE - 1);
+		uint64_t b = (out->r[i].end + PS_HUGE_SIZE - 1) & ~(PS_HUGE_SIZE - 1);
+		if (ps_rangeset_overlap(&tr->huge, a, b) && ps_rangeset_add(&tr->huge_wrote, a, b) < 0)
+			tr->huge_all = true; /* out of memory: all of them next time */
+	}
+}
+
+/* Of the huge pages noted at arming, which are split now: moved from huge
+ * to split and (res) listed in res->split by mapping (maps). Ranges no
+ * longer armed are forgotten. Looked at: all of them (all), or those the
+ * harvests found written since the last check. A write splits a
+ * protected huge page and the harvest reports it, so between whole looks
+ * (after arming, every sync while sampling, at disarm) a sync of an idle
+ * or little-written target costs no call here. */
+static int huge_check(struct ps_tracker *tr, bool all, const struct ps_maps *maps, struct ps_sync_result *res,
                       struct ps_err *err)
 {
-	struct ps_rangeset gone = { 0 };
+	struct ps_rangeset gone = { 0 }, look = { 0 };
 	struct ps_regions still = { 0 };
 	int r = 0;
 
-	for (size_t i = 0; i < tr->huge.n; i++) {
-		uint64_t a = tr->huge.r[i].start, b = tr->huge.r[i].end;
-		if (!ps_rangeset_contains(&tr->armed, a, b)) {
-			if (ps_rangeset_add(&gone, a, b) < 0)
+	for (size_t i = 0; i < tr->huge.n; i++)
+		if (!ps_rangeset_contains(&tr->armed, tr->huge.r[i].start, tr->huge.r[i].end) &&
+		    ps_rangeset_add(&gone, tr->huge.r[i].start, tr->huge.r[i].end) < 0)
+			goto nomem;
+	for (size_t i = 0; i < gone.n; i++)
+		ps_rangeset_remove(&tr->huge, gone.r[i].start, gone.r[i].end);
+	ps_rangeset_clear(&gone);
+	/* look: the huge pages to look at, huge or its part written */
+	bool whole = all || tr->huge_all;
+	const struct ps_rangeset *from = whole ? &tr->huge : &tr->huge_wrote;
+	for (size_t i = 0, k = 0; i < from->n; i++) {
+		while (k < tr->huge.n && tr->huge.r[k].end <= from->r[i].start)
+			k++;
+		for (size_t q = k; q < tr->huge.n && tr->huge.r[q].start < from->r[i].end; q++) {
+			uint64_t a = tr->huge.r[q].start > from->r[i].start ? tr->huge.r[q].start : from->r[i].start;
+			uint64_t b = tr->huge.r[q].end < from->r[i].end ? tr->huge.r[q].end : from->r[i].end;
+			if (ps_rangeset_add(&look, a, b) < 0)
 				goto nomem;
-			continue;
 		}
+	}
+	for (size_t i = 0; i < look.n;) {
+		size_t j = i + 1;
+		while (j < look.n && look.r[j].start - look.r[j - 1].end <= HUGE_BRIDGE)
+			j++;
 		ps_regions_clear(&still);
-		r = huge_in(tr, a, b, &still, err);
+		r = huge_in(tr, look.r[i].start, look.r[j - 1].end, &tr->huge_pace, &still, err);
 		if (r < 0)
 			goto out;
-		/* the 2 MiB pages of [a,b) not in still were split */
-		uint64_t x = a;
-		for (size_t k = 0; k <= still.n; k++) {
-			uint64_t y = k < still.n ? still.r[k].start : b;
-			if (y > x) {
+		/* the 2 MiB pages of look[i..j) not in still were split */
+		for (size_t g = 0; i < j; i++) {
+			for (uint64_t x = look.r[i].start; x < look.r[i].end;) {
+				while (g < still.n && still.r[g].end <= x)
+					g++;
+				if (g < still.n && still.r[g].start <= x) {
+					x = still.r[g].end;
+					continue;
+				}
+				uint64_t y = g < still.n && still.r[g].start < look.r[i].end ? still.r[g].start : look.r[i].end;
 				if (ps_rangeset_add(&gone, x, y) < 0 || ps_rangeset_add(&tr->split, x, y) < 0)
 					goto nomem;
 				tr->hs.split += (y - x) / PS_HUGE_SIZE;
-				long vi = ps_maps_find(maps, x);
-				if (ps_spans_add(&res->split, x, y, vi >= 0 ? ps_vma_label(&maps->v[vi]) : "[unmapped]", NULL) < 0)
-					goto nomem;
+				if (res) {
+					long vi = maps ? ps_maps_find(maps, x) : -1;
+					if (ps_spans_add(&res->split, x, y, vi >= 0 ? ps_vma_label(&maps->v[vi]) : "[unmapped]",
+					                 NULL) < 0)
+						goto nomem;
+				}
+				x = y;
 			}
-			if (k < still.n)
-				x = still.r[k].end;
 		}
 	}
 	for (size_t i = 0; i < gone.n; i++)
 		ps_rangeset_remove(&tr->huge, gone.r[i].start, gone.r[i].end);
+	ps_rangeset_clear(&tr->huge_wrote);
+	if (whole)
+		tr->huge_all = false;
 	goto out;
 nomem:
 	r = ps_errf(err, ENOMEM, "out of memory");
 out:
 	ps_rangeset_free(&gone);
+	ps_rangeset_free(&look);
 	ps_regions_free(&still);
 	return r;
 }
@@ -1183,7 +1247,7 @@ static void recollapse(struct ps_tracker *tr)
 	for (size_t i = 0; i < tr->split.n; i++) {
 		for (uint64_t a = tr->split.r[i].start; a < tr->split.r[i].end; a += PS_HUGE_SIZE) {
 			ps_regions_clear(&h);
-			if (huge_in(tr, a, a + PS_HUGE_SIZE, &h, &e) < 0) {
+			if (huge_in(tr, a, a + PS_HUGE_SIZE, NULL, &h, &e) < 0) {
 				if (e.code == ESRCH || e.code == ENOMEM)
 					goto done; /* the target is gone */
 				continue; /* unmapped since */
@@ -1202,7 +1266,7 @@ static void recollapse(struct ps_tracker *tr)
 				continue;
 			}
 			ps_regions_clear(&h);
-			if (huge_in(tr, a, a + PS_HUGE_SIZE, &h, &e) == 0 && h.n)
+			if (huge_in(tr, a, a + PS_HUGE_SIZE, NULL, &h, &e) == 0 && h.n)
 				tr->hs.recollapsed++;
 		}
 	}
@@ -1609,7 +1673,8 @@ int ps_tracker_sync(struct ps_tracker *tr, const struct ps_maps *maps, bool coun
 		        "process %d moved a tracked mapping (mremap): the kernel drops its tracking and write-protection, so whether its %llu present page%s were written in this interval is unknown; pagescan counts them as remapped_pages, not written, and tracks the new place from now on (docs/memory-events.md)",
 		        tr->t->pid, (unsigned long long)tr->remapped, tr->remapped == 1 ? "" : "s");
 	}
-	r = huge_check(tr, maps, res, err);
+	/* While sampling, un-protecting a block can split a huge page too. */
+	r = huge_check(tr, tr->sampler != NULL, maps, res, err);
 	if (r < 0)
 		goto out;
 	/* Remember what was mapped, to tell new mappings at the next sync. Of
@@ -1653,9 +1718,12 @@ int ps_tracker_harvest(struct ps_tracker *tr, bool clear, struct ps_regions *out
 	 * pass over just those classifies them and (clear) re-protects the
 	 * populated ones: the zero page, zapped entries, holes and KSM merges
 	 * are not writes (docs/kernel-interfaces.md#classifying-the-harvest). */
-	if (tr->sampler)
-		return ps_sampler_harvest(tr->sampler, &tr->cls, tr->uffd, &tr->armed, out, stats, err);
-	return ps_classify_harvest(&tr->cls, &tr->armed, clear, out, stats, err);
+	size_t from = out->n ? out->n - 1 : 0; /* (the last region may grow) */
+	int r = tr->sampler ? ps_sampler_harvest(tr->sampler, &tr->cls, tr->uffd, &tr->armed, out, stats, err)
+	                    : ps_classify_harvest(&tr->cls, &tr->armed, clear, out, stats, err);
+	if (r == 0)
+		huge_note_writes(tr, out, from);
+	return r;
 }
 
 const struct ps_harvest_class *ps_tracker_last_class(const struct ps_tracker *tr)
