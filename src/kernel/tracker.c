@@ -55,11 +55,11 @@ struct ps_tracker {
 	/* huge pages: PMD-mapped when armed and still so at the last check; split since */
 	struct ps_rangeset huge, split;
 	struct ps_rangeset huge_wrote;  /* of huge, the 2 MiB pages harvests found written since */
-	bool huge_all;                  /* the next check looks at all of huge */
 	struct ps_scan_pace huge_pace;  /* the checks' pieces */
 	struct ps_huge_stats hs;
 	struct ps_classify cls;         /* harvest classification (classify.h) */
 	bool holes_unarmed;             /* a session harvests: arm populated pages only */
+	bool huge_all;                  /* the next huge page check looks at all of huge */
 	/* mremap (docs/memory-events.md#mremap): the armed private anonymous
 	 * writable mappings at the last sync, and the present pages the last
 	 * sync found moved into a new mapping (not counted as written). */
