@@ -1156,7 +1156,6 @@ static int huge_check(struct ps_tracker *tr, bool all, const struct ps_maps *map
 			goto nomem;
 	for (size_t i = 0; i < gone.n; i++)
 		ps_rangeset_remove(&tr->huge, gone.r[i].start, gone.r[i].end);
-	ps_rangeset_clear(&gone);
 	/* look: the huge pages to look at, huge or its part written */
 	bool whole = all || tr->huge_all;
 	const struct ps_rangeset *from = whole ? &tr->huge : &tr->huge_wrote;
@@ -1188,7 +1187,9 @@ static int huge_check(struct ps_tracker *tr, bool all, const struct ps_maps *map
 					continue;
 				}
 				uint64_t y = g < still.n && still.r[g].start < look.r[i].end ? still.r[g].start : look.r[i].end;
-				if (ps_rangeset_add(&gone, x, y) < 0 || ps_rangeset_add(&tr->split, x, y) < 0)
+				/* out of huge before it is counted: a check that fails
+				 * later on never counts it again */
+				if (ps_rangeset_add(&tr->split, x, y) < 0 || ps_rangeset_remove(&tr->huge, x, y) < 0)
 					goto nomem;
 				tr->hs.split += (y - x) / PS_HUGE_SIZE;
 				if (res) {
@@ -1201,8 +1202,6 @@ static int huge_check(struct ps_tracker *tr, bool all, const struct ps_maps *map
 			}
 		}
 	}
-	for (size_t i = 0; i < gone.n; i++)
-		ps_rangeset_remove(&tr->huge, gone.r[i].start, gone.r[i].end);
 	ps_rangeset_clear(&tr->huge_wrote);
 	if (whole)
 		tr->huge_all = false;
@@ -1739,6 +1738,8 @@ int ps_tracker_harvest(struct ps_tracker *tr, bool clear, struct ps_regions *out
 	                    : ps_classify_harvest(&tr->cls, &tr->armed, clear, out, stats, err);
 	if (r == 0)
 		huge_note_writes(tr, out, from);
+	else
+		tr->huge_all = true; /* what it wrote is not all known: look at all next time */
 	return r;
 }
 
