@@ -293,10 +293,7 @@ int main(int argc, char **argv)
 			if (w >= (double)expect) {
 				ps_us[done] = json_num(l, "harvest_us");
 				expect = write_sets();
-				struct timespec ts = { .tv_sec = (time_t)(raw_after_ns / 1000000000u),
-				                       .tv_nsec = (long)(raw_after_ns % 1000000000u) };
-				while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-					;
+				sleep_ns(raw_after_ns);
 				uint64_t r0 = now_ns();
 				uint64_t got = raw_harvest(pm);
 				raw_us[done] = (double)(now_ns() - r0) / 1e3;

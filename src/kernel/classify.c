@@ -188,19 +188,6 @@ static uint64_t covered(const struct ps_rangeset *h, uint64_t s, uint64_t e)
 	return ps_rangeset_overlap(h, s, e) >> PS_PAGE_SHIFT;
 }
 
-/* Read the file open on fd again from its start (seq_file and sysfs
- * files show their values anew at offset 0): one system call instead of
- * an open, two reads and a close, each harvest. The text, NUL-terminated,
- * in buf; false if unreadable. */
-static bool reread(int fd, char *buf, size_t n)
-{
-	ssize_t got = fd >= 0 ? pread(fd, buf, n - 1, 0) : -1;
-	if (got < 0)
-		return false;
-	buf[got] = '\0';
-	return true;
-}
-
 /* Is there a KSM page anywhere? /sys/kernel/mm/ksm/pages_shared, read at
  * most every 10 ms for all the processes a watch harvests in a tick: 0 (KSM
  * never ran, or unmerged everything) spares each of them its ksm_stat.
@@ -220,7 +207,7 @@ static bool ksm_pages_anywhere(void)
 	at = now;
 	if (fd == -2)
 		fd = open("/sys/kernel/mm/ksm/pages_shared", O_RDONLY | O_CLOEXEC);
-	any = reread(fd, buf, sizeof(buf)) && strtoull(buf, NULL, 10) > 0;
+	any = fd >= 0 && ps_pread_text(fd, buf, sizeof(buf)) >= 0 && strtoull(buf, NULL, 10) > 0;
 	return any;
 }
 
@@ -242,7 +229,7 @@ static bool ksm_possible(struct ps_classify *c)
 	size_t len;
 	const char *text = NULL;
 	if (c->ksm_stat_fd != -2) {
-		if (reread(c->ksm_stat_fd, buf, sizeof(buf)))
+		if (c->ksm_stat_fd >= 0 && ps_pread_text(c->ksm_stat_fd, buf, sizeof(buf)) >= 0)
 			text = buf;
 	} else if (ps_read_file_at(c->procfd, "ksm_stat", sizeof(buf), &once, &len) == 0) {
 		text = once; /* not kept: meanwhile read once */

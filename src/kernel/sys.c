@@ -44,6 +44,17 @@ void ps_close(int *fd)
 	errno = saved;
 }
 
+ssize_t ps_pread_text(int fd, char *buf, size_t n)
+{
+	ssize_t got;
+	while ((got = pread(fd, buf, n - 1, 0)) < 0 && errno == EINTR)
+		;
+	if (got < 0)
+		return -errno;
+	buf[got] = '\0';
+	return got;
+}
+
 int ps_pread_all(int fd, size_t max, char **ret_buf, size_t *ret_len)
 {
 	/* Never more room than max data bytes, one more to detect overflow, and the NUL. */

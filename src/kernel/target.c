@@ -299,25 +299,17 @@ int ps_target_stat(const struct ps_target *t, char **ret_buf, size_t *ret_len)
 {
 	if (t->stat_fd < 0)
 		return ps_read_file_at(t->procfd, "stat", 4096, ret_buf, ret_len);
-	/* One read, not two: the kernel makes the whole file at the first
-	 * read (one record, single_open), so a read that leaves room in the
-	 * buffer got all of it; the one after it would only say end of file.
-	 * (A process's stat is a few hundred bytes.) */
-	char *buf = malloc(4096 + 1);
-	if (!buf)
-		return -ENOMEM;
-	ssize_t got;
-	while ((got = pread(t->stat_fd, buf, 4096, 0)) < 0 && errno == EINTR)
-		;
-	if (got >= 0 && got < 4096) {
-		buf[got] = '\0';
+	/* One read, not two (the second would only say end of file): a
+	 * process's stat is one record of a few hundred bytes. */
+	char *buf = malloc(4096);
+	ssize_t got = buf ? ps_pread_text(t->stat_fd, buf, 4096) : -ENOMEM;
+	if (got >= 0 && got < 4095) {
 		*ret_buf = buf;
 		*ret_len = (size_t)got;
 		return 0;
 	}
-	int e = got < 0 ? -errno : 0;
 	free(buf);
-	return e ? e : ps_pread_all(t->stat_fd, 4096, ret_buf, ret_len);
+	return got < 0 ? (int)got : ps_pread_all(t->stat_fd, 4096, ret_buf, ret_len);
 }
 
 /* Append to pids (n found so far) the children of every thread of the

@@ -260,8 +260,7 @@ int ps_remote_unregister_gently(const struct ps_target *t, int remote_fd, uint64
 }
 
 static void recollapse(struct ps_tracker *tr);
-static int huge_check(struct ps_tracker *tr, bool all, const struct ps_maps *maps, struct ps_sync_result *res,
-                      struct ps_err *err);
+static int huge_check(struct ps_tracker *tr, bool all, struct ps_err *err);
 
 void ps_tracker_disarm(struct ps_tracker *tr)
 {
@@ -270,7 +269,7 @@ void ps_tracker_disarm(struct ps_tracker *tr)
 	/* The last look at every huge page, whatever split it: the count and
 	 * the collapse below are complete (an error: the target is gone). */
 	struct ps_err e;
-	(void)huge_check(tr, true, NULL, NULL, &e);
+	(void)huge_check(tr, true, &e);
 	for (size_t i = 0; i < tr->armed.n; i++)
 		ps_uffd_unregister_gently(tr->uffd, tr->armed.r[i].start, tr->armed.r[i].end);
 	ps_rangeset_clear(&tr->armed);
@@ -1137,14 +1136,12 @@ static void huge_note_writes(struct ps_tracker *tr, const struct ps_regions *out
 }
 
 /* Of the huge pages noted at arming, which are split now: moved from huge
- * to split and (res) listed in res->split by mapping (maps). Ranges no
- * longer armed are forgotten. Looked at: all of them (all), or those the
- * harvests found written since the last check. A write splits a
- * protected huge page and the harvest reports it, so between whole looks
- * (after arming, every sync while sampling, at disarm) a sync of an idle
- * or little-written target costs no call here. */
-static int huge_check(struct ps_tracker *tr, bool all, const struct ps_maps *maps, struct ps_sync_result *res,
-                      struct ps_err *err)
+ * to split. Ranges no longer armed are forgotten. Looked at: all of them
+ * (all), or those the harvests found written since the last check. A
+ * write splits a protected huge page and the harvest reports it, so
+ * between whole looks (after arming, every sync while sampling, at
+ * disarm) a sync of an idle or little-written target costs no call here. */
+static int huge_check(struct ps_tracker *tr, bool all, struct ps_err *err)
 {
 	struct ps_rangeset gone = { 0 }, look = { 0 };
 	struct ps_regions still = { 0 };
@@ -1156,7 +1153,7 @@ static int huge_check(struct ps_tracker *tr, bool all, const struct ps_maps *map
 			goto nomem;
 	for (size_t i = 0; i < gone.n; i++)
 		ps_rangeset_remove(&tr->huge, gone.r[i].start, gone.r[i].end);
-	/* look: the huge pages to look at, huge or its part written */
+	/* look: the huge pages to look at, all of huge or its written part */
 	bool whole = all || tr->huge_all;
 	const struct ps_rangeset *from = whole ? &tr->huge : &tr->huge_wrote;
 	for (size_t i = 0, k = 0; i < from->n; i++) {
@@ -1169,38 +1166,26 @@ static int huge_check(struct ps_tracker *tr, bool all, const struct ps_maps *map
 				goto nomem;
 		}
 	}
+	/* still: those PMD-mapped now, looked for in one call over those close together */
 	for (size_t i = 0; i < look.n;) {
 		size_t j = i + 1;
 		while (j < look.n && look.r[j].start - look.r[j - 1].end <= HUGE_BRIDGE)
 			j++;
-		ps_regions_clear(&still);
 		r = huge_in(tr, look.r[i].start, look.r[j - 1].end, &tr->huge_pace, &still, err);
 		if (r < 0)
 			goto out;
-		/* the 2 MiB pages of look[i..j) not in still were split */
-		for (size_t g = 0; i < j; i++) {
-			for (uint64_t x = look.r[i].start; x < look.r[i].end;) {
-				while (g < still.n && still.r[g].end <= x)
-					g++;
-				if (g < still.n && still.r[g].start <= x) {
-					x = still.r[g].end;
-					continue;
-				}
-				uint64_t y = g < still.n && still.r[g].start < look.r[i].end ? still.r[g].start : look.r[i].end;
-				/* out of huge before it is counted: a check that fails
-				 * later on never counts it again */
-				if (ps_rangeset_add(&tr->split, x, y) < 0 || ps_rangeset_remove(&tr->huge, x, y) < 0)
-					goto nomem;
-				tr->hs.split += (y - x) / PS_HUGE_SIZE;
-				if (res) {
-					long vi = maps ? ps_maps_find(maps, x) : -1;
-					if (ps_spans_add(&res->split, x, y, vi >= 0 ? ps_vma_label(&maps->v[vi]) : "[unmapped]",
-					                 NULL) < 0)
-						goto nomem;
-				}
-				x = y;
-			}
-		}
+		i = j;
+	}
+	/* the rest of look was split; each leaves huge before it is counted
+	 * (a check that fails half way never counts one twice) */
+	for (size_t g = 0; g < still.n; g++)
+		if (ps_rangeset_remove(&look, still.r[g].start, still.r[g].end) < 0)
+			goto nomem;
+	for (size_t i = 0; i < look.n; i++) {
+		if (ps_rangeset_add(&tr->split, look.r[i].start, look.r[i].end) < 0 ||
+		    ps_rangeset_remove(&tr->huge, look.r[i].start, look.r[i].end) < 0)
+			goto nomem;
+		tr->hs.split += (look.r[i].end - look.r[i].start) / PS_HUGE_SIZE;
 	}
 	ps_rangeset_clear(&tr->huge_wrote);
 	if (whole)
@@ -1689,7 +1674,7 @@ int ps_tracker_sync(struct ps_tracker *tr, const struct ps_maps *maps, bool coun
 		        tr->t->pid, (unsigned long long)tr->remapped, tr->remapped == 1 ? "" : "s");
 	}
 	/* While sampling, un-protecting a block can split a huge page too. */
-	r = huge_check(tr, tr->sampler != NULL, maps, res, err);
+	r = huge_check(tr, tr->sampler != NULL, err);
 	if (r < 0)
 		goto out;
 	/* Remember what was mapped, to tell new mappings at the next sync. Of

@@ -63,6 +63,5 @@ void ps_sync_result_free(struct ps_sync_result *r)
 	ps_spans_free(&r->engaged);
 	ps_spans_free(&r->skipped);
 	ps_spans_free(&r->dropped);
-	ps_spans_free(&r->split);
 	ps_regions_free(&r->prewritten);
 }

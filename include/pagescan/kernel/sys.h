@@ -24,6 +24,11 @@ int ps_read_file_at(int dirfd, const char *path, size_t max, char **ret_buf, siz
 /* The same from an open descriptor, from offset 0 (pread: a /proc file kept
  * open reads anew). */
 int ps_pread_all(int fd, size_t max, char **ret_buf, size_t *ret_len);
+/* One pread from offset 0 into buf (n bytes, NUL-terminated): a file kept
+ * open reads anew there, and a file of one record (/proc/PID/stat,
+ * ksm_stat, a sysfs attribute) is made whole at that read, so a result
+ * under n - 1 is all of it. The length read, or -errno. */
+ssize_t ps_pread_text(int fd, char *buf, size_t n);
 
 /* Read and parse "maps" relative to the /proc/PID directory fd (re-read when
  * the target changed its mappings during the read); _fd: from maps_fd, that

@@ -123,8 +123,8 @@ void ps_tracker_take_notes(struct ps_tracker *tr, struct ps_notes *out);
  * while the range is registered. The tracker notes which 2 MiB ranges were
  * PMD-mapped when armed, which of those were split since (at a sync,
  * those the harvests found written, or all after arming and while
- * sampling, in ps_sync_result.split; all before disarm), and at disarm
- * asks the kernel to collapse them
+ * sampling; all before disarm), and at disarm asks the kernel to collapse
+ * them
  * again (process_madvise MADV_COLLAPSE, in pagescan's context and time). */
 struct ps_huge_stats {
 	uint64_t huge_armed;         /* PMD-mapped 2 MiB pages in ranges when they were armed */

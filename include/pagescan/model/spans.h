@@ -35,7 +35,6 @@ void ps_spans_free(struct ps_spans *s);
 struct ps_sync_result {
 	struct ps_spans engaged, skipped, dropped;
 	struct ps_regions prewritten; /* only with count_prewritten: pages already written in new mappings */
-	struct ps_spans split;        /* 2 MiB huge pages (PMD-mapped when armed) split since the last sync, by mapping */
 };
 void ps_sync_result_free(struct ps_sync_result *r);
 
