@@ -56,7 +56,6 @@ struct ps_tracker {
 	struct ps_rangeset huge, split;
 	struct ps_rangeset huge_wrote;  /* of huge, the 2 MiB pages harvests found written since */
 	struct ps_scan_pace huge_pace;  /* the checks' pieces */
-	struct ps_scan_pace lost_pace;  /* lost_registrations()'s first look */
 	struct ps_huge_stats hs;
 	struct ps_classify cls;         /* harvest classification (classify.h) */
 	bool holes_unarmed;             /* a session harvests: arm populated pages only */
@@ -1504,30 +1503,15 @@ static int remap_remember(struct ps_tracker *tr, const struct ps_maps *maps)
 static int lost_registrations(struct ps_tracker *tr, const struct ps_maps *maps, struct ps_sync_result *res,
                               struct ps_err *err)
 {
-	struct ps_regions lost = { 0 }, first = { 0 };
+	struct ps_regions lost = { 0 };
 	int r = 0;
 	for (size_t i = 0; i < tr->armed.n && r == 0; i++) {
-		/* First whether any of it is lost: the walk stops at the first
-		 * such page, so this costs about a call per range whatever its
-		 * size, in pieces that may grow to the largest (a pace kept
-		 * from sync to sync). Then what is lost, walked in pieces from
-		 * the smallest as any scan (it walks the new mapping's page
-		 * tables). */
 		struct ps_scan_req req = {
 			.start = tr->armed.r[i].start, .end = tr->armed.r[i].end,
 			.mask = PAGE_IS_WPALLOWED, .inverted = PAGE_IS_WPALLOWED, .ret = PAGE_IS_WPALLOWED,
-			.max_pages = 1, .pace = &tr->lost_pace,
 		};
-		ps_regions_clear(&first);
-		r = ps_scan(tr->t->pagemap_fd, &req, &first, NULL, err);
-		if (r < 0 || first.n == 0)
-			continue;
-		req.start = first.r[0].start;
-		req.max_pages = 0;
-		req.pace = NULL;
 		r = ps_scan(tr->t->pagemap_fd, &req, &lost, NULL, err);
 	}
-	ps_regions_free(&first);
 	for (size_t i = 0; i < lost.n && r == 0; i++) {
 		uint64_t a = lost.r[i].start, b = lost.r[i].end;
 		long k = ps_maps_find(maps, a);
