@@ -882,6 +882,61 @@ exec_survived() {
     done
 }
 
+@test "engage a vfork child that execs between pagescan's first look and its stop (its old address space lives on in the parent): the new program runs on unharmed, the parent untouched, exit 1 naming the exec" {
+    local d=$BATS_TEST_TMPDIR/go child i
+    fb_start
+    mkfifo "$d"
+    vcmd "vfork $d /bin/sleep 600"
+    child=${REPLY_LINE#ok }
+    PAGESCAN_TEST_INJECT_HOOK=preseize:700 ps_bg "$BATS_TEST_TMPDIR/ps.out" engage "$child"
+    wait_preseize
+    fifo_put "$d" x
+    for ((i = 0; i < 1000; i++)); do
+        [[ $(readlink "/proc/$child/exe") == "$(readlink -f /bin/sleep)" ]] && break
+        sleep 0.01
+    done
+    ps_reap
+    assert_equal "$status" 1
+    [[ $stderr == *"process $child called exec while pagescan was attaching to it"* ]] ||
+        fail "pagescan did not say the child exec'd: '$stderr'"
+    kill -0 "$child" || fail "the vfork child $child is gone"
+    assert_equal "$(readlink "/proc/$child/exe")" "$(readlink -f /bin/sleep)"
+    assert_equal "$(awk '$1 == "TracerPid:" { print $2 }' "/proc/$child/status")" 0
+    no_uffd_left "$child"
+    victim_alive || fail "the parent $VPID is gone"
+    no_uffd_left "$VPID"
+    vcmd "check a"
+    vcmd "write a 16-20,63"
+    vcmd "check a"
+    kill -KILL "$child"
+}
+
+@test "engage: the target dies between pagescan's first look and its stop and stays a zombie: exit 1 saying it exited, not a permission error" {
+    local parent child= i
+    # sleep 601 never reaps its child: killed, sleep 600 stays a zombie,
+    # and the kernel refuses to attach to it with EPERM.
+    sh -c 'sleep 600 & exec sleep 601' </dev/null >/dev/null 2>&1 3>&- &
+    parent=$!
+    bg_track "$parent"
+    for ((i = 0; i < 1000; i++)); do
+        [[ $(readlink "/proc/$parent/exe") == "$(readlink -f /bin/sleep)" ]] &&
+            child=$(<"/proc/$parent/task/$parent/children") && child=${child// /}
+        [[ -n $child ]] && break
+        sleep 0.01
+    done
+    [[ -n $child ]] || fail "sleep 600 did not start"
+    bg_track "$child"
+    PAGESCAN_TEST_INJECT_HOOK=preseize:700 ps_bg "$BATS_TEST_TMPDIR/ps.out" engage "$child"
+    wait_preseize
+    kill -KILL "$child"
+    wait_state "$child" Z
+    ps_reap
+    assert_equal "$status" 1
+    [[ $stderr == *"process $child exited"* && $stderr != *permission* ]] ||
+        fail "pagescan did not say the target exited: '$stderr'"
+    kill -KILL "$parent"
+}
+
 # target_killed_in_watch SIG CODE: SIG to the target while a watch runs
 # (engaged, between ticks): the watch ends with target-exit and exit 0; the
 # target died of SIG.

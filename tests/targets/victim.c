@@ -142,6 +142,12 @@
  *       or execs PROG with the ARGs (at most 4), from that thread: another
  *       thread than the one pagescan stops (the main thread blocks in
  *       read() on CMDFIFO). One trigger per victim.
+ *   vfork FIFO PROG [ARG...] -> ok PID
+ *       A helper thread makes a vfork child (clone CLONE_VM|CLONE_VFORK, its
+ *       own stack) that blocks in read() on FIFO, then execs PROG with the
+ *       ARGs (at most 4) when a byte arrives. PID is the child: a process of
+ *       its own that shares this address space until its exec. One per
+ *       victim.
  *   exit CODE                -> ok          then exit(CODE)
  *
  * SPEC: "all"; a list "0,3,5-9" (inclusive ranges); "every:N[:OFF]" (pages
@@ -159,6 +165,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -2266,6 +2273,69 @@ static int cmd_trigger(char **av, int ac)
 	return reply("ok armed");
 }
 
+/* ---- a vfork child that execs on a byte ---- */
+
+static pid_t vfork_pid;
+static int vfork_fd = -1;
+static char *vfork_argv[6];
+static char vfork_stack[256 * 1024] __attribute__((aligned(16)));
+
+/* Runs in the victim's address space until its exec: system calls only,
+ * on its own stack. */
+static int vfork_child(void *arg)
+{
+	char c;
+
+	(void)arg;
+	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0); /* gone with the victim */
+	while (read(vfork_fd, &c, 1) < 0 && errno == EINTR)
+		;
+	execv(vfork_argv[0], vfork_argv);
+	_exit(127);
+}
+
+static void *vfork_main(void *arg)
+{
+	(void)arg;
+	/* The thread stays blocked in clone() until the child's exec, then
+	 * lives on (the child's PR_SET_PDEATHSIG follows this thread). */
+	if (clone(vfork_child, vfork_stack + sizeof(vfork_stack), CLONE_VM | CLONE_VFORK | CLONE_PARENT_SETTID | SIGCHLD,
+	          NULL, &vfork_pid) < 0)
+		__atomic_store_n(&vfork_pid, -1, __ATOMIC_SEQ_CST);
+	for (;;)
+		pause();
+	return NULL;
+}
+
+static int cmd_vfork(char **av, int ac)
+{
+	pthread_t th;
+	int err;
+
+	if (ac < 3 || ac > 6)
+		return reply("err usage: vfork FIFO PROG [ARG...]");
+	if (vfork_fd >= 0)
+		return reply("err vfork already done");
+	for (int i = 2; i < ac; i++) {
+		vfork_argv[i - 2] = strdup(av[i]);
+		if (!vfork_argv[i - 2])
+			return reply("err out of memory");
+	}
+	vfork_fd = open(av[1], O_RDWR | O_CLOEXEC);
+	if (vfork_fd < 0)
+		return reply("err %s: %s", av[1], strerror(errno));
+	err = pthread_create(&th, NULL, vfork_main, NULL);
+	if (err)
+		return reply("err pthread_create: %s", strerror(err));
+	/* CLONE_PARENT_SETTID stores the pid before the child runs. */
+	for (int i = 0; i < 10000 && !__atomic_load_n(&vfork_pid, __ATOMIC_SEQ_CST); i++)
+		nanosleep(&(struct timespec){ .tv_nsec = 1000000 }, NULL);
+	pid_t pid = __atomic_load_n(&vfork_pid, __ATOMIC_SEQ_CST);
+	if (pid <= 0)
+		return reply("err clone: no child");
+	return reply("ok %d", (int)pid);
+}
+
 /* ---- main loop ---- */
 
 static void *noop_main(void *arg)
@@ -2409,6 +2479,8 @@ int main(int argc, char **argv)
 			cmd_zombie(ac);
 		else if (!strcmp(av[0], "trigger"))
 			cmd_trigger(av, ac);
+		else if (!strcmp(av[0], "vfork"))
+			cmd_vfork(av, ac);
 		else if (!strcmp(av[0], "exit")) {
 			uint64_t code;
 
