@@ -19,6 +19,7 @@ struct fsink {
 	struct ps_out *o;
 	bool quiet;                  /* no region lists */
 	bool workload;               /* the start record was a workload's */
+	bool specials_said;          /* the special kernel mappings were listed (once) */
 	bool sample;                 /* --sample: CSV has its columns */
 	bool soft_dirty;             /* --compare soft-dirty: CSV has its columns */
 	struct ps_label_cache label; /* valid during one interval call (one maps snapshot) */
@@ -732,8 +733,10 @@ static int text_event(struct ps_sink *s, const struct ps_process_event *ev)
 		              (unsigned long long)ev->tracked_pages);
 		ps_out_human(o, ev->tracked_pages * PS_PAGE_SIZE);
 		ps_out_str(o, ") tracked\n");
+		/* The special kernel mappings once: every process has them. */
 		if (!f->quiet)
-			ps_fmt_skipped_text(o, ev->skipped, ev->nskipped);
+			ps_fmt_skipped_text(o, ev->skipped, ev->nskipped, !f->specials_said);
+		f->specials_said = true;
 		break;
 	case PS_PROCESS_EXIT:
 		ps_out_str(o, " gone (");
@@ -765,7 +768,8 @@ static int text_start(struct ps_sink *s, const struct ps_watch_start *w)
 	ps_out_str(o, ") tracked, every ");
 	ps_out_fixed(o, (double)w->interval_ns / 1e9, 3);
 	ps_out_str(o, w->accumulate ? "s, cumulative\n" : "s\n");
-	ps_fmt_skipped_text(o, w->skipped, w->nskipped);
+	ps_fmt_skipped_text(o, w->skipped, w->nskipped, true);
+	f->specials_said = true;
 	if (w->sample_fraction > 0)
 		ps_sample_text_start(o, w->sample_fraction, w->sample_seed);
 	if (w->soft_dirty)

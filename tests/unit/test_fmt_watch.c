@@ -525,6 +525,59 @@ static void test_per_mapping_repeated(void)
 	ps_out_free(&o);
 }
 
+/* Process events in text: the special kernel mappings are listed once (at
+ * the start of a one-process watch, or with the first process of a
+ * workload), other skipped mappings with each process. */
+static const char *ev_run(struct rec_fixture *f, struct ps_sink *s, const struct ps_process_event *ev)
+{
+	f->o.len = 0;
+	is_int(s->event(s, ev), 0, "the sink accepts the event");
+	return str(&f->o);
+}
+
+static void test_events_text(void)
+{
+	struct rec_fixture f;
+	rec_setup(&f);
+	struct ps_process_event start = { .kind = PS_PROCESS_START, .pid = 7, .command = "sh", .tracked_pages = 1040,
+	                                  .engaged = rec_engaged, .nengaged = 2,
+	                                  .skipped = rec_skipped, .nskipped = 2 };
+	const char *dri = "  skipped  0x000000040000-0x000000042000  8.0K  /dev/dri: the kernel cannot write-protect this kind of mapping (EINVAL)\n";
+	char want[512];
+
+	struct ps_sink *s = ps_sink_text_new(&f.o, false);
+	struct ps_watch_start ws = rec_start(false);
+	rec_run(&f, s, 0, &ws);
+	snprintf(want, sizeof(want), "+ process 7 (sh): 2 ranges, 1040 pages (4.1M) tracked\n%s", dri);
+	is_str(ev_run(&f, s, &start), want, "a joiner after a one-process start: no special mappings line");
+	s->destroy(s);
+
+	s = ps_sink_text_new(&f.o, false);
+	ws.workload = "tree";
+	ws.nprocesses = 2;
+	ws.max_processes = 64;
+	rec_run(&f, s, 0, &ws);
+	snprintf(want, sizeof(want),
+	         "+ process 7 (sh): 2 ranges, 1040 pages (4.1M) tracked\n"
+	         "  not tracked (special kernel mappings): [vvar]\n%s", dri);
+	is_str(ev_run(&f, s, &start), want, "a workload's first process: the special mappings line");
+	start.pid = 8;
+	snprintf(want, sizeof(want), "+ process 8 (sh): 2 ranges, 1040 pages (4.1M) tracked\n%s", dri);
+	is_str(ev_run(&f, s, &start), want, "its second process: not again");
+	struct ps_process_event gone = { .kind = PS_PROCESS_EXIT, .pid = 8, .command = "sh", .reason = "exec",
+	                                 .intervals = 1, .wss_pages = 3 };
+	is_str(ev_run(&f, s, &gone), "- process 8 (sh) gone (exec) after 1 interval: wss 3 pages\n", "exit line");
+	struct ps_process_event skip = { .kind = PS_PROCESS_SKIPPED, .pid = 9, .command = "su", .reason = "traced by 12" };
+	is_str(ev_run(&f, s, &skip), "! process 9 (su) not tracked: traced by 12\n", "skipped line");
+	s->destroy(s);
+
+	s = ps_sink_text_new(&f.o, true);
+	rec_run(&f, s, 0, &ws);
+	is_str(ev_run(&f, s, &start), "+ process 8 (sh): 2 ranges, 1040 pages (4.1M) tracked\n", "-q: the line alone");
+	s->destroy(s);
+	rec_teardown(&f);
+}
+
 int main(void)
 {
 	test_label_cache();
@@ -534,5 +587,6 @@ int main(void)
 	test_records_csv();
 	test_records_text();
 	test_per_mapping_repeated();
+	test_events_text();
 	return tap_done();
 }
