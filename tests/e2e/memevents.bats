@@ -336,6 +336,13 @@ ksm_setup() {
     [[ $EUID == 0 ]] || skip "needs root for ksmd and /proc/kpageflags"
     [[ -w /sys/kernel/mm/ksm/run ]] || skip "no KSM (CONFIG_KSM)"
     local k=/sys/kernel/mm/ksm v
+    # Stopped (run 0), ksmd keeps the stable nodes of what it merged:
+    # pages_shared stays above 0 after the victim is gone, and pagescan
+    # then reads every process's ksm_stat at each harvest. When nothing was
+    # merged before, unmerge all (run 2) once the settings are back.
+    if [[ $(<"$k/run") == 0 && $(<"$k/pages_shared") == 0 ]]; then
+        RESTORE+=("echo 2 > $k/run; echo 0 > $k/run")
+    fi
     for v in run pages_to_scan sleep_millisecs; do
         RESTORE+=("echo $(cat $k/$v) > $k/$v")
     done
