@@ -836,26 +836,37 @@ wait_preseize() {
 # system call instruction it will use) and seizing it; pagescan's output in
 # $BATS_TEST_TMPDIR/ps.out, status and stderr set. The victim runs sleep then.
 exec_before_stop() {
-    local d=$BATS_TEST_TMPDIR/trigger i
+    local d=$BATS_TEST_TMPDIR/trigger
     rm -f "$d"
     mkfifo "$d"
     vcmd "trigger $d exec /bin/sleep 600"
+    exec_in_window "$d" "$VPID" "$@"
+}
+
+# exec_in_window FIFO PID ARGS...: pagescan, run with ARGS, sleeps between
+# its first look and its stop; a byte on FIFO then makes PID exec sleep.
+# Waits for the exec, then for pagescan (status and stderr set).
+exec_in_window() {
+    local fifo=$1 pid=$2 i
+    shift 2
     PAGESCAN_TEST_INJECT_HOOK=preseize:700 ps_bg "$BATS_TEST_TMPDIR/ps.out" "$@"
     wait_preseize
-    fifo_put "$d" x
+    fifo_put "$fifo" x
     for ((i = 0; i < 1000; i++)); do
-        [[ $(readlink "/proc/$VPID/exe") == "$(readlink -f /bin/sleep)" ]] && break
+        [[ $(readlink "/proc/$pid/exe") == "$(readlink -f /bin/sleep)" ]] && break
         sleep 0.01
     done
     ps_reap
 }
 
-# exec_survived: the victim runs sleep, untraced, without a userfaultfd.
+# exec_survived [PID]: PID (the victim) runs sleep, untraced, without a
+# userfaultfd.
 exec_survived() {
-    victim_alive || fail "the new program (pid $VPID) is gone"
-    assert_equal "$(readlink "/proc/$VPID/exe")" "$(readlink -f /bin/sleep)"
-    assert_equal "$(awk '$1 == "TracerPid:" { print $2 }' "/proc/$VPID/status")" 0
-    no_uffd_left "$VPID"
+    local pid=${1:-$VPID}
+    [[ $(proc_state "$pid") == [RSD] ]] || fail "the new program (pid $pid) is gone"
+    assert_equal "$(readlink "/proc/$pid/exe")" "$(readlink -f /bin/sleep)"
+    assert_equal "$(awk '$1 == "TracerPid:" { print $2 }' "/proc/$pid/status")" 0
+    no_uffd_left "$pid"
 }
 
 @test "engage: the target execs between pagescan's first look and its stop: the new program runs on unharmed (it used to die of SIGSEGV), pagescan exits 1 naming the exec" {
@@ -883,26 +894,16 @@ exec_survived() {
 }
 
 @test "engage a vfork child that execs between pagescan's first look and its stop (its old address space lives on in the parent): the new program runs on unharmed, the parent untouched, exit 1 naming the exec" {
-    local d=$BATS_TEST_TMPDIR/go child i
+    local d=$BATS_TEST_TMPDIR/go child
     fb_start
     mkfifo "$d"
     vcmd "vfork $d /bin/sleep 600"
     child=${REPLY_LINE#ok }
-    PAGESCAN_TEST_INJECT_HOOK=preseize:700 ps_bg "$BATS_TEST_TMPDIR/ps.out" engage "$child"
-    wait_preseize
-    fifo_put "$d" x
-    for ((i = 0; i < 1000; i++)); do
-        [[ $(readlink "/proc/$child/exe") == "$(readlink -f /bin/sleep)" ]] && break
-        sleep 0.01
-    done
-    ps_reap
+    exec_in_window "$d" "$child" engage "$child"
     assert_equal "$status" 1
     [[ $stderr == *"process $child called exec while pagescan was attaching to it"* ]] ||
         fail "pagescan did not say the child exec'd: '$stderr'"
-    kill -0 "$child" || fail "the vfork child $child is gone"
-    assert_equal "$(readlink "/proc/$child/exe")" "$(readlink -f /bin/sleep)"
-    assert_equal "$(awk '$1 == "TracerPid:" { print $2 }' "/proc/$child/status")" 0
-    no_uffd_left "$child"
+    exec_survived "$child"
     victim_alive || fail "the parent $VPID is gone"
     no_uffd_left "$VPID"
     vcmd "check a"
