@@ -243,7 +243,7 @@ static bool special_skip(const struct ps_span *s)
 	return s->mapping && s->mapping[0] == '[' && s->reason && strncmp(s->reason, "special", 7) == 0;
 }
 
-void ps_fmt_skipped_text(struct ps_out *o, const struct ps_span *v, size_t n, bool specials)
+bool ps_fmt_skipped_text(struct ps_out *o, const struct ps_span *v, size_t n, bool specials)
 {
 	/* The kernel's own special mappings are always skipped: one line for them. */
 	bool any = false;
@@ -259,6 +259,7 @@ void ps_fmt_skipped_text(struct ps_out *o, const struct ps_span *v, size_t n, bo
 	for (size_t i = 0; i < n; i++)
 		if (!special_skip(&v[i]))
 			ps_fmt_span_text(o, "  skipped  ", &v[i]);
+	return any;
 }
 
 void ps_fmt_engage(struct ps_out *o, enum ps_fmt_kind kind, pid_t pid, const char *comm,
@@ -290,7 +291,7 @@ void ps_fmt_engage(struct ps_out *o, enum ps_fmt_kind kind, pid_t pid, const cha
 	              ps_human_bytes(pages * PS_PAGE_SIZE, h, sizeof(h)));
 	for (size_t i = 0; i < nengaged; i++)
 		ps_fmt_span_text(o, "  tracked  ", &engaged[i]);
-	ps_fmt_skipped_text(o, skipped, nskipped, true);
+	(void)ps_fmt_skipped_text(o, skipped, nskipped, true);
 	if (readonly_vmas)
 		ps_out_printf(o, "  (%llu read-only mapping%s not tracked: nothing can write them without mprotect)\n",
 		              (unsigned long long)readonly_vmas, readonly_vmas == 1 ? "" : "s");

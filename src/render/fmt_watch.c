@@ -734,9 +734,8 @@ static int text_event(struct ps_sink *s, const struct ps_process_event *ev)
 		ps_out_human(o, ev->tracked_pages * PS_PAGE_SIZE);
 		ps_out_str(o, ") tracked\n");
 		/* The special kernel mappings once: every process has them. */
-		if (!f->quiet)
-			ps_fmt_skipped_text(o, ev->skipped, ev->nskipped, !f->specials_said);
-		f->specials_said = true;
+		if (!f->quiet && ps_fmt_skipped_text(o, ev->skipped, ev->nskipped, !f->specials_said))
+			f->specials_said = true;
 		break;
 	case PS_PROCESS_EXIT:
 		ps_out_str(o, " gone (");
@@ -768,8 +767,7 @@ static int text_start(struct ps_sink *s, const struct ps_watch_start *w)
 	ps_out_str(o, ") tracked, every ");
 	ps_out_fixed(o, (double)w->interval_ns / 1e9, 3);
 	ps_out_str(o, w->accumulate ? "s, cumulative\n" : "s\n");
-	ps_fmt_skipped_text(o, w->skipped, w->nskipped, true);
-	f->specials_said = true;
+	f->specials_said = ps_fmt_skipped_text(o, w->skipped, w->nskipped, true);
 	if (w->sample_fraction > 0)
 		ps_sample_text_start(o, w->sample_fraction, w->sample_seed);
 	if (w->soft_dirty)

@@ -816,15 +816,22 @@ exec_in_injection() {
     exec_in_injection 2
 }
 
-# wait_preseize: pagescan sleeping in its preseize hook (before it seizes the
+# in_preseize: pagescan sleeps in its preseize hook (before it seizes the
 # victim, which is not traced yet).
+in_preseize() {
+    local f nr
+    for f in /proc/"$PSPID"/task/*/syscall; do
+        read -r nr _ <"$f" 2>/dev/null || continue
+        [[ $nr == "${PS_NR[clock_nanosleep]}" || $nr == "${PS_NR[nanosleep]}" ]] && return 0
+    done
+    return 1
+}
+
+# wait_preseize: wait until in_preseize.
 wait_preseize() {
-    local i f nr
+    local i
     for ((i = 0; i < 1000; i++)); do
-        for f in /proc/"$PSPID"/task/*/syscall; do
-            read -r nr _ <"$f" 2>/dev/null || continue
-            [[ $nr == "${PS_NR[clock_nanosleep]}" || $nr == "${PS_NR[nanosleep]}" ]] && return 0
-        done
+        in_preseize && return 0
         kill -0 "$PSPID" 2>/dev/null || { fail "pagescan ended before its hook: $(cat "$PSOUT.err")"; return 1; }
         sleep 0.01
     done
@@ -913,24 +920,26 @@ exec_survived() {
 }
 
 @test "engage: the target dies between pagescan's first look and its stop and stays a zombie: exit 1 saying it exited, not a permission error" {
-    local parent child= i
+    local parent child= i sleep
+    sleep=$(readlink -f /bin/sleep)
     # sleep 601 never reaps its child: killed, sleep 600 stays a zombie,
-    # and the kernel refuses to attach to it with EPERM.
-    sh -c 'sleep 600 & exec sleep 601' </dev/null >/dev/null 2>&1 3>&- &
+    # and the kernel refuses to attach to it with EPERM. (--pdeathsig: it
+    # ends with sleep 601, which teardown kills, whatever happens.)
+    sh -c 'setpriv --pdeathsig KILL sleep 600 & exec sleep 601' </dev/null >/dev/null 2>&1 3>&- &
     parent=$!
     bg_track "$parent"
     for ((i = 0; i < 1000; i++)); do
-        [[ $(readlink "/proc/$parent/exe") == "$(readlink -f /bin/sleep)" ]] &&
-            child=$(<"/proc/$parent/task/$parent/children") && child=${child// /}
-        [[ -n $child ]] && break
+        [[ $(readlink "/proc/$parent/exe") == "$sleep" ]] &&
+            child=$(<"/proc/$parent/task/$parent/children") && child=${child// /} &&
+            [[ -n $child && $(readlink "/proc/$child/exe") == "$sleep" ]] && break
         sleep 0.01
     done
-    [[ -n $child ]] || fail "sleep 600 did not start"
-    bg_track "$child"
+    [[ -n $child && $(readlink "/proc/$child/exe") == "$sleep" ]] || fail "sleep 600 did not start"
     PAGESCAN_TEST_INJECT_HOOK=preseize:700 ps_bg "$BATS_TEST_TMPDIR/ps.out" engage "$child"
     wait_preseize
     kill -KILL "$child"
     wait_state "$child" Z
+    in_preseize || fail "test premise: the target was a zombie only after pagescan's stop (a loaded machine: run again)"
     ps_reap
     assert_equal "$status" 1
     [[ $stderr == *"process $child exited"* && $stderr != *permission* ]] ||

@@ -139,13 +139,13 @@
  *   trigger FIFO exec PROG [ARG...] -> ok armed
  *       A helper thread blocks in read() on FIFO (opened O_RDWR); when a
  *       byte arrives it forks a child that waits in pause() until killed,
- *       or execs PROG with the ARGs (at most 4), from that thread: another
+ *       or execs PROG with the ARGs (at most 3), from that thread: another
  *       thread than the one pagescan stops (the main thread blocks in
  *       read() on CMDFIFO). One trigger per victim.
  *   vfork FIFO PROG [ARG...] -> ok PID
  *       A helper thread makes a vfork child (clone CLONE_VM|CLONE_VFORK, its
  *       own stack) that blocks in read() on FIFO, then execs PROG with the
- *       ARGs (at most 4) when a byte arrives. PID is the child: a process of
+ *       ARGs (at most 3) when a byte arrives. PID is the child: a process of
  *       its own that shares this address space until its exec. One per
  *       victim.
  *   exit CODE                -> ok          then exit(CODE)
@@ -2275,7 +2275,7 @@ static int cmd_trigger(char **av, int ac)
 
 /* ---- a vfork child that execs on a byte ---- */
 
-static pid_t vfork_pid;
+static pid_t vfork_pid, vfork_parent;
 static int vfork_fd = -1;
 static char *vfork_argv[6];
 static char vfork_stack[256 * 1024] __attribute__((aligned(16)));
@@ -2288,6 +2288,8 @@ static int vfork_child(void *arg)
 
 	(void)arg;
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0); /* gone with the victim */
+	if (getppid() != vfork_parent)
+		_exit(1); /* it died before the prctl */
 	while (read(vfork_fd, &c, 1) < 0 && errno == EINTR)
 		;
 	execv(vfork_argv[0], vfork_argv);
@@ -2321,6 +2323,7 @@ static int cmd_vfork(char **av, int ac)
 		if (!vfork_argv[i - 2])
 			return reply("err out of memory");
 	}
+	vfork_parent = getpid();
 	vfork_fd = open(av[1], O_RDWR | O_CLOEXEC);
 	if (vfork_fd < 0)
 		return reply("err %s: %s", av[1], strerror(errno));

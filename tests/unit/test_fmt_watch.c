@@ -556,7 +556,12 @@ static void test_events_text(void)
 	ws.workload = "tree";
 	ws.nprocesses = 2;
 	ws.max_processes = 64;
-	rec_run(&f, s, 0, &ws);
+	is_str(rec_run(&f, s, 0, &ws), "watching 2 processes (the tree of 4242 (wr\"it); at most 64): 1040 pages (4.1M) tracked, every 0.250s\n",
+	       "a workload's start: no special mappings line");
+	struct ps_process_event bare = start;
+	bare.nskipped = 0;
+	is_str(ev_run(&f, s, &bare), "+ process 7 (sh): 2 ranges, 1040 pages (4.1M) tracked\n",
+	       "a first process without special mappings: nothing to say");
 	snprintf(want, sizeof(want),
 	         "+ process 7 (sh): 2 ranges, 1040 pages (4.1M) tracked\n"
 	         "  not tracked (special kernel mappings): [vvar]\n%s", dri);

@@ -59,8 +59,9 @@ void ps_fmt_label_text(struct ps_out *o, const char *s);
 void ps_fmt_spans_json(struct ps_out *o, const struct ps_span *v, size_t n, bool with_reason);
 void ps_fmt_span_text(struct ps_out *o, const char *prefix, const struct ps_span *s);
 /* Skipped spans; the kernel's special mappings condensed into one line,
- * or left out (specials false: every process has them, said once). */
-void ps_fmt_skipped_text(struct ps_out *o, const struct ps_span *v, size_t n, bool specials);
+ * or left out (specials false: every process has them, said once). True
+ * when that line was written. */
+bool ps_fmt_skipped_text(struct ps_out *o, const struct ps_span *v, size_t n, bool specials);
 
 /* Watch sinks writing to o (borrowed; the caller flushes nothing: sinks
  * flush after every record so `| jq` and `tail -f` see it live). */
