@@ -128,6 +128,12 @@ fb_intact() {
     no_uffd_left "$VPID" || return 1
     vcmd status
     assert_equal "$REPLY_LINE" "$FB_BEFORE"
+    fb_memory_intact
+}
+
+# fb_memory_intact: the victim's memory is what it wrote, and it can still
+# write.
+fb_memory_intact() {
     vcmd "check a"
     vcmd "write a 16-20,63"
     vcmd "check a"
@@ -913,9 +919,7 @@ exec_survived() {
     exec_survived "$child"
     victim_alive || fail "the parent $VPID is gone"
     no_uffd_left "$VPID"
-    vcmd "check a"
-    vcmd "write a 16-20,63"
-    vcmd "check a"
+    fb_memory_intact
     kill -KILL "$child"
 }
 

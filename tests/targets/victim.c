@@ -2275,8 +2275,8 @@ static int cmd_trigger(char **av, int ac)
 
 /* ---- a vfork child that execs on a byte ---- */
 
-static pid_t vfork_pid, vfork_parent;
-static int vfork_fd = -1;
+static pid_t vfork_parent;
+static int vfork_fd = -1, vfork_ready[2] = { -1, -1 }; /* the child's pid, or -1, on vfork_ready */
 static char *vfork_argv[6];
 static char vfork_stack[256 * 1024] __attribute__((aligned(16)));
 
@@ -2285,11 +2285,14 @@ static char vfork_stack[256 * 1024] __attribute__((aligned(16)));
 static int vfork_child(void *arg)
 {
 	char c;
+	pid_t me = getpid();
 
 	(void)arg;
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0); /* gone with the victim */
 	if (getppid() != vfork_parent)
 		_exit(1); /* it died before the prctl */
+	if (write(vfork_ready[1], &me, sizeof(me)) != sizeof(me))
+		_exit(1);
 	while (read(vfork_fd, &c, 1) < 0 && errno == EINTR)
 		;
 	execv(vfork_argv[0], vfork_argv);
@@ -2301,9 +2304,10 @@ static void *vfork_main(void *arg)
 	(void)arg;
 	/* The thread stays blocked in clone() until the child's exec, then
 	 * lives on (the child's PR_SET_PDEATHSIG follows this thread). */
-	if (clone(vfork_child, vfork_stack + sizeof(vfork_stack), CLONE_VM | CLONE_VFORK | CLONE_PARENT_SETTID | SIGCHLD,
-	          NULL, &vfork_pid) < 0)
-		__atomic_store_n(&vfork_pid, -1, __ATOMIC_SEQ_CST);
+	pid_t none = -1;
+	if (clone(vfork_child, vfork_stack + sizeof(vfork_stack), CLONE_VM | CLONE_VFORK | SIGCHLD, NULL) < 0 &&
+	    write(vfork_ready[1], &none, sizeof(none)) != sizeof(none))
+		abort();
 	for (;;)
 		pause();
 	return NULL;
@@ -2327,14 +2331,17 @@ static int cmd_vfork(char **av, int ac)
 	vfork_fd = open(av[1], O_RDWR | O_CLOEXEC);
 	if (vfork_fd < 0)
 		return reply("err %s: %s", av[1], strerror(errno));
+	if (pipe2(vfork_ready, O_CLOEXEC) < 0)
+		return reply("err pipe2: %s", strerror(errno));
 	err = pthread_create(&th, NULL, vfork_main, NULL);
 	if (err)
 		return reply("err pthread_create: %s", strerror(err));
-	/* CLONE_PARENT_SETTID stores the pid before the child runs. */
-	for (int i = 0; i < 10000 && !__atomic_load_n(&vfork_pid, __ATOMIC_SEQ_CST); i++)
-		nanosleep(&(struct timespec){ .tv_nsec = 1000000 }, NULL);
-	pid_t pid = __atomic_load_n(&vfork_pid, __ATOMIC_SEQ_CST);
-	if (pid <= 0)
+	/* The child writes its pid once it is set up (about to block on FIFO). */
+	pid_t pid = -1;
+	ssize_t got;
+	while ((got = read(vfork_ready[0], &pid, sizeof(pid))) < 0 && errno == EINTR)
+		;
+	if (got != sizeof(pid) || pid <= 0)
 		return reply("err clone: no child");
 	return reply("ok %d", (int)pid);
 }
