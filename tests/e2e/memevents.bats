@@ -452,6 +452,82 @@ PY
     assert_equal "${c%% *}" 2
 }
 
+# page_frames PID ADDR N: the frame number of each of the N pages from ADDR,
+# one per line (0: not present).
+page_frames() {
+    python3 -S - "$@" <<'PY'
+import os, struct, sys
+pid, addr, n = int(sys.argv[1]), int(sys.argv[2], 0), int(sys.argv[3])
+page = int(os.environ.get("PAGE_SIZE", "4096"))
+with open("/proc/%d/pagemap" % pid, "rb") as pm:
+    for i in range(n):
+        pm.seek((addr // page + i) * 8)
+        e = struct.unpack("<Q", pm.read(8))[0]
+        print(e & ((1 << 55) - 1) if e >> 63 else 0)
+PY
+}
+
+@test "6 KSM: pages merged and unmerged (MADV_UNMERGEABLE) within one interval read as written" {
+    ksm_setup
+    local k=/sys/kernel/mm/ksm i n=0
+    mev_start
+    vmap k anon 64
+    vcmd "fill k all 0x42"
+    vcmd mark
+    watch_json
+    w_round 1 "read k all"
+    w_pause
+    vcmd mark
+    page_frames "$VPID" "${MSTART[k]}" 64 >"$WDIR/frames.before"
+    vcmd "madv k all mergeable"
+    echo 1000 >$k/pages_to_scan
+    echo 10 >$k/sleep_millisecs
+    echo 1 >$k/run
+    for ((i = 0; i < 400; i++)); do
+        n=$(ksm_pages "$VPID" "${MSTART[k]}" 64)
+        ((n == 64)) && break
+        sleep 0.05
+    done
+    ((n == 64)) || fail "test premise: ksmd merged only $n of 64 pages"
+    echo 0 >$k/run
+    page_frames "$VPID" "${MSTART[k]}" 64 >"$WDIR/frames.merged"
+    # the unmerge copies each KSM page (an unsharing fault, which keeps the
+    # entry's write-protect bit: the merge left none on the pages it
+    # replaced)
+    vcmd "madv k all unmergeable"
+    n=$(ksm_pages "$VPID" "${MSTART[k]}" 64)
+    ((n == 0)) || fail "test premise: $n of 64 pages still KSM pages after MADV_UNMERGEABLE"
+    victim_truth "$WDIR/truth.2"
+    # expected: the pages whose frame the merge replaced (all but the one
+    # ksmd made the KSM page in place, which kept its bit)
+    paste "$WDIR/frames.before" "$WDIR/frames.merged" | awk '$1 != $2 { print NR - 1 }' |
+        while read -r i; do pages_file k "$i" "$i"; done >"$WDIR/round.2"
+    n=$(wc -l <"$WDIR/round.2")
+    ((n >= 32)) || fail "test premise: the merge replaced only $n of 64 frames"
+    echo "$((WPAUSED + 1)) $WDIR/round.2" >>"$WDIR/rounds"
+    w_resume
+    w_round 3 "write k 7"
+    # merged in one interval, unmerged in the next: the harvest between
+    # them re-protected the KSM pages, so the copies keep their bit: exact
+    w_pause
+    vcmd mark
+    vcmd "madv k all mergeable"
+    echo 1 >$k/run
+    for ((i = 0; i < 400; i++)); do
+        n=$(ksm_pages "$VPID" "${MSTART[k]}" 64)
+        ((n == 63)) && break
+        sleep 0.05
+    done
+    ((n == 63)) || fail "test premise: ksmd merged $n of the 63 equal pages"
+    echo 0 >$k/run
+    victim_truth "$WDIR/round.4"
+    echo "$((WPAUSED + 1)) $WDIR/round.4" >>"$WDIR/rounds"
+    w_resume
+    w_round 5 "madv k all unmergeable"
+    w_done
+    assert_equal "$(ranges_pages "$WDIR/truth.2")" 0
+}
+
 # ---------------------------------------------------------------------------
 # 7. mremap, mprotect, munmap
 
