@@ -541,6 +541,25 @@ static bool range_has_data(struct ps_tracker *tr, uint64_t a, uint64_t b)
 	return any;
 }
 
+/* Does the private anonymous page at a hold data: present (not the zero
+ * page) or swapped out? Not: never written, or discarded since
+ * (MADV_DONTNEED, MADV_FREE and reclaim, unmapped and mapped anew), which
+ * a read would fault in as zeros. Errors count as yes. */
+static bool page_holds_data(struct ps_tracker *tr, uint64_t a)
+{
+	struct ps_scan_req req = {
+		.start = a, .end = a + PS_PAGE_SIZE,
+		.anyof = PAGE_IS_PRESENT | PAGE_IS_SWAPPED,
+		.ret = PAGE_IS_PRESENT | PAGE_IS_SWAPPED | PAGE_IS_PFNZERO, .max_pages = 1,
+	};
+	struct ps_regions out = { 0 };
+	struct ps_err e;
+	int r = ps_scan(tr->t->pagemap_fd, &req, &out, NULL, &e);
+	bool any = r < 0 || (out.n > 0 && !(out.r[0].cats & PS_CAT_PFNZERO));
+	ps_regions_free(&out);
+	return any;
+}
+
 /* The VMA the program break ends: the last [heap] one. */
 static bool brk_top(const struct ps_maps *maps, size_t i)
 {
@@ -655,6 +674,25 @@ static int tails_read_all(struct ps_tracker *tr, bool count_prewritten, struct p
 	}
 	tr->nreads = 0;
 	return r < 0 ? -ENOMEM : 0;
+}
+
+/* Tail (head) t is lost at this sync while its page stays mapped, not
+ * registered (made read-only or PROT_NONE, cut off by mprotect): written
+ * since the last sync? Compared once more, through /proc/PID/mem, which
+ * reads a PROT_NONE page too (process_vm_readv does not). */
+static int tail_last_look(struct ps_tracker *tr, const struct ps_tail *t, struct ps_sync_result *res)
+{
+	if (!page_holds_data(tr, t->start))
+		return 0;
+	unsigned char *now = malloc(PS_PAGE_SIZE);
+	int fd = ps_fd_spare(openat(tr->t->mmfd, "mem", O_RDONLY | O_CLOEXEC)), r = 0;
+	if (now && fd >= 0 && pread(fd, now, PS_PAGE_SIZE, (off_t)t->start) == (ssize_t)PS_PAGE_SIZE &&
+	    (t->had_data ? memcmp(now, t->snap, PS_PAGE_SIZE) != 0 : !all_zero(now, PS_PAGE_SIZE)))
+		r = ps_regions_insert(&res->prewritten, t->start, t->start + PS_PAGE_SIZE, PS_CAT_WRITTEN);
+	if (fd >= 0)
+		close(fd);
+	free(now);
+	return !now ? -ENOMEM : r;
 }
 
 /* At most this many tails and heads per process: each costs a scan or a
@@ -1001,7 +1039,7 @@ static int engage_writable(struct ps_tracker *tr, const struct ps_maps *maps, si
 		 * write before the arming pass changed the bytes, a write after
 		 * it is in the next harvest; the later the read, the more such
 		 * writes would be counted twice. */
-		if (old_data && count_prewritten && old >= lo && old < hi &&
+		if (old_data && count_prewritten && old >= lo && old < hi && page_holds_data(tr, old) &&
 		    (tail_queue(tr, was, old, false) < 0 || tails_read_all(tr, count_prewritten, res) < 0))
 			return ps_errf(err, ENOMEM, "out of memory");
 		/* It was listed as engaged when it became the tail: tracked all
@@ -1022,7 +1060,10 @@ static int engage_writable(struct ps_tracker *tr, const struct ps_maps *maps, si
 		last->start = t->start;
 	else if (fresh && ps_spans_add(&res->engaged, t->start, t->end_seen, ps_vma_label(v), NULL) < 0)
 		return ps_errf(err, ENOMEM, "out of memory");
-	if (t->had_data) {
+	if (t->had_data && !page_holds_data(tr, t->start)) {
+		/* discarded: not a write; what it holds next is (first data) */
+		t->had_data = false;
+	} else if (t->had_data) {
 		if (count_prewritten && tail_queue(tr, t, t->start, false) < 0)
 			return ps_errf(err, ENOMEM, "out of memory");
 	} else if (range_has_data(tr, t->start, t->end_seen) && tail_queue(tr, t, t->start, true) < 0) {
@@ -1637,6 +1678,10 @@ int ps_tracker_sync(struct ps_tracker *tr, const struct ps_maps *maps, bool coun
 		}
 		if (!ps_rangeset_contains(&tr->armed, t->start, t->end_seen)) {
 			long mk = ps_maps_find(maps, t->start);
+			if (count_prewritten && mk >= 0 && private_anon(&maps->v[mk]) && tail_last_look(tr, t, res) < 0) {
+				r = ps_errf(err, ENOMEM, "out of memory");
+				goto out;
+			}
 			if (ps_spans_add(&res->dropped, t->start, t->end_seen,
 			                 mk >= 0 ? ps_vma_label(&maps->v[mk]) : "(unmapped)", NULL) < 0) {
 				r = ps_errf(err, ENOMEM, "out of memory");

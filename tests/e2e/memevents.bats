@@ -868,6 +868,50 @@ print(max(int(b, 16) - int(a, 16) for a, b in (l.split()[0].split("-") for l in 
 }
 
 # ---------------------------------------------------------------------------
+# 12. edge pages of growing mappings (followed by their bytes)
+
+@test "12 edge pages: an arena's last page discarded is not written; written and made read-only in one interval, it is" {
+    mev_start
+    # the last page of a writable piece right below a PROT_NONE reservation
+    # is kept unregistered and followed by its bytes (docs/kernel-interfaces.md#merging)
+    vmap a arena 16
+    vcmd "write a 0-14"
+    vcmd mark
+    watch_json
+    w_round 1 "write a 3" "write a 15"
+    # a discard zeroes the page: bytes changed, but nothing was stored
+    w_round 2 "madv a 12-15 dontneed"
+    w_round 3 "write a 15"
+    # written, then cut off as a read-only mapping of its own: compared once more
+    w_round 4 "write a 15" "protect a 15 r"
+    w_round 5 "protect a 15 rw"
+    w_round 6 "write a 15" "write a 2"
+    w_done
+}
+
+@test "12 edge pages: the first page of a mapping placed right below another, discarded (MADV_DONTNEED, MADV_FREE and reclaim) is not written; written and made PROT_NONE in one interval, it is" {
+    mev_start
+    vmap x anon 32
+    vcmd "write x all"
+    vcmd mark
+    watch_json
+    # top-down placement: learned as growth at the next sync, its first
+    # page kept unregistered (a head) and followed by its bytes
+    w_pause
+    vmap m below:x 8
+    vcmd mark
+    w_resume
+    w_round 1 "write m all"
+    w_round 2 "madv m 0-3 dontneed"
+    w_round 3 "write m 0"
+    w_round 4 "madv m 0 free" "madv m 0 pageout"
+    w_round 5 "write m 0" "write m 5" "protect m all none"
+    w_round 6 "protect m all rw"
+    w_round 7 "write m 0" "write m 6"
+    w_done
+}
+
+# ---------------------------------------------------------------------------
 # 11. known kernel bugs
 
 @test "11 kernel versions with known PAGEMAP_SCAN/uffd-wp bugs: warned once, naming the version and the fix" {

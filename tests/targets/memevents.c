@@ -25,6 +25,11 @@
  *       shm       MAP_SHARED|MAP_ANONYMOUS, unpopulated
  *       hugetlb   MAP_HUGETLB 2 MiB pages (PAGES a multiple of 512)
  *       populate  private anonymous MAP_POPULATE
+ *       arena     private anonymous right below a PROT_NONE reservation of
+ *                 64 pages (a malloc arena: pagescan follows its last page
+ *                 by its bytes)
+ *       below:X   private anonymous right below mapping X (top-down mmaps:
+ *                 learned growth, its first page followed by its bytes)
  *       locked    private anonymous, mlock()ed (populated)
  *       secret    memfd_secret(2) mapping (err if the kernel has none)
  *   write NAME SPEC      -> ok N    one byte stored into each page (truth)
@@ -34,7 +39,7 @@
  *                                   cold collapse mergeable unmergeable
  *                                   hugepage guard_install guard_remove
  *   fadvise NAME         -> ok      posix_fadvise(DONTNEED) on the file
- *   protect NAME SPEC r|rw -> ok    mprotect
+ *   protect NAME SPEC none|r|rw -> ok  mprotect
  *   unmap NAME SPEC      -> ok      munmap of part (or all) of a mapping
  *   fresh NAME           -> ok      a new private anonymous mapping in place of
  *                                   NAME (mmap MAP_FIXED over it: munmap and
@@ -195,6 +200,21 @@ static void cmd_map(char *name, char *kind, size_t pages)
 		p = mmap(NULL, len, prot, flags, -1, 0);
 	} else if (!strcmp(kind, "reserve")) {
 		p = mmap(NULL, len, prot, flags | MAP_NORESERVE, -1, 0);
+	} else if (!strcmp(kind, "arena")) {
+		p = mmap(NULL, len + 64 * PAGE, PROT_NONE, flags | MAP_NORESERVE, -1, 0);
+		if (p != MAP_FAILED && mprotect(p, len, prot) < 0) {
+			int e = errno;
+			munmap(p, len + 64 * PAGE);
+			errno = e;
+			p = MAP_FAILED;
+		}
+	} else if (!strncmp(kind, "below:", 6)) {
+		struct map *x = find(kind + 6);
+		if (!x || (uintptr_t)x->addr < len) {
+			errno = EINVAL;
+			return fail("map below");
+		}
+		p = mmap(x->addr - len, len, prot, flags | MAP_FIXED_NOREPLACE, -1, 0);
 	} else if (!strcmp(kind, "populate")) {
 		p = mmap(NULL, len, prot, flags | MAP_POPULATE, -1, 0);
 	} else if (!strcmp(kind, "shm")) {
@@ -534,7 +554,8 @@ int main(int argc, char **argv)
 			else
 				ok0();
 		} else if (!strcmp(c, "protect") && nw == 4) {
-			if (mprotect(pa, plen, strcmp(w[3], "rw") ? PROT_READ : PROT_READ | PROT_WRITE) < 0)
+			int prot = !strcmp(w[3], "rw") ? PROT_READ | PROT_WRITE : !strcmp(w[3], "r") ? PROT_READ : PROT_NONE;
+			if (mprotect(pa, plen, prot) < 0)
 				fail("mprotect");
 			else
 				ok0();
