@@ -642,7 +642,8 @@ static int iv_body(struct ps_rec_reader *r, uint32_t root, uint32_t regs, struct
 	for (size_t i = from; i < rec->nruns; i++)
 		setpages += rec->runs[i].end - rec->runs[i].start;
 	uint64_t wp;
-	if (ps_json_u64(j, ps_json_get(j, root, "written_pages"), &wp) == 0 && wp != setpages && !r->warned_count) {
+	bool has_wp = ps_json_u64(j, ps_json_get(j, root, "written_pages"), &wp) == 0;
+	if (has_wp && !(rec->sample_fraction > 0) && wp != setpages && !r->warned_count) {
 		r->warned_count = true;
 		ps_warnings_add(w, "line %zu: interval %llu says written_pages %llu but its regions hold %llu pages "
 		                "(the regions are used)", r->lineno, (unsigned long long)iv.seq,
@@ -655,6 +656,8 @@ static int iv_body(struct ps_rec_reader *r, uint32_t root, uint32_t regs, struct
 	iv.pages = 0;
 	for (size_t i = from; i < rec->nruns; i++)
 		iv.pages += rec->runs[i].end - rec->runs[i].start;
+	/* sampled: written_pages is the estimate, the regions the pages seen */
+	iv.est_pages = rec->sample_fraction > 0 && has_wp ? wp : iv.pages;
 	ps_json_u64(j, ps_json_get(j, root, "harvest_us"), &iv.harvest_us);
 	if ((ps_json_u64(j, ps_json_get(j, root, "tracked_pages"), &iv.tracked_pages) < 0 ||
 	     iv.tracked_pages > MAX_PAGES) && !r->warned_tracked) {
@@ -1087,8 +1090,9 @@ static int rec_interval_v2(struct ps_rec_reader *r, uint32_t root, struct ps_war
 			iv.shared_pages += rec->runs[i].end - rec->runs[i].start;
 	}
 	uint64_t wp;
-	if (ps_json_u64(j, ps_json_get(j, root, "written_pages"), &wp) == 0 && wp != iv.pages &&
-	    !r->warned_wl_count) {
+	bool has_wp = ps_json_u64(j, ps_json_get(j, root, "written_pages"), &wp) == 0;
+	iv.est_pages = rec->sample_fraction > 0 && has_wp ? wp : iv.pages;
+	if (has_wp && !(rec->sample_fraction > 0) && wp != iv.pages && !r->warned_wl_count) {
 		r->warned_wl_count = true;
 		ps_warnings_add(w, "line %zu: interval %llu says the workload wrote %llu pages but its processes' "
 		                "regions hold %llu distinct pages (the regions are used%s)", r->lineno,

@@ -697,7 +697,8 @@ static int analyse(const struct ps_recording *rec, const struct ps_report_opts *
 			r->iv_start[i] = r->iv_end[i - 1];
 		if (iv->tracked_pages > r->tracked_pages_max)
 			r->tracked_pages_max = iv->tracked_pages;
-		if (iv->elapsed_s > 0 && ps_samples_add(&rates, (double)iv->pages / iv->elapsed_s) < 0)
+		/* sampled: the recorded estimates (docs/sampling.md) */
+		if (iv->elapsed_s > 0 && ps_samples_add(&rates, (double)iv->est_pages / iv->elapsed_s) < 0)
 			goto oom;
 	}
 	ps_summarize(&rates, &r->rate);

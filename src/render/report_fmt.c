@@ -126,8 +126,8 @@ static void text_summary(struct ps_out *o, const struct ps_recording *rec, const
 		ps_out_printf(o, "of the workload, pages of shared mappings counted once: %" PRIu64
 		              " of them shared; %" PRIu64 " process%s not tracked\n", r->shared_unique_pages,
 		              rec->skipped_processes, rec->skipped_processes == 1 ? "" : "es");
-	ps_out_printf(o, "dirty rate (pages/s): mean %.0f  stddev %.0f  p50 %.0f  p95 %.0f  p99 %.0f  max %.0f"
-	              "  (mean %.2f MiB/s, max %.2f MiB/s)\n", r->rate.mean, r->rate.stddev, r->rate.p50,
+	ps_out_printf(o, "dirty rate (pages/s%s): mean %.0f  stddev %.0f  p50 %.0f  p95 %.0f  p99 %.0f  max %.0f"
+	              "  (mean %.2f MiB/s, max %.2f MiB/s)\n", rec->sample_fraction > 0 ? ", estimated" : "", r->rate.mean, r->rate.stddev, r->rate.p50,
 	              r->rate.p95, r->rate.p99, r->rate.max, r->rate.mean * PS_PAGE_SIZE / MIB,
 	              r->rate.max * PS_PAGE_SIZE / MIB);
 	if (r->sd.present)

@@ -51,6 +51,9 @@ struct ps_rec_interval {
 	uint64_t harvest_us;
 	uint64_t tracked_pages;  /* as recorded (0 when absent) */
 	uint64_t pages;          /* pages in its set */
+	uint64_t est_pages;      /* recorded with --sample: its estimate of the pages
+	                          * written (written_pages; the set holds only the
+	                          * pages seen); else pages */
 	size_t run0, nruns;      /* its set: runs[run0 .. run0 + nruns) */
 	uint64_t shared_pages;   /* a workload's: of pages, those of shared mappings */
 	uint64_t nprocesses;     /* a workload's: processes in the record */
