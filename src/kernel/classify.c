@@ -60,8 +60,6 @@ struct ksm_ask {
 
 /* /proc/kpageflags bit of KSM pages (include/uapi/linux/kernel-page-flags.h). */
 #define KPF_KSM 21
-#define PM_PFN_MASK ((1ull << 55) - 1)
-#define PM_PRESENT_BIT (1ull << 63)
 
 /* Does /proc/kpageflags tell KSM pages apart? Some kernels (6.9 to 6.12 at
  * least: "mapping & PAGE_MAPPING_KSM" in stable_page_flags()) set KPF_KSM on
@@ -130,6 +128,7 @@ void ps_classify_free(struct ps_classify *c)
 	c->ksm_stat_fd = -2;
 	ps_rangeset_free(&c->holes);
 	ps_rangeset_free(&c->prev_holes);
+	ps_rangeset_free(&c->marked);
 	ps_regions_free(&c->cand);
 	ps_regions_free(&c->got);
 	ps_regions_free(&c->cand2);
@@ -157,6 +156,8 @@ static int discard_batch(void *ctx, const struct page_region *vec, size_t n, str
 
 int ps_classify_arm(struct ps_classify *c, uint64_t start, uint64_t end, bool markers, struct ps_err *err)
 {
+	if ((markers ? ps_rangeset_add(&c->marked, start, end) : ps_rangeset_remove(&c->marked, start, end)) < 0)
+		return ps_errf(err, ENOMEM, "out of memory");
 	if (markers) {
 		/* Every entry, holes included: a uffd-wp marker per page. */
 		struct ps_scan_req req = {
@@ -272,6 +273,61 @@ static int emit_written(struct ps_classify *c, uint64_t s, uint64_t e, bool ksm,
 			return ps_errf(err, ENOMEM, "out of memory");
 	}
 	return 0;
+}
+
+/* Add to lost the part of the empty run [a, b) in memory armed with
+ * markers (file-backed, shared). */
+static int lost_markers(const struct ps_classify *c, uint64_t a, uint64_t b, struct ps_rangeset *lost)
+{
+	for (size_t i = 0; i < c->marked.n && c->marked.r[i].start < b; i++) {
+		uint64_t s = c->marked.r[i].start > a ? c->marked.r[i].start : a;
+		uint64_t e = c->marked.r[i].end < b ? c->marked.r[i].end : b;
+		if (s < e && ps_rangeset_add(lost, s, e) < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+/* Empty entries of file-backed or shared memory have lost their uffd-wp
+ * marker: the kernel leaves one only in an entry it zaps while protected
+ * (a page written, then zapped by MADV_DONTNEED), and none where a mapping
+ * shrank and grew back in place (mremap). A read fault there would map a
+ * page that reads written: they are protected again (the WRITTEN fast path
+ * puts a marker in every entry it protects). A page populated since the
+ * classification is protected too: reported (written since, or read in
+ * those microseconds). */
+static int remark(struct ps_classify *c, const struct ps_rangeset *lost, struct ps_regions *out,
+                  struct ps_scan_stats *total, struct ps_err *err)
+{
+	struct ps_scan_stats st;
+	int r = 0;
+	for (size_t i = 0; i < lost->n && r == 0; i++) {
+		struct ps_scan_req mark = {
+			.start = lost->r[i].start, .end = lost->r[i].end,
+			.mask = PAGE_IS_WRITTEN, .ret = PAGE_IS_WRITTEN, .wp = true,
+		};
+		ps_regions_clear(&c->cand2);
+		r = ps_scan(c->pagemap_fd, &mark, &c->cand2, &st, err);
+		total->calls += st.calls;
+		if (r < 0 || c->cand2.n == 0)
+			continue;
+		struct ps_scan_req now = {
+			.start = lost->r[i].start, .end = lost->r[i].end,
+			.anyof = PAGE_IS_PRESENT, .ret = PAGE_IS_PRESENT | PAGE_IS_PFNZERO,
+		};
+		ps_regions_clear(&c->cand2);
+		r = ps_scan(c->pagemap_fd, &now, &c->cand2, &st, err);
+		total->calls += st.calls;
+		for (size_t k = 0; k < c->cand2.n && r == 0; k++) {
+			const struct ps_region *g = &c->cand2.r[k];
+			if (g->cats & PAGE_IS_PFNZERO)
+				continue;
+			c->last.written += (g->end - g->start) >> PS_PAGE_SHIFT;
+			if (ps_regions_insert(out, g->start, g->end, PS_CAT_WRITTEN) < 0)
+				r = ps_errf(err, ENOMEM, "out of memory");
+		}
+	}
+	return r;
 }
 
 /* One batch of an armed range [as, ae): its first CLASSIFY_BATCH_RUNS
@@ -404,7 +460,8 @@ static int classify_batch(struct ps_classify *c, uint64_t as, uint64_t ae, bool 
 	}
 	/* 4. Candidates that were not populated are empty: unpopulated
 	 * (unarmed holes) or zapped. New since the last clearing
-	 * harvest: discarded. */
+	 * harvest: discarded. In marked memory: marked again. */
+	struct ps_rangeset lost = { 0 };
 	for (size_t k = 0, g = 0; k < c->cand.n && r == 0; k++) {
 		uint64_t a = c->cand.r[k].start, e = c->cand.r[k].end;
 		while (a < e) {
@@ -418,11 +475,14 @@ static int classify_batch(struct ps_classify *c, uint64_t as, uint64_t ae, bool 
 			if (g < c->got.n && c->got.r[g].start < b)
 				b = c->got.r[g].start;
 			c->last.discarded += ((b - a) >> PS_PAGE_SHIFT) - covered(&c->holes, a, b);
-			if (ps_rangeset_add(holes, a, b) < 0)
+			if (ps_rangeset_add(holes, a, b) < 0 || (clear && lost_markers(c, a, b, &lost) < 0))
 				r = ps_errf(err, ENOMEM, "out of memory");
 			a = b;
 		}
 	}
+	if (r == 0 && lost.n)
+		r = remark(c, &lost, out, total, err);
+	ps_rangeset_free(&lost);
 	c->last.classify_ns += ps_now_ns() - t1;
 	return r;
 }

@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "pagescan/kernel/compat.h"
 #include "pagescan/kernel/engage.h"
 #include "pagescan/kernel/inject.h"
 #include "pagescan/kernel/kwarn.h"
@@ -333,9 +334,9 @@ static uint64_t pfn_at(const struct ps_target *t, uint64_t a)
 {
 	uint64_t e;
 	if (pread(t->pagemap_fd, &e, sizeof(e), (off_t)(a >> PS_PAGE_SHIFT) * 8) != (ssize_t)sizeof(e) ||
-	    !(e & (1ull << 63)))
+	    !(e & PM_PRESENT_BIT))
 		return 0;
-	return e & ((1ull << 55) - 1);
+	return e & PM_PFN_MASK;
 }
 
 static uint64_t kflags(int kfd, uint64_t pfn)

@@ -644,6 +644,34 @@ round_remapped() {
     no_uffd_left "$VPID"
 }
 
+# shared_rounds KIND: a shared mapping (shm or file) whose pages lose their
+# entries without a write-protect marker: later reads there are not writes.
+shared_rounds() {
+    mev_start
+    vmap s "$1" 64
+    vcmd "write s all"
+    vcmd mark
+    watch_json
+    # a written page loses its entry to MADV_DONTNEED (no marker is left
+    # in it: it was not protected); its data stays in the file
+    : >"$WDIR/none"
+    w_round_expect 1 "$WDIR/none" "write s 3" "madv s 3 dontneed"
+    # shrinking unmaps the tail with its markers; growing back in place
+    # keeps the registration, and the entries come back without markers
+    w_round 2 "resize s 16" "resize s 64"
+    w_round 3 "read s all"
+    w_round 4 "write s 40" "read s 3"
+    w_done
+}
+
+@test "7 shared memory: zapped after a write, shrunk and grown again in place in one interval: later reads are not writes" {
+    shared_rounds shm
+}
+
+@test "7 a shared file: zapped after a write, shrunk and grown again in place in one interval: later reads are not writes" {
+    shared_rounds file
+}
+
 @test "7 mremap: an munmap and a new mmap in one tick are no move: the new mapping's writes are exact" {
     mev_start
     vmap m anon 64

@@ -47,6 +47,7 @@
  *   mremap NAME PAGES    -> ok 0xSTART 0xEND   move (and grow/shrink) to a
  *                                   new place (MREMAP_MAYMOVE|MREMAP_FIXED);
  *                                   the truth moves with the pages
+ *   resize NAME PAGES    -> ok 0xSTART 0xEND   shrink or grow in place (no move)
  *   fork NAME PSPEC CSPEC -> ok     fork; the child writes CSPEC (not truth)
  *                                   and exits; the parent then writes PSPEC
  *                                   (truth) and reaps the child
@@ -472,11 +473,13 @@ int main(int argc, char **argv)
 			fail(c);
 			continue;
 		}
-		if (!strcmp(c, "mremap") && nw == 3) {
+		if ((!strcmp(c, "mremap") || !strcmp(c, "resize")) && nw == 3) {
 			size_t np = strtoul(w[2], NULL, 10);
-			/* a fresh place: reserve, then move onto it */
-			char *to = mmap(NULL, np * PAGE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+			/* mremap: a fresh place (reserve, then move onto it);
+			 * resize: in place, no move */
+			char *to = c[0] == 'r' ? NULL : mmap(NULL, np * PAGE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 			char *p = to == MAP_FAILED ? MAP_FAILED
+			          : c[0] == 'r'    ? mremap(m->addr, m->pages * PAGE, np * PAGE, 0)
 			                           : mremap(m->addr, m->pages * PAGE, np * PAGE, MREMAP_MAYMOVE | MREMAP_FIXED, to);
 			if (p == MAP_FAILED) {
 				fail("mremap");

@@ -44,6 +44,8 @@ struct ps_classify {
 	struct ps_rangeset holes;    /* empty entries (unpopulated or zapped) at the last clearing harvest */
 	struct ps_rangeset prev_holes; /* the same at the clearing harvest before: a mapping moved
 	                              * (mremap) before the last harvest was not seen by it */
+	struct ps_rangeset marked;   /* armed with a uffd-wp marker in every entry
+	                              * (file-backed and shared memory) */
 	struct ps_regions cand, got, cand2; /* scratch */
 	struct ps_harvest_class last;
 };

@@ -71,4 +71,9 @@ struct pm_scan_arg {
 #define PIDFD_THREAD 0200 /* O_EXCL */
 #endif
 
+/* /proc/PID/pagemap entries (Documentation/admin-guide/mm/pagemap.rst):
+ * bit 63 present, bits 0-54 the frame (root only; 0 otherwise). */
+#define PM_PRESENT_BIT (1ull << 63)
+#define PM_PFN_MASK ((1ull << 55) - 1)
+
 #endif
