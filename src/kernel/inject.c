@@ -256,6 +256,12 @@ static bool eintr_prone(const struct ps_target *t, pid_t tid, long *ret_nr)
 	case SYS_rt_sigtimedwait:
 	case SYS_semop:
 	case SYS_semtimedop:
+#ifdef SYS_io_uring_enter
+	case SYS_io_uring_enter:
+#endif
+#ifdef SYS_io_getevents
+	case SYS_io_getevents:
+#endif
 		return true;
 	default:
 		return false;
@@ -275,6 +281,12 @@ static const char *syscall_name(long nr)
 	case SYS_rt_sigtimedwait: return "sigtimedwait";
 	case SYS_semop: return "semop";
 	case SYS_semtimedop: return "semtimedop";
+#ifdef SYS_io_uring_enter
+	case SYS_io_uring_enter: return "io_uring_enter";
+#endif
+#ifdef SYS_io_getevents
+	case SYS_io_getevents: return "io_getevents";
+#endif
 	default: return "a system call";
 	}
 }
@@ -325,8 +337,19 @@ static int preflight(struct ps_inject *s, struct ps_err *err)
 {
 	char *status = NULL;
 	size_t len;
-	char val[64];
-	int r = ps_target_read(s->t, "status", &status, &len, err);
+	char val[64], name[64];
+	/* The thread that will make the call first: its own tracer and its own
+	 * seccomp filters are what count (a filter installed by one thread
+	 * without TSYNC is that thread's alone; the leader's status does not
+	 * show it). */
+	int r = choose_thread(s, err);
+	if (r < 0)
+		return r;
+	if (s->tid == s->t->pid)
+		snprintf(name, sizeof(name), "status");
+	else
+		snprintf(name, sizeof(name), "task/%d/status", (int)s->tid);
+	r = ps_target_read(s->t, name, &status, &len, err);
 	if (r < 0)
 		return r;
 	if (ps_status_field(status, "TracerPid", val, sizeof(val)) == 0 && strcmp(val, "0") != 0) {
@@ -352,9 +375,6 @@ static int preflight(struct ps_inject *s, struct ps_err *err)
 	if (ps_status_field(status, "Seccomp", val, sizeof(val)) == 0 && strcmp(val, "0") != 0)
 		s->suspend_seccomp = true;
 	free(status);
-	int r2 = choose_thread(s, err);
-	if (r2 < 0)
-		return r2;
 	/* Find the syscall instruction before stopping anything: the vDSO does
 	 * not move, and the target's stop stays as short as possible. Failure
 	 * here is not final (ptrace access may be needed): retried once stopped. */
@@ -397,7 +417,7 @@ static void rseq_fixup(struct ps_inject *s)
 		ps_arch_set_ip(&s->saved, cs.abort_ip);
 }
 
-static int find_gadget_in(struct ps_inject *s, const struct ps_vma *v)
+static int find_gadget_in(struct ps_inject *s, const struct ps_vma *v, bool present_only)
 {
 	size_t n = v->end - v->start;
 	if (n > (64u << 20))
@@ -406,8 +426,18 @@ static int find_gadget_in(struct ps_inject *s, const struct ps_vma *v)
 	if (!buf)
 		return -ENOMEM;
 	int r = -ENOENT;
-	/* Read page by page: a file mapping may extend past its file's end. */
+	/* Read page by page: a file mapping may extend past its file's end.
+	 * present_only: only pages present in the target's page tables (a
+	 * page left out reads as zeros; see find_gadget()). */
 	for (size_t off = 0; off < n && r < 0; off += PS_PAGE_SIZE) {
+		uint64_t pme = 0;
+		if (present_only && s->t->pagemap_fd >= 0 &&
+		    (pread(s->t->pagemap_fd, &pme, sizeof(pme), (off_t)(((v->start + off) >> PS_PAGE_SHIFT) * 8)) !=
+		             (ssize_t)sizeof(pme) ||
+		     !(pme & PM_PRESENT_BIT))) {
+			memset(buf + off, 0, PS_PAGE_SIZE);
+			continue;
+		}
 		if (mem_read(s, v->start + off, buf + off, PS_PAGE_SIZE) < 0)
 			break;
 		size_t lim = off + PS_PAGE_SIZE;
@@ -433,16 +463,30 @@ static int find_gadget(struct ps_inject *s, struct ps_err *err)
 	if (r < 0)
 		return r;
 	r = -ENOENT;
-	/* The vDSO first: its clock_gettime/getrandom fallbacks contain "syscall". */
-	for (size_t i = 0; i < maps.n && r < 0; i++)
-		if (maps.v[i].kind == PS_VMA_VDSO)
-			r = find_gadget_in(s, &maps.v[i]);
-	for (size_t i = 0; i < maps.n && r < 0; i++)
-		if (maps.v[i].kind == PS_VMA_FILE && (maps.v[i].prot & PS_VMA_EXEC) && strstr(maps.v[i].name, "libc"))
-			r = find_gadget_in(s, &maps.v[i]);
-	for (size_t i = 0; i < maps.n && r < 0; i++)
-		if ((maps.v[i].prot & PS_VMA_EXEC) && maps.v[i].kind != PS_VMA_VSYSCALL)
-			r = find_gadget_in(s, &maps.v[i]);
+	/* First the pages present in the target's page tables: reading any
+	 * other faults it in (a change to the target), and in memory the
+	 * target registered with a userfaultfd of its own (missing or minor
+	 * mode: anonymous memory, shmem, hugetlbfs) the read would wait for
+	 * its handler, or forever. Then, for a program at its first
+	 * instruction (run, exec), whose pages are not yet there: the vDSO and
+	 * files on disk, which no userfaultfd can register. In each pass the
+	 * vDSO first (its clock_gettime/getrandom fallbacks contain
+	 * "syscall"), then libc, then any executable mapping. */
+	for (int pass = 0; pass < 2 && r < 0; pass++) {
+		bool present_only = pass == 0;
+		for (size_t i = 0; i < maps.n && r < 0; i++)
+			if (maps.v[i].kind == PS_VMA_VDSO)
+				r = find_gadget_in(s, &maps.v[i], present_only);
+		for (size_t i = 0; i < maps.n && r < 0; i++)
+			if (maps.v[i].kind == PS_VMA_FILE && (maps.v[i].prot & PS_VMA_EXEC) && strstr(maps.v[i].name, "libc"))
+				r = find_gadget_in(s, &maps.v[i], present_only);
+		for (size_t i = 0; i < maps.n && r < 0; i++)
+			if ((maps.v[i].prot & PS_VMA_EXEC) && maps.v[i].kind != PS_VMA_VSYSCALL &&
+			    (present_only || (maps.v[i].kind == PS_VMA_FILE && !(maps.v[i].prot & PS_VMA_SHARED) &&
+			                      strncmp(maps.v[i].name, "/memfd:", 7) != 0 &&
+			                      strncmp(maps.v[i].name, "/dev/shm/", 9) != 0)))
+				r = find_gadget_in(s, &maps.v[i], present_only);
+	}
 	ps_maps_free(&maps);
 	if (r < 0)
 		return ps_errf(err, ENOEXEC, "no system call instruction found in the executable mappings of process %d", s->t->pid);

@@ -738,6 +738,25 @@ seccomp_root() {
     assert_equal "$st" $((128 + 31))
 }
 
+@test "seccomp KILL_PROCESS installed by a thread on itself alone, the leader a zombie: pagescan injects into that thread with seccomp suspended (it killed the target, reading the leader's Seccomp 0)" {
+    SZOMBIE=1
+    shape_start -z -S kill
+    wait_leader_zombie
+    smap a 32
+    local tid
+    tid=$(find "/proc/$SPID/task" -mindepth 1 -maxdepth 1 -printf '%f\n' | grep -vx "$SPID")
+    assert_equal "$(awk '/^Seccomp:/ {print $2}' "/proc/$SPID/status")" 0
+    assert_equal "$(awk '/^Seccomp:/ {print $2}' "/proc/$SPID/task/$tid/status")" 2
+    engage_exact a
+    shape_alive || fail "the target died"
+    # its own call still kills it: the filter is intact
+    ssend tryuffd
+    local st=0
+    wait "$SPID" || st=$?
+    SPID=
+    assert_equal "$st" $((128 + 31))
+}
+
 # seccomp_nobody MODE: pagescan as uid 65534 against a uid-65534 target under seccomp.
 seccomp_nobody() {
     need_root

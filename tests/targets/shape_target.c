@@ -18,6 +18,9 @@
  *   -s MODE      prctl(PR_SET_NO_NEW_PRIVS) + a seccomp filter returning
  *                ERRNO(EPERM), TRAP or KILL_PROCESS for userfaultfd() and
  *                allowing everything else.
+ *   -S MODE      the same filter, installed by the thread that serves the
+ *                commands on itself alone (no TSYNC): with -z, the only
+ *                live thread has it and the leader's status shows none.
  *   A SIGSYS handler (SA_SIGINFO) that only counts its calls is always
  *   installed, so the signal state is the same in every mode.
  *
@@ -1168,11 +1171,20 @@ static int dispatch(char *line)
 	return reply("err unknown command %s", c);
 }
 
+static const char *serve_sec; /* -S: the serving thread's own filter */
+
+static int install_seccomp(const char *mode);
+
 static void *serve(void *arg)
 {
 	char buf[LINE];
 	size_t have = 0;
 	(void)arg;
+
+	if (serve_sec && install_seccomp(serve_sec)) {
+		fprintf(stderr, "cannot install the thread's seccomp filter (%s): %s\n", serve_sec, strerror(errno));
+		exit(120);
+	}
 
 	for (;;) {
 		char *nl = memchr(buf, '\n', have);
@@ -1223,7 +1235,7 @@ int main(int argc, char **argv)
 	int opt;
 
 	saved_argv = argv;
-	while ((opt = getopt(argc, argv, "t:zs:")) != -1) {
+	while ((opt = getopt(argc, argv, "t:zs:S:")) != -1) {
 		switch (opt) {
 		case 't':
 			if (parse_u64(optarg, MAX_THREADS, &nthreads) || nthreads == 0)
@@ -1234,6 +1246,9 @@ int main(int argc, char **argv)
 			break;
 		case 's':
 			sec = optarg;
+			break;
+		case 'S':
+			serve_sec = optarg;
 			break;
 		default:
 			usage();
