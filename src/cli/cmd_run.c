@@ -265,7 +265,10 @@ int ps_cmd_run(const struct ps_watch_args *a, struct ps_err *err)
 		return PS_EXIT_FAIL;
 	}
 	if (l.aout_error < 0 && l.aout_error != -EPIPE) {
-		ps_errf(err, -l.aout_error, "cannot write the report: %s", strerror(-l.aout_error));
+		if (a->output)
+			ps_errf(err, -l.aout_error, "cannot write the report to %s: %s", a->output, strerror(-l.aout_error));
+		else
+			ps_errf(err, -l.aout_error, "cannot write the report: %s", strerror(-l.aout_error));
 		return PS_EXIT_FAIL;
 	}
 	return rc;

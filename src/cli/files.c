@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -100,6 +101,15 @@ int ps_replace_open(struct ps_replace *r, const char *path, struct ps_err *err)
 		free(dir);
 		ps_replace_close(r);
 		return -e;
+	}
+	/* A directory at PATH cannot be renamed over: say so now, before
+	 * attaching, not at the first write. */
+	struct stat st;
+	if (fstatat(r->dirfd, r->base, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode)) {
+		ps_errf(err, EISDIR, "%s is a directory; give a file name in it (e.g. %s/metrics.prom)", path, path);
+		free(dir);
+		ps_replace_close(r);
+		return -EISDIR;
 	}
 	/* Fail now, not at the first interval, when no file can be made there. */
 	fd = create_temp(r, name);

@@ -31,8 +31,9 @@ struct ps_replace {
 };
 
 /* Open PATH's directory (following the user's path as given) and check that
- * a file can be created in it: one is created and removed again. 0, or
- * -errno with a message ("cannot create a file in DIR: ...") and r closed. */
+ * a file can be created in it: one is created and removed again; PATH
+ * must not be a directory. 0, or -errno with a message ("cannot create a
+ * file in DIR: ...", "PATH is a directory; ...") and r closed. */
 int ps_replace_open(struct ps_replace *r, const char *path, struct ps_err *err);
 
 /* PATH's content replaced by data[0..len) so that a reader sees the old

@@ -164,6 +164,18 @@ void ps_warn_unmatched(const struct ps_target *t, const struct ps_rangespec *spe
 	ps_warn_notes(&notes);
 }
 
+/* A failure to VERB sink i's output in err, naming the file: "cannot
+ * write the report to FILE: ..." (-o), "cannot write --prom-file PATH:
+ * ...", or "cannot VERB the report: ..." (standard output). */
+static int sink_failed(const struct ps_loop *l, size_t i, int r, const char *verb, struct ps_err *err)
+{
+	if (i > 0 && l->a->prom_file)
+		return ps_errf(err, -r, "cannot write --prom-file %s: %s", l->a->prom_file, strerror(-r));
+	if (l->a->output)
+		return ps_errf(err, -r, "cannot write the report to %s: %s", l->a->output, strerror(-r));
+	return ps_errf(err, -r, "cannot %s the report: %s", verb, strerror(-r));
+}
+
 int ps_loop_async_output(struct ps_loop *l, struct ps_err *err)
 {
 	const char *hm = l->a->heatmap;
@@ -173,7 +185,7 @@ int ps_loop_async_output(struct ps_loop *l, struct ps_err *err)
 	/* What was formatted before goes out first, synchronously. */
 	int r = ps_out_flush(&l->out);
 	if (r < 0 && r != -EPIPE)
-		return ps_errf(err, -r, "cannot write the report: %s", strerror(-r));
+		return sink_failed(l, 0, r, "write", err);
 	size_t cap = 0;
 #ifdef PAGESCAN_TEST_HOOKS
 	/* Test twin only (cmake/TestHooks.cmake): a small cap, in bytes, for
@@ -277,10 +289,10 @@ static int follow_exec(struct ps_loop *l)
 
 /* ---- records to the sinks ---------------------------------------------------------- */
 
-/* What a sink answered: 1 when the reader went away (-EPIPE, `| head`),
+/* What sink i answered: 1 when the reader went away (-EPIPE, `| head`),
  * which ends the watch quietly; -errno on a failure ("cannot VERB the
- * report: ..."); else 0. */
-static int sink_answer(struct ps_loop *l, int r, const char *verb, struct ps_err *err)
+ * report: ...", naming the file, sink_failed()); else 0. */
+static int sink_answer(struct ps_loop *l, size_t i, int r, const char *verb, struct ps_err *err)
 {
 	if (r == -EPIPE) {
 		l->ended = l->epipe = true;
@@ -300,12 +312,12 @@ static int sink_answer(struct ps_loop *l, int r, const char *verb, struct ps_err
 		 * the writer's error): end as on EPIPE, the command runs on
 		 * untracked, and cmd_run reports it after its end. */
 		if (!l->late_err.code)
-			ps_errf(&l->late_err, -r, "cannot %s the report: %s", verb, strerror(-r));
+			sink_failed(l, i, r, verb, &l->late_err);
 		l->ended = l->epipe = true;
 		return 1;
 	}
 	if (r < 0)
-		return ps_errf(err, -r, "cannot %s the report: %s", verb, strerror(-r));
+		return sink_failed(l, i, r, verb, err);
 	return 0;
 }
 
@@ -336,7 +348,7 @@ static int start_sinks(struct ps_loop *l, struct ps_err *err)
 	note_hugetlb(l, ws.pid, ws.engaged, ws.nengaged, &notes);
 	ps_warn_notes(&notes);
 	for (size_t i = 0; i < l->nsinks; i++) {
-		int r = sink_answer(l, l->sinks[i]->start(l->sinks[i], &ws), "start", err);
+		int r = sink_answer(l, i, l->sinks[i]->start(l->sinks[i], &ws), "start", err);
 		if (r)
 			return r < 0 ? r : 0;
 	}
@@ -537,7 +549,7 @@ static int tick(struct ps_loop *l, struct ps_err *err)
 			return r;
 	}
 	for (size_t i = 0; i < l->nsinks; i++) {
-		r = sink_answer(l, l->sinks[i]->interval(l->sinks[i], &iv), "write", err);
+		r = sink_answer(l, i, l->sinks[i]->interval(l->sinks[i], &iv), "write", err);
 		if (r)
 			return r < 0 ? r : 0;
 	}
@@ -597,7 +609,7 @@ static int send_event(struct ps_loop *l, const struct ps_process_event *ev, stru
 	for (size_t i = 0; i < l->nsinks; i++) {
 		if (!l->sinks[i]->event)
 			continue;
-		int r = sink_answer(l, l->sinks[i]->event(l->sinks[i], ev), "write", err);
+		int r = sink_answer(l, i, l->sinks[i]->event(l->sinks[i], ev), "write", err);
 		if (r)
 			return r < 0 ? r : 0;
 	}
@@ -893,7 +905,7 @@ static int workload_start(struct ps_loop *l, struct ps_err *err)
 		.soft_dirty = l->a->compare_soft_dirty,
 	};
 	for (size_t i = 0; i < l->nsinks; i++) {
-		int r = sink_answer(l, l->sinks[i]->start(l->sinks[i], &ws), "start", err);
+		int r = sink_answer(l, i, l->sinks[i]->start(l->sinks[i], &ws), "start", err);
 		if (r)
 			return r < 0 ? r : 0;
 	}
@@ -1071,7 +1083,7 @@ static int workload_tick(struct ps_loop *l, struct ps_err *err)
 	if (r < 0)
 		return r;
 	for (size_t i = 0; i < l->nsinks; i++) {
-		r = sink_answer(l, l->sinks[i]->interval(l->sinks[i], &iv), "write", err);
+		r = sink_answer(l, i, l->sinks[i]->interval(l->sinks[i], &iv), "write", err);
 		if (r)
 			return r < 0 ? r : 0;
 	}

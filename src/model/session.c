@@ -50,6 +50,7 @@ struct ps_session {
 	struct ps_harvest_counts hc_total;  /* summed over the intervals */
 	uint64_t remapped_total;            /* remapped_pages summed (also with accumulate) */
 	uint64_t seq, t0_ns, last_ns;
+	bool clock_started;                 /* ps_session_clock_start() called: t0_ns is set */
 	/* run: pages written in the images before the last exec (their address
 	 * spaces are gone; the wss above is the current image's), and the exec
 	 * the next interval record reports (ps_session_exec). */
@@ -304,6 +305,7 @@ void ps_session_start(const struct ps_session *s, struct ps_watch_start *ret)
 void ps_session_clock_start(struct ps_session *s)
 {
 	s->t0_ns = s->last_ns = s->src.now_ns(s->src.ctx);
+	s->clock_started = true;
 }
 
 uint64_t ps_session_intervals(const struct ps_session *s)
@@ -476,7 +478,8 @@ void ps_session_end(struct ps_session *s, enum ps_end_reason reason, const char 
 		.reason = reason,
 		.detail = detail,
 		.intervals = s->seq,
-		.duration_s = (double)(s->src.now_ns(s->src.ctx) - s->t0_ns) / 1e9,
+		/* 0 when the clock never started (the start record failed). */
+		.duration_s = s->clock_started ? (double)(s->src.now_ns(s->src.ctx) - s->t0_ns) / 1e9 : 0,
 		.wss_pages = s->base_wss_pages + ps_pageset_pages(&s->wss),
 		.counts = s->hc_total,
 		.hottest = s->hot, .nhottest = nhot,

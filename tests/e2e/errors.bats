@@ -197,6 +197,21 @@ gone_pid() {
     assert_equal "$(uffd_count "$VPID")" 0
 }
 
+@test "watch --prom-file DIR, -o /dev/full: exit 1, the message names the option and the path; a directory before attaching" {
+    victim_start
+    mkdir "$BATS_TEST_TMPDIR/dir"
+    runtime_error watch "$VPID" -q -d 30ms --prom-file="$BATS_TEST_TMPDIR/dir"
+    assert_regex "$stderr" "--prom-file $BATS_TEST_TMPDIR/dir: $BATS_TEST_TMPDIR/dir is a directory"
+    # refused before attaching: no header, no end line (once with the
+    # system's uptime as its duration), nothing left in the target
+    assert_equal "$output" ""
+    assert_equal "$(uffd_count "$VPID")" 0
+    run --separate-stderr "$PAGESCAN" watch "$VPID" -q -d 30ms -o /dev/full
+    [[ $status == 1 ]] || fail "watch -o /dev/full exited $status; stderr: $stderr"
+    assert_equal "$(without_machine_notes "$stderr")" "pagescan: cannot write the report to /dev/full: No space left on device"
+    assert_equal "$(uffd_count "$VPID")" 0
+}
+
 # The report of run cannot be written (/dev/full, a file system that fills,
 # a reader that went away): the command runs to its end untracked; a write
 # error is reported after it (exit 1, one line), a reader that went away is
@@ -234,7 +249,7 @@ release_and_end() {
     # the records of the first intervals fill it.
     unshare --mount sh -c 'mount -t tmpfs -o size=16k none "$1" && exec "$2" run -i 10ms -f json -o "$1/out" -- sh -c "$3"' \
         sh "$d/small" "$PAGESCAN" "$(run_cmd "$fifo" "$mark")" >"$d/stdout" 2>"$d/stderr" &
-    release_and_end $! 1 "pagescan: cannot write the report: No space left on device"
+    release_and_end $! 1 "pagescan: cannot write the report to $d/small/out: No space left on device"
 }
 
 @test "run whose tracking fails midway (test twin: a tick fails): the command runs to its end untracked; then exit 1, says so" {

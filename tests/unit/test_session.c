@@ -578,6 +578,26 @@ static void test_exec(void)
 	finish(s, &f);
 }
 
+/* A watch whose start record failed ends before its clock started: the
+ * end says 0 s, not the clock's value since boot (the end line of
+ * `watch --prom-file DIR` once said the system's uptime). */
+static void test_end_unstarted(void)
+{
+	static const struct step steps[] = { { .maps = MAPS_AB } };
+	struct fake f;
+	struct ps_err err = { 0 };
+	struct ps_session *s = make(&f, steps, 1, false);
+	if (!ok(s != NULL, "unstarted: session created"))
+		return;
+	is_int(ps_session_begin(s, &err), 2, "unstarted: begin engages two mappings");
+	f.started = true; /* the clock reads t_end from now on */
+	f.t_end = MS(123456789);
+	struct ps_watch_end e;
+	ps_session_end(s, PS_END_ERROR, "cannot start the report", -1, &e);
+	ok(e.duration_s == 0 && e.intervals == 0, "unstarted: 0 intervals in 0 s, not the clock's value");
+	finish(s, &f);
+}
+
 int main(void)
 {
 	test_intervals();
@@ -589,5 +609,6 @@ int main(void)
 	test_errors();
 	test_harvest_counts();
 	test_exec();
+	test_end_unstarted();
 	return tap_done();
 }
