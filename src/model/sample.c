@@ -29,6 +29,10 @@ int ps_sample_parse_fraction(const char *s, double *ret, struct ps_err *err)
 	}
 	if (*end || !(v > 0 && v < 1))
 		goto bad;
+	if (v < PS_SAMPLE_MIN_FRACTION)
+		return ps_errf(err, EINVAL,
+		               "invalid --sample \"%s\": the smallest fraction is 1/%u (0.0015%%); a smaller one samples nothing in most intervals",
+		               s, PS_SAMPLE_MIN_DENOMINATOR);
 	*ret = v;
 	return 0;
 bad:

@@ -212,6 +212,17 @@ gone_pid() {
     assert_equal "$(uffd_count "$VPID")" 0
 }
 
+@test "--sample below 1/65536: exit 64, the message names the minimum" {
+    local v
+    for v in 0.0000001 1/99999999999999999999 1/65537; do
+        usage_error watch 1 --sample="$v"
+        assert_equal "${stderr%%$'\n'*}" "pagescan watch: invalid --sample \"$v\": the smallest fraction is 1/65536 (0.0015%); a smaller one samples nothing in most intervals"
+    done
+    # the minimum itself is accepted (the parse goes on to the PID check)
+    usage_error watch --sample=1/65536
+    assert_regex "$stderr" 'missing PID'
+}
+
 # The report of run cannot be written (/dev/full, a file system that fills,
 # a reader that went away): the command runs to its end untracked; a write
 # error is reported after it (exit 1, one line), a reader that went away is

@@ -23,6 +23,12 @@ static void test_parse(void)
 	is_dbl(f, 0.05, 1e-12, "parse: 0.05");
 	is_int(ps_sample_parse_fraction("5%", &f, &e), 0, "parse: 5%%");
 	is_dbl(f, 0.05, 1e-12, "parse: 5%% = 0.05");
+	is_int(ps_sample_parse_fraction("1/65536", &f, &e), 0, "parse: 1/65536, the smallest");
+	is_dbl(f, 1.0 / 65536, 1e-18, "parse: 1/65536");
+	const char *small[] = { "1/65537", "0.0000001", "1/99999999999999999999", "0.001%" };
+	for (size_t i = 0; i < sizeof(small) / sizeof(small[0]); i++)
+		ok(ps_sample_parse_fraction(small[i], &f, &e) < 0 && strstr(e.msg, "smallest fraction is 1/65536"),
+		   "parse: \"%s\" refused, below 1/65536", small[i]);
 	const char *bad[] = { "", "0", "1", "1/1", "2/1", "-0.1", "1/0", "x", "1/16x", "50%%", "0%", "nan" };
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		ok(ps_sample_parse_fraction(bad[i], &f, &e) < 0 && strstr(e.msg, "--sample"), "parse: \"%s\" refused",

@@ -28,7 +28,15 @@
 #define PS_SAMPLE_MIN_BLOCK_PAGES 16u
 #define PS_SAMPLE_MAX_BLOCKS 128u
 
-/* --sample FRACTION: "1/16", "0.0625" or "6.25%"; in (0, 1). */
+/* The smallest --sample FRACTION, 1/65536: one block of 16 pages in
+ * 65536, about one block sampled per 4 GiB tracked (at 4 KiB pages), so
+ * below it nearly every interval of any target samples nothing; and the
+ * JSON records' fraction (6 decimals) would read 0, exact tracking, far
+ * below it. */
+#define PS_SAMPLE_MIN_DENOMINATOR 65536u
+#define PS_SAMPLE_MIN_FRACTION (1.0 / PS_SAMPLE_MIN_DENOMINATOR)
+
+/* --sample FRACTION: "1/16", "0.0625" or "6.25%"; in [1/65536, 1). */
 int ps_sample_parse_fraction(const char *s, double *ret, struct ps_err *err);
 
 /* xoshiro256** seeded through splitmix64. */
