@@ -447,6 +447,8 @@ static error_t watch_parse(int key, char *arg, struct argp_state *state)
 		o->tree = true;
 		return 0;
 	case OPT_CGROUP:
+		if (!*arg)
+			argp_error(state, "--cgroup needs a cgroup v2 directory, e.g. /sys/fs/cgroup/system.slice/NAME.service");
 		o->cgroup = arg;
 		return 0;
 	case OPT_MAX_PROCESSES:

@@ -4,10 +4,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/kcmp.h>
+#include <linux/magic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -120,6 +122,21 @@ int ps_cgroup_check(const char *path, struct ps_err *err)
 	int dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0)
 		return ps_errf(err, errno, "cannot open --cgroup %s: %s", path, strerror(errno));
+	/* Only cgroup v2: a v1 hierarchy's cgroup.procs lists the processes of
+	 * one controller's grouping, and every process of the system is in
+	 * its root. */
+	struct statfs sf;
+	if (fstatfs(dfd, &sf) < 0) {
+		int e = errno;
+		close(dfd);
+		return ps_errf(err, e, "cannot use --cgroup %s: %s", path, strerror(e));
+	}
+	if (sf.f_type != CGROUP2_SUPER_MAGIC) {
+		close(dfd);
+		return ps_errf(err, ENOTDIR, "--cgroup %s is not a cgroup v2 directory (%s): give a directory under the "
+		               "cgroup v2 mount (type cgroup2, see /proc/mounts)", path,
+		               sf.f_type == CGROUP_SUPER_MAGIC ? "it is in a cgroup v1 hierarchy" : "not on a cgroup2 file system");
+	}
 	int r = faccessat(dfd, "cgroup.procs", R_OK, 0);
 	int e = errno;
 	close(dfd);

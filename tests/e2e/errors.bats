@@ -223,6 +223,18 @@ gone_pid() {
     assert_regex "$stderr" 'missing PID'
 }
 
+@test "watch --cgroup of a cgroup v1 hierarchy, of another file system, or empty: exit 64, names cgroup v2" {
+    usage_error watch --cgroup=""
+    assert_equal "${stderr%%$'\n'*}" "pagescan watch: --cgroup needs a cgroup v2 directory, e.g. /sys/fs/cgroup/system.slice/NAME.service"
+    usage_error watch --cgroup="$BATS_TEST_TMPDIR"
+    assert_regex "$stderr" "--cgroup $BATS_TEST_TMPDIR is not a cgroup v2 directory \(not on a cgroup2 file system\)"
+    local v1
+    v1=$(awk '$3 == "cgroup" { print $2; exit }' /proc/mounts)
+    [[ -n $v1 ]] || skip "no cgroup v1 hierarchy mounted"
+    usage_error watch --cgroup="$v1" -n 1
+    assert_regex "$stderr" "--cgroup $v1 is not a cgroup v2 directory \(it is in a cgroup v1 hierarchy\)"
+}
+
 # The report of run cannot be written (/dev/full, a file system that fills,
 # a reader that went away): the command runs to its end untracked; a write
 # error is reported after it (exit 1, one line), a reader that went away is

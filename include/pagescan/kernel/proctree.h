@@ -25,8 +25,8 @@ void ps_pids_free(struct ps_pids *p);
  * left out. Stops adding past max (returns 1 then, else 0; -ENOMEM). */
 int ps_proc_descendants(const pid_t *roots, size_t nroots, size_t max, struct ps_pids *out);
 
-/* The path is a cgroup v2 directory (it has cgroup.procs): 0, or an error
- * naming the fix. */
+/* The path is a cgroup v2 directory (on a cgroup2 file system, with
+ * cgroup.procs): 0, or an error naming the fix. */
 int ps_cgroup_check(const char *path, struct ps_err *err);
 /* out = the processes in the cgroup (cgroup.procs: thread-group ids; not
  * those of its child cgroups), appended. */
