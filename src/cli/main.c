@@ -350,6 +350,8 @@ static error_t watch_common(int key, char *arg, struct argp_state *state)
 		o->accumulate = true;
 		break;
 	case 'o':
+		if (!*arg)
+			argp_error(state, "-o needs a file name (an empty one was given)");
 		o->output = arg;
 		break;
 	case 'q':
@@ -364,6 +366,8 @@ static error_t watch_common(int key, char *arg, struct argp_state *state)
 			argp_error(state, "unknown heatmap mode \"%s\"; valid: tui, text", arg);
 		break;
 	case OPT_PROM_FILE:
+		if (!*arg)
+			argp_error(state, "--prom-file needs a file name (an empty one was given)");
 		o->prom_file = arg;
 		break;
 	case OPT_NO_RECOLLAPSE:
@@ -630,11 +634,15 @@ static error_t report_parse(int key, char *arg, struct argp_state *state)
 		o->max_rounds = (uint64_t)n;
 		break;
 	case OPT_SVG:
+		if (!*arg)
+			argp_error(state, "--svg needs a file name (an empty one was given)");
 		o->svg_out = arg;
 		break;
 	case ARGP_KEY_ARG:
 		if (o->file)
 			argp_error(state, "unexpected argument \"%s\" (one recording only)", arg);
+		if (!*arg)
+			argp_error(state, "the recording's file name is empty: give FILE, or - for standard input");
 		o->file = arg;
 		break;
 	case ARGP_KEY_END:

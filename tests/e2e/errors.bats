@@ -235,6 +235,19 @@ gone_pid() {
     assert_regex "$stderr" "--cgroup $v1 is not a cgroup v2 directory \(it is in a cgroup v1 hierarchy\)"
 }
 
+@test "an empty file name (-o, --prom-file, report, --svg): exit 64, says a file name is needed" {
+    usage_error watch 1 -o ""
+    assert_equal "${stderr%%$'\n'*}" "pagescan watch: -o needs a file name (an empty one was given)"
+    usage_error run -o "" -- true
+    assert_equal "${stderr%%$'\n'*}" "pagescan run: -o needs a file name (an empty one was given)"
+    usage_error watch 1 --prom-file=""
+    assert_equal "${stderr%%$'\n'*}" "pagescan watch: --prom-file needs a file name (an empty one was given)"
+    usage_error report ""
+    assert_equal "${stderr%%$'\n'*}" "pagescan report: the recording's file name is empty: give FILE, or - for standard input"
+    usage_error report - --svg ""
+    assert_equal "${stderr%%$'\n'*}" "pagescan report: --svg needs a file name (an empty one was given)"
+}
+
 # The report of run cannot be written (/dev/full, a file system that fills,
 # a reader that went away): the command runs to its end untracked; a write
 # error is reported after it (exit 1, one line), a reader that went away is
