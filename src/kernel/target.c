@@ -208,6 +208,22 @@ static int check_kind(struct ps_target *t, struct ps_err *err)
 	return 0;
 }
 
+/* The thread group (process) of thread tid, from /proc/TID/status (a
+ * thread's directory is there, though not listed), or 0 when unknown. */
+static pid_t thread_group(pid_t tid)
+{
+	char path[48], tgid[32] = "", *buf = NULL;
+	size_t len;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", tid);
+	if (ps_read_file_at(AT_FDCWD, path, 64 << 10, &buf, &len) < 0)
+		return 0;
+	int r = ps_status_field(buf, "Tgid", tgid, sizeof(tgid));
+	free(buf);
+	long v = r == 0 ? strtol(tgid, NULL, 10) : 0;
+	return v > 0 && v <= INT_MAX ? (pid_t)v : 0;
+}
+
 int ps_target_open(struct ps_target *t, pid_t pid, struct ps_err *err)
 {
 	char path[32];
@@ -220,8 +236,15 @@ int ps_target_open(struct ps_target *t, pid_t pid, struct ps_err *err)
 		r = errno;
 		if (r == ESRCH)
 			return ps_errf(err, ESRCH, "no such process %d", pid);
-		if (r == EINVAL)
-			return ps_errf(err, ESRCH, "%d is a thread, not a process; give the process id (see /proc/%d/status Tgid)", pid, pid);
+		/* A thread that does not lead its group: EINVAL before Linux
+		 * 6.9, ENOENT since (pidfd_open without PIDFD_THREAD). */
+		if (r == EINVAL || r == ENOENT) {
+			pid_t tgid = thread_group(pid);
+			if (tgid > 0 && tgid != pid)
+				return ps_errf(err, ESRCH, "%d is a thread of process %d, not a process: give %d", pid, tgid, tgid);
+			if (r == EINVAL)
+				return ps_errf(err, ESRCH, "%d is a thread, not a process; give the process id (see /proc/%d/status Tgid)", pid, pid);
+		}
 		if (r == ENOSYS)
 			return ps_errf(err, ENOSYS, "this kernel lacks pidfd_open(); pagescan needs Linux 6.7 or later");
 		return ps_errf(err, r, "cannot open process %d: %s", pid, strerror(r));

@@ -248,6 +248,26 @@ gone_pid() {
     assert_equal "${stderr%%$'\n'*}" "pagescan report: --svg needs a file name (an empty one was given)"
 }
 
+@test "a thread id that is not a process: exit 1, names its process" {
+    # 3>&-: bats waits for fd 3 to close; the process must not hold it.
+    python3 -c 'import threading, time; threading.Thread(target=time.sleep, args=(600,)).start(); time.sleep(600)' \
+        </dev/null >/dev/null 2>&1 3>&- &
+    local p=$! tid= i
+    for i in $(seq 50); do
+        tid=$(ls "/proc/$p/task" | grep -vx "$p" | head -n 1)
+        [[ -n $tid ]] && break
+        sleep 0.1
+    done
+    [[ -n $tid ]] || { kill "$p"; fail "no second thread in process $p"; }
+    local c
+    for c in dump engage release watch; do
+        runtime_error "$c" "$tid"
+        assert_equal "$stderr" "pagescan: $tid is a thread of process $p, not a process: give $p"
+    done
+    kill "$p"
+    wait "$p" || true
+}
+
 # The report of run cannot be written (/dev/full, a file system that fills,
 # a reader that went away): the command runs to its end untracked; a write
 # error is reported after it (exit 1, one line), a reader that went away is
