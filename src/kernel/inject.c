@@ -595,6 +595,10 @@ int ps_inject_seize(struct ps_inject *s, const struct ps_target *t,
 	s->t = t;
 	s->getfd_pidfd = -1;
 	s->timeout_ms = o && o->timeout_ms > 0 ? o->timeout_ms : DEFAULT_TIMEOUT_MS;
+	/* A process cannot ptrace itself (the kernel says EPERM, which would
+	 * read as a lack of privilege). */
+	if (t->pid == getpid())
+		return ps_errf(err, EINVAL, "cannot track pagescan itself (process %d is this pagescan)", t->pid);
 	r = preflight(s, err);
 	if (r < 0)
 		return r;

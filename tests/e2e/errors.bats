@@ -268,6 +268,18 @@ gone_pid() {
     wait "$p" || true
 }
 
+@test "pagescan's own pid: exit 1, cannot track pagescan itself" {
+    # exec: the shell's own $$ becomes pagescan's pid
+    # shellcheck disable=SC2016 # the shell's $$
+    run --separate-stderr sh -c 'exec "$1" watch -n 1 $$' sh "$PAGESCAN"
+    assert_equal "$status" 1
+    assert_regex "$stderr" '^pagescan: cannot track pagescan itself \(process [0-9]+ is this pagescan\)$'
+    # shellcheck disable=SC2016
+    run --separate-stderr sh -c 'exec "$1" engage $$' sh "$PAGESCAN"
+    assert_equal "$status" 1
+    assert_regex "$stderr" '^pagescan: cannot track pagescan itself \(process [0-9]+ is this pagescan\)$'
+}
+
 # The report of run cannot be written (/dev/full, a file system that fills,
 # a reader that went away): the command runs to its end untracked; a write
 # error is reported after it (exit 1, one line), a reader that went away is
