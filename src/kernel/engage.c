@@ -245,6 +245,10 @@ static int pick_fd(const struct ps_target *t, int want, int *ret_fd, uint64_t *r
 				*ret_ino = inos[i];
 				return 0;
 			}
+		char name[32], link[64];
+		snprintf(name, sizeof(name), "fd/%d", want);
+		if (readlinkat(t->procfd, name, link, sizeof(link)) < 0 && errno == ENOENT)
+			return ps_errf(err, ENOENT, "process %d has no fd %d", t->pid, want);
 		return ps_errf(err, ENOENT, "fd %d of process %d is not a userfaultfd", want, t->pid);
 	}
 	if (n == 0)

@@ -280,6 +280,16 @@ gone_pid() {
     assert_regex "$stderr" '^pagescan: cannot track pagescan itself \(process [0-9]+ is this pagescan\)$'
 }
 
+@test "release --fd of an fd the target does not have: exit 1, says it has no such fd" {
+    victim_start
+    [[ ! -e /proc/$VPID/fd/1000 ]] || skip "the victim has an fd 1000"
+    runtime_error release "$VPID" --fd=1000
+    assert_equal "$stderr" "pagescan: process $VPID has no fd 1000"
+    # an fd it has that is something else
+    runtime_error release "$VPID" --fd=1
+    assert_equal "$stderr" "pagescan: fd 1 of process $VPID is not a userfaultfd"
+}
+
 # The report of run cannot be written (/dev/full, a file system that fills,
 # a reader that went away): the command runs to its end untracked; a write
 # error is reported after it (exit 1, one line), a reader that went away is
