@@ -381,12 +381,9 @@ static error_t watch_common(int key, char *arg, struct argp_state *state)
 			ARG_ERR(state, e);
 		break;
 	case OPT_SEED: {
-		unsigned long long v;
-		char *end;
-		errno = 0;
-		v = strtoull(arg, &end, 0);
-		if (errno || end == arg || *end || arg[0] == '-')
-			argp_error(state, "invalid --seed \"%s\": give a non-negative integer", arg);
+		uint64_t v;
+		if (ps_parse_uint(arg, UINT64_MAX, &v, &e) < 0)
+			argp_error(state, "invalid --seed \"%s\": %s", arg, e.msg);
 		o->sample_seed = v;
 		o->have_seed = true;
 		break;

@@ -84,6 +84,33 @@ int ps_parse_int(const char *s, long long min, long long max, long long *ret, st
 	return 0;
 }
 
+int ps_parse_uint(const char *s, uint64_t max, uint64_t *ret, struct ps_err *err)
+{
+	uint64_t v = 0;
+	bool over = false;
+	const char *p;
+
+	if (!s || !*s)
+		return ps_errf(err, EINVAL, "empty number");
+	/* The same text as ps_parse_int: decimal digits, no blanks, no '+',
+	 * no base prefix ("010" is ten); a negative number is too small. */
+	if (s[0] == '-' && ps_is_digit(s[1]))
+		return ps_errf(err, ERANGE, "number %.*s%s is too small (minimum 0)", TOK(s));
+	for (p = s; ps_is_digit(*p); p++) {
+		unsigned d = (unsigned)(*p - '0');
+		if (v > (UINT64_MAX - d) / 10)
+			over = true;
+		else
+			v = v * 10 + d;
+	}
+	if (p == s || *p)
+		return ps_errf(err, EINVAL, "invalid number \"%.*s%s\": expected a decimal integer", TOK(s));
+	if (over || v > max)
+		return ps_errf(err, ERANGE, "number %.*s%s is too large (maximum %llu)", TOK(s), (unsigned long long)max);
+	*ret = v;
+	return 0;
+}
+
 int ps_parse_pid(const char *s, pid_t *ret, struct ps_err *err)
 {
 	const char *errstr = NULL;

@@ -290,6 +290,25 @@ gone_pid() {
     assert_equal "$stderr" "pagescan: fd 1 of process $VPID is not a userfaultfd"
 }
 
+@test "--seed parses as the other integer options: decimal digits only, 0 to 2^64-1" {
+    local v
+    for v in 0x10 " 5" +5 1e3 ""; do
+        usage_error watch 1 --sample 1/16 --seed="$v"
+        assert_equal "${stderr%%$'\n'*}" "pagescan watch: invalid --seed \"$v\": $( [[ -z $v ]] && echo "empty number" || echo "invalid number \"$v\": expected a decimal integer")"
+    done
+    usage_error watch 1 --sample 1/16 --seed=-5
+    assert_equal "${stderr%%$'\n'*}" "pagescan watch: invalid --seed \"-5\": number -5 is too small (minimum 0)"
+    usage_error watch 1 --sample 1/16 --seed=18446744073709551616
+    assert_regex "$stderr" 'too large \(maximum 18446744073709551615\)'
+    # 010 is ten, not octal eight; the largest is taken
+    victim_start
+    ps_ok "$BATS_TEST_TMPDIR/out" watch "$VPID" -n 1 -i 10ms -f json --sample 1/16 --seed=010
+    assert_equal "$(jq -r 'select(.type == "start") | .sample.seed' "$BATS_TEST_TMPDIR/out")" 10
+    ps_ok "$BATS_TEST_TMPDIR/out" watch "$VPID" -n 1 -i 10ms -f json --sample 1/16 --seed=18446744073709551615
+    # (not through jq: its numbers are doubles)
+    assert_equal "$(head -n 1 "$BATS_TEST_TMPDIR/out" | grep -o '"seed":[0-9]*')" '"seed":18446744073709551615'
+}
+
 # The report of run cannot be written (/dev/full, a file system that fills,
 # a reader that went away): the command runs to its end untracked; a write
 # error is reported after it (exit 1, one line), a reader that went away is

@@ -155,6 +155,53 @@ static void test_parse_int(void)
 	is_int(ps_parse_int(NULL, 0, 10, &(long long){ 0 }, NULL), -EINVAL, "NULL string, NULL err");
 }
 
+/* ps_parse_uint: ps_parse_int's text (decimal digits only) over 0..UINT64_MAX. */
+static void test_parse_uint(void)
+{
+	static const struct {
+		const char *s;
+		uint64_t max;
+		int ret;
+		uint64_t want;
+	} t[] = {
+		{ "0", 10, 0, 0 },
+		{ "10", 10, 0, 10 },
+		{ "010", 100, 0, 10 },      /* decimal, not octal */
+		{ "18446744073709551615", UINT64_MAX, 0, UINT64_MAX },
+		{ "18446744073709551616", UINT64_MAX, -ERANGE, 0 },
+		{ "99999999999999999999999", UINT64_MAX, -ERANGE, 0 },
+		{ "11", 10, -ERANGE, 0 },
+		{ "-1", UINT64_MAX, -ERANGE, 0 },
+		{ "", 10, -EINVAL, 0 },
+		{ " 5", 10, -EINVAL, 0 },
+		{ "5 ", 10, -EINVAL, 0 },
+		{ "+5", 10, -EINVAL, 0 },
+		{ "0x10", 100, -EINVAL, 0 },
+		{ "1e3", 10000, -EINVAL, 0 },
+		{ "-", 10, -EINVAL, 0 },
+	};
+	struct ps_err err;
+
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		uint64_t v = 777;
+		memset(&err, 0, sizeof(err));
+		int r = ps_parse_uint(t[i].s, t[i].max, &v, &err);
+		is_int(r, t[i].ret, "ps_parse_uint(\"%s\")", t[i].s);
+		if (t[i].ret == 0)
+			ok(v == t[i].want, "ps_parse_uint(\"%s\") value", t[i].s);
+		else
+			ok(v == 777 && err.code == -t[i].ret && err.msg[0], "\"%s\" leaves *ret alone, sets err (%s)",
+			   t[i].s, err.msg);
+	}
+	ps_parse_uint("0x10", 100, &(uint64_t){ 0 }, &err);
+	is_str(err.msg, "invalid number \"0x10\": expected a decimal integer", "ps_parse_uint: invalid number message");
+	ps_parse_uint("18446744073709551616", UINT64_MAX, &(uint64_t){ 0 }, &err);
+	is_str(err.msg, "number 18446744073709551616 is too large (maximum 18446744073709551615)",
+	       "ps_parse_uint: too large message");
+	ps_parse_uint("-3", 10, &(uint64_t){ 0 }, &err);
+	is_str(err.msg, "number -3 is too small (minimum 0)", "ps_parse_uint: too small message");
+}
+
 static void test_parse_pid(void)
 {
 	static const struct {
@@ -803,6 +850,7 @@ int main(void)
 {
 	test_err();
 	test_parse_int();
+	test_parse_uint();
 	test_parse_pid();
 	test_parse_addr();
 	test_parse_size();

@@ -38,6 +38,10 @@ int ps_page_size_set(uint64_t size);
 /* Decimal integer in [min, max] (libbsd strtonum). */
 int ps_parse_int(const char *s, long long min, long long max, long long *ret, struct ps_err *err);
 
+/* Decimal integer in [0, max], up to UINT64_MAX; the text ps_parse_int
+ * takes (digits only: no blanks, '+' or base prefix) and its messages. */
+int ps_parse_uint(const char *s, uint64_t max, uint64_t *ret, struct ps_err *err);
+
 /* A pid: decimal, 1..INT_MAX ("pid must be ..." messages). */
 int ps_parse_pid(const char *s, pid_t *ret, struct ps_err *err);
 
