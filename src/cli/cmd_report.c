@@ -98,6 +98,15 @@ static int write_svg(const char *path, const struct ps_recording *rec, const str
 	return 0;
 }
 
+/* The reader's and the analysis's warnings, on standard error through ps_warn. */
+static void show_warnings(const struct ps_warnings *w)
+{
+	for (size_t i = 0; i < w->n; i++)
+		ps_warn("%s", w->msg[i]);
+	if (w->suppressed)
+		ps_warn("%zu more warnings not shown", w->suppressed);
+}
+
 int ps_cmd_report(const struct ps_report_args *o, struct ps_err *err)
 {
 	const char *name = o->file && strcmp(o->file, "-") != 0 ? o->file : NULL;
@@ -106,6 +115,7 @@ int ps_cmd_report(const struct ps_report_args *o, struct ps_err *err)
 	struct ps_report *rep = NULL;
 	struct ps_out out;
 	int fd = STDIN_FILENO, ret = PS_EXIT_FAIL;
+	bool shown = false;
 
 	if (name) {
 		fd = open(name, O_RDONLY | O_CLOEXEC);
@@ -127,10 +137,8 @@ int ps_cmd_report(const struct ps_report_args *o, struct ps_err *err)
 		goto out;
 
 	/* Warnings first (stderr), so that they are not lost behind a long report. */
-	for (size_t i = 0; i < w.n; i++)
-		ps_warn("%s", w.msg[i]);
-	if (w.suppressed)
-		ps_warn("%zu more warnings not shown", w.suppressed);
+	show_warnings(&w);
+	shown = true;
 	ps_out_init(&out, STDOUT_FILENO);
 	if (o->format == PS_OUT_JSON)
 		ps_report_json(&out, rec, rep, &w);
@@ -146,6 +154,10 @@ int ps_cmd_report(const struct ps_report_args *o, struct ps_err *err)
 	}
 	ret = PS_EXIT_OK;
 out:
+	/* A recording refused: what was wrong with its lines, before main's
+	 * error (the error alone names only the first problem). */
+	if (!shown)
+		show_warnings(&w);
 	ps_report_free(rep);
 	ps_recording_free(rec);
 	ps_warnings_free(&w);

@@ -3,7 +3,9 @@
  * line, into struct ps_recording (every interval's page set as sorted,
  * merged runs); refuses what is not a recording, warns about the rest. */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,6 +28,11 @@ struct ps_rec_reader {
 	char **seen;                    /* "context\0key" of unknown fields warned about */
 	size_t nseen, seencap;
 	size_t bad_lines, replaced;
+	/* records after the start left out (interval records ignored, unknown
+	 * record types, lines that are not JSON): how many, and the first one's
+	 * reason, for the error when no interval is left */
+	size_t nskipped;
+	char first_skipped[256];
 	bool warned_after_end, warned_count, warned_shrink, warned_tracked;
 	/* format_version 2: the processes still running (indexes into rec->procs,
 	 * -1: gone) and the objects backing shared pages. */
@@ -123,6 +130,33 @@ static bool first_time(struct ps_rec_reader *r, const char *ctx, const char *key
 	memcpy(e + cl + 1, key, kl + 1);
 	r->seen[r->nseen++] = e;
 	return true;
+}
+
+/* A record after the start that is left out: warned (unless warn is false:
+ * said already), counted, and the first one's reason kept for the error
+ * when no interval record is left. suffix follows the reason in the warning. */
+static void __attribute__((format(printf, 5, 6)))
+skip_record(struct ps_rec_reader *r, struct ps_warnings *w, bool warn, const char *suffix, const char *fmt, ...)
+{
+	char msg[sizeof(r->first_skipped)];
+	va_list ap;
+
+	va_start(ap, fmt);
+	int n = vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		msg[0] = 0;
+	else if ((size_t)n >= sizeof(msg)) {
+		/* cut: not inside a UTF-8 sequence, and say so */
+		size_t k = sizeof(msg) - 4;
+		while (k && ((unsigned char)msg[k] & 0xc0) == 0x80)
+			k--;
+		memcpy(msg + k, "...", 4);
+	}
+	if (r->nskipped++ == 0)
+		memcpy(r->first_skipped, msg, sizeof(msg));
+	if (warn)
+		ps_warnings_add(w, "%s%s", msg, suffix);
 }
 
 static void unknown_field(struct ps_rec_reader *r, const char *ctx, const char *key, struct ps_warnings *w)
@@ -476,8 +510,8 @@ static bool iv_clock(struct ps_rec_reader *r, uint32_t root, struct ps_rec_inter
 	    ps_json_double(j, ps_json_get(j, root, "time_s"), &iv->time_s) < 0 ||
 	    ps_json_double(j, ps_json_get(j, root, "elapsed_s"), &iv->elapsed_s) < 0 || iv->elapsed_s < 0 ||
 	    iv->time_s < 0) {
-		ps_warnings_add(w, "line %zu: interval record without a valid seq, time_s or elapsed_s (ignored)",
-		                r->lineno);
+		skip_record(r, w, true, " (ignored)", "line %zu: interval record without a valid seq, time_s or elapsed_s",
+		            r->lineno);
 		return false;
 	}
 	return true;
@@ -563,18 +597,18 @@ static int rec_interval(struct ps_rec_reader *r, uint32_t root, struct ps_warnin
 		return 0;
 	regs = ps_json_get(j, root, "regions");
 	if (!regs || j->node[regs].type != PS_JSON_ARRAY) {
-		ps_warnings_add(w, "line %zu: interval %llu has no \"regions\" array (ignored)", r->lineno,
-		                (unsigned long long)iv.seq);
+		skip_record(r, w, true, " (ignored)", "line %zu: interval %llu has no \"regions\" array", r->lineno,
+		            (unsigned long long)iv.seq);
 		return 0;
 	}
 	if (iv.seq <= r->last_seq) {
-		ps_warnings_add(w, "line %zu: interval %llu does not follow interval %llu (ignored)", r->lineno,
-		                (unsigned long long)iv.seq, (unsigned long long)r->last_seq);
+		skip_record(r, w, true, " (ignored)", "line %zu: interval %llu does not follow interval %llu",
+		            r->lineno, (unsigned long long)iv.seq, (unsigned long long)r->last_seq);
 		return 0;
 	}
 	if (iv.time_s + 1e-6 < r->last_time) {
-		ps_warnings_add(w, "line %zu: interval %llu ends at %.6fs, before the previous one (ignored)",
-		                r->lineno, (unsigned long long)iv.seq, iv.time_s);
+		skip_record(r, w, true, " (ignored)", "line %zu: interval %llu ends at %.6fs, before the previous one",
+		            r->lineno, (unsigned long long)iv.seq, iv.time_s);
 		return 0;
 	}
 	if (rec->niv >= PS_REC_MAX_INTERVALS)
@@ -618,8 +652,12 @@ static int iv_body(struct ps_rec_reader *r, uint32_t root, uint32_t regs, struct
 		uint64_t s, e;
 		const char *msg;
 		if (parse_range(j, c, &s, &e, &msg) < 0) {
-			ps_warnings_add(w, "line %zu: interval %llu, region %zu: %s (interval ignored)", r->lineno,
-			                (unsigned long long)iv.seq, k + 1, msg);
+			if (check_seq)
+				skip_record(r, w, true, " (interval ignored)", "line %zu: interval %llu, region %zu: %s",
+				            r->lineno, (unsigned long long)iv.seq, k + 1, msg);
+			else
+				ps_warnings_add(w, "line %zu: interval %llu, region %zu: %s (the process's entry ignored)",
+				                r->lineno, (unsigned long long)iv.seq, k + 1, msg);
 			rec->nruns = from;
 			return 1;
 		}
@@ -1011,18 +1049,18 @@ static int rec_interval_v2(struct ps_rec_reader *r, uint32_t root, struct ps_war
 		return 0;
 	procs = ps_json_get(j, root, "processes");
 	if (!procs || j->node[procs].type != PS_JSON_ARRAY) {
-		ps_warnings_add(w, "line %zu: interval %llu of a workload has no \"processes\" array (ignored)",
-		                r->lineno, (unsigned long long)iv.seq);
+		skip_record(r, w, true, " (ignored)", "line %zu: interval %llu of a workload has no \"processes\" array",
+		            r->lineno, (unsigned long long)iv.seq);
 		return 0;
 	}
 	if (iv.seq <= r->last_seq) {
-		ps_warnings_add(w, "line %zu: interval %llu does not follow interval %llu (ignored)", r->lineno,
-		                (unsigned long long)iv.seq, (unsigned long long)r->last_seq);
+		skip_record(r, w, true, " (ignored)", "line %zu: interval %llu does not follow interval %llu",
+		            r->lineno, (unsigned long long)iv.seq, (unsigned long long)r->last_seq);
 		return 0;
 	}
 	if (iv.time_s + 1e-6 < r->last_time) {
-		ps_warnings_add(w, "line %zu: interval %llu ends at %.6fs, before the previous one (ignored)",
-		                r->lineno, (unsigned long long)iv.seq, iv.time_s);
+		skip_record(r, w, true, " (ignored)", "line %zu: interval %llu ends at %.6fs, before the previous one",
+		            r->lineno, (unsigned long long)iv.seq, iv.time_s);
 		return 0;
 	}
 	if (rec->niv >= PS_REC_MAX_INTERVALS)
@@ -1178,11 +1216,11 @@ int ps_rec_reader_line(struct ps_rec_reader *r, const char *line, size_t len, bo
 	if (ret < 0) {
 		r->bad_lines++;
 		if (!complete)
-			ps_warnings_add(w, "line %zu is cut off (the recording ends in the middle of a record; "
-			                "was the watch killed?): ignored", r->lineno);
+			skip_record(r, w, true, ": ignored", "line %zu is cut off (the recording ends in the middle of "
+			            "a record; was the watch killed?)", r->lineno);
 		else
-			ps_warnings_add(w, "line %zu is not valid JSON (%s at byte %zu): ignored", r->lineno, j->err,
-			                j->err_pos + 1);
+			skip_record(r, w, true, ": ignored", "line %zu is not valid JSON (%s at byte %zu)", r->lineno,
+			            j->err, j->err_pos + 1);
 		return 0;
 	}
 	if (j->replaced) {
@@ -1198,7 +1236,7 @@ int ps_rec_reader_line(struct ps_rec_reader *r, const char *line, size_t len, bo
 		return rec_start(r, 0, w, err);
 	}
 	if (!type) {
-		ps_warnings_add(w, "line %zu: a record without a \"type\" (ignored)", r->lineno);
+		skip_record(r, w, true, " (ignored)", "line %zu: a record without a \"type\"", r->lineno);
 		return 0;
 	}
 	if (strcmp(type, "start") == 0) {
@@ -1225,9 +1263,8 @@ int ps_rec_reader_line(struct ps_rec_reader *r, const char *line, size_t len, bo
 		r->ended = true;
 		return rec_end(r, 0, w, err);
 	}
-	if (first_time(r, "record types", type))
-		ps_warnings_add(w, "line %zu: unknown record type \"%s\" (ignored; recorded by a newer pagescan?)",
-		                r->lineno, type);
+	skip_record(r, w, first_time(r, "record types", type), " (ignored; recorded by a newer pagescan?)",
+	            "line %zu: unknown record type \"%s\"", r->lineno, type);
 	return 0;
 }
 
@@ -1238,6 +1275,14 @@ int ps_rec_reader_finish(struct ps_rec_reader *r, struct ps_recording **ret, str
 
 	if (!r->started)
 		return ps_errf(err, EINVAL, "the recording is empty");
+	if (rec->niv == 0 && r->nskipped) {
+		char more[64] = "";
+		if (r->nskipped > 1)
+			snprintf(more, sizeof(more), "; %zu more record%s left out", r->nskipped - 1,
+			         r->nskipped == 2 ? "" : "s");
+		return ps_errf(err, ENODATA, "the recording has no valid interval records: nothing to report "
+		               "(%s%s)", r->first_skipped, more);
+	}
 	if (rec->niv == 0)
 		return ps_errf(err, ENODATA, "the recording has no interval records: nothing to report");
 	if (!rec->has_end)

@@ -189,6 +189,28 @@ recorded_union() {
     [[ $stderr == *"nonexistent.jsonl"* ]]
 }
 
+@test "report: a recording whose every interval record is invalid: each reason warned, then the error names the first" {
+    local ex=$BATS_TEST_DIRNAME/../../docs/example-recording.jsonl n
+    n=$(grep -c '"type":"interval"' "$ex")
+    # a bad address in every interval
+    sed -E '/"type":"interval"/s/"regions":\[\{"start":"0x/"regions":[{"start":"0xg/' "$ex" >"$BATS_TEST_TMPDIR/hex.jsonl"
+    run --separate-stderr "$PAGESCAN" report "$BATS_TEST_TMPDIR/hex.jsonl"
+    assert_failure 1
+    [[ -z $output ]] || fail "a report was printed: $output"
+    [[ $(grep -c '^pagescan: warning: line [0-9]*: interval [0-9]*, region 1: start or end is not a "0x..." address (interval ignored)$' <<<"$stderr") == "$n" ]] ||
+        fail "not one warning per interval: $stderr"
+    [[ $(tail -n 1 <<<"$stderr") == "pagescan: $BATS_TEST_TMPDIR/hex.jsonl: the recording has no valid interval records: nothing to report (line 2: interval 1, region 1: start or end is not a \"0x...\" address; $((n - 1)) more records left out)" ]] ||
+        fail "the error, last, does not name the first reason: $stderr"
+    # a misspelt record type: the unknown-type warning, once
+    sed 's/"type":"interval"/"type":"intervalX"/' "$ex" >"$BATS_TEST_TMPDIR/typex.jsonl"
+    run --separate-stderr "$PAGESCAN" report - <"$BATS_TEST_TMPDIR/typex.jsonl"
+    assert_failure 1
+    [[ $(grep -c 'warning: line 2: unknown record type "intervalX" (ignored; recorded by a newer pagescan?)' <<<"$stderr") == 1 ]] ||
+        fail "no (or more than one) unknown-type warning: $stderr"
+    [[ $(tail -n 1 <<<"$stderr") == "pagescan: standard input: the recording has no valid interval records: nothing to report (line 2: unknown record type \"intervalX\"; $((n - 1)) more records left out)" ]] ||
+        fail "unclear error: $stderr"
+}
+
 @test "report --bandwidth --downtime: the pre-copy rounds add up" {
     record_victim
     run --separate-stderr "$PAGESCAN" report "$REC" -f json --bandwidth 1M --downtime 100ms

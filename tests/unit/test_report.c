@@ -826,6 +826,69 @@ static void test_soft_dirty_warnings(void)
 	ps_warnings_free(&w);
 }
 
+/* ---- corrupt numbers and records -------------------------------------------------- */
+
+/* An interval record with its clock and written_pages given as text. */
+#define IVF(seq, time, elapsed, pages, regions) \
+	"{\"type\":\"interval\",\"seq\":" seq ",\"time_s\":" time ",\"elapsed_s\":" elapsed "," \
+	"\"written_pages\":" pages ",\"harvest_us\":5,\"tracked_pages\":16,\"regions\":[" regions "]," \
+	"\"mappings\":[],\"engaged\":[],\"dropped\":[]}\n"
+#define END2 \
+	"{\"type\":\"end\",\"reason\":\"count\",\"intervals\":2,\"duration_s\":2.000100,\"wss_pages\":4}\n"
+#define R4 R("0x10000000", "0x10004000", 4)
+
+/* Every interval record invalid: refused, the error naming the first
+ * reason and how many more records were left out, each warned about
+ * (an unknown record type once). */
+static void test_no_valid_interval(void)
+{
+	static const struct {
+		const char *what, *text, *reason;
+	} cases[] = {
+		{ "a bad hex address",
+		  START(16, ANON16) IVF("1", "1.0", "1.0", "4", R("0x1000000g", "0x10004000", 4))
+		  IVF("2", "2.0", "1.0", "4", R("0x1000000g", "0x10004000", 4)) END2,
+		  "line 2: interval 1, region 1: start or end is not a \"0x...\" address" },
+		{ "pages that do not fit",
+		  START(16, ANON16) IVF("1", "1.0", "1.0", "4", R("0x10000000", "0x10004000", 99999999999999999999))
+		  IVF("2", "2.0", "1.0", "4", R("0x10000000", "0x10004000", 99999999999999999999)) END2,
+		  "line 2: interval 1, region 1: pages does not match start and end" },
+		{ "an end at the top of the address space",
+		  START(16, ANON16) IVF("1", "1.0", "1.0", "4", R("0x10000000", "0xffffffffffffffff", 4))
+		  IVF("2", "2.0", "1.0", "4", R("0x10000000", "0xffffffffffffffff", 4)) END2,
+		  "line 2: interval 1, region 1: start or end is not page-aligned" },
+		{ "a negative elapsed_s",
+		  START(16, ANON16) IVF("1", "1.0", "-1", "4", R4) IVF("2", "2.0", "-1", "4", R4) END2,
+		  "line 2: interval record without a valid seq, time_s or elapsed_s" },
+		{ "seq as a string",
+		  START(16, ANON16) IVF("\"1\"", "1.0", "1.0", "4", R4) IVF("\"2\"", "2.0", "1.0", "4", R4) END2,
+		  "line 2: interval record without a valid seq, time_s or elapsed_s" },
+		{ "an unknown record type",
+		  START(16, ANON16) "{\"type\":\"intervalX\",\"seq\":1}\n{\"type\":\"intervalX\",\"seq\":2}\n" END2,
+		  "line 2: unknown record type \"intervalX\"" },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct ps_recording *rec = NULL;
+		struct ps_warnings w = { 0 };
+		struct ps_err err = { 0 };
+		is_int(ps_recording_parse(cases[i].text, strlen(cases[i].text), &rec, &w, &err), -ENODATA,
+		       "every interval with %s: refused", cases[i].what);
+		ok(strstr(err.msg, "no valid interval records") && strstr(err.msg, cases[i].reason) &&
+		   strstr(err.msg, "1 more record left out"), "... naming the first reason: %s", err.msg);
+		ok(has_warning(&w, cases[i].reason), "... which is also a warning");
+		dump_warnings(&w);
+		ps_recording_free(rec);
+		ps_warnings_free(&w);
+	}
+
+	/* Nothing but a start record: still the plain error. */
+	struct ps_recording *rec = NULL;
+	struct ps_err err = { 0 };
+	const char *only = START(16, ANON16) END2;
+	is_int(ps_recording_parse(only, strlen(only), &rec, NULL, &err), -ENODATA, "no interval records: refused");
+	ok(strstr(err.msg, "has no interval records") != NULL, "... %s", err.msg);
+}
+
 int main(void)
 {
 	test_hand_made();
@@ -839,6 +902,7 @@ int main(void)
 	test_output();
 	test_workload();
 	test_soft_dirty_warnings();
+	test_no_valid_interval();
 	return tap_done();
 }
 
