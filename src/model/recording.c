@@ -366,10 +366,14 @@ static int rec_start(struct ps_rec_reader *r, uint32_t root, struct ps_warnings 
 		return ps_errf(err, ENOMEM, "out of memory");
 	if (ps_json_i64(j, ps_json_get(j, root, "pid"), &rec->pid) < 0)
 		ps_warnings_add(w, "line %zu: the start record has no valid pid", r->lineno);
-	if (ps_json_double(j, ps_json_get(j, root, "interval_s"), &rec->interval_s) < 0 || rec->interval_s <= 0) {
+	n = ps_json_get(j, root, "interval_s");
+	if (ps_json_double(j, n, &rec->interval_s) < 0 || rec->interval_s <= 0) {
 		ps_warnings_add(w, "line %zu: the start record has no valid interval_s; using the first "
 		                "interval's length", r->lineno);
 		rec->interval_s = 0;
+	} else if (!(rec->interval_s <= PS_REC_MAX_INTERVAL_S)) {
+		return ps_errf(err, EINVAL, "line %zu: the start record's interval_s %g is out of range (above 0, at "
+		               "most %.0f s): not a pagescan recording", r->lineno, rec->interval_s, PS_REC_MAX_INTERVAL_S);
 	}
 	if (ps_json_u64(j, ps_json_get(j, root, "tracked_pages"), &rec->tracked_pages) < 0 ||
 	    rec->tracked_pages > MAX_PAGES) {
@@ -502,16 +506,30 @@ static int iv_body(struct ps_rec_reader *r, uint32_t root, uint32_t regs, struct
                    struct ps_warnings *w, struct ps_err *err);
 
 /* An interval record's seq, time_s and elapsed_s into iv; false (warned:
- * the record is ignored) when one is missing or invalid. */
+ * the record is ignored) when one is missing or out of range. */
 static bool iv_clock(struct ps_rec_reader *r, uint32_t root, struct ps_rec_interval *iv, struct ps_warnings *w)
 {
 	const struct ps_json *j = &r->j;
-	if (ps_json_u64(j, ps_json_get(j, root, "seq"), &iv->seq) < 0 || iv->seq == 0 ||
-	    ps_json_double(j, ps_json_get(j, root, "time_s"), &iv->time_s) < 0 ||
-	    ps_json_double(j, ps_json_get(j, root, "elapsed_s"), &iv->elapsed_s) < 0 || iv->elapsed_s < 0 ||
-	    iv->time_s < 0) {
-		skip_record(r, w, true, " (ignored)", "line %zu: interval record without a valid seq, time_s or elapsed_s",
-		            r->lineno);
+	uint32_t tn = ps_json_get(j, root, "time_s"), en = ps_json_get(j, root, "elapsed_s");
+
+	if (ps_json_u64(j, ps_json_get(j, root, "seq"), &iv->seq) < 0 || iv->seq == 0) {
+		skip_record(r, w, true, " (ignored)", "line %zu: an interval record without a valid seq", r->lineno);
+		return false;
+	}
+	if (ps_json_double(j, tn, &iv->time_s) < 0 || ps_json_double(j, en, &iv->elapsed_s) < 0) {
+		skip_record(r, w, true, " (ignored)", "line %zu: interval %llu has no valid %s", r->lineno,
+		            (unsigned long long)iv->seq, ps_json_double(j, tn, &iv->time_s) < 0 ? "time_s" : "elapsed_s");
+		return false;
+	}
+	/* (negated: NaN is out of range too) */
+	if (!(iv->time_s >= 0 && iv->time_s <= PS_REC_MAX_TIME_S)) {
+		skip_record(r, w, true, " (ignored)", "line %zu: interval %llu: time_s %g is out of range (0 to %.0f s)",
+		            r->lineno, (unsigned long long)iv->seq, iv->time_s, PS_REC_MAX_TIME_S);
+		return false;
+	}
+	if (!(iv->elapsed_s > 0 && iv->elapsed_s <= PS_REC_MAX_INTERVAL_S)) {
+		skip_record(r, w, true, " (ignored)", "line %zu: interval %llu: elapsed_s %g is out of range (above 0, "
+		            "at most %.0f s)", r->lineno, (unsigned long long)iv->seq, iv->elapsed_s, PS_REC_MAX_INTERVAL_S);
 		return false;
 	}
 	return true;
@@ -802,7 +820,11 @@ static int rec_process(struct ps_rec_reader *r, uint32_t root, struct ps_warning
 		ps_warnings_add(w, "line %zu: a process event without a valid event or pid (ignored)", r->lineno);
 		return 0;
 	}
-	ps_json_double(j, ps_json_get(j, root, "time_s"), &t);
+	if (ps_json_double(j, ps_json_get(j, root, "time_s"), &t) == 0 && !(t >= 0 && t <= PS_REC_MAX_TIME_S)) {
+		ps_warnings_add(w, "line %zu: process event: time_s %g is out of range (0 to %.0f s) (ignored)", r->lineno,
+		                t, PS_REC_MAX_TIME_S);
+		return 0;
+	}
 	if (strcmp(ev, "start") == 0) {
 		struct ps_rec_process *p = find_active(rec, pid);
 		if (p && r->cmd_pending && p == &rec->procs[r->cmd_pending - 1]) {
@@ -1172,8 +1194,13 @@ static int rec_end(struct ps_rec_reader *r, uint32_t root, struct ps_warnings *w
 	rec->end_reason = dup_str(j, ps_json_get(j, root, "reason"), "?");
 	if (!rec->end_reason)
 		return ps_errf(err, ENOMEM, "out of memory");
-	if (ps_json_double(j, ps_json_get(j, root, "duration_s"), &rec->end_duration_s) < 0)
+	if (ps_json_double(j, ps_json_get(j, root, "duration_s"), &rec->end_duration_s) < 0) {
 		rec->end_duration_s = -1;
+	} else if (!(rec->end_duration_s >= 0 && rec->end_duration_s <= PS_REC_MAX_TIME_S)) {
+		ps_warnings_add(w, "line %zu: the end record's duration_s %g is out of range (0 to %.0f s; ignored: the "
+		                "last interval's end is used)", r->lineno, rec->end_duration_s, PS_REC_MAX_TIME_S);
+		rec->end_duration_s = -1;
+	}
 	rec->end_has_wss = ps_json_u64(j, ps_json_get(j, root, "wss_pages"), &rec->end_wss_pages) == 0;
 	if (rec->workload)
 		ps_json_u64(j, ps_json_get(j, root, "shared_wss_pages"), &rec->end_shared_wss_pages);

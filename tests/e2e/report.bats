@@ -209,6 +209,16 @@ recorded_union() {
         fail "no (or more than one) unknown-type warning: $stderr"
     [[ $(tail -n 1 <<<"$stderr") == "pagescan: standard input: the recording has no valid interval records: nothing to report (line 2: unknown record type \"intervalX\"; $((n - 1)) more records left out)" ]] ||
         fail "unclear error: $stderr"
+    # elapsed_s 0 everywhere: refused, not a dirty rate of 0
+    sed -E 's/"elapsed_s":[0-9.]+/"elapsed_s":0/' "$ex" >"$BATS_TEST_TMPDIR/el0.jsonl"
+    run --separate-stderr "$PAGESCAN" report "$BATS_TEST_TMPDIR/el0.jsonl"
+    assert_failure 1
+    [[ $stderr == *"warning: line 2: interval 1: elapsed_s 0 is out of range (above 0, at most 10000000 s) (ignored)"* ]] || fail "$stderr"
+    # interval_s 1e308: refused, no 300-digit interval
+    sed '1s/"interval_s":[0-9.]*/"interval_s":1e308/' "$ex" >"$BATS_TEST_TMPDIR/iv.jsonl"
+    run --separate-stderr "$PAGESCAN" report "$BATS_TEST_TMPDIR/iv.jsonl"
+    assert_failure 1
+    [[ $stderr == *"line 1: the start record's interval_s 1e+308 is out of range (above 0, at most 10000000 s)"* ]] || fail "$stderr"
 }
 
 @test "report --bandwidth --downtime: the pre-copy rounds add up" {

@@ -837,6 +837,29 @@ static void test_soft_dirty_warnings(void)
 	"{\"type\":\"end\",\"reason\":\"count\",\"intervals\":2,\"duration_s\":2.000100,\"wss_pages\":4}\n"
 #define R4 R("0x10000000", "0x10004000", 4)
 
+/* s with every occurrence of from replaced by to (malloc'd). */
+static char *subst(const char *s, const char *from, const char *to)
+{
+	size_t fl = strlen(from), tl = strlen(to), n = 0;
+	for (const char *p = s; (p = strstr(p, from)); p += fl)
+		n++;
+	char *out = malloc(strlen(s) + n * tl + 1), *o = out;
+	if (!out)
+		abort();
+	for (const char *p = s, *q; ; p = q + fl) {
+		q = strstr(p, from);
+		size_t k = q ? (size_t)(q - p) : strlen(p);
+		memcpy(o, p, k);
+		o += k;
+		if (!q)
+			break;
+		memcpy(o, to, tl);
+		o += tl;
+	}
+	*o = 0;
+	return out;
+}
+
 /* Every interval record invalid: refused, the error naming the first
  * reason and how many more records were left out, each warned about
  * (an unknown record type once). */
@@ -859,10 +882,16 @@ static void test_no_valid_interval(void)
 		  "line 2: interval 1, region 1: start or end is not page-aligned" },
 		{ "a negative elapsed_s",
 		  START(16, ANON16) IVF("1", "1.0", "-1", "4", R4) IVF("2", "2.0", "-1", "4", R4) END2,
-		  "line 2: interval record without a valid seq, time_s or elapsed_s" },
+		  "line 2: interval 1: elapsed_s -1 is out of range" },
+		{ "elapsed_s 0",
+		  START(16, ANON16) IVF("1", "1.0", "0", "4", R4) IVF("2", "2.0", "0.000000", "4", R4) END2,
+		  "line 2: interval 1: elapsed_s 0 is out of range" },
 		{ "seq as a string",
 		  START(16, ANON16) IVF("\"1\"", "1.0", "1.0", "4", R4) IVF("\"2\"", "2.0", "1.0", "4", R4) END2,
-		  "line 2: interval record without a valid seq, time_s or elapsed_s" },
+		  "line 2: an interval record without a valid seq" },
+		{ "time_s as a string",
+		  START(16, ANON16) IVF("1", "\"1.0\"", "1.0", "4", R4) IVF("2", "\"2.0\"", "1.0", "4", R4) END2,
+		  "line 2: interval 1 has no valid time_s" },
 		{ "an unknown record type",
 		  START(16, ANON16) "{\"type\":\"intervalX\",\"seq\":1}\n{\"type\":\"intervalX\",\"seq\":2}\n" END2,
 		  "line 2: unknown record type \"intervalX\"" },
@@ -889,6 +918,92 @@ static void test_no_valid_interval(void)
 	ok(strstr(err.msg, "has no interval records") != NULL, "... %s", err.msg);
 }
 
+/* Times out of range: the start record refused, an interval ignored (the
+ * field and the line named), the end record's duration not used. */
+static void test_time_bounds(void)
+{
+	struct ps_recording *rec = NULL;
+	struct ps_report *r;
+	struct ps_warnings w = { 0 };
+	struct ps_err err = { 0 };
+
+	char *t = subst(rec1, "\"interval_s\":1.000", "\"interval_s\":1e308");
+	is_int(ps_recording_parse(t, strlen(t), &rec, &w, &err), -EINVAL, "interval_s 1e308: refused");
+	ok(strstr(err.msg, "line 1: the start record's interval_s 1e+308 is out of range") != NULL, "... %s", err.msg);
+	free(t);
+	t = subst(rec1, "\"interval_s\":1.000", "\"interval_s\":10000000");
+	if (ok(load(t, strlen(t), &rec, &r, NULL, &w) == 0, "interval_s 1e7: read")) {
+		is_dbl(rec->interval_s, 1e7, EPS, "... as it is");
+		ps_report_free(r);
+		ps_recording_free(rec);
+	}
+	ps_warnings_free(&w);
+	free(t);
+
+	static const struct {
+		const char *what, *from, *to, *warning;
+	} cases[] = {
+		{ "elapsed_s 0", "\"seq\":2,\"time_s\":2.000000,\"elapsed_s\":1.000000",
+		  "\"seq\":2,\"time_s\":2.000000,\"elapsed_s\":0.000000",
+		  "line 3: interval 2: elapsed_s 0 is out of range (above 0, at most 10000000 s) (ignored)" },
+		{ "elapsed_s 1e308", "\"seq\":2,\"time_s\":2.000000,\"elapsed_s\":1.000000",
+		  "\"seq\":2,\"time_s\":2.000000,\"elapsed_s\":1e308",
+		  "line 3: interval 2: elapsed_s 1e+308 is out of range" },
+		{ "time_s 1e300", "\"seq\":2,\"time_s\":2.000000", "\"seq\":2,\"time_s\":1e300",
+		  "line 3: interval 2: time_s 1e+300 is out of range (0 to 1000000000 s) (ignored)" },
+		{ "time_s -1", "\"seq\":2,\"time_s\":2.000000", "\"seq\":2,\"time_s\":-1",
+		  "line 3: interval 2: time_s -1 is out of range" },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		t = subst(rec1, cases[i].from, cases[i].to);
+		if (ok(load(t, strlen(t), &rec, &r, NULL, &w) == 0, "an interval with %s: read", cases[i].what)) {
+			ok(has_warning(&w, cases[i].warning), "... warned: %s", cases[i].warning);
+			is_u64(r->intervals, 5, "... the interval ignored");
+			ok(r->rate.max < 10, "... and not in the dirty rates (max %g pages/s)", r->rate.max);
+			dump_warnings(&w);
+			ps_report_free(r);
+			ps_recording_free(rec);
+		}
+		ps_warnings_free(&w);
+		free(t);
+	}
+
+	/* elapsed_s 0 everywhere: refused (it gave a dirty rate of 0). */
+	t = subst(rec1, "\"elapsed_s\":1.000000", "\"elapsed_s\":0");
+	is_int(ps_recording_parse(t, strlen(t), &rec, &w, &err), -ENODATA, "elapsed_s 0 in every interval: refused");
+	ok(strstr(err.msg, "elapsed_s 0 is out of range") && strstr(err.msg, "5 more records left out"), "... %s",
+	   err.msg);
+	ps_warnings_free(&w);
+	free(t);
+
+	/* The end record's duration_s: warned and replaced by the last interval's end. */
+	t = subst(rec1, "\"duration_s\":6.000100", "\"duration_s\":1e308");
+	if (ok(load(t, strlen(t), &rec, &r, NULL, &w) == 0, "duration_s 1e308 in the end record: read")) {
+		ok(has_warning(&w, "line 8: the end record's duration_s 1e+308 is out of range"), "... warned");
+		is_dbl(r->duration_s, 6, EPS, "... the duration is the last interval's end");
+		dump_warnings(&w);
+		ps_report_free(r);
+		ps_recording_free(rec);
+	}
+	ps_warnings_free(&w);
+	free(t);
+
+	/* A process event of a workload. */
+	t = subst(recw, "\"time_s\":0.000002", "\"time_s\":1e308");
+	if (ok(load(t, strlen(t), &rec, &r, NULL, &w) == 0, "a process start at time_s 1e308: read")) {
+		ok(has_warning(&w, "line 3: process event: time_s 1e+308 is out of range"), "... warned");
+		ok(has_warning(&w, "process 43 without a start event"), "... the event ignored");
+		for (size_t i = 0; i < rec->nprocs; i++)
+			ok(rec->procs[i].start_s <= 1, "... process %lld starts at %g s", (long long)rec->procs[i].pid,
+			   rec->procs[i].start_s);
+		dump_warnings(&w);
+		ps_report_free(r);
+		ps_recording_free(rec);
+	}
+	ps_warnings_free(&w);
+	free(t);
+}
+
 int main(void)
 {
 	test_hand_made();
@@ -903,6 +1018,7 @@ int main(void)
 	test_workload();
 	test_soft_dirty_warnings();
 	test_no_valid_interval();
+	test_time_bounds();
 	return tap_done();
 }
 

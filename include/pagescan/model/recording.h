@@ -28,6 +28,13 @@
 #define PS_REC_MAX_INTERVALS ((size_t)10 << 20)
 #define PS_REC_MAX_RUNS ((size_t)1 << 31)
 #define PS_REC_MAX_SPANS ((size_t)1 << 22)
+/* Times a recording can hold, in seconds: an interval (interval_s,
+ * elapsed_s) is above 0 and at most PS_REC_MAX_INTERVAL_S (115 days); a
+ * time since the watch started (time_s, duration_s) at least 0 and at most
+ * PS_REC_MAX_TIME_S (31 years). Anything else is not a watch's: the record
+ * is ignored (warned), the start record refused. */
+#define PS_REC_MAX_INTERVAL_S 1e7
+#define PS_REC_MAX_TIME_S 1e9
 
 /* A workload recording (format_version 2) keeps the workload's interval
  * sets in a page key space where a page is one page of the workload:
