@@ -491,6 +491,24 @@ oom:
 	return ps_errf(err, ENOMEM, "out of memory");
 }
 
+/* A record's written_pages into *wp: 1 when valid, 0 when absent, -1 when
+ * there but not a page count (too large, negative, not a whole number, not
+ * a number); then *shown is what it says, for a warning. */
+static int written_pages(const struct ps_json *j, uint32_t root, uint64_t *wp, char *shown, size_t n)
+{
+	uint32_t c = ps_json_get(j, root, "written_pages");
+
+	if (!c)
+		return 0;
+	if (ps_json_u64(j, c, wp) == 0 && *wp <= MAX_PAGES)
+		return 1;
+	if (j->node[c].type == PS_JSON_NUMBER)
+		snprintf(shown, n, "%.*s", (int)(j->node[c].b < 40 ? j->node[c].b : 40), j->src + j->node[c].a);
+	else
+		snprintf(shown, n, "a non-number");
+	return -1;
+}
+
 static const char *const interval_keys[] = { "type", "seq", "time_s", "elapsed_s", "written_pages",
                                              "written_bytes", "rate_pages_s", "rate_mib_s", "harvest_us",
                                              "tracked_pages", "wss_pages", "regions", "mappings", "engaged",
@@ -698,12 +716,19 @@ static int iv_body(struct ps_rec_reader *r, uint32_t root, uint32_t regs, struct
 	for (size_t i = from; i < rec->nruns; i++)
 		setpages += rec->runs[i].end - rec->runs[i].start;
 	uint64_t wp;
-	bool has_wp = ps_json_u64(j, ps_json_get(j, root, "written_pages"), &wp) == 0;
-	if (has_wp && !(rec->sample_fraction > 0) && wp != setpages && !r->warned_count) {
+	char wps[48];
+	int wpv = written_pages(j, root, &wp, wps, sizeof(wps));
+	bool has_wp = wpv > 0;
+	if (wpv > 0 && !(rec->sample_fraction > 0) && wp != setpages && !r->warned_count) {
 		r->warned_count = true;
 		ps_warnings_add(w, "line %zu: interval %llu says written_pages %llu but its regions hold %llu pages "
 		                "(the regions are used)", r->lineno, (unsigned long long)iv.seq,
 		                (unsigned long long)wp, (unsigned long long)setpages);
+	} else if (wpv < 0 && !r->warned_count) {
+		r->warned_count = true;
+		ps_warnings_add(w, "line %zu: interval %llu says written_pages %s, not a page count, and its regions "
+		                "hold %llu pages (the regions are used)", r->lineno, (unsigned long long)iv.seq, wps,
+		                (unsigned long long)setpages);
 	}
 	if (rec->accumulate && (ret = accumulate_diff(r, from, w, err)) < 0)
 		return ret;
@@ -715,12 +740,13 @@ static int iv_body(struct ps_rec_reader *r, uint32_t root, uint32_t regs, struct
 	/* sampled: written_pages is the estimate, the regions the pages seen */
 	iv.est_pages = rec->sample_fraction > 0 && has_wp ? wp : iv.pages;
 	ps_json_u64(j, ps_json_get(j, root, "harvest_us"), &iv.harvest_us);
-	if ((ps_json_u64(j, ps_json_get(j, root, "tracked_pages"), &iv.tracked_pages) < 0 ||
-	     iv.tracked_pages > MAX_PAGES) && !r->warned_tracked) {
+	if (ps_json_u64(j, ps_json_get(j, root, "tracked_pages"), &iv.tracked_pages) < 0 ||
+	    iv.tracked_pages > MAX_PAGES) {
 		iv.tracked_pages = 0;
+		if (!r->warned_tracked)
+			ps_warnings_add(w, "line %zu: interval %llu has no valid tracked_pages", r->lineno,
+			                (unsigned long long)iv.seq);
 		r->warned_tracked = true;
-		ps_warnings_add(w, "line %zu: interval %llu has no valid tracked_pages", r->lineno,
-		                (unsigned long long)iv.seq);
 	}
 	if (check_seq && r->last_seq && iv.seq != r->last_seq + 1)
 		ps_warnings_add(w, "line %zu: intervals %llu to %llu are missing from the recording", r->lineno,
@@ -746,6 +772,12 @@ static int iv_body(struct ps_rec_reader *r, uint32_t root, uint32_t regs, struct
 
 
 /* ---- format_version 2: a workload ------------------------------------------ */
+
+/* a + b, at most UINT64_MAX */
+static uint64_t sat_add(uint64_t a, uint64_t b)
+{
+	return a > UINT64_MAX - b ? UINT64_MAX : a + b;
+}
 
 /* The negative errno new_proc left in err. */
 static int err_ret(const struct ps_err *err)
@@ -1131,10 +1163,10 @@ static int rec_interval_v2(struct ps_rec_reader *r, uint32_t root, struct ps_war
 		if (ret > 0)
 			continue;
 		uint64_t v;
-		if (ps_json_u64(j, ps_json_get(j, c, "written_pages"), &v) == 0)
-			p->written_pages += v;
-		if (ps_json_u64(j, ps_json_get(j, c, "shared_written_pages"), &v) == 0)
-			p->shared_written_pages += v;
+		if (ps_json_u64(j, ps_json_get(j, c, "written_pages"), &v) == 0 && v <= MAX_PAGES)
+			p->written_pages = sat_add(p->written_pages, v);
+		if (ps_json_u64(j, ps_json_get(j, c, "shared_written_pages"), &v) == 0 && v <= MAX_PAGES)
+			p->shared_written_pages = sat_add(p->shared_written_pages, v);
 		ps_json_u64(j, ps_json_get(j, c, "wss_pages"), &p->recorded_wss_pages);
 		iv.nprocesses++;
 		if ((ret = add_keyed(r, regs, pidx, w, err)) < 0)
@@ -1150,7 +1182,9 @@ static int rec_interval_v2(struct ps_rec_reader *r, uint32_t root, struct ps_war
 			iv.shared_pages += rec->runs[i].end - rec->runs[i].start;
 	}
 	uint64_t wp;
-	bool has_wp = ps_json_u64(j, ps_json_get(j, root, "written_pages"), &wp) == 0;
+	char wps[48];
+	int wpv = written_pages(j, root, &wp, wps, sizeof(wps));
+	bool has_wp = wpv > 0;
 	iv.est_pages = rec->sample_fraction > 0 && has_wp ? wp : iv.pages;
 	if (has_wp && !(rec->sample_fraction > 0) && wp != iv.pages && !r->warned_wl_count) {
 		r->warned_wl_count = true;
@@ -1159,6 +1193,11 @@ static int rec_interval_v2(struct ps_rec_reader *r, uint32_t root, struct ps_war
 		                (unsigned long long)iv.seq, (unsigned long long)wp, (unsigned long long)iv.pages,
 		                iv.shared_pages || r->nobj ? "" : "; recorded without \"shared\" on regions, so "
 		                "pages of shared mappings count once per process");
+	} else if (wpv < 0 && !r->warned_wl_count) {
+		r->warned_wl_count = true;
+		ps_warnings_add(w, "line %zu: interval %llu says the workload wrote %s pages, not a page count, and its "
+		                "processes' regions hold %llu distinct pages (the regions are used)", r->lineno,
+		                (unsigned long long)iv.seq, wps, (unsigned long long)iv.pages);
 	}
 	ps_json_u64(j, ps_json_get(j, root, "harvest_us"), &iv.harvest_us);
 	if (ps_json_u64(j, ps_json_get(j, root, "tracked_pages"), &iv.tracked_pages) < 0 ||

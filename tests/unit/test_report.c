@@ -1004,6 +1004,68 @@ static void test_time_bounds(void)
 	free(t);
 }
 
+/* written_pages and tracked_pages that are not page counts. */
+static void test_counts_out_of_range(void)
+{
+	struct ps_recording *rec = NULL;
+	struct ps_report *r;
+	struct ps_warnings w = { 0 };
+
+	static const char *const bad[] = { "99999999999999999999", "-4", "4.5", "\"4\"" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char *to = NULL;
+		if (asprintf(&to, "\"seq\":2,\"time_s\":2.000000,\"elapsed_s\":1.000000,\"written_pages\":%s", bad[i]) < 0)
+			return;
+		char *t = subst(rec1, "\"seq\":2,\"time_s\":2.000000,\"elapsed_s\":1.000000,\"written_pages\":4", to);
+		free(to);
+		if (ok(load(t, strlen(t), &rec, &r, NULL, &w) == 0, "written_pages %s: read", bad[i])) {
+			ok(has_warning(&w, "line 3: interval 2 says written_pages ") &&
+			   has_warning(&w, ", not a page count, and its regions hold 4 pages (the regions are used)"),
+			   "... warned like a mismatch");
+			is_u64(r->intervals, 6, "... the interval kept");
+			is_u64(rec->iv[1].pages, 4, "... with its regions' pages");
+			dump_warnings(&w);
+			ps_report_free(r);
+			ps_recording_free(rec);
+		}
+		ps_warnings_free(&w);
+		free(t);
+	}
+
+	/* tracked_pages beyond a 64-bit address space: 0 in every interval, not
+	 * only in the first (warned once). */
+	char *t = subst(rec1, "\"tracked_pages\":16,\"regions\"", "\"tracked_pages\":1152921504606846976,\"regions\"");
+	if (ok(load(t, strlen(t), &rec, &r, NULL, &w) == 0, "tracked_pages 2^60 in every interval: read")) {
+		ok(has_warning(&w, "interval 1 has no valid tracked_pages"), "... warned");
+		bool all0 = true;
+		for (size_t i = 0; i < rec->niv; i++)
+			all0 = all0 && rec->iv[i].tracked_pages == 0;
+		ok(all0, "... none of them kept");
+		is_u64(r->tracked_pages_max, 16, "... the most tracked is the start record's");
+		dump_warnings(&w);
+		ps_report_free(r);
+		ps_recording_free(rec);
+	}
+	ps_warnings_free(&w);
+	free(t);
+
+	/* A workload's: its interval's written_pages, a process's. */
+	t = subst(recw, "\"written_pages\":7,", "\"written_pages\":99999999999999999999,");
+	char *t2 = subst(t, "\"pid\":42,\"command\":\"p\",\"written_pages\":4,",
+	                 "\"pid\":42,\"command\":\"p\",\"written_pages\":18446744073709551615,");
+	if (ok(load(t2, strlen(t2), &rec, &r, NULL, &w) == 0, "a workload's written_pages out of range: read")) {
+		ok(has_warning(&w, "line 4: interval 1 says the workload wrote 99999999999999999999 pages, not a page "
+		                   "count"), "... warned");
+		is_u64(rec->procs[0].written_pages, 3, "... a process's out of range not summed (3, not a wrapped sum)");
+		dump_warnings(&w);
+		ps_report_free(r);
+		ps_recording_free(rec);
+	}
+	ps_warnings_free(&w);
+	free(t);
+	free(t2);
+}
+
 int main(void)
 {
 	test_hand_made();
@@ -1019,6 +1081,7 @@ int main(void)
 	test_soft_dirty_warnings();
 	test_no_valid_interval();
 	test_time_bounds();
+	test_counts_out_of_range();
 	return tap_done();
 }
 
