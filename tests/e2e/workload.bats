@@ -538,7 +538,7 @@ cgroup_cleanup() {
     # (watch PID PID --heatmap is a workload's heatmap now: heatmap.bats)
     run --separate-stderr "$PAGESCAN" watch --cgroup "$BATS_TEST_TMPDIR"
     assert_failure 64
-    [[ $stderr == *"has no readable cgroup.procs"*"cgroup v2 mount"* ]] || fail "$stderr"
+    [[ $stderr == *"is not a cgroup v2 directory (not on a cgroup2 file system)"*"cgroup v2 mount"* ]] || fail "$stderr"
     run --separate-stderr "$PAGESCAN" watch --cgroup /sys/fs/cgroup 1
     assert_failure 64
     [[ $stderr == *"--cgroup takes no PID"* ]] || fail "$stderr"
