@@ -368,6 +368,21 @@ print(k)
 PY
 }
 
+# ksm_merge ADDR N WANT: run ksmd fast until WANT of the N pages from ADDR
+# are KSM pages (a test premise: fails after 20 s).
+ksm_merge() {
+    local k=/sys/kernel/mm/ksm i n=0
+    echo 1000 >$k/pages_to_scan
+    echo 10 >$k/sleep_millisecs
+    echo 1 >$k/run
+    for ((i = 0; i < 400; i++)); do
+        n=$(ksm_pages "$VPID" "$1" "$2")
+        ((n == $3)) && return 0
+        sleep 0.05
+    done
+    fail "test premise: ksmd merged $n of the $2 pages from $1 (want $3)"
+}
+
 @test "6 KSM: merged pages are not writes; a write to a merged page is" {
     ksm_setup
     local k=/sys/kernel/mm/ksm
@@ -405,20 +420,11 @@ PY
 
 @test "6 KSM: a page written and merged again within one interval reads as a merge (the kernel keeps no trace of the store)" {
     ksm_setup
-    local k=/sys/kernel/mm/ksm i n=0
     mev_start
     vmap k anon 64
     vcmd "fill k all 0x42"
     vcmd "madv k all mergeable"
-    echo 1000 >$k/pages_to_scan
-    echo 10 >$k/sleep_millisecs
-    echo 1 >$k/run
-    for ((i = 0; i < 400; i++)); do
-        n=$(ksm_pages "$VPID" "${MSTART[k]}" 64)
-        ((n == 64)) && break
-        sleep 0.05
-    done
-    ((n == 64)) || fail "test premise: ksmd merged only $n of 64 pages"
+    ksm_merge "${MSTART[k]}" 64 64
     vcmd mark
     watch_json
     w_round 1 "read k all"
@@ -432,12 +438,7 @@ PY
     vcmd "fill k 5-6 0x42"
     # (a KSM page is mapped read-only: each store faulted and copied it;
     # ksmd may have merged the copies again already)
-    for ((i = 0; i < 400; i++)); do
-        n=$(ksm_pages "$VPID" $((MSTART[k] + 5 * PAGE_SIZE)) 2)
-        ((n == 2)) && break
-        sleep 0.05
-    done
-    ((n == 2)) || fail "test premise: ksmd did not merge pages 5-6 again ($n of 2)"
+    ksm_merge $((MSTART[k] + 5 * PAGE_SIZE)) 2 2
     victim_truth "$WDIR/truth.2"
     : >"$WDIR/round.2"
     echo "$((WPAUSED + 1)) $WDIR/round.2" >>"$WDIR/rounds"
@@ -469,7 +470,7 @@ PY
 
 @test "6 KSM: pages merged and unmerged (MADV_UNMERGEABLE) within one interval read as written" {
     ksm_setup
-    local k=/sys/kernel/mm/ksm i n=0
+    local k=/sys/kernel/mm/ksm n=0
     mev_start
     vmap k anon 64
     vcmd "fill k all 0x42"
@@ -480,15 +481,7 @@ PY
     vcmd mark
     page_frames "$VPID" "${MSTART[k]}" 64 >"$WDIR/frames.before"
     vcmd "madv k all mergeable"
-    echo 1000 >$k/pages_to_scan
-    echo 10 >$k/sleep_millisecs
-    echo 1 >$k/run
-    for ((i = 0; i < 400; i++)); do
-        n=$(ksm_pages "$VPID" "${MSTART[k]}" 64)
-        ((n == 64)) && break
-        sleep 0.05
-    done
-    ((n == 64)) || fail "test premise: ksmd merged only $n of 64 pages"
+    ksm_merge "${MSTART[k]}" 64 64
     echo 0 >$k/run
     page_frames "$VPID" "${MSTART[k]}" 64 >"$WDIR/frames.merged"
     # the unmerge copies each KSM page (an unsharing fault, which keeps the
@@ -512,13 +505,7 @@ PY
     w_pause
     vcmd mark
     vcmd "madv k all mergeable"
-    echo 1 >$k/run
-    for ((i = 0; i < 400; i++)); do
-        n=$(ksm_pages "$VPID" "${MSTART[k]}" 64)
-        ((n == 63)) && break
-        sleep 0.05
-    done
-    ((n == 63)) || fail "test premise: ksmd merged $n of the 63 equal pages"
+    ksm_merge "${MSTART[k]}" 64 63
     echo 0 >$k/run
     victim_truth "$WDIR/round.4"
     echo "$((WPAUSED + 1)) $WDIR/round.4" >>"$WDIR/rounds"

@@ -1173,8 +1173,6 @@ static int dispatch(char *line)
 
 static const char *serve_sec; /* -S: the serving thread's own filter */
 
-static int install_seccomp(const char *mode);
-
 static void *serve(void *arg)
 {
 	char buf[LINE];
