@@ -885,7 +885,7 @@ print(max(int(b, 16) - int(a, 16) for a, b in (l.split()[0].split("-") for l in 
 # ---------------------------------------------------------------------------
 # 12. edge pages of growing mappings (followed by their bytes)
 
-@test "12 edge pages: an arena's last page discarded is not written; written and made read-only in one interval, it is" {
+@test "12 edge pages: an arena's last page discarded is not written; written and made PROT_NONE in one interval, it is" {
     mev_start
     # the last page of a writable piece right below a PROT_NONE reservation
     # is kept unregistered and followed by its bytes (docs/kernel-interfaces.md#merging)
@@ -897,8 +897,9 @@ print(max(int(b, 16) - int(a, 16) for a, b in (l.split()[0].split("-") for l in 
     # a discard zeroes the page: bytes changed, but nothing was stored
     w_round 2 "madv a 12-15 dontneed"
     w_round 3 "write a 15"
-    # written, then cut off as a read-only mapping of its own: compared once more
-    w_round 4 "write a 15" "protect a 15 r"
+    # written, then cut off as a PROT_NONE mapping of its own: compared once more
+    # (through /proc/PID/mem: process_vm_readv cannot read it)
+    w_round 4 "write a 15" "protect a 15 none"
     w_round 5 "protect a 15 rw"
     w_round 6 "write a 15" "write a 2"
     w_done

@@ -162,3 +162,25 @@ defect seize-eperm-exiting-as-permission src/kernel/inject.c \
     'the EPERM of seizing a task that has exited (a zombie) is reported as a permission error' \
     -e 's/if (e == ESRCH || (e == EPERM && ps_target_exiting(t) == 1))$/if (e == ESRCH)/' \
     -t '^e2e/fault_blocked$' -f 'stays a zombie'
+
+# memevents.bats and fault_shapes.bats: what independent testers found (the
+# edge pages, lost markers, a thread's own seccomp filter).
+defect edge-discard-as-write src/kernel/tracker.c \
+    'a discarded edge page is compared by its bytes (zeros now) instead of being asked its state' \
+    -e 's/^\tif (t->had_data \&\& !page_holds_data(tr, t->start)) {$/\tif (0 \&\& t->had_data \&\& !page_holds_data(tr, t->start)) {/' \
+    -t '^e2e/memevents$' -f '12 edge pages: an arena'
+
+defect edge-dropped-unread src/kernel/tracker.c \
+    'an edge page that leaves its writable mapping is dropped without a last look' \
+    -e 's/count_prewritten \&\& mk >= 0 \&\& private_anon(\&maps->v\[mk\]) \&\& tail_last_look/0 \&\& mk >= 0 \&\& private_anon(\&maps->v[mk]) \&\& tail_last_look/' \
+    -t '^e2e/memevents$' -f '12 edge pages'
+
+defect lost-markers-left src/kernel/classify.c \
+    'empty entries of shared memory that lost their marker are not protected again' \
+    -e 's/^\tif (r == 0 \&\& lost\.n)$/\tif (0 \&\& r == 0 \&\& lost.n)/' \
+    -t '^e2e/memevents$' -f '7 shared memory: zapped'
+
+defect seccomp-of-leader src/kernel/inject.c \
+    'seccomp and the tracer are read from the leader, not from the thread that makes the call' \
+    -e '/^static int preflight(/,/^}/ s/^\tif (s->tid == s->t->pid)$/\tif (1 || s->tid == s->t->pid)/' \
+    -t '^e2e/fault_shapes$' -f 'on itself alone'
