@@ -426,15 +426,25 @@ static int find_gadget_in(struct ps_inject *s, const struct ps_vma *v, bool pres
 	if (!buf)
 		return -ENOMEM;
 	int r = -ENOENT;
-	/* Read page by page: a file mapping may extend past its file's end.
-	 * present_only: only pages present in the target's page tables (a
-	 * page left out reads as zeros; see find_gadget()). */
+	/* present_only: only pages present in the target's page tables (a
+	 * page left out reads as zeros; see find_gadget()): their pagemap
+	 * entries in one read (none read: nothing is present). */
+	size_t npages = n / PS_PAGE_SIZE, have = 0;
+	uint64_t *pme = NULL;
+	if (present_only && s->t->pagemap_fd >= 0) {
+		pme = calloc(npages ? npages : 1, sizeof(*pme));
+		if (!pme) {
+			free(buf);
+			return -ENOMEM;
+		}
+		ssize_t got = pread(s->t->pagemap_fd, pme, npages * sizeof(*pme),
+		                    (off_t)((v->start >> PS_PAGE_SHIFT) * sizeof(*pme)));
+		have = got > 0 ? (size_t)got / sizeof(*pme) : 0;
+	}
+	/* Read page by page: a file mapping may extend past its file's end. */
 	for (size_t off = 0; off < n && r < 0; off += PS_PAGE_SIZE) {
-		uint64_t pme = 0;
-		if (present_only && s->t->pagemap_fd >= 0 &&
-		    (pread(s->t->pagemap_fd, &pme, sizeof(pme), (off_t)(((v->start + off) >> PS_PAGE_SHIFT) * 8)) !=
-		             (ssize_t)sizeof(pme) ||
-		     !(pme & PM_PRESENT_BIT))) {
+		size_t pg = off / PS_PAGE_SIZE;
+		if (pme && (pg >= have || !(pme[pg] & PM_PRESENT_BIT))) {
 			memset(buf + off, 0, PS_PAGE_SIZE);
 			continue;
 		}
@@ -452,6 +462,7 @@ static int find_gadget_in(struct ps_inject *s, const struct ps_vma *v, bool pres
 			}
 		}
 	}
+	free(pme);
 	free(buf);
 	return r;
 }

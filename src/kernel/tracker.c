@@ -523,41 +523,41 @@ static struct ps_tail *tail_in(struct ps_tracker *tr, const struct ps_vma *v)
 	return NULL;
 }
 
-/* Private data (present, not file-backed, not the zero page) in [a,b)?
- * Errors count as yes. */
-static bool range_has_data(struct ps_tracker *tr, uint64_t a, uint64_t b)
+/* Does a page of [req->start, req->end) match req (max_pages 1)? Errors
+ * count as yes. */
+static bool any_match(struct ps_tracker *tr, struct ps_scan_req req)
 {
-	struct ps_scan_req req = {
-		.start = a, .end = b,
-		.mask = PAGE_IS_PRESENT | PAGE_IS_FILE | PAGE_IS_PFNZERO,
-		.inverted = PAGE_IS_FILE | PAGE_IS_PFNZERO,
-		.ret = PAGE_IS_PRESENT, .max_pages = 1,
-	};
 	struct ps_regions out = { 0 };
 	struct ps_err e;
+	req.max_pages = 1;
 	int r = ps_scan(tr->t->pagemap_fd, &req, &out, NULL, &e);
 	bool any = r < 0 || out.n > 0;
 	ps_regions_free(&out);
 	return any;
 }
 
+/* Private data (present, not file-backed, not the zero page) in [a,b)? */
+static bool range_has_data(struct ps_tracker *tr, uint64_t a, uint64_t b)
+{
+	return any_match(tr, (struct ps_scan_req){
+		.start = a, .end = b,
+		.mask = PAGE_IS_PRESENT | PAGE_IS_FILE | PAGE_IS_PFNZERO,
+		.inverted = PAGE_IS_FILE | PAGE_IS_PFNZERO,
+		.ret = PAGE_IS_PRESENT,
+	});
+}
+
 /* Does the private anonymous page at a hold data: present (not the zero
  * page) or swapped out? Not: never written, or discarded since
  * (MADV_DONTNEED, MADV_FREE and reclaim, unmapped and mapped anew), which
- * a read would fault in as zeros. Errors count as yes. */
+ * a read would fault in as zeros. */
 static bool page_holds_data(struct ps_tracker *tr, uint64_t a)
 {
-	struct ps_scan_req req = {
+	return any_match(tr, (struct ps_scan_req){
 		.start = a, .end = a + PS_PAGE_SIZE,
-		.anyof = PAGE_IS_PRESENT | PAGE_IS_SWAPPED,
-		.ret = PAGE_IS_PRESENT | PAGE_IS_SWAPPED | PAGE_IS_PFNZERO, .max_pages = 1,
-	};
-	struct ps_regions out = { 0 };
-	struct ps_err e;
-	int r = ps_scan(tr->t->pagemap_fd, &req, &out, NULL, &e);
-	bool any = r < 0 || (out.n > 0 && !(out.r[0].cats & PS_CAT_PFNZERO));
-	ps_regions_free(&out);
-	return any;
+		.mask = PAGE_IS_PFNZERO, .inverted = PAGE_IS_PFNZERO,
+		.anyof = PAGE_IS_PRESENT | PAGE_IS_SWAPPED, .ret = PAGE_IS_PRESENT | PAGE_IS_SWAPPED,
+	});
 }
 
 /* The VMA the program break ends: the last [heap] one. */
